@@ -1,0 +1,5 @@
+//! Generates the `graph-api` crate from Microsoft Graph CSDL metadata.
+
+fn main() {
+    println!("codegen: not yet implemented");
+}
