@@ -1,0 +1,117 @@
+//! Admin routes under `/_emulator/`, to control a running binary from outside (curl, another
+//! process). They are neither counted nor subject to faults.
+//!
+//! - `POST /_emulator/faults` with a [`crate::Fault`] as JSON (e.g.
+//!   `{"kind":"status","status":429,"retry_after":{"seconds":2},"times":2,"path":{"prefix":"/v1.0/users"}}`)
+//! - `GET /_emulator/faults` lists the waiting faults; `DELETE /_emulator/faults` clears them
+//! - `GET /_emulator/counters`; `POST /_emulator/counters/reset`
+//! - `POST /_emulator/reset` clears faults and counters
+//! - `POST /_emulator/users` with `{"count": N}` generates N users
+//! - `GET /_emulator/apps` lists the seeded app credentials
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use crate::faults::Fault;
+use crate::seeded;
+use crate::state::AppState;
+
+/// Largest number of users one admin request may generate.
+const MAX_GENERATED_USERS: usize = 1_000_000;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/_emulator/faults",
+            post(inject).get(list_faults).delete(clear_faults),
+        )
+        .route("/_emulator/counters", get(counters))
+        .route("/_emulator/counters/reset", post(reset_counters))
+        .route("/_emulator/reset", post(reset))
+        .route("/_emulator/users", post(generate_users))
+        .route("/_emulator/apps", get(apps))
+}
+
+async fn inject(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    match serde_json::from_slice::<Fault>(&body) {
+        Ok(fault) => {
+            state.faults.inject(fault.clone());
+            (StatusCode::CREATED, axum::Json(fault)).into_response()
+        }
+        Err(e) => bad_request(&format!("invalid fault: {e}")),
+    }
+}
+
+fn bad_request(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(serde_json::json!({ "error": message })),
+    )
+        .into_response()
+}
+
+async fn list_faults(State(state): State<AppState>) -> Response {
+    axum::Json(state.faults.pending()).into_response()
+}
+
+async fn clear_faults(State(state): State<AppState>) -> StatusCode {
+    state.faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn counters(State(state): State<AppState>) -> Response {
+    axum::Json(state.counters.snapshot()).into_response()
+}
+
+async fn reset_counters(State(state): State<AppState>) -> StatusCode {
+    state.counters.reset();
+    StatusCode::NO_CONTENT
+}
+
+async fn reset(State(state): State<AppState>) -> StatusCode {
+    state.counters.reset();
+    state.faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct GenerateUsers {
+    count: usize,
+}
+
+async fn generate_users(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let request = match serde_json::from_slice::<GenerateUsers>(&body) {
+        Ok(r) if r.count <= MAX_GENERATED_USERS => r,
+        Ok(_) => return bad_request(&format!("count must be at most {MAX_GENERATED_USERS}")),
+        Err(e) => return bad_request(&format!("expected {{\"count\": N}}: {e}")),
+    };
+    let directory = state.directory.clone();
+    let result =
+        tokio::task::spawn_blocking(move || directory.write().generate_users(request.count)).await;
+    match result {
+        Ok(()) => (
+            StatusCode::CREATED,
+            axum::Json(serde_json::json!({ "generated": request.count })),
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+async fn apps(State(state): State<AppState>) -> Response {
+    let base = &state.base_url;
+    let tenant = &state.identity.config.tenant_id;
+    axum::Json(serde_json::json!({
+        "tenant_id": tenant,
+        "token_endpoint": format!("{base}/{tenant}/oauth2/v2.0/token"),
+        "daemon": { "client_id": seeded::DAEMON_CLIENT_ID, "client_secret": seeded::DAEMON_CLIENT_SECRET, "roles": seeded::DAEMON_ROLES },
+        "web_api": { "client_id": seeded::WEB_API_CLIENT_ID, "client_secret": seeded::WEB_API_CLIENT_SECRET, "app_id_uri": seeded::WEB_API_APP_ID_URI },
+        "public_client": { "client_id": seeded::PUBLIC_CLIENT_ID, "redirect_uri": seeded::REDIRECT_URI },
+        "web_app": { "client_id": seeded::WEB_APP_CLIENT_ID, "client_secret": seeded::WEB_APP_CLIENT_SECRET, "redirect_uri": seeded::REDIRECT_URI },
+    }))
+    .into_response()
+}

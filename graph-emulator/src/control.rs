@@ -1,0 +1,252 @@
+//! The control handle: faults, counters, users, apps and token minting, from a test.
+
+use std::time::Duration;
+
+use crate::counters::Counts;
+use crate::error::Error;
+use crate::faults::Fault;
+use crate::identity::{
+    GRAPH_RESOURCE, Grantee, InteractionRequirement, RegisteredCertificate, Validity, find_user,
+};
+use crate::state::AppState;
+
+/// A user of the emulated directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSummary {
+    /// Object id.
+    pub id: String,
+    /// User principal name.
+    pub user_principal_name: String,
+    /// Display name.
+    pub display_name: String,
+}
+
+/// Controls a running [`crate::Emulator`]. Cheap to clone; stays valid while the emulator runs.
+#[derive(Clone, Debug)]
+pub struct Control {
+    state: AppState,
+}
+
+impl Control {
+    pub(crate) fn new(state: AppState) -> Self {
+        Control { state }
+    }
+
+    /// Queues a fault for the next matching requests.
+    pub fn inject(&self, fault: Fault) {
+        self.state.faults.inject(fault);
+    }
+
+    /// Removes every queued fault.
+    pub fn clear_faults(&self) {
+        self.state.faults.clear();
+    }
+
+    /// Faults still waiting (with their remaining `times`).
+    pub fn pending_faults(&self) -> Vec<Fault> {
+        self.state.faults.pending()
+    }
+
+    /// Requests to any token endpoint (all grants, faulted ones included).
+    pub fn token_requests(&self) -> u64 {
+        self.state.counters.snapshot().token_requests
+    }
+
+    /// Token requests with this `grant_type`, e.g. `"client_credentials"` or
+    /// `"urn:ietf:params:oauth:grant-type:jwt-bearer"`.
+    pub fn token_requests_for_grant(&self, grant_type: &str) -> u64 {
+        self.state.counters.token_requests_for_grant(grant_type)
+    }
+
+    /// Requests whose path starts with `prefix`, e.g. `"/v1.0/users"`.
+    pub fn requests_to(&self, prefix: &str) -> u64 {
+        self.state.counters.requests_to(prefix)
+    }
+
+    /// Requests under `/v1.0`.
+    pub fn graph_requests(&self) -> u64 {
+        self.state.counters.snapshot().graph_requests
+    }
+
+    /// All counters at once.
+    pub fn counts(&self) -> Counts {
+        self.state.counters.snapshot()
+    }
+
+    /// Sets every counter back to zero.
+    pub fn reset_counters(&self) {
+        self.state.counters.reset();
+    }
+
+    /// Adds `n` generated users to the directory.
+    pub fn generate_users(&self, n: usize) {
+        self.state.directory.write().generate_users(n);
+    }
+
+    /// Looks a user up by object id or userPrincipalName.
+    pub fn user(&self, id_or_upn: &str) -> Option<UserSummary> {
+        find_user(&self.state.directory.read(), id_or_upn).map(|u| UserSummary {
+            id: u.id,
+            user_principal_name: u.user_principal_name,
+            display_name: u.display_name,
+        })
+    }
+
+    /// Chooses the user that `/authorize` (without `login_hint`) and `/devicecode` sign in.
+    /// Defaults to [`crate::DEFAULT_SIGNED_IN_USER`].
+    ///
+    /// # Errors
+    /// [`Error::UnknownUser`] if no such user exists.
+    pub fn set_signed_in_user(&self, id_or_upn: &str) -> Result<(), Error> {
+        let user = self
+            .user(id_or_upn)
+            .ok_or_else(|| Error::UnknownUser(id_or_upn.to_owned()))?;
+        *self.state.identity.signed_in_user.write() = user.id;
+        Ok(())
+    }
+
+    /// Makes on-behalf-of requests for this user fail with `interaction_required`
+    /// ([`InteractionRequirement::Mfa`], AADSTS50076 plus a claims challenge) or with
+    /// `invalid_grant`/`consent_required` ([`InteractionRequirement::Consent`], AADSTS65001).
+    ///
+    /// # Errors
+    /// [`Error::UnknownUser`] if no such user exists.
+    pub fn require_interaction(
+        &self,
+        id_or_upn: &str,
+        requirement: InteractionRequirement,
+    ) -> Result<(), Error> {
+        let user = self
+            .user(id_or_upn)
+            .ok_or_else(|| Error::UnknownUser(id_or_upn.to_owned()))?;
+        self.state
+            .identity
+            .interaction
+            .write()
+            .insert(user.id.to_ascii_lowercase(), requirement);
+        Ok(())
+    }
+
+    /// Lifts a requirement set with [`Control::require_interaction`].
+    pub fn clear_interaction(&self, id_or_upn: &str) {
+        if let Some(user) = self.user(id_or_upn) {
+            self.state
+                .identity
+                .interaction
+                .write()
+                .remove(&user.id.to_ascii_lowercase());
+        }
+    }
+
+    /// Registers a PEM certificate (RSA key) as a credential of an app, for `client_assertion`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownApp`] or [`Error::InvalidCertificate`].
+    pub fn register_certificate(
+        &self,
+        client_id: &str,
+        certificate_pem: &str,
+    ) -> Result<(), Error> {
+        let certificate = RegisteredCertificate::from_pem(certificate_pem)?;
+        let mut apps = self.state.identity.apps.write();
+        let app = apps
+            .get_mut(client_id)
+            .ok_or_else(|| Error::UnknownApp(client_id.to_owned()))?;
+        app.certificates.push(certificate);
+        Ok(())
+    }
+
+    /// Mints a delegated access token for `user` as the seeded public client would receive it,
+    /// with this `audience` (e.g. the web API's client id or `api://...`) and `scopes` (`scp`).
+    /// Use it as the incoming token of an on-behalf-of flow.
+    ///
+    /// # Errors
+    /// [`Error::UnknownUser`], or [`Error::Signing`].
+    pub fn issue_user_token(
+        &self,
+        user: &str,
+        audience: &str,
+        scopes: &[&str],
+    ) -> Result<String, Error> {
+        self.user_token(
+            user,
+            audience,
+            scopes,
+            Validity::from_now(self.state.identity.config.token_lifetime),
+        )
+    }
+
+    /// Like [`Control::issue_user_token`] but already expired (`exp` one minute ago).
+    ///
+    /// # Errors
+    /// [`Error::UnknownUser`], or [`Error::Signing`].
+    pub fn issue_expired_user_token(
+        &self,
+        user: &str,
+        audience: &str,
+        scopes: &[&str],
+    ) -> Result<String, Error> {
+        let now = crate::identity::now_secs();
+        let validity = Validity {
+            issued_at: now.saturating_sub(3600),
+            expires_at: now.saturating_sub(60),
+        };
+        self.user_token(user, audience, scopes, validity)
+    }
+
+    fn user_token(
+        &self,
+        user: &str,
+        audience: &str,
+        scopes: &[&str],
+        validity: Validity,
+    ) -> Result<String, Error> {
+        let user = find_user(&self.state.directory.read(), user)
+            .ok_or_else(|| Error::UnknownUser(user.to_owned()))?;
+        let identity = &self.state.identity;
+        let client = identity
+            .apps
+            .read()
+            .get(crate::seeded::PUBLIC_CLIENT_ID)
+            .cloned()
+            .ok_or_else(|| Error::UnknownApp(crate::seeded::PUBLIC_CLIENT_ID.to_owned()))?;
+        identity
+            .mint_access_token(
+                &self.state.base_url,
+                &client,
+                Grantee::User {
+                    user: &user,
+                    scp: scopes.join(" "),
+                },
+                audience.to_owned(),
+                validity,
+            )
+            .map_err(|e| Error::Signing(e.description))
+    }
+
+    /// Mints an app-only Microsoft Graph token for a registered app, with its Graph roles,
+    /// without a token request (it is not counted).
+    ///
+    /// # Errors
+    /// [`Error::UnknownApp`], or [`Error::Signing`].
+    pub fn issue_app_token(&self, client_id: &str, lifetime: Duration) -> Result<String, Error> {
+        let identity = &self.state.identity;
+        let client = identity
+            .apps
+            .read()
+            .get(client_id)
+            .cloned()
+            .ok_or_else(|| Error::UnknownApp(client_id.to_owned()))?;
+        identity
+            .mint_access_token(
+                &self.state.base_url,
+                &client,
+                Grantee::App {
+                    roles: client.graph_roles.clone(),
+                },
+                GRAPH_RESOURCE.to_owned(),
+                Validity::from_now(lifetime),
+            )
+            .map_err(|e| Error::Signing(e.description))
+    }
+}

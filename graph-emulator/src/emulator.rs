@@ -1,0 +1,340 @@
+//! Starting and stopping the server: [`Emulator`] and [`EmulatorBuilder`].
+
+use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use parking_lot::RwLock;
+use tokio::task::JoinHandle;
+use tower::ServiceExt;
+
+use crate::control::Control;
+use crate::counters::Counters;
+use crate::error::Error;
+use crate::faults::{DropConnectionMarker, Faults};
+use crate::identity::{Identity, IdentityConfig, SigningKey};
+use crate::state::AppState;
+use crate::store::Directory;
+use crate::{DEFAULT_TENANT, admin, faults, graph, identity, tls};
+
+/// Configures and starts an [`Emulator`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct EmulatorBuilder {
+    port: u16,
+    https: bool,
+    users: usize,
+    token_lifetime: Duration,
+    refresh_in: Option<Duration>,
+    device_code_interval: Duration,
+    device_code_pending_polls: u32,
+    fresh_signing_key: bool,
+}
+
+impl Default for EmulatorBuilder {
+    fn default() -> Self {
+        EmulatorBuilder {
+            port: 0,
+            https: false,
+            users: 0,
+            token_lifetime: Duration::from_secs(3600),
+            refresh_in: None,
+            device_code_interval: Duration::from_secs(1),
+            device_code_pending_polls: 1,
+            fresh_signing_key: false,
+        }
+    }
+}
+
+impl EmulatorBuilder {
+    /// The TCP port on 127.0.0.1. Defaults to 0 (a random free port).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Serve HTTPS with a self-signed certificate generated at start (see
+    /// [`Emulator::tls_certificate_pem`]). Defaults to `false` (plain HTTP).
+    ///
+    /// rustls runs with the `ring` provider; if the process has no default rustls provider yet,
+    /// ring is installed as the default.
+    pub fn https(mut self, https: bool) -> Self {
+        self.https = https;
+        self
+    }
+
+    /// Extra generated users on top of the seeded tenant. Defaults to 0.
+    pub fn users(mut self, users: usize) -> Self {
+        self.users = users;
+        self
+    }
+
+    /// Lifetime of issued access tokens (whole seconds). Defaults to 3600 s.
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.token_lifetime = lifetime;
+        self
+    }
+
+    /// Adds `refresh_in` (whole seconds) to token responses. Defaults to `None` (not sent).
+    pub fn refresh_in(mut self, refresh_in: Option<Duration>) -> Self {
+        self.refresh_in = refresh_in;
+        self
+    }
+
+    /// The polling `interval` the device-code endpoint announces (at least 1 s). Defaults to 1 s.
+    pub fn device_code_interval(mut self, interval: Duration) -> Self {
+        self.device_code_interval = interval;
+        self
+    }
+
+    /// How many device-code polls answer `authorization_pending` before the approval. Defaults to 1.
+    pub fn device_code_pending_polls(mut self, polls: u32) -> Self {
+        self.device_code_pending_polls = polls;
+        self
+    }
+
+    /// Generate a signing key for this emulator alone instead of using the process-wide one.
+    /// Defaults to `false`: emulators of one process share an RSA key (generating one takes
+    /// seconds in debug builds), and tell their tokens apart by issuer.
+    pub fn fresh_signing_key(mut self, fresh: bool) -> Self {
+        self.fresh_signing_key = fresh;
+        self
+    }
+
+    /// Generates the keys, binds the socket and starts serving in the background.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the port cannot be bound, [`Error::Key`] or [`Error::Tls`] if key or
+    /// certificate generation fails.
+    pub async fn start(self) -> Result<Emulator, Error> {
+        let key = if self.fresh_signing_key {
+            SigningKey::generate_blocking().await?
+        } else {
+            SigningKey::shared().await?
+        };
+        let users = self.users;
+        let directory = tokio::task::spawn_blocking(move || {
+            let mut directory = Directory::seeded();
+            if users > 0 {
+                directory.generate_users(users);
+            }
+            directory
+        })
+        .await
+        .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
+
+        let listener =
+            std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, self.port)))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let scheme = if self.https { "https" } else { "http" };
+        let base_url = format!("{scheme}://{addr}");
+
+        let config = IdentityConfig {
+            tenant_id: DEFAULT_TENANT.to_owned(),
+            token_lifetime: self.token_lifetime,
+            refresh_in: self.refresh_in,
+            device_code_interval: self.device_code_interval,
+            device_code_pending_polls: self.device_code_pending_polls,
+        };
+        let state = AppState {
+            directory: Arc::new(RwLock::new(directory)),
+            identity: Arc::new(Identity::new(config, key)),
+            faults: Arc::new(Faults::default()),
+            counters: Arc::new(Counters::default()),
+            base_url: base_url.clone(),
+        };
+        let service = DropAware(app(state.clone()));
+        let make_service = tower::make::Shared::new(service);
+        let handle = axum_server::Handle::new();
+        let (task, tls_certificate_pem) = if self.https {
+            let tls = tls::generate()?;
+            let server = axum_server::from_tcp_rustls(listener, tls.config).handle(handle.clone());
+            (
+                tokio::spawn(server.serve(make_service)),
+                Some(tls.certificate_pem),
+            )
+        } else {
+            let server = axum_server::from_tcp(listener).handle(handle.clone());
+            (tokio::spawn(server.serve(make_service)), None)
+        };
+        tracing::info!(%base_url, "graph-emulator listening");
+        Ok(Emulator {
+            state,
+            addr,
+            handle,
+            task: Some(task),
+            tls_certificate_pem,
+        })
+    }
+}
+
+/// The whole application: identity routes, Graph under `/v1.0`, admin routes, and the
+/// fault/counter middleware around all of them.
+pub(crate) fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(identity::router())
+        .nest("/v1.0", graph::router())
+        .merge(admin::router())
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            faults::layer,
+        ))
+        .with_state(state)
+}
+
+async fn not_found(headers: axum::http::HeaderMap) -> Response {
+    identity::graph_error(
+        StatusCode::NOT_FOUND,
+        "UnknownError",
+        "The emulator serves /{tenant}/oauth2/v2.0/*, /{tenant}/v2.0/.well-known/openid-configuration, /{tenant}/discovery/v2.0/keys, /v1.0/* and /_emulator/*.",
+        &headers,
+    )
+    .into_response()
+}
+
+/// The error that makes hyper close a connection without answering (the `DropConnection` fault).
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped by an injected fault")]
+pub(crate) struct DroppedByFault;
+
+/// Wraps the router: a response marked by the `DropConnection` fault becomes a service error,
+/// which makes the server close the connection without writing a response.
+#[derive(Clone)]
+pub(crate) struct DropAware(Router);
+
+impl<B> tower::Service<axum::http::Request<B>> for DropAware
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = DroppedByFault;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, DroppedByFault>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
+        let router = self.0.clone();
+        let request: Request = request.map(Body::new);
+        Box::pin(async move {
+            let response = match router.oneshot(request).await {
+                Ok(response) => response,
+                Err(infallible) => match infallible {},
+            };
+            if response
+                .extensions()
+                .get::<DropConnectionMarker>()
+                .is_some()
+            {
+                Err(DroppedByFault)
+            } else {
+                Ok(response)
+            }
+        })
+    }
+}
+
+/// A running emulator. Dropping it stops the server; [`Emulator::shutdown`] stops it gracefully
+/// and waits.
+#[derive(Debug)]
+pub struct Emulator {
+    state: AppState,
+    addr: SocketAddr,
+    handle: axum_server::Handle,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    tls_certificate_pem: Option<String>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// A builder with the defaults (random port, HTTP, seeded tenant only, 3600 s tokens).
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// Starts an emulator with the defaults.
+    ///
+    /// # Errors
+    /// See [`EmulatorBuilder::start`].
+    pub async fn start() -> Result<Emulator, Error> {
+        Self::builder().start().await
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn url(&self) -> &str {
+        &self.state.base_url
+    }
+
+    /// The socket address the emulator listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The Graph base URL, e.g. `http://127.0.0.1:PORT/v1.0`.
+    pub fn graph_url(&self) -> String {
+        format!("{}/v1.0", self.state.base_url)
+    }
+
+    /// The authority host, e.g. `http://127.0.0.1:PORT/` (the tenant path segment follows).
+    pub fn authority_url(&self) -> String {
+        format!("{}/", self.state.base_url)
+    }
+
+    /// The token endpoint of the seeded tenant.
+    pub fn token_endpoint(&self) -> String {
+        format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.state.base_url, DEFAULT_TENANT
+        )
+    }
+
+    /// The seeded tenant id (the path segments `common` and `organizations` are accepted too).
+    pub fn tenant_id(&self) -> &str {
+        DEFAULT_TENANT
+    }
+
+    /// The self-signed TLS certificate (PEM) when started with [`EmulatorBuilder::https`].
+    pub fn tls_certificate_pem(&self) -> Option<&str> {
+        self.tls_certificate_pem.as_deref()
+    }
+
+    /// The control handle: faults, counters, users, apps and token minting.
+    pub fn control(&self) -> Control {
+        Control::new(self.state.clone())
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (up to 5 s) and waits.
+    pub async fn shutdown(mut self) {
+        self.handle.graceful_shutdown(Some(Duration::from_secs(5)));
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if self.task.is_some() {
+            self.handle.graceful_shutdown(Some(Duration::from_secs(1)));
+        }
+    }
+}

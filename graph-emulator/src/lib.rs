@@ -1,0 +1,101 @@
+//! A local Microsoft Graph v1.0 and Microsoft Entra ID v2.0 emulator, for tests, demos and
+//! benchmarks of Graph clients.
+//!
+//! It is an independent server implementation (axum) of the wire contract, sharing no code with
+//! the SDK crates, so it can catch their mistakes. It serves:
+//!
+//! - **Identity** (`/{tenant}/...`, where `{tenant}` is [`DEFAULT_TENANT`], `common` or
+//!   `organizations`): OpenID discovery, a JWKS, and a token endpoint supporting client
+//!   credentials (secret in the body or HTTP Basic, or a certificate `client_assertion`),
+//!   on-behalf-of, authorization code with PKCE S256, refresh tokens with rotation and the device
+//!   code flow; a non-interactive `/authorize` and `/devicecode`. Tokens are RS256 JWTs with
+//!   Entra-like claims; errors have Entra's shape (`AADSTS` codes, `error_codes`, `trace_id`,
+//!   `correlation_id`, `suberror`, `claims`).
+//! - **Graph** under `/v1.0`: users, groups, memberships, delta, `$batch`, OData queries, on a
+//!   seeded demo tenant with stateful changes. Every request needs a valid emulator token for
+//!   Microsoft Graph.
+//! - **Faults and counters**: throttling with `Retry-After` in every form, 401s, CAE claims
+//!   challenges, delays, dropped connections, truncated bodies, a failing token endpoint; counts
+//!   of requests per path and per grant type. From a test through [`Control`], from outside
+//!   through the admin routes under `/_emulator/` (see the binary's `--help`).
+//!
+//! The seeded app registrations are in [`seeded`]; the signed-in user of the non-interactive
+//! flows is [`DEFAULT_SIGNED_IN_USER`] unless [`Control::set_signed_in_user`] picks another.
+//!
+//! # Faults
+//!
+//! [`Fault`] builders: [`Fault::status`] (429/503/504 with [`RetryAfter`] as delta-seconds,
+//! decimal seconds, an HTTP-date or a raw value), [`Fault::unauthorized`],
+//! [`Fault::claims_challenge`], [`Fault::delay`], [`Fault::drop_connection`],
+//! [`Fault::truncated_body`], [`Fault::token_endpoint_server_error`],
+//! [`Fault::token_endpoint_throttled`] and [`Fault::token_endpoint_html`]; then `.times(n)`,
+//! `.matching(path_prefix)` and `.method(m)`. Faults apply to Graph requests (`/v1.0`) unless
+//! matched otherwise; the token-endpoint kinds apply to every tenant's token endpoint.
+//!
+//! # Admin routes
+//!
+//! The same from outside, for the binary: `POST /_emulator/faults` with a fault as JSON (e.g.
+//! `{"kind":"status","status":429,"retry_after":{"seconds":2},"times":2,"path":{"prefix":"/v1.0/users"}}`),
+//! `GET`/`DELETE /_emulator/faults`, `GET /_emulator/counters`, `POST /_emulator/counters/reset`,
+//! `POST /_emulator/reset`, `POST /_emulator/users` (`{"count": N}`) and `GET /_emulator/apps`.
+//! They are neither counted nor faulted.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use graph_emulator::{Emulator, Fault, RetryAfter, seeded};
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let emu = Emulator::builder()
+//!     .token_lifetime(Duration::from_secs(5))
+//!     .start()
+//!     .await?;
+//!
+//! // Two throttled answers for /v1.0/users, then normal service.
+//! emu.control()
+//!     .inject(Fault::status(429).retry_after(RetryAfter::Seconds(1)).times(2).matching("/v1.0/users"));
+//!
+//! // A client-credentials token, with any HTTP client.
+//! let http = reqwest::Client::new();
+//! let token: serde_json::Value = http
+//!     .post(emu.token_endpoint())
+//!     .form(&[
+//!         ("grant_type", "client_credentials"),
+//!         ("client_id", seeded::DAEMON_CLIENT_ID),
+//!         ("client_secret", seeded::DAEMON_CLIENT_SECRET),
+//!         ("scope", "https://graph.microsoft.com/.default"),
+//!     ])
+//!     .send()
+//!     .await?
+//!     .json()
+//!     .await?;
+//! assert_eq!(token["token_type"], "Bearer");
+//! assert_eq!(emu.control().token_requests_for_grant("client_credentials"), 1);
+//! # Ok(())
+//! # }
+//! ```
+
+mod admin;
+mod control;
+mod counters;
+mod emulator;
+mod error;
+mod faults;
+mod graph;
+mod identity;
+mod odata;
+mod state;
+mod store;
+mod tls;
+
+pub use control::{Control, UserSummary};
+pub use counters::Counts;
+pub use emulator::{Emulator, EmulatorBuilder};
+pub use error::Error;
+pub use faults::{Fault, FaultKind, PathMatch, RetryAfter};
+pub use identity::{DEFAULT_SIGNED_IN_USER, InteractionRequirement, seeded};
+
+/// The tenant id of the seeded demo tenant.
+pub const DEFAULT_TENANT: &str = "00000000-0000-0000-0000-000000000001";
