@@ -102,7 +102,8 @@ pub fn is_loopback_host(host: &str) -> bool {
 }
 
 fn parse_endpoint(what: &str, raw: &str) -> Result<Url, CloudError> {
-    let url = Url::parse(raw).map_err(|e| CloudError(format!("{what} {raw:?} is not a URL: {e}")))?;
+    let url =
+        Url::parse(raw).map_err(|e| CloudError(format!("{what} {raw:?} is not a URL: {e}")))?;
     let host = url
         .host_str()
         .ok_or_else(|| CloudError(format!("{what} {raw:?} has no host")))?;
@@ -112,7 +113,9 @@ fn parse_endpoint(what: &str, raw: &str) -> Result<Url, CloudError> {
         "http" => Err(CloudError(format!(
             "{what} {raw:?} must use https (plain http is allowed only on loopback)"
         ))),
-        other => Err(CloudError(format!("{what} {raw:?} has unsupported scheme {other:?}"))),
+        other => Err(CloudError(format!(
+            "{what} {raw:?} has unsupported scheme {other:?}"
+        ))),
     }
 }
 
@@ -123,15 +126,34 @@ mod tests {
     #[test]
     fn national_clouds_switch_authority_graph_and_scope_together() {
         let cases = [
-            (Cloud::Global, "https://login.microsoftonline.com/", "graph.microsoft.com"),
-            (Cloud::UsGovernment, "https://login.microsoftonline.us/", "graph.microsoft.us"),
-            (Cloud::UsGovernmentDod, "https://login.microsoftonline.us/", "dod-graph.microsoft.us"),
-            (Cloud::China, "https://login.chinacloudapi.cn/", "microsoftgraph.chinacloudapi.cn"),
+            (
+                Cloud::Global,
+                "https://login.microsoftonline.com/",
+                "graph.microsoft.com",
+            ),
+            (
+                Cloud::UsGovernment,
+                "https://login.microsoftonline.us/",
+                "graph.microsoft.us",
+            ),
+            (
+                Cloud::UsGovernmentDod,
+                "https://login.microsoftonline.us/",
+                "dod-graph.microsoft.us",
+            ),
+            (
+                Cloud::China,
+                "https://login.chinacloudapi.cn/",
+                "microsoftgraph.chinacloudapi.cn",
+            ),
         ];
         for (cloud, authority, graph) in cases {
             assert_eq!(cloud.authority_host(), authority);
             assert_eq!(cloud.graph_host(), graph);
-            assert_eq!(cloud.graph_default_scope(), format!("https://{graph}/.default"));
+            assert_eq!(
+                cloud.graph_default_scope(),
+                format!("https://{graph}/.default")
+            );
         }
     }
 
@@ -139,7 +161,8 @@ mod tests {
     fn custom_cloud_requires_https_except_loopback() {
         assert!(Cloud::custom("http://127.0.0.1:8080", "http://localhost:9000").is_ok());
         assert!(Cloud::custom("https://login.example.com", "https://graph.example.com").is_ok());
-        let err = Cloud::custom("http://login.example.com", "https://graph.example.com").unwrap_err();
+        let err =
+            Cloud::custom("http://login.example.com", "https://graph.example.com").unwrap_err();
         assert!(err.to_string().contains("https"), "{err}");
         assert!(Cloud::custom("not a url", "https://graph.example.com").is_err());
     }

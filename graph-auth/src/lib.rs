@@ -2,9 +2,67 @@
 //!
 //! `graph-auth` speaks OAuth 2.0, not Graph: it turns an application's identity
 //! (a client secret, a certificate, a federated assertion, a user's incoming token,
-//! an authorization code, a refresh token) into access tokens, and keeps them fresh.
-//! Every credential implements one object-safe async trait, [`TokenCredential`],
+//! an authorization code, a refresh token, a device code) into access tokens, and keeps
+//! them fresh. Every credential implements one object-safe async trait, [`TokenCredential`],
 //! which `graph-core` asks for a token before every HTTP attempt.
+//!
+//! A long-running service creates its credential once and never writes refresh code:
+//!
+//! ```no_run
+//! use graph_auth::{ClientSecretCredential, TokenCredential, TokenRequest};
+//!
+//! # async fn demo() -> Result<(), graph_auth::AuthError> {
+//! let credential = ClientSecretCredential::new("contoso.onmicrosoft.com", "client-id", "secret")?;
+//! let request = TokenRequest::new(["https://graph.microsoft.com/.default"]);
+//! loop {
+//!     // From the cache while more than 5 minutes remain; refreshed in the background from
+//!     // the server's refresh_in (or half-life); one token request however many callers.
+//!     let token = credential.get_token(&request).await?;
+//!     # let _ = token; break;
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Credentials
+//! | credential | flow |
+//! |---|---|
+//! | [`ClientSecretCredential`] | client credentials with a secret (body or HTTP Basic) |
+//! | [`ClientCertificateCredential`] | client credentials with a certificate-signed assertion (PS256 / `x5t#S256`, or RS256 / `x5t`) |
+//! | [`ClientAssertionCredential`] | client credentials with a federated assertion (callback or file) |
+//! | [`OnBehalfOfCredential`] | on-behalf-of for web APIs; one instance for all users |
+//! | [`AuthorizationCodeFlow`] / [`AuthorizationCodeCredential`] | auth code + PKCE, then refresh-token rotation |
+//! | [`RefreshTokenCredential`] | a stored refresh token, rotated |
+//! | [`DeviceCodeCredential`] | device code |
+//! | [`EnvironmentCredential`] | Azure.Identity's `AZURE_*` variables |
+//! | [`ChainedTokenCredential`] | several, tried in order |
+//! | [`StaticTokenCredential`] | a token obtained elsewhere |
+//!
+//! # Tokens, cache and manager
+//! Each credential owns a [`TokenManager`] over a [`TokenCache`] (by default a bounded
+//! [`MemoryTokenCache`]); pass your own cache, HTTP client, cloud or clock through
+//! [`CredentialOptions`]. Errors are [`AuthError`]: decide with its predicates
+//! (`is_retryable`, `is_interaction_required`, `is_configuration`) and accessors (`claims`,
+//! `entra_error`). No secret, token or assertion appears in any `Debug`, `Display`, error
+//! or log line of this crate.
+//!
+//! # Sharing tokens across instances (feature `redis`)
+//! With `graph-auth = { version = "0.1", features = ["redis"] }`, every instance of a service
+//! reuses the tokens the fleet already holds: a `RedisTokenCache` (AES-256-GCM at rest by
+//! default; a Redis failure or timeout is only a cache miss and a warning), optionally behind
+//! an in-memory [`LayeredTokenCache`], passed to any credential:
+//!
+#![cfg_attr(feature = "redis", doc = "```no_run")]
+#![cfg_attr(not(feature = "redis"), doc = "```ignore")]
+//! # use graph_auth::*; use std::sync::Arc;
+//! # fn demo(key_base64: &str) -> Result<(), Box<dyn std::error::Error>> {
+//! let redis = RedisTokenCache::builder("rediss://:password@cache.internal:6380")
+//!     .encryption(Keyring::new(EncryptionKey::from_base64("2026-11", key_base64)?))
+//!     .refresh_lock(RefreshLock::default()) // optional: about one token request per fleet
+//!     .build()?;
+//! let cache = LayeredTokenCache::new(MemoryTokenCache::with_capacity(10_000), Arc::new(redis));
+//! let options = CredentialOptions::default().with_cache(Arc::new(cache));
+//! # let _ = options; Ok(()) }
+//! ```
 //!
 //! ```
 //! use graph_auth::{AccessToken, StaticTokenCredential, TokenCredential, TokenRequest};
@@ -22,12 +80,45 @@
 //! # Ok(()) }
 //! ```
 
+mod cache;
+mod clock;
 mod cloud;
 mod credential;
+mod endpoint;
 mod error;
+mod flows;
+mod manager;
 mod token;
 
+pub use cache::LayeredTokenCache;
+pub use cache::{
+    CacheError, CacheKey, CacheStats, CachedToken, MemoryTokenCache, TokenCache, TokenKind,
+    hash_secret,
+};
+#[cfg(feature = "redis")]
+pub use cache::{
+    EncryptionKey, Keyring, KeyringError, RedisCacheConfigError, RedisCacheStats, RedisTokenCache,
+    RedisTokenCacheBuilder, RefreshLock,
+};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use cloud::{Cloud, CloudError, CustomCloud, is_loopback_host};
 pub use credential::{StaticTokenCredential, TokenCredential, TokenRequest};
-pub use error::AuthError;
+pub use endpoint::{LIBRARY_SKU, LIBRARY_VERSION};
+pub use error::{AuthError, ChainAttempt, EntraError};
+pub use flows::CredentialOptions;
+pub use flows::authorization_code::{
+    AuthorizationCodeCredential, AuthorizationCodeFlow, AuthorizationSession, ResponseMode,
+};
+pub use flows::chain::ChainedTokenCredential;
+pub use flows::client_assertion::{AssertionSource, ClientAssertionCredential};
+pub use flows::client_auth::ClientAuthentication;
+pub use flows::client_certificate::{
+    AssertionAlgorithm, ClientCertificate, ClientCertificateCredential,
+};
+pub use flows::client_secret::ClientSecretCredential;
+pub use flows::device_code::{DeviceCodeCredential, DeviceCodeInfo};
+pub use flows::environment::EnvironmentCredential;
+pub use flows::on_behalf_of::{OnBehalfOfCredential, OnBehalfOfUser, UserAssertion};
+pub use flows::refresh_token::RefreshTokenCredential;
+pub use manager::{ManagerOptions, TokenManager};
 pub use token::AccessToken;

@@ -1,0 +1,640 @@
+//! A distributed token cache on Redis, shared by every instance of a service (REQ-59, 60;
+//! BEYOND-6). Behind the `redis` cargo feature.
+//!
+//! - Keys are `{prefix}{CacheKey::storage_key()}`: authority, tenant, client id, scopes, the
+//!   claims hash and the partition (for on-behalf-of, the SHA-256 of the user's assertion). No
+//!   secret and no raw assertion ever appears in a key.
+//! - Values expire with their token (`SET ... PX`, the time left until expiry).
+//! - Values are encrypted with AES-256-GCM by default (see [`Keyring`]); plaintext only after
+//!   [`RedisTokenCacheBuilder::allow_unencrypted_storage`].
+//! - A failed decryption, a timeout (250 ms by default) or Redis being down is a cache miss and
+//!   a `tracing` warning, never a failed token request. After a failure Redis is left alone for
+//!   a short interval (1 s by default), so an outage costs no latency; then it is used again.
+//! - Optionally, a short Redis lock (`SET NX PX`) lets one instance fetch a cold or expiring
+//!   token while the others wait for it (see [`RefreshLock`]).
+//!
+//! Put a bounded in-memory L1 in front with [`super::LayeredTokenCache`].
+
+mod lock;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{FromRedisValue, RedisResult};
+use async_trait::async_trait;
+use parking_lot::Mutex;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::encrypted::{Keyring, ValueCodec, key_id_of};
+use super::{CacheError, CacheKey, CachedToken, TokenCache};
+use crate::clock::{Clock, SystemClock};
+
+pub use lock::RefreshLock;
+
+/// The Redis token cache could not be configured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RedisCacheConfigError {
+    /// The connection URL is not a valid `redis://`, `rediss://` or `redis+unix://` URL.
+    /// (The URL itself is not repeated: it may hold a password.)
+    #[error("invalid Redis URL: {0}")]
+    InvalidUrl(String),
+    /// Neither a keyring nor the plaintext opt-out was given: tokens are encrypted at rest
+    /// unless [`RedisTokenCacheBuilder::allow_unencrypted_storage`] is called.
+    #[error(
+        "the Redis token cache encrypts tokens at rest: give it a Keyring with .encryption(..), \
+         or opt out explicitly with .allow_unencrypted_storage()"
+    )]
+    EncryptionNotConfigured,
+    /// Both a keyring and the plaintext opt-out were given.
+    #[error("both .encryption(..) and .allow_unencrypted_storage() were set; choose one")]
+    ConflictingProtection,
+    /// A timeout or interval of zero.
+    #[error("{0} must be greater than zero")]
+    ZeroDuration(&'static str),
+}
+
+/// Counters of a [`RedisTokenCache`] (since it was built).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RedisCacheStats {
+    /// Commands sent to Redis (each a round trip), failed ones included.
+    pub round_trips: u64,
+    /// Reads that found a valid value.
+    pub hits: u64,
+    /// Reads that found nothing, or failed (a failure is also counted in `failures`).
+    pub misses: u64,
+    /// Values refused: undecryptable, tampered, unknown key id, unexpected format.
+    pub rejected: u64,
+    /// Commands that failed or timed out.
+    pub failures: u64,
+    /// Commands skipped because Redis failed less than the retry interval ago.
+    pub skipped: u64,
+    /// Values written.
+    pub writes: u64,
+    /// Refresh locks this instance took.
+    pub locks_acquired: u64,
+    /// Reads that waited for another instance's fetch.
+    pub lock_waits: u64,
+    /// Waits that ended without a value (this instance then fetched itself).
+    pub lock_wait_timeouts: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    round_trips: AtomicU64,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    rejected: AtomicU64,
+    failures: AtomicU64,
+    skipped: AtomicU64,
+    writes: AtomicU64,
+    locks_acquired: AtomicU64,
+    lock_waits: AtomicU64,
+    lock_wait_timeouts: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Configures a [`RedisTokenCache`]; from [`RedisTokenCache::builder`].
+pub struct RedisTokenCacheBuilder {
+    url: SecretString,
+    prefix: String,
+    keyring: Option<Keyring>,
+    allow_plaintext: bool,
+    timeout: Duration,
+    connect_timeout: Duration,
+    retry_interval: Duration,
+    skew: Duration,
+    lock: Option<RefreshLock>,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for RedisTokenCacheBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisTokenCacheBuilder")
+            .field("endpoint", &endpoint_label(self.url.expose_secret()))
+            .field("prefix", &self.prefix)
+            .field("keyring", &self.keyring)
+            .field("allow_plaintext", &self.allow_plaintext)
+            .field("timeout", &self.timeout)
+            .field("lock", &self.lock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisTokenCacheBuilder {
+    /// The default key prefix.
+    pub const DEFAULT_PREFIX: &'static str = "graph-auth:";
+    /// The default timeout of one Redis command.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
+
+    /// Prefix of every key (namespace per service or environment). Defaults to `graph-auth:`.
+    #[must_use]
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Encrypts values with this keyring (required unless plaintext is explicitly allowed).
+    #[must_use]
+    pub fn encryption(mut self, keyring: Keyring) -> Self {
+        self.keyring = Some(keyring);
+        self
+    }
+
+    /// Stores tokens in clear (REQ-60's explicit opt-in). Anyone who can read Redis can then
+    /// use the tokens; prefer [`Self::encryption`].
+    #[must_use]
+    pub fn allow_unencrypted_storage(mut self) -> Self {
+        self.allow_plaintext = true;
+        self
+    }
+
+    /// How long one Redis command may take before it counts as a miss. Defaults to 250 ms.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How long one (background) connection attempt may take. Defaults to 1 s.
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// After a failure, Redis is not asked again for this long (every read is a miss, every
+    /// write is skipped with an error). Defaults to 1 s.
+    #[must_use]
+    pub fn retry_interval(mut self, interval: Duration) -> Self {
+        self.retry_interval = interval;
+        self
+    }
+
+    /// The token manager's expiry skew ([`crate::ManagerOptions::skew`], 5 minutes by
+    /// default): a value with less left is due for a refresh, which the refresh lock
+    /// coordinates. Defaults to 5 minutes.
+    #[must_use]
+    pub fn skew(mut self, skew: Duration) -> Self {
+        self.skew = skew;
+        self
+    }
+
+    /// Coordinates fetches across instances with a short Redis lock. Off by default.
+    #[must_use]
+    pub fn refresh_lock(mut self, lock: RefreshLock) -> Self {
+        self.lock = Some(lock);
+        self
+    }
+
+    /// The clock for expiry decisions (tests). Defaults to the system clock.
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The cache. No connection is made yet: it is opened on first use, so an instance starts
+    /// even when Redis is down.
+    ///
+    /// # Errors
+    /// [`RedisCacheConfigError`] for an invalid URL, missing or conflicting encryption
+    /// settings, or a zero timeout.
+    pub fn build(self) -> Result<RedisTokenCache, RedisCacheConfigError> {
+        let codec = match (self.keyring, self.allow_plaintext) {
+            (Some(keyring), false) => ValueCodec::Encrypted(keyring),
+            (None, true) => ValueCodec::Plaintext,
+            (None, false) => return Err(RedisCacheConfigError::EncryptionNotConfigured),
+            (Some(_), true) => return Err(RedisCacheConfigError::ConflictingProtection),
+        };
+        for (name, value) in [
+            ("the Redis timeout", self.timeout),
+            ("the Redis connect timeout", self.connect_timeout),
+            ("the Redis retry interval", self.retry_interval),
+        ] {
+            if value.is_zero() {
+                return Err(RedisCacheConfigError::ZeroDuration(name));
+            }
+        }
+        if let Some(lock) = &self.lock {
+            lock.validate()?;
+        }
+        let client = ::redis::Client::open(self.url.expose_secret())
+            .map_err(|e| RedisCacheConfigError::InvalidUrl(format!("{:?}", e.kind())))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.connect_timeout))
+            .set_response_timeout(Some(self.timeout))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(self.retry_interval);
+        Ok(RedisTokenCache {
+            inner: Arc::new(Inner {
+                endpoint: endpoint_label(self.url.expose_secret()),
+                client,
+                config,
+                connection: Mutex::new(None),
+                prefix: self.prefix,
+                codec,
+                timeout: self.timeout,
+                retry_interval: self.retry_interval,
+                skew: self.skew,
+                lock: self.lock,
+                locks: lock::LockState::default(),
+                clock: self.clock,
+                down_until: Mutex::new(None),
+                counters: Counters::default(),
+            }),
+        })
+    }
+}
+
+/// A [`TokenCache`] on Redis: shared by every instance, encrypted at rest, harmless when Redis
+/// fails. Cheap to clone (shared connection). Requires the `redis` feature.
+///
+/// ```no_run
+/// use graph_auth::{
+///     ClientSecretCredential, CredentialOptions, EncryptionKey, Keyring, LayeredTokenCache,
+///     MemoryTokenCache, RedisTokenCache, RefreshLock,
+/// };
+/// use std::sync::Arc;
+///
+/// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// // The same key on every instance, e.g. from a secret store; rotate with Keyring::with_previous.
+/// let key = EncryptionKey::from_base64("2026-11", &std::env::var("TOKEN_CACHE_KEY")?)?;
+/// let redis = RedisTokenCache::builder("rediss://:password@cache.internal:6380/0")
+///     .key_prefix("my-service:")
+///     .encryption(Keyring::new(key))
+///     .refresh_lock(RefreshLock::default()) // optional: one token request for the whole fleet
+///     .build()?;
+/// // Optional in-memory L1 in front: a hit costs no Redis round trip.
+/// let cache = LayeredTokenCache::new(MemoryTokenCache::with_capacity(10_000), Arc::new(redis));
+/// let credential = ClientSecretCredential::with_options(
+///     "contoso.onmicrosoft.com",
+///     "client-id",
+///     graph_auth::ClientAuthentication::secret("secret"),
+///     CredentialOptions::default().with_cache(Arc::new(cache)),
+/// )?;
+/// # let _ = credential; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisTokenCache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// `scheme://host:port/db`, never the password.
+    endpoint: String,
+    client: ::redis::Client,
+    config: ConnectionManagerConfig,
+    connection: Mutex<Option<ConnectionManager>>,
+    prefix: String,
+    codec: ValueCodec,
+    timeout: Duration,
+    retry_interval: Duration,
+    skew: Duration,
+    lock: Option<RefreshLock>,
+    locks: lock::LockState,
+    clock: Arc<dyn Clock>,
+    down_until: Mutex<Option<Instant>>,
+    counters: Counters,
+}
+
+impl fmt::Debug for RedisTokenCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("RedisTokenCache")
+            .field("endpoint", &inner.endpoint)
+            .field("prefix", &inner.prefix)
+            .field("protection", &inner.codec)
+            .field("timeout", &inner.timeout)
+            .field("lock", &inner.lock)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// Why a Redis command did not answer. Names no key material and no URL.
+#[derive(Debug, Clone, thiserror::Error)]
+enum Failure {
+    #[error("Redis failed less than {0:?} ago; not asking it again yet")]
+    Skipped(Duration),
+    #[error("Redis did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("Redis error: {0}")]
+    Redis(String),
+    #[error("the Redis token cache needs a Tokio runtime")]
+    NoRuntime,
+}
+
+impl RedisTokenCache {
+    /// A builder for a cache at `url`: `redis://[:password@]host[:port][/db]`, or `rediss://`
+    /// for TLS (rustls, system roots). The URL is kept secret (it may hold a password).
+    pub fn builder(url: impl Into<String>) -> RedisTokenCacheBuilder {
+        RedisTokenCacheBuilder {
+            url: SecretString::from(url.into()),
+            prefix: RedisTokenCacheBuilder::DEFAULT_PREFIX.to_string(),
+            keyring: None,
+            allow_plaintext: false,
+            timeout: RedisTokenCacheBuilder::DEFAULT_TIMEOUT,
+            connect_timeout: Duration::from_secs(1),
+            retry_interval: Duration::from_secs(1),
+            skew: Duration::from_secs(300),
+            lock: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The Redis key of `key`: the prefix followed by [`CacheKey::storage_key`].
+    pub fn redis_key(&self, key: &CacheKey) -> String {
+        format!("{}{}", self.inner.prefix, key.storage_key())
+    }
+
+    /// The key id an encrypted stored value names in clear (for inspection during a key
+    /// rotation), or `None` for a plaintext or malformed value.
+    pub fn value_key_id(value: &[u8]) -> Option<&str> {
+        key_id_of(value)
+    }
+
+    /// Counters since the cache was built.
+    pub fn stats(&self) -> RedisCacheStats {
+        let c = &self.inner.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        RedisCacheStats {
+            round_trips: get(&c.round_trips),
+            hits: get(&c.hits),
+            misses: get(&c.misses),
+            rejected: get(&c.rejected),
+            failures: get(&c.failures),
+            skipped: get(&c.skipped),
+            writes: get(&c.writes),
+            locks_acquired: get(&c.locks_acquired),
+            lock_waits: get(&c.lock_waits),
+            lock_wait_timeouts: get(&c.lock_wait_timeouts),
+        }
+    }
+
+    fn connection(&self) -> Result<ConnectionManager, Failure> {
+        let mut slot = self.inner.connection.lock();
+        if let Some(connection) = slot.as_ref() {
+            return Ok(connection.clone());
+        }
+        // The connection manager spawns its reconnect task on the current runtime.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Failure::NoRuntime);
+        }
+        let connection = ConnectionManager::new_lazy_with_config(
+            self.inner.client.clone(),
+            self.inner.config.clone(),
+        )
+        .map_err(|e| Failure::Redis(e.to_string()))?;
+        *slot = Some(connection.clone());
+        Ok(connection)
+    }
+
+    /// Runs one command with the timeout, unless Redis failed within the retry interval.
+    async fn exec<T, F, Fut>(&self, op: F) -> Result<T, Failure>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let counters = &self.inner.counters;
+        if self
+            .inner
+            .down_until
+            .lock()
+            .is_some_and(|until| Instant::now() < until)
+        {
+            bump(&counters.skipped);
+            return Err(Failure::Skipped(self.inner.retry_interval));
+        }
+        let connection = self.connection()?;
+        bump(&counters.round_trips);
+        let failure = match tokio::time::timeout(self.inner.timeout, op(connection)).await {
+            Ok(Ok(value)) => {
+                if self.inner.down_until.lock().take().is_some() {
+                    tracing::info!(endpoint = %self.inner.endpoint, "Redis token cache reachable again");
+                }
+                return Ok(value);
+            }
+            Ok(Err(error)) => Failure::Redis(error.to_string()),
+            Err(_) => Failure::Timeout(self.inner.timeout),
+        };
+        bump(&counters.failures);
+        let was_up = self
+            .inner
+            .down_until
+            .lock()
+            .replace(Instant::now() + self.inner.retry_interval)
+            .is_none();
+        if was_up {
+            tracing::warn!(endpoint = %self.inner.endpoint, error = %failure,
+                retry_in_ms = self.inner.retry_interval.as_millis() as u64,
+                "Redis token cache unavailable; treating reads as misses");
+        } else {
+            tracing::warn!(endpoint = %self.inner.endpoint, error = %failure, "Redis token cache still unavailable");
+        }
+        Err(failure)
+    }
+
+    async fn query<T: FromRedisValue>(&self, cmd: ::redis::Cmd) -> Result<T, Failure> {
+        self.exec(|mut connection| async move { cmd.query_async(&mut connection).await })
+            .await
+    }
+
+    /// Reads and opens the value of `redis_key`. `Err` when Redis failed (already logged).
+    async fn read(&self, redis_key: &str) -> Result<Option<CachedToken>, ()> {
+        let counters = &self.inner.counters;
+        let bytes: Option<Vec<u8>> = match self
+            .query(::redis::cmd("GET").arg(redis_key).clone())
+            .await
+        {
+            Ok(bytes) => bytes,
+            Err(failure) => {
+                bump(&counters.misses);
+                tracing::debug!(key = %redis_key, error = %failure, "Redis token cache read failed; a miss");
+                return Err(());
+            }
+        };
+        let Some(bytes) = bytes else {
+            bump(&counters.misses);
+            return Ok(None);
+        };
+        match self.inner.codec.open(redis_key, &bytes) {
+            Ok(token) => {
+                bump(&counters.hits);
+                Ok(Some(token))
+            }
+            Err(reason) => {
+                bump(&counters.misses);
+                bump(&counters.rejected);
+                tracing::warn!(key = %redis_key, reason = %reason, "refused a cached token value; treating it as a miss");
+                Ok(None)
+            }
+        }
+    }
+
+    /// A value with more than `skew` left and no refresh due: nothing to coordinate.
+    fn is_fresh(&self, value: Option<&CachedToken>) -> bool {
+        let now = self.inner.clock.now();
+        value.is_some_and(|v| self.is_usable(v, now) && v.refresh_on().is_none_or(|at| now < at))
+    }
+
+    fn is_usable(&self, value: &CachedToken, now: SystemTime) -> bool {
+        value
+            .expires_on()
+            .duration_since(now)
+            .is_ok_and(|left| left > self.inner.skew)
+    }
+}
+
+fn endpoint_label(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(url) => {
+            let host = url.host_str().unwrap_or("localhost");
+            match url.port() {
+                Some(port) => format!("{}://{host}:{port}{}", url.scheme(), url.path()),
+                None => format!("{}://{host}{}", url.scheme(), url.path()),
+            }
+        }
+        Err(_) => "(invalid URL)".to_string(),
+    }
+}
+
+#[async_trait]
+impl TokenCache for RedisTokenCache {
+    /// The value under `key`. Never fails: a Redis failure, a timeout or an unacceptable value
+    /// is a miss (with a warning). With a [`RefreshLock`], a missing or expiring value may
+    /// wait for another instance's fetch.
+    async fn get(&self, key: &CacheKey) -> Result<Option<CachedToken>, CacheError> {
+        let redis_key = self.redis_key(key);
+        let Ok(current) = self.read(&redis_key).await else {
+            return Ok(None);
+        };
+        match &self.inner.lock {
+            Some(lock) if !self.is_fresh(current.as_ref()) => {
+                Ok(self.lock_or_wait(lock, &redis_key, current).await)
+            }
+            _ => Ok(current),
+        }
+    }
+
+    async fn set(
+        &self,
+        key: &CacheKey,
+        value: &CachedToken,
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        let redis_key = self.redis_key(key);
+        let held = self.inner.locks.take(&redis_key);
+        let left = value
+            .expires_on()
+            .duration_since(self.inner.clock.now())
+            .unwrap_or_default();
+        let ttl_ms = u64::try_from(ttl.min(left).as_millis()).unwrap_or(u64::MAX);
+        let result = if ttl_ms == 0 {
+            match held {
+                Some(token) => self.release(&redis_key, &token).await,
+                None => Ok(()),
+            }
+        } else {
+            let bytes = self.inner.codec.seal(&redis_key, value)?;
+            let result = match held {
+                Some(token) => {
+                    self.write_and_release(&redis_key, &bytes, ttl_ms, &token)
+                        .await
+                }
+                None => {
+                    let mut cmd = ::redis::cmd("SET");
+                    cmd.arg(&redis_key).arg(bytes).arg("PX").arg(ttl_ms);
+                    self.query::<()>(cmd).await
+                }
+            };
+            if result.is_ok() {
+                bump(&self.inner.counters.writes);
+            }
+            result
+        };
+        result.map_err(|failure| CacheError(format!("Redis token cache write failed: {failure}")))
+    }
+
+    async fn remove(&self, key: &CacheKey) -> Result<(), CacheError> {
+        let redis_key = self.redis_key(key);
+        self.query::<()>(::redis::cmd("DEL").arg(&redis_key).clone())
+            .await
+            .map_err(|failure| CacheError(format!("Redis token cache remove failed: {failure}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::EncryptionKey;
+
+    #[test]
+    fn configuration_errors_are_typed_and_never_echo_the_url() {
+        let err = RedisTokenCache::builder("redis://:p4ss@127.0.0.1:1/0")
+            .build()
+            .unwrap_err();
+        assert_eq!(err, RedisCacheConfigError::EncryptionNotConfigured);
+        let keyring = Keyring::new(EncryptionKey::generate("k").unwrap());
+        let err = RedisTokenCache::builder("redis://127.0.0.1:1")
+            .encryption(keyring.clone())
+            .allow_unencrypted_storage()
+            .build()
+            .unwrap_err();
+        assert_eq!(err, RedisCacheConfigError::ConflictingProtection);
+        let err = RedisTokenCache::builder("http://:p4ss@host/")
+            .encryption(keyring.clone())
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, RedisCacheConfigError::InvalidUrl(_)));
+        assert!(!err.to_string().contains("p4ss"));
+        let err = RedisTokenCache::builder("redis://127.0.0.1:1")
+            .encryption(keyring.clone())
+            .timeout(Duration::ZERO)
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, RedisCacheConfigError::ZeroDuration(_)));
+        let cache = RedisTokenCache::builder("rediss://:p4ss@cache.example:6380/2")
+            .encryption(keyring)
+            .build()
+            .unwrap();
+        let debug = format!("{cache:?}");
+        assert!(debug.contains("rediss://cache.example:6380/2"), "{debug}");
+        assert!(!debug.contains("p4ss"), "{debug}");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_redis_is_a_miss_then_left_alone() {
+        // Port 1 on loopback: connection refused at once.
+        let cache = RedisTokenCache::builder("redis://127.0.0.1:1")
+            .allow_unencrypted_storage()
+            .retry_interval(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let key = CacheKey::access_token("login", "t", "c", &["s".into()], None, None);
+        assert!(cache.get(&key).await.unwrap().is_none());
+        assert!(cache.get(&key).await.unwrap().is_none());
+        let value = CachedToken::new("v", SystemTime::now() + Duration::from_secs(3600), None);
+        assert!(
+            cache
+                .set(&key, &value, Duration::from_secs(60))
+                .await
+                .is_err()
+        );
+        let stats = cache.stats();
+        assert_eq!(
+            (stats.failures, stats.skipped, stats.round_trips),
+            (1, 2, 1),
+            "{stats:?}"
+        );
+    }
+}

@@ -1,0 +1,392 @@
+//! The credentials, and what they share: options, the authority and one token manager each.
+
+pub(crate) mod authorization_code;
+pub(crate) mod chain;
+pub(crate) mod client_assertion;
+pub(crate) mod client_auth;
+pub(crate) mod client_certificate;
+pub(crate) mod client_secret;
+pub(crate) mod device_code;
+pub(crate) mod environment;
+pub(crate) mod on_behalf_of;
+pub(crate) mod refresh_token;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::cache::{CacheKey, MemoryTokenCache, TokenCache};
+use crate::clock::{Clock, SystemClock};
+use crate::endpoint::TokenEndpoint;
+use crate::manager::{ManagerOptions, TokenManager};
+use crate::{AuthError, Cloud, TokenRequest};
+
+/// Settings every credential shares: cloud, HTTP client, cache, clock and token manager tuning.
+///
+/// ```
+/// use graph_auth::{Cloud, CredentialOptions, ManagerOptions, MemoryTokenCache};
+/// use std::sync::Arc;
+/// use std::time::Duration;
+///
+/// let options = CredentialOptions::default()
+///     .with_cloud(Cloud::UsGovernment)
+///     .with_http_client(reqwest::Client::new())
+///     .with_cache(Arc::new(MemoryTokenCache::with_capacity(50_000)))
+///     .with_manager_options(ManagerOptions::default().with_skew(Duration::from_secs(120)));
+/// assert_eq!(options.cloud().authority_host(), "https://login.microsoftonline.us/");
+/// ```
+#[derive(Clone)]
+pub struct CredentialOptions {
+    cloud: Cloud,
+    http: Option<reqwest::Client>,
+    cache: Option<Arc<dyn TokenCache>>,
+    clock: Arc<dyn Clock>,
+    manager: ManagerOptions,
+    request_timeout: Duration,
+    retry_delay: Duration,
+    allowed_tenants: Vec<String>,
+    client_capabilities: Vec<String>,
+}
+
+impl Default for CredentialOptions {
+    fn default() -> Self {
+        Self {
+            cloud: Cloud::Global,
+            http: None,
+            cache: None,
+            clock: Arc::new(SystemClock),
+            manager: ManagerOptions::default(),
+            request_timeout: Duration::from_secs(30),
+            retry_delay: Duration::from_secs(1),
+            allowed_tenants: Vec::new(),
+            client_capabilities: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Debug for CredentialOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CredentialOptions")
+            .field("cloud", &self.cloud)
+            .field("cache", &self.cache)
+            .field("manager", &self.manager)
+            .field("request_timeout", &self.request_timeout)
+            .field("retry_delay", &self.retry_delay)
+            .field("allowed_tenants", &self.allowed_tenants)
+            .field("client_capabilities", &self.client_capabilities)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CredentialOptions {
+    /// Sets the cloud, whose authority host the credential talks to. Defaults to [`Cloud::Global`].
+    #[must_use]
+    pub fn with_cloud(mut self, cloud: Cloud) -> Self {
+        self.cloud = cloud;
+        self
+    }
+
+    /// Uses this HTTP client (proxy, TLS roots, timeouts) for token traffic.
+    /// Defaults to a new `reqwest::Client`.
+    #[must_use]
+    pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Uses this token cache (for example one shared by several credentials, or a remote one).
+    /// Defaults to a new [`MemoryTokenCache`] per credential.
+    #[must_use]
+    pub fn with_cache(mut self, cache: Arc<dyn TokenCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Uses this clock for expiry decisions (tests). Defaults to [`SystemClock`].
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Tunes the token manager (skew, backoff). Defaults to [`ManagerOptions::default`].
+    #[must_use]
+    pub fn with_manager_options(mut self, options: ManagerOptions) -> Self {
+        self.manager = options;
+        self
+    }
+
+    /// Timeout of one token endpoint request. Defaults to 30 s.
+    #[must_use]
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Delay before the one quick retry on a 5xx or timeout (REQ-61). Defaults to 1 s.
+    #[must_use]
+    pub fn with_retry_delay(mut self, delay: Duration) -> Self {
+        self.retry_delay = delay;
+        self
+    }
+
+    /// Tenants a [`TokenRequest::tenant_id`] may name besides the credential's own; `"*"`
+    /// allows any. Defaults to none (a request for another tenant is a configuration error).
+    #[must_use]
+    pub fn with_additionally_allowed_tenants<I, S>(mut self, tenants: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_tenants = tenants.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Declares client capabilities, e.g. `["cp1"]` for Continuous Access Evaluation (REQ-43):
+    /// every token request then sends `claims` with `{"access_token":{"xms_cc":{"values":[...]}}}`,
+    /// merged with any claims challenge. Declare `cp1` only when every resource you call
+    /// handles CAE claims challenges. Defaults to none.
+    #[must_use]
+    pub fn with_client_capabilities<I, S>(mut self, capabilities: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.client_capabilities = capabilities.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The cloud.
+    pub fn cloud(&self) -> &Cloud {
+        &self.cloud
+    }
+}
+
+/// What a credential owns: identity, authority, endpoint and manager.
+#[derive(Clone)]
+pub(crate) struct Core {
+    pub(crate) client_id: String,
+    pub(crate) tenant: String,
+    authority: Url,
+    authority_label: String,
+    allowed_tenants: Vec<String>,
+    client_capabilities: Vec<String>,
+    pub(crate) endpoint: TokenEndpoint,
+    pub(crate) manager: TokenManager,
+}
+
+impl fmt::Debug for Core {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Core")
+            .field("client_id", &self.client_id)
+            .field("tenant", &self.tenant)
+            .field("authority", &self.authority.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Core {
+    pub(crate) fn new(
+        tenant: &str,
+        client_id: &str,
+        options: CredentialOptions,
+    ) -> Result<Self, AuthError> {
+        validate_tenant(tenant)?;
+        if client_id.trim().is_empty() {
+            return Err(AuthError::config("client id is empty"));
+        }
+        let authority = Url::parse(options.cloud.authority_host())
+            .map_err(|e| AuthError::config(format!("invalid authority host: {e}")))?;
+        let host = authority
+            .host_str()
+            .ok_or_else(|| AuthError::config("the authority has no host"))?;
+        if authority.scheme() != "https" && !crate::is_loopback_host(host) {
+            return Err(AuthError::config(
+                "the authority must use https (plain http only on loopback)",
+            ));
+        }
+        let authority_label = match authority.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        let cache = options.cache.unwrap_or_else(|| {
+            Arc::new(MemoryTokenCache::with_clock(
+                MemoryTokenCache::DEFAULT_CAPACITY,
+                options.clock.clone(),
+            ))
+        });
+        let http = match options.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .build()
+                .map_err(|e| AuthError::config(format!("cannot build an HTTP client: {e}")))?,
+        };
+        Ok(Self {
+            client_id: client_id.to_string(),
+            tenant: tenant.to_string(),
+            authority,
+            authority_label,
+            allowed_tenants: options.allowed_tenants,
+            client_capabilities: options.client_capabilities,
+            endpoint: TokenEndpoint::new(http, options.request_timeout, options.retry_delay),
+            manager: TokenManager::new(cache, options.clock, options.manager),
+        })
+    }
+
+    /// The tenant of a request: its own, or the credential's.
+    pub(crate) fn tenant_for<'a>(
+        &'a self,
+        request: &'a TokenRequest,
+    ) -> Result<&'a str, AuthError> {
+        match request.tenant_id.as_deref() {
+            None => Ok(&self.tenant),
+            Some(t) if t.eq_ignore_ascii_case(&self.tenant) => Ok(&self.tenant),
+            Some(t) => {
+                validate_tenant(t)?;
+                if self
+                    .allowed_tenants
+                    .iter()
+                    .any(|a| a == "*" || a.eq_ignore_ascii_case(t))
+                {
+                    Ok(t)
+                } else {
+                    Err(AuthError::config(format!(
+                        "tenant {t:?} is not allowed for this credential; add it with \
+                         CredentialOptions::with_additionally_allowed_tenants"
+                    )))
+                }
+            }
+        }
+    }
+
+    /// The `claims` parameter: the request's claims challenge merged with the declared client
+    /// capabilities (`access_token.xms_cc.values`).
+    pub(crate) fn claims_param(&self, claims: Option<&str>) -> Result<Option<String>, AuthError> {
+        merge_capabilities(claims, &self.client_capabilities)
+    }
+
+    /// `{authority}{tenant}/oauth2/v2.0/{leaf}`.
+    pub(crate) fn endpoint_url(&self, tenant: &str, leaf: &str) -> Result<Url, AuthError> {
+        self.authority
+            .join(&format!("{tenant}/oauth2/v2.0/{leaf}"))
+            .map_err(|e| AuthError::config(format!("cannot build the {leaf} URL: {e}")))
+    }
+
+    pub(crate) fn access_key(
+        &self,
+        tenant: &str,
+        request: &TokenRequest,
+        partition: Option<String>,
+    ) -> CacheKey {
+        CacheKey::access_token(
+            &self.authority_label,
+            tenant,
+            &self.client_id,
+            &request.scopes,
+            request.claims.as_deref(),
+            partition,
+        )
+    }
+
+    pub(crate) fn refresh_key(&self, tenant: &str, partition: Option<String>) -> CacheKey {
+        CacheKey::refresh_token(&self.authority_label, tenant, &self.client_id, partition)
+    }
+}
+
+pub(crate) fn require_scopes(request: &TokenRequest) -> Result<String, AuthError> {
+    let scopes: Vec<&str> = request
+        .scopes
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if scopes.is_empty() {
+        return Err(AuthError::config(
+            "a token request needs at least one scope",
+        ));
+    }
+    Ok(scopes.join(" "))
+}
+
+fn merge_capabilities(
+    claims: Option<&str>,
+    capabilities: &[String],
+) -> Result<Option<String>, AuthError> {
+    use serde_json::{Map, Value};
+    let claims = claims.map(str::trim).filter(|c| !c.is_empty());
+    if capabilities.is_empty() {
+        return Ok(claims.map(str::to_string));
+    }
+    let mut root: Map<String, Value> = match claims {
+        Some(raw) => serde_json::from_str(raw).map_err(|e| {
+            AuthError::config(format!("the claims challenge is not a JSON object: {e}"))
+        })?,
+        None => Map::new(),
+    };
+    let access_token = root
+        .entry("access_token")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Value::Object(access_token) = access_token else {
+        return Err(AuthError::config(
+            "the claims challenge's access_token is not an object",
+        ));
+    };
+    access_token.insert(
+        "xms_cc".into(),
+        serde_json::json!({ "values": capabilities }),
+    );
+    serde_json::to_string(&root)
+        .map(Some)
+        .map_err(|e| AuthError::config(format!("cannot encode claims: {e}")))
+}
+
+fn validate_tenant(tenant: &str) -> Result<(), AuthError> {
+    let ok = !tenant.is_empty()
+        && tenant.len() <= 256
+        && tenant
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AuthError::config(format!(
+            "invalid tenant id {tenant:?}: use a GUID, a domain, \"common\" or \"organizations\""
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_capabilities_merge_into_claims() {
+        let caps = vec!["cp1".to_string()];
+        assert_eq!(merge_capabilities(None, &[]).unwrap(), None);
+        assert_eq!(
+            merge_capabilities(Some("{\"a\":1}"), &[])
+                .unwrap()
+                .as_deref(),
+            Some("{\"a\":1}")
+        );
+        let alone: serde_json::Value =
+            serde_json::from_str(&merge_capabilities(None, &caps).unwrap().unwrap()).unwrap();
+        assert_eq!(
+            alone,
+            serde_json::json!({"access_token": {"xms_cc": {"values": ["cp1"]}}})
+        );
+        let challenge = r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#;
+        let merged: serde_json::Value =
+            serde_json::from_str(&merge_capabilities(Some(challenge), &caps).unwrap().unwrap())
+                .unwrap();
+        assert_eq!(merged["access_token"]["nbf"]["value"], "1700000000");
+        assert_eq!(merged["access_token"]["xms_cc"]["values"][0], "cp1");
+        assert!(
+            merge_capabilities(Some("not json"), &caps)
+                .unwrap_err()
+                .is_configuration()
+        );
+    }
+}

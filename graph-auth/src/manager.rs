@@ -1,0 +1,409 @@
+//! The token manager: written once, used by every credential (REQ-50..53, 56; BEYOND-1, 2).
+//!
+//! - A token is handed out only while more than `skew` (default 5 min) remain.
+//! - Past its `refresh_on`, a token keeps being served while one background task refreshes it.
+//! - Single flight per cache key: concurrent callers on a cold or expired key wait for one
+//!   fetch; a failure reaches them all and starts a backoff, so no convoy forms.
+//! - A retryable failure while the cached token is still valid serves the cached token.
+//! - A forced refresh evicts only the entry of its own key.
+
+use std::fmt;
+use std::future::Future;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use lru::LruCache;
+use parking_lot::Mutex;
+use tokio::sync::OwnedMutexGuard;
+
+use crate::cache::{CacheKey, CachedToken, TokenCache};
+use crate::clock::Clock;
+use crate::endpoint::MAX_RETRY_AFTER;
+use crate::{AccessToken, AuthError};
+
+/// Tuning of the [`TokenManager`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ManagerOptions {
+    /// A token with less than this left is not handed out. Defaults to 5 minutes (REQ-50).
+    pub skew: Duration,
+    /// After a failed background refresh, wait this long before the next one. Defaults to 30 s (REQ-52).
+    pub background_retry_delay: Duration,
+    /// First backoff after a failed fetch; doubles per consecutive failure. Defaults to 1 s.
+    pub failure_backoff: Duration,
+    /// Largest backoff after failures (a server's `Retry-After` may ask for up to 1 h). Defaults to 60 s.
+    pub max_failure_backoff: Duration,
+    /// How many keys' single-flight and backoff state is kept (LRU). Defaults to 10,000.
+    pub max_tracked_keys: usize,
+}
+
+impl Default for ManagerOptions {
+    fn default() -> Self {
+        Self {
+            skew: Duration::from_secs(300),
+            background_retry_delay: Duration::from_secs(30),
+            failure_backoff: Duration::from_secs(1),
+            max_failure_backoff: Duration::from_secs(60),
+            max_tracked_keys: 10_000,
+        }
+    }
+}
+
+impl ManagerOptions {
+    /// Sets the expiry skew. Defaults to 5 minutes.
+    #[must_use]
+    pub fn with_skew(mut self, skew: Duration) -> Self {
+        self.skew = skew;
+        self
+    }
+
+    /// Sets the delay between failed background refreshes. Defaults to 30 s.
+    #[must_use]
+    pub fn with_background_retry_delay(mut self, delay: Duration) -> Self {
+        self.background_retry_delay = delay;
+        self
+    }
+
+    /// Sets the first backoff after a failure and its cap. Defaults to 1 s and 60 s.
+    #[must_use]
+    pub fn with_failure_backoff(mut self, first: Duration, max: Duration) -> Self {
+        self.failure_backoff = first;
+        self.max_failure_backoff = max;
+        self
+    }
+
+    /// Sets how many keys' state is tracked. Defaults to 10,000.
+    #[must_use]
+    pub fn with_max_tracked_keys(mut self, keys: usize) -> Self {
+        self.max_tracked_keys = keys;
+        self
+    }
+}
+
+#[derive(Clone)]
+struct Failure {
+    error: AuthError,
+    retry_at: SystemTime,
+    consecutive: u32,
+}
+
+#[derive(Default)]
+struct KeyState {
+    /// Held while a fetch for the key runs; holds the last failure, if the last fetch failed.
+    gate: Arc<tokio::sync::Mutex<Option<Failure>>>,
+    /// Number of fetches completed for the key (a waiter compares it with what it saw).
+    completed: AtomicU64,
+}
+
+/// Caches tokens and fetches them with single flight, proactive refresh and backoff.
+/// Cheap to clone (shared state).
+///
+/// Every credential of this crate owns one; implement your own credential on top of it:
+///
+/// ```
+/// use graph_auth::{AccessToken, CacheKey, ManagerOptions, MemoryTokenCache, SystemClock, TokenManager};
+/// use std::sync::Arc;
+/// use std::time::{Duration, SystemTime};
+///
+/// # async fn demo() -> Result<(), graph_auth::AuthError> {
+/// let manager = TokenManager::new(
+///     Arc::new(MemoryTokenCache::new()),
+///     Arc::new(SystemClock),
+///     ManagerOptions::default(),
+/// );
+/// let key = CacheKey::access_token("my-idp", "tenant", "client", &["scope".into()], None, None);
+/// let token = manager
+///     .get_token(&key, false, || async {
+///         // call your token endpoint here
+///         Ok(AccessToken::new("token", SystemTime::now() + Duration::from_secs(3600)))
+///     })
+///     .await?;
+/// assert_eq!(token.secret(), "token");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct TokenManager {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    cache: Arc<dyn TokenCache>,
+    clock: Arc<dyn Clock>,
+    options: ManagerOptions,
+    keys: Mutex<LruCache<CacheKey, Arc<KeyState>>>,
+    fetches: AtomicU64,
+}
+
+impl fmt::Debug for TokenManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenManager")
+            .field("cache", &self.inner.cache)
+            .field("options", &self.inner.options)
+            .field("fetches", &self.fetch_count())
+            .finish()
+    }
+}
+
+impl TokenManager {
+    /// A manager over `cache`, deciding expiry with `clock`.
+    pub fn new(cache: Arc<dyn TokenCache>, clock: Arc<dyn Clock>, options: ManagerOptions) -> Self {
+        let tracked = NonZeroUsize::new(options.max_tracked_keys).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            inner: Arc::new(Inner {
+                cache,
+                clock,
+                options,
+                keys: Mutex::new(LruCache::new(tracked)),
+                fetches: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The cache the manager reads and writes.
+    pub fn cache(&self) -> &Arc<dyn TokenCache> {
+        &self.inner.cache
+    }
+
+    /// The clock the manager decides expiry with.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// The manager's options.
+    pub fn options(&self) -> &ManagerOptions {
+        &self.inner.options
+    }
+
+    /// How many fetches (token endpoint round trips) the manager has started.
+    pub fn fetch_count(&self) -> u64 {
+        self.inner.fetches.load(Ordering::Relaxed)
+    }
+
+    /// Returns a token for `key`: from the cache while it has more than `skew` left,
+    /// otherwise from `fetch`, run at most once at a time per key.
+    ///
+    /// With `force_refresh`, the cache is not read and the key's entry is replaced (only that
+    /// entry); callers forcing at the same time share one fetch.
+    ///
+    /// # Errors
+    /// The fetch's error (shared by every caller that waited for it), or the last failure
+    /// while its backoff runs. A retryable error while the cached token is still valid is not
+    /// an error: the cached token is returned.
+    pub async fn get_token<F, Fut>(
+        &self,
+        key: &CacheKey,
+        force_refresh: bool,
+        fetch: F,
+    ) -> Result<AccessToken, AuthError>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<AccessToken, AuthError>> + Send + 'static,
+    {
+        let skew = self.inner.options.skew;
+        let state = self.state(key);
+        // Read the ticket before the cache: a fetch completing after this point is noticed.
+        let ticket = state.completed.load(Ordering::SeqCst);
+        let now = self.now();
+        let mut fallback = None;
+        if !force_refresh && let Some(token) = self.read(key).await {
+            if !token.is_expired_at(now, skew) {
+                if token.refresh_on().is_some_and(|at| now >= at) {
+                    self.refresh_in_background(key, &state, fetch);
+                }
+                tracing::trace!(key = ?key, "token cache hit");
+                return Ok(token);
+            }
+            if token.expires_on() > now {
+                fallback = Some(token);
+            }
+        }
+
+        let guard = state.gate.clone().lock_owned().await;
+        let now = self.now();
+        let someone_finished = state.completed.load(Ordering::SeqCst) != ticket;
+        match guard.as_ref() {
+            Some(failure) => {
+                let backing_off = failure.retry_at > now
+                    && (!force_refresh || failure.error.retry_after().is_some());
+                if someone_finished || backing_off {
+                    tracing::debug!(key = ?key, error = %failure.error, "sharing the last token fetch failure");
+                    return self.fail(failure.error.clone(), fallback, now);
+                }
+            }
+            None if someone_finished => {
+                if let Some(token) = self.read(key).await
+                    && !token.is_expired_at(now, skew)
+                {
+                    return Ok(token);
+                }
+            }
+            None => {}
+        }
+        if force_refresh {
+            self.remove(key).await;
+        }
+        let this = self.clone();
+        let flight_key = key.clone();
+        let flight_state = state.clone();
+        let handle = tokio::spawn(async move {
+            this.run_flight(&flight_key, &flight_state, guard, fetch, false)
+                .await
+        });
+        let result = match handle.await {
+            Ok(result) => result,
+            Err(join) => Err(AuthError::Internal(format!(
+                "the token fetch task failed: {join}"
+            ))),
+        };
+        match result {
+            Ok(token) => Ok(token),
+            Err(error) => self.fail(error, fallback, self.now()),
+        }
+    }
+
+    /// Removes the cached token of `key` (for example after the resource rejected it).
+    pub async fn evict(&self, key: &CacheKey) {
+        self.remove(key).await;
+    }
+
+    fn refresh_in_background<F, Fut>(&self, key: &CacheKey, state: &Arc<KeyState>, fetch: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<AccessToken, AuthError>> + Send + 'static,
+    {
+        let Ok(guard) = state.gate.clone().try_lock_owned() else {
+            return; // a fetch is already running
+        };
+        if guard.as_ref().is_some_and(|f| f.retry_at > self.now()) {
+            return; // the last refresh failed recently; keep serving the cached token
+        }
+        tracing::debug!(key = ?key, "starting background token refresh");
+        let this = self.clone();
+        let key = key.clone();
+        let state = state.clone();
+        tokio::spawn(async move {
+            let _ = this.run_flight(&key, &state, guard, fetch, true).await;
+        });
+    }
+
+    async fn run_flight<F, Fut>(
+        &self,
+        key: &CacheKey,
+        state: &KeyState,
+        mut guard: OwnedMutexGuard<Option<Failure>>,
+        fetch: F,
+        background: bool,
+    ) -> Result<AccessToken, AuthError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<AccessToken, AuthError>>,
+    {
+        self.inner.fetches.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(key = ?key, background, "fetching token");
+        let result = fetch().await;
+        let now = self.now();
+        match &result {
+            Ok(token) => {
+                self.write(key, token, now).await;
+                *guard = None;
+                tracing::debug!(key = ?key, background, "token fetched");
+            }
+            Err(error) => {
+                let consecutive = guard
+                    .as_ref()
+                    .map_or(1, |f| f.consecutive.saturating_add(1));
+                let delay = self.backoff(consecutive, background, error);
+                tracing::warn!(key = ?key, background, error = %error, backoff_ms = delay.as_millis() as u64,
+                    "token fetch failed");
+                *guard = Some(Failure {
+                    error: error.clone(),
+                    retry_at: now + delay,
+                    consecutive,
+                });
+            }
+        }
+        state.completed.fetch_add(1, Ordering::SeqCst);
+        drop(guard);
+        result
+    }
+
+    fn backoff(&self, consecutive: u32, background: bool, error: &AuthError) -> Duration {
+        let options = &self.inner.options;
+        let exponent = consecutive.saturating_sub(1).min(16);
+        let mut delay = options
+            .failure_backoff
+            .saturating_mul(1 << exponent)
+            .min(options.max_failure_backoff);
+        if background {
+            delay = delay.max(options.background_retry_delay);
+        }
+        if let Some(retry_after) = error.retry_after() {
+            delay = delay.max(retry_after.min(MAX_RETRY_AFTER));
+        }
+        delay
+    }
+
+    fn fail(
+        &self,
+        error: AuthError,
+        fallback: Option<AccessToken>,
+        now: SystemTime,
+    ) -> Result<AccessToken, AuthError> {
+        match fallback {
+            Some(token) if error.is_retryable() && token.expires_on() > now => {
+                tracing::warn!(error = %error, "token refresh failed; serving the cached token, still valid");
+                Ok(token)
+            }
+            _ => Err(error),
+        }
+    }
+
+    fn state(&self, key: &CacheKey) -> Arc<KeyState> {
+        let mut keys = self.inner.keys.lock();
+        keys.get_or_insert(key.clone(), || Arc::new(KeyState::default()))
+            .clone()
+    }
+
+    fn now(&self) -> SystemTime {
+        self.inner.clock.now()
+    }
+
+    async fn read(&self, key: &CacheKey) -> Option<AccessToken> {
+        match self.inner.cache.get(key).await {
+            Ok(value) => value.map(|v| v.to_access_token()),
+            Err(error) => {
+                tracing::warn!(key = ?key, error = %error, "token cache read failed; treating it as a miss");
+                None
+            }
+        }
+    }
+
+    async fn write(&self, key: &CacheKey, token: &AccessToken, now: SystemTime) {
+        let Ok(ttl) = token.expires_on().duration_since(now) else {
+            return;
+        };
+        if ttl.is_zero() {
+            return;
+        }
+        if let Err(error) = self
+            .inner
+            .cache
+            .set(key, &CachedToken::from(token), ttl)
+            .await
+        {
+            tracing::warn!(key = ?key, error = %error, "token cache write failed");
+        }
+    }
+
+    async fn remove(&self, key: &CacheKey) {
+        if let Err(error) = self.inner.cache.remove(key).await {
+            tracing::warn!(key = ?key, error = %error, "token cache remove failed");
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "manager_tests.rs"]
+mod tests;
