@@ -1,13 +1,104 @@
-//! The HTTP pipeline of the typed Microsoft Graph SDK.
+//! The HTTP pipeline of the typed Microsoft Graph SDK: every request, page, retry and batch
+//! item goes through one ordered chain, and this crate turns Graph's answers into typed values
+//! and typed errors.
 //!
-//! Every request, page, retry and batch item goes through one ordered chain:
-//! telemetry, retry, auth (a fresh token from `graph-auth` before every attempt),
-//! redirects, transport. This crate also maps Graph errors and pages through
-//! collections as `futures::Stream`s.
+//! - [`Client`]: configured once (credential, cloud, transport, retry and redirect defaults);
+//!   cheap to clone.
+//! - One pipeline, fixed at construction, in this order:
+//!   telemetry -> retry -> auth (a fresh token from `graph-auth` before every attempt) ->
+//!   redirect -> [`Transport`].
+//! - Typed requests: [`EntityRequest`], [`Request`], [`CountRequest`], and collections with
+//!   [`CollectionRequest::send`] (one page), [`CollectionRequest::pages`] and
+//!   [`CollectionRequest::stream`] (lazy `futures::Stream`s, one page in memory).
+//! - Delta queries ([`DeltaRequest`]) ending in a typed [`DeltaLink`]; `$batch`
+//!   ([`BatchBuilder`]) with splitting, `dependsOn` and item retries.
+//! - One [`Error`] type with `is_*()` predicates and accessors.
+//!
+//! `graph-api`'s generated builders call this crate; you can also call it directly:
 //!
 //! ```
-//! assert!(!graph_core::USER_AGENT.is_empty());
+//! use futures::TryStreamExt;
+//! use graph_core::{Client, RetryOptions};
+//! use std::time::Duration;
+//!
+//! #[derive(Debug, serde::Deserialize)]
+//! struct User {
+//!     id: String,
+//!     #[serde(rename = "displayName")]
+//!     display_name: Option<String>,
+//! }
+//!
+//! # async fn demo(credential: graph_auth::StaticTokenCredential) -> graph_core::Result<()> {
+//! let client = Client::builder()
+//!     .credential(credential)
+//!     .retry(RetryOptions::new().total_budget(Duration::from_secs(300)))
+//!     .build()?;
+//!
+//! // Page through every user whose name starts with "A", lazily.
+//! let mut users = client
+//!     .collection::<User>("users")
+//!     .filter("startswith(displayName,'A')")
+//!     .select_raw(["id", "displayName"])
+//!     .stream();
+//! while let Some(user) = users.try_next().await? {
+//!     println!("{} {:?}", user.id, user.display_name);
+//! }
+//!
+//! // A batch of typed requests.
+//! let mut batch = client.batch();
+//! let me = batch.add(client.entity::<User>("me"));
+//! let count = batch.add(client.collection::<User>("users").top(1).count(true));
+//! let answers = batch.send().await?;
+//! let me: User = answers.get(&me)?;
+//! let total = answers.get(&count)?.count;
+//! println!("{me:?} of {total:?}");
+//! # Ok(()) }
 //! ```
+//!
+//! Errors print everything needed to debug them:
+//!
+//! ```
+//! # async fn demo(client: graph_core::Client) {
+//! match client.entity::<serde_json::Value>("users/nobody").send().await {
+//!     Ok(user) => println!("{user}"),
+//!     Err(e) if e.is_not_found() => println!("no such user (request-id {:?})", e.request_id()),
+//!     Err(e) => eprintln!("{e}"), // status, code, message, request-id, client-request-id, date
+//! }
+//! # }
+//! ```
+
+mod batch;
+mod client;
+pub mod clock;
+mod delta;
+mod error;
+pub mod odata;
+mod options;
+mod paging;
+pub(crate) mod pipeline;
+mod request;
+mod transport;
+
+#[cfg(any(test, feature = "test-util"))]
+pub mod mock;
+
+pub use batch::{
+    BatchBuilder, BatchItemResponse, BatchKey, BatchRequest, BatchResponse, MAX_BATCH_SIZE,
+};
+pub use client::{Client, ClientBuilder};
+pub use delta::{DeltaEvent, DeltaItem, DeltaRequest, Removed};
+pub use error::{
+    DecodeError, Error, ErrorDetail, ErrorKind, InnerError, ODataError, Result, ServiceError,
+    TransportError,
+};
+pub use odata::path;
+pub use options::{RedirectOptions, RequestOptions, RetryOptions, ShouldRetry, ThrottleMode};
+pub use paging::{CollectionRequest, DeltaLink, NextLink, Page};
+pub use request::{CountRequest, EntityRequest, NoContent, Request, Response, Selectable};
+pub use transport::{
+    Body, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, HttpRequest, HttpResponse,
+    ReqwestTransport, Transport, default_reqwest_client,
+};
 
 /// The product token this SDK sends in `User-Agent`.
 pub const USER_AGENT: &str = concat!("graph-rs-typed/", env!("CARGO_PKG_VERSION"));

@@ -1,0 +1,449 @@
+//! The client: configuration once, then typed requests that all go through one pipeline.
+
+use std::fmt;
+use std::sync::Arc;
+
+use graph_auth::{Cloud, TokenCredential};
+use http::Method;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::batch::BatchBuilder;
+use crate::clock::{Clock, SystemClock};
+use crate::delta::DeltaRequest;
+use crate::error::{Error, Result};
+use crate::options::{RedirectOptions, RequestOptions, RetryOptions};
+use crate::paging::CollectionRequest;
+use crate::pipeline::{AllowedHosts, Pipeline, PipelineConfig};
+use crate::request::{CountRequest, EntityRequest, Request, RequestSpec};
+use crate::transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport};
+
+/// A Microsoft Graph client. Cheap to clone (an `Arc` inside); share one per application.
+///
+/// ```
+/// use graph_auth::Cloud;
+/// # fn demo(credential: graph_auth::StaticTokenCredential) -> graph_core::Result<()> {
+/// let client = graph_core::Client::builder()
+///     .credential(credential)
+///     .cloud(Cloud::Global)
+///     .build()?;
+/// assert_eq!(client.base_url().as_str(), "https://graph.microsoft.com/v1.0/");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+struct ClientInner {
+    base_url: Url,
+    pipeline: Pipeline,
+    hosts: Arc<AllowedHosts>,
+    http_client: Option<reqwest::Client>,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url.as_str())
+            .field(
+                "allowed_hosts",
+                &self.inner.hosts.hosts().collect::<Vec<_>>(),
+            )
+            .field("pipeline", &self.inner.pipeline)
+            .finish()
+    }
+}
+
+impl Client {
+    /// A builder with the defaults: global cloud, `v1.0`, reqwest transport, 3 retries,
+    /// 5 redirects, CAE off.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The root every relative path is resolved against; always ends with `/`, e.g.
+    /// `https://graph.microsoft.com/v1.0/`.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base_url
+    }
+
+    /// The reqwest client of the default transport, to hand to a credential so token traffic
+    /// uses the same proxy and TLS settings. `None` with a custom transport.
+    pub fn http_client(&self) -> Option<&reqwest::Client> {
+        self.inner.http_client.as_ref()
+    }
+
+    /// A collection request (GET with paging): `path` is relative to [`Client::base_url`],
+    /// without a leading slash, each segment already encoded with [`crate::path::encode_segment`].
+    pub fn collection<T: DeserializeOwned + Send + 'static>(
+        &self,
+        path: impl Into<String>,
+    ) -> CollectionRequest<T> {
+        CollectionRequest::new(self.clone(), RequestSpec::new(Method::GET, path.into()))
+    }
+
+    /// A single-entity GET.
+    pub fn entity<T: DeserializeOwned + Send + 'static>(
+        &self,
+        path: impl Into<String>,
+    ) -> EntityRequest<T> {
+        EntityRequest::new(self.clone(), RequestSpec::new(Method::GET, path.into()))
+    }
+
+    /// Any request (POST, PATCH, PUT, DELETE, functions and actions). Use
+    /// [`crate::NoContent`] as `T` when the answer is empty.
+    pub fn request<T: DeserializeOwned + Send + 'static>(
+        &self,
+        method: Method,
+        path: impl Into<String>,
+    ) -> Request<T> {
+        Request::new(self.clone(), RequestSpec::new(method, path.into()))
+    }
+
+    /// `GET {path}/$count` (text/plain, `ConsistencyLevel: eventual`).
+    pub fn count(&self, path: impl Into<String>) -> CountRequest {
+        let path = path.into();
+        let path = format!("{}/$count", path.trim_end_matches('/'));
+        CountRequest::new(self.clone(), RequestSpec::new(Method::GET, path))
+    }
+
+    /// A delta query (e.g. `users/delta`); its stream ends with a [`crate::DeltaLink`].
+    pub fn delta<T: DeserializeOwned + Send + 'static>(
+        &self,
+        path: impl Into<String>,
+    ) -> DeltaRequest<T> {
+        DeltaRequest::new(self.clone(), RequestSpec::new(Method::GET, path.into()))
+    }
+
+    /// A `$batch` of typed requests.
+    pub fn batch(&self) -> BatchBuilder {
+        BatchBuilder::new(self.clone())
+    }
+
+    /// Sends a raw request through the pipeline and returns the response whatever its status
+    /// (REQ-23: raw status and headers for every call).
+    ///
+    /// # Errors
+    /// Transport, auth and redirect errors; a non-success status is *not* an error here.
+    pub async fn execute(
+        &self,
+        request: HttpRequest,
+        options: &RequestOptions,
+    ) -> Result<HttpResponse> {
+        self.inner.pipeline.send(request, options).await
+    }
+
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    pub(crate) fn retry_defaults(&self) -> &RetryOptions {
+        self.inner.pipeline.retry()
+    }
+
+    pub(crate) fn resolve(&self, path: &str) -> Result<Url> {
+        let path = path.trim_start_matches('/');
+        Url::parse(&format!("{}{}", self.inner.base_url, path))
+            .map_err(|e| Error::invalid(format!("invalid request path {path:?}: {e}")))
+    }
+}
+
+/// Builds a [`Client`]. Every setter says its default.
+#[derive(Default)]
+pub struct ClientBuilder {
+    credential: Option<Arc<dyn TokenCredential>>,
+    cloud: Option<Cloud>,
+    base_url: Option<String>,
+    http_client: Option<reqwest::Client>,
+    transport: Option<Arc<dyn Transport>>,
+    allowed_hosts: Option<Vec<String>>,
+    extra_hosts: Vec<String>,
+    scopes: Option<Vec<String>>,
+    cae: bool,
+    user_agent: Option<bool>,
+    retry: Option<RetryOptions>,
+    redirect: Option<RedirectOptions>,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("cloud", &self.cloud)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// The credential asked for a token before every attempt. Defaults to none: requests are
+    /// sent without `Authorization` (useful with a mock transport).
+    #[must_use]
+    pub fn credential(mut self, credential: impl TokenCredential + 'static) -> Self {
+        self.credential = Some(Arc::new(credential));
+        self
+    }
+
+    /// The cloud: sets the Graph root and the allowed host together. Defaults to
+    /// [`Cloud::Global`].
+    #[must_use]
+    pub fn cloud(mut self, cloud: Cloud) -> Self {
+        self.cloud = Some(cloud);
+        self
+    }
+
+    /// The root URL including the version, e.g. `http://127.0.0.1:PORT/v1.0` for an emulator
+    /// or `https://graph.microsoft.com/beta`. Its host is allowed to receive tokens. Must be
+    /// https unless loopback. Defaults to the cloud's Graph endpoint + `v1.0/`.
+    #[must_use]
+    pub fn base_url(mut self, url: &str) -> Self {
+        self.base_url = Some(url.to_string());
+        self
+    }
+
+    /// A caller's reqwest client (proxy, TLS, timeouts) for the default transport. Build it
+    /// with redirects disabled. Give the same client to the credential (graph-auth's
+    /// `CredentialOptions::with_http_client`) so token traffic takes the same route.
+    /// Defaults to a client with 100 s / 30 s timeouts and gzip.
+    #[must_use]
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Replaces the HTTP stack (e.g. `graph_core::mock::MockTransport`). Defaults to reqwest.
+    #[must_use]
+    pub fn transport(mut self, transport: impl Transport + 'static) -> Self {
+        self.transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// Adds a host (`host` or `host:port`) allowed to receive tokens, besides the cloud's Graph
+    /// host and the base URL's host.
+    #[must_use]
+    pub fn allow_host(mut self, host: impl Into<String>) -> Self {
+        self.extra_hosts.push(host.into());
+        self
+    }
+
+    /// Replaces the whole allow-list, defaults included. An empty list denies every host: no
+    /// token is ever sent (REQ-38). Hosts added with [`ClientBuilder::allow_host`] still count.
+    #[must_use]
+    pub fn allowed_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_hosts = Some(hosts.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Token scopes for every request. Defaults to `{scheme}://{host}/.default` of each
+    /// request's URL (REQ-41).
+    #[must_use]
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = Some(scopes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Answers CAE claims challenges (once per request) by asking the credential for a token
+    /// with the claims. Defaults to `false`: a challenge surfaces as an error with
+    /// [`Error::claims_challenge`].
+    #[must_use]
+    pub fn cae(mut self, enabled: bool) -> Self {
+        self.cae = enabled;
+        self
+    }
+
+    /// Whether to send `User-Agent: graph-rs-typed/<version>` when the request has none.
+    /// Defaults to `true`.
+    #[must_use]
+    pub fn user_agent(mut self, enabled: bool) -> Self {
+        self.user_agent = Some(enabled);
+        self
+    }
+
+    /// Retry defaults. Defaults to [`RetryOptions::default`].
+    #[must_use]
+    pub fn retry(mut self, retry: RetryOptions) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// Redirect defaults. Defaults to [`RedirectOptions::default`].
+    #[must_use]
+    pub fn redirect(mut self, redirect: RedirectOptions) -> Self {
+        self.redirect = Some(redirect);
+        self
+    }
+
+    /// The clock for waits and token expiry checks (inject [`crate::clock::TestClock`] in
+    /// tests). Defaults to the system clock with tokio timers.
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// An invalid-request error when the base URL does not parse or is plain http to a
+    /// non-loopback host, or when the default HTTP client cannot be built.
+    pub fn build(self) -> Result<Client> {
+        let cloud = self.cloud.unwrap_or(Cloud::Global);
+        let raw_base = self
+            .base_url
+            .unwrap_or_else(|| format!("{}v1.0/", cloud.graph_endpoint()));
+        let base_url = normalise_base_url(&raw_base)?;
+
+        let mut hosts: Vec<String> = match self.allowed_hosts {
+            Some(hosts) => hosts,
+            None => {
+                let mut defaults = vec![cloud.graph_host()];
+                if let Some(authority) = crate::pipeline::auth::authority_of(&base_url) {
+                    defaults.push(authority);
+                }
+                defaults
+            }
+        };
+        hosts.extend(self.extra_hosts);
+        let hosts = Arc::new(AllowedHosts::new(hosts));
+
+        let (transport, http_client): (Arc<dyn Transport>, Option<reqwest::Client>) =
+            match (self.transport, self.http_client) {
+                (Some(transport), _) => (transport, None),
+                (None, Some(client)) => (
+                    Arc::new(ReqwestTransport::with_client(client.clone())),
+                    Some(client),
+                ),
+                (None, None) => {
+                    let transport = ReqwestTransport::new()?;
+                    let client = transport.client().clone();
+                    (Arc::new(transport), Some(client))
+                }
+            };
+        let user_agent = self
+            .user_agent
+            .unwrap_or(true)
+            .then(|| crate::USER_AGENT.to_string());
+        let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let pipeline = Pipeline::new(PipelineConfig {
+            transport,
+            credential: self.credential,
+            clock: clock.clone(),
+            hosts: hosts.clone(),
+            scopes: self.scopes,
+            cae: self.cae,
+            user_agent,
+            retry: self.retry.unwrap_or_default(),
+            redirect: self.redirect.unwrap_or_default(),
+        });
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                base_url,
+                pipeline,
+                hosts,
+                http_client,
+                clock,
+            }),
+        })
+    }
+}
+
+fn normalise_base_url(raw: &str) -> Result<Url> {
+    let with_slash = if raw.ends_with('/') {
+        raw.to_string()
+    } else {
+        format!("{raw}/")
+    };
+    let url = Url::parse(&with_slash)
+        .map_err(|e| Error::invalid(format!("base URL {raw:?} does not parse: {e}")))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| Error::invalid(format!("base URL {raw:?} has no host")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if graph_auth::is_loopback_host(host) => {}
+        _ => {
+            return Err(Error::invalid(format!(
+                "base URL {raw:?} must be https (plain http only on loopback)"
+            )));
+        }
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid(format!(
+            "base URL {raw:?} must not have a query or fragment"
+        )));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_always_ends_with_a_slash_and_rejects_plain_http() {
+        let client = Client::builder()
+            .base_url("http://127.0.0.1:8080/v1.0")
+            .build()
+            .unwrap();
+        assert_eq!(client.base_url().as_str(), "http://127.0.0.1:8080/v1.0/");
+        assert!(
+            client
+                .inner
+                .hosts
+                .allows(&Url::parse("http://127.0.0.1:8080/x").unwrap())
+        );
+        assert!(
+            Client::builder()
+                .base_url("http://graph.example.com/v1.0")
+                .build()
+                .is_err()
+        );
+        let client = Client::builder().cloud(Cloud::China).build().unwrap();
+        assert_eq!(
+            client.base_url().as_str(),
+            "https://microsoftgraph.chinacloudapi.cn/v1.0/"
+        );
+        assert!(
+            !client
+                .inner
+                .hosts
+                .allows(&Url::parse("https://graph.microsoft.com/v1.0/me").unwrap())
+        );
+    }
+
+    #[test]
+    fn clients_errors_and_streams_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Client>();
+        send_sync::<Error>();
+        send_sync::<crate::BatchResponse>();
+        fn send<T: Send>(_: &T) {}
+        let client = Client::builder().build().unwrap();
+        send(&client.collection::<serde_json::Value>("users").stream());
+        send(&client.entity::<serde_json::Value>("me").send());
+        send(&client.batch().send());
+    }
+
+    #[test]
+    fn paths_resolve_under_the_version() {
+        let client = Client::builder().build().unwrap();
+        assert_eq!(
+            client.resolve("users/a%2Fb/memberOf").unwrap().as_str(),
+            "https://graph.microsoft.com/v1.0/users/a%2Fb/memberOf"
+        );
+        assert_eq!(
+            client.resolve("/me").unwrap().as_str(),
+            "https://graph.microsoft.com/v1.0/me"
+        );
+    }
+}
