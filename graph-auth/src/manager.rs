@@ -233,8 +233,11 @@ impl TokenManager {
                 }
             }
             None if someone_finished => {
+                // A fetch finished while this caller waited: its token is as fresh as a new
+                // fetch would be, so it is shared even when its whole lifetime is shorter than
+                // the skew (otherwise every waiter would fetch again, one after another).
                 if let Some(token) = self.read(key).await
-                    && !token.is_expired_at(now, skew)
+                    && token.expires_on() > now
                 {
                     return Ok(token);
                 }

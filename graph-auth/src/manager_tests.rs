@@ -252,6 +252,27 @@ async fn single_flight_one_thousand_callers_on_a_cold_key_cause_one_fetch() {
     assert_eq!(f.manager.fetch_count(), 1);
 }
 
+#[tokio::test]
+async fn single_flight_shares_a_token_shorter_lived_than_the_skew() {
+    // A 60 s token with the default 5 min skew: waiters must share the one fetch rather than
+    // each fetching again once the first fetch finished.
+    let f = fixture();
+    let mut source = Source::new(&f.clock);
+    source.delay = Duration::from_millis(50);
+    source.lifetime = Duration::from_secs(60);
+    let k = key("short");
+    let callers = (0..100).map(|_| {
+        let manager = f.manager.clone();
+        let fetch = source.fetch();
+        let k = k.clone();
+        tokio::spawn(async move { manager.get_token(&k, false, fetch).await })
+    });
+    for result in futures::future::join_all(callers).await {
+        assert_eq!(result.unwrap().unwrap().secret(), "token-1");
+    }
+    assert_eq!(source.calls(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_flight_on_an_expired_key_and_never_across_scopes() {
     let f = fixture();

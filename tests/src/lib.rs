@@ -1,1 +1,5 @@
 //! Shared helpers for the end-to-end suites in `tests/tests/`.
+
+pub mod core_support;
+pub mod idp;
+pub mod redis_server;
