@@ -37,6 +37,7 @@ pub struct EmulatorBuilder {
     device_code_interval: Duration,
     device_code_pending_polls: u32,
     fresh_signing_key: bool,
+    signing_key_pem: Option<String>,
 }
 
 impl Default for EmulatorBuilder {
@@ -50,6 +51,7 @@ impl Default for EmulatorBuilder {
             device_code_interval: Duration::from_secs(1),
             device_code_pending_polls: 1,
             fresh_signing_key: false,
+            signing_key_pem: None,
         }
     }
 }
@@ -109,13 +111,23 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Signs tokens with this RSA private key (PKCS#8 PEM, as returned by
+    /// [`Emulator::signing_key_pem`]) instead of a generated one, so tokens issued by an earlier
+    /// emulator with the same key, port and tenant stay valid. Defaults to a generated key.
+    pub fn signing_key_pem(mut self, pem: impl Into<String>) -> Self {
+        self.signing_key_pem = Some(pem.into());
+        self
+    }
+
     /// Generates the keys, binds the socket and starts serving in the background.
     ///
     /// # Errors
     /// [`Error::Io`] if the port cannot be bound, [`Error::Key`] or [`Error::Tls`] if key or
     /// certificate generation fails.
     pub async fn start(self) -> Result<Emulator, Error> {
-        let key = if self.fresh_signing_key {
+        let key = if let Some(pem) = &self.signing_key_pem {
+            std::sync::Arc::new(SigningKey::from_pkcs8_pem(pem)?)
+        } else if self.fresh_signing_key {
             SigningKey::generate_blocking().await?
         } else {
             SigningKey::shared().await?
@@ -315,6 +327,12 @@ impl Emulator {
     /// The self-signed TLS certificate (PEM) when started with [`EmulatorBuilder::https`].
     pub fn tls_certificate_pem(&self) -> Option<&str> {
         self.tls_certificate_pem.as_deref()
+    }
+
+    /// The token-signing private key (PKCS#8 PEM), to start a later emulator with
+    /// [`EmulatorBuilder::signing_key_pem`] so that tokens it issued stay valid. A test key.
+    pub fn signing_key_pem(&self) -> &str {
+        self.state.identity.key.private_pem()
     }
 
     /// The control handle: faults, counters, users, apps and token minting.

@@ -300,3 +300,79 @@ async fn discovery_document_points_at_the_emulator() {
     }
     assert_eq!(key["kty"], "RSA");
 }
+
+/// An emulator started with an earlier emulator's signing key, port and tenant accepts the
+/// tokens the earlier one issued (what a restarted quickstart with a shared cache relies on).
+#[tokio::test]
+async fn a_restarted_emulator_with_the_same_key_and_port_accepts_earlier_tokens() {
+    let first = graph_emulator::Emulator::builder()
+        .fresh_signing_key(true)
+        .start()
+        .await
+        .unwrap();
+    let port = first.local_addr().port();
+    let pem = first.signing_key_pem().to_string();
+    assert!(
+        pem.starts_with("-----BEGIN PRIVATE KEY-----"),
+        "PKCS#8 PEM expected"
+    );
+    let http = reqwest::Client::new();
+    let token: serde_json::Value = http
+        .post(first.token_endpoint())
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", graph_emulator::seeded::DAEMON_CLIENT_ID),
+            (
+                "client_secret",
+                graph_emulator::seeded::DAEMON_CLIENT_SECRET,
+            ),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access_token = token["access_token"].as_str().unwrap().to_string();
+    first.shutdown().await;
+
+    let second = graph_emulator::Emulator::builder()
+        .port(port)
+        .signing_key_pem(pem)
+        .start()
+        .await
+        .unwrap();
+    // A new client: the first one's pooled connection died with the first emulator.
+    let http = reqwest::Client::new();
+    let answer = http
+        .get(format!("{}/users?$top=1", second.graph_url()))
+        .bearer_auth(&access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status(),
+        200,
+        "token from the first run must be accepted"
+    );
+
+    let other = graph_emulator::Emulator::builder()
+        .fresh_signing_key(true)
+        .start()
+        .await
+        .unwrap();
+    let refused = http
+        .get(format!("{}/users?$top=1", other.graph_url()))
+        .bearer_auth(&access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401, "another key must refuse it");
+
+    let bad = graph_emulator::Emulator::builder()
+        .signing_key_pem("not a key")
+        .start()
+        .await;
+    assert!(bad.is_err(), "a bad PEM is a typed error");
+}

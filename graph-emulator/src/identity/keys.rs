@@ -23,6 +23,10 @@ pub(crate) struct SigningKey {
     modulus: String,
     exponent: String,
     certificate_der_b64: String,
+    /// The private key as PKCS#8 PEM, so a caller can persist it and start a later emulator
+    /// with the same key (tokens then stay valid across restarts). A test key, never a secret
+    /// of anything real.
+    private_pem: String,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -59,6 +63,26 @@ impl SigningKey {
     pub(crate) fn generate() -> Result<Self, Error> {
         let mut rng = rand::rngs::OsRng;
         let private = rsa::RsaPrivateKey::new(&mut rng, 2048).map_err(Error::key)?;
+        Self::from_private_key(private)
+    }
+
+    /// A signing key from a PKCS#8 PEM private key (as returned by [`SigningKey::private_pem`]).
+    pub(crate) fn from_pkcs8_pem(pem: &str) -> Result<Self, Error> {
+        use rsa::pkcs8::DecodePrivateKey;
+        let private = rsa::RsaPrivateKey::from_pkcs8_pem(pem).map_err(|e| {
+            Error::Key(format!(
+                "the signing key is not a PKCS#8 RSA private key: {e}"
+            ))
+        })?;
+        Self::from_private_key(private)
+    }
+
+    /// The private key as PKCS#8 PEM.
+    pub(crate) fn private_pem(&self) -> &str {
+        &self.private_pem
+    }
+
+    fn from_private_key(private: rsa::RsaPrivateKey) -> Result<Self, Error> {
         let pkcs1 = private.to_pkcs1_der().map_err(Error::key)?;
         let pkcs8_pem = private.to_pkcs8_pem(LineEnding::LF).map_err(Error::key)?;
         let key_pair =
@@ -82,6 +106,7 @@ impl SigningKey {
             modulus,
             exponent,
             certificate_der_b64: STANDARD.encode(der),
+            private_pem: pkcs8_pem.to_string(),
         })
     }
 
