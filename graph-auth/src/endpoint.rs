@@ -96,6 +96,8 @@ pub(crate) struct TokenResponse {
     pub(crate) refresh_in: Option<Duration>,
     pub(crate) refresh_token: Option<SecretString>,
     pub(crate) refresh_token_expires_in: Option<Duration>,
+    /// The OpenID Connect ID token, when `openid` was asked for.
+    pub(crate) id_token: Option<SecretString>,
 }
 
 impl TokenResponse {
@@ -148,6 +150,11 @@ impl TokenResponse {
                 .filter(|s| !s.is_empty())
                 .map(|s| SecretString::from(s.to_string())),
             refresh_token_expires_in: seconds(map.get("refresh_token_expires_in")),
+            id_token: map
+                .get("id_token")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(|s| SecretString::from(s.to_string())),
         })
     }
 }

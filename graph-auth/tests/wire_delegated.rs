@@ -177,14 +177,6 @@ async fn refresh_token_rotates_on_every_redemption() {
 async fn authorization_code_with_pkce_redeems_and_caches() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(body_string_contains("grant_type=authorization_code"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "token_type": "Bearer", "access_token": "code-at", "expires_in": 3600, "refresh_token": "code-rt",
-            "id_token": "a.b.c", "scope": GRAPH_USER_READ,
-        })))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
         .and(body_string_contains("grant_type=refresh_token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "token_type": "Bearer", "access_token": "refreshed-at", "expires_in": 3600, "refresh_token": "code-rt-2",
@@ -203,6 +195,20 @@ async fn authorization_code_with_pkce_redeems_and_caches() {
     let session = flow
         .start(["openid", "offline_access", GRAPH_USER_READ])
         .with_response_mode(ResponseMode::Query);
+    // The ID token carries the session's nonce (OIDC Core 3.1.3.7; checked at redemption).
+    let id_token = format!(
+        "eyJhbGciOiJSUzI1NiJ9.{}.sig",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(json!({ "nonce": session.nonce() }).to_string())
+    );
+    Mock::given(method("POST"))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "access_token": "code-at", "expires_in": 3600, "refresh_token": "code-rt",
+            "id_token": id_token, "scope": GRAPH_USER_READ,
+        })))
+        .mount(&server)
+        .await;
     let url = session.url().unwrap();
     assert!(
         url.as_str()

@@ -145,6 +145,15 @@ impl Client {
 
     pub(crate) fn resolve(&self, path: &str) -> Result<Url> {
         let path = path.trim_start_matches('/');
+        // URL parsing resolves `.` and `..` segments, percent-encoded ones (`%2E%2E`)
+        // included: such a segment (for example a user-supplied id of "..") would move the
+        // request out of the API version, so it is refused.
+        let route = path.split(['?', '#']).next().unwrap_or_default();
+        if route.split('/').any(is_dot_segment) {
+            return Err(Error::invalid(format!(
+                "invalid request path {path:?}: a segment is \".\" or \"..\""
+            )));
+        }
         Url::parse(&format!("{}{}", self.inner.base_url, path))
             .map_err(|e| Error::invalid(format!("invalid request path {path:?}: {e}")))
     }
@@ -357,6 +366,15 @@ impl ClientBuilder {
     }
 }
 
+/// `.` or `..`, literally or percent-encoded (`%2e`, `.%2E`, ...), as URL parsing sees them.
+fn is_dot_segment(segment: &str) -> bool {
+    let lower = segment.to_ascii_lowercase();
+    matches!(
+        lower.as_str(),
+        "." | ".." | "%2e" | "%2e%2e" | ".%2e" | "%2e."
+    )
+}
+
 fn normalise_base_url(raw: &str) -> Result<Url> {
     let with_slash = if raw.ends_with('/') {
         raw.to_string()
@@ -435,6 +453,20 @@ mod tests {
     }
 
     #[test]
+    fn a_callers_credentials_never_show_in_debug() {
+        let client = Client::builder().build().unwrap();
+        let request = client
+            .entity::<serde_json::Value>("me")
+            .with_header("Authorization", "Bearer caller-secret")
+            .with_header("Cookie", "session=cookie-secret")
+            .with_header("Prefer", "visible");
+        let shown = format!("{request:?}");
+        assert!(!shown.contains("caller-secret"), "{shown}");
+        assert!(!shown.contains("cookie-secret"), "{shown}");
+        assert!(shown.contains("visible"), "{shown}");
+    }
+
+    #[test]
     fn paths_resolve_under_the_version() {
         let client = Client::builder().build().unwrap();
         assert_eq!(
@@ -445,5 +477,10 @@ mod tests {
             client.resolve("/me").unwrap().as_str(),
             "https://graph.microsoft.com/v1.0/me"
         );
+        // WHATWG URL parsing treats `%2E%2E` as `..`: a dot segment must never climb out of
+        // the version (a user-supplied id of ".." is an error, not a path traversal).
+        assert!(client.resolve("users/%2E%2E/%2E%2E/beta/me").is_err());
+        assert!(client.resolve("users/../me").is_err());
+        assert!(client.resolve("users/%2e/me").is_err());
     }
 }

@@ -45,7 +45,9 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// Path helpers for builders.
 pub mod path {
     /// Percent-encodes one path segment (an id, a UPN, a key): `/`, `?`, `#`, `%`, spaces,
-    /// `+` and non-ASCII are encoded; `.` and `..` are encoded so they cannot climb the path.
+    /// `+` and non-ASCII are encoded. `.` and `..` become `%2E` and `%2E%2E`; URL parsing still
+    /// reads those as dot segments, so a request whose path holds one fails with an
+    /// invalid-request error instead of climbing out of the API version.
     ///
     /// ```
     /// use graph_core::path::encode_segment;

@@ -122,7 +122,14 @@ impl RequestSpec {
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(value),
         ) {
-            (Ok(name), Ok(value)) => {
+            (Ok(name), Ok(mut value)) => {
+                // A caller's own credentials never show in a request's Debug output.
+                if matches!(
+                    name.as_str(),
+                    "authorization" | "proxy-authorization" | "cookie"
+                ) {
+                    value.set_sensitive(true);
+                }
                 self.headers.insert(name, value);
             }
             _ => self.fail(Error::invalid(format!("invalid header {name:?}"))),

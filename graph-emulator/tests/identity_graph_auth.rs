@@ -66,10 +66,12 @@ async fn expired_tokens_and_other_emulators_tokens_get_401() {
     let emu = start().await;
     let short = emu
         .control()
-        .issue_app_token(seeded::DAEMON_CLIENT_ID, Duration::from_secs(1))
+        .issue_app_token(seeded::DAEMON_CLIENT_ID, Duration::from_secs(2))
         .unwrap();
+    // `exp` is whole seconds (issued late in a second, the token lives just over 1 s): 2 s
+    // keeps the first request inside the lifetime even on a slow CI machine.
     assert_eq!(users(&emu, Some(&short)).await.status(), 200);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_unauthorized(users(&emu, Some(&short)).await).await;
 
     let other = Emulator::start().await.unwrap();

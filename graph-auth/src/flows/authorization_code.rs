@@ -160,6 +160,7 @@ impl AuthorizationCodeFlow {
             .endpoint
             .token(&url, &form, "authorization_code")
             .await?;
+        check_nonce(response.id_token.as_ref(), &session.nonce)?;
         let flow = DelegatedFlow::new(self.core.clone(), self.auth.clone(), None, None, None);
         let api_scopes: Vec<String> = session
             .scopes
@@ -172,6 +173,41 @@ impl AuthorizationCodeFlow {
         Ok(AuthorizationCodeCredential {
             inner: RefreshTokenCredential::from_flow(flow),
         })
+    }
+}
+
+/// OpenID Connect Core 3.1.3.7: when the authorize request carried a nonce, the ID token
+/// must carry the same one (it binds the tokens to this sign-in and defeats replayed codes).
+/// The ID token came straight from the token endpoint over TLS, so its payload is read
+/// without verifying the signature. No ID token (no `openid` scope): nothing to check.
+fn check_nonce(id_token: Option<&SecretString>, expected: &str) -> Result<(), AuthError> {
+    use secrecy::ExposeSecret;
+    let Some(id_token) = id_token else {
+        return Ok(());
+    };
+    let invalid = |detail: &str| AuthError::InvalidResponse {
+        status: 200,
+        detail: detail.to_string(),
+        retry_after: None,
+    };
+    let payload = id_token
+        .expose_secret()
+        .split('.')
+        .nth(1)
+        .ok_or_else(|| invalid("the ID token is not a JWT"))?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|_| invalid("the ID token's payload is not base64url"))?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|_| invalid("the ID token's payload is not JSON"))?;
+    match claims.get("nonce").and_then(serde_json::Value::as_str) {
+        Some(nonce) if nonce == expected => Ok(()),
+        Some(_) => Err(invalid(
+            "the ID token's nonce does not match this sign-in session",
+        )),
+        None => Err(invalid(
+            "the ID token has no nonce although the sign-in sent one",
+        )),
     }
 }
 
@@ -367,6 +403,23 @@ fn random_token(bytes: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_id_token_nonce_must_match_the_session() {
+        let jwt = |claims: serde_json::Value| {
+            SecretString::from(format!(
+                "eyJhbGciOiJSUzI1NiJ9.{}.sig",
+                URL_SAFE_NO_PAD.encode(claims.to_string())
+            ))
+        };
+        assert!(check_nonce(None, "n1").is_ok());
+        assert!(check_nonce(Some(&jwt(serde_json::json!({"nonce": "n1"}))), "n1").is_ok());
+        let wrong = check_nonce(Some(&jwt(serde_json::json!({"nonce": "n2"}))), "n1").unwrap_err();
+        assert!(wrong.to_string().contains("nonce"), "{wrong}");
+        assert!(!wrong.is_retryable());
+        assert!(check_nonce(Some(&jwt(serde_json::json!({"sub": "x"}))), "n1").is_err());
+        assert!(check_nonce(Some(&SecretString::from("garbage".to_string())), "n1").is_err());
+    }
 
     #[test]
     fn authorize_url_carries_pkce_s256_state_and_nonce() {

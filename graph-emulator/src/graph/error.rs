@@ -95,7 +95,30 @@ fn inner_date() -> String {
 /// `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`, with the
 /// `request-id` and `client-request-id` headers of the current request.
 pub(crate) fn odata_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let ids = current_ids();
+    odata_error_with_ids(status, code, message, &current_ids())
+}
+
+/// The ids for an error answered outside the request-id middleware (for example by the fault
+/// layer): the current request's when there is one, otherwise a fresh request id and the
+/// caller's `client-request-id` (or the request id when the caller sent none).
+pub(crate) fn ids_for(request_headers: &HeaderMap) -> RequestIds {
+    REQUEST_IDS.try_with(Clone::clone).unwrap_or_else(|_| {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        RequestIds {
+            client_request_id: client_request_id(request_headers)
+                .unwrap_or_else(|| request_id.clone()),
+            request_id,
+        }
+    })
+}
+
+/// [`odata_error`] with explicit ids.
+pub(crate) fn odata_error_with_ids(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    ids: &RequestIds,
+) -> Response {
     let body = json!({
         "error": {
             "code": code,

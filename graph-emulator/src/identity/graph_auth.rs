@@ -1,11 +1,10 @@
 //! Bearer-token verification for Graph routes and Graph's 401 answer.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
 
-use super::errors::client_request_id;
 use super::scopes::{GRAPH_APP_ID, GRAPH_RESOURCE};
 use super::tokens::AccessClaims;
 use crate::state::AppState;
@@ -112,45 +111,18 @@ pub(crate) fn authenticate_graph(
 }
 
 /// A Graph error response: `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`
-/// with `request-id` and `client-request-id` headers.
+/// with `request-id` and `client-request-id` headers (the Graph side's one error builder, with
+/// the caller's `client-request-id` echoed when answered outside the request-id middleware).
 pub(crate) fn graph_error(
     status: StatusCode,
     code: &str,
     message: &str,
     request_headers: &HeaderMap,
 ) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let client_request_id =
-        client_request_id(request_headers).unwrap_or_else(|| request_id.clone());
-    let date = time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-        .trim_end_matches('Z')
-        .to_owned();
-    let body = serde_json::json!({
-        "error": {
-            "code": code,
-            "message": message,
-            "innerError": {
-                "date": date,
-                "request-id": request_id,
-                "client-request-id": client_request_id,
-            }
-        }
-    });
-    let mut response = (status, axum::Json(body)).into_response();
-    for (name, value) in [
-        ("request-id", &request_id),
-        ("client-request-id", &client_request_id),
-    ] {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            response.headers_mut().insert(name, value);
-        }
-    }
-    response
+    crate::graph::error::odata_error_with_ids(
+        status,
+        code,
+        message,
+        &crate::graph::error::ids_for(request_headers),
+    )
 }
