@@ -1,0 +1,600 @@
+//! Emission of fluent request builders: one single-item and one collection builder per
+//! entity type (the URL path accumulates at run time), action bodies, and the
+//! `GraphClient` entry points for entity sets and singletons.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+
+use super::models::area_module;
+use super::types::{Ctx, MAIN_NS, doc_lines, doc_or};
+use crate::areas::Cfg;
+use crate::csdl::{Diagnostic, OperationKind};
+use crate::model::{Base, Kind, Operation, Primitive, TypeRef};
+use crate::names;
+
+/// Methods of `GraphClient` written by hand; generated entry points must not clash.
+const CLIENT_RESERVED: &[&str] = &[
+    "new",
+    "from_client",
+    "client",
+    "request",
+    "raw",
+    "batch",
+    "builder",
+    "base_url",
+    "administrative_units",
+];
+
+/// Casts are offered to every derived type when there are at most this many; beyond
+/// (a root type such as `entity`), only direct derived types get one.
+const MAX_CASTS: usize = 64;
+
+/// Emits builder files into `files`.
+pub fn emit(ctx: &mut Ctx<'_>, files: &mut BTreeMap<String, String>) {
+    let mut bodies: BTreeMap<String, String> = BTreeMap::new();
+    for t in 0..ctx.model.types.len() {
+        if ctx.model.types[t].kind != Kind::Entity || !ctx.areas.is_used(t) {
+            continue;
+        }
+        let file = format!(
+            "builders/{}.rs",
+            area_module(&ctx.areas.names[ctx.areas.home[t]])
+        );
+        let text = emit_type(ctx, t);
+        bodies.entry(file).or_default().push_str(&text);
+    }
+    // Action bodies, once per action (derived builders reuse their base's body type).
+    let mut body_names = HashSet::new();
+    for op in &ctx.model.operations {
+        if op.kind != OperationKind::Action
+            || op.params.is_empty()
+            || !ctx.areas.is_used(op.binding)
+        {
+            continue;
+        }
+        let name = body_struct_name(ctx, op, op.binding_collection);
+        if !body_names.insert(name.clone()) {
+            continue;
+        }
+        let text = emit_action_body(ctx, op);
+        if text.is_empty() {
+            continue;
+        }
+        // Bodies are models: they live next to their binding type.
+        let file = super::models::file_of(ctx, op.binding);
+        files.entry(file).or_default().push_str(&text);
+    }
+    let mut m = String::from(
+        "//! Fluent request builders: `XBuilder` addresses one entity, `XCollectionBuilder` a\n\
+         //! collection; navigation methods append to the path, and terminal methods return\n\
+         //! graph-core requests (`send()`, `pages()`, `stream()`).\n\nmod root;\n",
+    );
+    for (file, body) in bodies {
+        let module = file
+            .trim_start_matches("builders/")
+            .trim_end_matches(".rs")
+            .to_owned();
+        let _ = writeln!(
+            m,
+            "mod {module};\n#[allow(unused_imports)] // empty when its feature is off\npub use {module}::*;"
+        );
+        files.insert(
+            file,
+            format!(
+                "//! Builders of the `{}` area.\n\n{body}",
+                module.replace('_', "-")
+            ),
+        );
+    }
+    files.insert("builders/mod.rs".into(), m);
+    files.insert("builders/root.rs".into(), emit_roots(ctx));
+}
+
+fn emit_roots(ctx: &Ctx<'_>) -> String {
+    let mut s = String::from(
+        "//! Entry points on [`crate::GraphClient`] for Graph's entity sets and singletons.\n\n\
+         impl crate::GraphClient {\n",
+    );
+    let mut used: HashSet<String> = CLIENT_RESERVED.iter().map(|s| (*s).to_owned()).collect();
+    for r in &ctx.model.roots {
+        let mut method = names::snake(&r.name);
+        while !used.insert(method.clone()) {
+            method.push_str("_root");
+        }
+        let (single, coll) = ctx.builder_names(r.ty);
+        let def = &ctx.model.types[r.ty];
+        s.push_str(&ctx.cfg(r.ty).attr(ctx.areas, &Cfg::always()));
+        if r.singleton {
+            let _ = writeln!(
+                s,
+                "/// The `/{}` singleton (a `{}`).\npub fn {method}(&self) -> crate::builders::{single} {{\n\
+                 crate::builders::{single}::new(self.client().clone(), {:?})\n}}",
+                r.name, def.name, r.name
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "/// The `/{}` entity set (of `{}`).\npub fn {method}(&self) -> crate::builders::{coll} {{\n\
+                 crate::builders::{coll}::new(self.client().clone(), {:?})\n}}",
+                r.name, def.name, r.name
+            );
+        }
+    }
+    s.push_str("}\n");
+    s
+}
+
+/// A method of a builder under construction.
+struct Methods {
+    used: HashSet<String>,
+    text: String,
+}
+
+impl Methods {
+    fn new(reserved: &[&str]) -> Methods {
+        Methods {
+            used: reserved.iter().map(|s| (*s).to_owned()).collect(),
+            text: String::new(),
+        }
+    }
+
+    fn claim(&mut self, name: &str) -> bool {
+        self.used.insert(name.to_owned())
+    }
+}
+
+const SINGLE_RESERVED: &[&str] = &["new", "path", "client", "get", "update", "delete"];
+const COLLECTION_RESERVED: &[&str] = &["new", "path", "client", "list", "by_id", "create", "count"];
+
+fn builder_struct(name: &str, doc: &str, cfg: &str) -> String {
+    format!(
+        "{doc}{cfg}#[derive(Clone, Debug)]\n#[must_use = \"a builder does nothing until a request is sent\"]\n\
+         pub struct {name} {{\nclient: graph_core::Client,\npath: String,\n}}\n\n"
+    )
+}
+
+fn common_methods(name: &str) -> String {
+    format!(
+        "/// A builder for `path` (relative to the client's base URL, percent-encoded, no\n\
+         /// leading slash). Generated navigation methods call this; it is public so that\n\
+         /// paths the generator does not know can still use the typed terminals.\n\
+         pub fn new(client: graph_core::Client, path: impl Into<String>) -> {name} {{\n\
+         {name} {{ client, path: path.into() }}\n}}\n\n\
+         /// The path this builder addresses, relative to the base URL.\n\
+         pub fn path(&self) -> &str {{\n&self.path\n}}\n\n"
+    )
+}
+
+/// The body struct of an action with parameters (empty when it is never compiled).
+pub fn emit_action_body(ctx: &Ctx<'_>, op: &Operation) -> String {
+    let name = body_struct_name(ctx, op, op.binding_collection);
+    let cfg = ctx
+        .cfg(op.binding)
+        .and(&ctx.cfg_refs(op.params.iter().map(|p| &p.ty)));
+    if cfg.is_never() || op.params.is_empty() {
+        return String::new();
+    }
+    emit_body(ctx, op, &name, &cfg.attr(ctx.areas, &Cfg::always()))
+}
+
+/// The builders of one entity type.
+pub fn emit_type(ctx: &mut Ctx<'_>, t: usize) -> String {
+    let (single, coll) = ctx.builder_names(t);
+    let def = &ctx.model.types[t];
+    let own_cfg = ctx.cfg(t);
+    let cfg = own_cfg.attr(ctx.areas, &Cfg::always());
+    let read = ctx.read_path(t);
+    let write = ctx.model_path(t);
+    let fqn = def.fqn.clone();
+    let mut s = String::new();
+
+    // Single item.
+    s.push_str(&builder_struct(
+        &single,
+        &format!(
+            "/// Requests on one `{}` (for example `/users/{{id}}` or `/me` for a user).\n",
+            def.name
+        ),
+        &cfg,
+    ));
+    let mut single_m = Methods::new(SINGLE_RESERVED);
+    let _ = write!(
+        single_m.text,
+        "{}/// Reads this `{name}` (`GET`). `$select` takes typed field names.\n\
+         pub fn get(&self) -> graph_core::EntityRequest<{read}> {{\nself.client.entity(self.path.clone())\n}}\n\n\
+         /// Updates this `{name}` (`PATCH`): only the fields that are set are sent; a field\n\
+         /// set to [`crate::Patch::Null`] is sent as `null` to clear it.\n\
+         pub fn update(&self, body: &{write}) -> graph_core::Request<graph_core::NoContent> {{\n\
+         self.client.request(http::Method::PATCH, self.path.clone()).json_body(body)\n}}\n\n\
+         /// Deletes this `{name}` (`DELETE`).\n\
+         pub fn delete(&self) -> graph_core::Request<graph_core::NoContent> {{\n\
+         self.client.request(http::Method::DELETE, self.path.clone())\n}}\n\n",
+        common_methods(&single),
+        name = def.name
+    );
+    emit_navs(ctx, t, &own_cfg, &mut single_m);
+    emit_ops(ctx, t, false, &own_cfg, &mut single_m);
+
+    // Collection.
+    let mut coll_m = Methods::new(COLLECTION_RESERVED);
+    let _ = write!(
+        coll_m.text,
+        "{}/// Lists the collection (`GET`): `send()` for one page, `pages()` or `stream()` for all.\n\
+         pub fn list(&self) -> graph_core::CollectionRequest<{read}> {{\nself.client.collection(self.path.clone())\n}}\n\n\
+         /// Addresses one member by its key (percent-encoded here).\n\
+         pub fn by_id(&self, id: impl AsRef<str>) -> {single} {{\n\
+         {single}::new(self.client.clone(), format!(\"{{}}/{{}}\", self.path, graph_core::path::encode_segment(id.as_ref())))\n}}\n\n\
+         /// Creates a member (`POST`) and returns it as the service stored it.\n\
+         pub fn create(&self, body: &{write}) -> graph_core::Request<{read}> {{\n\
+         self.client.request(http::Method::POST, self.path.clone()).json_body(body)\n}}\n\n\
+         /// Counts the members (`GET .../$count`, sent with `ConsistencyLevel: eventual`).\n\
+         pub fn count(&self) -> graph_core::CountRequest {{\nself.client.count(self.path.clone())\n}}\n\n",
+        common_methods(&coll)
+    );
+    emit_casts(ctx, t, &own_cfg, &mut coll_m);
+    emit_ops(ctx, t, true, &own_cfg, &mut coll_m);
+
+    s.push_str(&cfg);
+    let _ = writeln!(s, "impl {single} {{\n{}}}\n", single_m.text);
+    s.push_str(&builder_struct(
+        &coll,
+        &format!("/// Requests on a collection of `{fqn}` (for example `/users` or `/groups/{{id}}/members`).\n"),
+        &cfg,
+    ));
+    s.push_str(&cfg);
+    let _ = writeln!(s, "impl {coll} {{\n{}}}\n", coll_m.text);
+    s
+}
+
+fn emit_navs(ctx: &mut Ctx<'_>, t: usize, own_cfg: &Cfg, m: &mut Methods) {
+    let navs: Vec<(usize, crate::model::Nav)> = ctx
+        .model
+        .all_navs(t)
+        .into_iter()
+        .map(|(o, n)| (o, n.clone()))
+        .collect();
+    for (owner, n) in navs {
+        let method = names::snake(&n.name);
+        if !m.claim(&method) {
+            ctx.diagnostics.push(Diagnostic {
+                loc: ctx.model.types[owner].loc,
+                message: format!(
+                    "{}/{}: builder method {method} taken; navigation not generated",
+                    ctx.model.types[owner].fqn, n.name
+                ),
+            });
+            continue;
+        }
+        let (single, coll) = ctx.builder_names(n.target);
+        let target = format!(
+            "crate::builders::{}",
+            if n.collection { coll } else { single }
+        );
+        let cfg = ctx.cfg(n.target).attr(ctx.areas, own_cfg);
+        let doc = doc_or(
+            n.doc.as_ref(),
+            &format!("The `{}` navigation property.", n.name),
+        );
+        let _ = write!(
+            m.text,
+            "{doc}{cfg}pub fn {method}(&self) -> {target} {{\n\
+             {target}::new(self.client.clone(), format!(\"{{}}/{}\", self.path))\n}}\n\n",
+            n.name
+        );
+    }
+}
+
+fn emit_casts(ctx: &mut Ctx<'_>, t: usize, own_cfg: &Cfg, m: &mut Methods) {
+    let all = ctx.model.all_derived(t);
+    let derived = if all.len() <= MAX_CASTS {
+        all
+    } else {
+        ctx.model.types[t].derived.clone()
+    };
+    for d in derived {
+        if !ctx.areas.is_used(d) {
+            continue;
+        }
+        let def = &ctx.model.types[d];
+        let base = if def.namespace == MAIN_NS {
+            names::snake(&def.name)
+        } else {
+            format!(
+                "{}_{}",
+                names::namespace_module(&def.namespace),
+                names::snake(&def.name)
+            )
+        };
+        let method = names::plural(&base);
+        if !m.claim(&method) {
+            ctx.diagnostics.push(Diagnostic {
+                loc: def.loc,
+                message: format!(
+                    "cast to {} on {}: method {method} taken; not generated",
+                    def.fqn, ctx.model.types[t].fqn
+                ),
+            });
+            continue;
+        }
+        let coll = format!("crate::builders::{}", ctx.builder_names(d).1);
+        let cfg = ctx.cfg(d).attr(ctx.areas, own_cfg);
+        let _ = write!(
+            m.text,
+            "/// Only the members that are a `{fqn}` (OData cast `/{fqn}`).\n{cfg}pub fn {method}(&self) -> {coll} {{\n\
+             {coll}::new(self.client.clone(), format!(\"{{}}/{fqn}\", self.path))\n}}\n\n",
+            fqn = def.fqn
+        );
+    }
+}
+
+/// How one function parameter is passed.
+fn param_rust_type(ctx: &Ctx<'_>, r: &TypeRef) -> Option<String> {
+    if r.collection {
+        return None;
+    }
+    match &r.base {
+        Base::Prim(Primitive::String) => Some("&str".into()),
+        Base::Prim(Primitive::Boolean) => Some("bool".into()),
+        Base::Prim(
+            p @ (Primitive::Int16
+            | Primitive::Int32
+            | Primitive::Int64
+            | Primitive::Byte
+            | Primitive::SByte),
+        ) => Ctx::primitive(p).map(str::to_owned),
+        Base::Prim(
+            p @ (Primitive::DateTimeOffset
+            | Primitive::Date
+            | Primitive::Guid
+            | Primitive::TimeOfDay
+            | Primitive::Duration),
+        ) => Ctx::primitive(p).map(|s| format!("&{s}")),
+        Base::Named(t)
+            if ctx.model.types[*t].kind == Kind::Enum && !ctx.model.types[*t].is_flags =>
+        {
+            Some(format!("&{}", ctx.model_path(*t)))
+        }
+        _ => None,
+    }
+}
+
+fn emit_ops(ctx: &mut Ctx<'_>, t: usize, collection: bool, own_cfg: &Cfg, m: &mut Methods) {
+    let lineage = ctx.model.lineage(t);
+    let ops: Vec<(usize, Operation)> = lineage
+        .iter()
+        .rev()
+        .flat_map(|&b| {
+            ctx.model
+                .operations
+                .iter()
+                .enumerate()
+                .filter(move |(_, op)| op.binding == b && op.binding_collection == collection)
+                .map(|(i, op)| (i, op.clone()))
+        })
+        .collect();
+    for (_, op) in ops {
+        let method = names::snake(&op.name);
+        if m.used.contains(&method) {
+            // An overload (or a derived type's own version) was generated already.
+            if op.binding == t {
+                ctx.diagnostics.push(Diagnostic {
+                    loc: op.loc,
+                    message: format!(
+                        "{}.{} bound to {}{}: overload not generated (method {method} exists)",
+                        op.namespace,
+                        op.name,
+                        if collection { "a collection of " } else { "" },
+                        ctx.model.types[t].fqn
+                    ),
+                });
+            }
+            continue;
+        }
+        let segment = if op.namespace == MAIN_NS {
+            op.name.clone()
+        } else {
+            format!("{}.{}", op.namespace, op.name)
+        };
+        let mut cfg = own_cfg.clone();
+        cfg = cfg.and(&ctx.cfg_refs(op.params.iter().map(|p| &p.ty).chain(op.ret.iter())));
+        if cfg.is_never() {
+            continue;
+        }
+        let Some((ret_ty, call)) = return_shape(ctx, &op) else {
+            ctx.diagnostics.push(Diagnostic {
+                loc: op.loc,
+                message: format!(
+                    "{}.{}: return type not mappable; not generated",
+                    op.namespace, op.name
+                ),
+            });
+            continue;
+        };
+        let doc = doc_or(
+            op.doc.as_ref(),
+            &format!(
+                "Calls the `{}` {} (`{} .../{segment}`).",
+                op.name,
+                if op.kind == OperationKind::Action {
+                    "action"
+                } else {
+                    "function"
+                },
+                if op.kind == OperationKind::Action {
+                    "POST"
+                } else {
+                    "GET"
+                }
+            ),
+        );
+        let cfg_attr = cfg.attr(ctx.areas, own_cfg);
+        match op.kind {
+            OperationKind::Action => {
+                let (arg, body) = if op.params.is_empty() {
+                    (String::new(), String::new())
+                } else {
+                    let body_name = format!(
+                        "crate::models::{}{}",
+                        ctx.ns_prefix(op.binding),
+                        body_struct_name(ctx, &op, op.binding_collection)
+                    );
+                    (
+                        format!(", body: &{body_name}"),
+                        ".json_body(body)".to_owned(),
+                    )
+                };
+                m.claim(&method);
+                let _ = write!(
+                    m.text,
+                    "{doc}{cfg_attr}pub fn {method}(&self{arg}) -> {ret_ty} {{\n\
+                     self.client.{call}format!(\"{{}}/{segment}\", self.path)){body}\n}}\n\n"
+                );
+            }
+            OperationKind::Function => {
+                let mut args = String::new();
+                let mut parts = Vec::new();
+                let mut ok = true;
+                let mut arg_names = HashSet::new();
+                for p in &op.params {
+                    let Some(ty) = param_rust_type(ctx, &p.ty) else {
+                        ok = false;
+                        break;
+                    };
+                    let mut a = names::snake(&p.name);
+                    while !arg_names.insert(a.clone()) {
+                        a.push('_');
+                    }
+                    let _ = write!(args, ", {a}: {ty}");
+                    parts.push(format!("{}={{}}", p.name));
+                }
+                if !ok {
+                    ctx.diagnostics.push(Diagnostic {
+                        loc: op.loc,
+                        message: format!(
+                            "{}.{}: a parameter type cannot be written as a URL literal; function not generated",
+                            op.namespace, op.name
+                        ),
+                    });
+                    continue;
+                }
+                m.claim(&method);
+                let path = if op.params.is_empty() {
+                    "format!(\"{}/SEGMENT\", self.path)".replace("SEGMENT", &segment)
+                } else {
+                    let lits: Vec<String> = op
+                        .params
+                        .iter()
+                        .zip(arg_names_in_order(&op))
+                        .map(|(_, a)| format!("crate::edm::literal(&{a})"))
+                        .collect();
+                    format!(
+                        "format!(\"{{}}/{segment}({})\", self.path, {})",
+                        parts.join(","),
+                        lits.join(", ")
+                    )
+                };
+                let _ = write!(
+                    m.text,
+                    "{doc}{cfg_attr}pub fn {method}(&self{args}) -> {ret_ty} {{\nself.client.{call}{path})\n}}\n\n"
+                );
+            }
+        }
+    }
+}
+
+fn arg_names_in_order(op: &Operation) -> Vec<String> {
+    let mut seen = HashSet::new();
+    op.params
+        .iter()
+        .map(|p| {
+            let mut a = names::snake(&p.name);
+            while !seen.insert(a.clone()) {
+                a.push('_');
+            }
+            a
+        })
+        .collect()
+}
+
+fn body_struct_name(ctx: &Ctx<'_>, op: &Operation, collection: bool) -> String {
+    format!(
+        "{}{}{}Body",
+        ctx.qualified_pascal(op.binding),
+        if collection { "Collection" } else { "" },
+        names::pascal(&op.name)
+    )
+}
+
+fn emit_body(ctx: &Ctx<'_>, op: &Operation, name: &str, cfg: &str) -> String {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "/// The body of the `{}` action bound to `{}`.\n{cfg}\
+         #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]\n\
+         #[serde(rename_all = \"camelCase\")]\npub struct {name} {{\n",
+        op.name, ctx.model.types[op.binding].fqn
+    );
+    let mut used = HashSet::new();
+    for p in &op.params {
+        let Some(ty) = ctx.field_type(op.binding, &p.ty) else {
+            continue;
+        };
+        let mut f = names::snake(&p.name);
+        while !used.insert(f.clone()) {
+            f.push('_');
+        }
+        let rename = if names::serde_camel(&f) != p.name {
+            format!("rename = {:?}, ", p.name)
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            s,
+            "/// The `{}` parameter.\n#[serde({rename}skip_serializing_if = \"Option::is_none\")]\npub {f}: Option<{ty}>,\n",
+            p.name
+        );
+    }
+    s.push_str("}\n\n");
+    let _ = doc_lines;
+    s
+}
+
+/// The request type and the `graph_core::Client` call for an operation's result.
+fn return_shape(ctx: &Ctx<'_>, op: &Operation) -> Option<(String, String)> {
+    let is_fn = op.kind == OperationKind::Function;
+    let method = if is_fn { "GET" } else { "POST" };
+    let Some(r) = &op.ret else {
+        return Some((
+            "graph_core::Request<graph_core::NoContent>".into(),
+            format!("request(http::Method::{method}, "),
+        ));
+    };
+    if matches!(r.base, Base::Prim(Primitive::Stream)) {
+        return None;
+    }
+    let el = ctx.element_type(&TypeRef {
+        base: r.base.clone(),
+        collection: false,
+    })?;
+    let structured = matches!(r.base, Base::Named(t) if ctx.model.types[t].kind != Kind::Enum);
+    if r.collection && structured && is_fn {
+        if op.name == "delta" {
+            return Some((format!("graph_core::DeltaRequest<{el}>"), "delta(".into()));
+        }
+        return Some((
+            format!("graph_core::CollectionRequest<{el}>"),
+            "collection(".into(),
+        ));
+    }
+    let ty = if r.collection {
+        format!("crate::ODataValue<Vec<{el}>>")
+    } else if structured {
+        el
+    } else {
+        format!("crate::ODataValue<{el}>")
+    };
+    Some((
+        format!("graph_core::Request<{ty}>"),
+        format!("request(http::Method::{method}, "),
+    ))
+}

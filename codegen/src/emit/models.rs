@@ -1,0 +1,401 @@
+//! Emission of model types: structs, polymorphic wrappers, enums and `$select` fields.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+
+use super::types::{Ctx, MAIN_NS, doc_lines, doc_or};
+use crate::areas::Cfg;
+use crate::csdl::Diagnostic;
+use crate::model::{Kind, Primitive};
+use crate::names;
+
+/// The file (under `generated/`) holding the model type `t`.
+pub fn file_of(ctx: &Ctx<'_>, t: usize) -> String {
+    let def = &ctx.model.types[t];
+    if def.namespace == MAIN_NS {
+        let mut module = area_module(&ctx.areas.names[ctx.areas.home[t]]);
+        // An area named like a namespace module (`security`) keeps its own file.
+        if ctx
+            .model
+            .namespaces
+            .iter()
+            .any(|(ns, _)| ns != MAIN_NS && names::namespace_module(ns) == module)
+        {
+            module.push_str("_area");
+        }
+        format!("models/{module}.rs")
+    } else {
+        format!("models/{}.rs", names::namespace_module(&def.namespace))
+    }
+}
+
+/// `identity-governance` -> `identity_governance`.
+pub fn area_module(area: &str) -> String {
+    area.replace('-', "_")
+}
+
+/// Emits every model file into `files`.
+pub fn emit(ctx: &mut Ctx<'_>, files: &mut BTreeMap<String, String>) {
+    // Builders ran first and left action bodies in the model files.
+    let names: Vec<String> = files
+        .keys()
+        .filter(|n| n.starts_with("models/"))
+        .cloned()
+        .collect();
+    let mut bodies: BTreeMap<String, String> = BTreeMap::new();
+    for name in names {
+        if let Some(text) = files.remove(&name) {
+            bodies.insert(name, text);
+        }
+    }
+    for t in 0..ctx.model.types.len() {
+        if !ctx.areas.is_used(t) {
+            continue;
+        }
+        let text = emit_one(ctx, t);
+        bodies.entry(file_of(ctx, t)).or_default().push_str(&text);
+    }
+    // models/mod.rs: area files are flattened, other namespaces are submodules.
+    let mut m = String::from(
+        "//! Typed models: one struct per entity and complex type, an `AnyX` enum per\n\
+         //! polymorphic base type, and one enum per enum type.\n\n",
+    );
+    let mut ns_modules: Vec<(String, String)> = ctx
+        .model
+        .namespaces
+        .iter()
+        .filter(|(ns, _)| ns != MAIN_NS)
+        .map(|(ns, _)| (names::namespace_module(ns), ns.clone()))
+        .collect();
+    ns_modules.sort();
+    ns_modules.dedup();
+    for (file, body) in &bodies {
+        let module = file
+            .trim_start_matches("models/")
+            .trim_end_matches(".rs")
+            .to_owned();
+        let is_ns = ns_modules.iter().any(|(m, _)| *m == module);
+        let doc = if let Some((_, ns)) = ns_modules.iter().find(|(m, _)| *m == module) {
+            format!("//! Types of the `{ns}` namespace.\n\n")
+        } else {
+            format!(
+                "//! Models of the `{}` area (`microsoft.graph` namespace).\n\n",
+                module.replace('_', "-")
+            )
+        };
+        files.insert(file.clone(), format!("{doc}{body}"));
+        if is_ns {
+            let _ = writeln!(m, "pub mod {module};");
+        } else {
+            let _ = writeln!(
+                m,
+                "mod {module};\n#[allow(unused_imports)] // empty when its feature is off\npub use {module}::*;"
+            );
+        }
+    }
+    files.insert("models/mod.rs".into(), m);
+}
+
+/// The code of one model type.
+pub fn emit_one(ctx: &mut Ctx<'_>, t: usize) -> String {
+    match ctx.model.types[t].kind {
+        Kind::Enum => emit_enum(ctx, t),
+        Kind::Entity | Kind::Complex => emit_struct(ctx, t),
+    }
+}
+
+fn emit_enum(ctx: &mut Ctx<'_>, t: usize) -> String {
+    let def = &ctx.model.types[t];
+    let name = ctx.type_name(t);
+    let mut s = String::new();
+    s.push_str(&ctx.cfg(t).attr(ctx.areas, &Cfg::always()));
+    s.push_str("crate::edm::string_enum! {\n");
+    // rustfmt does not format macro bodies: indent by hand.
+    s.push_str(&indent(
+        &doc_or(def.doc.as_ref(), &format!("The `{}` enumeration.", def.fqn)),
+        1,
+    ));
+    if def.is_flags {
+        s.push_str("    ///\n    /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.\n");
+    }
+    let _ = writeln!(s, "    pub enum {name} {{");
+    let mut used = HashSet::new();
+    used.insert("Unknown".to_owned());
+    for (member, _, doc) in &def.members {
+        let mut v = names::pascal(member);
+        while !used.insert(v.clone()) {
+            v.push('_');
+        }
+        s.push_str(&indent(&doc_or(doc.as_ref(), &format!("`{member}`")), 2));
+        let _ = writeln!(s, "        {v} = {member:?},");
+    }
+    s.push_str("    }\n}\n\n");
+    s
+}
+
+/// Indents every line by `levels` times four spaces.
+fn indent(text: &str, levels: usize) -> String {
+    let pad = "    ".repeat(levels);
+    text.lines().map(|l| format!("{pad}{l}\n")).collect()
+}
+
+/// A field of a generated struct.
+struct Field {
+    rust: String,
+    wire: String,
+    ty: String,
+    doc: String,
+    cfg: String,
+}
+
+fn struct_fields(ctx: &mut Ctx<'_>, t: usize) -> Vec<Field> {
+    let m = ctx.model;
+    let own_cfg = ctx.cfg(t);
+    let mut used: HashSet<String> = HashSet::new();
+    used.insert("additional_data".into());
+    let mut wire_seen: HashSet<String> = HashSet::new();
+    let mut fields = Vec::new();
+    let mut diags = Vec::new();
+    for (owner, p) in m.all_props(t) {
+        if !wire_seen.insert(p.name.clone()) {
+            continue;
+        }
+        if matches!(p.ty.base, crate::model::Base::Prim(Primitive::Stream)) {
+            // Media streams are separate resources, never inline JSON.
+            continue;
+        }
+        let Some(ty) = ctx.field_type(t, &p.ty) else {
+            continue;
+        };
+        let mut rust = names::snake(&p.name);
+        while !used.insert(rust.clone()) {
+            diags.push(Diagnostic {
+                loc: m.types[owner].loc,
+                message: format!(
+                    "{}/{}: field name {rust} taken; suffixed",
+                    m.types[owner].fqn, p.name
+                ),
+            });
+            rust.push('_');
+        }
+        let cfg = ctx.cfg_refs([&p.ty]).attr(ctx.areas, &own_cfg);
+        fields.push(Field {
+            rust,
+            wire: p.name.clone(),
+            ty,
+            doc: doc_or(p.doc.as_ref(), &format!("The `{}` property.", p.name)),
+            cfg,
+        });
+    }
+    for (owner, n) in m.all_navs(t) {
+        if !wire_seen.insert(n.name.clone()) {
+            continue;
+        }
+        let r = crate::model::TypeRef {
+            base: crate::model::Base::Named(n.target),
+            collection: n.collection,
+        };
+        let Some(ty) = ctx.field_type(t, &r) else {
+            continue;
+        };
+        let mut rust = names::snake(&n.name);
+        while !used.insert(rust.clone()) {
+            diags.push(Diagnostic {
+                loc: m.types[owner].loc,
+                message: format!(
+                    "{}/{}: field name {rust} taken; suffixed",
+                    m.types[owner].fqn, n.name
+                ),
+            });
+            rust.push('_');
+        }
+        let cfg = ctx.cfg(n.target).attr(ctx.areas, &own_cfg);
+        let doc = doc_or(
+            n.doc.as_ref(),
+            &format!(
+                "The `{}` navigation property (present when expanded).",
+                n.name
+            ),
+        );
+        fields.push(Field {
+            rust,
+            wire: n.name.clone(),
+            ty,
+            doc,
+            cfg,
+        });
+    }
+    ctx.diagnostics.extend(diags);
+    fields
+}
+
+fn emit_struct(ctx: &mut Ctx<'_>, t: usize) -> String {
+    let fields = struct_fields(ctx, t);
+    let def = &ctx.model.types[t];
+    let name = ctx.type_name(t);
+    let cfg = ctx.cfg(t).attr(ctx.areas, &Cfg::always());
+    let mut s = String::new();
+    s.push_str(&doc_or(
+        def.doc.as_ref(),
+        &format!("The `{}` {}.", def.fqn, kind_word(def.kind)),
+    ));
+    let lineage = ctx.model.lineage(t);
+    if lineage.len() > 1 {
+        let chain: Vec<String> = lineage
+            .iter()
+            .rev()
+            .skip(1)
+            .map(|&b| format!("`{}`", ctx.model.types[b].name))
+            .collect();
+        let _ = writeln!(
+            s,
+            "///\n/// Derived from {}; inherited properties are included.",
+            chain.join(" < ")
+        );
+    }
+    s.push_str(&cfg);
+    s.push_str(
+        "#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]\n",
+    );
+    s.push_str("#[serde(rename_all = \"camelCase\", default)]\n");
+    let _ = writeln!(s, "pub struct {name} {{");
+    for f in &fields {
+        s.push_str(&f.doc);
+        s.push_str(&f.cfg);
+        let rename = if names::serde_camel(&f.rust) != f.wire {
+            format!("rename = {:?}, ", f.wire)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            s,
+            "#[serde({rename}skip_serializing_if = \"crate::Patch::is_unset\")]\npub {}: crate::Patch<{}>,",
+            f.rust, f.ty
+        );
+    }
+    s.push_str(
+        "/// Properties this version of the SDK does not know and instance annotations\n\
+         /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.\n\
+         #[serde(flatten)]\npub additional_data: crate::AdditionalData,\n}\n\n",
+    );
+    if def.kind == Kind::Entity {
+        s.push_str(&emit_select(ctx, t, &fields, &cfg));
+    }
+    if ctx.is_poly(t) {
+        s.push_str(&emit_any(ctx, t));
+    }
+    s
+}
+
+fn kind_word(k: Kind) -> &'static str {
+    match k {
+        Kind::Entity => "entity type",
+        Kind::Complex => "complex type",
+        Kind::Enum => "enumeration",
+    }
+}
+
+fn emit_select(ctx: &Ctx<'_>, t: usize, fields: &[Field], cfg: &str) -> String {
+    let name = ctx.type_name(t);
+    let mut s = String::new();
+    s.push_str(cfg);
+    s.push_str("crate::edm::select_fields! {\n");
+    let _ = writeln!(
+        s,
+        "    /// Property names of [`{name}`] for a typed `$select`."
+    );
+    let targets = if ctx.is_poly(t) {
+        format!("{name}, Any{name}")
+    } else {
+        name.clone()
+    };
+    let _ = writeln!(s, "    pub enum {name}Field for {targets} {{");
+    let mut used = HashSet::new();
+    for f in fields {
+        if !f.cfg.is_empty() {
+            // Navigation properties into disabled areas: select by string if needed.
+            continue;
+        }
+        let mut v = names::pascal(&f.wire);
+        while !used.insert(v.clone()) {
+            v.push('_');
+        }
+        let _ = writeln!(s, "        {v} = {:?},", f.wire);
+    }
+    s.push_str("    }\n}\n\n");
+    s
+}
+
+fn emit_any(ctx: &Ctx<'_>, t: usize) -> String {
+    let def = &ctx.model.types[t];
+    let name = ctx.type_name(t);
+    let own_cfg = ctx.cfg(t);
+    let cfg = own_cfg.attr(ctx.areas, &Cfg::always());
+    let mut variants = Vec::new();
+    let mut used: HashSet<String> = HashSet::new();
+    used.insert("Unknown".into());
+    let base_variant = ctx.qualified_pascal(t);
+    used.insert(base_variant.clone());
+    for d in ctx.model.all_derived(t) {
+        if !ctx.areas.is_used(d) {
+            continue;
+        }
+        let mut v = ctx.qualified_pascal(d);
+        while !used.insert(v.clone()) {
+            v.push('_');
+        }
+        variants.push((v, d, ctx.cfg(d).attr(ctx.areas, &own_cfg)));
+    }
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "/// A `{}` or any type derived from it, chosen by `@odata.type` when reading.\n///\n\
+         /// Without `@odata.type` the value is read as [`{name}`]; an `@odata.type` this\n\
+         /// version does not know is read as [`Any{name}::Unknown`], keeping every property.",
+        def.name
+    );
+    s.push_str(&cfg);
+    s.push_str("#[derive(Clone, Debug, PartialEq, serde::Serialize)]\n#[serde(untagged)]\n");
+    let _ = writeln!(s, "pub enum Any{name} {{");
+    let _ = writeln!(
+        s,
+        "/// A `{}` (the declared type).\n{base_variant}({name}),",
+        def.fqn
+    );
+    for (v, d, c) in &variants {
+        let _ = writeln!(
+            s,
+            "/// A `{}`.\n{c}{v}({}),",
+            ctx.model.types[*d].fqn,
+            ctx.model_path(*d)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "/// A type derived from `{}` that this version does not know (or whose area\n\
+         /// feature is disabled); its properties beyond the base are in `additional_data`.\nUnknown({name}),\n}}\n",
+        def.name
+    );
+    s.push_str(&cfg);
+    let _ = writeln!(s, "impl<'de> serde::Deserialize<'de> for Any{name} {{");
+    s.push_str(
+        "fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {\n\
+         let (odata_type, value) = crate::edm::tagged(deserializer)?;\n\
+         Ok(match odata_type.as_deref() {\n",
+    );
+    let _ = writeln!(
+        s,
+        "None | Some({:?}) => Self::{base_variant}(crate::edm::from_value(value)?),",
+        def.fqn
+    );
+    for (v, d, c) in &variants {
+        let _ = writeln!(
+            s,
+            "{c}Some({:?}) => Self::{v}(crate::edm::from_value(value)?),",
+            ctx.model.types[*d].fqn
+        );
+    }
+    s.push_str("Some(_) => Self::Unknown(crate::edm::from_value(value)?),\n})\n}\n}\n\n");
+    let _ = doc_lines;
+    s
+}

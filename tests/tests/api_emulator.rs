@@ -1,0 +1,338 @@
+//! graph-api end to end against the emulator: typed queries, polymorphic memberships via
+//! on-behalf-of, create / PATCH (a cleared property sends null) / delete, and delta rounds.
+
+use std::time::Duration;
+
+use futures::TryStreamExt as _;
+use graph_api::auth::{
+    ClientAuthentication, ClientSecretCredential, Cloud, CredentialOptions, OnBehalfOfCredential,
+    TokenCredential, UserAssertion,
+};
+use graph_api::models::{AnyDirectoryObject, AnyUser, PasswordProfile, User, UserField};
+use graph_api::{Client, DeltaRequest, GraphClient, Patch};
+use graph_core::{DeltaEvent, DeltaItem};
+use graph_emulator::{Emulator, seeded};
+
+const GRAPH_DEFAULT: &str = "https://graph.microsoft.com/.default";
+
+fn options(emu: &Emulator) -> CredentialOptions {
+    CredentialOptions::default()
+        .with_cloud(Cloud::custom(&emu.authority_url(), &emu.graph_url()).unwrap())
+        .with_request_timeout(Duration::from_secs(5))
+}
+
+fn graph(emu: &Emulator, credential: impl TokenCredential + 'static) -> GraphClient {
+    GraphClient::new(
+        Client::builder()
+            .base_url(&emu.graph_url())
+            .credential(credential)
+            .scopes([GRAPH_DEFAULT])
+            .build()
+            .unwrap(),
+    )
+}
+
+fn app(emu: &Emulator) -> GraphClient {
+    let credential = ClientSecretCredential::with_options(
+        emu.tenant_id(),
+        seeded::DAEMON_CLIENT_ID,
+        ClientAuthentication::secret(seeded::DAEMON_CLIENT_SECRET),
+        options(emu),
+    )
+    .unwrap();
+    graph(emu, credential)
+}
+
+fn user(item: &AnyUser) -> &User {
+    match item {
+        AnyUser::User(u) | AnyUser::Unknown(u) => u,
+        other => panic!("not a plain user: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn users_with_select_filter_top_and_count() {
+    let emu = Emulator::builder().users(25).start().await.unwrap();
+    let client = app(&emu);
+
+    let total = client.users().count().send().await.unwrap();
+    assert!(total >= 25, "{total}");
+
+    let page = client
+        .users()
+        .list()
+        .select([
+            UserField::Id,
+            UserField::DisplayName,
+            UserField::UserPrincipalName,
+        ])
+        .filter("startswith(displayName,'A')")
+        .top(2)
+        .count(true)
+        .send()
+        .await
+        .unwrap();
+    let matching = page.count().expect("@odata.count with $count=true");
+    assert!(matching >= 1);
+    assert!(page.items().len() <= 2 && !page.items().is_empty());
+    for item in page.items() {
+        let u = user(item);
+        assert!(u.display_name.as_deref().unwrap().starts_with('A'), "{u:?}");
+        assert!(u.id.value().is_some());
+        // Not selected, so not sent.
+        assert!(u.job_title.is_unset(), "{u:?}");
+    }
+
+    // Every user, three per page, through the stream.
+    let all: Vec<AnyUser> = client
+        .users()
+        .list()
+        .top(3)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len() as u64, total);
+
+    // By UPN.
+    let adele = client
+        .users()
+        .by_id("AdeleV@contoso.com")
+        .get()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(user(&adele).display_name.as_deref(), Some("Adele Vance"));
+}
+
+#[tokio::test]
+async fn member_of_and_transitive_member_of_on_behalf_of_the_user() {
+    let emu = Emulator::builder().start().await.unwrap();
+    let incoming = emu
+        .control()
+        .issue_user_token(
+            "AdeleV@contoso.com",
+            seeded::WEB_API_CLIENT_ID,
+            &["access_as_user"],
+        )
+        .unwrap();
+    let obo = OnBehalfOfCredential::with_options(
+        emu.tenant_id(),
+        seeded::WEB_API_CLIENT_ID,
+        ClientAuthentication::secret(seeded::WEB_API_CLIENT_SECRET),
+        options(&emu),
+    )
+    .unwrap();
+    let client = graph(&emu, obo.for_user(UserAssertion::new(incoming)));
+
+    let me = client.me().get().send().await.unwrap();
+    assert_eq!(
+        user(&me).user_principal_name.as_deref(),
+        Some("AdeleV@contoso.com")
+    );
+
+    let direct: Vec<AnyDirectoryObject> = client
+        .me()
+        .member_of()
+        .list()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    let transitive: Vec<AnyDirectoryObject> = client
+        .me()
+        .transitive_member_of()
+        .list()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    let kinds = |items: &[AnyDirectoryObject]| {
+        let mut k: Vec<&str> = items
+            .iter()
+            .map(|i| match i {
+                AnyDirectoryObject::Group(_) => "group",
+                AnyDirectoryObject::DirectoryRole(_) => "directoryRole",
+                AnyDirectoryObject::AdministrativeUnit(_) => "administrativeUnit",
+                AnyDirectoryObject::DirectoryObject(_) | AnyDirectoryObject::Unknown(_) => "other",
+                _ => "another known type",
+            })
+            .collect();
+        k.sort_unstable();
+        k.dedup();
+        k
+    };
+    assert!(kinds(&direct).contains(&"group"), "{direct:?}");
+    assert!(!kinds(&direct).contains(&"other"), "{direct:?}");
+    assert!(
+        transitive.len() > direct.len(),
+        "nested groups add transitive memberships"
+    );
+
+    // Casts: only the groups, typed as Group.
+    let groups = client
+        .me()
+        .member_of()
+        .groups()
+        .list()
+        .send()
+        .await
+        .unwrap();
+    let group_count = direct
+        .iter()
+        .filter(|i| matches!(i, AnyDirectoryObject::Group(_)))
+        .count();
+    assert_eq!(groups.items().len(), group_count);
+    assert!(
+        groups
+            .items()
+            .iter()
+            .all(|g| g.display_name.value().is_some())
+    );
+    let counted = client
+        .me()
+        .transitive_member_of()
+        .groups()
+        .count()
+        .send()
+        .await
+        .unwrap();
+    let transitive_groups = transitive
+        .iter()
+        .filter(|i| matches!(i, AnyDirectoryObject::Group(_)))
+        .count();
+    assert_eq!(counted as usize, transitive_groups);
+}
+
+#[tokio::test]
+async fn create_patch_with_null_and_delete_a_user() {
+    let emu = Emulator::builder().start().await.unwrap();
+    let client = app(&emu);
+
+    let body = User {
+        account_enabled: true.into(),
+        display_name: Patch::Value("Test User".into()),
+        mail_nickname: Patch::Value("testuser".into()),
+        user_principal_name: Patch::Value("testuser@contoso.com".into()),
+        mobile_phone: Patch::Value("+1 425 555 0100".into()),
+        password_profile: Patch::Value(PasswordProfile {
+            password: Patch::Value("xWwvJ]6NMw+bWH-d".into()),
+            force_change_password_next_sign_in: true.into(),
+            ..PasswordProfile::default()
+        }),
+        ..User::default()
+    };
+    let created = client.users().create(&body).send().await.unwrap();
+    let id = user(&created)
+        .id
+        .value()
+        .cloned()
+        .expect("the service assigns an id");
+    assert_eq!(
+        user(&created).mobile_phone.as_deref(),
+        Some("+1 425 555 0100")
+    );
+
+    let patch = User {
+        mobile_phone: Patch::Null,
+        job_title: Patch::Value("Tester".into()),
+        ..User::default()
+    };
+    client
+        .users()
+        .by_id(&id)
+        .update(&patch)
+        .send()
+        .await
+        .unwrap();
+
+    let after = client
+        .users()
+        .by_id(&id)
+        .get()
+        .select([
+            UserField::MobilePhone,
+            UserField::JobTitle,
+            UserField::DisplayName,
+        ])
+        .send()
+        .await
+        .unwrap();
+    let after = user(&after);
+    assert_eq!(
+        after.mobile_phone,
+        Patch::Null,
+        "cleared by the explicit null"
+    );
+    assert_eq!(after.job_title.as_deref(), Some("Tester"));
+    assert_eq!(
+        after.display_name.as_deref(),
+        Some("Test User"),
+        "untouched"
+    );
+
+    client.users().by_id(&id).delete().send().await.unwrap();
+    let err = client.users().by_id(&id).get().send().await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+}
+
+#[tokio::test]
+async fn delta_rounds() {
+    let emu = Emulator::builder().users(10).start().await.unwrap();
+    let client = app(&emu);
+
+    // Initial round: every user, ending with a delta link.
+    let events: Vec<DeltaEvent<AnyUser>> = client
+        .users()
+        .delta()
+        .select([UserField::DisplayName, UserField::JobTitle])
+        .top(4)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    let Some(DeltaEvent::Link(link)) = events.last().cloned() else {
+        panic!("a round ends with its delta link: {events:?}");
+    };
+    let total = client.users().count().send().await.unwrap();
+    assert_eq!(events.len() as u64 - 1, total);
+
+    // No change: an empty round with a new link.
+    let quiet: Vec<DeltaEvent<AnyUser>> = DeltaRequest::resume(client.client(), link.clone())
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(quiet.len(), 1, "{quiet:?}");
+    let Some(DeltaEvent::Link(link)) = quiet.last().cloned() else {
+        panic!("{quiet:?}");
+    };
+
+    // A change is reported in the next round.
+    let patch = User {
+        job_title: Patch::Value("Delta tester".into()),
+        ..User::default()
+    };
+    client
+        .users()
+        .by_id("AdeleV@contoso.com")
+        .update(&patch)
+        .send()
+        .await
+        .unwrap();
+    let changes: Vec<DeltaEvent<AnyUser>> = DeltaRequest::resume(client.client(), link)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    let changed: Vec<&User> = changes
+        .iter()
+        .filter_map(|e| match e {
+            DeltaEvent::Item(DeltaItem::Changed(u)) => Some(user(u)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changed.len(), 1, "{changes:?}");
+    assert_eq!(changed[0].job_title.as_deref(), Some("Delta tester"));
+    assert!(matches!(changes.last(), Some(DeltaEvent::Link(_))));
+}
