@@ -74,6 +74,11 @@ pub use graph_core::{
     Selectable,
 };
 
+/// The repository README's Rust examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 /// The Graph API version this crate was generated for.
 pub const GRAPH_VERSION: &str = "v1.0";
 
