@@ -1,4 +1,6 @@
 //! Token manager tests: a manual clock decides expiry, so nothing sleeps for real token lifetimes.
+//!
+//! Compiled only for tests: `manager.rs` includes this file under #[cfg(test)].
 
 use std::sync::atomic::AtomicUsize;
 

@@ -1,3 +1,5 @@
+//! Compiled only for tests: `batch.rs` includes this file under #[cfg(test)].
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,3 +1,5 @@
+//! Compiled only for tests: `paging.rs` includes this file under #[cfg(test)].
+
 use std::time::{Duration, SystemTime};
 
 use futures::{StreamExt, TryStreamExt};

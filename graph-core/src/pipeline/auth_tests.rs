@@ -1,3 +1,5 @@
+//! Compiled only for tests: `pipeline/auth.rs` includes this file under #[cfg(test)].
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 

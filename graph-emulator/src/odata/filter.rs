@@ -185,7 +185,7 @@ impl Parser {
         t
     }
 
-    fn expect(&mut self, want: &Tok) -> Result<(), QueryError> {
+    fn expect_token(&mut self, want: &Tok) -> Result<(), QueryError> {
         match self.next() {
             Some(t) if &t == want => Ok(()),
             Some(t) => Err(syntax(format!("expected {want:?}, found {t:?}"))),
@@ -245,7 +245,7 @@ impl Parser {
         if self.peek() == Some(&Tok::LParen) {
             self.pos += 1;
             let inner = self.or()?;
-            self.expect(&Tok::RParen)?;
+            self.expect_token(&Tok::RParen)?;
             return Ok(inner);
         }
         // Function calls.
@@ -255,9 +255,9 @@ impl Parser {
                 if lower == "startswith" || lower == "endswith" {
                     self.pos += 2;
                     let a = self.operand()?;
-                    self.expect(&Tok::Comma)?;
+                    self.expect_token(&Tok::Comma)?;
                     let b = self.operand()?;
-                    self.expect(&Tok::RParen)?;
+                    self.expect_token(&Tok::RParen)?;
                     return Ok(if lower == "startswith" {
                         Expr::StartsWith(a, b)
                     } else {
@@ -279,13 +279,13 @@ impl Parser {
         let left = self.operand()?;
         if self.keyword("in") {
             self.pos += 1;
-            self.expect(&Tok::LParen)?;
+            self.expect_token(&Tok::LParen)?;
             let mut values = vec![self.literal()?];
             while self.peek() == Some(&Tok::Comma) {
                 self.pos += 1;
                 values.push(self.literal()?);
             }
-            self.expect(&Tok::RParen)?;
+            self.expect_token(&Tok::RParen)?;
             return Ok(Expr::In(left, values));
         }
         let op = match self.next() {
@@ -317,7 +317,7 @@ impl Parser {
             }
             other => return Err(syntax(format!("expected 'any' after '/', found {other:?}"))),
         }
-        self.expect(&Tok::LParen)?;
+        self.expect_token(&Tok::LParen)?;
         let var = match self.next() {
             Some(Tok::Ident(v)) => v,
             other => {
@@ -326,11 +326,11 @@ impl Parser {
                 )));
             }
         };
-        self.expect(&Tok::Colon)?;
+        self.expect_token(&Tok::Colon)?;
         self.vars.push(var.clone());
         let body = self.or()?;
         self.vars.pop();
-        self.expect(&Tok::RParen)?;
+        self.expect_token(&Tok::RParen)?;
         Ok(Expr::Any {
             collection,
             var,
