@@ -248,6 +248,20 @@ pub(crate) async fn send_spec(
     check_status(client.execute(request, &spec.options).await?)
 }
 
+/// Sends `spec` expecting JSON and decodes the body as `T`, keeping status and headers.
+async fn send_json_spec<T: DeserializeOwned>(
+    client: &Client,
+    spec: RequestSpec,
+) -> Result<Response<T>> {
+    let response = send_spec(client, spec, "application/json").await?;
+    let body = decode_json(&response)?;
+    Ok(Response {
+        status: response.status,
+        headers: response.headers,
+        body,
+    })
+}
+
 macro_rules! common_setters {
     () => {
         /// Adds a header to the request (and, for collections, to every page). An invalid name
@@ -325,13 +339,7 @@ impl<T: DeserializeOwned + Send + 'static> EntityRequest<T> {
     /// # Errors
     /// As [`EntityRequest::send`].
     pub async fn send_response(self) -> Result<Response<T>> {
-        let response = send_spec(&self.client, self.spec, "application/json").await?;
-        let body = decode_json(&response)?;
-        Ok(Response {
-            status: response.status,
-            headers: response.headers,
-            body,
-        })
+        send_json_spec(&self.client, self.spec).await
     }
 
     pub(crate) fn into_spec(self) -> RequestSpec {
@@ -414,13 +422,7 @@ impl<T: DeserializeOwned + Send + 'static> Request<T> {
     /// # Errors
     /// As [`EntityRequest::send`].
     pub async fn send_response(self) -> Result<Response<T>> {
-        let response = send_spec(&self.client, self.spec, "application/json").await?;
-        let body = decode_json(&response)?;
-        Ok(Response {
-            status: response.status,
-            headers: response.headers,
-            body,
-        })
+        send_json_spec(&self.client, self.spec).await
     }
 
     pub(crate) fn into_spec(self) -> RequestSpec {
