@@ -18,7 +18,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{DeserializeOwned, Error as _};
+use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A value that could not be parsed as the EDM type it claims to be.
@@ -497,34 +497,6 @@ impl<'de, E: StringEnum + PartialEq> Deserialize<'de> for Flags<E> {
             .map(E::from_wire)
             .collect())
     }
-}
-
-/// Reads a JSON value and its normalised `@odata.type` (without `#`, alias `graph.`
-/// expanded), for polymorphic deserialization (used by generated code).
-#[doc(hidden)]
-pub fn tagged<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<(Option<String>, serde_json::Value), D::Error> {
-    let value = serde_json::Value::deserialize(deserializer)?;
-    let odata_type = value
-        .get("@odata.type")
-        .and_then(serde_json::Value::as_str)
-        .map(|t| {
-            let t = t.trim_start_matches('#');
-            match t.strip_prefix("graph.") {
-                Some(rest) => format!("microsoft.graph.{rest}"),
-                None => t.to_owned(),
-            }
-        });
-    Ok((odata_type, value))
-}
-
-/// Deserializes a buffered JSON value, mapping the error (used by generated code).
-#[doc(hidden)]
-pub fn from_value<T: DeserializeOwned, E: serde::de::Error>(
-    value: serde_json::Value,
-) -> Result<T, E> {
-    T::deserialize(value).map_err(E::custom)
 }
 
 /// A value written as an OData URL literal in a function call, e.g. `name='x'` or `top=5`.

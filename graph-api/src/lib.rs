@@ -53,6 +53,8 @@
 
 pub mod edm;
 mod patch;
+mod polymorphic;
+mod read_fields;
 
 #[allow(
     clippy::large_enum_variant,

@@ -98,6 +98,15 @@ impl<T> From<T> for Patch<T> {
     }
 }
 
+/// Structured properties (complex types, navigation targets) are boxed in the models, so a
+/// model's size does not grow with what it could contain; this boxes the value for you:
+/// `user.password_profile = profile.into()`.
+impl<T> From<T> for Patch<Box<T>> {
+    fn from(value: T) -> Self {
+        Patch::Value(Box::new(value))
+    }
+}
+
 impl<T> From<Option<T>> for Patch<T> {
     /// `None` becomes [`Patch::Unset`]: a DTO's missing value sends nothing.
     fn from(value: Option<T>) -> Self {
@@ -153,5 +162,13 @@ mod tests {
         assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"b":3}"#);
         let from_none: Patch<i32> = None.into();
         assert!(from_none.is_unset());
+    }
+
+    #[test]
+    fn a_structured_value_is_boxed_by_into() {
+        let boxed: Patch<Box<Body>> = Body::default().into();
+        assert_eq!(boxed, Patch::Value(Box::new(Body::default())));
+        let plain: Patch<i32> = 5.into();
+        assert_eq!(plain, Patch::Value(5));
     }
 }

@@ -215,11 +215,12 @@ async fn create_patch_with_null_and_delete_a_user() {
         mail_nickname: Patch::Value("testuser".into()),
         user_principal_name: Patch::Value("testuser@contoso.com".into()),
         mobile_phone: Patch::Value("+1 425 555 0100".into()),
-        password_profile: Patch::Value(PasswordProfile {
+        password_profile: PasswordProfile {
             password: Patch::Value("xWwvJ]6NMw+bWH-d".into()),
             force_change_password_next_sign_in: true.into(),
             ..PasswordProfile::default()
-        }),
+        }
+        .into(),
         ..User::default()
     };
     let created = client.users().create(&body).send().await.unwrap();

@@ -536,7 +536,7 @@ fn emit_body(ctx: &Ctx<'_>, op: &Operation, name: &str, cfg: &str) -> String {
     );
     let mut used = HashSet::new();
     for p in &op.params {
-        let Some(ty) = ctx.field_type(op.binding, &p.ty) else {
+        let Some(ty) = ctx.field_type(&p.ty) else {
             continue;
         };
         let mut f = names::snake(&p.name);

@@ -164,7 +164,7 @@ fn struct_fields(ctx: &mut Ctx<'_>, t: usize) -> Vec<Field> {
             // Media streams are separate resources, never inline JSON.
             continue;
         }
-        let Some(ty) = ctx.field_type(t, &p.ty) else {
+        let Some(ty) = ctx.field_type(&p.ty) else {
             continue;
         };
         let mut rust = names::snake(&p.name);
@@ -195,7 +195,7 @@ fn struct_fields(ctx: &mut Ctx<'_>, t: usize) -> Vec<Field> {
             base: crate::model::Base::Named(n.target),
             collection: n.collection,
         };
-        let Some(ty) = ctx.field_type(t, &r) else {
+        let Some(ty) = ctx.field_type(&r) else {
             continue;
         };
         let mut rust = names::snake(&n.name);
@@ -254,10 +254,8 @@ fn emit_struct(ctx: &mut Ctx<'_>, t: usize) -> String {
         );
     }
     s.push_str(&cfg);
-    s.push_str(
-        "#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]\n",
-    );
-    s.push_str("#[serde(rename_all = \"camelCase\", default)]\n");
+    s.push_str("#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]\n");
+    s.push_str("#[serde(rename_all = \"camelCase\")]\n");
     let _ = writeln!(s, "pub struct {name} {{");
     for f in &fields {
         s.push_str(&f.doc);
@@ -278,12 +276,60 @@ fn emit_struct(ctx: &mut Ctx<'_>, t: usize) -> String {
          /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.\n\
          #[serde(flatten)]\npub additional_data: crate::AdditionalData,\n}\n\n",
     );
+    s.push_str(&emit_read_fields(&name, &def.fqn, &fields, &cfg));
     if def.kind == Kind::Entity {
         s.push_str(&emit_select(ctx, t, &fields, &cfg));
     }
     if ctx.is_poly(t) {
         s.push_str(&emit_any(ctx, t));
     }
+    s
+}
+
+/// `Deserialize` through `crate::read_fields`: one match arm per property (wire name).
+fn emit_read_fields(name: &str, fqn: &str, fields: &[Field], cfg: &str) -> String {
+    let mut s = String::new();
+    s.push_str(cfg);
+    let _ = writeln!(
+        s,
+        "impl<'de> serde::Deserialize<'de> for {name} {{\n\
+         fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {{\n\
+         crate::read_fields::read(deserializer)\n}}\n}}\n"
+    );
+    s.push_str(cfg);
+    // When every property is behind a feature, a build without them has only the `_` arm.
+    let allow = if !fields.is_empty() && fields.iter().all(|f| !f.cfg.is_empty()) {
+        "#[allow(unreachable_code, unused_variables)] // every property may be compiled out\n"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        s,
+        "impl crate::read_fields::ReadFields for {name} {{\n\
+         const NAME: &'static str = {fqn:?};\n\n\
+         {allow}fn read_field<'de, A: serde::de::MapAccess<'de>>(\n\
+         &mut self,\n\
+         key: &str,\n\
+         map: &mut A,\n\
+         ) -> Result<bool, A::Error> {{"
+    );
+    if fields.is_empty() {
+        s.push_str("let _ = (key, map);\nOk(false)\n}\n");
+    } else {
+        s.push_str("match key {\n");
+        for f in fields {
+            let _ = writeln!(
+                s,
+                "{}{:?} => self.{} = map.next_value()?,",
+                f.cfg, f.wire, f.rust
+            );
+        }
+        s.push_str("_ => return Ok(false),\n}\nOk(true)\n}\n");
+    }
+    s.push_str(
+        "\nfn additional_data_mut(&mut self) -> &mut crate::AdditionalData {\n\
+         &mut self.additional_data\n}\n}\n\n",
+    );
     s
 }
 
@@ -377,25 +423,41 @@ fn emit_any(ctx: &Ctx<'_>, t: usize) -> String {
         def.name
     );
     s.push_str(&cfg);
-    let _ = writeln!(s, "impl<'de> serde::Deserialize<'de> for Any{name} {{");
-    s.push_str(
-        "fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {\n\
-         let (odata_type, value) = crate::edm::tagged(deserializer)?;\n\
-         Ok(match odata_type.as_deref() {\n",
-    );
     let _ = writeln!(
         s,
-        "None | Some({:?}) => Self::{base_variant}(crate::edm::from_value(value)?),",
-        def.fqn
+        "impl<'de> serde::Deserialize<'de> for Any{name} {{\n\
+         fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {{\n\
+         crate::polymorphic::read(deserializer)\n}}\n}}\n"
+    );
+    s.push_str(&cfg);
+    let _ = writeln!(
+        s,
+        "impl crate::polymorphic::Polymorphic for Any{name} {{\n\
+         const DECLARED: &'static str = {:?};\n\n\
+         fn read_as<'de, D: serde::Deserializer<'de>>(\n\
+         odata_type: Option<&str>,\n\
+         deserializer: D,\n\
+         ) -> Result<Self, D::Error> {{\n\
+         let d = deserializer;\n\
+         Ok(match odata_type {{\n\
+         None | Some({:?}) => Self::{base_variant}(serde::Deserialize::deserialize(d)?),",
+        def.fqn, def.fqn
     );
     for (v, d, c) in &variants {
         let _ = writeln!(
             s,
-            "{c}Some({:?}) => Self::{v}(crate::edm::from_value(value)?),",
+            "{c}Some({:?}) => Self::{v}(serde::Deserialize::deserialize(d)?),",
             ctx.model.types[*d].fqn
         );
     }
-    s.push_str("Some(_) => Self::Unknown(crate::edm::from_value(value)?),\n})\n}\n}\n\n");
+    let _ = writeln!(
+        s,
+        "Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),\n}})\n}}\n\n\
+         fn declared_data(&self) -> Option<&crate::AdditionalData> {{\n\
+         match self {{\n\
+         Self::{base_variant}(value) => Some(&value.additional_data),\n\
+         _ => None,\n}}\n}}\n}}\n"
+    );
     let _ = doc_lines;
     s
 }

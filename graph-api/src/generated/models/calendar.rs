@@ -31,7 +31,7 @@ pub struct EventCancelBody {
 pub struct EventDeclineBody {
     /// The `ProposedNewTime` parameter.
     #[serde(rename = "ProposedNewTime", skip_serializing_if = "Option::is_none")]
-    pub proposed_new_time: Option<crate::models::TimeSlot>,
+    pub proposed_new_time: Option<Box<crate::models::TimeSlot>>,
     /// The `SendResponse` parameter.
     #[serde(rename = "SendResponse", skip_serializing_if = "Option::is_none")]
     pub send_response: Option<bool>,
@@ -63,10 +63,10 @@ pub struct CalendarGetScheduleBody {
     pub schedules: Option<Vec<String>>,
     /// The `EndTime` parameter.
     #[serde(rename = "EndTime", skip_serializing_if = "Option::is_none")]
-    pub end_time: Option<crate::models::DateTimeTimeZone>,
+    pub end_time: Option<Box<crate::models::DateTimeTimeZone>>,
     /// The `StartTime` parameter.
     #[serde(rename = "StartTime", skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<crate::models::DateTimeTimeZone>,
+    pub start_time: Option<Box<crate::models::DateTimeTimeZone>>,
     /// The `AvailabilityViewInterval` parameter.
     #[serde(
         rename = "AvailabilityViewInterval",
@@ -85,7 +85,7 @@ pub struct BuildingIngestMapFileBody {
     pub file: Option<String>,
     /// The `importSetting` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub import_setting: Option<crate::models::ImportBuildingMapSetting>,
+    pub import_setting: Option<Box<crate::models::ImportBuildingMapSetting>>,
 }
 
 /// The body of the `snoozeReminder` action bound to `microsoft.graph.event`.
@@ -95,7 +95,7 @@ pub struct BuildingIngestMapFileBody {
 pub struct EventSnoozeReminderBody {
     /// The `NewReminderTime` parameter.
     #[serde(rename = "NewReminderTime", skip_serializing_if = "Option::is_none")]
-    pub new_reminder_time: Option<crate::models::DateTimeTimeZone>,
+    pub new_reminder_time: Option<Box<crate::models::DateTimeTimeZone>>,
 }
 
 /// The body of the `tentativelyAccept` action bound to `microsoft.graph.event`.
@@ -105,7 +105,7 @@ pub struct EventSnoozeReminderBody {
 pub struct EventTentativelyAcceptBody {
     /// The `ProposedNewTime` parameter.
     #[serde(rename = "ProposedNewTime", skip_serializing_if = "Option::is_none")]
-    pub proposed_new_time: Option<crate::models::TimeSlot>,
+    pub proposed_new_time: Option<Box<crate::models::TimeSlot>>,
     /// The `SendResponse` parameter.
     #[serde(rename = "SendResponse", skip_serializing_if = "Option::is_none")]
     pub send_response: Option<bool>,
@@ -118,21 +118,21 @@ pub struct EventTentativelyAcceptBody {
 ///
 /// Derived from `place` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Building {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The street address of the place.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub address: crate::Patch<crate::models::PhysicalAddress>,
+    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The name associated with the place.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub geo_coordinates: crate::Patch<crate::models::OutlookGeoCoordinates>,
+    pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The `isWheelChairAccessible` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_wheel_chair_accessible: crate::Patch<bool>,
@@ -162,11 +162,52 @@ pub struct Building {
     pub check_ins: crate::Patch<Vec<crate::models::CheckInClaim>>,
     /// The `map` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub map: crate::Patch<crate::models::BuildingMap>,
+    pub map: crate::Patch<Box<crate::models::BuildingMap>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for Building {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for Building {
+    const NAME: &'static str = "microsoft.graph.building";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "address" => self.address = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "geoCoordinates" => self.geo_coordinates = map.next_value()?,
+            "isWheelChairAccessible" => self.is_wheel_chair_accessible = map.next_value()?,
+            "label" => self.label = map.next_value()?,
+            "parentId" => self.parent_id = map.next_value()?,
+            "phone" => self.phone = map.next_value()?,
+            "placeId" => self.place_id = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "resourceLinks" => self.resource_links = map.next_value()?,
+            "wifiState" => self.wifi_state = map.next_value()?,
+            "checkIns" => self.check_ins = map.next_value()?,
+            "map" => self.map = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -194,8 +235,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `baseMapFeature` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BuildingMap {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -219,6 +260,38 @@ pub struct BuildingMap {
 }
 
 #[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for BuildingMap {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for BuildingMap {
+    const NAME: &'static str = "microsoft.graph.buildingMap";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "properties" => self.properties = map.next_value()?,
+            "placeId" => self.place_id = map.next_value()?,
+            "footprints" => self.footprints = map.next_value()?,
+            "levels" => self.levels = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "calendar")]
 crate::edm::select_fields! {
     /// Property names of [`BuildingMap`] for a typed `$select`.
     pub enum BuildingMapField for BuildingMap {
@@ -234,8 +307,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Calendar {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -293,7 +366,7 @@ pub struct Calendar {
     /// created or added, the owner property is set to the user. For a calendar shared with the user, the
     /// owner property is set to the person who shared that calendar with the user.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub owner: crate::Patch<crate::models::EmailAddress>,
+    pub owner: crate::Patch<Box<crate::models::EmailAddress>>,
     /// The permissions of the users with whom the calendar is shared.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calendar_permissions: crate::Patch<Vec<crate::models::CalendarPermission>>,
@@ -317,6 +390,62 @@ pub struct Calendar {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for Calendar {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for Calendar {
+    const NAME: &'static str = "microsoft.graph.calendar";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "allowedOnlineMeetingProviders" => {
+                self.allowed_online_meeting_providers = map.next_value()?
+            }
+            "canEdit" => self.can_edit = map.next_value()?,
+            "canShare" => self.can_share = map.next_value()?,
+            "canViewPrivateItems" => self.can_view_private_items = map.next_value()?,
+            "changeKey" => self.change_key = map.next_value()?,
+            "color" => self.color = map.next_value()?,
+            "defaultOnlineMeetingProvider" => {
+                self.default_online_meeting_provider = map.next_value()?
+            }
+            "hexColor" => self.hex_color = map.next_value()?,
+            "isDefaultCalendar" => self.is_default_calendar = map.next_value()?,
+            "isRemovable" => self.is_removable = map.next_value()?,
+            "isTallyingResponses" => self.is_tallying_responses = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "owner" => self.owner = map.next_value()?,
+            "calendarPermissions" => self.calendar_permissions = map.next_value()?,
+            "calendarView" => self.calendar_view = map.next_value()?,
+            "events" => self.events = map.next_value()?,
+            #[cfg(feature = "mail")]
+            "multiValueExtendedProperties" => {
+                self.multi_value_extended_properties = map.next_value()?
+            }
+            #[cfg(feature = "mail")]
+            "singleValueExtendedProperties" => {
+                self.single_value_extended_properties = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -347,8 +476,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CalendarGroup {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -374,6 +503,38 @@ pub struct CalendarGroup {
 }
 
 #[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for CalendarGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for CalendarGroup {
+    const NAME: &'static str = "microsoft.graph.calendarGroup";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "changeKey" => self.change_key = map.next_value()?,
+            "classId" => self.class_id = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "calendars" => self.calendars = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "calendar")]
 crate::edm::select_fields! {
     /// Property names of [`CalendarGroup`] for a typed `$select`.
     pub enum CalendarGroupField for CalendarGroup {
@@ -389,8 +550,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CalendarPermission {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -403,7 +564,7 @@ pub struct CalendarPermission {
     /// Represents a sharee or delegate who has access to the calendar. For the 'My Organization' sharee,
     /// the address property is null. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub email_address: crate::Patch<crate::models::EmailAddress>,
+    pub email_address: crate::Patch<Box<crate::models::EmailAddress>>,
     /// True if the user in context (sharee or delegate) is inside the same organization as the calendar
     /// owner.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -424,6 +585,39 @@ pub struct CalendarPermission {
 }
 
 #[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for CalendarPermission {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for CalendarPermission {
+    const NAME: &'static str = "microsoft.graph.calendarPermission";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "allowedRoles" => self.allowed_roles = map.next_value()?,
+            "emailAddress" => self.email_address = map.next_value()?,
+            "isInsideOrganization" => self.is_inside_organization = map.next_value()?,
+            "isRemovable" => self.is_removable = map.next_value()?,
+            "role" => self.role = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "calendar")]
 crate::edm::select_fields! {
     /// Property names of [`CalendarPermission`] for a typed `$select`.
     pub enum CalendarPermissionField for CalendarPermission {
@@ -438,8 +632,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.checkInClaim` entity type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CheckInClaim {
     /// The `calendarEventId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -457,6 +651,36 @@ pub struct CheckInClaim {
 }
 
 #[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for CheckInClaim {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for CheckInClaim {
+    const NAME: &'static str = "microsoft.graph.checkInClaim";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "calendarEventId" => self.calendar_event_id = map.next_value()?,
+            "checkInMethod" => self.check_in_method = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "calendar")]
 crate::edm::select_fields! {
     /// Property names of [`CheckInClaim`] for a typed `$select`.
     pub enum CheckInClaimField for CheckInClaim {
@@ -470,21 +694,21 @@ crate::edm::select_fields! {
 ///
 /// Derived from `place` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Desk {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The street address of the place.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub address: crate::Patch<crate::models::PhysicalAddress>,
+    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The name associated with the place.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub geo_coordinates: crate::Patch<crate::models::OutlookGeoCoordinates>,
+    pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The `isWheelChairAccessible` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_wheel_chair_accessible: crate::Patch<bool>,
@@ -511,10 +735,10 @@ pub struct Desk {
     pub height_adjustable_state: crate::Patch<crate::models::PlaceFeatureEnablement>,
     /// The `mailboxDetails` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub mailbox_details: crate::Patch<crate::models::MailboxDetails>,
+    pub mailbox_details: crate::Patch<Box<crate::models::MailboxDetails>>,
     /// The `mode` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub mode: crate::Patch<crate::models::AnyPlaceMode>,
+    pub mode: crate::Patch<Box<crate::models::AnyPlaceMode>>,
     /// The `servicePlans` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_plans: crate::Patch<Vec<crate::models::PlaceServicePlanInfo>>,
@@ -525,6 +749,49 @@ pub struct Desk {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for Desk {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for Desk {
+    const NAME: &'static str = "microsoft.graph.desk";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "address" => self.address = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "geoCoordinates" => self.geo_coordinates = map.next_value()?,
+            "isWheelChairAccessible" => self.is_wheel_chair_accessible = map.next_value()?,
+            "label" => self.label = map.next_value()?,
+            "parentId" => self.parent_id = map.next_value()?,
+            "phone" => self.phone = map.next_value()?,
+            "placeId" => self.place_id = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "displayDeviceName" => self.display_device_name = map.next_value()?,
+            "heightAdjustableState" => self.height_adjustable_state = map.next_value()?,
+            "mailboxDetails" => self.mailbox_details = map.next_value()?,
+            "mode" => self.mode = map.next_value()?,
+            "servicePlans" => self.service_plans = map.next_value()?,
+            "checkIns" => self.check_ins = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -554,8 +821,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `outlookItem` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Event {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -584,7 +851,7 @@ pub struct Event {
     pub attendees: crate::Patch<Vec<crate::models::Attendee>>,
     /// The body of the message associated with the event. It can be in HTML or text format.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub body: crate::Patch<crate::models::ItemBody>,
+    pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The preview of the message associated with the event. It is in text format.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body_preview: crate::Patch<String>,
@@ -593,7 +860,7 @@ pub struct Event {
     pub cancelled_occurrences: crate::Patch<Vec<String>>,
     /// The date, time, and time zone that the event ends. By default, the end time is in UTC.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub end: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Set to true if the event has attachments.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_attachments: crate::Patch<bool>,
@@ -628,13 +895,13 @@ pub struct Event {
     pub is_reminder_on: crate::Patch<bool>,
     /// The `location` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub location: crate::Patch<crate::models::AnyLocation>,
+    pub location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// The `locations` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub locations: crate::Patch<Vec<crate::models::AnyLocation>>,
     /// The `onlineMeeting` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub online_meeting: crate::Patch<crate::models::OnlineMeetingInfo>,
+    pub online_meeting: crate::Patch<Box<crate::models::OnlineMeetingInfo>>,
     /// The `onlineMeetingProvider` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub online_meeting_provider: crate::Patch<crate::models::OnlineMeetingProviderType>,
@@ -643,7 +910,7 @@ pub struct Event {
     pub online_meeting_url: crate::Patch<String>,
     /// The `organizer` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub organizer: crate::Patch<crate::models::AnyRecipient>,
+    pub organizer: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// The `originalEndTimeZone` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub original_end_time_zone: crate::Patch<String>,
@@ -655,7 +922,7 @@ pub struct Event {
     pub original_start_time_zone: crate::Patch<String>,
     /// The `recurrence` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub recurrence: crate::Patch<crate::models::PatternedRecurrence>,
+    pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// The `reminderMinutesBeforeStart` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reminder_minutes_before_start: crate::Patch<i32>,
@@ -664,7 +931,7 @@ pub struct Event {
     pub response_requested: crate::Patch<bool>,
     /// The `responseStatus` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub response_status: crate::Patch<crate::models::ResponseStatus>,
+    pub response_status: crate::Patch<Box<crate::models::ResponseStatus>>,
     /// The `sensitivity` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sensitivity: crate::Patch<crate::models::Sensitivity>,
@@ -676,7 +943,7 @@ pub struct Event {
     pub show_as: crate::Patch<crate::models::FreeBusyStatus>,
     /// The `start` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub start: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub start: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `subject` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
@@ -696,7 +963,7 @@ pub struct Event {
     pub attachments: crate::Patch<Vec<crate::models::AnyAttachment>>,
     /// The calendar that contains the event. Navigation property. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub calendar: crate::Patch<crate::models::Calendar>,
+    pub calendar: crate::Patch<Box<crate::models::Calendar>>,
     /// The `exceptionOccurrences` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exception_occurrences: crate::Patch<Vec<crate::models::Event>>,
@@ -724,6 +991,92 @@ pub struct Event {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for Event {
+    const NAME: &'static str = "microsoft.graph.event";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "categories" => self.categories = map.next_value()?,
+            "changeKey" => self.change_key = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "allowNewTimeProposals" => self.allow_new_time_proposals = map.next_value()?,
+            "attendees" => self.attendees = map.next_value()?,
+            "body" => self.body = map.next_value()?,
+            "bodyPreview" => self.body_preview = map.next_value()?,
+            "cancelledOccurrences" => self.cancelled_occurrences = map.next_value()?,
+            "end" => self.end = map.next_value()?,
+            "hasAttachments" => self.has_attachments = map.next_value()?,
+            "hideAttendees" => self.hide_attendees = map.next_value()?,
+            "iCalUId" => self.i_cal_u_id = map.next_value()?,
+            "importance" => self.importance = map.next_value()?,
+            "isAllDay" => self.is_all_day = map.next_value()?,
+            "isCancelled" => self.is_cancelled = map.next_value()?,
+            "isDraft" => self.is_draft = map.next_value()?,
+            "isOnlineMeeting" => self.is_online_meeting = map.next_value()?,
+            "isOrganizer" => self.is_organizer = map.next_value()?,
+            "isReminderOn" => self.is_reminder_on = map.next_value()?,
+            "location" => self.location = map.next_value()?,
+            "locations" => self.locations = map.next_value()?,
+            "onlineMeeting" => self.online_meeting = map.next_value()?,
+            "onlineMeetingProvider" => self.online_meeting_provider = map.next_value()?,
+            "onlineMeetingUrl" => self.online_meeting_url = map.next_value()?,
+            "organizer" => self.organizer = map.next_value()?,
+            "originalEndTimeZone" => self.original_end_time_zone = map.next_value()?,
+            "originalStart" => self.original_start = map.next_value()?,
+            "originalStartTimeZone" => self.original_start_time_zone = map.next_value()?,
+            "recurrence" => self.recurrence = map.next_value()?,
+            "reminderMinutesBeforeStart" => {
+                self.reminder_minutes_before_start = map.next_value()?
+            }
+            "responseRequested" => self.response_requested = map.next_value()?,
+            "responseStatus" => self.response_status = map.next_value()?,
+            "sensitivity" => self.sensitivity = map.next_value()?,
+            "seriesMasterId" => self.series_master_id = map.next_value()?,
+            "showAs" => self.show_as = map.next_value()?,
+            "start" => self.start = map.next_value()?,
+            "subject" => self.subject = map.next_value()?,
+            "transactionId" => self.transaction_id = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "webLink" => self.web_link = map.next_value()?,
+            #[cfg(feature = "mail")]
+            "attachments" => self.attachments = map.next_value()?,
+            "calendar" => self.calendar = map.next_value()?,
+            "exceptionOccurrences" => self.exception_occurrences = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "extensions" => self.extensions = map.next_value()?,
+            "instances" => self.instances = map.next_value()?,
+            #[cfg(feature = "mail")]
+            "multiValueExtendedProperties" => {
+                self.multi_value_extended_properties = map.next_value()?
+            }
+            #[cfg(feature = "mail")]
+            "singleValueExtendedProperties" => {
+                self.single_value_extended_properties = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -782,8 +1135,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `baseMapFeature` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FixtureMap {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -801,6 +1154,36 @@ pub struct FixtureMap {
 }
 
 #[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for FixtureMap {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for FixtureMap {
+    const NAME: &'static str = "microsoft.graph.fixtureMap";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "properties" => self.properties = map.next_value()?,
+            "placeId" => self.place_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "calendar")]
 crate::edm::select_fields! {
     /// Property names of [`FixtureMap`] for a typed `$select`.
     pub enum FixtureMapField for FixtureMap {
@@ -814,21 +1197,21 @@ crate::edm::select_fields! {
 ///
 /// Derived from `place` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Floor {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The street address of the place.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub address: crate::Patch<crate::models::PhysicalAddress>,
+    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The name associated with the place.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub geo_coordinates: crate::Patch<crate::models::OutlookGeoCoordinates>,
+    pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The `isWheelChairAccessible` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_wheel_chair_accessible: crate::Patch<bool>,
@@ -860,6 +1243,45 @@ pub struct Floor {
 }
 
 #[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for Floor {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for Floor {
+    const NAME: &'static str = "microsoft.graph.floor";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "address" => self.address = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "geoCoordinates" => self.geo_coordinates = map.next_value()?,
+            "isWheelChairAccessible" => self.is_wheel_chair_accessible = map.next_value()?,
+            "label" => self.label = map.next_value()?,
+            "parentId" => self.parent_id = map.next_value()?,
+            "phone" => self.phone = map.next_value()?,
+            "placeId" => self.place_id = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "sortOrder" => self.sort_order = map.next_value()?,
+            "checkIns" => self.check_ins = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "calendar")]
 crate::edm::select_fields! {
     /// Property names of [`Floor`] for a typed `$select`.
     pub enum FloorField for Floor {
@@ -882,8 +1304,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `baseMapFeature` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FootprintMap {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -895,6 +1317,35 @@ pub struct FootprintMap {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for FootprintMap {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for FootprintMap {
+    const NAME: &'static str = "microsoft.graph.footprintMap";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "properties" => self.properties = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -910,8 +1361,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `baseMapFeature` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LevelMap {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -938,6 +1389,39 @@ pub struct LevelMap {
 }
 
 #[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for LevelMap {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for LevelMap {
+    const NAME: &'static str = "microsoft.graph.levelMap";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "properties" => self.properties = map.next_value()?,
+            "placeId" => self.place_id = map.next_value()?,
+            "fixtures" => self.fixtures = map.next_value()?,
+            "sections" => self.sections = map.next_value()?,
+            "units" => self.units = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "calendar")]
 crate::edm::select_fields! {
     /// Property names of [`LevelMap`] for a typed `$select`.
     pub enum LevelMapField for LevelMap {
@@ -954,21 +1438,21 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Place {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The street address of the place.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub address: crate::Patch<crate::models::PhysicalAddress>,
+    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The name associated with the place.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub geo_coordinates: crate::Patch<crate::models::OutlookGeoCoordinates>,
+    pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The `isWheelChairAccessible` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_wheel_chair_accessible: crate::Patch<bool>,
@@ -994,6 +1478,44 @@ pub struct Place {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for Place {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for Place {
+    const NAME: &'static str = "microsoft.graph.place";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "address" => self.address = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "geoCoordinates" => self.geo_coordinates = map.next_value()?,
+            "isWheelChairAccessible" => self.is_wheel_chair_accessible = map.next_value()?,
+            "label" => self.label = map.next_value()?,
+            "parentId" => self.parent_id = map.next_value()?,
+            "phone" => self.phone = map.next_value()?,
+            "placeId" => self.place_id = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "checkIns" => self.check_ins = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -1046,18 +1568,41 @@ pub enum AnyPlace {
 #[cfg(feature = "calendar")]
 impl<'de> serde::Deserialize<'de> for AnyPlace {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
-            None | Some("microsoft.graph.place") => Self::Place(crate::edm::from_value(value)?),
-            Some("microsoft.graph.building") => Self::Building(crate::edm::from_value(value)?),
-            Some("microsoft.graph.desk") => Self::Desk(crate::edm::from_value(value)?),
-            Some("microsoft.graph.floor") => Self::Floor(crate::edm::from_value(value)?),
-            Some("microsoft.graph.room") => Self::Room(crate::edm::from_value(value)?),
-            Some("microsoft.graph.roomList") => Self::RoomList(crate::edm::from_value(value)?),
-            Some("microsoft.graph.section") => Self::Section(crate::edm::from_value(value)?),
-            Some("microsoft.graph.workspace") => Self::Workspace(crate::edm::from_value(value)?),
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::polymorphic::Polymorphic for AnyPlace {
+    const DECLARED: &'static str = "microsoft.graph.place";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
+            None | Some("microsoft.graph.place") => {
+                Self::Place(serde::Deserialize::deserialize(d)?)
+            }
+            Some("microsoft.graph.building") => Self::Building(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.desk") => Self::Desk(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.floor") => Self::Floor(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.room") => Self::Room(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.roomList") => Self::RoomList(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.section") => Self::Section(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.workspace") => {
+                Self::Workspace(serde::Deserialize::deserialize(d)?)
+            }
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::Place(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1065,21 +1610,21 @@ impl<'de> serde::Deserialize<'de> for AnyPlace {
 ///
 /// Derived from `place` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Room {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The street address of the place.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub address: crate::Patch<crate::models::PhysicalAddress>,
+    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The name associated with the place.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub geo_coordinates: crate::Patch<crate::models::OutlookGeoCoordinates>,
+    pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The `isWheelChairAccessible` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_wheel_chair_accessible: crate::Patch<bool>,
@@ -1141,6 +1686,55 @@ pub struct Room {
 }
 
 #[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for Room {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for Room {
+    const NAME: &'static str = "microsoft.graph.room";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "address" => self.address = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "geoCoordinates" => self.geo_coordinates = map.next_value()?,
+            "isWheelChairAccessible" => self.is_wheel_chair_accessible = map.next_value()?,
+            "label" => self.label = map.next_value()?,
+            "parentId" => self.parent_id = map.next_value()?,
+            "phone" => self.phone = map.next_value()?,
+            "placeId" => self.place_id = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "audioDeviceName" => self.audio_device_name = map.next_value()?,
+            "bookingType" => self.booking_type = map.next_value()?,
+            "building" => self.building = map.next_value()?,
+            "capacity" => self.capacity = map.next_value()?,
+            "displayDeviceName" => self.display_device_name = map.next_value()?,
+            "emailAddress" => self.email_address = map.next_value()?,
+            "floorLabel" => self.floor_label = map.next_value()?,
+            "floorNumber" => self.floor_number = map.next_value()?,
+            "nickname" => self.nickname = map.next_value()?,
+            "teamsEnabledState" => self.teams_enabled_state = map.next_value()?,
+            "videoDeviceName" => self.video_device_name = map.next_value()?,
+            "checkIns" => self.check_ins = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "calendar")]
 crate::edm::select_fields! {
     /// Property names of [`Room`] for a typed `$select`.
     pub enum RoomField for Room {
@@ -1173,21 +1767,21 @@ crate::edm::select_fields! {
 ///
 /// Derived from `place` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RoomList {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The street address of the place.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub address: crate::Patch<crate::models::PhysicalAddress>,
+    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The name associated with the place.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub geo_coordinates: crate::Patch<crate::models::OutlookGeoCoordinates>,
+    pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The `isWheelChairAccessible` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_wheel_chair_accessible: crate::Patch<bool>,
@@ -1225,6 +1819,47 @@ pub struct RoomList {
 }
 
 #[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for RoomList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for RoomList {
+    const NAME: &'static str = "microsoft.graph.roomList";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "address" => self.address = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "geoCoordinates" => self.geo_coordinates = map.next_value()?,
+            "isWheelChairAccessible" => self.is_wheel_chair_accessible = map.next_value()?,
+            "label" => self.label = map.next_value()?,
+            "parentId" => self.parent_id = map.next_value()?,
+            "phone" => self.phone = map.next_value()?,
+            "placeId" => self.place_id = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "emailAddress" => self.email_address = map.next_value()?,
+            "checkIns" => self.check_ins = map.next_value()?,
+            "rooms" => self.rooms = map.next_value()?,
+            "workspaces" => self.workspaces = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "calendar")]
 crate::edm::select_fields! {
     /// Property names of [`RoomList`] for a typed `$select`.
     pub enum RoomListField for RoomList {
@@ -1249,21 +1884,21 @@ crate::edm::select_fields! {
 ///
 /// Derived from `place` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Section {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The street address of the place.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub address: crate::Patch<crate::models::PhysicalAddress>,
+    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The name associated with the place.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub geo_coordinates: crate::Patch<crate::models::OutlookGeoCoordinates>,
+    pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The `isWheelChairAccessible` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_wheel_chair_accessible: crate::Patch<bool>,
@@ -1292,6 +1927,44 @@ pub struct Section {
 }
 
 #[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for Section {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for Section {
+    const NAME: &'static str = "microsoft.graph.section";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "address" => self.address = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "geoCoordinates" => self.geo_coordinates = map.next_value()?,
+            "isWheelChairAccessible" => self.is_wheel_chair_accessible = map.next_value()?,
+            "label" => self.label = map.next_value()?,
+            "parentId" => self.parent_id = map.next_value()?,
+            "phone" => self.phone = map.next_value()?,
+            "placeId" => self.place_id = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "checkIns" => self.check_ins = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "calendar")]
 crate::edm::select_fields! {
     /// Property names of [`Section`] for a typed `$select`.
     pub enum SectionField for Section {
@@ -1313,8 +1986,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `baseMapFeature` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SectionMap {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1332,6 +2005,36 @@ pub struct SectionMap {
 }
 
 #[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for SectionMap {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for SectionMap {
+    const NAME: &'static str = "microsoft.graph.sectionMap";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "properties" => self.properties = map.next_value()?,
+            "placeId" => self.place_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "calendar")]
 crate::edm::select_fields! {
     /// Property names of [`SectionMap`] for a typed `$select`.
     pub enum SectionMapField for SectionMap {
@@ -1345,8 +2048,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `baseMapFeature` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnitMap {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1364,6 +2067,36 @@ pub struct UnitMap {
 }
 
 #[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for UnitMap {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for UnitMap {
+    const NAME: &'static str = "microsoft.graph.unitMap";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "properties" => self.properties = map.next_value()?,
+            "placeId" => self.place_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "calendar")]
 crate::edm::select_fields! {
     /// Property names of [`UnitMap`] for a typed `$select`.
     pub enum UnitMapField for UnitMap {
@@ -1377,21 +2110,21 @@ crate::edm::select_fields! {
 ///
 /// Derived from `place` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Workspace {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The street address of the place.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub address: crate::Patch<crate::models::PhysicalAddress>,
+    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The name associated with the place.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub geo_coordinates: crate::Patch<crate::models::OutlookGeoCoordinates>,
+    pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The `isWheelChairAccessible` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_wheel_chair_accessible: crate::Patch<bool>,
@@ -1421,7 +2154,7 @@ pub struct Workspace {
     pub email_address: crate::Patch<String>,
     /// The `mode` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub mode: crate::Patch<crate::models::AnyPlaceMode>,
+    pub mode: crate::Patch<Box<crate::models::AnyPlaceMode>>,
     /// The `nickname` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub nickname: crate::Patch<String>,
@@ -1432,6 +2165,49 @@ pub struct Workspace {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for Workspace {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for Workspace {
+    const NAME: &'static str = "microsoft.graph.workspace";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "address" => self.address = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "geoCoordinates" => self.geo_coordinates = map.next_value()?,
+            "isWheelChairAccessible" => self.is_wheel_chair_accessible = map.next_value()?,
+            "label" => self.label = map.next_value()?,
+            "parentId" => self.parent_id = map.next_value()?,
+            "phone" => self.phone = map.next_value()?,
+            "placeId" => self.place_id = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "capacity" => self.capacity = map.next_value()?,
+            "displayDeviceName" => self.display_device_name = map.next_value()?,
+            "emailAddress" => self.email_address = map.next_value()?,
+            "mode" => self.mode = map.next_value()?,
+            "nickname" => self.nickname = map.next_value()?,
+            "checkIns" => self.check_ins = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -1461,8 +2237,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `placeMode`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AssignedPlaceMode {
     /// The `assignedUserEmailAddress` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1476,12 +2252,41 @@ pub struct AssignedPlaceMode {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for AssignedPlaceMode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for AssignedPlaceMode {
+    const NAME: &'static str = "microsoft.graph.assignedPlaceMode";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "assignedUserEmailAddress" => self.assigned_user_email_address = map.next_value()?,
+            "assignedUserId" => self.assigned_user_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.dropInPlaceMode` complex type.
 ///
 /// Derived from `placeMode`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DropInPlaceMode {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -1489,10 +2294,35 @@ pub struct DropInPlaceMode {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for DropInPlaceMode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for DropInPlaceMode {
+    const NAME: &'static str = "microsoft.graph.dropInPlaceMode";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.freeBusyError` complex type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FreeBusyError {
     /// Describes the error.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1506,10 +2336,39 @@ pub struct FreeBusyError {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for FreeBusyError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for FreeBusyError {
+    const NAME: &'static str = "microsoft.graph.freeBusyError";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "message" => self.message = map.next_value()?,
+            "responseCode" => self.response_code = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.importBuildingMapSetting` complex type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImportBuildingMapSetting {
     /// The `isDryRun` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1520,10 +2379,38 @@ pub struct ImportBuildingMapSetting {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for ImportBuildingMapSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for ImportBuildingMapSetting {
+    const NAME: &'static str = "microsoft.graph.importBuildingMapSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isDryRun" => self.is_dry_run = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.mailboxDetails` complex type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MailboxDetails {
     /// The `emailAddress` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1537,10 +2424,39 @@ pub struct MailboxDetails {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for MailboxDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for MailboxDetails {
+    const NAME: &'static str = "microsoft.graph.mailboxDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "emailAddress" => self.email_address = map.next_value()?,
+            "externalDirectoryObjectId" => self.external_directory_object_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onlineMeetingInfo` complex type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnlineMeetingInfo {
     /// The ID of the conference.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1567,15 +2483,73 @@ pub struct OnlineMeetingInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for OnlineMeetingInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for OnlineMeetingInfo {
+    const NAME: &'static str = "microsoft.graph.onlineMeetingInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "conferenceId" => self.conference_id = map.next_value()?,
+            "joinUrl" => self.join_url = map.next_value()?,
+            "phones" => self.phones = map.next_value()?,
+            "quickDial" => self.quick_dial = map.next_value()?,
+            "tollFreeNumbers" => self.toll_free_numbers = map.next_value()?,
+            "tollNumber" => self.toll_number = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.placeMode` complex type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlaceMode {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for PlaceMode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for PlaceMode {
+    const NAME: &'static str = "microsoft.graph.placeMode";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `placeMode` or any type derived from it, chosen by `@odata.type` when reading.
@@ -1604,32 +2578,51 @@ pub enum AnyPlaceMode {
 #[cfg(feature = "calendar")]
 impl<'de> serde::Deserialize<'de> for AnyPlaceMode {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::polymorphic::Polymorphic for AnyPlaceMode {
+    const DECLARED: &'static str = "microsoft.graph.placeMode";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.placeMode") => {
-                Self::PlaceMode(crate::edm::from_value(value)?)
+                Self::PlaceMode(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.assignedPlaceMode") => {
-                Self::AssignedPlaceMode(crate::edm::from_value(value)?)
+                Self::AssignedPlaceMode(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.dropInPlaceMode") => {
-                Self::DropInPlaceMode(crate::edm::from_value(value)?)
+                Self::DropInPlaceMode(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.reservablePlaceMode") => {
-                Self::ReservablePlaceMode(crate::edm::from_value(value)?)
+                Self::ReservablePlaceMode(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.unavailablePlaceMode") => {
-                Self::UnavailablePlaceMode(crate::edm::from_value(value)?)
+                Self::UnavailablePlaceMode(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::PlaceMode(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.placeServicePlanInfo` complex type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlaceServicePlanInfo {
     /// The `servicePlanId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1640,12 +2633,40 @@ pub struct PlaceServicePlanInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for PlaceServicePlanInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for PlaceServicePlanInfo {
+    const NAME: &'static str = "microsoft.graph.placeServicePlanInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "servicePlanId" => self.service_plan_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.reservablePlaceMode` complex type.
 ///
 /// Derived from `placeMode`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReservablePlaceMode {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -1653,10 +2674,35 @@ pub struct ReservablePlaceMode {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for ReservablePlaceMode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for ReservablePlaceMode {
+    const NAME: &'static str = "microsoft.graph.reservablePlaceMode";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.resourceLink` complex type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResourceLink {
     /// The `linkType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1673,10 +2719,40 @@ pub struct ResourceLink {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for ResourceLink {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for ResourceLink {
+    const NAME: &'static str = "microsoft.graph.resourceLink";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "linkType" => self.link_type = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.scheduleInformation` complex type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ScheduleInformation {
     /// Represents a merged view of availability of all the items in scheduleItems. The view consists of
     /// time slots. Availability during each time slot is indicated with: 0= free, 1= tentative, 2= busy,
@@ -1686,7 +2762,7 @@ pub struct ScheduleInformation {
     /// Error information from attempting to get the availability of the user, distribution list, or
     /// resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::FreeBusyError>,
+    pub error: crate::Patch<Box<crate::models::FreeBusyError>>,
     /// An SMTP address of the user, distribution list, or resource, identifying an instance of
     /// scheduleInformation.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1697,21 +2773,53 @@ pub struct ScheduleInformation {
     /// The days of the week and hours in a specific time zone that the user works. These are set as part
     /// of the user's mailboxSettings.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub working_hours: crate::Patch<crate::models::WorkingHours>,
+    pub working_hours: crate::Patch<Box<crate::models::WorkingHours>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for ScheduleInformation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for ScheduleInformation {
+    const NAME: &'static str = "microsoft.graph.scheduleInformation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "availabilityView" => self.availability_view = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "scheduleId" => self.schedule_id = map.next_value()?,
+            "scheduleItems" => self.schedule_items = map.next_value()?,
+            "workingHours" => self.working_hours = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.scheduleItem` complex type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ScheduleItem {
     /// The date, time, and time zone that the corresponding event ends.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub end: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The sensitivity of the corresponding event. True if the event is marked private, false otherwise.
     /// Optional.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1721,7 +2829,7 @@ pub struct ScheduleItem {
     pub location: crate::Patch<String>,
     /// The date, time, and time zone that the corresponding event starts.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub start: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub start: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The availability status of the user or resource during the corresponding event. The possible
     /// values are: free, tentative, busy, oof, workingElsewhere, unknown.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1735,12 +2843,45 @@ pub struct ScheduleItem {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for ScheduleItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for ScheduleItem {
+    const NAME: &'static str = "microsoft.graph.scheduleItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "end" => self.end = map.next_value()?,
+            "isPrivate" => self.is_private = map.next_value()?,
+            "location" => self.location = map.next_value()?,
+            "start" => self.start = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "subject" => self.subject = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.unavailablePlaceMode` complex type.
 ///
 /// Derived from `placeMode`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnavailablePlaceMode {
     /// The `reason` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1749,6 +2890,34 @@ pub struct UnavailablePlaceMode {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl<'de> serde::Deserialize<'de> for UnavailablePlaceMode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "calendar")]
+impl crate::read_fields::ReadFields for UnavailablePlaceMode {
+    const NAME: &'static str = "microsoft.graph.unavailablePlaceMode";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "reason" => self.reason = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "calendar")]

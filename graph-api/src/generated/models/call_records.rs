@@ -5,8 +5,8 @@
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallRecord {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -30,7 +30,7 @@ pub struct CallRecord {
     pub modalities: crate::Patch<Vec<crate::models::call_records::Modality>>,
     /// The organizing party's identity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub organizer: crate::Patch<crate::models::AnyIdentitySet>,
+    pub organizer: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// List of distinct identities involved in the call.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub participants: crate::Patch<Vec<crate::models::AnyIdentitySet>>,
@@ -52,7 +52,7 @@ pub struct CallRecord {
         rename = "organizer_v2",
         skip_serializing_if = "crate::Patch::is_unset"
     )]
-    pub organizer_v2: crate::Patch<crate::models::call_records::Organizer>,
+    pub organizer_v2: crate::Patch<Box<crate::models::call_records::Organizer>>,
     /// The `participants_v2` navigation property (present when expanded).
     #[serde(
         rename = "participants_v2",
@@ -67,6 +67,46 @@ pub struct CallRecord {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for CallRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for CallRecord {
+    const NAME: &'static str = "microsoft.graph.callRecords.callRecord";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "joinWebUrl" => self.join_web_url = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "modalities" => self.modalities = map.next_value()?,
+            "organizer" => self.organizer = map.next_value()?,
+            "participants" => self.participants = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "version" => self.version = map.next_value()?,
+            "organizer_v2" => self.organizer_v2 = map.next_value()?,
+            "participants_v2" => self.participants_v2 = map.next_value()?,
+            "sessions" => self.sessions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -93,8 +133,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `participantBase` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Organizer {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -105,11 +145,41 @@ pub struct Organizer {
         crate::Patch<Vec<crate::models::call_records::AdministrativeUnitInfo>>,
     /// The `identity` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub identity: crate::Patch<crate::models::CommunicationsIdentitySet>,
+    pub identity: crate::Patch<Box<crate::models::CommunicationsIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for Organizer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for Organizer {
+    const NAME: &'static str = "microsoft.graph.callRecords.organizer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "administrativeUnitInfos" => self.administrative_unit_infos = map.next_value()?,
+            "identity" => self.identity = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -126,8 +196,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `participantBase` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Participant {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -138,11 +208,41 @@ pub struct Participant {
         crate::Patch<Vec<crate::models::call_records::AdministrativeUnitInfo>>,
     /// The `identity` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub identity: crate::Patch<crate::models::CommunicationsIdentitySet>,
+    pub identity: crate::Patch<Box<crate::models::CommunicationsIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for Participant {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for Participant {
+    const NAME: &'static str = "microsoft.graph.callRecords.participant";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "administrativeUnitInfos" => self.administrative_unit_infos = map.next_value()?,
+            "identity" => self.identity = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -159,8 +259,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ParticipantBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -171,11 +271,41 @@ pub struct ParticipantBase {
         crate::Patch<Vec<crate::models::call_records::AdministrativeUnitInfo>>,
     /// The `identity` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub identity: crate::Patch<crate::models::CommunicationsIdentitySet>,
+    pub identity: crate::Patch<Box<crate::models::CommunicationsIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for ParticipantBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for ParticipantBase {
+    const NAME: &'static str = "microsoft.graph.callRecords.participantBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "administrativeUnitInfos" => self.administrative_unit_infos = map.next_value()?,
+            "identity" => self.identity = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -210,19 +340,38 @@ pub enum AnyParticipantBase {
 #[cfg(feature = "communications")]
 impl<'de> serde::Deserialize<'de> for AnyParticipantBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::polymorphic::Polymorphic for AnyParticipantBase {
+    const DECLARED: &'static str = "microsoft.graph.callRecords.participantBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.callRecords.participantBase") => {
-                Self::CallRecordsParticipantBase(crate::edm::from_value(value)?)
+                Self::CallRecordsParticipantBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.callRecords.organizer") => {
-                Self::CallRecordsOrganizer(crate::edm::from_value(value)?)
+                Self::CallRecordsOrganizer(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.callRecords.participant") => {
-                Self::CallRecordsParticipant(crate::edm::from_value(value)?)
+                Self::CallRecordsParticipant(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::CallRecordsParticipantBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -230,18 +379,18 @@ impl<'de> serde::Deserialize<'de> for AnyParticipantBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Segment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Endpoint that answered this segment.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub callee: crate::Patch<crate::models::call_records::AnyEndpoint>,
+    pub callee: crate::Patch<Box<crate::models::call_records::AnyEndpoint>>,
     /// Endpoint that initiated this segment.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub caller: crate::Patch<crate::models::call_records::AnyEndpoint>,
+    pub caller: crate::Patch<Box<crate::models::call_records::AnyEndpoint>>,
     /// UTC time when the segment ended. The DateTimeOffset type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
@@ -249,7 +398,7 @@ pub struct Segment {
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Failure information associated with the segment if it failed.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub failure_info: crate::Patch<crate::models::call_records::FailureInfo>,
+    pub failure_info: crate::Patch<Box<crate::models::call_records::FailureInfo>>,
     /// Media associated with this segment.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media: crate::Patch<Vec<crate::models::call_records::Media>>,
@@ -262,6 +411,40 @@ pub struct Segment {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for Segment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for Segment {
+    const NAME: &'static str = "microsoft.graph.callRecords.segment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "callee" => self.callee = map.next_value()?,
+            "caller" => self.caller = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "failureInfo" => self.failure_info = map.next_value()?,
+            "media" => self.media = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -282,18 +465,18 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Session {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Endpoint that answered the session.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub callee: crate::Patch<crate::models::call_records::AnyEndpoint>,
+    pub callee: crate::Patch<Box<crate::models::call_records::AnyEndpoint>>,
     /// Endpoint that initiated the session.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub caller: crate::Patch<crate::models::call_records::AnyEndpoint>,
+    pub caller: crate::Patch<Box<crate::models::call_records::AnyEndpoint>>,
     /// UTC time when the last user left the session. The DateTimeOffset type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
@@ -301,7 +484,7 @@ pub struct Session {
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Failure information associated with the session if the session failed.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub failure_info: crate::Patch<crate::models::call_records::FailureInfo>,
+    pub failure_info: crate::Patch<Box<crate::models::call_records::FailureInfo>>,
     /// The `isTest` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_test: crate::Patch<bool>,
@@ -324,6 +507,42 @@ pub struct Session {
 }
 
 #[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for Session {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for Session {
+    const NAME: &'static str = "microsoft.graph.callRecords.session";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "callee" => self.callee = map.next_value()?,
+            "caller" => self.caller = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "failureInfo" => self.failure_info = map.next_value()?,
+            "isTest" => self.is_test = map.next_value()?,
+            "modalities" => self.modalities = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "segments" => self.segments = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "communications")]
 crate::edm::select_fields! {
     /// Property names of [`Session`] for a typed `$select`.
     pub enum SessionField for Session {
@@ -341,8 +560,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.callRecords.administrativeUnitInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AdministrativeUnitInfo {
     /// The `id` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -353,12 +572,40 @@ pub struct AdministrativeUnitInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for AdministrativeUnitInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for AdministrativeUnitInfo {
+    const NAME: &'static str = "microsoft.graph.callRecords.administrativeUnitInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callRecords.clientUserAgent` complex type.
 ///
 /// Derived from `userAgent`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ClientUserAgent {
     /// Identifies the version of application software used by this endpoint.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -392,10 +639,43 @@ pub struct ClientUserAgent {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for ClientUserAgent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for ClientUserAgent {
+    const NAME: &'static str = "microsoft.graph.callRecords.clientUserAgent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "applicationVersion" => self.application_version = map.next_value()?,
+            "headerValue" => self.header_value = map.next_value()?,
+            "azureADAppId" => self.azure_ad_app_id = map.next_value()?,
+            "communicationServiceId" => self.communication_service_id = map.next_value()?,
+            "platform" => self.platform = map.next_value()?,
+            "productFamily" => self.product_family = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callRecords.deviceInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeviceInfo {
     /// Name of the capture device driver used by the media endpoint.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -476,10 +756,68 @@ pub struct DeviceInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for DeviceInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for DeviceInfo {
+    const NAME: &'static str = "microsoft.graph.callRecords.deviceInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "captureDeviceDriver" => self.capture_device_driver = map.next_value()?,
+            "captureDeviceName" => self.capture_device_name = map.next_value()?,
+            "captureNotFunctioningEventRatio" => {
+                self.capture_not_functioning_event_ratio = map.next_value()?
+            }
+            "cpuInsufficentEventRatio" => self.cpu_insufficent_event_ratio = map.next_value()?,
+            "deviceClippingEventRatio" => self.device_clipping_event_ratio = map.next_value()?,
+            "deviceGlitchEventRatio" => self.device_glitch_event_ratio = map.next_value()?,
+            "howlingEventCount" => self.howling_event_count = map.next_value()?,
+            "initialSignalLevelRootMeanSquare" => {
+                self.initial_signal_level_root_mean_square = map.next_value()?
+            }
+            "lowSpeechLevelEventRatio" => self.low_speech_level_event_ratio = map.next_value()?,
+            "lowSpeechToNoiseEventRatio" => {
+                self.low_speech_to_noise_event_ratio = map.next_value()?
+            }
+            "micGlitchRate" => self.mic_glitch_rate = map.next_value()?,
+            "receivedNoiseLevel" => self.received_noise_level = map.next_value()?,
+            "receivedSignalLevel" => self.received_signal_level = map.next_value()?,
+            "renderDeviceDriver" => self.render_device_driver = map.next_value()?,
+            "renderDeviceName" => self.render_device_name = map.next_value()?,
+            "renderMuteEventRatio" => self.render_mute_event_ratio = map.next_value()?,
+            "renderNotFunctioningEventRatio" => {
+                self.render_not_functioning_event_ratio = map.next_value()?
+            }
+            "renderZeroVolumeEventRatio" => {
+                self.render_zero_volume_event_ratio = map.next_value()?
+            }
+            "sentNoiseLevel" => self.sent_noise_level = map.next_value()?,
+            "sentSignalLevel" => self.sent_signal_level = map.next_value()?,
+            "speakerGlitchRate" => self.speaker_glitch_rate = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callRecords.directRoutingLogRow` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DirectRoutingLogRow {
     /// Number of the user or bot who received the call. E.164 format, but may include additional data.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -551,18 +889,96 @@ pub struct DirectRoutingLogRow {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for DirectRoutingLogRow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for DirectRoutingLogRow {
+    const NAME: &'static str = "microsoft.graph.callRecords.directRoutingLogRow";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "calleeNumber" => self.callee_number = map.next_value()?,
+            "callEndSubReason" => self.call_end_sub_reason = map.next_value()?,
+            "callerNumber" => self.caller_number = map.next_value()?,
+            "callType" => self.call_type = map.next_value()?,
+            "correlationId" => self.correlation_id = map.next_value()?,
+            "duration" => self.duration = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "failureDateTime" => self.failure_date_time = map.next_value()?,
+            "finalSipCode" => self.final_sip_code = map.next_value()?,
+            "finalSipCodePhrase" => self.final_sip_code_phrase = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "inviteDateTime" => self.invite_date_time = map.next_value()?,
+            "mediaBypassEnabled" => self.media_bypass_enabled = map.next_value()?,
+            "mediaPathLocation" => self.media_path_location = map.next_value()?,
+            "signalingLocation" => self.signaling_location = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "successfulCall" => self.successful_call = map.next_value()?,
+            "trunkFullyQualifiedDomainName" => {
+                self.trunk_fully_qualified_domain_name = map.next_value()?
+            }
+            "userDisplayName" => self.user_display_name = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callRecords.endpoint` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Endpoint {
     /// User-agent reported by this endpoint.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user_agent: crate::Patch<crate::models::call_records::AnyUserAgent>,
+    pub user_agent: crate::Patch<Box<crate::models::call_records::AnyUserAgent>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for Endpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for Endpoint {
+    const NAME: &'static str = "microsoft.graph.callRecords.endpoint";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "userAgent" => self.user_agent = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `endpoint` or any type derived from it, chosen by `@odata.type` when reading.
@@ -587,26 +1003,45 @@ pub enum AnyEndpoint {
 #[cfg(feature = "communications")]
 impl<'de> serde::Deserialize<'de> for AnyEndpoint {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::polymorphic::Polymorphic for AnyEndpoint {
+    const DECLARED: &'static str = "microsoft.graph.callRecords.endpoint";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.callRecords.endpoint") => {
-                Self::CallRecordsEndpoint(crate::edm::from_value(value)?)
+                Self::CallRecordsEndpoint(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.callRecords.participantEndpoint") => {
-                Self::CallRecordsParticipantEndpoint(crate::edm::from_value(value)?)
+                Self::CallRecordsParticipantEndpoint(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.callRecords.serviceEndpoint") => {
-                Self::CallRecordsServiceEndpoint(crate::edm::from_value(value)?)
+                Self::CallRecordsServiceEndpoint(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::CallRecordsEndpoint(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.callRecords.failureInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FailureInfo {
     /// Classification of why a call or portion of a call failed.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -621,10 +1056,39 @@ pub struct FailureInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for FailureInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for FailureInfo {
+    const NAME: &'static str = "microsoft.graph.callRecords.failureInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "reason" => self.reason = map.next_value()?,
+            "stage" => self.stage = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callRecords.feedbackTokenSet` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FeedbackTokenSet {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -632,23 +1096,48 @@ pub struct FeedbackTokenSet {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for FeedbackTokenSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for FeedbackTokenSet {
+    const NAME: &'static str = "microsoft.graph.callRecords.feedbackTokenSet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callRecords.media` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Media {
     /// Device information associated with the callee endpoint of this media.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub callee_device: crate::Patch<crate::models::call_records::DeviceInfo>,
+    pub callee_device: crate::Patch<Box<crate::models::call_records::DeviceInfo>>,
     /// Network information associated with the callee endpoint of this media.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub callee_network: crate::Patch<crate::models::call_records::NetworkInfo>,
+    pub callee_network: crate::Patch<Box<crate::models::call_records::NetworkInfo>>,
     /// Device information associated with the caller endpoint of this media.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub caller_device: crate::Patch<crate::models::call_records::DeviceInfo>,
+    pub caller_device: crate::Patch<Box<crate::models::call_records::DeviceInfo>>,
     /// Network information associated with the caller endpoint of this media.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub caller_network: crate::Patch<crate::models::call_records::NetworkInfo>,
+    pub caller_network: crate::Patch<Box<crate::models::call_records::NetworkInfo>>,
     /// How the media was identified during media negotiation stage.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<String>,
@@ -661,10 +1150,43 @@ pub struct Media {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for Media {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for Media {
+    const NAME: &'static str = "microsoft.graph.callRecords.media";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "calleeDevice" => self.callee_device = map.next_value()?,
+            "calleeNetwork" => self.callee_network = map.next_value()?,
+            "callerDevice" => self.caller_device = map.next_value()?,
+            "callerNetwork" => self.caller_network = map.next_value()?,
+            "label" => self.label = map.next_value()?,
+            "streams" => self.streams = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callRecords.mediaStream` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MediaStream {
     /// Codec name used to encode audio for transmission on the network. Possible values are: unknown,
     /// invalid, cn, pcma, pcmu, amrWide, g722, g7221, g7221c, g729, multiChannelAudio, muchv2, opus,
@@ -788,10 +1310,81 @@ pub struct MediaStream {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for MediaStream {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for MediaStream {
+    const NAME: &'static str = "microsoft.graph.callRecords.mediaStream";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "audioCodec" => self.audio_codec = map.next_value()?,
+            "averageAudioDegradation" => self.average_audio_degradation = map.next_value()?,
+            "averageAudioNetworkJitter" => self.average_audio_network_jitter = map.next_value()?,
+            "averageBandwidthEstimate" => self.average_bandwidth_estimate = map.next_value()?,
+            "averageFreezeDuration" => self.average_freeze_duration = map.next_value()?,
+            "averageJitter" => self.average_jitter = map.next_value()?,
+            "averagePacketLossRate" => self.average_packet_loss_rate = map.next_value()?,
+            "averageRatioOfConcealedSamples" => {
+                self.average_ratio_of_concealed_samples = map.next_value()?
+            }
+            "averageReceivedFrameRate" => self.average_received_frame_rate = map.next_value()?,
+            "averageRoundTripTime" => self.average_round_trip_time = map.next_value()?,
+            "averageVideoFrameLossPercentage" => {
+                self.average_video_frame_loss_percentage = map.next_value()?
+            }
+            "averageVideoFrameRate" => self.average_video_frame_rate = map.next_value()?,
+            "averageVideoPacketLossRate" => {
+                self.average_video_packet_loss_rate = map.next_value()?
+            }
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "isAudioForwardErrorCorrectionUsed" => {
+                self.is_audio_forward_error_correction_used = map.next_value()?
+            }
+            "lowFrameRateRatio" => self.low_frame_rate_ratio = map.next_value()?,
+            "lowVideoProcessingCapabilityRatio" => {
+                self.low_video_processing_capability_ratio = map.next_value()?
+            }
+            "maxAudioNetworkJitter" => self.max_audio_network_jitter = map.next_value()?,
+            "maxJitter" => self.max_jitter = map.next_value()?,
+            "maxPacketLossRate" => self.max_packet_loss_rate = map.next_value()?,
+            "maxRatioOfConcealedSamples" => {
+                self.max_ratio_of_concealed_samples = map.next_value()?
+            }
+            "maxRoundTripTime" => self.max_round_trip_time = map.next_value()?,
+            "packetUtilization" => self.packet_utilization = map.next_value()?,
+            "postForwardErrorCorrectionPacketLossRate" => {
+                self.post_forward_error_correction_packet_loss_rate = map.next_value()?
+            }
+            "rmsFreezeDuration" => self.rms_freeze_duration = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "streamDirection" => self.stream_direction = map.next_value()?,
+            "streamId" => self.stream_id = map.next_value()?,
+            "videoCodec" => self.video_codec = map.next_value()?,
+            "wasMediaBypassed" => self.was_media_bypassed = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callRecords.networkInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NetworkInfo {
     /// Fraction of the call that the media endpoint detected the available bandwidth or bandwidth policy
     /// was low enough to cause poor quality of the audio sent.
@@ -896,19 +1489,74 @@ pub struct NetworkInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for NetworkInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for NetworkInfo {
+    const NAME: &'static str = "microsoft.graph.callRecords.networkInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "bandwidthLowEventRatio" => self.bandwidth_low_event_ratio = map.next_value()?,
+            "basicServiceSetIdentifier" => self.basic_service_set_identifier = map.next_value()?,
+            "connectionType" => self.connection_type = map.next_value()?,
+            "delayEventRatio" => self.delay_event_ratio = map.next_value()?,
+            "dnsSuffix" => self.dns_suffix = map.next_value()?,
+            "ipAddress" => self.ip_address = map.next_value()?,
+            "linkSpeed" => self.link_speed = map.next_value()?,
+            "macAddress" => self.mac_address = map.next_value()?,
+            "networkTransportProtocol" => self.network_transport_protocol = map.next_value()?,
+            "port" => self.port = map.next_value()?,
+            "receivedQualityEventRatio" => self.received_quality_event_ratio = map.next_value()?,
+            "reflexiveIPAddress" => self.reflexive_ip_address = map.next_value()?,
+            "relayIPAddress" => self.relay_ip_address = map.next_value()?,
+            "relayPort" => self.relay_port = map.next_value()?,
+            "sentQualityEventRatio" => self.sent_quality_event_ratio = map.next_value()?,
+            "subnet" => self.subnet = map.next_value()?,
+            "traceRouteHops" => self.trace_route_hops = map.next_value()?,
+            "wifiBand" => self.wifi_band = map.next_value()?,
+            "wifiBatteryCharge" => self.wifi_battery_charge = map.next_value()?,
+            "wifiChannel" => self.wifi_channel = map.next_value()?,
+            "wifiMicrosoftDriver" => self.wifi_microsoft_driver = map.next_value()?,
+            "wifiMicrosoftDriverVersion" => {
+                self.wifi_microsoft_driver_version = map.next_value()?
+            }
+            "wifiRadioType" => self.wifi_radio_type = map.next_value()?,
+            "wifiSignalStrength" => self.wifi_signal_strength = map.next_value()?,
+            "wifiVendorDriver" => self.wifi_vendor_driver = map.next_value()?,
+            "wifiVendorDriverVersion" => self.wifi_vendor_driver_version = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callRecords.participantEndpoint` complex type.
 ///
 /// Derived from `endpoint`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ParticipantEndpoint {
     /// User-agent reported by this endpoint.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user_agent: crate::Patch<crate::models::call_records::AnyUserAgent>,
+    pub user_agent: crate::Patch<Box<crate::models::call_records::AnyUserAgent>>,
     /// The `associatedIdentity` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub associated_identity: crate::Patch<crate::models::AnyIdentity>,
+    pub associated_identity: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `cpuCoresCount` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cpu_cores_count: crate::Patch<i32>,
@@ -920,10 +1568,10 @@ pub struct ParticipantEndpoint {
     pub cpu_processor_speed_in_mhz: crate::Patch<i32>,
     /// The feedback provided by the user of this endpoint about the quality of the session.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub feedback: crate::Patch<crate::models::call_records::UserFeedback>,
+    pub feedback: crate::Patch<Box<crate::models::call_records::UserFeedback>>,
     /// Identity associated with the endpoint.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub identity: crate::Patch<crate::models::AnyIdentitySet>,
+    pub identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `name` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
@@ -933,10 +1581,45 @@ pub struct ParticipantEndpoint {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for ParticipantEndpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for ParticipantEndpoint {
+    const NAME: &'static str = "microsoft.graph.callRecords.participantEndpoint";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "userAgent" => self.user_agent = map.next_value()?,
+            "associatedIdentity" => self.associated_identity = map.next_value()?,
+            "cpuCoresCount" => self.cpu_cores_count = map.next_value()?,
+            "cpuName" => self.cpu_name = map.next_value()?,
+            "cpuProcessorSpeedInMhz" => self.cpu_processor_speed_in_mhz = map.next_value()?,
+            "feedback" => self.feedback = map.next_value()?,
+            "identity" => self.identity = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callRecords.pstnCallLogRow` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PstnCallLogRow {
     /// The source of the call duration data. If the call uses a third-party telecommunications operator
     /// via the Operator Connect Program, the operator may provide their own call duration data. In this
@@ -1021,28 +1704,106 @@ pub struct PstnCallLogRow {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for PstnCallLogRow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for PstnCallLogRow {
+    const NAME: &'static str = "microsoft.graph.callRecords.pstnCallLogRow";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "callDurationSource" => self.call_duration_source = map.next_value()?,
+            "calleeNumber" => self.callee_number = map.next_value()?,
+            "callerNumber" => self.caller_number = map.next_value()?,
+            "callId" => self.call_id = map.next_value()?,
+            "callType" => self.call_type = map.next_value()?,
+            "charge" => self.charge = map.next_value()?,
+            "conferenceId" => self.conference_id = map.next_value()?,
+            "connectionCharge" => self.connection_charge = map.next_value()?,
+            "currency" => self.currency = map.next_value()?,
+            "destinationContext" => self.destination_context = map.next_value()?,
+            "destinationName" => self.destination_name = map.next_value()?,
+            "duration" => self.duration = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "inventoryType" => self.inventory_type = map.next_value()?,
+            "licenseCapability" => self.license_capability = map.next_value()?,
+            "operator" => self.operator = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "tenantCountryCode" => self.tenant_country_code = map.next_value()?,
+            "usageCountryCode" => self.usage_country_code = map.next_value()?,
+            "userDisplayName" => self.user_display_name = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callRecords.serviceEndpoint` complex type.
 ///
 /// Derived from `endpoint`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceEndpoint {
     /// User-agent reported by this endpoint.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user_agent: crate::Patch<crate::models::call_records::AnyUserAgent>,
+    pub user_agent: crate::Patch<Box<crate::models::call_records::AnyUserAgent>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for ServiceEndpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for ServiceEndpoint {
+    const NAME: &'static str = "microsoft.graph.callRecords.serviceEndpoint";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "userAgent" => self.user_agent = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callRecords.serviceUserAgent` complex type.
 ///
 /// Derived from `userAgent`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceUserAgent {
     /// Identifies the version of application software used by this endpoint.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1066,10 +1827,40 @@ pub struct ServiceUserAgent {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for ServiceUserAgent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for ServiceUserAgent {
+    const NAME: &'static str = "microsoft.graph.callRecords.serviceUserAgent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "applicationVersion" => self.application_version = map.next_value()?,
+            "headerValue" => self.header_value = map.next_value()?,
+            "role" => self.role = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callRecords.traceRouteHop` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TraceRouteHop {
     /// The network path count of this hop that was used to compute the RTT.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1088,10 +1879,40 @@ pub struct TraceRouteHop {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for TraceRouteHop {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for TraceRouteHop {
+    const NAME: &'static str = "microsoft.graph.callRecords.traceRouteHop";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "hopCount" => self.hop_count = map.next_value()?,
+            "ipAddress" => self.ip_address = map.next_value()?,
+            "roundTripTime" => self.round_trip_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callRecords.userAgent` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserAgent {
     /// Identifies the version of application software used by this endpoint.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1103,6 +1924,35 @@ pub struct UserAgent {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for UserAgent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for UserAgent {
+    const NAME: &'static str = "microsoft.graph.callRecords.userAgent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "applicationVersion" => self.application_version = map.next_value()?,
+            "headerValue" => self.header_value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `userAgent` or any type derived from it, chosen by `@odata.type` when reading.
@@ -1127,26 +1977,45 @@ pub enum AnyUserAgent {
 #[cfg(feature = "communications")]
 impl<'de> serde::Deserialize<'de> for AnyUserAgent {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::polymorphic::Polymorphic for AnyUserAgent {
+    const DECLARED: &'static str = "microsoft.graph.callRecords.userAgent";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.callRecords.userAgent") => {
-                Self::CallRecordsUserAgent(crate::edm::from_value(value)?)
+                Self::CallRecordsUserAgent(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.callRecords.clientUserAgent") => {
-                Self::CallRecordsClientUserAgent(crate::edm::from_value(value)?)
+                Self::CallRecordsClientUserAgent(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.callRecords.serviceUserAgent") => {
-                Self::CallRecordsServiceUserAgent(crate::edm::from_value(value)?)
+                Self::CallRecordsServiceUserAgent(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::CallRecordsUserAgent(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.callRecords.userFeedback` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserFeedback {
     /// The rating provided by the user of this endpoint about the quality of this Session. Possible
     /// values are: notRated, bad, poor, fair, good, excellent, unknownFutureValue.
@@ -1159,11 +2028,41 @@ pub struct UserFeedback {
     /// of Boolean properties. The property names should not be relied upon since they may change
     /// depending on what tokens are offered to the user.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub tokens: crate::Patch<crate::models::call_records::FeedbackTokenSet>,
+    pub tokens: crate::Patch<Box<crate::models::call_records::FeedbackTokenSet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for UserFeedback {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for UserFeedback {
+    const NAME: &'static str = "microsoft.graph.callRecords.userFeedback";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "rating" => self.rating = map.next_value()?,
+            "text" => self.text = map.next_value()?,
+            "tokens" => self.tokens = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.callRecords.userIdentity` complex type.
@@ -1188,8 +2087,8 @@ pub struct UserFeedback {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -1207,6 +2106,72 @@ pub struct UserIdentity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for UserIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for UserIdentity {
+    const NAME: &'static str = "microsoft.graph.callRecords.userIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]

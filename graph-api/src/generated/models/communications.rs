@@ -21,7 +21,7 @@ pub struct CallAnswerBody {
     pub callback_uri: Option<String>,
     /// The `mediaConfig` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub media_config: Option<crate::models::AnyMediaConfig>,
+    pub media_config: Option<Box<crate::models::AnyMediaConfig>>,
     /// The `acceptedModalities` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accepted_modalities: Option<Vec<crate::models::Modality>>,
@@ -30,7 +30,7 @@ pub struct CallAnswerBody {
     pub participant_capacity: Option<i32>,
     /// The `callOptions` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub call_options: Option<crate::models::IncomingCallOptions>,
+    pub call_options: Option<Box<crate::models::IncomingCallOptions>>,
 }
 
 /// The body of the `cancelMediaProcessing` action bound to `microsoft.graph.call`.
@@ -70,7 +70,7 @@ pub struct PresenceClearPresenceBody {
 pub struct OnlineMeetingCollectionCreateOrGetBody {
     /// The `chatInfo` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub chat_info: Option<crate::models::ChatInfo>,
+    pub chat_info: Option<Box<crate::models::ChatInfo>>,
     /// The `endDateTime` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_date_time: Option<crate::edm::DateTimeOffset>,
@@ -79,7 +79,7 @@ pub struct OnlineMeetingCollectionCreateOrGetBody {
     pub external_id: Option<String>,
     /// The `participants` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub participants: Option<crate::models::MeetingParticipants>,
+    pub participants: Option<Box<crate::models::MeetingParticipants>>,
     /// The `startDateTime` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_date_time: Option<crate::edm::DateTimeOffset>,
@@ -118,7 +118,7 @@ pub struct ParticipantCollectionInviteBody {
 pub struct CallCollectionLogTeleconferenceDeviceQualityBody {
     /// The `quality` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub quality: Option<crate::models::TeleconferenceDeviceQuality>,
+    pub quality: Option<Box<crate::models::TeleconferenceDeviceQuality>>,
 }
 
 /// The body of the `mute` action bound to `microsoft.graph.call`.
@@ -308,7 +308,7 @@ pub struct PresenceSetPresenceBody {
 pub struct PresenceSetStatusMessageBody {
     /// The `statusMessage` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status_message: Option<crate::models::PresenceStatusMessage>,
+    pub status_message: Option<Box<crate::models::PresenceStatusMessage>>,
 }
 
 /// The body of the `setUserPreferredPresence` action bound to `microsoft.graph.presence`.
@@ -334,7 +334,7 @@ pub struct PresenceSetUserPreferredPresenceBody {
 pub struct ParticipantStartHoldMusicBody {
     /// The `customPrompt` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub custom_prompt: Option<crate::models::AnyPrompt>,
+    pub custom_prompt: Option<Box<crate::models::AnyPrompt>>,
     /// The `clientContext` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_context: Option<String>,
@@ -367,10 +367,10 @@ pub struct CallSubscribeToToneBody {
 pub struct CallTransferBody {
     /// The `transferTarget` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub transfer_target: Option<crate::models::InvitationParticipantInfo>,
+    pub transfer_target: Option<Box<crate::models::InvitationParticipantInfo>>,
     /// The `transferee` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub transferee: Option<crate::models::ParticipantInfo>,
+    pub transferee: Option<Box<crate::models::ParticipantInfo>>,
 }
 
 /// The body of the `unmute` action bound to `microsoft.graph.call`.
@@ -400,8 +400,8 @@ pub struct CallUpdateRecordingStatusBody {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AddLargeGalleryViewOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -411,7 +411,7 @@ pub struct AddLargeGalleryViewOperation {
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub result_info: crate::Patch<crate::models::ResultInfo>,
+    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
@@ -419,6 +419,37 @@ pub struct AddLargeGalleryViewOperation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for AddLargeGalleryViewOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for AddLargeGalleryViewOperation {
+    const NAME: &'static str = "microsoft.graph.addLargeGalleryViewOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "clientContext" => self.client_context = map.next_value()?,
+            "resultInfo" => self.result_info = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -436,8 +467,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AudioRoutingGroup {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -458,6 +489,37 @@ pub struct AudioRoutingGroup {
 }
 
 #[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for AudioRoutingGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for AudioRoutingGroup {
+    const NAME: &'static str = "microsoft.graph.audioRoutingGroup";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "receivers" => self.receivers = map.next_value()?,
+            "routingMode" => self.routing_mode = map.next_value()?,
+            "sources" => self.sources = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "communications")]
 crate::edm::select_fields! {
     /// Property names of [`AudioRoutingGroup`] for a typed `$select`.
     pub enum AudioRoutingGroupField for AudioRoutingGroup {
@@ -472,8 +534,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Call {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -488,28 +550,28 @@ pub struct Call {
     pub call_chain_id: crate::Patch<String>,
     /// Contains the optional features for the call.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub call_options: crate::Patch<crate::models::AnyCallOptions>,
+    pub call_options: crate::Patch<Box<crate::models::AnyCallOptions>>,
     /// The routing information on how the call was retargeted. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_routes: crate::Patch<Vec<crate::models::CallRoute>>,
     /// The chat information. Required information for joining a meeting.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub chat_info: crate::Patch<crate::models::ChatInfo>,
+    pub chat_info: crate::Patch<Box<crate::models::ChatInfo>>,
     /// The direction of the call. The possible value are incoming or outgoing. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub direction: crate::Patch<crate::models::CallDirection>,
     /// Call context associated with an incoming call.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub incoming_context: crate::Patch<crate::models::IncomingContext>,
+    pub incoming_context: crate::Patch<Box<crate::models::IncomingContext>>,
     /// The media configuration. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub media_config: crate::Patch<crate::models::AnyMediaConfig>,
+    pub media_config: crate::Patch<Box<crate::models::AnyMediaConfig>>,
     /// Read-only. The call media state.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub media_state: crate::Patch<crate::models::CallMediaState>,
+    pub media_state: crate::Patch<Box<crate::models::CallMediaState>>,
     /// The meeting information. Required information for meeting scenarios.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub meeting_info: crate::Patch<crate::models::AnyMeetingInfo>,
+    pub meeting_info: crate::Patch<Box<crate::models::AnyMeetingInfo>>,
     /// The `myParticipantId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub my_participant_id: crate::Patch<String>,
@@ -519,10 +581,10 @@ pub struct Call {
     pub requested_modalities: crate::Patch<Vec<crate::models::Modality>>,
     /// The result information. For example can hold termination reason. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub result_info: crate::Patch<crate::models::ResultInfo>,
+    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// The originator of the call.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub source: crate::Patch<crate::models::ParticipantInfo>,
+    pub source: crate::Patch<Box<crate::models::ParticipantInfo>>,
     /// The call state. Possible values are: incoming, establishing, ringing, established, hold,
     /// transferring, transferAccepted, redirecting, terminating, terminated. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -538,10 +600,10 @@ pub struct Call {
     pub tenant_id: crate::Patch<String>,
     /// The `toneInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub tone_info: crate::Patch<crate::models::ToneInfo>,
+    pub tone_info: crate::Patch<Box<crate::models::ToneInfo>>,
     /// The transcription information for the call. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub transcription: crate::Patch<crate::models::CallTranscriptionInfo>,
+    pub transcription: crate::Patch<Box<crate::models::CallTranscriptionInfo>>,
     /// The `audioRoutingGroups` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audio_routing_groups: crate::Patch<Vec<crate::models::AudioRoutingGroup>>,
@@ -558,6 +620,58 @@ pub struct Call {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for Call {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for Call {
+    const NAME: &'static str = "microsoft.graph.call";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "callbackUri" => self.callback_uri = map.next_value()?,
+            "callChainId" => self.call_chain_id = map.next_value()?,
+            "callOptions" => self.call_options = map.next_value()?,
+            "callRoutes" => self.call_routes = map.next_value()?,
+            "chatInfo" => self.chat_info = map.next_value()?,
+            "direction" => self.direction = map.next_value()?,
+            "incomingContext" => self.incoming_context = map.next_value()?,
+            "mediaConfig" => self.media_config = map.next_value()?,
+            "mediaState" => self.media_state = map.next_value()?,
+            "meetingInfo" => self.meeting_info = map.next_value()?,
+            "myParticipantId" => self.my_participant_id = map.next_value()?,
+            "requestedModalities" => self.requested_modalities = map.next_value()?,
+            "resultInfo" => self.result_info = map.next_value()?,
+            "source" => self.source = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "subject" => self.subject = map.next_value()?,
+            "targets" => self.targets = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            "toneInfo" => self.tone_info = map.next_value()?,
+            "transcription" => self.transcription = map.next_value()?,
+            "audioRoutingGroups" => self.audio_routing_groups = map.next_value()?,
+            "contentSharingSessions" => self.content_sharing_sessions = map.next_value()?,
+            "operations" => self.operations = map.next_value()?,
+            "participants" => self.participants = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -596,8 +710,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallRecording {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -619,7 +733,7 @@ pub struct CallRecording {
     pub meeting_id: crate::Patch<String>,
     /// The `meetingOrganizer` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub meeting_organizer: crate::Patch<crate::models::AnyIdentitySet>,
+    pub meeting_organizer: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `recordingContentUrl` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recording_content_url: crate::Patch<String>,
@@ -627,6 +741,41 @@ pub struct CallRecording {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for CallRecording {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for CallRecording {
+    const NAME: &'static str = "microsoft.graph.callRecording";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "callId" => self.call_id = map.next_value()?,
+            "contentCorrelationId" => self.content_correlation_id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "meetingId" => self.meeting_id = map.next_value()?,
+            "meetingOrganizer" => self.meeting_organizer = map.next_value()?,
+            "recordingContentUrl" => self.recording_content_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -648,8 +797,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallTranscript {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -671,7 +820,7 @@ pub struct CallTranscript {
     pub meeting_id: crate::Patch<String>,
     /// The `meetingOrganizer` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub meeting_organizer: crate::Patch<crate::models::AnyIdentitySet>,
+    pub meeting_organizer: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `transcriptContentUrl` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transcript_content_url: crate::Patch<String>,
@@ -679,6 +828,41 @@ pub struct CallTranscript {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for CallTranscript {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for CallTranscript {
+    const NAME: &'static str = "microsoft.graph.callTranscript";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "callId" => self.call_id = map.next_value()?,
+            "contentCorrelationId" => self.content_correlation_id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "meetingId" => self.meeting_id = map.next_value()?,
+            "meetingOrganizer" => self.meeting_organizer = map.next_value()?,
+            "transcriptContentUrl" => self.transcript_content_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -700,8 +884,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CancelMediaProcessingOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -711,7 +895,7 @@ pub struct CancelMediaProcessingOperation {
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub result_info: crate::Patch<crate::models::ResultInfo>,
+    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
@@ -719,6 +903,37 @@ pub struct CancelMediaProcessingOperation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for CancelMediaProcessingOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for CancelMediaProcessingOperation {
+    const NAME: &'static str = "microsoft.graph.cancelMediaProcessingOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "clientContext" => self.client_context = map.next_value()?,
+            "resultInfo" => self.result_info = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -734,8 +949,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.cloudCommunications` entity type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CloudCommunications {
     /// The `adhocCalls` navigation property (present when expanded).
     #[cfg(feature = "identity")]
@@ -764,6 +979,40 @@ pub struct CloudCommunications {
 }
 
 #[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for CloudCommunications {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for CloudCommunications {
+    const NAME: &'static str = "microsoft.graph.cloudCommunications";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            #[cfg(feature = "identity")]
+            "adhocCalls" => self.adhoc_calls = map.next_value()?,
+            "callRecords" => self.call_records = map.next_value()?,
+            "calls" => self.calls = map.next_value()?,
+            "onlineMeetingConversations" => self.online_meeting_conversations = map.next_value()?,
+            "onlineMeetings" => self.online_meetings = map.next_value()?,
+            "presences" => self.presences = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "communications")]
 crate::edm::select_fields! {
     /// Property names of [`CloudCommunications`] for a typed `$select`.
     pub enum CloudCommunicationsField for CloudCommunications {
@@ -779,8 +1028,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CommsOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -790,7 +1039,7 @@ pub struct CommsOperation {
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub result_info: crate::Patch<crate::models::ResultInfo>,
+    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
@@ -798,6 +1047,37 @@ pub struct CommsOperation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for CommsOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for CommsOperation {
+    const NAME: &'static str = "microsoft.graph.commsOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "clientContext" => self.client_context = map.next_value()?,
+            "resultInfo" => self.result_info = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -853,49 +1133,68 @@ pub enum AnyCommsOperation {
 #[cfg(feature = "communications")]
 impl<'de> serde::Deserialize<'de> for AnyCommsOperation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::polymorphic::Polymorphic for AnyCommsOperation {
+    const DECLARED: &'static str = "microsoft.graph.commsOperation";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.commsOperation") => {
-                Self::CommsOperation(crate::edm::from_value(value)?)
+                Self::CommsOperation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.addLargeGalleryViewOperation") => {
-                Self::AddLargeGalleryViewOperation(crate::edm::from_value(value)?)
+                Self::AddLargeGalleryViewOperation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.cancelMediaProcessingOperation") => {
-                Self::CancelMediaProcessingOperation(crate::edm::from_value(value)?)
+                Self::CancelMediaProcessingOperation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.inviteParticipantsOperation") => {
-                Self::InviteParticipantsOperation(crate::edm::from_value(value)?)
+                Self::InviteParticipantsOperation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.muteParticipantOperation") => {
-                Self::MuteParticipantOperation(crate::edm::from_value(value)?)
+                Self::MuteParticipantOperation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.playPromptOperation") => {
-                Self::PlayPromptOperation(crate::edm::from_value(value)?)
+                Self::PlayPromptOperation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.recordOperation") => {
-                Self::RecordOperation(crate::edm::from_value(value)?)
+                Self::RecordOperation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.sendDtmfTonesOperation") => {
-                Self::SendDtmfTonesOperation(crate::edm::from_value(value)?)
+                Self::SendDtmfTonesOperation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.startHoldMusicOperation") => {
-                Self::StartHoldMusicOperation(crate::edm::from_value(value)?)
+                Self::StartHoldMusicOperation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.stopHoldMusicOperation") => {
-                Self::StopHoldMusicOperation(crate::edm::from_value(value)?)
+                Self::StopHoldMusicOperation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.subscribeToToneOperation") => {
-                Self::SubscribeToToneOperation(crate::edm::from_value(value)?)
+                Self::SubscribeToToneOperation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.unmuteParticipantOperation") => {
-                Self::UnmuteParticipantOperation(crate::edm::from_value(value)?)
+                Self::UnmuteParticipantOperation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.updateRecordingStatusOperation") => {
-                Self::UpdateRecordingStatusOperation(crate::edm::from_value(value)?)
+                Self::UpdateRecordingStatusOperation(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::CommsOperation(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -903,8 +1202,8 @@ impl<'de> serde::Deserialize<'de> for AnyCommsOperation {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContentSharingSession {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -913,6 +1212,34 @@ pub struct ContentSharingSession {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for ContentSharingSession {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for ContentSharingSession {
+    const NAME: &'static str = "microsoft.graph.contentSharingSession";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -927,8 +1254,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InviteParticipantsOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -938,7 +1265,7 @@ pub struct InviteParticipantsOperation {
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub result_info: crate::Patch<crate::models::ResultInfo>,
+    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
@@ -949,6 +1276,38 @@ pub struct InviteParticipantsOperation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for InviteParticipantsOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for InviteParticipantsOperation {
+    const NAME: &'static str = "microsoft.graph.inviteParticipantsOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "clientContext" => self.client_context = map.next_value()?,
+            "resultInfo" => self.result_info = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "participants" => self.participants = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -967,8 +1326,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MuteParticipantOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -978,7 +1337,7 @@ pub struct MuteParticipantOperation {
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub result_info: crate::Patch<crate::models::ResultInfo>,
+    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
@@ -986,6 +1345,37 @@ pub struct MuteParticipantOperation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for MuteParticipantOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for MuteParticipantOperation {
+    const NAME: &'static str = "microsoft.graph.muteParticipantOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "clientContext" => self.client_context = map.next_value()?,
+            "resultInfo" => self.result_info = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1003,8 +1393,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `onlineMeetingBase` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnlineMeeting {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1053,16 +1443,16 @@ pub struct OnlineMeeting {
     pub allow_whiteboard: crate::Patch<bool>,
     /// The `audioConferencing` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub audio_conferencing: crate::Patch<crate::models::AudioConferencing>,
+    pub audio_conferencing: crate::Patch<Box<crate::models::AudioConferencing>>,
     /// The `chatInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub chat_info: crate::Patch<crate::models::ChatInfo>,
+    pub chat_info: crate::Patch<Box<crate::models::ChatInfo>>,
     /// The `chatRestrictions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub chat_restrictions: crate::Patch<crate::models::ChatRestrictions>,
+    pub chat_restrictions: crate::Patch<Box<crate::models::ChatRestrictions>>,
     /// The `cloudVideoInteropInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub cloud_video_interop_info: crate::Patch<crate::models::CloudVideoInteropInfo>,
+    pub cloud_video_interop_info: crate::Patch<Box<crate::models::CloudVideoInteropInfo>>,
     /// The `expiryDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiry_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1074,16 +1464,16 @@ pub struct OnlineMeeting {
     pub is_entry_exit_announced: crate::Patch<bool>,
     /// The `joinInformation` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub join_information: crate::Patch<crate::models::ItemBody>,
+    pub join_information: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `joinMeetingIdSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub join_meeting_id_settings: crate::Patch<crate::models::JoinMeetingIdSettings>,
+    pub join_meeting_id_settings: crate::Patch<Box<crate::models::JoinMeetingIdSettings>>,
     /// The `joinWebUrl` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_web_url: crate::Patch<String>,
     /// The `lobbyBypassSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub lobby_bypass_settings: crate::Patch<crate::models::LobbyBypassSettings>,
+    pub lobby_bypass_settings: crate::Patch<Box<crate::models::LobbyBypassSettings>>,
     /// The `meetingOptionsWebUrl` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_options_web_url: crate::Patch<String>,
@@ -1099,7 +1489,7 @@ pub struct OnlineMeeting {
     /// The `sensitivityLabelAssignment` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sensitivity_label_assignment:
-        crate::Patch<crate::models::OnlineMeetingSensitivityLabelAssignment>,
+        crate::Patch<Box<crate::models::OnlineMeetingSensitivityLabelAssignment>>,
     /// The `shareMeetingChatHistoryDefault` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub share_meeting_chat_history_default:
@@ -1112,10 +1502,10 @@ pub struct OnlineMeeting {
     pub video_teleconference_id: crate::Patch<String>,
     /// The `watermarkProtection` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub watermark_protection: crate::Patch<crate::models::WatermarkProtectionValues>,
+    pub watermark_protection: crate::Patch<Box<crate::models::WatermarkProtectionValues>>,
     /// Settings related to a live event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub broadcast_settings: crate::Patch<crate::models::BroadcastMeetingSettings>,
+    pub broadcast_settings: crate::Patch<Box<crate::models::BroadcastMeetingSettings>>,
     /// The meeting creation time in UTC. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub creation_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1134,7 +1524,7 @@ pub struct OnlineMeeting {
     /// The participants associated with the online meeting. This includes the organizer and the
     /// attendees.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub participants: crate::Patch<crate::models::MeetingParticipants>,
+    pub participants: crate::Patch<Box<crate::models::MeetingParticipants>>,
     /// The meeting start time in UTC.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1152,6 +1542,90 @@ pub struct OnlineMeeting {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for OnlineMeeting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for OnlineMeeting {
+    const NAME: &'static str = "microsoft.graph.onlineMeeting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "allowAttendeeToEnableCamera" => {
+                self.allow_attendee_to_enable_camera = map.next_value()?
+            }
+            "allowAttendeeToEnableMic" => self.allow_attendee_to_enable_mic = map.next_value()?,
+            "allowBreakoutRooms" => self.allow_breakout_rooms = map.next_value()?,
+            "allowCopyingAndSharingMeetingContent" => {
+                self.allow_copying_and_sharing_meeting_content = map.next_value()?
+            }
+            "allowedLobbyAdmitters" => self.allowed_lobby_admitters = map.next_value()?,
+            "allowedPresenters" => self.allowed_presenters = map.next_value()?,
+            "allowLiveShare" => self.allow_live_share = map.next_value()?,
+            "allowMeetingChat" => self.allow_meeting_chat = map.next_value()?,
+            "allowParticipantsToChangeName" => {
+                self.allow_participants_to_change_name = map.next_value()?
+            }
+            "allowPowerPointSharing" => self.allow_power_point_sharing = map.next_value()?,
+            "allowRecording" => self.allow_recording = map.next_value()?,
+            "allowTeamworkReactions" => self.allow_teamwork_reactions = map.next_value()?,
+            "allowTranscription" => self.allow_transcription = map.next_value()?,
+            "allowWhiteboard" => self.allow_whiteboard = map.next_value()?,
+            "audioConferencing" => self.audio_conferencing = map.next_value()?,
+            "chatInfo" => self.chat_info = map.next_value()?,
+            "chatRestrictions" => self.chat_restrictions = map.next_value()?,
+            "cloudVideoInteropInfo" => self.cloud_video_interop_info = map.next_value()?,
+            "expiryDateTime" => self.expiry_date_time = map.next_value()?,
+            "isEndToEndEncryptionEnabled" => {
+                self.is_end_to_end_encryption_enabled = map.next_value()?
+            }
+            "isEntryExitAnnounced" => self.is_entry_exit_announced = map.next_value()?,
+            "joinInformation" => self.join_information = map.next_value()?,
+            "joinMeetingIdSettings" => self.join_meeting_id_settings = map.next_value()?,
+            "joinWebUrl" => self.join_web_url = map.next_value()?,
+            "lobbyBypassSettings" => self.lobby_bypass_settings = map.next_value()?,
+            "meetingOptionsWebUrl" => self.meeting_options_web_url = map.next_value()?,
+            "meetingSpokenLanguageTag" => self.meeting_spoken_language_tag = map.next_value()?,
+            "meetingType" => self.meeting_type = map.next_value()?,
+            "recordAutomatically" => self.record_automatically = map.next_value()?,
+            "sensitivityLabelAssignment" => self.sensitivity_label_assignment = map.next_value()?,
+            "shareMeetingChatHistoryDefault" => {
+                self.share_meeting_chat_history_default = map.next_value()?
+            }
+            "subject" => self.subject = map.next_value()?,
+            "videoTeleconferenceId" => self.video_teleconference_id = map.next_value()?,
+            "watermarkProtection" => self.watermark_protection = map.next_value()?,
+            "broadcastSettings" => self.broadcast_settings = map.next_value()?,
+            "creationDateTime" => self.creation_date_time = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "externalId" => self.external_id = map.next_value()?,
+            "isBroadcast" => self.is_broadcast = map.next_value()?,
+            "meetingTemplateId" => self.meeting_template_id = map.next_value()?,
+            "participants" => self.participants = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            #[cfg(feature = "other")]
+            "attendanceReports" => self.attendance_reports = map.next_value()?,
+            "recordings" => self.recordings = map.next_value()?,
+            "transcripts" => self.transcripts = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1210,8 +1684,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `engagementConversation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnlineMeetingEngagementConversation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1230,7 +1704,7 @@ pub struct OnlineMeetingEngagementConversation {
     pub online_meeting_id: crate::Patch<String>,
     /// The `organizer` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub organizer: crate::Patch<crate::models::EngagementIdentitySet>,
+    pub organizer: crate::Patch<Box<crate::models::EngagementIdentitySet>>,
     /// The `upvoteCount` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub upvote_count: crate::Patch<i32>,
@@ -1244,11 +1718,50 @@ pub struct OnlineMeetingEngagementConversation {
     pub starter: crate::Patch<Box<crate::models::AnyEngagementConversationMessage>>,
     /// The `onlineMeeting` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub online_meeting: crate::Patch<crate::models::OnlineMeeting>,
+    pub online_meeting: crate::Patch<Box<crate::models::OnlineMeeting>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for OnlineMeetingEngagementConversation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for OnlineMeetingEngagementConversation {
+    const NAME: &'static str = "microsoft.graph.onlineMeetingEngagementConversation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "creationMode" => self.creation_mode = map.next_value()?,
+            "starterId" => self.starter_id = map.next_value()?,
+            "moderationState" => self.moderation_state = map.next_value()?,
+            "onlineMeetingId" => self.online_meeting_id = map.next_value()?,
+            "organizer" => self.organizer = map.next_value()?,
+            "upvoteCount" => self.upvote_count = map.next_value()?,
+            #[cfg(feature = "other")]
+            "messages" => self.messages = map.next_value()?,
+            #[cfg(feature = "other")]
+            "starter" => self.starter = map.next_value()?,
+            "onlineMeeting" => self.online_meeting = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1270,15 +1783,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Participant {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Information about the participant.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub info: crate::Patch<crate::models::ParticipantInfo>,
+    pub info: crate::Patch<Box<crate::models::ParticipantInfo>>,
     /// true if the participant is in lobby.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_in_lobby: crate::Patch<bool>,
@@ -1293,13 +1806,13 @@ pub struct Participant {
     pub metadata: crate::Patch<String>,
     /// Information about whether the participant has recording capability.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub recording_info: crate::Patch<crate::models::RecordingInfo>,
+    pub recording_info: crate::Patch<Box<crate::models::RecordingInfo>>,
     /// The `removedState` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub removed_state: crate::Patch<crate::models::RemovedState>,
+    pub removed_state: crate::Patch<Box<crate::models::RemovedState>>,
     /// The `restrictedExperience` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub restricted_experience: crate::Patch<crate::models::OnlineMeetingRestricted>,
+    pub restricted_experience: crate::Patch<Box<crate::models::OnlineMeetingRestricted>>,
     /// The `rosterSequenceNumber` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub roster_sequence_number: crate::Patch<i64>,
@@ -1307,6 +1820,43 @@ pub struct Participant {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for Participant {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for Participant {
+    const NAME: &'static str = "microsoft.graph.participant";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "info" => self.info = map.next_value()?,
+            "isInLobby" => self.is_in_lobby = map.next_value()?,
+            "isMuted" => self.is_muted = map.next_value()?,
+            "mediaStreams" => self.media_streams = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "recordingInfo" => self.recording_info = map.next_value()?,
+            "removedState" => self.removed_state = map.next_value()?,
+            "restrictedExperience" => self.restricted_experience = map.next_value()?,
+            "rosterSequenceNumber" => self.roster_sequence_number = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1330,8 +1880,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlayPromptOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1341,7 +1891,7 @@ pub struct PlayPromptOperation {
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub result_info: crate::Patch<crate::models::ResultInfo>,
+    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
@@ -1349,6 +1899,37 @@ pub struct PlayPromptOperation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for PlayPromptOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for PlayPromptOperation {
+    const NAME: &'static str = "microsoft.graph.playPromptOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "clientContext" => self.client_context = map.next_value()?,
+            "resultInfo" => self.result_info = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1366,8 +1947,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Presence {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1383,20 +1964,54 @@ pub struct Presence {
     pub availability: crate::Patch<String>,
     /// The `outOfOfficeSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub out_of_office_settings: crate::Patch<crate::models::OutOfOfficeSettings>,
+    pub out_of_office_settings: crate::Patch<Box<crate::models::OutOfOfficeSettings>>,
     /// The `sequenceNumber` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sequence_number: crate::Patch<String>,
     /// The `statusMessage` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub status_message: crate::Patch<crate::models::PresenceStatusMessage>,
+    pub status_message: crate::Patch<Box<crate::models::PresenceStatusMessage>>,
     /// The `workLocation` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub work_location: crate::Patch<crate::models::UserWorkLocation>,
+    pub work_location: crate::Patch<Box<crate::models::UserWorkLocation>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for Presence {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for Presence {
+    const NAME: &'static str = "microsoft.graph.presence";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "activity" => self.activity = map.next_value()?,
+            "availability" => self.availability = map.next_value()?,
+            "outOfOfficeSettings" => self.out_of_office_settings = map.next_value()?,
+            "sequenceNumber" => self.sequence_number = map.next_value()?,
+            "statusMessage" => self.status_message = map.next_value()?,
+            "workLocation" => self.work_location = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1417,8 +2032,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecordOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1428,7 +2043,7 @@ pub struct RecordOperation {
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub result_info: crate::Patch<crate::models::ResultInfo>,
+    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
@@ -1442,6 +2057,39 @@ pub struct RecordOperation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for RecordOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for RecordOperation {
+    const NAME: &'static str = "microsoft.graph.recordOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "clientContext" => self.client_context = map.next_value()?,
+            "resultInfo" => self.result_info = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "recordingAccessToken" => self.recording_access_token = map.next_value()?,
+            "recordingLocation" => self.recording_location = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1461,8 +2109,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SendDtmfTonesOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1472,7 +2120,7 @@ pub struct SendDtmfTonesOperation {
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub result_info: crate::Patch<crate::models::ResultInfo>,
+    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
@@ -1483,6 +2131,38 @@ pub struct SendDtmfTonesOperation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for SendDtmfTonesOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for SendDtmfTonesOperation {
+    const NAME: &'static str = "microsoft.graph.sendDtmfTonesOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "clientContext" => self.client_context = map.next_value()?,
+            "resultInfo" => self.result_info = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "completionReason" => self.completion_reason = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1501,8 +2181,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StartHoldMusicOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1512,7 +2192,7 @@ pub struct StartHoldMusicOperation {
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub result_info: crate::Patch<crate::models::ResultInfo>,
+    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
@@ -1520,6 +2200,37 @@ pub struct StartHoldMusicOperation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for StartHoldMusicOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for StartHoldMusicOperation {
+    const NAME: &'static str = "microsoft.graph.startHoldMusicOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "clientContext" => self.client_context = map.next_value()?,
+            "resultInfo" => self.result_info = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1537,8 +2248,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StopHoldMusicOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1548,7 +2259,7 @@ pub struct StopHoldMusicOperation {
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub result_info: crate::Patch<crate::models::ResultInfo>,
+    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
@@ -1556,6 +2267,37 @@ pub struct StopHoldMusicOperation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for StopHoldMusicOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for StopHoldMusicOperation {
+    const NAME: &'static str = "microsoft.graph.stopHoldMusicOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "clientContext" => self.client_context = map.next_value()?,
+            "resultInfo" => self.result_info = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1573,8 +2315,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SubscribeToToneOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1584,7 +2326,7 @@ pub struct SubscribeToToneOperation {
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub result_info: crate::Patch<crate::models::ResultInfo>,
+    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
@@ -1592,6 +2334,37 @@ pub struct SubscribeToToneOperation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for SubscribeToToneOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for SubscribeToToneOperation {
+    const NAME: &'static str = "microsoft.graph.subscribeToToneOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "clientContext" => self.client_context = map.next_value()?,
+            "resultInfo" => self.result_info = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1609,8 +2382,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnmuteParticipantOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1620,7 +2393,7 @@ pub struct UnmuteParticipantOperation {
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub result_info: crate::Patch<crate::models::ResultInfo>,
+    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
@@ -1628,6 +2401,37 @@ pub struct UnmuteParticipantOperation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for UnmuteParticipantOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for UnmuteParticipantOperation {
+    const NAME: &'static str = "microsoft.graph.unmuteParticipantOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "clientContext" => self.client_context = map.next_value()?,
+            "resultInfo" => self.result_info = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1645,8 +2449,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UpdateRecordingStatusOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1656,7 +2460,7 @@ pub struct UpdateRecordingStatusOperation {
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub result_info: crate::Patch<crate::models::ResultInfo>,
+    pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
@@ -1664,6 +2468,37 @@ pub struct UpdateRecordingStatusOperation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for UpdateRecordingStatusOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for UpdateRecordingStatusOperation {
+    const NAME: &'static str = "microsoft.graph.updateRecordingStatusOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "clientContext" => self.client_context = map.next_value()?,
+            "resultInfo" => self.result_info = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1681,8 +2516,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `mediaConfig`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AppHostedMediaConfig {
     /// The media configuration blob generated by smart media agent.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1693,10 +2528,38 @@ pub struct AppHostedMediaConfig {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for AppHostedMediaConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for AppHostedMediaConfig {
+    const NAME: &'static str = "microsoft.graph.appHostedMediaConfig";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "blob" => self.blob = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.attendeeNotificationInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttendeeNotificationInfo {
     /// The `phoneNumber` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1710,10 +2573,39 @@ pub struct AttendeeNotificationInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for AttendeeNotificationInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for AttendeeNotificationInfo {
+    const NAME: &'static str = "microsoft.graph.attendeeNotificationInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "phoneNumber" => self.phone_number = map.next_value()?,
+            "timeZone" => self.time_zone = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.audioConferencing` complex type.
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AudioConferencing {
     /// The conference id of the online meeting.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1739,10 +2631,43 @@ pub struct AudioConferencing {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for AudioConferencing {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl crate::read_fields::ReadFields for AudioConferencing {
+    const NAME: &'static str = "microsoft.graph.audioConferencing";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "conferenceId" => self.conference_id = map.next_value()?,
+            "dialinUrl" => self.dialin_url = map.next_value()?,
+            "tollFreeNumber" => self.toll_free_number = map.next_value()?,
+            "tollFreeNumbers" => self.toll_free_numbers = map.next_value()?,
+            "tollNumber" => self.toll_number = map.next_value()?,
+            "tollNumbers" => self.toll_numbers = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.broadcastMeetingCaptionSettings` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BroadcastMeetingCaptionSettings {
     /// Indicates whether captions are enabled for this Teams live event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1759,17 +2684,47 @@ pub struct BroadcastMeetingCaptionSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for BroadcastMeetingCaptionSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for BroadcastMeetingCaptionSettings {
+    const NAME: &'static str = "microsoft.graph.broadcastMeetingCaptionSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isCaptionEnabled" => self.is_caption_enabled = map.next_value()?,
+            "spokenLanguage" => self.spoken_language = map.next_value()?,
+            "translationLanguages" => self.translation_languages = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.broadcastMeetingSettings` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BroadcastMeetingSettings {
     /// Defines who can join the Teams live event. Possible values are listed in the following table.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_audience: crate::Patch<crate::models::BroadcastMeetingAudience>,
     /// Caption settings of a Teams live event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub captions: crate::Patch<crate::models::BroadcastMeetingCaptionSettings>,
+    pub captions: crate::Patch<Box<crate::models::BroadcastMeetingCaptionSettings>>,
     /// Indicates whether attendee report is enabled for this Teams live event. Default value is false.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_attendee_report_enabled: crate::Patch<bool>,
@@ -1788,10 +2743,45 @@ pub struct BroadcastMeetingSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for BroadcastMeetingSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for BroadcastMeetingSettings {
+    const NAME: &'static str = "microsoft.graph.broadcastMeetingSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowedAudience" => self.allowed_audience = map.next_value()?,
+            "captions" => self.captions = map.next_value()?,
+            "isAttendeeReportEnabled" => self.is_attendee_report_enabled = map.next_value()?,
+            "isQuestionAndAnswerEnabled" => {
+                self.is_question_and_answer_enabled = map.next_value()?
+            }
+            "isRecordingEnabled" => self.is_recording_enabled = map.next_value()?,
+            "isVideoOnDemandEnabled" => self.is_video_on_demand_enabled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callMediaState` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallMediaState {
     /// The audio media state. Possible values are: active, inactive, unknownFutureValue.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1802,10 +2792,38 @@ pub struct CallMediaState {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for CallMediaState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for CallMediaState {
+    const NAME: &'static str = "microsoft.graph.callMediaState";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "audio" => self.audio = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callOptions` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallOptions {
     /// Indicates whether to hide the app after the call is escalated.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1823,6 +2841,41 @@ pub struct CallOptions {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for CallOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for CallOptions {
+    const NAME: &'static str = "microsoft.graph.callOptions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "hideBotAfterEscalation" => self.hide_bot_after_escalation = map.next_value()?,
+            "isContentSharingNotificationEnabled" => {
+                self.is_content_sharing_notification_enabled = map.next_value()?
+            }
+            "isDeltaRosterEnabled" => self.is_delta_roster_enabled = map.next_value()?,
+            "isInteractiveRosterEnabled" => {
+                self.is_interactive_roster_enabled = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `callOptions` or any type derived from it, chosen by `@odata.type` when reading.
@@ -1847,33 +2900,52 @@ pub enum AnyCallOptions {
 #[cfg(feature = "communications")]
 impl<'de> serde::Deserialize<'de> for AnyCallOptions {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::polymorphic::Polymorphic for AnyCallOptions {
+    const DECLARED: &'static str = "microsoft.graph.callOptions";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.callOptions") => {
-                Self::CallOptions(crate::edm::from_value(value)?)
+                Self::CallOptions(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.incomingCallOptions") => {
-                Self::IncomingCallOptions(crate::edm::from_value(value)?)
+                Self::IncomingCallOptions(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.outgoingCallOptions") => {
-                Self::OutgoingCallOptions(crate::edm::from_value(value)?)
+                Self::OutgoingCallOptions(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::CallOptions(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.callRoute` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallRoute {
     /// The identity that was resolved to in the call.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub r#final: crate::Patch<crate::models::AnyIdentitySet>,
+    pub r#final: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The identity that was originally used in the call.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub original: crate::Patch<crate::models::AnyIdentitySet>,
+    pub original: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Possible values are: forwarded, lookup, selfFork.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub routing_type: crate::Patch<crate::models::RoutingType>,
@@ -1883,10 +2955,40 @@ pub struct CallRoute {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for CallRoute {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for CallRoute {
+    const NAME: &'static str = "microsoft.graph.callRoute";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "final" => self.r#final = map.next_value()?,
+            "original" => self.original = map.next_value()?,
+            "routingType" => self.routing_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callTranscriptionInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallTranscriptionInfo {
     /// The state modified time in UTC.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1900,10 +3002,39 @@ pub struct CallTranscriptionInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for CallTranscriptionInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for CallTranscriptionInfo {
+    const NAME: &'static str = "microsoft.graph.callTranscriptionInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.chatInfo` complex type.
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChatInfo {
     /// The unique identifier of a message in a Microsoft Teams channel.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1920,10 +3051,40 @@ pub struct ChatInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for ChatInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl crate::read_fields::ReadFields for ChatInfo {
+    const NAME: &'static str = "microsoft.graph.chatInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "messageId" => self.message_id = map.next_value()?,
+            "replyChainMessageId" => self.reply_chain_message_id = map.next_value()?,
+            "threadId" => self.thread_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.chatRestrictions` complex type.
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChatRestrictions {
     /// The `allowTextOnly` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1934,10 +3095,38 @@ pub struct ChatRestrictions {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for ChatRestrictions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl crate::read_fields::ReadFields for ChatRestrictions {
+    const NAME: &'static str = "microsoft.graph.chatRestrictions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowTextOnly" => self.allow_text_only = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.cloudVideoInteropInfo` complex type.
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CloudVideoInteropInfo {
     /// The `moreInfoWebUrl` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1954,12 +3143,42 @@ pub struct CloudVideoInteropInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for CloudVideoInteropInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl crate::read_fields::ReadFields for CloudVideoInteropInfo {
+    const NAME: &'static str = "microsoft.graph.cloudVideoInteropInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "moreInfoWebUrl" => self.more_info_web_url = map.next_value()?,
+            "tenantKey" => self.tenant_key = map.next_value()?,
+            "videoTeleconferenceId" => self.video_teleconference_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.incomingCallOptions` complex type.
 ///
 /// Derived from `callOptions`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IncomingCallOptions {
     /// Indicates whether to hide the app after the call is escalated.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1979,40 +3198,106 @@ pub struct IncomingCallOptions {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for IncomingCallOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for IncomingCallOptions {
+    const NAME: &'static str = "microsoft.graph.incomingCallOptions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "hideBotAfterEscalation" => self.hide_bot_after_escalation = map.next_value()?,
+            "isContentSharingNotificationEnabled" => {
+                self.is_content_sharing_notification_enabled = map.next_value()?
+            }
+            "isDeltaRosterEnabled" => self.is_delta_roster_enabled = map.next_value()?,
+            "isInteractiveRosterEnabled" => {
+                self.is_interactive_roster_enabled = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.incomingContext` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IncomingContext {
     /// The ID of the participant that is under observation. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub observed_participant_id: crate::Patch<String>,
     /// The identity that the call is happening on behalf of.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub on_behalf_of: crate::Patch<crate::models::AnyIdentitySet>,
+    pub on_behalf_of: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The ID of the participant that triggered the incoming call. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_participant_id: crate::Patch<String>,
     /// The identity that transferred the call.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub transferor: crate::Patch<crate::models::AnyIdentitySet>,
+    pub transferor: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for IncomingContext {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for IncomingContext {
+    const NAME: &'static str = "microsoft.graph.incomingContext";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "observedParticipantId" => self.observed_participant_id = map.next_value()?,
+            "onBehalfOf" => self.on_behalf_of = map.next_value()?,
+            "sourceParticipantId" => self.source_participant_id = map.next_value()?,
+            "transferor" => self.transferor = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.invitationParticipantInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InvitationParticipantInfo {
     /// Optional. Whether to hide the participant from the roster.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hidden: crate::Patch<bool>,
     /// The identitySet associated with this invitation.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub identity: crate::Patch<crate::models::AnyIdentitySet>,
+    pub identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Optional. The ID of the target participant.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub participant_id: crate::Patch<String>,
@@ -2029,12 +3314,46 @@ pub struct InvitationParticipantInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for InvitationParticipantInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for InvitationParticipantInfo {
+    const NAME: &'static str = "microsoft.graph.invitationParticipantInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "hidden" => self.hidden = map.next_value()?,
+            "identity" => self.identity = map.next_value()?,
+            "participantId" => self.participant_id = map.next_value()?,
+            "removeFromDefaultAudioRoutingGroup" => {
+                self.remove_from_default_audio_routing_group = map.next_value()?
+            }
+            "replacesCallId" => self.replaces_call_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.joinMeetingIdMeetingInfo` complex type.
 ///
 /// Derived from `meetingInfo`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct JoinMeetingIdMeetingInfo {
     /// The ID used to join the meeting.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2048,10 +3367,39 @@ pub struct JoinMeetingIdMeetingInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for JoinMeetingIdMeetingInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for JoinMeetingIdMeetingInfo {
+    const NAME: &'static str = "microsoft.graph.joinMeetingIdMeetingInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "joinMeetingId" => self.join_meeting_id = map.next_value()?,
+            "passcode" => self.passcode = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.joinMeetingIdSettings` complex type.
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct JoinMeetingIdSettings {
     /// Indicates whether a passcode is required to join a meeting when using joinMeetingId. Optional.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2068,10 +3416,40 @@ pub struct JoinMeetingIdSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for JoinMeetingIdSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl crate::read_fields::ReadFields for JoinMeetingIdSettings {
+    const NAME: &'static str = "microsoft.graph.joinMeetingIdSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isPasscodeRequired" => self.is_passcode_required = map.next_value()?,
+            "joinMeetingId" => self.join_meeting_id = map.next_value()?,
+            "passcode" => self.passcode = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.lobbyBypassSettings` complex type.
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LobbyBypassSettings {
     /// Specifies whether or not to always let dial-in callers bypass the lobby. Optional.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2086,15 +3464,69 @@ pub struct LobbyBypassSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for LobbyBypassSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl crate::read_fields::ReadFields for LobbyBypassSettings {
+    const NAME: &'static str = "microsoft.graph.lobbyBypassSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isDialInBypassEnabled" => self.is_dial_in_bypass_enabled = map.next_value()?,
+            "scope" => self.scope = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.mediaConfig` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MediaConfig {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for MediaConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for MediaConfig {
+    const NAME: &'static str = "microsoft.graph.mediaConfig";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `mediaConfig` or any type derived from it, chosen by `@odata.type` when reading.
@@ -2119,26 +3551,45 @@ pub enum AnyMediaConfig {
 #[cfg(feature = "communications")]
 impl<'de> serde::Deserialize<'de> for AnyMediaConfig {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::polymorphic::Polymorphic for AnyMediaConfig {
+    const DECLARED: &'static str = "microsoft.graph.mediaConfig";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.mediaConfig") => {
-                Self::MediaConfig(crate::edm::from_value(value)?)
+                Self::MediaConfig(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.appHostedMediaConfig") => {
-                Self::AppHostedMediaConfig(crate::edm::from_value(value)?)
+                Self::AppHostedMediaConfig(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.serviceHostedMediaConfig") => {
-                Self::ServiceHostedMediaConfig(crate::edm::from_value(value)?)
+                Self::ServiceHostedMediaConfig(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::MediaConfig(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.mediaInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MediaInfo {
     /// Optional. Used to uniquely identity the resource. If passed in, the prompt uri will be cached
     /// against this resourceId as a key.
@@ -2154,26 +3605,83 @@ pub struct MediaInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for MediaInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for MediaInfo {
+    const NAME: &'static str = "microsoft.graph.mediaInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "resourceId" => self.resource_id = map.next_value()?,
+            "uri" => self.uri = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.mediaPrompt` complex type.
 ///
 /// Derived from `prompt`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MediaPrompt {
     /// The media information
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub media_info: crate::Patch<crate::models::MediaInfo>,
+    pub media_info: crate::Patch<Box<crate::models::MediaInfo>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for MediaPrompt {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for MediaPrompt {
+    const NAME: &'static str = "microsoft.graph.mediaPrompt";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "mediaInfo" => self.media_info = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.mediaStream` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MediaStream {
     /// The direction. The possible values are inactive, sendOnly, receiveOnly, sendReceive.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2196,15 +3704,72 @@ pub struct MediaStream {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for MediaStream {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for MediaStream {
+    const NAME: &'static str = "microsoft.graph.mediaStream";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "direction" => self.direction = map.next_value()?,
+            "label" => self.label = map.next_value()?,
+            "mediaType" => self.media_type = map.next_value()?,
+            "serverMuted" => self.server_muted = map.next_value()?,
+            "sourceId" => self.source_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.meetingInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MeetingInfo {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for MeetingInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for MeetingInfo {
+    const NAME: &'static str = "microsoft.graph.meetingInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `meetingInfo` or any type derived from it, chosen by `@odata.type` when reading.
@@ -2231,33 +3796,52 @@ pub enum AnyMeetingInfo {
 #[cfg(feature = "communications")]
 impl<'de> serde::Deserialize<'de> for AnyMeetingInfo {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::polymorphic::Polymorphic for AnyMeetingInfo {
+    const DECLARED: &'static str = "microsoft.graph.meetingInfo";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.meetingInfo") => {
-                Self::MeetingInfo(crate::edm::from_value(value)?)
+                Self::MeetingInfo(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.joinMeetingIdMeetingInfo") => {
-                Self::JoinMeetingIdMeetingInfo(crate::edm::from_value(value)?)
+                Self::JoinMeetingIdMeetingInfo(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.organizerMeetingInfo") => {
-                Self::OrganizerMeetingInfo(crate::edm::from_value(value)?)
+                Self::OrganizerMeetingInfo(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.tokenMeetingInfo") => {
-                Self::TokenMeetingInfo(crate::edm::from_value(value)?)
+                Self::TokenMeetingInfo(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::MeetingInfo(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.meetingParticipantInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MeetingParticipantInfo {
     /// Identity information of the participant.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub identity: crate::Patch<crate::models::AnyIdentitySet>,
+    pub identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Specifies the participant's role in the meeting.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role: crate::Patch<crate::models::OnlineMeetingRole>,
@@ -2268,6 +3852,36 @@ pub struct MeetingParticipantInfo {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for MeetingParticipantInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for MeetingParticipantInfo {
+    const NAME: &'static str = "microsoft.graph.meetingParticipantInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "identity" => self.identity = map.next_value()?,
+            "role" => self.role = map.next_value()?,
+            "upn" => self.upn = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `meetingParticipantInfo` or any type derived from it, chosen by `@odata.type` when reading.
@@ -2290,40 +3904,88 @@ pub enum AnyMeetingParticipantInfo {
 #[cfg(feature = "communications")]
 impl<'de> serde::Deserialize<'de> for AnyMeetingParticipantInfo {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::polymorphic::Polymorphic for AnyMeetingParticipantInfo {
+    const DECLARED: &'static str = "microsoft.graph.meetingParticipantInfo";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.meetingParticipantInfo") => {
-                Self::MeetingParticipantInfo(crate::edm::from_value(value)?)
+                Self::MeetingParticipantInfo(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.virtualEventPresenterInfo") => {
-                Self::VirtualEventPresenterInfo(crate::edm::from_value(value)?)
+                Self::VirtualEventPresenterInfo(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::MeetingParticipantInfo(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.meetingParticipants` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MeetingParticipants {
     /// The `attendees` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attendees: crate::Patch<Vec<crate::models::AnyMeetingParticipantInfo>>,
     /// The `organizer` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub organizer: crate::Patch<crate::models::AnyMeetingParticipantInfo>,
+    pub organizer: crate::Patch<Box<crate::models::AnyMeetingParticipantInfo>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for MeetingParticipants {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for MeetingParticipants {
+    const NAME: &'static str = "microsoft.graph.meetingParticipants";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "attendees" => self.attendees = map.next_value()?,
+            "organizer" => self.organizer = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onlineMeetingRestricted` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnlineMeetingRestricted {
     /// The `contentSharingDisabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2339,10 +4001,39 @@ pub struct OnlineMeetingRestricted {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for OnlineMeetingRestricted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for OnlineMeetingRestricted {
+    const NAME: &'static str = "microsoft.graph.onlineMeetingRestricted";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "contentSharingDisabled" => self.content_sharing_disabled = map.next_value()?,
+            "videoDisabled" => self.video_disabled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onlineMeetingSensitivityLabelAssignment` complex type.
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnlineMeetingSensitivityLabelAssignment {
     /// The `sensitivityLabelId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2353,28 +4044,84 @@ pub struct OnlineMeetingSensitivityLabelAssignment {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for OnlineMeetingSensitivityLabelAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl crate::read_fields::ReadFields for OnlineMeetingSensitivityLabelAssignment {
+    const NAME: &'static str = "microsoft.graph.onlineMeetingSensitivityLabelAssignment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "sensitivityLabelId" => self.sensitivity_label_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.organizerMeetingInfo` complex type.
 ///
 /// Derived from `meetingInfo`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OrganizerMeetingInfo {
     /// The organizer Azure Active Directory identity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub organizer: crate::Patch<crate::models::AnyIdentitySet>,
+    pub organizer: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for OrganizerMeetingInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for OrganizerMeetingInfo {
+    const NAME: &'static str = "microsoft.graph.organizerMeetingInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "organizer" => self.organizer = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.outgoingCallOptions` complex type.
 ///
 /// Derived from `callOptions`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OutgoingCallOptions {
     /// Indicates whether to hide the app after the call is escalated.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2394,10 +4141,45 @@ pub struct OutgoingCallOptions {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for OutgoingCallOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for OutgoingCallOptions {
+    const NAME: &'static str = "microsoft.graph.outgoingCallOptions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "hideBotAfterEscalation" => self.hide_bot_after_escalation = map.next_value()?,
+            "isContentSharingNotificationEnabled" => {
+                self.is_content_sharing_notification_enabled = map.next_value()?
+            }
+            "isDeltaRosterEnabled" => self.is_delta_roster_enabled = map.next_value()?,
+            "isInteractiveRosterEnabled" => {
+                self.is_interactive_roster_enabled = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.outOfOfficeSettings` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OutOfOfficeSettings {
     /// The `isOutOfOffice` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2411,10 +4193,39 @@ pub struct OutOfOfficeSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for OutOfOfficeSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for OutOfOfficeSettings {
+    const NAME: &'static str = "microsoft.graph.outOfOfficeSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isOutOfOffice" => self.is_out_of_office = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.participantInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ParticipantInfo {
     /// The ISO 3166-1 Alpha-2 country code of the participant's best estimated physical location at the
     /// start of the call. Read-only.
@@ -2426,7 +4237,7 @@ pub struct ParticipantInfo {
     pub endpoint_type: crate::Patch<crate::models::EndpointType>,
     /// The identitySet associated with this participant. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub identity: crate::Patch<crate::models::AnyIdentitySet>,
+    pub identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The language culture string. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_id: crate::Patch<String>,
@@ -2443,17 +4254,50 @@ pub struct ParticipantInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for ParticipantInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for ParticipantInfo {
+    const NAME: &'static str = "microsoft.graph.participantInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "countryCode" => self.country_code = map.next_value()?,
+            "endpointType" => self.endpoint_type = map.next_value()?,
+            "identity" => self.identity = map.next_value()?,
+            "languageId" => self.language_id = map.next_value()?,
+            "participantId" => self.participant_id = map.next_value()?,
+            "region" => self.region = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.presenceStatusMessage` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PresenceStatusMessage {
     /// The `expiryDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub expiry_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub expiry_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `message` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub message: crate::Patch<crate::models::ItemBody>,
+    pub message: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `publishedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub published_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2463,15 +4307,70 @@ pub struct PresenceStatusMessage {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for PresenceStatusMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for PresenceStatusMessage {
+    const NAME: &'static str = "microsoft.graph.presenceStatusMessage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "expiryDateTime" => self.expiry_date_time = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            "publishedDateTime" => self.published_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.prompt` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Prompt {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for Prompt {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for Prompt {
+    const NAME: &'static str = "microsoft.graph.prompt";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `prompt` or any type derived from it, chosen by `@odata.type` when reading.
@@ -2494,25 +4393,46 @@ pub enum AnyPrompt {
 #[cfg(feature = "communications")]
 impl<'de> serde::Deserialize<'de> for AnyPrompt {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
-            None | Some("microsoft.graph.prompt") => Self::Prompt(crate::edm::from_value(value)?),
-            Some("microsoft.graph.mediaPrompt") => {
-                Self::MediaPrompt(crate::edm::from_value(value)?)
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::polymorphic::Polymorphic for AnyPrompt {
+    const DECLARED: &'static str = "microsoft.graph.prompt";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
+            None | Some("microsoft.graph.prompt") => {
+                Self::Prompt(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some("microsoft.graph.mediaPrompt") => {
+                Self::MediaPrompt(serde::Deserialize::deserialize(d)?)
+            }
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::Prompt(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.recordingInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecordingInfo {
     /// The identities of the recording initiator.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Possible values are: unknown, notRecording, recording, or failed.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recording_status: crate::Patch<crate::models::RecordingStatus>,
@@ -2522,10 +4442,39 @@ pub struct RecordingInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for RecordingInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for RecordingInfo {
+    const NAME: &'static str = "microsoft.graph.recordingInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "initiator" => self.initiator = map.next_value()?,
+            "recordingStatus" => self.recording_status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.removedState` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RemovedState {
     /// The `reason` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2536,10 +4485,38 @@ pub struct RemovedState {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for RemovedState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for RemovedState {
+    const NAME: &'static str = "microsoft.graph.removedState";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "reason" => self.reason = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.resultInfo` complex type.
 #[cfg(any(feature = "communications", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResultInfo {
     /// The result code.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2556,12 +4533,42 @@ pub struct ResultInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "communications", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for ResultInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "security"))]
+impl crate::read_fields::ReadFields for ResultInfo {
+    const NAME: &'static str = "microsoft.graph.resultInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "code" => self.code = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            "subcode" => self.subcode = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.serviceHostedMediaConfig` complex type.
 ///
 /// Derived from `mediaConfig`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceHostedMediaConfig {
     /// The list of media to pre-fetch.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2572,12 +4579,40 @@ pub struct ServiceHostedMediaConfig {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for ServiceHostedMediaConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for ServiceHostedMediaConfig {
+    const NAME: &'static str = "microsoft.graph.serviceHostedMediaConfig";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "preFetchMedia" => self.pre_fetch_media = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teleconferenceDeviceAudioQuality` complex type.
 ///
 /// Derived from `teleconferenceDeviceMediaQuality`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeleconferenceDeviceAudioQuality {
     /// The average inbound stream network jitter.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2658,10 +4693,74 @@ pub struct TeleconferenceDeviceAudioQuality {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for TeleconferenceDeviceAudioQuality {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for TeleconferenceDeviceAudioQuality {
+    const NAME: &'static str = "microsoft.graph.teleconferenceDeviceAudioQuality";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "averageInboundJitter" => self.average_inbound_jitter = map.next_value()?,
+            "averageInboundPacketLossRateInPercentage" => {
+                self.average_inbound_packet_loss_rate_in_percentage = map.next_value()?
+            }
+            "averageInboundRoundTripDelay" => {
+                self.average_inbound_round_trip_delay = map.next_value()?
+            }
+            "averageOutboundJitter" => self.average_outbound_jitter = map.next_value()?,
+            "averageOutboundPacketLossRateInPercentage" => {
+                self.average_outbound_packet_loss_rate_in_percentage = map.next_value()?
+            }
+            "averageOutboundRoundTripDelay" => {
+                self.average_outbound_round_trip_delay = map.next_value()?
+            }
+            "channelIndex" => self.channel_index = map.next_value()?,
+            "inboundPackets" => self.inbound_packets = map.next_value()?,
+            "localIPAddress" => self.local_ip_address = map.next_value()?,
+            "localPort" => self.local_port = map.next_value()?,
+            "maximumInboundJitter" => self.maximum_inbound_jitter = map.next_value()?,
+            "maximumInboundPacketLossRateInPercentage" => {
+                self.maximum_inbound_packet_loss_rate_in_percentage = map.next_value()?
+            }
+            "maximumInboundRoundTripDelay" => {
+                self.maximum_inbound_round_trip_delay = map.next_value()?
+            }
+            "maximumOutboundJitter" => self.maximum_outbound_jitter = map.next_value()?,
+            "maximumOutboundPacketLossRateInPercentage" => {
+                self.maximum_outbound_packet_loss_rate_in_percentage = map.next_value()?
+            }
+            "maximumOutboundRoundTripDelay" => {
+                self.maximum_outbound_round_trip_delay = map.next_value()?
+            }
+            "mediaDuration" => self.media_duration = map.next_value()?,
+            "networkLinkSpeedInBytes" => self.network_link_speed_in_bytes = map.next_value()?,
+            "outboundPackets" => self.outbound_packets = map.next_value()?,
+            "remoteIPAddress" => self.remote_ip_address = map.next_value()?,
+            "remotePort" => self.remote_port = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teleconferenceDeviceMediaQuality` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeleconferenceDeviceMediaQuality {
     /// The average inbound stream network jitter.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2742,6 +4841,70 @@ pub struct TeleconferenceDeviceMediaQuality {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for TeleconferenceDeviceMediaQuality {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for TeleconferenceDeviceMediaQuality {
+    const NAME: &'static str = "microsoft.graph.teleconferenceDeviceMediaQuality";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "averageInboundJitter" => self.average_inbound_jitter = map.next_value()?,
+            "averageInboundPacketLossRateInPercentage" => {
+                self.average_inbound_packet_loss_rate_in_percentage = map.next_value()?
+            }
+            "averageInboundRoundTripDelay" => {
+                self.average_inbound_round_trip_delay = map.next_value()?
+            }
+            "averageOutboundJitter" => self.average_outbound_jitter = map.next_value()?,
+            "averageOutboundPacketLossRateInPercentage" => {
+                self.average_outbound_packet_loss_rate_in_percentage = map.next_value()?
+            }
+            "averageOutboundRoundTripDelay" => {
+                self.average_outbound_round_trip_delay = map.next_value()?
+            }
+            "channelIndex" => self.channel_index = map.next_value()?,
+            "inboundPackets" => self.inbound_packets = map.next_value()?,
+            "localIPAddress" => self.local_ip_address = map.next_value()?,
+            "localPort" => self.local_port = map.next_value()?,
+            "maximumInboundJitter" => self.maximum_inbound_jitter = map.next_value()?,
+            "maximumInboundPacketLossRateInPercentage" => {
+                self.maximum_inbound_packet_loss_rate_in_percentage = map.next_value()?
+            }
+            "maximumInboundRoundTripDelay" => {
+                self.maximum_inbound_round_trip_delay = map.next_value()?
+            }
+            "maximumOutboundJitter" => self.maximum_outbound_jitter = map.next_value()?,
+            "maximumOutboundPacketLossRateInPercentage" => {
+                self.maximum_outbound_packet_loss_rate_in_percentage = map.next_value()?
+            }
+            "maximumOutboundRoundTripDelay" => {
+                self.maximum_outbound_round_trip_delay = map.next_value()?
+            }
+            "mediaDuration" => self.media_duration = map.next_value()?,
+            "networkLinkSpeedInBytes" => self.network_link_speed_in_bytes = map.next_value()?,
+            "outboundPackets" => self.outbound_packets = map.next_value()?,
+            "remoteIPAddress" => self.remote_ip_address = map.next_value()?,
+            "remotePort" => self.remote_port = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// A `teleconferenceDeviceMediaQuality` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`TeleconferenceDeviceMediaQuality`]; an `@odata.type` this
@@ -2768,29 +4931,48 @@ pub enum AnyTeleconferenceDeviceMediaQuality {
 #[cfg(feature = "communications")]
 impl<'de> serde::Deserialize<'de> for AnyTeleconferenceDeviceMediaQuality {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::polymorphic::Polymorphic for AnyTeleconferenceDeviceMediaQuality {
+    const DECLARED: &'static str = "microsoft.graph.teleconferenceDeviceMediaQuality";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.teleconferenceDeviceMediaQuality") => {
-                Self::TeleconferenceDeviceMediaQuality(crate::edm::from_value(value)?)
+                Self::TeleconferenceDeviceMediaQuality(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.teleconferenceDeviceAudioQuality") => {
-                Self::TeleconferenceDeviceAudioQuality(crate::edm::from_value(value)?)
+                Self::TeleconferenceDeviceAudioQuality(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.teleconferenceDeviceVideoQuality") => {
-                Self::TeleconferenceDeviceVideoQuality(crate::edm::from_value(value)?)
+                Self::TeleconferenceDeviceVideoQuality(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.teleconferenceDeviceScreenSharingQuality") => {
-                Self::TeleconferenceDeviceScreenSharingQuality(crate::edm::from_value(value)?)
+                Self::TeleconferenceDeviceScreenSharingQuality(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::TeleconferenceDeviceMediaQuality(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.teleconferenceDeviceQuality` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeleconferenceDeviceQuality {
     /// A unique identifier for all the participant calls in a conference or a unique identifier for two
     /// participant calls in P2P call. This needs to be copied over from
@@ -2833,12 +5015,51 @@ pub struct TeleconferenceDeviceQuality {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for TeleconferenceDeviceQuality {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for TeleconferenceDeviceQuality {
+    const NAME: &'static str = "microsoft.graph.teleconferenceDeviceQuality";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "callChainId" => self.call_chain_id = map.next_value()?,
+            "cloudServiceDeploymentEnvironment" => {
+                self.cloud_service_deployment_environment = map.next_value()?
+            }
+            "cloudServiceDeploymentId" => self.cloud_service_deployment_id = map.next_value()?,
+            "cloudServiceInstanceName" => self.cloud_service_instance_name = map.next_value()?,
+            "cloudServiceName" => self.cloud_service_name = map.next_value()?,
+            "deviceDescription" => self.device_description = map.next_value()?,
+            "deviceName" => self.device_name = map.next_value()?,
+            "mediaLegId" => self.media_leg_id = map.next_value()?,
+            "mediaQualityList" => self.media_quality_list = map.next_value()?,
+            "participantId" => self.participant_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teleconferenceDeviceScreenSharingQuality` complex type.
 ///
 /// Derived from `teleconferenceDeviceVideoQuality` < `teleconferenceDeviceMediaQuality`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeleconferenceDeviceScreenSharingQuality {
     /// The average inbound stream network jitter.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2931,12 +5152,80 @@ pub struct TeleconferenceDeviceScreenSharingQuality {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for TeleconferenceDeviceScreenSharingQuality {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for TeleconferenceDeviceScreenSharingQuality {
+    const NAME: &'static str = "microsoft.graph.teleconferenceDeviceScreenSharingQuality";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "averageInboundJitter" => self.average_inbound_jitter = map.next_value()?,
+            "averageInboundPacketLossRateInPercentage" => {
+                self.average_inbound_packet_loss_rate_in_percentage = map.next_value()?
+            }
+            "averageInboundRoundTripDelay" => {
+                self.average_inbound_round_trip_delay = map.next_value()?
+            }
+            "averageOutboundJitter" => self.average_outbound_jitter = map.next_value()?,
+            "averageOutboundPacketLossRateInPercentage" => {
+                self.average_outbound_packet_loss_rate_in_percentage = map.next_value()?
+            }
+            "averageOutboundRoundTripDelay" => {
+                self.average_outbound_round_trip_delay = map.next_value()?
+            }
+            "channelIndex" => self.channel_index = map.next_value()?,
+            "inboundPackets" => self.inbound_packets = map.next_value()?,
+            "localIPAddress" => self.local_ip_address = map.next_value()?,
+            "localPort" => self.local_port = map.next_value()?,
+            "maximumInboundJitter" => self.maximum_inbound_jitter = map.next_value()?,
+            "maximumInboundPacketLossRateInPercentage" => {
+                self.maximum_inbound_packet_loss_rate_in_percentage = map.next_value()?
+            }
+            "maximumInboundRoundTripDelay" => {
+                self.maximum_inbound_round_trip_delay = map.next_value()?
+            }
+            "maximumOutboundJitter" => self.maximum_outbound_jitter = map.next_value()?,
+            "maximumOutboundPacketLossRateInPercentage" => {
+                self.maximum_outbound_packet_loss_rate_in_percentage = map.next_value()?
+            }
+            "maximumOutboundRoundTripDelay" => {
+                self.maximum_outbound_round_trip_delay = map.next_value()?
+            }
+            "mediaDuration" => self.media_duration = map.next_value()?,
+            "networkLinkSpeedInBytes" => self.network_link_speed_in_bytes = map.next_value()?,
+            "outboundPackets" => self.outbound_packets = map.next_value()?,
+            "remoteIPAddress" => self.remote_ip_address = map.next_value()?,
+            "remotePort" => self.remote_port = map.next_value()?,
+            "averageInboundBitRate" => self.average_inbound_bit_rate = map.next_value()?,
+            "averageInboundFrameRate" => self.average_inbound_frame_rate = map.next_value()?,
+            "averageOutboundBitRate" => self.average_outbound_bit_rate = map.next_value()?,
+            "averageOutboundFrameRate" => self.average_outbound_frame_rate = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teleconferenceDeviceVideoQuality` complex type.
 ///
 /// Derived from `teleconferenceDeviceMediaQuality`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeleconferenceDeviceVideoQuality {
     /// The average inbound stream network jitter.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3029,6 +5318,74 @@ pub struct TeleconferenceDeviceVideoQuality {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for TeleconferenceDeviceVideoQuality {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for TeleconferenceDeviceVideoQuality {
+    const NAME: &'static str = "microsoft.graph.teleconferenceDeviceVideoQuality";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "averageInboundJitter" => self.average_inbound_jitter = map.next_value()?,
+            "averageInboundPacketLossRateInPercentage" => {
+                self.average_inbound_packet_loss_rate_in_percentage = map.next_value()?
+            }
+            "averageInboundRoundTripDelay" => {
+                self.average_inbound_round_trip_delay = map.next_value()?
+            }
+            "averageOutboundJitter" => self.average_outbound_jitter = map.next_value()?,
+            "averageOutboundPacketLossRateInPercentage" => {
+                self.average_outbound_packet_loss_rate_in_percentage = map.next_value()?
+            }
+            "averageOutboundRoundTripDelay" => {
+                self.average_outbound_round_trip_delay = map.next_value()?
+            }
+            "channelIndex" => self.channel_index = map.next_value()?,
+            "inboundPackets" => self.inbound_packets = map.next_value()?,
+            "localIPAddress" => self.local_ip_address = map.next_value()?,
+            "localPort" => self.local_port = map.next_value()?,
+            "maximumInboundJitter" => self.maximum_inbound_jitter = map.next_value()?,
+            "maximumInboundPacketLossRateInPercentage" => {
+                self.maximum_inbound_packet_loss_rate_in_percentage = map.next_value()?
+            }
+            "maximumInboundRoundTripDelay" => {
+                self.maximum_inbound_round_trip_delay = map.next_value()?
+            }
+            "maximumOutboundJitter" => self.maximum_outbound_jitter = map.next_value()?,
+            "maximumOutboundPacketLossRateInPercentage" => {
+                self.maximum_outbound_packet_loss_rate_in_percentage = map.next_value()?
+            }
+            "maximumOutboundRoundTripDelay" => {
+                self.maximum_outbound_round_trip_delay = map.next_value()?
+            }
+            "mediaDuration" => self.media_duration = map.next_value()?,
+            "networkLinkSpeedInBytes" => self.network_link_speed_in_bytes = map.next_value()?,
+            "outboundPackets" => self.outbound_packets = map.next_value()?,
+            "remoteIPAddress" => self.remote_ip_address = map.next_value()?,
+            "remotePort" => self.remote_port = map.next_value()?,
+            "averageInboundBitRate" => self.average_inbound_bit_rate = map.next_value()?,
+            "averageInboundFrameRate" => self.average_inbound_frame_rate = map.next_value()?,
+            "averageOutboundBitRate" => self.average_outbound_bit_rate = map.next_value()?,
+            "averageOutboundFrameRate" => self.average_outbound_frame_rate = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// A `teleconferenceDeviceVideoQuality` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`TeleconferenceDeviceVideoQuality`]; an `@odata.type` this
@@ -3051,16 +5408,35 @@ pub enum AnyTeleconferenceDeviceVideoQuality {
 #[cfg(feature = "communications")]
 impl<'de> serde::Deserialize<'de> for AnyTeleconferenceDeviceVideoQuality {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::polymorphic::Polymorphic for AnyTeleconferenceDeviceVideoQuality {
+    const DECLARED: &'static str = "microsoft.graph.teleconferenceDeviceVideoQuality";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.teleconferenceDeviceVideoQuality") => {
-                Self::TeleconferenceDeviceVideoQuality(crate::edm::from_value(value)?)
+                Self::TeleconferenceDeviceVideoQuality(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.teleconferenceDeviceScreenSharingQuality") => {
-                Self::TeleconferenceDeviceScreenSharingQuality(crate::edm::from_value(value)?)
+                Self::TeleconferenceDeviceScreenSharingQuality(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::TeleconferenceDeviceVideoQuality(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -3068,8 +5444,8 @@ impl<'de> serde::Deserialize<'de> for AnyTeleconferenceDeviceVideoQuality {
 ///
 /// Derived from `meetingInfo`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TokenMeetingInfo {
     /// The token used to join the call.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3080,10 +5456,38 @@ pub struct TokenMeetingInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for TokenMeetingInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for TokenMeetingInfo {
+    const NAME: &'static str = "microsoft.graph.tokenMeetingInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "token" => self.token = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.toneInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ToneInfo {
     /// An incremental identifier used for ordering DTMF events.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3098,10 +5502,39 @@ pub struct ToneInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for ToneInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for ToneInfo {
+    const NAME: &'static str = "microsoft.graph.toneInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "sequenceId" => self.sequence_id = map.next_value()?,
+            "tone" => self.tone = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.userWorkLocation` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserWorkLocation {
     /// The `placeId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3118,14 +5551,44 @@ pub struct UserWorkLocation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for UserWorkLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for UserWorkLocation {
+    const NAME: &'static str = "microsoft.graph.userWorkLocation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "placeId" => self.place_id = map.next_value()?,
+            "source" => self.source = map.next_value()?,
+            "workLocationType" => self.work_location_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.virtualEventPresenterDetails` complex type.
 #[cfg(any(feature = "communications", feature = "solutions"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VirtualEventPresenterDetails {
     /// The `bio` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub bio: crate::Patch<crate::models::ItemBody>,
+    pub bio: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `company` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub company: crate::Patch<String>,
@@ -3147,16 +5610,49 @@ pub struct VirtualEventPresenterDetails {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "communications", feature = "solutions"))]
+impl<'de> serde::Deserialize<'de> for VirtualEventPresenterDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions"))]
+impl crate::read_fields::ReadFields for VirtualEventPresenterDetails {
+    const NAME: &'static str = "microsoft.graph.virtualEventPresenterDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "bio" => self.bio = map.next_value()?,
+            "company" => self.company = map.next_value()?,
+            "jobTitle" => self.job_title = map.next_value()?,
+            "linkedInProfileWebUrl" => self.linked_in_profile_web_url = map.next_value()?,
+            "personalSiteWebUrl" => self.personal_site_web_url = map.next_value()?,
+            "twitterProfileWebUrl" => self.twitter_profile_web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.virtualEventPresenterInfo` complex type.
 ///
 /// Derived from `meetingParticipantInfo`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VirtualEventPresenterInfo {
     /// Identity information of the participant.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub identity: crate::Patch<crate::models::AnyIdentitySet>,
+    pub identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Specifies the participant's role in the meeting.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role: crate::Patch<crate::models::OnlineMeetingRole>,
@@ -3165,17 +5661,48 @@ pub struct VirtualEventPresenterInfo {
     pub upn: crate::Patch<String>,
     /// The `presenterDetails` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub presenter_details: crate::Patch<crate::models::VirtualEventPresenterDetails>,
+    pub presenter_details: crate::Patch<Box<crate::models::VirtualEventPresenterDetails>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "communications")]
+impl<'de> serde::Deserialize<'de> for VirtualEventPresenterInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "communications")]
+impl crate::read_fields::ReadFields for VirtualEventPresenterInfo {
+    const NAME: &'static str = "microsoft.graph.virtualEventPresenterInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "identity" => self.identity = map.next_value()?,
+            "role" => self.role = map.next_value()?,
+            "upn" => self.upn = map.next_value()?,
+            "presenterDetails" => self.presenter_details = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.watermarkProtectionValues` complex type.
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WatermarkProtectionValues {
     /// Indicates whether to apply a watermark to any shared content.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3187,6 +5714,37 @@ pub struct WatermarkProtectionValues {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for WatermarkProtectionValues {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl crate::read_fields::ReadFields for WatermarkProtectionValues {
+    const NAME: &'static str = "microsoft.graph.watermarkProtectionValues";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isEnabledForContentSharing" => {
+                self.is_enabled_for_content_sharing = map.next_value()?
+            }
+            "isEnabledForVideo" => self.is_enabled_for_video = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]

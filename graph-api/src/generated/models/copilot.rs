@@ -23,15 +23,15 @@ pub struct CopilotRootRetrievalBody {
     pub maximum_number_of_results: Option<i32>,
     /// The `dataSourceConfiguration` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub data_source_configuration: Option<crate::models::DataSourceConfiguration>,
+    pub data_source_configuration: Option<Box<crate::models::DataSourceConfiguration>>,
 }
 
 /// The `microsoft.graph.aiInteractionHistory` entity type.
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AiInteractionHistory {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -40,6 +40,34 @@ pub struct AiInteractionHistory {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for AiInteractionHistory {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for AiInteractionHistory {
+    const NAME: &'static str = "microsoft.graph.aiInteractionHistory";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -54,8 +82,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AiOnlineMeeting {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -67,6 +95,35 @@ pub struct AiOnlineMeeting {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for AiOnlineMeeting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for AiOnlineMeeting {
+    const NAME: &'static str = "microsoft.graph.aiOnlineMeeting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "aiInsights" => self.ai_insights = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -82,15 +139,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AiUser {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `interactionHistory` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub interaction_history: crate::Patch<crate::models::AiInteractionHistory>,
+    pub interaction_history: crate::Patch<Box<crate::models::AiInteractionHistory>>,
     /// The `onlineMeetings` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub online_meetings: crate::Patch<Vec<crate::models::AiOnlineMeeting>>,
@@ -98,6 +155,36 @@ pub struct AiUser {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for AiUser {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for AiUser {
+    const NAME: &'static str = "microsoft.graph.aiUser";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "interactionHistory" => self.interaction_history = map.next_value()?,
+            "onlineMeetings" => self.online_meetings = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -114,8 +201,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallAiInsight {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -140,11 +227,46 @@ pub struct CallAiInsight {
     pub meeting_notes: crate::Patch<Vec<crate::models::MeetingNote>>,
     /// The `viewpoint` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub viewpoint: crate::Patch<crate::models::CallAiInsightViewPoint>,
+    pub viewpoint: crate::Patch<Box<crate::models::CallAiInsightViewPoint>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for CallAiInsight {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for CallAiInsight {
+    const NAME: &'static str = "microsoft.graph.callAiInsight";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "actionItems" => self.action_items = map.next_value()?,
+            "callId" => self.call_id = map.next_value()?,
+            "contentCorrelationId" => self.content_correlation_id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "meetingNotes" => self.meeting_notes = map.next_value()?,
+            "viewpoint" => self.viewpoint = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -166,22 +288,52 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CopilotAdmin {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `catalog` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub catalog: crate::Patch<crate::models::CopilotAdminCatalog>,
+    pub catalog: crate::Patch<Box<crate::models::CopilotAdminCatalog>>,
     /// The `settings` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub settings: crate::Patch<crate::models::CopilotAdminSetting>,
+    pub settings: crate::Patch<Box<crate::models::CopilotAdminSetting>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for CopilotAdmin {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for CopilotAdmin {
+    const NAME: &'static str = "microsoft.graph.copilotAdmin";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "catalog" => self.catalog = map.next_value()?,
+            "settings" => self.settings = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -198,8 +350,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CopilotAdminCatalog {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -211,6 +363,35 @@ pub struct CopilotAdminCatalog {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for CopilotAdminCatalog {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for CopilotAdminCatalog {
+    const NAME: &'static str = "microsoft.graph.copilotAdminCatalog";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "packages" => self.packages = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -226,8 +407,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CopilotAdminLimitedMode {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -245,6 +426,36 @@ pub struct CopilotAdminLimitedMode {
 }
 
 #[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for CopilotAdminLimitedMode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for CopilotAdminLimitedMode {
+    const NAME: &'static str = "microsoft.graph.copilotAdminLimitedMode";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "groupId" => self.group_id = map.next_value()?,
+            "isEnabledForGroup" => self.is_enabled_for_group = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "copilot")]
 crate::edm::select_fields! {
     /// Property names of [`CopilotAdminLimitedMode`] for a typed `$select`.
     pub enum CopilotAdminLimitedModeField for CopilotAdminLimitedMode {
@@ -258,19 +469,48 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CopilotAdminSetting {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `limitedMode` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub limited_mode: crate::Patch<crate::models::CopilotAdminLimitedMode>,
+    pub limited_mode: crate::Patch<Box<crate::models::CopilotAdminLimitedMode>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for CopilotAdminSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for CopilotAdminSetting {
+    const NAME: &'static str = "microsoft.graph.copilotAdminSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "limitedMode" => self.limited_mode = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -286,8 +526,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `copilotPackage` < `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CopilotPackageDetail {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -374,6 +614,59 @@ pub struct CopilotPackageDetail {
 }
 
 #[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for CopilotPackageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for CopilotPackageDetail {
+    const NAME: &'static str = "microsoft.graph.copilotPackageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appId" => self.app_id = map.next_value()?,
+            "assetId" => self.asset_id = map.next_value()?,
+            "availableTo" => self.available_to = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "deployedTo" => self.deployed_to = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "elementTypes" => self.element_types = map.next_value()?,
+            "isBlocked" => self.is_blocked = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "manifestId" => self.manifest_id = map.next_value()?,
+            "manifestVersion" => self.manifest_version = map.next_value()?,
+            "ownerId" => self.owner_id = map.next_value()?,
+            "platform" => self.platform = map.next_value()?,
+            "publisher" => self.publisher = map.next_value()?,
+            "shortDescription" => self.short_description = map.next_value()?,
+            "supportedHosts" => self.supported_hosts = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "version" => self.version = map.next_value()?,
+            "acquireUsersAndGroups" => self.acquire_users_and_groups = map.next_value()?,
+            "allowedUsersAndGroups" => self.allowed_users_and_groups = map.next_value()?,
+            "categories" => self.categories = map.next_value()?,
+            "elementDetails" => self.element_details = map.next_value()?,
+            "longDescription" => self.long_description = map.next_value()?,
+            "sensitivity" => self.sensitivity = map.next_value()?,
+            "sharedWithUsersAndGroups" => self.shared_with_users_and_groups = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "copilot")]
 crate::edm::select_fields! {
     /// Property names of [`CopilotPackageDetail`] for a typed `$select`.
     pub enum CopilotPackageDetailField for CopilotPackageDetail {
@@ -410,8 +703,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CopilotReportRoot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -420,6 +713,34 @@ pub struct CopilotReportRoot {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for CopilotReportRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for CopilotReportRoot {
+    const NAME: &'static str = "microsoft.graph.copilotReportRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -432,18 +753,18 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.copilotRoot` entity type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CopilotRoot {
     /// The `admin` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub admin: crate::Patch<crate::models::CopilotAdmin>,
+    pub admin: crate::Patch<Box<crate::models::CopilotAdmin>>,
     /// The `interactionHistory` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub interaction_history: crate::Patch<crate::models::AiInteractionHistory>,
+    pub interaction_history: crate::Patch<Box<crate::models::AiInteractionHistory>>,
     /// The `reports` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub reports: crate::Patch<crate::models::CopilotReportRoot>,
+    pub reports: crate::Patch<Box<crate::models::CopilotReportRoot>>,
     /// The `users` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub users: crate::Patch<Vec<crate::models::AiUser>>,
@@ -451,6 +772,37 @@ pub struct CopilotRoot {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for CopilotRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for CopilotRoot {
+    const NAME: &'static str = "microsoft.graph.copilotRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "admin" => self.admin = map.next_value()?,
+            "interactionHistory" => self.interaction_history = map.next_value()?,
+            "reports" => self.reports = map.next_value()?,
+            "users" => self.users = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -466,8 +818,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.actionItem` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ActionItem {
     /// The `ownerDisplayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -484,10 +836,40 @@ pub struct ActionItem {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for ActionItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for ActionItem {
+    const NAME: &'static str = "microsoft.graph.actionItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "ownerDisplayName" => self.owner_display_name = map.next_value()?,
+            "text" => self.text = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callAiInsightViewPoint` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallAiInsightViewPoint {
     /// The `mentionEvents` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -498,10 +880,38 @@ pub struct CallAiInsightViewPoint {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for CallAiInsightViewPoint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for CallAiInsightViewPoint {
+    const NAME: &'static str = "microsoft.graph.callAiInsightViewPoint";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "mentionEvents" => self.mention_events = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.connectionItem` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConnectionItem {
     /// The `connectionId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -512,29 +922,110 @@ pub struct ConnectionItem {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for ConnectionItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for ConnectionItem {
+    const NAME: &'static str = "microsoft.graph.connectionItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "connectionId" => self.connection_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.dataSourceConfiguration` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DataSourceConfiguration {
     /// The `externalItem` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub external_item: crate::Patch<crate::models::ExternalItemConfiguration>,
+    pub external_item: crate::Patch<Box<crate::models::ExternalItemConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for DataSourceConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for DataSourceConfiguration {
+    const NAME: &'static str = "microsoft.graph.dataSourceConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "externalItem" => self.external_item = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.dictionaries` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Dictionaries {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for Dictionaries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for Dictionaries {
+    const NAME: &'static str = "microsoft.graph.dictionaries";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `dictionaries` or any type derived from it, chosen by `@odata.type` when reading.
@@ -557,23 +1048,42 @@ pub enum AnyDictionaries {
 #[cfg(feature = "copilot")]
 impl<'de> serde::Deserialize<'de> for AnyDictionaries {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::polymorphic::Polymorphic for AnyDictionaries {
+    const DECLARED: &'static str = "microsoft.graph.dictionaries";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.dictionaries") => {
-                Self::Dictionaries(crate::edm::from_value(value)?)
+                Self::Dictionaries(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.searchResourceMetadataDictionary") => {
-                Self::SearchResourceMetadataDictionary(crate::edm::from_value(value)?)
+                Self::SearchResourceMetadataDictionary(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::Dictionaries(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.externalItemConfiguration` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExternalItemConfiguration {
     /// The `connections` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -584,10 +1094,38 @@ pub struct ExternalItemConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for ExternalItemConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for ExternalItemConfiguration {
+    const NAME: &'static str = "microsoft.graph.externalItemConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "connections" => self.connections = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.meetingNote` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MeetingNote {
     /// The `subpoints` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -604,10 +1142,40 @@ pub struct MeetingNote {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for MeetingNote {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for MeetingNote {
+    const NAME: &'static str = "microsoft.graph.meetingNote";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "subpoints" => self.subpoints = map.next_value()?,
+            "text" => self.text = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.meetingNoteSubpoint` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MeetingNoteSubpoint {
     /// The `text` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -621,17 +1189,46 @@ pub struct MeetingNoteSubpoint {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for MeetingNoteSubpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for MeetingNoteSubpoint {
+    const NAME: &'static str = "microsoft.graph.meetingNoteSubpoint";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "text" => self.text = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.mentionEvent` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MentionEvent {
     /// The `eventDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `speaker` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub speaker: crate::Patch<crate::models::AnyIdentitySet>,
+    pub speaker: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `transcriptUtterance` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transcript_utterance: crate::Patch<String>,
@@ -641,10 +1238,40 @@ pub struct MentionEvent {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for MentionEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for MentionEvent {
+    const NAME: &'static str = "microsoft.graph.mentionEvent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "eventDateTime" => self.event_date_time = map.next_value()?,
+            "speaker" => self.speaker = map.next_value()?,
+            "transcriptUtterance" => self.transcript_utterance = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.packageAccessEntity` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PackageAccessEntity {
     /// The `resourceId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -658,10 +1285,39 @@ pub struct PackageAccessEntity {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for PackageAccessEntity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for PackageAccessEntity {
+    const NAME: &'static str = "microsoft.graph.packageAccessEntity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "resourceId" => self.resource_id = map.next_value()?,
+            "resourceType" => self.resource_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.packageElement` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PackageElement {
     /// The `definition` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -675,10 +1331,39 @@ pub struct PackageElement {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for PackageElement {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for PackageElement {
+    const NAME: &'static str = "microsoft.graph.packageElement";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "definition" => self.definition = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.packageElementDetail` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PackageElementDetail {
     /// The `elements` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -692,10 +1377,39 @@ pub struct PackageElementDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for PackageElementDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for PackageElementDetail {
+    const NAME: &'static str = "microsoft.graph.packageElementDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "elements" => self.elements = map.next_value()?,
+            "elementType" => self.element_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.retrievalExtract` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RetrievalExtract {
     /// The `relevanceScore` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -709,23 +1423,52 @@ pub struct RetrievalExtract {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for RetrievalExtract {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for RetrievalExtract {
+    const NAME: &'static str = "microsoft.graph.retrievalExtract";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "relevanceScore" => self.relevance_score = map.next_value()?,
+            "text" => self.text = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.retrievalHit` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RetrievalHit {
     /// The `extracts` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extracts: crate::Patch<Vec<crate::models::RetrievalExtract>>,
     /// The `resourceMetadata` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub resource_metadata: crate::Patch<crate::models::SearchResourceMetadataDictionary>,
+    pub resource_metadata: crate::Patch<Box<crate::models::SearchResourceMetadataDictionary>>,
     /// The `resourceType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_type: crate::Patch<crate::models::RetrievalEntityType>,
     /// The `sensitivityLabel` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sensitivity_label: crate::Patch<crate::models::SensitivityLabelInfo>,
+    pub sensitivity_label: crate::Patch<Box<crate::models::SensitivityLabelInfo>>,
     /// The `webUrl` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
@@ -735,10 +1478,42 @@ pub struct RetrievalHit {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for RetrievalHit {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for RetrievalHit {
+    const NAME: &'static str = "microsoft.graph.retrievalHit";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "extracts" => self.extracts = map.next_value()?,
+            "resourceMetadata" => self.resource_metadata = map.next_value()?,
+            "resourceType" => self.resource_type = map.next_value()?,
+            "sensitivityLabel" => self.sensitivity_label = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.retrievalResponse` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RetrievalResponse {
     /// The `retrievalHits` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -749,12 +1524,40 @@ pub struct RetrievalResponse {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for RetrievalResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for RetrievalResponse {
+    const NAME: &'static str = "microsoft.graph.retrievalResponse";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "retrievalHits" => self.retrieval_hits = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.searchResourceMetadataDictionary` complex type.
 ///
 /// Derived from `dictionaries`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchResourceMetadataDictionary {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -762,10 +1565,35 @@ pub struct SearchResourceMetadataDictionary {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for SearchResourceMetadataDictionary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for SearchResourceMetadataDictionary {
+    const NAME: &'static str = "microsoft.graph.searchResourceMetadataDictionary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.sensitivityLabelInfo` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SensitivityLabelInfo {
     /// The `color` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -786,6 +1614,38 @@ pub struct SensitivityLabelInfo {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl<'de> serde::Deserialize<'de> for SensitivityLabelInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "copilot")]
+impl crate::read_fields::ReadFields for SensitivityLabelInfo {
+    const NAME: &'static str = "microsoft.graph.sensitivityLabelInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "color" => self.color = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "priority" => self.priority = map.next_value()?,
+            "sensitivityLabelId" => self.sensitivity_label_id = map.next_value()?,
+            "tooltip" => self.tooltip = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "copilot")]

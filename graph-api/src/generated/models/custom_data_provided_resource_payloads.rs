@@ -5,8 +5,8 @@
 ///
 /// Derived from `accessReviewContextDataBase` < `data`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewContextData {
     /// The `reviewDefinitionId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -20,12 +20,42 @@ pub struct AccessReviewContextData {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewContextData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewContextData {
+    const NAME: &'static str =
+        "microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextData";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "reviewDefinitionId" => self.review_definition_id = map.next_value()?,
+            "reviewInstanceId" => self.review_instance_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextDataBase` complex type.
 ///
 /// Derived from `data`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewContextDataBase {
     /// The `reviewDefinitionId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -37,6 +67,36 @@ pub struct AccessReviewContextDataBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewContextDataBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewContextDataBase {
+    const NAME: &'static str =
+        "microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextDataBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "reviewDefinitionId" => self.review_definition_id = map.next_value()?,
+            "reviewInstanceId" => self.review_instance_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `accessReviewContextDataBase` or any type derived from it, chosen by `@odata.type` when reading.
@@ -65,26 +125,48 @@ pub enum AnyAccessReviewContextDataBase {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyAccessReviewContextDataBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyAccessReviewContextDataBase {
+    const DECLARED: &'static str =
+        "microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextDataBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None
             | Some(
                 "microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextDataBase",
             ) => Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(
-                crate::edm::from_value(value)?,
+                serde::Deserialize::deserialize(d)?,
             ),
             Some("microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextData") => {
                 Self::CustomDataProvidedResourcePayloadsAccessReviewContextData(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
             Some("microsoft.graph.customDataProvidedResourcePayloads.applyDecisionContextData") => {
                 Self::CustomDataProvidedResourcePayloadsApplyDecisionContextData(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(value) => {
+                Some(&value.additional_data)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -92,8 +174,8 @@ impl<'de> serde::Deserialize<'de> for AnyAccessReviewContextDataBase {
 ///
 /// Derived from `accessReviewContextDataBase` < `data`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApplyDecisionContextData {
     /// The `reviewDefinitionId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -107,15 +189,70 @@ pub struct ApplyDecisionContextData {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for ApplyDecisionContextData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for ApplyDecisionContextData {
+    const NAME: &'static str =
+        "microsoft.graph.customDataProvidedResourcePayloads.applyDecisionContextData";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "reviewDefinitionId" => self.review_definition_id = map.next_value()?,
+            "reviewInstanceId" => self.review_instance_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.customDataProvidedResourcePayloads.data` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Data {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for Data {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for Data {
+    const NAME: &'static str = "microsoft.graph.customDataProvidedResourcePayloads.data";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `data` or any type derived from it, chosen by `@odata.type` when reading.
@@ -148,27 +285,46 @@ pub enum AnyData {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyData {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyData {
+    const DECLARED: &'static str = "microsoft.graph.customDataProvidedResourcePayloads.data";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.customDataProvidedResourcePayloads.data") => {
-                Self::CustomDataProvidedResourcePayloadsData(crate::edm::from_value(value)?)
+                Self::CustomDataProvidedResourcePayloadsData(serde::Deserialize::deserialize(d)?)
             }
             Some(
                 "microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextDataBase",
             ) => Self::CustomDataProvidedResourcePayloadsAccessReviewContextDataBase(
-                crate::edm::from_value(value)?,
+                serde::Deserialize::deserialize(d)?,
             ),
             Some("microsoft.graph.customDataProvidedResourcePayloads.accessReviewContextData") => {
                 Self::CustomDataProvidedResourcePayloadsAccessReviewContextData(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
             Some("microsoft.graph.customDataProvidedResourcePayloads.applyDecisionContextData") => {
                 Self::CustomDataProvidedResourcePayloadsApplyDecisionContextData(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::CustomDataProvidedResourcePayloadsData(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }

@@ -138,41 +138,78 @@ pub struct ServiceUpdateMessageCollectionUnfavoriteBody {
 
 /// The `microsoft.graph.admin` entity type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Admin {
     /// The `configurationManagement` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub configuration_management: crate::Patch<crate::models::ConfigurationManagement>,
+    pub configuration_management: crate::Patch<Box<crate::models::ConfigurationManagement>>,
     /// A container for Microsoft Edge resources. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub edge: crate::Patch<crate::models::Edge>,
+    pub edge: crate::Patch<Box<crate::models::Edge>>,
     /// The `exchange` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub exchange: crate::Patch<crate::models::ExchangeAdmin>,
+    pub exchange: crate::Patch<Box<crate::models::ExchangeAdmin>>,
     /// The `microsoft365Apps` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub microsoft365_apps: crate::Patch<crate::models::AdminMicrosoft365Apps>,
+    pub microsoft365_apps: crate::Patch<Box<crate::models::AdminMicrosoft365Apps>>,
     /// The `people` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub people: crate::Patch<crate::models::PeopleAdminSettings>,
+    pub people: crate::Patch<Box<crate::models::PeopleAdminSettings>>,
     /// The `reportSettings` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub report_settings: crate::Patch<crate::models::AdminReportSettings>,
+    pub report_settings: crate::Patch<Box<crate::models::AdminReportSettings>>,
     /// A container for service communications resources. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub service_announcement: crate::Patch<crate::models::ServiceAnnouncement>,
+    pub service_announcement: crate::Patch<Box<crate::models::ServiceAnnouncement>>,
     /// The `sharepoint` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sharepoint: crate::Patch<crate::models::Sharepoint>,
+    pub sharepoint: crate::Patch<Box<crate::models::Sharepoint>>,
     /// The `teams` navigation property (present when expanded).
     #[cfg(feature = "teams")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub teams: crate::Patch<crate::models::teams_administration::TeamsAdminRoot>,
+    pub teams: crate::Patch<Box<crate::models::teams_administration::TeamsAdminRoot>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for Admin {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for Admin {
+    const NAME: &'static str = "microsoft.graph.admin";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "configurationManagement" => self.configuration_management = map.next_value()?,
+            "edge" => self.edge = map.next_value()?,
+            "exchange" => self.exchange = map.next_value()?,
+            "microsoft365Apps" => self.microsoft365_apps = map.next_value()?,
+            "people" => self.people = map.next_value()?,
+            "reportSettings" => self.report_settings = map.next_value()?,
+            "serviceAnnouncement" => self.service_announcement = map.next_value()?,
+            "sharepoint" => self.sharepoint = map.next_value()?,
+            #[cfg(feature = "teams")]
+            "teams" => self.teams = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -194,19 +231,48 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AdminMicrosoft365Apps {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `installationOptions` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub installation_options: crate::Patch<crate::models::M365AppsInstallationOptions>,
+    pub installation_options: crate::Patch<Box<crate::models::M365AppsInstallationOptions>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for AdminMicrosoft365Apps {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for AdminMicrosoft365Apps {
+    const NAME: &'static str = "microsoft.graph.adminMicrosoft365Apps";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "installationOptions" => self.installation_options = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -222,8 +288,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AdminReportSettings {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -235,6 +301,35 @@ pub struct AdminReportSettings {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for AdminReportSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for AdminReportSettings {
+    const NAME: &'static str = "microsoft.graph.adminReportSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayConcealedNames" => self.display_concealed_names = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -250,8 +345,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AllowedValue {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -263,6 +358,35 @@ pub struct AllowedValue {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for AllowedValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for AllowedValue {
+    const NAME: &'static str = "microsoft.graph.allowedValue";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isActive" => self.is_active = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -278,8 +402,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApplicationTemplate {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -320,10 +444,10 @@ pub struct ApplicationTemplate {
     pub publisher: crate::Patch<String>,
     /// The `riskFactors` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub risk_factors: crate::Patch<crate::models::ApplicationRiskFactors>,
+    pub risk_factors: crate::Patch<Box<crate::models::ApplicationRiskFactors>>,
     /// The `riskScore` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub risk_score: crate::Patch<crate::models::ApplicationRiskScore>,
+    pub risk_score: crate::Patch<Box<crate::models::ApplicationRiskScore>>,
     /// The list of provisioning modes supported by this application. The only valid value is sync.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub supported_provisioning_types: crate::Patch<Vec<String>>,
@@ -335,6 +459,50 @@ pub struct ApplicationTemplate {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ApplicationTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ApplicationTemplate {
+    const NAME: &'static str = "microsoft.graph.applicationTemplate";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "categories" => self.categories = map.next_value()?,
+            "deprecationDate" => self.deprecation_date = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "endpoints" => self.endpoints = map.next_value()?,
+            "homePageUrl" => self.home_page_url = map.next_value()?,
+            "isEntraIntegrated" => self.is_entra_integrated = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "logoUrl" => self.logo_url = map.next_value()?,
+            "publisher" => self.publisher = map.next_value()?,
+            "riskFactors" => self.risk_factors = map.next_value()?,
+            "riskScore" => self.risk_score = map.next_value()?,
+            "supportedProvisioningTypes" => self.supported_provisioning_types = map.next_value()?,
+            "supportedSingleSignOnModes" => {
+                self.supported_single_sign_on_modes = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -363,8 +531,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttributeSet {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -382,6 +550,36 @@ pub struct AttributeSet {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for AttributeSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for AttributeSet {
+    const NAME: &'static str = "microsoft.graph.attributeSet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "maxAttributesPerSet" => self.max_attributes_per_set = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`AttributeSet`] for a typed `$select`.
     pub enum AttributeSetField for AttributeSet {
@@ -395,8 +593,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BrowserSharedCookie {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -424,7 +622,7 @@ pub struct BrowserSharedCookie {
     pub host_or_domain: crate::Patch<String>,
     /// The user who last modified the cookie.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The date and time when the cookie was last modified.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -443,6 +641,46 @@ pub struct BrowserSharedCookie {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for BrowserSharedCookie {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for BrowserSharedCookie {
+    const NAME: &'static str = "microsoft.graph.browserSharedCookie";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "comment" => self.comment = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "history" => self.history = map.next_value()?,
+            "hostOnly" => self.host_only = map.next_value()?,
+            "hostOrDomain" => self.host_or_domain = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "path" => self.path = map.next_value()?,
+            "sourceEnvironment" => self.source_environment = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -469,8 +707,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BrowserSite {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -500,7 +738,7 @@ pub struct BrowserSite {
     pub history: crate::Patch<Vec<crate::models::BrowserSiteHistory>>,
     /// The user who last modified the site.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The date and time when the site was last modified.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -529,6 +767,46 @@ pub struct BrowserSite {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for BrowserSite {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for BrowserSite {
+    const NAME: &'static str = "microsoft.graph.browserSite";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "allowRedirect" => self.allow_redirect = map.next_value()?,
+            "comment" => self.comment = map.next_value()?,
+            "compatibilityMode" => self.compatibility_mode = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "history" => self.history = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "mergeType" => self.merge_type = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "targetEnvironment" => self.target_environment = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`BrowserSite`] for a typed `$select`.
     pub enum BrowserSiteField for BrowserSite {
@@ -552,8 +830,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BrowserSiteList {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -566,13 +844,13 @@ pub struct BrowserSiteList {
     pub display_name: crate::Patch<String>,
     /// The user who last modified the site list.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The date and time when the site list was last modified.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The user who published the site list.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub published_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub published_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The date and time when the site list was published.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub published_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -593,6 +871,44 @@ pub struct BrowserSiteList {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for BrowserSiteList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for BrowserSiteList {
+    const NAME: &'static str = "microsoft.graph.browserSiteList";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "publishedBy" => self.published_by = map.next_value()?,
+            "publishedDateTime" => self.published_date_time = map.next_value()?,
+            "revision" => self.revision = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "sharedCookies" => self.shared_cookies = map.next_value()?,
+            "sites" => self.sites = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -617,8 +933,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CompanySubscription {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -666,6 +982,46 @@ pub struct CompanySubscription {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for CompanySubscription {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for CompanySubscription {
+    const NAME: &'static str = "microsoft.graph.companySubscription";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "commerceSubscriptionId" => self.commerce_subscription_id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "isTrial" => self.is_trial = map.next_value()?,
+            "nextLifecycleDateTime" => self.next_lifecycle_date_time = map.next_value()?,
+            "ownerId" => self.owner_id = map.next_value()?,
+            "ownerTenantId" => self.owner_tenant_id = map.next_value()?,
+            "ownerType" => self.owner_type = map.next_value()?,
+            "serviceStatus" => self.service_status = map.next_value()?,
+            "skuId" => self.sku_id = map.next_value()?,
+            "skuPartNumber" => self.sku_part_number = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "totalLicenses" => self.total_licenses = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`CompanySubscription`] for a typed `$select`.
     pub enum CompanySubscriptionField for CompanySubscription {
@@ -689,8 +1045,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConfigurationBaseline {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -714,6 +1070,38 @@ pub struct ConfigurationBaseline {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ConfigurationBaseline {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ConfigurationBaseline {
+    const NAME: &'static str = "microsoft.graph.configurationBaseline";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "parameters" => self.parameters = map.next_value()?,
+            "resources" => self.resources = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`ConfigurationBaseline`] for a typed `$select`.
     pub enum ConfigurationBaselineField for ConfigurationBaseline {
@@ -729,8 +1117,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConfigurationDrift {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -749,7 +1137,7 @@ pub struct ConfigurationDrift {
     pub monitor_id: crate::Patch<String>,
     /// The `resourceInstanceIdentifier` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub resource_instance_identifier: crate::Patch<crate::models::OpenComplexDictionaryType>,
+    pub resource_instance_identifier: crate::Patch<Box<crate::models::OpenComplexDictionaryType>>,
     /// The `resourceType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_type: crate::Patch<String>,
@@ -763,6 +1151,44 @@ pub struct ConfigurationDrift {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ConfigurationDrift {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ConfigurationDrift {
+    const NAME: &'static str = "microsoft.graph.configurationDrift";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "baselineResourceDisplayName" => {
+                self.baseline_resource_display_name = map.next_value()?
+            }
+            "driftedProperties" => self.drifted_properties = map.next_value()?,
+            "firstReportedDateTime" => self.first_reported_date_time = map.next_value()?,
+            "monitorId" => self.monitor_id = map.next_value()?,
+            "resourceInstanceIdentifier" => self.resource_instance_identifier = map.next_value()?,
+            "resourceType" => self.resource_type = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -785,8 +1211,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConfigurationManagement {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -814,6 +1240,41 @@ pub struct ConfigurationManagement {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ConfigurationManagement {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ConfigurationManagement {
+    const NAME: &'static str = "microsoft.graph.configurationManagement";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "configurationDrifts" => self.configuration_drifts = map.next_value()?,
+            "configurationMonitoringResults" => {
+                self.configuration_monitoring_results = map.next_value()?
+            }
+            "configurationMonitors" => self.configuration_monitors = map.next_value()?,
+            "configurationSnapshotJobs" => self.configuration_snapshot_jobs = map.next_value()?,
+            "configurationSnapshots" => self.configuration_snapshots = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`ConfigurationManagement`] for a typed `$select`.
     pub enum ConfigurationManagementField for ConfigurationManagement {
@@ -830,15 +1291,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConfigurationMonitor {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -853,7 +1314,7 @@ pub struct ConfigurationMonitor {
     pub inactivation_reason: crate::Patch<String>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -865,7 +1326,7 @@ pub struct ConfigurationMonitor {
     pub monitor_run_frequency_in_hours: crate::Patch<i32>,
     /// The `parameters` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parameters: crate::Patch<crate::models::OpenComplexDictionaryType>,
+    pub parameters: crate::Patch<Box<crate::models::OpenComplexDictionaryType>>,
     /// The `status` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::MonitorStatus>,
@@ -874,11 +1335,54 @@ pub struct ConfigurationMonitor {
     pub tenant_id: crate::Patch<String>,
     /// The `baseline` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub baseline: crate::Patch<crate::models::ConfigurationBaseline>,
+    pub baseline: crate::Patch<Box<crate::models::ConfigurationBaseline>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ConfigurationMonitor {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ConfigurationMonitor {
+    const NAME: &'static str = "microsoft.graph.configurationMonitor";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "inactivationReason" => self.inactivation_reason = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "mode" => self.mode = map.next_value()?,
+            "monitorRunFrequencyInHours" => {
+                self.monitor_run_frequency_in_hours = map.next_value()?
+            }
+            "parameters" => self.parameters = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            "baseline" => self.baseline = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -906,8 +1410,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConfigurationMonitoringResult {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -940,6 +1444,41 @@ pub struct ConfigurationMonitoringResult {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ConfigurationMonitoringResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ConfigurationMonitoringResult {
+    const NAME: &'static str = "microsoft.graph.configurationMonitoringResult";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "driftsCount" => self.drifts_count = map.next_value()?,
+            "errorDetails" => self.error_details = map.next_value()?,
+            "monitorId" => self.monitor_id = map.next_value()?,
+            "runCompletionDateTime" => self.run_completion_date_time = map.next_value()?,
+            "runInitiationDateTime" => self.run_initiation_date_time = map.next_value()?,
+            "runStatus" => self.run_status = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`ConfigurationMonitoringResult`] for a typed `$select`.
     pub enum ConfigurationMonitoringResultField for ConfigurationMonitoringResult {
@@ -958,8 +1497,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConfigurationSnapshotJob {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -969,7 +1508,7 @@ pub struct ConfigurationSnapshotJob {
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1001,6 +1540,44 @@ pub struct ConfigurationSnapshotJob {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ConfigurationSnapshotJob {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ConfigurationSnapshotJob {
+    const NAME: &'static str = "microsoft.graph.configurationSnapshotJob";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "errorDetails" => self.error_details = map.next_value()?,
+            "resourceLocation" => self.resource_location = map.next_value()?,
+            "resources" => self.resources = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`ConfigurationSnapshotJob`] for a typed `$select`.
     pub enum ConfigurationSnapshotJobField for ConfigurationSnapshotJob {
@@ -1022,8 +1599,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Contract {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1056,6 +1633,39 @@ pub struct Contract {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for Contract {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for Contract {
+    const NAME: &'static str = "microsoft.graph.contract";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "contractType" => self.contract_type = map.next_value()?,
+            "customerId" => self.customer_id = map.next_value()?,
+            "defaultDomainName" => self.default_domain_name = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`Contract`] for a typed `$select`.
     pub enum ContractField for Contract {
@@ -1072,8 +1682,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomSecurityAttributeDefinition {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1112,6 +1722,43 @@ pub struct CustomSecurityAttributeDefinition {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for CustomSecurityAttributeDefinition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for CustomSecurityAttributeDefinition {
+    const NAME: &'static str = "microsoft.graph.customSecurityAttributeDefinition";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "attributeSet" => self.attribute_set = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "isCollection" => self.is_collection = map.next_value()?,
+            "isSearchable" => self.is_searchable = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "usePreDefinedValuesOnly" => self.use_pre_defined_values_only = map.next_value()?,
+            "allowedValues" => self.allowed_values = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`CustomSecurityAttributeDefinition`] for a typed `$select`.
     pub enum CustomSecurityAttributeDefinitionField for CustomSecurityAttributeDefinition {
@@ -1132,19 +1779,19 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DelegatedAdminAccessAssignment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The access container through which members are assigned access. For example, a security group.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub access_container: crate::Patch<crate::models::DelegatedAdminAccessContainer>,
+    pub access_container: crate::Patch<Box<crate::models::DelegatedAdminAccessContainer>>,
     /// The access details containing the identifiers of the administrative roles that the partner is
     /// assigned in the customer tenant.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub access_details: crate::Patch<crate::models::DelegatedAdminAccessDetails>,
+    pub access_details: crate::Patch<Box<crate::models::DelegatedAdminAccessDetails>>,
     /// The date and time in ISO 8601 format and in UTC time when the access assignment was created.
     /// Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1164,6 +1811,39 @@ pub struct DelegatedAdminAccessAssignment {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DelegatedAdminAccessAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DelegatedAdminAccessAssignment {
+    const NAME: &'static str = "microsoft.graph.delegatedAdminAccessAssignment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "accessContainer" => self.access_container = map.next_value()?,
+            "accessDetails" => self.access_details = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`DelegatedAdminAccessAssignment`] for a typed `$select`.
     pub enum DelegatedAdminAccessAssignmentField for DelegatedAdminAccessAssignment {
@@ -1180,8 +1860,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DelegatedAdminCustomer {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1204,6 +1884,37 @@ pub struct DelegatedAdminCustomer {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DelegatedAdminCustomer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DelegatedAdminCustomer {
+    const NAME: &'static str = "microsoft.graph.delegatedAdminCustomer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            "serviceManagementDetails" => self.service_management_details = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`DelegatedAdminCustomer`] for a typed `$select`.
     pub enum DelegatedAdminCustomerField for DelegatedAdminCustomer {
@@ -1218,8 +1929,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DelegatedAdminRelationship {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1227,7 +1938,7 @@ pub struct DelegatedAdminRelationship {
     /// The access details containing the identifiers of the administrative roles that the partner admin
     /// is requesting in the customer tenant.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub access_details: crate::Patch<crate::models::DelegatedAdminAccessDetails>,
+    pub access_details: crate::Patch<Box<crate::models::DelegatedAdminAccessDetails>>,
     /// The date and time in ISO 8601 format and in UTC time when the relationship became active.
     /// Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1243,7 +1954,7 @@ pub struct DelegatedAdminRelationship {
     /// either by the partner at the time the relationship is created or by the system after the customer
     /// approves the relationship. Cannot be changed by the customer.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub customer: crate::Patch<crate::models::DelegatedAdminRelationshipCustomerParticipant>,
+    pub customer: crate::Patch<Box<crate::models::DelegatedAdminRelationshipCustomerParticipant>>,
     /// The display name of the relationship used for ease of identification. Must be unique across all
     /// delegated admin relationships of the partner. This is set by the partner only when the
     /// relationship is in the created status and cannot be changed by the customer.
@@ -1281,6 +1992,47 @@ pub struct DelegatedAdminRelationship {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DelegatedAdminRelationship {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DelegatedAdminRelationship {
+    const NAME: &'static str = "microsoft.graph.delegatedAdminRelationship";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "accessDetails" => self.access_details = map.next_value()?,
+            "activatedDateTime" => self.activated_date_time = map.next_value()?,
+            "autoExtendDuration" => self.auto_extend_duration = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "customer" => self.customer = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "duration" => self.duration = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "accessAssignments" => self.access_assignments = map.next_value()?,
+            "operations" => self.operations = map.next_value()?,
+            "requests" => self.requests = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -1324,16 +2076,35 @@ pub enum AnyDelegatedAdminRelationship {
 #[cfg(feature = "directory")]
 impl<'de> serde::Deserialize<'de> for AnyDelegatedAdminRelationship {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::polymorphic::Polymorphic for AnyDelegatedAdminRelationship {
+    const DECLARED: &'static str = "microsoft.graph.delegatedAdminRelationship";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.delegatedAdminRelationship") => {
-                Self::DelegatedAdminRelationship(crate::edm::from_value(value)?)
+                Self::DelegatedAdminRelationship(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.resellerDelegatedAdminRelationship") => {
-                Self::ResellerDelegatedAdminRelationship(crate::edm::from_value(value)?)
+                Self::ResellerDelegatedAdminRelationship(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::DelegatedAdminRelationship(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1341,8 +2112,8 @@ impl<'de> serde::Deserialize<'de> for AnyDelegatedAdminRelationship {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DelegatedAdminRelationshipOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1373,6 +2144,39 @@ pub struct DelegatedAdminRelationshipOperation {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DelegatedAdminRelationshipOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DelegatedAdminRelationshipOperation {
+    const NAME: &'static str = "microsoft.graph.delegatedAdminRelationshipOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "data" => self.data = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "operationType" => self.operation_type = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`DelegatedAdminRelationshipOperation`] for a typed `$select`.
     pub enum DelegatedAdminRelationshipOperationField for DelegatedAdminRelationshipOperation {
@@ -1389,8 +2193,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DelegatedAdminRelationshipRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1417,6 +2221,38 @@ pub struct DelegatedAdminRelationshipRequest {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DelegatedAdminRelationshipRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DelegatedAdminRelationshipRequest {
+    const NAME: &'static str = "microsoft.graph.delegatedAdminRelationshipRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "action" => self.action = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`DelegatedAdminRelationshipRequest`] for a typed `$select`.
     pub enum DelegatedAdminRelationshipRequestField for DelegatedAdminRelationshipRequest {
@@ -1432,8 +2268,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DelegatedAdminServiceManagementDetail {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1451,6 +2287,36 @@ pub struct DelegatedAdminServiceManagementDetail {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DelegatedAdminServiceManagementDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DelegatedAdminServiceManagementDetail {
+    const NAME: &'static str = "microsoft.graph.delegatedAdminServiceManagementDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "serviceManagementUrl" => self.service_management_url = map.next_value()?,
+            "serviceName" => self.service_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`DelegatedAdminServiceManagementDetail`] for a typed `$select`.
     pub enum DelegatedAdminServiceManagementDetailField for DelegatedAdminServiceManagementDetail {
@@ -1464,8 +2330,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Device {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1625,6 +2491,79 @@ pub struct Device {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for Device {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for Device {
+    const NAME: &'static str = "microsoft.graph.device";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "accountEnabled" => self.account_enabled = map.next_value()?,
+            "alternativeSecurityIds" => self.alternative_security_ids = map.next_value()?,
+            "approximateLastSignInDateTime" => {
+                self.approximate_last_sign_in_date_time = map.next_value()?
+            }
+            "complianceExpirationDateTime" => {
+                self.compliance_expiration_date_time = map.next_value()?
+            }
+            "deviceCategory" => self.device_category = map.next_value()?,
+            "deviceId" => self.device_id = map.next_value()?,
+            "deviceMetadata" => self.device_metadata = map.next_value()?,
+            "deviceOwnership" => self.device_ownership = map.next_value()?,
+            "deviceVersion" => self.device_version = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "enrollmentProfileName" => self.enrollment_profile_name = map.next_value()?,
+            "enrollmentType" => self.enrollment_type = map.next_value()?,
+            "isCompliant" => self.is_compliant = map.next_value()?,
+            "isManaged" => self.is_managed = map.next_value()?,
+            "isManagementRestricted" => self.is_management_restricted = map.next_value()?,
+            "isRooted" => self.is_rooted = map.next_value()?,
+            "managementType" => self.management_type = map.next_value()?,
+            "manufacturer" => self.manufacturer = map.next_value()?,
+            "mdmAppId" => self.mdm_app_id = map.next_value()?,
+            "model" => self.model = map.next_value()?,
+            "onPremisesLastSyncDateTime" => {
+                self.on_premises_last_sync_date_time = map.next_value()?
+            }
+            "onPremisesSecurityIdentifier" => {
+                self.on_premises_security_identifier = map.next_value()?
+            }
+            "onPremisesSyncEnabled" => self.on_premises_sync_enabled = map.next_value()?,
+            "operatingSystem" => self.operating_system = map.next_value()?,
+            "operatingSystemVersion" => self.operating_system_version = map.next_value()?,
+            "physicalIds" => self.physical_ids = map.next_value()?,
+            "profileType" => self.profile_type = map.next_value()?,
+            "registrationDateTime" => self.registration_date_time = map.next_value()?,
+            "systemLabels" => self.system_labels = map.next_value()?,
+            "trustType" => self.trust_type = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "extensions" => self.extensions = map.next_value()?,
+            "memberOf" => self.member_of = map.next_value()?,
+            "registeredOwners" => self.registered_owners = map.next_value()?,
+            "registeredUsers" => self.registered_users = map.next_value()?,
+            "transitiveMemberOf" => self.transitive_member_of = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`Device`] for a typed `$select`.
     pub enum DeviceField for Device {
@@ -1671,8 +2610,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeviceLocalCredentialInfo {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1696,6 +2635,38 @@ pub struct DeviceLocalCredentialInfo {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DeviceLocalCredentialInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DeviceLocalCredentialInfo {
+    const NAME: &'static str = "microsoft.graph.deviceLocalCredentialInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "credentials" => self.credentials = map.next_value()?,
+            "deviceName" => self.device_name = map.next_value()?,
+            "lastBackupDateTime" => self.last_backup_date_time = map.next_value()?,
+            "refreshDateTime" => self.refresh_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`DeviceLocalCredentialInfo`] for a typed `$select`.
     pub enum DeviceLocalCredentialInfoField for DeviceLocalCredentialInfo {
@@ -1711,8 +2682,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Directory {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1745,10 +2716,10 @@ pub struct Directory {
         crate::Patch<Vec<crate::models::OnPremisesDirectorySynchronization>>,
     /// The `publicKeyInfrastructure` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub public_key_infrastructure: crate::Patch<crate::models::PublicKeyInfrastructureRoot>,
+    pub public_key_infrastructure: crate::Patch<Box<crate::models::PublicKeyInfrastructureRoot>>,
     /// The `recovery` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub recovery: crate::Patch<crate::models::entra_recovery_services::Recovery>,
+    pub recovery: crate::Patch<Box<crate::models::entra_recovery_services::Recovery>>,
     /// The `remoteTenantGroups` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1760,6 +2731,49 @@ pub struct Directory {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for Directory {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for Directory {
+    const NAME: &'static str = "microsoft.graph.directory";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "administrativeUnits" => self.administrative_units = map.next_value()?,
+            "attributeSets" => self.attribute_sets = map.next_value()?,
+            "customSecurityAttributeDefinitions" => {
+                self.custom_security_attribute_definitions = map.next_value()?
+            }
+            "deletedItems" => self.deleted_items = map.next_value()?,
+            "deviceLocalCredentials" => self.device_local_credentials = map.next_value()?,
+            "federationConfigurations" => self.federation_configurations = map.next_value()?,
+            "onPremisesSynchronization" => self.on_premises_synchronization = map.next_value()?,
+            "publicKeyInfrastructure" => self.public_key_infrastructure = map.next_value()?,
+            "recovery" => self.recovery = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "remoteTenantGroups" => self.remote_tenant_groups = map.next_value()?,
+            "subscriptions" => self.subscriptions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -1783,8 +2797,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DirectoryRoleTemplate {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1805,6 +2819,37 @@ pub struct DirectoryRoleTemplate {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DirectoryRoleTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DirectoryRoleTemplate {
+    const NAME: &'static str = "microsoft.graph.directoryRoleTemplate";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`DirectoryRoleTemplate`] for a typed `$select`.
     pub enum DirectoryRoleTemplateField for DirectoryRoleTemplate {
@@ -1819,8 +2864,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Domain {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1872,7 +2917,7 @@ pub struct Domain {
     pub password_validity_period_in_days: crate::Patch<i32>,
     /// Status of asynchronous operations scheduled for the domain.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub state: crate::Patch<crate::models::DomainState>,
+    pub state: crate::Patch<Box<crate::models::DomainState>>,
     /// The capabilities assigned to the domain. Can include 0, 1 or more of following values: Email,
     /// Sharepoint, EmailInternalRelayOnly, OfficeCommunicationsOnline, SharePointDefaultDomain,
     /// FullRedelegation, SharePointPublic, OrgIdAuthentication, Yammer, Intune. The values which you can
@@ -1906,6 +2951,58 @@ pub struct Domain {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for Domain {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for Domain {
+    const NAME: &'static str = "microsoft.graph.domain";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationType" => self.authentication_type = map.next_value()?,
+            "availabilityStatus" => self.availability_status = map.next_value()?,
+            "isAdminManaged" => self.is_admin_managed = map.next_value()?,
+            "isDefault" => self.is_default = map.next_value()?,
+            "isInitial" => self.is_initial = map.next_value()?,
+            "isRoot" => self.is_root = map.next_value()?,
+            "isVerified" => self.is_verified = map.next_value()?,
+            "manufacturer" => self.manufacturer = map.next_value()?,
+            "model" => self.model = map.next_value()?,
+            "passwordNotificationWindowInDays" => {
+                self.password_notification_window_in_days = map.next_value()?
+            }
+            "passwordValidityPeriodInDays" => {
+                self.password_validity_period_in_days = map.next_value()?
+            }
+            "state" => self.state = map.next_value()?,
+            "supportedServices" => self.supported_services = map.next_value()?,
+            "domainNameReferences" => self.domain_name_references = map.next_value()?,
+            "federationConfiguration" => self.federation_configuration = map.next_value()?,
+            "rootDomain" => self.root_domain = map.next_value()?,
+            "serviceConfigurationRecords" => {
+                self.service_configuration_records = map.next_value()?
+            }
+            "verificationDnsRecords" => self.verification_dns_records = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`Domain`] for a typed `$select`.
     pub enum DomainField for Domain {
@@ -1935,8 +3032,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `domainDnsRecord` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DomainDnsCnameRecord {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1971,6 +3068,40 @@ pub struct DomainDnsCnameRecord {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DomainDnsCnameRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DomainDnsCnameRecord {
+    const NAME: &'static str = "microsoft.graph.domainDnsCnameRecord";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isOptional" => self.is_optional = map.next_value()?,
+            "label" => self.label = map.next_value()?,
+            "recordType" => self.record_type = map.next_value()?,
+            "supportedService" => self.supported_service = map.next_value()?,
+            "ttl" => self.ttl = map.next_value()?,
+            "canonicalName" => self.canonical_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`DomainDnsCnameRecord`] for a typed `$select`.
     pub enum DomainDnsCnameRecordField for DomainDnsCnameRecord {
@@ -1988,8 +3119,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `domainDnsRecord` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DomainDnsMxRecord {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2027,6 +3158,41 @@ pub struct DomainDnsMxRecord {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DomainDnsMxRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DomainDnsMxRecord {
+    const NAME: &'static str = "microsoft.graph.domainDnsMxRecord";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isOptional" => self.is_optional = map.next_value()?,
+            "label" => self.label = map.next_value()?,
+            "recordType" => self.record_type = map.next_value()?,
+            "supportedService" => self.supported_service = map.next_value()?,
+            "ttl" => self.ttl = map.next_value()?,
+            "mailExchange" => self.mail_exchange = map.next_value()?,
+            "preference" => self.preference = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`DomainDnsMxRecord`] for a typed `$select`.
     pub enum DomainDnsMxRecordField for DomainDnsMxRecord {
@@ -2045,8 +3211,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DomainDnsRecord {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2075,6 +3241,39 @@ pub struct DomainDnsRecord {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DomainDnsRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DomainDnsRecord {
+    const NAME: &'static str = "microsoft.graph.domainDnsRecord";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isOptional" => self.is_optional = map.next_value()?,
+            "label" => self.label = map.next_value()?,
+            "recordType" => self.record_type = map.next_value()?,
+            "supportedService" => self.supported_service = map.next_value()?,
+            "ttl" => self.ttl = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -2118,28 +3317,47 @@ pub enum AnyDomainDnsRecord {
 #[cfg(feature = "directory")]
 impl<'de> serde::Deserialize<'de> for AnyDomainDnsRecord {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::polymorphic::Polymorphic for AnyDomainDnsRecord {
+    const DECLARED: &'static str = "microsoft.graph.domainDnsRecord";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.domainDnsRecord") => {
-                Self::DomainDnsRecord(crate::edm::from_value(value)?)
+                Self::DomainDnsRecord(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.domainDnsCnameRecord") => {
-                Self::DomainDnsCnameRecord(crate::edm::from_value(value)?)
+                Self::DomainDnsCnameRecord(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.domainDnsMxRecord") => {
-                Self::DomainDnsMxRecord(crate::edm::from_value(value)?)
+                Self::DomainDnsMxRecord(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.domainDnsSrvRecord") => {
-                Self::DomainDnsSrvRecord(crate::edm::from_value(value)?)
+                Self::DomainDnsSrvRecord(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.domainDnsTxtRecord") => {
-                Self::DomainDnsTxtRecord(crate::edm::from_value(value)?)
+                Self::DomainDnsTxtRecord(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.domainDnsUnavailableRecord") => {
-                Self::DomainDnsUnavailableRecord(crate::edm::from_value(value)?)
+                Self::DomainDnsUnavailableRecord(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::DomainDnsRecord(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -2147,8 +3365,8 @@ impl<'de> serde::Deserialize<'de> for AnyDomainDnsRecord {
 ///
 /// Derived from `domainDnsRecord` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DomainDnsSrvRecord {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2198,6 +3416,45 @@ pub struct DomainDnsSrvRecord {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DomainDnsSrvRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DomainDnsSrvRecord {
+    const NAME: &'static str = "microsoft.graph.domainDnsSrvRecord";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isOptional" => self.is_optional = map.next_value()?,
+            "label" => self.label = map.next_value()?,
+            "recordType" => self.record_type = map.next_value()?,
+            "supportedService" => self.supported_service = map.next_value()?,
+            "ttl" => self.ttl = map.next_value()?,
+            "nameTarget" => self.name_target = map.next_value()?,
+            "port" => self.port = map.next_value()?,
+            "priority" => self.priority = map.next_value()?,
+            "protocol" => self.protocol = map.next_value()?,
+            "service" => self.service = map.next_value()?,
+            "weight" => self.weight = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`DomainDnsSrvRecord`] for a typed `$select`.
     pub enum DomainDnsSrvRecordField for DomainDnsSrvRecord {
@@ -2220,8 +3477,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `domainDnsRecord` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DomainDnsTxtRecord {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2256,6 +3513,40 @@ pub struct DomainDnsTxtRecord {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DomainDnsTxtRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DomainDnsTxtRecord {
+    const NAME: &'static str = "microsoft.graph.domainDnsTxtRecord";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isOptional" => self.is_optional = map.next_value()?,
+            "label" => self.label = map.next_value()?,
+            "recordType" => self.record_type = map.next_value()?,
+            "supportedService" => self.supported_service = map.next_value()?,
+            "ttl" => self.ttl = map.next_value()?,
+            "text" => self.text = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`DomainDnsTxtRecord`] for a typed `$select`.
     pub enum DomainDnsTxtRecordField for DomainDnsTxtRecord {
@@ -2273,8 +3564,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `domainDnsRecord` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DomainDnsUnavailableRecord {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2309,6 +3600,40 @@ pub struct DomainDnsUnavailableRecord {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DomainDnsUnavailableRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DomainDnsUnavailableRecord {
+    const NAME: &'static str = "microsoft.graph.domainDnsUnavailableRecord";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isOptional" => self.is_optional = map.next_value()?,
+            "label" => self.label = map.next_value()?,
+            "recordType" => self.record_type = map.next_value()?,
+            "supportedService" => self.supported_service = map.next_value()?,
+            "ttl" => self.ttl = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`DomainDnsUnavailableRecord`] for a typed `$select`.
     pub enum DomainDnsUnavailableRecordField for DomainDnsUnavailableRecord {
@@ -2326,19 +3651,48 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Edge {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A container for Internet Explorer mode resources.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub internet_explorer_mode: crate::Patch<crate::models::InternetExplorerMode>,
+    pub internet_explorer_mode: crate::Patch<Box<crate::models::InternetExplorerMode>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for Edge {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for Edge {
+    const NAME: &'static str = "microsoft.graph.edge";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "internetExplorerMode" => self.internet_explorer_mode = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -2354,8 +3708,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExchangeAdmin {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2366,11 +3720,42 @@ pub struct ExchangeAdmin {
     pub mailboxes: crate::Patch<Vec<crate::models::Mailbox>>,
     /// The `tracing` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub tracing: crate::Patch<crate::models::MessageTracingRoot>,
+    pub tracing: crate::Patch<Box<crate::models::MessageTracingRoot>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ExchangeAdmin {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ExchangeAdmin {
+    const NAME: &'static str = "microsoft.graph.exchangeAdmin";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "mailboxes" => self.mailboxes = map.next_value()?,
+            "tracing" => self.tracing = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -2386,8 +3771,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExchangeMessageTrace {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2426,6 +3811,43 @@ pub struct ExchangeMessageTrace {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ExchangeMessageTrace {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ExchangeMessageTrace {
+    const NAME: &'static str = "microsoft.graph.exchangeMessageTrace";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "fromIP" => self.from_ip = map.next_value()?,
+            "messageId" => self.message_id = map.next_value()?,
+            "receivedDateTime" => self.received_date_time = map.next_value()?,
+            "recipientAddress" => self.recipient_address = map.next_value()?,
+            "senderAddress" => self.sender_address = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "subject" => self.subject = map.next_value()?,
+            "toIP" => self.to_ip = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`ExchangeMessageTrace`] for a typed `$select`.
     pub enum ExchangeMessageTraceField for ExchangeMessageTrace {
@@ -2446,8 +3868,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GroupLifecyclePolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2471,6 +3893,39 @@ pub struct GroupLifecyclePolicy {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for GroupLifecyclePolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for GroupLifecyclePolicy {
+    const NAME: &'static str = "microsoft.graph.groupLifecyclePolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "alternateNotificationEmails" => {
+                self.alternate_notification_emails = map.next_value()?
+            }
+            "groupLifetimeInDays" => self.group_lifetime_in_days = map.next_value()?,
+            "managedGroupTypes" => self.managed_group_types = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`GroupLifecyclePolicy`] for a typed `$select`.
     pub enum GroupLifecyclePolicyField for GroupLifecyclePolicy {
@@ -2485,8 +3940,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GroupSetting {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2509,6 +3964,37 @@ pub struct GroupSetting {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for GroupSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for GroupSetting {
+    const NAME: &'static str = "microsoft.graph.groupSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "templateId" => self.template_id = map.next_value()?,
+            "values" => self.values = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`GroupSetting`] for a typed `$select`.
     pub enum GroupSettingField for GroupSetting {
@@ -2523,8 +4009,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GroupSettingTemplate {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2551,6 +4037,38 @@ pub struct GroupSettingTemplate {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for GroupSettingTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for GroupSettingTemplate {
+    const NAME: &'static str = "microsoft.graph.groupSettingTemplate";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "values" => self.values = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`GroupSettingTemplate`] for a typed `$select`.
     pub enum GroupSettingTemplateField for GroupSettingTemplate {
@@ -2566,8 +4084,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InsightsSettings {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2585,6 +4103,36 @@ pub struct InsightsSettings {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for InsightsSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for InsightsSettings {
+    const NAME: &'static str = "microsoft.graph.insightsSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "disabledForGroup" => self.disabled_for_group = map.next_value()?,
+            "isEnabledInOrganization" => self.is_enabled_in_organization = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`InsightsSettings`] for a typed `$select`.
     pub enum InsightsSettingsField for InsightsSettings {
@@ -2598,8 +4146,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `samlOrWsFedProvider` < `identityProviderBase` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InternalDomainFederation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2668,7 +4216,7 @@ pub struct InternalDomainFederation {
     /// Provides status and timestamp of the last update of the signing certificate.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub signing_certificate_update_status:
-        crate::Patch<crate::models::SigningCertificateUpdateStatus>,
+        crate::Patch<Box<crate::models::SigningCertificateUpdateStatus>>,
     /// URI that clients are redirected to when they sign out of Azure AD services. Corresponds to the
     /// LogOffUri property of the Set-MsolDomainFederationSettings MSOnline v1 PowerShell cmdlet.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2677,6 +4225,54 @@ pub struct InternalDomainFederation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for InternalDomainFederation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for InternalDomainFederation {
+    const NAME: &'static str = "microsoft.graph.internalDomainFederation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "issuerUri" => self.issuer_uri = map.next_value()?,
+            "metadataExchangeUri" => self.metadata_exchange_uri = map.next_value()?,
+            "passiveSignInUri" => self.passive_sign_in_uri = map.next_value()?,
+            "preferredAuthenticationProtocol" => {
+                self.preferred_authentication_protocol = map.next_value()?
+            }
+            "signingCertificate" => self.signing_certificate = map.next_value()?,
+            "activeSignInUri" => self.active_sign_in_uri = map.next_value()?,
+            "federatedIdpMfaBehavior" => self.federated_idp_mfa_behavior = map.next_value()?,
+            "isSignedAuthenticationRequestRequired" => {
+                self.is_signed_authentication_request_required = map.next_value()?
+            }
+            "nextSigningCertificate" => self.next_signing_certificate = map.next_value()?,
+            "passwordResetUri" => self.password_reset_uri = map.next_value()?,
+            "promptLoginBehavior" => self.prompt_login_behavior = map.next_value()?,
+            "signingCertificateUpdateStatus" => {
+                self.signing_certificate_update_status = map.next_value()?
+            }
+            "signOutUri" => self.sign_out_uri = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -2705,8 +4301,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InternetExplorerMode {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2718,6 +4314,35 @@ pub struct InternetExplorerMode {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for InternetExplorerMode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for InternetExplorerMode {
+    const NAME: &'static str = "microsoft.graph.internetExplorerMode";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "siteLists" => self.site_lists = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -2733,18 +4358,18 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct M365AppsInstallationOptions {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `appsForMac` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub apps_for_mac: crate::Patch<crate::models::AppsInstallationOptionsForMac>,
+    pub apps_for_mac: crate::Patch<Box<crate::models::AppsInstallationOptionsForMac>>,
     /// The `appsForWindows` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub apps_for_windows: crate::Patch<crate::models::AppsInstallationOptionsForWindows>,
+    pub apps_for_windows: crate::Patch<Box<crate::models::AppsInstallationOptionsForWindows>>,
     /// The `updateChannel` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub update_channel: crate::Patch<crate::models::AppsUpdateChannelType>,
@@ -2752,6 +4377,37 @@ pub struct M365AppsInstallationOptions {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for M365AppsInstallationOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for M365AppsInstallationOptions {
+    const NAME: &'static str = "microsoft.graph.m365AppsInstallationOptions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appsForMac" => self.apps_for_mac = map.next_value()?,
+            "appsForWindows" => self.apps_for_windows = map.next_value()?,
+            "updateChannel" => self.update_channel = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -2769,8 +4425,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MessageTracingRoot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2782,6 +4438,35 @@ pub struct MessageTracingRoot {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for MessageTracingRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for MessageTracingRoot {
+    const NAME: &'static str = "microsoft.graph.messageTracingRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "messageTraces" => self.message_traces = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -2797,8 +4482,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MultiTenantOrganization {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2817,7 +4502,7 @@ pub struct MultiTenantOrganization {
     pub state: crate::Patch<crate::models::MultiTenantOrganizationState>,
     /// The `joinRequest` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub join_request: crate::Patch<crate::models::MultiTenantOrganizationJoinRequestRecord>,
+    pub join_request: crate::Patch<Box<crate::models::MultiTenantOrganizationJoinRequestRecord>>,
     /// The `tenants` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2826,6 +4511,41 @@ pub struct MultiTenantOrganization {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for MultiTenantOrganization {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for MultiTenantOrganization {
+    const NAME: &'static str = "microsoft.graph.multiTenantOrganization";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "joinRequest" => self.join_request = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "tenants" => self.tenants = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -2845,8 +4565,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MultiTenantOrganizationJoinRequestRecord {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2863,11 +4583,43 @@ pub struct MultiTenantOrganizationJoinRequestRecord {
     /// The `transitionDetails` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transition_details:
-        crate::Patch<crate::models::MultiTenantOrganizationJoinRequestTransitionDetails>,
+        crate::Patch<Box<crate::models::MultiTenantOrganizationJoinRequestTransitionDetails>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for MultiTenantOrganizationJoinRequestRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for MultiTenantOrganizationJoinRequestRecord {
+    const NAME: &'static str = "microsoft.graph.multiTenantOrganizationJoinRequestRecord";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "addedByTenantId" => self.added_by_tenant_id = map.next_value()?,
+            "memberState" => self.member_state = map.next_value()?,
+            "role" => self.role = map.next_value()?,
+            "transitionDetails" => self.transition_details = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -2886,8 +4638,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnPremisesDirectorySynchronization {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2895,14 +4647,45 @@ pub struct OnPremisesDirectorySynchronization {
     /// Consists of configurations that can be fine-tuned and impact the on-premises directory
     /// synchronization process for a tenant.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub configuration: crate::Patch<crate::models::OnPremisesDirectorySynchronizationConfiguration>,
+    pub configuration:
+        crate::Patch<Box<crate::models::OnPremisesDirectorySynchronizationConfiguration>>,
     /// Consists of directory synchronization features that can be enabled or disabled.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub features: crate::Patch<crate::models::OnPremisesDirectorySynchronizationFeature>,
+    pub features: crate::Patch<Box<crate::models::OnPremisesDirectorySynchronizationFeature>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for OnPremisesDirectorySynchronization {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for OnPremisesDirectorySynchronization {
+    const NAME: &'static str = "microsoft.graph.onPremisesDirectorySynchronization";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "configuration" => self.configuration = map.next_value()?,
+            "features" => self.features = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -2919,8 +4702,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Organization {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2987,7 +4770,7 @@ pub struct Organization {
     pub preferred_language: crate::Patch<String>,
     /// The privacy profile of an organization.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub privacy_profile: crate::Patch<crate::models::PrivacyProfile>,
+    pub privacy_profile: crate::Patch<Box<crate::models::PrivacyProfile>>,
     /// Not nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provisioned_plans: crate::Patch<Vec<crate::models::ProvisionedPlan>>,
@@ -3017,7 +4800,7 @@ pub struct Organization {
     pub verified_domains: crate::Patch<Vec<crate::models::VerifiedDomain>>,
     /// Branding for the organization. Nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub branding: crate::Patch<crate::models::OrganizationalBranding>,
+    pub branding: crate::Patch<Box<crate::models::OrganizationalBranding>>,
     /// Navigation property to manage certificate-based authentication configuration. Only a single
     /// instance of certificateBasedAuthConfiguration can be created in the collection.
     #[cfg(feature = "identity-access")]
@@ -3032,6 +4815,76 @@ pub struct Organization {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for Organization {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for Organization {
+    const NAME: &'static str = "microsoft.graph.organization";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "assignedPlans" => self.assigned_plans = map.next_value()?,
+            "businessPhones" => self.business_phones = map.next_value()?,
+            "city" => self.city = map.next_value()?,
+            "country" => self.country = map.next_value()?,
+            "countryLetterCode" => self.country_letter_code = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "defaultUsageLocation" => self.default_usage_location = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "marketingNotificationEmails" => {
+                self.marketing_notification_emails = map.next_value()?
+            }
+            "mobileDeviceManagementAuthority" => {
+                self.mobile_device_management_authority = map.next_value()?
+            }
+            "onPremisesLastSyncDateTime" => {
+                self.on_premises_last_sync_date_time = map.next_value()?
+            }
+            "onPremisesSyncEnabled" => self.on_premises_sync_enabled = map.next_value()?,
+            "partnerTenantType" => self.partner_tenant_type = map.next_value()?,
+            "postalCode" => self.postal_code = map.next_value()?,
+            "preferredLanguage" => self.preferred_language = map.next_value()?,
+            "privacyProfile" => self.privacy_profile = map.next_value()?,
+            "provisionedPlans" => self.provisioned_plans = map.next_value()?,
+            "securityComplianceNotificationMails" => {
+                self.security_compliance_notification_mails = map.next_value()?
+            }
+            "securityComplianceNotificationPhones" => {
+                self.security_compliance_notification_phones = map.next_value()?
+            }
+            "state" => self.state = map.next_value()?,
+            "street" => self.street = map.next_value()?,
+            "technicalNotificationMails" => self.technical_notification_mails = map.next_value()?,
+            "tenantType" => self.tenant_type = map.next_value()?,
+            "verifiedDomains" => self.verified_domains = map.next_value()?,
+            "branding" => self.branding = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "certificateBasedAuthConfiguration" => {
+                self.certificate_based_auth_configuration = map.next_value()?
+            }
+            #[cfg(feature = "identity")]
+            "extensions" => self.extensions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -3072,8 +4925,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `organizationalBrandingProperties` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OrganizationalBranding {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3098,7 +4951,7 @@ pub struct OrganizationalBranding {
     pub cdn_list: crate::Patch<Vec<String>>,
     /// The `contentCustomization` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub content_customization: crate::Patch<crate::models::ContentCustomization>,
+    pub content_customization: crate::Patch<Box<crate::models::ContentCustomization>>,
     /// The `customAccountResetCredentialsUrl` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_account_reset_credentials_url: crate::Patch<String>,
@@ -3143,11 +4996,12 @@ pub struct OrganizationalBranding {
     pub header_logo_relative_url: crate::Patch<String>,
     /// The `loginPageLayoutConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub login_page_layout_configuration: crate::Patch<crate::models::LoginPageLayoutConfiguration>,
+    pub login_page_layout_configuration:
+        crate::Patch<Box<crate::models::LoginPageLayoutConfiguration>>,
     /// The `loginPageTextVisibilitySettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub login_page_text_visibility_settings:
-        crate::Patch<crate::models::LoginPageTextVisibilitySettings>,
+        crate::Patch<Box<crate::models::LoginPageTextVisibilitySettings>>,
     /// Text that appears at the bottom of the sign-in box. You can use this to communicate additional
     /// information, such as the phone number to your help desk or a legal statement. This text must be
     /// Unicode and not exceed 1024 characters.
@@ -3171,6 +5025,77 @@ pub struct OrganizationalBranding {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for OrganizationalBranding {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for OrganizationalBranding {
+    const NAME: &'static str = "microsoft.graph.organizationalBranding";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "backgroundColor" => self.background_color = map.next_value()?,
+            "backgroundImageRelativeUrl" => {
+                self.background_image_relative_url = map.next_value()?
+            }
+            "bannerLogoRelativeUrl" => self.banner_logo_relative_url = map.next_value()?,
+            "cdnList" => self.cdn_list = map.next_value()?,
+            "contentCustomization" => self.content_customization = map.next_value()?,
+            "customAccountResetCredentialsUrl" => {
+                self.custom_account_reset_credentials_url = map.next_value()?
+            }
+            "customCannotAccessYourAccountText" => {
+                self.custom_cannot_access_your_account_text = map.next_value()?
+            }
+            "customCannotAccessYourAccountUrl" => {
+                self.custom_cannot_access_your_account_url = map.next_value()?
+            }
+            "customCSSRelativeUrl" => self.custom_css_relative_url = map.next_value()?,
+            "customForgotMyPasswordText" => {
+                self.custom_forgot_my_password_text = map.next_value()?
+            }
+            "customPrivacyAndCookiesText" => {
+                self.custom_privacy_and_cookies_text = map.next_value()?
+            }
+            "customPrivacyAndCookiesUrl" => {
+                self.custom_privacy_and_cookies_url = map.next_value()?
+            }
+            "customResetItNowText" => self.custom_reset_it_now_text = map.next_value()?,
+            "customTermsOfUseText" => self.custom_terms_of_use_text = map.next_value()?,
+            "customTermsOfUseUrl" => self.custom_terms_of_use_url = map.next_value()?,
+            "faviconRelativeUrl" => self.favicon_relative_url = map.next_value()?,
+            "headerBackgroundColor" => self.header_background_color = map.next_value()?,
+            "headerLogoRelativeUrl" => self.header_logo_relative_url = map.next_value()?,
+            "loginPageLayoutConfiguration" => {
+                self.login_page_layout_configuration = map.next_value()?
+            }
+            "loginPageTextVisibilitySettings" => {
+                self.login_page_text_visibility_settings = map.next_value()?
+            }
+            "signInPageText" => self.sign_in_page_text = map.next_value()?,
+            "squareLogoDarkRelativeUrl" => self.square_logo_dark_relative_url = map.next_value()?,
+            "squareLogoRelativeUrl" => self.square_logo_relative_url = map.next_value()?,
+            "usernameHintText" => self.username_hint_text = map.next_value()?,
+            "localizations" => self.localizations = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -3210,8 +5135,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `organizationalBrandingProperties` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OrganizationalBrandingLocalization {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3236,7 +5161,7 @@ pub struct OrganizationalBrandingLocalization {
     pub cdn_list: crate::Patch<Vec<String>>,
     /// The `contentCustomization` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub content_customization: crate::Patch<crate::models::ContentCustomization>,
+    pub content_customization: crate::Patch<Box<crate::models::ContentCustomization>>,
     /// The `customAccountResetCredentialsUrl` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_account_reset_credentials_url: crate::Patch<String>,
@@ -3281,11 +5206,12 @@ pub struct OrganizationalBrandingLocalization {
     pub header_logo_relative_url: crate::Patch<String>,
     /// The `loginPageLayoutConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub login_page_layout_configuration: crate::Patch<crate::models::LoginPageLayoutConfiguration>,
+    pub login_page_layout_configuration:
+        crate::Patch<Box<crate::models::LoginPageLayoutConfiguration>>,
     /// The `loginPageTextVisibilitySettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub login_page_text_visibility_settings:
-        crate::Patch<crate::models::LoginPageTextVisibilitySettings>,
+        crate::Patch<Box<crate::models::LoginPageTextVisibilitySettings>>,
     /// Text that appears at the bottom of the sign-in box. You can use this to communicate additional
     /// information, such as the phone number to your help desk or a legal statement. This text must be
     /// Unicode and not exceed 1024 characters.
@@ -3306,6 +5232,76 @@ pub struct OrganizationalBrandingLocalization {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for OrganizationalBrandingLocalization {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for OrganizationalBrandingLocalization {
+    const NAME: &'static str = "microsoft.graph.organizationalBrandingLocalization";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "backgroundColor" => self.background_color = map.next_value()?,
+            "backgroundImageRelativeUrl" => {
+                self.background_image_relative_url = map.next_value()?
+            }
+            "bannerLogoRelativeUrl" => self.banner_logo_relative_url = map.next_value()?,
+            "cdnList" => self.cdn_list = map.next_value()?,
+            "contentCustomization" => self.content_customization = map.next_value()?,
+            "customAccountResetCredentialsUrl" => {
+                self.custom_account_reset_credentials_url = map.next_value()?
+            }
+            "customCannotAccessYourAccountText" => {
+                self.custom_cannot_access_your_account_text = map.next_value()?
+            }
+            "customCannotAccessYourAccountUrl" => {
+                self.custom_cannot_access_your_account_url = map.next_value()?
+            }
+            "customCSSRelativeUrl" => self.custom_css_relative_url = map.next_value()?,
+            "customForgotMyPasswordText" => {
+                self.custom_forgot_my_password_text = map.next_value()?
+            }
+            "customPrivacyAndCookiesText" => {
+                self.custom_privacy_and_cookies_text = map.next_value()?
+            }
+            "customPrivacyAndCookiesUrl" => {
+                self.custom_privacy_and_cookies_url = map.next_value()?
+            }
+            "customResetItNowText" => self.custom_reset_it_now_text = map.next_value()?,
+            "customTermsOfUseText" => self.custom_terms_of_use_text = map.next_value()?,
+            "customTermsOfUseUrl" => self.custom_terms_of_use_url = map.next_value()?,
+            "faviconRelativeUrl" => self.favicon_relative_url = map.next_value()?,
+            "headerBackgroundColor" => self.header_background_color = map.next_value()?,
+            "headerLogoRelativeUrl" => self.header_logo_relative_url = map.next_value()?,
+            "loginPageLayoutConfiguration" => {
+                self.login_page_layout_configuration = map.next_value()?
+            }
+            "loginPageTextVisibilitySettings" => {
+                self.login_page_text_visibility_settings = map.next_value()?
+            }
+            "signInPageText" => self.sign_in_page_text = map.next_value()?,
+            "squareLogoDarkRelativeUrl" => self.square_logo_dark_relative_url = map.next_value()?,
+            "squareLogoRelativeUrl" => self.square_logo_relative_url = map.next_value()?,
+            "usernameHintText" => self.username_hint_text = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -3344,8 +5340,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OrgContact {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3411,7 +5407,7 @@ pub struct OrgContact {
     /// The `onPremisesSyncBehavior` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub on_premises_sync_behavior: crate::Patch<crate::models::OnPremisesSyncBehavior>,
+    pub on_premises_sync_behavior: crate::Patch<Box<crate::models::OnPremisesSyncBehavior>>,
     /// The `transitiveMemberOf` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transitive_member_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
@@ -3419,6 +5415,60 @@ pub struct OrgContact {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for OrgContact {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for OrgContact {
+    const NAME: &'static str = "microsoft.graph.orgContact";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "addresses" => self.addresses = map.next_value()?,
+            "companyName" => self.company_name = map.next_value()?,
+            "department" => self.department = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "givenName" => self.given_name = map.next_value()?,
+            "jobTitle" => self.job_title = map.next_value()?,
+            "mail" => self.mail = map.next_value()?,
+            "mailNickname" => self.mail_nickname = map.next_value()?,
+            "onPremisesLastSyncDateTime" => {
+                self.on_premises_last_sync_date_time = map.next_value()?
+            }
+            "onPremisesProvisioningErrors" => {
+                self.on_premises_provisioning_errors = map.next_value()?
+            }
+            "onPremisesSyncEnabled" => self.on_premises_sync_enabled = map.next_value()?,
+            "phones" => self.phones = map.next_value()?,
+            "proxyAddresses" => self.proxy_addresses = map.next_value()?,
+            "serviceProvisioningErrors" => self.service_provisioning_errors = map.next_value()?,
+            "surname" => self.surname = map.next_value()?,
+            "directReports" => self.direct_reports = map.next_value()?,
+            "manager" => self.manager = map.next_value()?,
+            "memberOf" => self.member_of = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "onPremisesSyncBehavior" => self.on_premises_sync_behavior = map.next_value()?,
+            "transitiveMemberOf" => self.transitive_member_of = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -3453,15 +5503,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PeopleAdminSettings {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `itemInsights` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub item_insights: crate::Patch<crate::models::InsightsSettings>,
+    pub item_insights: crate::Patch<Box<crate::models::InsightsSettings>>,
     /// The `profileCardProperties` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub profile_card_properties: crate::Patch<Vec<crate::models::ProfileCardProperty>>,
@@ -3473,11 +5523,44 @@ pub struct PeopleAdminSettings {
     pub profile_sources: crate::Patch<Vec<crate::models::ProfileSource>>,
     /// The `pronouns` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub pronouns: crate::Patch<crate::models::PronounsSettings>,
+    pub pronouns: crate::Patch<Box<crate::models::PronounsSettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for PeopleAdminSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for PeopleAdminSettings {
+    const NAME: &'static str = "microsoft.graph.peopleAdminSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "itemInsights" => self.item_insights = map.next_value()?,
+            "profileCardProperties" => self.profile_card_properties = map.next_value()?,
+            "profilePropertySettings" => self.profile_property_settings = map.next_value()?,
+            "profileSources" => self.profile_sources = map.next_value()?,
+            "pronouns" => self.pronouns = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -3497,8 +5580,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProfileCardProperty {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3519,6 +5602,37 @@ pub struct ProfileCardProperty {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ProfileCardProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ProfileCardProperty {
+    const NAME: &'static str = "microsoft.graph.profileCardProperty";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "annotations" => self.annotations = map.next_value()?,
+            "directoryPropertyName" => self.directory_property_name = map.next_value()?,
+            "isVisible" => self.is_visible = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`ProfileCardProperty`] for a typed `$select`.
     pub enum ProfileCardPropertyField for ProfileCardProperty {
@@ -3533,8 +5647,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProfilePropertySetting {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3555,6 +5669,37 @@ pub struct ProfilePropertySetting {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ProfilePropertySetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ProfilePropertySetting {
+    const NAME: &'static str = "microsoft.graph.profilePropertySetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "prioritizedSourceUrls" => self.prioritized_source_urls = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`ProfilePropertySetting`] for a typed `$select`.
     pub enum ProfilePropertySettingField for ProfilePropertySetting {
@@ -3569,8 +5714,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProfileSource {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3597,6 +5742,39 @@ pub struct ProfileSource {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ProfileSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ProfileSource {
+    const NAME: &'static str = "microsoft.graph.profileSource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "kind" => self.kind = map.next_value()?,
+            "localizations" => self.localizations = map.next_value()?,
+            "sourceId" => self.source_id = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`ProfileSource`] for a typed `$select`.
     pub enum ProfileSourceField for ProfileSource {
@@ -3613,8 +5791,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PronounsSettings {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3626,6 +5804,35 @@ pub struct PronounsSettings {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for PronounsSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for PronounsSettings {
+    const NAME: &'static str = "microsoft.graph.pronounsSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isEnabledInOrganization" => self.is_enabled_in_organization = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -3641,8 +5848,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PublicKeyInfrastructureRoot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3659,6 +5866,38 @@ pub struct PublicKeyInfrastructureRoot {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for PublicKeyInfrastructureRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for PublicKeyInfrastructureRoot {
+    const NAME: &'static str = "microsoft.graph.publicKeyInfrastructureRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "certificateBasedAuthConfigurations" => {
+                self.certificate_based_auth_configurations = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`PublicKeyInfrastructureRoot`] for a typed `$select`.
     pub enum PublicKeyInfrastructureRootField for PublicKeyInfrastructureRoot {
@@ -3670,8 +5909,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `delegatedAdminRelationship` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResellerDelegatedAdminRelationship {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3679,7 +5918,7 @@ pub struct ResellerDelegatedAdminRelationship {
     /// The access details containing the identifiers of the administrative roles that the partner admin
     /// is requesting in the customer tenant.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub access_details: crate::Patch<crate::models::DelegatedAdminAccessDetails>,
+    pub access_details: crate::Patch<Box<crate::models::DelegatedAdminAccessDetails>>,
     /// The date and time in ISO 8601 format and in UTC time when the relationship became active.
     /// Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3695,7 +5934,7 @@ pub struct ResellerDelegatedAdminRelationship {
     /// either by the partner at the time the relationship is created or by the system after the customer
     /// approves the relationship. Cannot be changed by the customer.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub customer: crate::Patch<crate::models::DelegatedAdminRelationshipCustomerParticipant>,
+    pub customer: crate::Patch<Box<crate::models::DelegatedAdminRelationshipCustomerParticipant>>,
     /// The display name of the relationship used for ease of identification. Must be unique across all
     /// delegated admin relationships of the partner. This is set by the partner only when the
     /// relationship is in the created status and cannot be changed by the customer.
@@ -3742,6 +5981,49 @@ pub struct ResellerDelegatedAdminRelationship {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ResellerDelegatedAdminRelationship {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ResellerDelegatedAdminRelationship {
+    const NAME: &'static str = "microsoft.graph.resellerDelegatedAdminRelationship";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "accessDetails" => self.access_details = map.next_value()?,
+            "activatedDateTime" => self.activated_date_time = map.next_value()?,
+            "autoExtendDuration" => self.auto_extend_duration = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "customer" => self.customer = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "duration" => self.duration = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "indirectProviderTenantId" => self.indirect_provider_tenant_id = map.next_value()?,
+            "isPartnerConsentPending" => self.is_partner_consent_pending = map.next_value()?,
+            "accessAssignments" => self.access_assignments = map.next_value()?,
+            "operations" => self.operations = map.next_value()?,
+            "requests" => self.requests = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`ResellerDelegatedAdminRelationship`] for a typed `$select`.
     pub enum ResellerDelegatedAdminRelationshipField for ResellerDelegatedAdminRelationship {
@@ -3768,8 +6050,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SchemaExtension {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3809,6 +6091,39 @@ pub struct SchemaExtension {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for SchemaExtension {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for SchemaExtension {
+    const NAME: &'static str = "microsoft.graph.schemaExtension";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "owner" => self.owner = map.next_value()?,
+            "properties" => self.properties = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "targetTypes" => self.target_types = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`SchemaExtension`] for a typed `$select`.
     pub enum SchemaExtensionField for SchemaExtension {
@@ -3825,8 +6140,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceAnnouncement {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3850,6 +6165,37 @@ pub struct ServiceAnnouncement {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ServiceAnnouncement {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ServiceAnnouncement {
+    const NAME: &'static str = "microsoft.graph.serviceAnnouncement";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "healthOverviews" => self.health_overviews = map.next_value()?,
+            "issues" => self.issues = map.next_value()?,
+            "messages" => self.messages = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`ServiceAnnouncement`] for a typed `$select`.
     pub enum ServiceAnnouncementField for ServiceAnnouncement {
@@ -3864,8 +6210,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceAnnouncementAttachment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3889,6 +6235,38 @@ pub struct ServiceAnnouncementAttachment {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ServiceAnnouncementAttachment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ServiceAnnouncementAttachment {
+    const NAME: &'static str = "microsoft.graph.serviceAnnouncementAttachment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`ServiceAnnouncementAttachment`] for a typed `$select`.
     pub enum ServiceAnnouncementAttachmentField for ServiceAnnouncementAttachment {
@@ -3904,8 +6282,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceHealth {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3931,6 +6309,37 @@ pub struct ServiceHealth {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ServiceHealth {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ServiceHealth {
+    const NAME: &'static str = "microsoft.graph.serviceHealth";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "service" => self.service = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "issues" => self.issues = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`ServiceHealth`] for a typed `$select`.
     pub enum ServiceHealthField for ServiceHealth {
@@ -3945,8 +6354,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `serviceAnnouncementBase` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceHealthIssue {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4005,6 +6414,48 @@ pub struct ServiceHealthIssue {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ServiceHealthIssue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ServiceHealthIssue {
+    const NAME: &'static str = "microsoft.graph.serviceHealthIssue";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            "classification" => self.classification = map.next_value()?,
+            "feature" => self.feature = map.next_value()?,
+            "featureGroup" => self.feature_group = map.next_value()?,
+            "impactDescription" => self.impact_description = map.next_value()?,
+            "isResolved" => self.is_resolved = map.next_value()?,
+            "origin" => self.origin = map.next_value()?,
+            "posts" => self.posts = map.next_value()?,
+            "service" => self.service = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`ServiceHealthIssue`] for a typed `$select`.
     pub enum ServiceHealthIssueField for ServiceHealthIssue {
@@ -4030,8 +6481,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `serviceAnnouncementBase` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceUpdateMessage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4057,7 +6508,7 @@ pub struct ServiceUpdateMessage {
     /// The content type and content of the service message body. The supported value for the contentType
     /// property is html.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub body: crate::Patch<crate::models::ItemBody>,
+    pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The service message category. Possible values are: preventOrFixIssue, planForChange,
     /// stayInformed, unknownFutureValue.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4084,7 +6535,7 @@ pub struct ServiceUpdateMessage {
     /// whether the user has archived, read, or marked the message as favorite. This property is null
     /// when accessed with application permissions.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub view_point: crate::Patch<crate::models::ServiceUpdateMessageViewpoint>,
+    pub view_point: crate::Patch<Box<crate::models::ServiceUpdateMessageViewpoint>>,
     /// A collection of serviceAnnouncementAttachments.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attachments: crate::Patch<Vec<crate::models::ServiceAnnouncementAttachment>>,
@@ -4092,6 +6543,49 @@ pub struct ServiceUpdateMessage {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ServiceUpdateMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ServiceUpdateMessage {
+    const NAME: &'static str = "microsoft.graph.serviceUpdateMessage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            "actionRequiredByDateTime" => self.action_required_by_date_time = map.next_value()?,
+            "body" => self.body = map.next_value()?,
+            "category" => self.category = map.next_value()?,
+            "hasAttachments" => self.has_attachments = map.next_value()?,
+            "isMajorChange" => self.is_major_change = map.next_value()?,
+            "services" => self.services = map.next_value()?,
+            "severity" => self.severity = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "viewPoint" => self.view_point = map.next_value()?,
+            "attachments" => self.attachments = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -4121,19 +6615,48 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Sharepoint {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `settings` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub settings: crate::Patch<crate::models::SharepointSettings>,
+    pub settings: crate::Patch<Box<crate::models::SharepointSettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for Sharepoint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for Sharepoint {
+    const NAME: &'static str = "microsoft.graph.sharepoint";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "settings" => self.settings = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -4149,8 +6672,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharepointSettings {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4169,7 +6692,7 @@ pub struct SharepointSettings {
     pub excluded_file_extensions_for_sync_app: crate::Patch<Vec<String>>,
     /// Specifies the idle session sign-out policies for the tenant.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub idle_session_sign_out: crate::Patch<crate::models::IdleSessionSignOut>,
+    pub idle_session_sign_out: crate::Patch<Box<crate::models::IdleSessionSignOut>>,
     /// Specifies the image tagging option for the tenant. Possible values are: disabled, basic,
     /// enhanced.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4265,6 +6788,101 @@ pub struct SharepointSettings {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for SharepointSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for SharepointSettings {
+    const NAME: &'static str = "microsoft.graph.sharepointSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "allowedDomainGuidsForSyncApp" => {
+                self.allowed_domain_guids_for_sync_app = map.next_value()?
+            }
+            "availableManagedPathsForSiteCreation" => {
+                self.available_managed_paths_for_site_creation = map.next_value()?
+            }
+            "deletedUserPersonalSiteRetentionPeriodInDays" => {
+                self.deleted_user_personal_site_retention_period_in_days = map.next_value()?
+            }
+            "excludedFileExtensionsForSyncApp" => {
+                self.excluded_file_extensions_for_sync_app = map.next_value()?
+            }
+            "idleSessionSignOut" => self.idle_session_sign_out = map.next_value()?,
+            "imageTaggingOption" => self.image_tagging_option = map.next_value()?,
+            "isCommentingOnSitePagesEnabled" => {
+                self.is_commenting_on_site_pages_enabled = map.next_value()?
+            }
+            "isFileActivityNotificationEnabled" => {
+                self.is_file_activity_notification_enabled = map.next_value()?
+            }
+            "isLegacyAuthProtocolsEnabled" => {
+                self.is_legacy_auth_protocols_enabled = map.next_value()?
+            }
+            "isLoopEnabled" => self.is_loop_enabled = map.next_value()?,
+            "isMacSyncAppEnabled" => self.is_mac_sync_app_enabled = map.next_value()?,
+            "isRequireAcceptingUserToMatchInvitedUserEnabled" => {
+                self.is_require_accepting_user_to_match_invited_user_enabled = map.next_value()?
+            }
+            "isResharingByExternalUsersEnabled" => {
+                self.is_resharing_by_external_users_enabled = map.next_value()?
+            }
+            "isSharePointMobileNotificationEnabled" => {
+                self.is_share_point_mobile_notification_enabled = map.next_value()?
+            }
+            "isSharePointNewsfeedEnabled" => {
+                self.is_share_point_newsfeed_enabled = map.next_value()?
+            }
+            "isSiteCreationEnabled" => self.is_site_creation_enabled = map.next_value()?,
+            "isSiteCreationUIEnabled" => self.is_site_creation_ui_enabled = map.next_value()?,
+            "isSitePagesCreationEnabled" => {
+                self.is_site_pages_creation_enabled = map.next_value()?
+            }
+            "isSitesStorageLimitAutomatic" => {
+                self.is_sites_storage_limit_automatic = map.next_value()?
+            }
+            "isSyncButtonHiddenOnPersonalSite" => {
+                self.is_sync_button_hidden_on_personal_site = map.next_value()?
+            }
+            "isUnmanagedSyncAppForTenantRestricted" => {
+                self.is_unmanaged_sync_app_for_tenant_restricted = map.next_value()?
+            }
+            "personalSiteDefaultStorageLimitInMB" => {
+                self.personal_site_default_storage_limit_in_mb = map.next_value()?
+            }
+            "sharingAllowedDomainList" => self.sharing_allowed_domain_list = map.next_value()?,
+            "sharingBlockedDomainList" => self.sharing_blocked_domain_list = map.next_value()?,
+            "sharingCapability" => self.sharing_capability = map.next_value()?,
+            "sharingDomainRestrictionMode" => {
+                self.sharing_domain_restriction_mode = map.next_value()?
+            }
+            "siteCreationDefaultManagedPath" => {
+                self.site_creation_default_managed_path = map.next_value()?
+            }
+            "siteCreationDefaultStorageLimitInMB" => {
+                self.site_creation_default_storage_limit_in_mb = map.next_value()?
+            }
+            "tenantDefaultTimezone" => self.tenant_default_timezone = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`SharepointSettings`] for a typed `$select`.
     pub enum SharepointSettingsField for SharepointSettings {
@@ -4305,8 +6923,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SubscribedSku {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4330,7 +6948,7 @@ pub struct SubscribedSku {
     pub consumed_units: crate::Patch<i32>,
     /// Information about the number and status of prepaid licenses.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub prepaid_units: crate::Patch<crate::models::LicenseUnitsDetail>,
+    pub prepaid_units: crate::Patch<Box<crate::models::LicenseUnitsDetail>>,
     /// Information about the service plans that are available with the SKU. Not nullable
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_plans: crate::Patch<Vec<crate::models::ServicePlanInfo>>,
@@ -4348,6 +6966,44 @@ pub struct SubscribedSku {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for SubscribedSku {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for SubscribedSku {
+    const NAME: &'static str = "microsoft.graph.subscribedSku";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "accountId" => self.account_id = map.next_value()?,
+            "accountName" => self.account_name = map.next_value()?,
+            "appliesTo" => self.applies_to = map.next_value()?,
+            "capabilityStatus" => self.capability_status = map.next_value()?,
+            "consumedUnits" => self.consumed_units = map.next_value()?,
+            "prepaidUnits" => self.prepaid_units = map.next_value()?,
+            "servicePlans" => self.service_plans = map.next_value()?,
+            "skuId" => self.sku_id = map.next_value()?,
+            "skuPartNumber" => self.sku_part_number = map.next_value()?,
+            "subscriptionIds" => self.subscription_ids = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -4370,8 +7026,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.tenantRelationship` entity type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TenantRelationship {
     /// The customer who has a delegated admin relationship with a Microsoft partner.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4383,11 +7039,43 @@ pub struct TenantRelationship {
         crate::Patch<Vec<crate::models::AnyDelegatedAdminRelationship>>,
     /// The `multiTenantOrganization` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub multi_tenant_organization: crate::Patch<crate::models::MultiTenantOrganization>,
+    pub multi_tenant_organization: crate::Patch<Box<crate::models::MultiTenantOrganization>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for TenantRelationship {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for TenantRelationship {
+    const NAME: &'static str = "microsoft.graph.tenantRelationship";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "delegatedAdminCustomers" => self.delegated_admin_customers = map.next_value()?,
+            "delegatedAdminRelationships" => {
+                self.delegated_admin_relationships = map.next_value()?
+            }
+            "multiTenantOrganization" => self.multi_tenant_organization = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -4402,8 +7090,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.alternativeSecurityId` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AlternativeSecurityId {
     /// For internal use only
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4420,10 +7108,40 @@ pub struct AlternativeSecurityId {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for AlternativeSecurityId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for AlternativeSecurityId {
+    const NAME: &'static str = "microsoft.graph.alternativeSecurityId";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "identityProvider" => self.identity_provider = map.next_value()?,
+            "key" => self.key = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.applicationLocation` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApplicationLocation {
     /// The `dataCenter` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4437,10 +7155,39 @@ pub struct ApplicationLocation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ApplicationLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ApplicationLocation {
+    const NAME: &'static str = "microsoft.graph.applicationLocation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "dataCenter" => self.data_center = map.next_value()?,
+            "headquarters" => self.headquarters = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.applicationRiskFactorCertificateInfo` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApplicationRiskFactorCertificateInfo {
     /// The `hasBadCommonName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4475,10 +7222,46 @@ pub struct ApplicationRiskFactorCertificateInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ApplicationRiskFactorCertificateInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ApplicationRiskFactorCertificateInfo {
+    const NAME: &'static str = "microsoft.graph.applicationRiskFactorCertificateInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "hasBadCommonName" => self.has_bad_common_name = map.next_value()?,
+            "hasInsecureSignature" => self.has_insecure_signature = map.next_value()?,
+            "hasNoChainOfTrust" => self.has_no_chain_of_trust = map.next_value()?,
+            "isDenylisted" => self.is_denylisted = map.next_value()?,
+            "isHostnameMismatch" => self.is_hostname_mismatch = map.next_value()?,
+            "isNotAfter" => self.is_not_after = map.next_value()?,
+            "isNotBefore" => self.is_not_before = map.next_value()?,
+            "isRevoked" => self.is_revoked = map.next_value()?,
+            "isSelfSigned" => self.is_self_signed = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.applicationRiskFactorGeneralInfo` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApplicationRiskFactorGeneralInfo {
     /// The `consumerPopularity` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4500,7 +7283,7 @@ pub struct ApplicationRiskFactorGeneralInfo {
     pub hosting_company_name: crate::Patch<String>,
     /// The `location` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub location: crate::Patch<crate::models::ApplicationLocation>,
+    pub location: crate::Patch<Box<crate::models::ApplicationLocation>>,
     /// The `privacyPolicy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub privacy_policy: crate::Patch<String>,
@@ -4516,17 +7299,54 @@ pub struct ApplicationRiskFactorGeneralInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ApplicationRiskFactorGeneralInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ApplicationRiskFactorGeneralInfo {
+    const NAME: &'static str = "microsoft.graph.applicationRiskFactorGeneralInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "consumerPopularity" => self.consumer_popularity = map.next_value()?,
+            "domainRegistrationDate" => self.domain_registration_date = map.next_value()?,
+            "founded" => self.founded = map.next_value()?,
+            "hasDisasterRecoveryPlan" => self.has_disaster_recovery_plan = map.next_value()?,
+            "hold" => self.hold = map.next_value()?,
+            "hostingCompanyName" => self.hosting_company_name = map.next_value()?,
+            "location" => self.location = map.next_value()?,
+            "privacyPolicy" => self.privacy_policy = map.next_value()?,
+            "processedDataTypes" => self.processed_data_types = map.next_value()?,
+            "termsOfService" => self.terms_of_service = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.applicationRiskFactorLegalInfo` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApplicationRiskFactorLegalInfo {
     /// The `dataRetention` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data_retention: crate::Patch<crate::models::DataRetentionLevel>,
     /// The `gdpr` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub gdpr: crate::Patch<crate::models::ApplicationRiskFactorLegalInfoGdpr>,
+    pub gdpr: crate::Patch<Box<crate::models::ApplicationRiskFactorLegalInfoGdpr>>,
     /// The `hasDataOwnership` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_data_ownership: crate::Patch<bool>,
@@ -4539,10 +7359,41 @@ pub struct ApplicationRiskFactorLegalInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ApplicationRiskFactorLegalInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ApplicationRiskFactorLegalInfo {
+    const NAME: &'static str = "microsoft.graph.applicationRiskFactorLegalInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "dataRetention" => self.data_retention = map.next_value()?,
+            "gdpr" => self.gdpr = map.next_value()?,
+            "hasDataOwnership" => self.has_data_ownership = map.next_value()?,
+            "hasDmca" => self.has_dmca = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.applicationRiskFactorLegalInfoGdpr` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApplicationRiskFactorLegalInfoGdpr {
     /// The `dataProtection` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4565,37 +7416,100 @@ pub struct ApplicationRiskFactorLegalInfoGdpr {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ApplicationRiskFactorLegalInfoGdpr {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ApplicationRiskFactorLegalInfoGdpr {
+    const NAME: &'static str = "microsoft.graph.applicationRiskFactorLegalInfoGdpr";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "dataProtection" => self.data_protection = map.next_value()?,
+            "hasRightToErasure" => self.has_right_to_erasure = map.next_value()?,
+            "isReportingDataBreaches" => self.is_reporting_data_breaches = map.next_value()?,
+            "statementUrl" => self.statement_url = map.next_value()?,
+            "userOwnership" => self.user_ownership = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.applicationRiskFactors` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApplicationRiskFactors {
     /// The `compliance` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub compliance: crate::Patch<crate::models::ApplicationSecurityCompliance>,
+    pub compliance: crate::Patch<Box<crate::models::ApplicationSecurityCompliance>>,
     /// The `general` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub general: crate::Patch<crate::models::ApplicationRiskFactorGeneralInfo>,
+    pub general: crate::Patch<Box<crate::models::ApplicationRiskFactorGeneralInfo>>,
     /// The `legal` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub legal: crate::Patch<crate::models::ApplicationRiskFactorLegalInfo>,
+    pub legal: crate::Patch<Box<crate::models::ApplicationRiskFactorLegalInfo>>,
     /// The `security` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub security: crate::Patch<crate::models::ApplicationRiskFactorSecurityInfo>,
+    pub security: crate::Patch<Box<crate::models::ApplicationRiskFactorSecurityInfo>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ApplicationRiskFactors {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ApplicationRiskFactors {
+    const NAME: &'static str = "microsoft.graph.applicationRiskFactors";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "compliance" => self.compliance = map.next_value()?,
+            "general" => self.general = map.next_value()?,
+            "legal" => self.legal = map.next_value()?,
+            "security" => self.security = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.applicationRiskFactorSecurityInfo` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApplicationRiskFactorSecurityInfo {
     /// The `certificate` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub certificate: crate::Patch<crate::models::ApplicationRiskFactorCertificateInfo>,
+    pub certificate: crate::Patch<Box<crate::models::ApplicationRiskFactorCertificateInfo>>,
     /// The `domainToCheck` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub domain_to_check: crate::Patch<String>,
@@ -4677,10 +7591,62 @@ pub struct ApplicationRiskFactorSecurityInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ApplicationRiskFactorSecurityInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ApplicationRiskFactorSecurityInfo {
+    const NAME: &'static str = "microsoft.graph.applicationRiskFactorSecurityInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "certificate" => self.certificate = map.next_value()?,
+            "domainToCheck" => self.domain_to_check = map.next_value()?,
+            "hasAdminAuditTrail" => self.has_admin_audit_trail = map.next_value()?,
+            "hasAnonymousUsage" => self.has_anonymous_usage = map.next_value()?,
+            "hasDataAuditTrail" => self.has_data_audit_trail = map.next_value()?,
+            "hasDataClassification" => self.has_data_classification = map.next_value()?,
+            "hasDataEncrypted" => self.has_data_encrypted = map.next_value()?,
+            "hasEnforceTransportEnc" => self.has_enforce_transport_enc = map.next_value()?,
+            "hasIpRestriction" => self.has_ip_restriction = map.next_value()?,
+            "hasMFA" => self.has_mfa = map.next_value()?,
+            "hasPenTest" => self.has_pen_test = map.next_value()?,
+            "hasRememberPassword" => self.has_remember_password = map.next_value()?,
+            "hasSamlSupport" => self.has_saml_support = map.next_value()?,
+            "hasUserAuditLogs" => self.has_user_audit_logs = map.next_value()?,
+            "hasUserDataUpload" => self.has_user_data_upload = map.next_value()?,
+            "hasUserRolesSupport" => self.has_user_roles_support = map.next_value()?,
+            "hasValidCertName" => self.has_valid_cert_name = map.next_value()?,
+            "httpsSecurityHeaders" => self.https_security_headers = map.next_value()?,
+            "isCertTrusted" => self.is_cert_trusted = map.next_value()?,
+            "isDrownVulnerable" => self.is_drown_vulnerable = map.next_value()?,
+            "isHeartbleedProof" => self.is_heartbleed_proof = map.next_value()?,
+            "lastBreachDate" => self.last_breach_date = map.next_value()?,
+            "latestValidSSL" => self.latest_valid_ssl = map.next_value()?,
+            "passwordPolicy" => self.password_policy = map.next_value()?,
+            "restEncryptionType" => self.rest_encryption_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.applicationRiskScore` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApplicationRiskScore {
     /// The `compliance` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4703,10 +7669,42 @@ pub struct ApplicationRiskScore {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ApplicationRiskScore {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ApplicationRiskScore {
+    const NAME: &'static str = "microsoft.graph.applicationRiskScore";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "compliance" => self.compliance = map.next_value()?,
+            "legal" => self.legal = map.next_value()?,
+            "provider" => self.provider = map.next_value()?,
+            "security" => self.security = map.next_value()?,
+            "total" => self.total = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.applicationSecurityCompliance` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApplicationSecurityCompliance {
     /// The `cobit` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4804,29 +7802,118 @@ pub struct ApplicationSecurityCompliance {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ApplicationSecurityCompliance {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ApplicationSecurityCompliance {
+    const NAME: &'static str = "microsoft.graph.applicationSecurityCompliance";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "cobit" => self.cobit = map.next_value()?,
+            "coppa" => self.coppa = map.next_value()?,
+            "csaStar" => self.csa_star = map.next_value()?,
+            "fedRamp" => self.fed_ramp = map.next_value()?,
+            "ferpa" => self.ferpa = map.next_value()?,
+            "ffiec" => self.ffiec = map.next_value()?,
+            "finra" => self.finra = map.next_value()?,
+            "fisma" => self.fisma = map.next_value()?,
+            "gaap" => self.gaap = map.next_value()?,
+            "gapp" => self.gapp = map.next_value()?,
+            "glba" => self.glba = map.next_value()?,
+            "hipaa" => self.hipaa = map.next_value()?,
+            "hitrust" => self.hitrust = map.next_value()?,
+            "isae3402" => self.isae3402 = map.next_value()?,
+            "iso27001" => self.iso27001 = map.next_value()?,
+            "iso27002" => self.iso27002 = map.next_value()?,
+            "iso27017" => self.iso27017 = map.next_value()?,
+            "iso27018" => self.iso27018 = map.next_value()?,
+            "itar" => self.itar = map.next_value()?,
+            "jerichoForumCommandments" => self.jericho_forum_commandments = map.next_value()?,
+            "pci" => self.pci = map.next_value()?,
+            "privacyShield" => self.privacy_shield = map.next_value()?,
+            "safeHarbor" => self.safe_harbor = map.next_value()?,
+            "soc1" => self.soc1 = map.next_value()?,
+            "soc2" => self.soc2 = map.next_value()?,
+            "soc3" => self.soc3 = map.next_value()?,
+            "sox" => self.sox = map.next_value()?,
+            "sp800_53" => self.sp800_53 = map.next_value()?,
+            "ssae16" => self.ssae16 = map.next_value()?,
+            "ustr" => self.ustr = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.applicationServicePrincipal` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApplicationServicePrincipal {
     /// The `application` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub application: crate::Patch<crate::models::AnyApplication>,
+    pub application: crate::Patch<Box<crate::models::AnyApplication>>,
     /// The `servicePrincipal` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub service_principal: crate::Patch<crate::models::AnyServicePrincipal>,
+    pub service_principal: crate::Patch<Box<crate::models::AnyServicePrincipal>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ApplicationServicePrincipal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ApplicationServicePrincipal {
+    const NAME: &'static str = "microsoft.graph.applicationServicePrincipal";
+
+    #[allow(unreachable_code, unused_variables)] // every property may be compiled out
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            #[cfg(feature = "identity")]
+            "application" => self.application = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "servicePrincipal" => self.service_principal = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.appsInstallationOptionsForMac` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AppsInstallationOptionsForMac {
     /// The `isMicrosoft365AppsEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4840,10 +7927,39 @@ pub struct AppsInstallationOptionsForMac {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for AppsInstallationOptionsForMac {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for AppsInstallationOptionsForMac {
+    const NAME: &'static str = "microsoft.graph.appsInstallationOptionsForMac";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isMicrosoft365AppsEnabled" => self.is_microsoft365_apps_enabled = map.next_value()?,
+            "isSkypeForBusinessEnabled" => self.is_skype_for_business_enabled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.appsInstallationOptionsForWindows` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AppsInstallationOptionsForWindows {
     /// The `isMicrosoft365AppsEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4863,10 +7979,41 @@ pub struct AppsInstallationOptionsForWindows {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for AppsInstallationOptionsForWindows {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for AppsInstallationOptionsForWindows {
+    const NAME: &'static str = "microsoft.graph.appsInstallationOptionsForWindows";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isMicrosoft365AppsEnabled" => self.is_microsoft365_apps_enabled = map.next_value()?,
+            "isProjectEnabled" => self.is_project_enabled = map.next_value()?,
+            "isSkypeForBusinessEnabled" => self.is_skype_for_business_enabled = map.next_value()?,
+            "isVisioEnabled" => self.is_visio_enabled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.baselineParameter` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BaselineParameter {
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4883,17 +8030,47 @@ pub struct BaselineParameter {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for BaselineParameter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for BaselineParameter {
+    const NAME: &'static str = "microsoft.graph.baselineParameter";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "parameterType" => self.parameter_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.baselineResource` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BaselineResource {
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `properties` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub properties: crate::Patch<crate::models::OpenComplexDictionaryType>,
+    pub properties: crate::Patch<Box<crate::models::OpenComplexDictionaryType>>,
     /// The `resourceType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_type: crate::Patch<String>,
@@ -4903,10 +8080,40 @@ pub struct BaselineResource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for BaselineResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for BaselineResource {
+    const NAME: &'static str = "microsoft.graph.baselineResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "properties" => self.properties = map.next_value()?,
+            "resourceType" => self.resource_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.browserSharedCookieHistory` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BrowserSharedCookieHistory {
     /// The comment for the shared cookie.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4922,7 +8129,7 @@ pub struct BrowserSharedCookieHistory {
     pub host_or_domain: crate::Patch<String>,
     /// The user who last modified the cookie.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The path of the cookie.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub path: crate::Patch<String>,
@@ -4939,10 +8146,45 @@ pub struct BrowserSharedCookieHistory {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for BrowserSharedCookieHistory {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for BrowserSharedCookieHistory {
+    const NAME: &'static str = "microsoft.graph.browserSharedCookieHistory";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "comment" => self.comment = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "hostOnly" => self.host_only = map.next_value()?,
+            "hostOrDomain" => self.host_or_domain = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "path" => self.path = map.next_value()?,
+            "publishedDateTime" => self.published_date_time = map.next_value()?,
+            "sourceEnvironment" => self.source_environment = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The history for the site modifications
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BrowserSiteHistory {
     /// Controls the behavior of redirected sites. If true, indicates that the site will open in Internet
     /// Explorer 11 or Microsoft Edge even if the site is navigated to as part of a HTTP or meta refresh
@@ -4960,7 +8202,7 @@ pub struct BrowserSiteHistory {
     pub compatibility_mode: crate::Patch<crate::models::BrowserSiteCompatibilityMode>,
     /// The user who last modified the site.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The merge type of the site. The possible values are: noMerge, default, unknownFutureValue.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub merge_type: crate::Patch<crate::models::BrowserSiteMergeType>,
@@ -4981,10 +8223,44 @@ pub struct BrowserSiteHistory {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for BrowserSiteHistory {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for BrowserSiteHistory {
+    const NAME: &'static str = "microsoft.graph.browserSiteHistory";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowRedirect" => self.allow_redirect = map.next_value()?,
+            "comment" => self.comment = map.next_value()?,
+            "compatibilityMode" => self.compatibility_mode = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "mergeType" => self.merge_type = map.next_value()?,
+            "publishedDateTime" => self.published_date_time = map.next_value()?,
+            "targetEnvironment" => self.target_environment = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.contentCustomization` complex type.
 #[cfg(any(feature = "directory", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContentCustomization {
     /// The `attributeCollection` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5004,10 +8280,45 @@ pub struct ContentCustomization {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "directory", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for ContentCustomization {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "directory", feature = "other"))]
+impl crate::read_fields::ReadFields for ContentCustomization {
+    const NAME: &'static str = "microsoft.graph.contentCustomization";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "attributeCollection" => self.attribute_collection = map.next_value()?,
+            "attributeCollectionRelativeUrl" => {
+                self.attribute_collection_relative_url = map.next_value()?
+            }
+            "registrationCampaign" => self.registration_campaign = map.next_value()?,
+            "registrationCampaignRelativeUrl" => {
+                self.registration_campaign_relative_url = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.delegatedAdminAccessContainer` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DelegatedAdminAccessContainer {
     /// The identifier of the access container (for example, a security group). For 'securityGroup'
     /// access containers, this must be a valid ID of an Azure AD security group in the Microsoft
@@ -5025,10 +8336,39 @@ pub struct DelegatedAdminAccessContainer {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DelegatedAdminAccessContainer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DelegatedAdminAccessContainer {
+    const NAME: &'static str = "microsoft.graph.delegatedAdminAccessContainer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "accessContainerId" => self.access_container_id = map.next_value()?,
+            "accessContainerType" => self.access_container_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.delegatedAdminAccessDetails` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DelegatedAdminAccessDetails {
     /// The directory roles that the Microsoft partner is assigned in the customer tenant.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5039,10 +8379,38 @@ pub struct DelegatedAdminAccessDetails {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DelegatedAdminAccessDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DelegatedAdminAccessDetails {
+    const NAME: &'static str = "microsoft.graph.delegatedAdminAccessDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "unifiedRoles" => self.unified_roles = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.delegatedAdminRelationshipCustomerParticipant` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DelegatedAdminRelationshipCustomerParticipant {
     /// The display name of the customer tenant as set by Azure AD. Read-only
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5056,10 +8424,39 @@ pub struct DelegatedAdminRelationshipCustomerParticipant {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DelegatedAdminRelationshipCustomerParticipant {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DelegatedAdminRelationshipCustomerParticipant {
+    const NAME: &'static str = "microsoft.graph.delegatedAdminRelationshipCustomerParticipant";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.deviceLocalCredential` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeviceLocalCredential {
     /// The `accountName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5079,10 +8476,41 @@ pub struct DeviceLocalCredential {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DeviceLocalCredential {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DeviceLocalCredential {
+    const NAME: &'static str = "microsoft.graph.deviceLocalCredential";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "accountName" => self.account_name = map.next_value()?,
+            "accountSid" => self.account_sid = map.next_value()?,
+            "backupDateTime" => self.backup_date_time = map.next_value()?,
+            "passwordBase64" => self.password_base64 = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.domainState` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DomainState {
     /// Timestamp for when the last activity occurred. The value is updated when an operation is
     /// scheduled, the asynchronous task starts, and when the operation completes.
@@ -5101,10 +8529,40 @@ pub struct DomainState {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DomainState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DomainState {
+    const NAME: &'static str = "microsoft.graph.domainState";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
+            "operation" => self.operation = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.driftedProperty` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DriftedProperty {
     /// The `currentValue` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5121,10 +8579,40 @@ pub struct DriftedProperty {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for DriftedProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for DriftedProperty {
+    const NAME: &'static str = "microsoft.graph.driftedProperty";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "currentValue" => self.current_value = map.next_value()?,
+            "desiredValue" => self.desired_value = map.next_value()?,
+            "propertyName" => self.property_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.errorDetail` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ErrorDetail {
     /// The `errorMessage` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5141,10 +8629,40 @@ pub struct ErrorDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ErrorDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ErrorDetail {
+    const NAME: &'static str = "microsoft.graph.errorDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "errorMessage" => self.error_message = map.next_value()?,
+            "resourceInstanceName" => self.resource_instance_name = map.next_value()?,
+            "resourceType" => self.resource_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.extensionSchemaProperty` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExtensionSchemaProperty {
     /// The name of the strongly-typed property defined as part of a schema extension.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5159,10 +8677,39 @@ pub struct ExtensionSchemaProperty {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ExtensionSchemaProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ExtensionSchemaProperty {
+    const NAME: &'static str = "microsoft.graph.extensionSchemaProperty";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.idleSessionSignOut` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IdleSessionSignOut {
     /// Indicates whether the idle session sign-out policy is enabled.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5179,10 +8726,40 @@ pub struct IdleSessionSignOut {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for IdleSessionSignOut {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for IdleSessionSignOut {
+    const NAME: &'static str = "microsoft.graph.idleSessionSignOut";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "signOutAfterInSeconds" => self.sign_out_after_in_seconds = map.next_value()?,
+            "warnAfterInSeconds" => self.warn_after_in_seconds = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.licenseUnitsDetail` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LicenseUnitsDetail {
     /// The number of units that are enabled for the active subscription of the service SKU.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5205,10 +8782,41 @@ pub struct LicenseUnitsDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for LicenseUnitsDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for LicenseUnitsDetail {
+    const NAME: &'static str = "microsoft.graph.licenseUnitsDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "enabled" => self.enabled = map.next_value()?,
+            "lockedOut" => self.locked_out = map.next_value()?,
+            "suspended" => self.suspended = map.next_value()?,
+            "warning" => self.warning = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.loginPageLayoutConfiguration` complex type.
 #[cfg(any(feature = "directory", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LoginPageLayoutConfiguration {
     /// The `isFooterShown` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5225,10 +8833,40 @@ pub struct LoginPageLayoutConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "directory", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for LoginPageLayoutConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "directory", feature = "other"))]
+impl crate::read_fields::ReadFields for LoginPageLayoutConfiguration {
+    const NAME: &'static str = "microsoft.graph.loginPageLayoutConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isFooterShown" => self.is_footer_shown = map.next_value()?,
+            "isHeaderShown" => self.is_header_shown = map.next_value()?,
+            "layoutTemplateType" => self.layout_template_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.loginPageTextVisibilitySettings` complex type.
 #[cfg(any(feature = "directory", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LoginPageTextVisibilitySettings {
     /// The `hideAccountResetCredentials` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5254,10 +8892,47 @@ pub struct LoginPageTextVisibilitySettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "directory", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for LoginPageTextVisibilitySettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "directory", feature = "other"))]
+impl crate::read_fields::ReadFields for LoginPageTextVisibilitySettings {
+    const NAME: &'static str = "microsoft.graph.loginPageTextVisibilitySettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "hideAccountResetCredentials" => {
+                self.hide_account_reset_credentials = map.next_value()?
+            }
+            "hideCannotAccessYourAccount" => {
+                self.hide_cannot_access_your_account = map.next_value()?
+            }
+            "hideForgotMyPassword" => self.hide_forgot_my_password = map.next_value()?,
+            "hidePrivacyAndCookies" => self.hide_privacy_and_cookies = map.next_value()?,
+            "hideResetItNow" => self.hide_reset_it_now = map.next_value()?,
+            "hideTermsOfUse" => self.hide_terms_of_use = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.multiTenantOrganizationJoinRequestTransitionDetails` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MultiTenantOrganizationJoinRequestTransitionDetails {
     /// The `desiredMemberState` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5274,10 +8949,41 @@ pub struct MultiTenantOrganizationJoinRequestTransitionDetails {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for MultiTenantOrganizationJoinRequestTransitionDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for MultiTenantOrganizationJoinRequestTransitionDetails {
+    const NAME: &'static str =
+        "microsoft.graph.multiTenantOrganizationJoinRequestTransitionDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "desiredMemberState" => self.desired_member_state = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onPremisesAccidentalDeletionPrevention` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnPremisesAccidentalDeletionPrevention {
     /// Threshold value which triggers accidental deletion prevention. The threshold is either an
     /// absolute number of objects or a percentage number of objects.
@@ -5294,25 +9000,86 @@ pub struct OnPremisesAccidentalDeletionPrevention {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for OnPremisesAccidentalDeletionPrevention {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for OnPremisesAccidentalDeletionPrevention {
+    const NAME: &'static str = "microsoft.graph.onPremisesAccidentalDeletionPrevention";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "alertThreshold" => self.alert_threshold = map.next_value()?,
+            "synchronizationPreventionType" => {
+                self.synchronization_prevention_type = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onPremisesDirectorySynchronizationConfiguration` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnPremisesDirectorySynchronizationConfiguration {
     /// Contains the accidental deletion prevention configuration for a tenant.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub accidental_deletion_prevention:
-        crate::Patch<crate::models::OnPremisesAccidentalDeletionPrevention>,
+        crate::Patch<Box<crate::models::OnPremisesAccidentalDeletionPrevention>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for OnPremisesDirectorySynchronizationConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for OnPremisesDirectorySynchronizationConfiguration {
+    const NAME: &'static str = "microsoft.graph.onPremisesDirectorySynchronizationConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "accidentalDeletionPrevention" => {
+                self.accidental_deletion_prevention = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onPremisesDirectorySynchronizationFeature` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnPremisesDirectorySynchronizationFeature {
     /// The `allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5388,10 +9155,82 @@ pub struct OnPremisesDirectorySynchronizationFeature {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for OnPremisesDirectorySynchronizationFeature {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for OnPremisesDirectorySynchronizationFeature {
+    const NAME: &'static str = "microsoft.graph.onPremisesDirectorySynchronizationFeature";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled" => {
+                self.allow_on_prem_update_of_on_premises_object_identifier_enabled =
+                    map.next_value()?
+            }
+            "blockCloudObjectTakeoverThroughHardMatchEnabled" => {
+                self.block_cloud_object_takeover_through_hard_match_enabled = map.next_value()?
+            }
+            "blockSoftMatchEnabled" => self.block_soft_match_enabled = map.next_value()?,
+            "bypassDirSyncOverridesEnabled" => {
+                self.bypass_dir_sync_overrides_enabled = map.next_value()?
+            }
+            "cloudPasswordPolicyForPasswordSyncedUsersEnabled" => {
+                self.cloud_password_policy_for_password_synced_users_enabled = map.next_value()?
+            }
+            "concurrentCredentialUpdateEnabled" => {
+                self.concurrent_credential_update_enabled = map.next_value()?
+            }
+            "concurrentOrgIdProvisioningEnabled" => {
+                self.concurrent_org_id_provisioning_enabled = map.next_value()?
+            }
+            "deviceWritebackEnabled" => self.device_writeback_enabled = map.next_value()?,
+            "directoryExtensionsEnabled" => self.directory_extensions_enabled = map.next_value()?,
+            "fopeConflictResolutionEnabled" => {
+                self.fope_conflict_resolution_enabled = map.next_value()?
+            }
+            "groupWriteBackEnabled" => self.group_write_back_enabled = map.next_value()?,
+            "passwordSyncEnabled" => self.password_sync_enabled = map.next_value()?,
+            "passwordWritebackEnabled" => self.password_writeback_enabled = map.next_value()?,
+            "quarantineUponProxyAddressesConflictEnabled" => {
+                self.quarantine_upon_proxy_addresses_conflict_enabled = map.next_value()?
+            }
+            "quarantineUponUpnConflictEnabled" => {
+                self.quarantine_upon_upn_conflict_enabled = map.next_value()?
+            }
+            "softMatchOnUpnEnabled" => self.soft_match_on_upn_enabled = map.next_value()?,
+            "synchronizeUpnForManagedUsersEnabled" => {
+                self.synchronize_upn_for_managed_users_enabled = map.next_value()?
+            }
+            "unifiedGroupWritebackEnabled" => {
+                self.unified_group_writeback_enabled = map.next_value()?
+            }
+            "userForcePasswordChangeOnLogonEnabled" => {
+                self.user_force_password_change_on_logon_enabled = map.next_value()?
+            }
+            "userWritebackEnabled" => self.user_writeback_enabled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.physicalOfficeAddress` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PhysicalOfficeAddress {
     /// The city.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5417,10 +9256,43 @@ pub struct PhysicalOfficeAddress {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for PhysicalOfficeAddress {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for PhysicalOfficeAddress {
+    const NAME: &'static str = "microsoft.graph.physicalOfficeAddress";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "city" => self.city = map.next_value()?,
+            "countryOrRegion" => self.country_or_region = map.next_value()?,
+            "officeLocation" => self.office_location = map.next_value()?,
+            "postalCode" => self.postal_code = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "street" => self.street = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.privacyProfile` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrivacyProfile {
     /// A valid smtp email address for the privacy statement contact. Not required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5435,10 +9307,39 @@ pub struct PrivacyProfile {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for PrivacyProfile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for PrivacyProfile {
+    const NAME: &'static str = "microsoft.graph.privacyProfile";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "contactEmail" => self.contact_email = map.next_value()?,
+            "statementUrl" => self.statement_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.profileCardAnnotation` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProfileCardAnnotation {
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5452,10 +9353,39 @@ pub struct ProfileCardAnnotation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ProfileCardAnnotation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ProfileCardAnnotation {
+    const NAME: &'static str = "microsoft.graph.profileCardAnnotation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "localizations" => self.localizations = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.profileSourceLocalization` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProfileSourceLocalization {
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5472,17 +9402,47 @@ pub struct ProfileSourceLocalization {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ProfileSourceLocalization {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ProfileSourceLocalization {
+    const NAME: &'static str = "microsoft.graph.profileSourceLocalization";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "languageTag" => self.language_tag = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.serviceHealthIssuePost` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceHealthIssuePost {
     /// The published time of the post.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The content of the service issue post. The supported value for the contentType property is html.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub description: crate::Patch<crate::models::ItemBody>,
+    pub description: crate::Patch<Box<crate::models::ItemBody>>,
     /// The post type of the service issue historical post. Possible values are: regular, quick,
     /// strategic, unknownFutureValue.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5493,10 +9453,40 @@ pub struct ServiceHealthIssuePost {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ServiceHealthIssuePost {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ServiceHealthIssuePost {
+    const NAME: &'static str = "microsoft.graph.serviceHealthIssuePost";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "postType" => self.post_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.serviceUpdateMessageViewpoint` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceUpdateMessageViewpoint {
     /// Indicates whether the user archived the message.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5513,10 +9503,40 @@ pub struct ServiceUpdateMessageViewpoint {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for ServiceUpdateMessageViewpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for ServiceUpdateMessageViewpoint {
+    const NAME: &'static str = "microsoft.graph.serviceUpdateMessageViewpoint";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isArchived" => self.is_archived = map.next_value()?,
+            "isFavorited" => self.is_favorited = map.next_value()?,
+            "isRead" => self.is_read = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.settingTemplateValue` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SettingTemplateValue {
     /// Default value for the setting.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5536,10 +9556,41 @@ pub struct SettingTemplateValue {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for SettingTemplateValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for SettingTemplateValue {
+    const NAME: &'static str = "microsoft.graph.settingTemplateValue";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "defaultValue" => self.default_value = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.settingValue` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SettingValue {
     /// Name of the setting (as defined by the groupSettingTemplate).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5553,10 +9604,39 @@ pub struct SettingValue {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for SettingValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for SettingValue {
+    const NAME: &'static str = "microsoft.graph.settingValue";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.signingCertificateUpdateStatus` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SigningCertificateUpdateStatus {
     /// Status of the last certificate update. Read-only. For a list of statuses, see
     /// certificateUpdateResult status.
@@ -5572,10 +9652,39 @@ pub struct SigningCertificateUpdateStatus {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for SigningCertificateUpdateStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for SigningCertificateUpdateStatus {
+    const NAME: &'static str = "microsoft.graph.signingCertificateUpdateStatus";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "certificateUpdateResult" => self.certificate_update_result = map.next_value()?,
+            "lastRunDateTime" => self.last_run_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.tenantInformation` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TenantInformation {
     /// The `defaultDomainName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5595,10 +9704,41 @@ pub struct TenantInformation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for TenantInformation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for TenantInformation {
+    const NAME: &'static str = "microsoft.graph.tenantInformation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "defaultDomainName" => self.default_domain_name = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "federationBrandName" => self.federation_brand_name = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.unifiedRole` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRole {
     /// The unified role definition ID of the directory role. Refer to unifiedRoleDefinition resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5609,10 +9749,38 @@ pub struct UnifiedRole {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for UnifiedRole {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for UnifiedRole {
+    const NAME: &'static str = "microsoft.graph.unifiedRole";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "roleDefinitionId" => self.role_definition_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.verifiedDomain` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VerifiedDomain {
     /// For example, Email, OfficeCommunicationsOnline.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5633,6 +9801,38 @@ pub struct VerifiedDomain {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for VerifiedDomain {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for VerifiedDomain {
+    const NAME: &'static str = "microsoft.graph.verifiedDomain";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "capabilities" => self.capabilities = map.next_value()?,
+            "isDefault" => self.is_default = map.next_value()?,
+            "isInitial" => self.is_initial = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]

@@ -5,8 +5,8 @@
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationAssignment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -46,7 +46,7 @@ pub struct EducationAssignment {
     pub assigned_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Which users, or whole class should receive a submission object once the assignment is published.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub assign_to: crate::Patch<crate::models::AnyEducationAssignmentRecipient>,
+    pub assign_to: crate::Patch<Box<crate::models::AnyEducationAssignmentRecipient>>,
     /// Class which this assignment belongs.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub class_id: crate::Patch<String>,
@@ -59,7 +59,7 @@ pub struct EducationAssignment {
     pub close_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Who created the assignment.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment when the assignment was created. The Timestamp type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
@@ -78,16 +78,16 @@ pub struct EducationAssignment {
     pub feedback_resources_folder_url: crate::Patch<String>,
     /// How the assignment will be graded.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub grading: crate::Patch<crate::models::AnyEducationAssignmentGradeType>,
+    pub grading: crate::Patch<Box<crate::models::AnyEducationAssignmentGradeType>>,
     /// Instructions for the assignment. This along with the display name tell the student what to do.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub instructions: crate::Patch<crate::models::EducationItemBody>,
+    pub instructions: crate::Patch<Box<crate::models::EducationItemBody>>,
     /// The `languageTag` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_tag: crate::Patch<String>,
     /// Who last modified the assignment.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment when the assignment was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
@@ -117,17 +117,17 @@ pub struct EducationAssignment {
     pub categories: crate::Patch<Vec<crate::models::EducationCategory>>,
     /// The `gradingCategory` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub grading_category: crate::Patch<crate::models::EducationGradingCategory>,
+    pub grading_category: crate::Patch<Box<crate::models::EducationGradingCategory>>,
     /// The `gradingScheme` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub grading_scheme: crate::Patch<crate::models::EducationGradingScheme>,
+    pub grading_scheme: crate::Patch<Box<crate::models::EducationGradingScheme>>,
     /// Learning objects that are associated with this assignment. Only teachers can modify this list.
     /// Nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resources: crate::Patch<Vec<crate::models::EducationAssignmentResource>>,
     /// When set, the grading rubric attached to this assignment.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub rubric: crate::Patch<crate::models::EducationRubric>,
+    pub rubric: crate::Patch<Box<crate::models::EducationRubric>>,
     /// Once published, there is a submission object for each student representing their work and grade.
     /// Read-only. Nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -136,6 +136,68 @@ pub struct EducationAssignment {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationAssignment {
+    const NAME: &'static str = "microsoft.graph.educationAssignment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "addedStudentAction" => self.added_student_action = map.next_value()?,
+            "addToCalendarAction" => self.add_to_calendar_action = map.next_value()?,
+            "allowLateSubmissions" => self.allow_late_submissions = map.next_value()?,
+            "allowStudentsToAddResourcesToSubmission" => {
+                self.allow_students_to_add_resources_to_submission = map.next_value()?
+            }
+            "assignDateTime" => self.assign_date_time = map.next_value()?,
+            "assignedDateTime" => self.assigned_date_time = map.next_value()?,
+            "assignTo" => self.assign_to = map.next_value()?,
+            "classId" => self.class_id = map.next_value()?,
+            "closeDateTime" => self.close_date_time = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "dueDateTime" => self.due_date_time = map.next_value()?,
+            "feedbackResourcesFolderUrl" => {
+                self.feedback_resources_folder_url = map.next_value()?
+            }
+            "grading" => self.grading = map.next_value()?,
+            "instructions" => self.instructions = map.next_value()?,
+            "languageTag" => self.language_tag = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "moduleUrl" => self.module_url = map.next_value()?,
+            "notificationChannelUrl" => self.notification_channel_url = map.next_value()?,
+            "resourcesFolderUrl" => self.resources_folder_url = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "categories" => self.categories = map.next_value()?,
+            "gradingCategory" => self.grading_category = map.next_value()?,
+            "gradingScheme" => self.grading_scheme = map.next_value()?,
+            "resources" => self.resources = map.next_value()?,
+            "rubric" => self.rubric = map.next_value()?,
+            "submissions" => self.submissions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "education")]
@@ -180,8 +242,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationAssignmentDefaults {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -210,6 +272,38 @@ pub struct EducationAssignmentDefaults {
 }
 
 #[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationAssignmentDefaults {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationAssignmentDefaults {
+    const NAME: &'static str = "microsoft.graph.educationAssignmentDefaults";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "addedStudentAction" => self.added_student_action = map.next_value()?,
+            "addToCalendarAction" => self.add_to_calendar_action = map.next_value()?,
+            "dueTime" => self.due_time = map.next_value()?,
+            "notificationChannelUrl" => self.notification_channel_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "education")]
 crate::edm::select_fields! {
     /// Property names of [`EducationAssignmentDefaults`] for a typed `$select`.
     pub enum EducationAssignmentDefaultsField for EducationAssignmentDefaults {
@@ -225,8 +319,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationAssignmentResource {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -237,7 +331,7 @@ pub struct EducationAssignmentResource {
     pub distribute_for_student_work: crate::Patch<bool>,
     /// Resource object that has been associated with this assignment.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub resource: crate::Patch<crate::models::AnyEducationResource>,
+    pub resource: crate::Patch<Box<crate::models::AnyEducationResource>>,
     /// The `dependentResources` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub dependent_resources: crate::Patch<Vec<crate::models::EducationAssignmentResource>>,
@@ -245,6 +339,37 @@ pub struct EducationAssignmentResource {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationAssignmentResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationAssignmentResource {
+    const NAME: &'static str = "microsoft.graph.educationAssignmentResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "distributeForStudentWork" => self.distribute_for_student_work = map.next_value()?,
+            "resource" => self.resource = map.next_value()?,
+            "dependentResources" => self.dependent_resources = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "education")]
@@ -262,8 +387,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationAssignmentSettings {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -274,7 +399,7 @@ pub struct EducationAssignmentSettings {
     pub submission_animation_disabled: crate::Patch<bool>,
     /// The `defaultGradingScheme` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub default_grading_scheme: crate::Patch<crate::models::EducationGradingScheme>,
+    pub default_grading_scheme: crate::Patch<Box<crate::models::EducationGradingScheme>>,
     /// The `gradingCategories` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub grading_categories: crate::Patch<Vec<crate::models::EducationGradingCategory>>,
@@ -285,6 +410,40 @@ pub struct EducationAssignmentSettings {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationAssignmentSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationAssignmentSettings {
+    const NAME: &'static str = "microsoft.graph.educationAssignmentSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "submissionAnimationDisabled" => {
+                self.submission_animation_disabled = map.next_value()?
+            }
+            "defaultGradingScheme" => self.default_grading_scheme = map.next_value()?,
+            "gradingCategories" => self.grading_categories = map.next_value()?,
+            "gradingSchemes" => self.grading_schemes = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "education")]
@@ -303,8 +462,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationCategory {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -316,6 +475,35 @@ pub struct EducationCategory {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationCategory {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationCategory {
+    const NAME: &'static str = "microsoft.graph.educationCategory";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "education")]
@@ -331,8 +519,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationClass {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -342,10 +530,10 @@ pub struct EducationClass {
     pub class_code: crate::Patch<String>,
     /// The `course` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub course: crate::Patch<crate::models::EducationCourse>,
+    pub course: crate::Patch<Box<crate::models::EducationCourse>>,
     /// Entity who created the class
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Description of the class.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -372,23 +560,23 @@ pub struct EducationClass {
     pub mail_nickname: crate::Patch<String>,
     /// Term for this class.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub term: crate::Patch<crate::models::EducationTerm>,
+    pub term: crate::Patch<Box<crate::models::EducationTerm>>,
     /// All categories associated with this class. Nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_categories: crate::Patch<Vec<crate::models::EducationCategory>>,
     /// Specifies class-level defaults respected by new assignments created in the class.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub assignment_defaults: crate::Patch<crate::models::EducationAssignmentDefaults>,
+    pub assignment_defaults: crate::Patch<Box<crate::models::EducationAssignmentDefaults>>,
     /// All assignments associated with this class. Nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignments: crate::Patch<Vec<crate::models::EducationAssignment>>,
     /// Specifies class-level assignments settings.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub assignment_settings: crate::Patch<crate::models::EducationAssignmentSettings>,
+    pub assignment_settings: crate::Patch<Box<crate::models::EducationAssignmentSettings>>,
     /// The underlying Microsoft 365 group object.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub group: crate::Patch<crate::models::Group>,
+    pub group: crate::Patch<Box<crate::models::Group>>,
     /// All users in the class. Nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::EducationUser>>,
@@ -405,6 +593,56 @@ pub struct EducationClass {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationClass {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationClass {
+    const NAME: &'static str = "microsoft.graph.educationClass";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "classCode" => self.class_code = map.next_value()?,
+            "course" => self.course = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "externalId" => self.external_id = map.next_value()?,
+            "externalName" => self.external_name = map.next_value()?,
+            "externalSource" => self.external_source = map.next_value()?,
+            "externalSourceDetail" => self.external_source_detail = map.next_value()?,
+            "grade" => self.grade = map.next_value()?,
+            "mailNickname" => self.mail_nickname = map.next_value()?,
+            "term" => self.term = map.next_value()?,
+            "assignmentCategories" => self.assignment_categories = map.next_value()?,
+            "assignmentDefaults" => self.assignment_defaults = map.next_value()?,
+            "assignments" => self.assignments = map.next_value()?,
+            "assignmentSettings" => self.assignment_settings = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "group" => self.group = map.next_value()?,
+            "members" => self.members = map.next_value()?,
+            "modules" => self.modules = map.next_value()?,
+            "schools" => self.schools = map.next_value()?,
+            "teachers" => self.teachers = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "education")]
@@ -439,15 +677,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `educationOutcome` < `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationFeedbackOutcome {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The individual who updated the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The moment in time when the resource was last modified. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2021 is 2021-01-01T00:00:00Z.
@@ -455,14 +693,46 @@ pub struct EducationFeedbackOutcome {
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Teacher's written feedback to the student.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub feedback: crate::Patch<crate::models::EducationFeedback>,
+    pub feedback: crate::Patch<Box<crate::models::EducationFeedback>>,
     /// A copy of the feedback property that is made when the grade is released to the student.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub published_feedback: crate::Patch<crate::models::EducationFeedback>,
+    pub published_feedback: crate::Patch<Box<crate::models::EducationFeedback>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationFeedbackOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationFeedbackOutcome {
+    const NAME: &'static str = "microsoft.graph.educationFeedbackOutcome";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "feedback" => self.feedback = map.next_value()?,
+            "publishedFeedback" => self.published_feedback = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "education")]
@@ -481,15 +751,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `educationOutcome` < `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationFeedbackResourceOutcome {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The individual who updated the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The moment in time when the resource was last modified. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2021 is 2021-01-01T00:00:00Z.
@@ -497,7 +767,7 @@ pub struct EducationFeedbackResourceOutcome {
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The actual feedback resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub feedback_resource: crate::Patch<crate::models::AnyEducationResource>,
+    pub feedback_resource: crate::Patch<Box<crate::models::AnyEducationResource>>,
     /// The status of the feedback resource. The possible values are: notPublished, pendingPublish,
     /// published, failedPublish, unknownFutureValue.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -506,6 +776,38 @@ pub struct EducationFeedbackResourceOutcome {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationFeedbackResourceOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationFeedbackResourceOutcome {
+    const NAME: &'static str = "microsoft.graph.educationFeedbackResourceOutcome";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "feedbackResource" => self.feedback_resource = map.next_value()?,
+            "resourceStatus" => self.resource_status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "education")]
@@ -524,8 +826,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationGradingCategory {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -543,6 +845,36 @@ pub struct EducationGradingCategory {
 }
 
 #[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationGradingCategory {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationGradingCategory {
+    const NAME: &'static str = "microsoft.graph.educationGradingCategory";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "percentageWeight" => self.percentage_weight = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "education")]
 crate::edm::select_fields! {
     /// Property names of [`EducationGradingCategory`] for a typed `$select`.
     pub enum EducationGradingCategoryField for EducationGradingCategory {
@@ -556,8 +888,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationGradingScheme {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -578,6 +910,37 @@ pub struct EducationGradingScheme {
 }
 
 #[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationGradingScheme {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationGradingScheme {
+    const NAME: &'static str = "microsoft.graph.educationGradingScheme";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "grades" => self.grades = map.next_value()?,
+            "hidePointsDuringGrading" => self.hide_points_during_grading = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "education")]
 crate::edm::select_fields! {
     /// Property names of [`EducationGradingScheme`] for a typed `$select`.
     pub enum EducationGradingSchemeField for EducationGradingScheme {
@@ -592,15 +955,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationModule {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -615,7 +978,7 @@ pub struct EducationModule {
     pub is_pinned: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -632,6 +995,44 @@ pub struct EducationModule {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationModule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationModule {
+    const NAME: &'static str = "microsoft.graph.educationModule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isPinned" => self.is_pinned = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "resourcesFolderUrl" => self.resources_folder_url = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "resources" => self.resources = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "education")]
@@ -656,19 +1057,48 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationModuleResource {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `resource` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub resource: crate::Patch<crate::models::AnyEducationResource>,
+    pub resource: crate::Patch<Box<crate::models::AnyEducationResource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationModuleResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationModuleResource {
+    const NAME: &'static str = "microsoft.graph.educationModuleResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "resource" => self.resource = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "education")]
@@ -684,15 +1114,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationOutcome {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The individual who updated the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The moment in time when the resource was last modified. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2021 is 2021-01-01T00:00:00Z.
@@ -702,6 +1132,36 @@ pub struct EducationOutcome {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationOutcome {
+    const NAME: &'static str = "microsoft.graph.educationOutcome";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "education")]
@@ -740,25 +1200,44 @@ pub enum AnyEducationOutcome {
 #[cfg(feature = "education")]
 impl<'de> serde::Deserialize<'de> for AnyEducationOutcome {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::polymorphic::Polymorphic for AnyEducationOutcome {
+    const DECLARED: &'static str = "microsoft.graph.educationOutcome";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.educationOutcome") => {
-                Self::EducationOutcome(crate::edm::from_value(value)?)
+                Self::EducationOutcome(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationFeedbackOutcome") => {
-                Self::EducationFeedbackOutcome(crate::edm::from_value(value)?)
+                Self::EducationFeedbackOutcome(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationFeedbackResourceOutcome") => {
-                Self::EducationFeedbackResourceOutcome(crate::edm::from_value(value)?)
+                Self::EducationFeedbackResourceOutcome(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationPointsOutcome") => {
-                Self::EducationPointsOutcome(crate::edm::from_value(value)?)
+                Self::EducationPointsOutcome(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationRubricOutcome") => {
-                Self::EducationRubricOutcome(crate::edm::from_value(value)?)
+                Self::EducationRubricOutcome(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::EducationOutcome(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -766,15 +1245,15 @@ impl<'de> serde::Deserialize<'de> for AnyEducationOutcome {
 ///
 /// Derived from `educationOutcome` < `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationPointsOutcome {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The individual who updated the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The moment in time when the resource was last modified. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2021 is 2021-01-01T00:00:00Z.
@@ -782,14 +1261,46 @@ pub struct EducationPointsOutcome {
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The numeric grade the teacher has given the student for this assignment.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub points: crate::Patch<crate::models::EducationAssignmentPointsGrade>,
+    pub points: crate::Patch<Box<crate::models::EducationAssignmentPointsGrade>>,
     /// A copy of the points property that is made when the grade is released to the student.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub published_points: crate::Patch<crate::models::EducationAssignmentPointsGrade>,
+    pub published_points: crate::Patch<Box<crate::models::EducationAssignmentPointsGrade>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationPointsOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationPointsOutcome {
+    const NAME: &'static str = "microsoft.graph.educationPointsOutcome";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "points" => self.points = map.next_value()?,
+            "publishedPoints" => self.published_points = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "education")]
@@ -806,18 +1317,18 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.educationRoot` entity type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationRoot {
     /// The `classes` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub classes: crate::Patch<Vec<crate::models::EducationClass>>,
     /// The `me` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub me: crate::Patch<crate::models::EducationUser>,
+    pub me: crate::Patch<Box<crate::models::EducationUser>>,
     /// The `reports` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub reports: crate::Patch<crate::models::ReportsRoot>,
+    pub reports: crate::Patch<Box<crate::models::ReportsRoot>>,
     /// The `schools` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schools: crate::Patch<Vec<crate::models::EducationSchool>>,
@@ -828,6 +1339,38 @@ pub struct EducationRoot {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationRoot {
+    const NAME: &'static str = "microsoft.graph.educationRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "classes" => self.classes = map.next_value()?,
+            "me" => self.me = map.next_value()?,
+            "reports" => self.reports = map.next_value()?,
+            "schools" => self.schools = map.next_value()?,
+            "users" => self.users = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "education")]
@@ -846,32 +1389,32 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationRubric {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The user who created this resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The description of this rubric.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub description: crate::Patch<crate::models::EducationItemBody>,
+    pub description: crate::Patch<Box<crate::models::EducationItemBody>>,
     /// The name of this rubric.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The grading type of this rubric -- null for a no-points rubric, or
     /// educationAssignmentPointsGradeType for a points rubric.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub grading: crate::Patch<crate::models::AnyEducationAssignmentGradeType>,
+    pub grading: crate::Patch<Box<crate::models::AnyEducationAssignmentGradeType>>,
     /// The last user to modify the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
@@ -887,6 +1430,43 @@ pub struct EducationRubric {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationRubric {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationRubric {
+    const NAME: &'static str = "microsoft.graph.educationRubric";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "grading" => self.grading = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "levels" => self.levels = map.next_value()?,
+            "qualities" => self.qualities = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "education")]
@@ -910,15 +1490,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `educationOutcome` < `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationRubricOutcome {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The individual who updated the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The moment in time when the resource was last modified. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2021 is 2021-01-01T00:00:00Z.
@@ -948,6 +1528,46 @@ pub struct EducationRubricOutcome {
 }
 
 #[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationRubricOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationRubricOutcome {
+    const NAME: &'static str = "microsoft.graph.educationRubricOutcome";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "publishedRubricQualityFeedback" => {
+                self.published_rubric_quality_feedback = map.next_value()?
+            }
+            "publishedRubricQualitySelectedLevels" => {
+                self.published_rubric_quality_selected_levels = map.next_value()?
+            }
+            "rubricQualityFeedback" => self.rubric_quality_feedback = map.next_value()?,
+            "rubricQualitySelectedLevels" => {
+                self.rubric_quality_selected_levels = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "education")]
 crate::edm::select_fields! {
     /// Property names of [`EducationRubricOutcome`] for a typed `$select`.
     pub enum EducationRubricOutcomeField for EducationRubricOutcome {
@@ -965,8 +1585,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `educationOrganization` < `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationSchool {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -985,10 +1605,10 @@ pub struct EducationSchool {
     pub external_source_detail: crate::Patch<String>,
     /// Address of the school.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub address: crate::Patch<crate::models::PhysicalAddress>,
+    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// Entity who created the school.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// ID of school in syncing system.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_id: crate::Patch<String>,
@@ -1019,7 +1639,7 @@ pub struct EducationSchool {
     /// The underlying administrativeUnit for this school.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub administrative_unit: crate::Patch<crate::models::AdministrativeUnit>,
+    pub administrative_unit: crate::Patch<Box<crate::models::AdministrativeUnit>>,
     /// Classes taught at the school. Nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub classes: crate::Patch<Vec<crate::models::EducationClass>>,
@@ -1030,6 +1650,53 @@ pub struct EducationSchool {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationSchool {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationSchool {
+    const NAME: &'static str = "microsoft.graph.educationSchool";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "externalSource" => self.external_source = map.next_value()?,
+            "externalSourceDetail" => self.external_source_detail = map.next_value()?,
+            "address" => self.address = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "externalId" => self.external_id = map.next_value()?,
+            "externalPrincipalId" => self.external_principal_id = map.next_value()?,
+            "fax" => self.fax = map.next_value()?,
+            "highestGrade" => self.highest_grade = map.next_value()?,
+            "lowestGrade" => self.lowest_grade = map.next_value()?,
+            "phone" => self.phone = map.next_value()?,
+            "principalEmail" => self.principal_email = map.next_value()?,
+            "principalName" => self.principal_name = map.next_value()?,
+            "schoolNumber" => self.school_number = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "administrativeUnit" => self.administrative_unit = map.next_value()?,
+            "classes" => self.classes = map.next_value()?,
+            "users" => self.users = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "education")]
@@ -1061,8 +1728,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationSubmission {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1072,19 +1739,19 @@ pub struct EducationSubmission {
     pub assignment_id: crate::Patch<String>,
     /// The `excusedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub excused_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub excused_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `excusedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub excused_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// User who moved the status of this submission to reassigned.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub reassigned_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub reassigned_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the submission was reassigned. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
@@ -1092,13 +1759,13 @@ pub struct EducationSubmission {
     pub reassigned_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Who this submission is assigned to.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub recipient: crate::Patch<crate::models::AnyEducationSubmissionRecipient>,
+    pub recipient: crate::Patch<Box<crate::models::AnyEducationSubmissionRecipient>>,
     /// Folder where all file resources for this submission need to be stored.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resources_folder_url: crate::Patch<String>,
     /// User who moved the status of this submission to returned.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub returned_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub returned_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the submission was returned. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
@@ -1111,7 +1778,7 @@ pub struct EducationSubmission {
     pub status: crate::Patch<crate::models::EducationSubmissionStatus>,
     /// User who moved the resource into the submitted state.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub submitted_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub submitted_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the submission was moved into the submitted state. The Timestamp type
     /// represents date and time information using ISO 8601 format and is always in UTC time. For
     /// example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
@@ -1119,7 +1786,7 @@ pub struct EducationSubmission {
     pub submitted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// User who moved the resource from submitted into the working state.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub unsubmitted_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub unsubmitted_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the submission was moved from submitted into the working state. The Timestamp
     /// type represents date and time information using ISO 8601 format and is always in UTC time. For
     /// example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
@@ -1141,6 +1808,54 @@ pub struct EducationSubmission {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationSubmission {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationSubmission {
+    const NAME: &'static str = "microsoft.graph.educationSubmission";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "assignmentId" => self.assignment_id = map.next_value()?,
+            "excusedBy" => self.excused_by = map.next_value()?,
+            "excusedDateTime" => self.excused_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "reassignedBy" => self.reassigned_by = map.next_value()?,
+            "reassignedDateTime" => self.reassigned_date_time = map.next_value()?,
+            "recipient" => self.recipient = map.next_value()?,
+            "resourcesFolderUrl" => self.resources_folder_url = map.next_value()?,
+            "returnedBy" => self.returned_by = map.next_value()?,
+            "returnedDateTime" => self.returned_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "submittedBy" => self.submitted_by = map.next_value()?,
+            "submittedDateTime" => self.submitted_date_time = map.next_value()?,
+            "unsubmittedBy" => self.unsubmitted_by = map.next_value()?,
+            "unsubmittedDateTime" => self.unsubmitted_date_time = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "outcomes" => self.outcomes = map.next_value()?,
+            "resources" => self.resources = map.next_value()?,
+            "submittedResources" => self.submitted_resources = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "education")]
@@ -1175,8 +1890,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationSubmissionResource {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1187,7 +1902,7 @@ pub struct EducationSubmissionResource {
     pub assignment_resource_url: crate::Patch<String>,
     /// Resource object.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub resource: crate::Patch<crate::models::AnyEducationResource>,
+    pub resource: crate::Patch<Box<crate::models::AnyEducationResource>>,
     /// The `dependentResources` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub dependent_resources: crate::Patch<Vec<crate::models::EducationSubmissionResource>>,
@@ -1195,6 +1910,37 @@ pub struct EducationSubmissionResource {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationSubmissionResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationSubmissionResource {
+    const NAME: &'static str = "microsoft.graph.educationSubmissionResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "assignmentResourceUrl" => self.assignment_resource_url = map.next_value()?,
+            "resource" => self.resource = map.next_value()?,
+            "dependentResources" => self.dependent_resources = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "education")]
@@ -1212,8 +1958,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationUser {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1234,7 +1980,7 @@ pub struct EducationUser {
     pub business_phones: crate::Patch<Vec<String>>,
     /// The entity who created the user.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The name for the department in which the user works. Supports $filter.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub department: crate::Patch<String>,
@@ -1258,7 +2004,7 @@ pub struct EducationUser {
     pub mail: crate::Patch<String>,
     /// The mail address of the user.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub mailing_address: crate::Patch<crate::models::PhysicalAddress>,
+    pub mailing_address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The mail alias for the user. This property must be specified when a user is created. Supports
     /// $filter.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1275,7 +2021,7 @@ pub struct EducationUser {
     /// Additional information used to associate the Azure Active Directory user with its Active
     /// Directory counterpart.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub on_premises_info: crate::Patch<crate::models::EducationOnPremisesInfo>,
+    pub on_premises_info: crate::Patch<Box<crate::models::EducationOnPremisesInfo>>,
     /// Specifies password policies for the user. This value is an enumeration with one possible value
     /// being DisableStrongPassword, which allows weaker passwords than the default policy to be
     /// specified. DisablePasswordExpiration can also be specified. The two can be specified together;
@@ -1287,7 +2033,7 @@ pub struct EducationUser {
     /// requirements as specified by the passwordPolicies property. By default, a strong password is
     /// required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub password_profile: crate::Patch<crate::models::PasswordProfile>,
+    pub password_profile: crate::Patch<Box<crate::models::PasswordProfile>>,
     /// The preferred language for the user that should follow the ISO 639-1 code, for example, en-US.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_language: crate::Patch<String>,
@@ -1306,7 +2052,7 @@ pub struct EducationUser {
     pub related_contacts: crate::Patch<Vec<crate::models::RelatedContact>>,
     /// The address where the user lives.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub residence_address: crate::Patch<crate::models::PhysicalAddress>,
+    pub residence_address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// True if the Outlook Global Address List should contain this user; otherwise, false. If not set,
     /// this will be treated as true. For users invited through the invitation manager, this property
     /// will be set to false.
@@ -1314,13 +2060,13 @@ pub struct EducationUser {
     pub show_in_address_list: crate::Patch<bool>,
     /// If the primary role is student, this block will contain student specific data.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub student: crate::Patch<crate::models::EducationStudent>,
+    pub student: crate::Patch<Box<crate::models::EducationStudent>>,
     /// The user's surname (family name or last name). Supports $filter.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub surname: crate::Patch<String>,
     /// If the primary role is teacher, this block will contain teacher specific data.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub teacher: crate::Patch<crate::models::EducationTeacher>,
+    pub teacher: crate::Patch<Box<crate::models::EducationTeacher>>,
     /// A two-letter country code (ISO standard 3166). Required for users who will be assigned licenses
     /// due to a legal requirement to check for availability of services in countries or regions.
     /// Examples include: US, JP, and GB. Not nullable. Supports $filter.
@@ -1356,11 +2102,80 @@ pub struct EducationUser {
     /// The directory user that corresponds to this user.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user: crate::Patch<crate::models::AnyUser>,
+    pub user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationUser {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationUser {
+    const NAME: &'static str = "microsoft.graph.educationUser";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "accountEnabled" => self.account_enabled = map.next_value()?,
+            "assignedLicenses" => self.assigned_licenses = map.next_value()?,
+            "assignedPlans" => self.assigned_plans = map.next_value()?,
+            "businessPhones" => self.business_phones = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "department" => self.department = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "externalSource" => self.external_source = map.next_value()?,
+            "externalSourceDetail" => self.external_source_detail = map.next_value()?,
+            "givenName" => self.given_name = map.next_value()?,
+            "mail" => self.mail = map.next_value()?,
+            "mailingAddress" => self.mailing_address = map.next_value()?,
+            "mailNickname" => self.mail_nickname = map.next_value()?,
+            "middleName" => self.middle_name = map.next_value()?,
+            "mobilePhone" => self.mobile_phone = map.next_value()?,
+            "officeLocation" => self.office_location = map.next_value()?,
+            "onPremisesInfo" => self.on_premises_info = map.next_value()?,
+            "passwordPolicies" => self.password_policies = map.next_value()?,
+            "passwordProfile" => self.password_profile = map.next_value()?,
+            "preferredLanguage" => self.preferred_language = map.next_value()?,
+            "primaryRole" => self.primary_role = map.next_value()?,
+            "provisionedPlans" => self.provisioned_plans = map.next_value()?,
+            "refreshTokensValidFromDateTime" => {
+                self.refresh_tokens_valid_from_date_time = map.next_value()?
+            }
+            "relatedContacts" => self.related_contacts = map.next_value()?,
+            "residenceAddress" => self.residence_address = map.next_value()?,
+            "showInAddressList" => self.show_in_address_list = map.next_value()?,
+            "student" => self.student = map.next_value()?,
+            "surname" => self.surname = map.next_value()?,
+            "teacher" => self.teacher = map.next_value()?,
+            "usageLocation" => self.usage_location = map.next_value()?,
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            "userType" => self.user_type = map.next_value()?,
+            "assignments" => self.assignments = map.next_value()?,
+            "classes" => self.classes = map.next_value()?,
+            "rubrics" => self.rubrics = map.next_value()?,
+            "schools" => self.schools = map.next_value()?,
+            "taughtClasses" => self.taught_classes = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "user" => self.user = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "education")]
@@ -1412,8 +2227,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReadingAssignmentSubmission {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1488,6 +2303,55 @@ pub struct ReadingAssignmentSubmission {
 }
 
 #[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for ReadingAssignmentSubmission {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for ReadingAssignmentSubmission {
+    const NAME: &'static str = "microsoft.graph.readingAssignmentSubmission";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "accuracyScore" => self.accuracy_score = map.next_value()?,
+            "action" => self.action = map.next_value()?,
+            "assignmentId" => self.assignment_id = map.next_value()?,
+            "challengingWords" => self.challenging_words = map.next_value()?,
+            "classId" => self.class_id = map.next_value()?,
+            "insertions" => self.insertions = map.next_value()?,
+            "mispronunciations" => self.mispronunciations = map.next_value()?,
+            "missedExclamationMarks" => self.missed_exclamation_marks = map.next_value()?,
+            "missedPeriods" => self.missed_periods = map.next_value()?,
+            "missedQuestionMarks" => self.missed_question_marks = map.next_value()?,
+            "missedShorts" => self.missed_shorts = map.next_value()?,
+            "monotoneScore" => self.monotone_score = map.next_value()?,
+            "omissions" => self.omissions = map.next_value()?,
+            "repetitions" => self.repetitions = map.next_value()?,
+            "selfCorrections" => self.self_corrections = map.next_value()?,
+            "studentId" => self.student_id = map.next_value()?,
+            "submissionDateTime" => self.submission_date_time = map.next_value()?,
+            "submissionId" => self.submission_id = map.next_value()?,
+            "unexpectedPauses" => self.unexpected_pauses = map.next_value()?,
+            "wordCount" => self.word_count = map.next_value()?,
+            "wordsPerMinute" => self.words_per_minute = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "education")]
 crate::edm::select_fields! {
     /// Property names of [`ReadingAssignmentSubmission`] for a typed `$select`.
     pub enum ReadingAssignmentSubmissionField for ReadingAssignmentSubmission {
@@ -1520,8 +2384,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReadingCoachPassage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1560,6 +2424,43 @@ pub struct ReadingCoachPassage {
 }
 
 #[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for ReadingCoachPassage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for ReadingCoachPassage {
+    const NAME: &'static str = "microsoft.graph.readingCoachPassage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isReadingCompleted" => self.is_reading_completed = map.next_value()?,
+            "languageTag" => self.language_tag = map.next_value()?,
+            "practicedAtDateTime" => self.practiced_at_date_time = map.next_value()?,
+            "practiceWords" => self.practice_words = map.next_value()?,
+            "storyType" => self.story_type = map.next_value()?,
+            "studentId" => self.student_id = map.next_value()?,
+            "timeSpentReadingInSeconds" => self.time_spent_reading_in_seconds = map.next_value()?,
+            "wordsAccuracyPercentage" => self.words_accuracy_percentage = map.next_value()?,
+            "wordsPerMinute" => self.words_per_minute = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "education")]
 crate::edm::select_fields! {
     /// Property names of [`ReadingCoachPassage`] for a typed `$select`.
     pub enum ReadingCoachPassageField for ReadingCoachPassage {
@@ -1580,8 +2481,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReflectCheckInResponse {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1623,6 +2524,44 @@ pub struct ReflectCheckInResponse {
 }
 
 #[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for ReflectCheckInResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for ReflectCheckInResponse {
+    const NAME: &'static str = "microsoft.graph.reflectCheckInResponse";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "checkInId" => self.check_in_id = map.next_value()?,
+            "checkInTitle" => self.check_in_title = map.next_value()?,
+            "classId" => self.class_id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "creatorId" => self.creator_id = map.next_value()?,
+            "isClosed" => self.is_closed = map.next_value()?,
+            "responderId" => self.responder_id = map.next_value()?,
+            "responseEmotion" => self.response_emotion = map.next_value()?,
+            "responseFeedback" => self.response_feedback = map.next_value()?,
+            "submitDateTime" => self.submit_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "education")]
 crate::edm::select_fields! {
     /// Property names of [`ReflectCheckInResponse`] for a typed `$select`.
     pub enum ReflectCheckInResponseField for ReflectCheckInResponse {
@@ -1644,8 +2583,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReportsRoot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1671,6 +2610,42 @@ pub struct ReportsRoot {
 }
 
 #[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for ReportsRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for ReportsRoot {
+    const NAME: &'static str = "microsoft.graph.reportsRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "readingAssignmentSubmissions" => {
+                self.reading_assignment_submissions = map.next_value()?
+            }
+            "readingCoachPassages" => self.reading_coach_passages = map.next_value()?,
+            "reflectCheckInResponses" => self.reflect_check_in_responses = map.next_value()?,
+            "speakerAssignmentSubmissions" => {
+                self.speaker_assignment_submissions = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "education")]
 crate::edm::select_fields! {
     /// Property names of [`ReportsRoot`] for a typed `$select`.
     pub enum ReportsRootField for ReportsRoot {
@@ -1686,8 +2661,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SpeakerAssignmentSubmission {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1756,6 +2731,71 @@ pub struct SpeakerAssignmentSubmission {
 }
 
 #[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for SpeakerAssignmentSubmission {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for SpeakerAssignmentSubmission {
+    const NAME: &'static str = "microsoft.graph.speakerAssignmentSubmission";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "assignmentId" => self.assignment_id = map.next_value()?,
+            "averageWordsPerMinutePace" => self.average_words_per_minute_pace = map.next_value()?,
+            "classId" => self.class_id = map.next_value()?,
+            "fillerWordsOccurrencesCount" => {
+                self.filler_words_occurrences_count = map.next_value()?
+            }
+            "incorrectCameraDistanceOccurrencesCount" => {
+                self.incorrect_camera_distance_occurrences_count = map.next_value()?
+            }
+            "lengthOfSubmissionInSeconds" => {
+                self.length_of_submission_in_seconds = map.next_value()?
+            }
+            "lostEyeContactOccurrencesCount" => {
+                self.lost_eye_contact_occurrences_count = map.next_value()?
+            }
+            "monotoneOccurrencesCount" => self.monotone_occurrences_count = map.next_value()?,
+            "nonInclusiveLanguageOccurrencesCount" => {
+                self.non_inclusive_language_occurrences_count = map.next_value()?
+            }
+            "obstructedViewOccurrencesCount" => {
+                self.obstructed_view_occurrences_count = map.next_value()?
+            }
+            "repetitiveLanguageOccurrencesCount" => {
+                self.repetitive_language_occurrences_count = map.next_value()?
+            }
+            "studentId" => self.student_id = map.next_value()?,
+            "submissionDateTime" => self.submission_date_time = map.next_value()?,
+            "submissionId" => self.submission_id = map.next_value()?,
+            "topFillerWords" => self.top_filler_words = map.next_value()?,
+            "topMispronouncedWords" => self.top_mispronounced_words = map.next_value()?,
+            "topNonInclusiveWordsAndPhrases" => {
+                self.top_non_inclusive_words_and_phrases = map.next_value()?
+            }
+            "topRepetitiveWordsAndPhrases" => {
+                self.top_repetitive_words_and_phrases = map.next_value()?
+            }
+            "wordsSpokenCount" => self.words_spoken_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "education")]
 crate::edm::select_fields! {
     /// Property names of [`SpeakerAssignmentSubmission`] for a typed `$select`.
     pub enum SpeakerAssignmentSubmissionField for SpeakerAssignmentSubmission {
@@ -1784,8 +2824,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.challengingWord` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChallengingWord {
     /// The `count` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1799,10 +2839,39 @@ pub struct ChallengingWord {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for ChallengingWord {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for ChallengingWord {
+    const NAME: &'static str = "microsoft.graph.challengingWord";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "count" => self.count = map.next_value()?,
+            "word" => self.word = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationAiFeedbackAudienceEngagementSettings` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationAiFeedbackAudienceEngagementSettings {
     /// The `areEngagementStrategiesEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1819,10 +2888,44 @@ pub struct EducationAiFeedbackAudienceEngagementSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationAiFeedbackAudienceEngagementSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationAiFeedbackAudienceEngagementSettings {
+    const NAME: &'static str = "microsoft.graph.educationAiFeedbackAudienceEngagementSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "areEngagementStrategiesEnabled" => {
+                self.are_engagement_strategies_enabled = map.next_value()?
+            }
+            "isCallToActionEnabled" => self.is_call_to_action_enabled = map.next_value()?,
+            "isEmotionalAndIntellectualAppealEnabled" => {
+                self.is_emotional_and_intellectual_appeal_enabled = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationAiFeedbackContentSettings` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationAiFeedbackContentSettings {
     /// The `isMessageClarityEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1839,14 +2942,48 @@ pub struct EducationAiFeedbackContentSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationAiFeedbackContentSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationAiFeedbackContentSettings {
+    const NAME: &'static str = "microsoft.graph.educationAiFeedbackContentSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isMessageClarityEnabled" => self.is_message_clarity_enabled = map.next_value()?,
+            "isQualityOfInformationEnabled" => {
+                self.is_quality_of_information_enabled = map.next_value()?
+            }
+            "isSpeechOrganizationEnabled" => {
+                self.is_speech_organization_enabled = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationAiFeedbackCriteria` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationAiFeedbackCriteria {
     /// The `aiFeedbackSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub ai_feedback_settings: crate::Patch<crate::models::EducationAiFeedbackSettings>,
+    pub ai_feedback_settings: crate::Patch<Box<crate::models::EducationAiFeedbackSettings>>,
     /// The `speechType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub speech_type: crate::Patch<crate::models::EducationSpeechType>,
@@ -1856,10 +2993,39 @@ pub struct EducationAiFeedbackCriteria {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationAiFeedbackCriteria {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationAiFeedbackCriteria {
+    const NAME: &'static str = "microsoft.graph.educationAiFeedbackCriteria";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "aiFeedbackSettings" => self.ai_feedback_settings = map.next_value()?,
+            "speechType" => self.speech_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationAiFeedbackDeliverySettings` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationAiFeedbackDeliverySettings {
     /// The `areRhetoricalTechniquesEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1876,33 +3042,95 @@ pub struct EducationAiFeedbackDeliverySettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationAiFeedbackDeliverySettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationAiFeedbackDeliverySettings {
+    const NAME: &'static str = "microsoft.graph.educationAiFeedbackDeliverySettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "areRhetoricalTechniquesEnabled" => {
+                self.are_rhetorical_techniques_enabled = map.next_value()?
+            }
+            "isLanguageUseEnabled" => self.is_language_use_enabled = map.next_value()?,
+            "isStyleEnabled" => self.is_style_enabled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationAiFeedbackSettings` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationAiFeedbackSettings {
     /// The `audienceEngagementSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audience_engagement_settings:
-        crate::Patch<crate::models::EducationAiFeedbackAudienceEngagementSettings>,
+        crate::Patch<Box<crate::models::EducationAiFeedbackAudienceEngagementSettings>>,
     /// The `contentSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub content_settings: crate::Patch<crate::models::EducationAiFeedbackContentSettings>,
+    pub content_settings: crate::Patch<Box<crate::models::EducationAiFeedbackContentSettings>>,
     /// The `deliverySettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub delivery_settings: crate::Patch<crate::models::EducationAiFeedbackDeliverySettings>,
+    pub delivery_settings: crate::Patch<Box<crate::models::EducationAiFeedbackDeliverySettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationAiFeedbackSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationAiFeedbackSettings {
+    const NAME: &'static str = "microsoft.graph.educationAiFeedbackSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "audienceEngagementSettings" => self.audience_engagement_settings = map.next_value()?,
+            "contentSettings" => self.content_settings = map.next_value()?,
+            "deliverySettings" => self.delivery_settings = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationAssignmentClassRecipient` complex type.
 ///
 /// Derived from `educationAssignmentRecipient`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationAssignmentClassRecipient {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -1910,14 +3138,39 @@ pub struct EducationAssignmentClassRecipient {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationAssignmentClassRecipient {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationAssignmentClassRecipient {
+    const NAME: &'static str = "microsoft.graph.educationAssignmentClassRecipient";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationAssignmentGrade` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationAssignmentGrade {
     /// User who did the grading.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub graded_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub graded_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the grade was applied to this submission object. The Timestamp type
     /// represents date and time information using ISO 8601 format and is always in UTC time. For
     /// example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
@@ -1927,6 +3180,35 @@ pub struct EducationAssignmentGrade {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationAssignmentGrade {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationAssignmentGrade {
+    const NAME: &'static str = "microsoft.graph.educationAssignmentGrade";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "gradedBy" => self.graded_by = map.next_value()?,
+            "gradedDateTime" => self.graded_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `educationAssignmentGrade` or any type derived from it, chosen by `@odata.type` when reading.
@@ -1949,28 +3231,72 @@ pub enum AnyEducationAssignmentGrade {
 #[cfg(feature = "education")]
 impl<'de> serde::Deserialize<'de> for AnyEducationAssignmentGrade {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::polymorphic::Polymorphic for AnyEducationAssignmentGrade {
+    const DECLARED: &'static str = "microsoft.graph.educationAssignmentGrade";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.educationAssignmentGrade") => {
-                Self::EducationAssignmentGrade(crate::edm::from_value(value)?)
+                Self::EducationAssignmentGrade(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationAssignmentPointsGrade") => {
-                Self::EducationAssignmentPointsGrade(crate::edm::from_value(value)?)
+                Self::EducationAssignmentPointsGrade(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::EducationAssignmentGrade(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.educationAssignmentGradeType` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationAssignmentGradeType {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationAssignmentGradeType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationAssignmentGradeType {
+    const NAME: &'static str = "microsoft.graph.educationAssignmentGradeType";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `educationAssignmentGradeType` or any type derived from it, chosen by `@odata.type` when reading.
@@ -1993,16 +3319,35 @@ pub enum AnyEducationAssignmentGradeType {
 #[cfg(feature = "education")]
 impl<'de> serde::Deserialize<'de> for AnyEducationAssignmentGradeType {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::polymorphic::Polymorphic for AnyEducationAssignmentGradeType {
+    const DECLARED: &'static str = "microsoft.graph.educationAssignmentGradeType";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.educationAssignmentGradeType") => {
-                Self::EducationAssignmentGradeType(crate::edm::from_value(value)?)
+                Self::EducationAssignmentGradeType(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationAssignmentPointsGradeType") => {
-                Self::EducationAssignmentPointsGradeType(crate::edm::from_value(value)?)
+                Self::EducationAssignmentPointsGradeType(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::EducationAssignmentGradeType(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -2010,8 +3355,8 @@ impl<'de> serde::Deserialize<'de> for AnyEducationAssignmentGradeType {
 ///
 /// Derived from `educationAssignmentRecipient`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationAssignmentGroupRecipient {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -2019,12 +3364,37 @@ pub struct EducationAssignmentGroupRecipient {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationAssignmentGroupRecipient {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationAssignmentGroupRecipient {
+    const NAME: &'static str = "microsoft.graph.educationAssignmentGroupRecipient";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationAssignmentIndividualRecipient` complex type.
 ///
 /// Derived from `educationAssignmentRecipient`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationAssignmentIndividualRecipient {
     /// A collection of IDs of the recipients.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2035,16 +3405,44 @@ pub struct EducationAssignmentIndividualRecipient {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationAssignmentIndividualRecipient {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationAssignmentIndividualRecipient {
+    const NAME: &'static str = "microsoft.graph.educationAssignmentIndividualRecipient";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "recipients" => self.recipients = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationAssignmentPointsGrade` complex type.
 ///
 /// Derived from `educationAssignmentGrade`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationAssignmentPointsGrade {
     /// User who did the grading.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub graded_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub graded_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the grade was applied to this submission object. The Timestamp type
     /// represents date and time information using ISO 8601 format and is always in UTC time. For
     /// example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
@@ -2059,12 +3457,42 @@ pub struct EducationAssignmentPointsGrade {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationAssignmentPointsGrade {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationAssignmentPointsGrade {
+    const NAME: &'static str = "microsoft.graph.educationAssignmentPointsGrade";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "gradedBy" => self.graded_by = map.next_value()?,
+            "gradedDateTime" => self.graded_date_time = map.next_value()?,
+            "points" => self.points = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationAssignmentPointsGradeType` complex type.
 ///
 /// Derived from `educationAssignmentGradeType`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationAssignmentPointsGradeType {
     /// Max points possible for this assignment.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2075,15 +3503,68 @@ pub struct EducationAssignmentPointsGradeType {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationAssignmentPointsGradeType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationAssignmentPointsGradeType {
+    const NAME: &'static str = "microsoft.graph.educationAssignmentPointsGradeType";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "maxPoints" => self.max_points = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationAssignmentRecipient` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationAssignmentRecipient {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationAssignmentRecipient {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationAssignmentRecipient {
+    const NAME: &'static str = "microsoft.graph.educationAssignmentRecipient";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `educationAssignmentRecipient` or any type derived from it, chosen by `@odata.type` when reading.
@@ -2110,22 +3591,41 @@ pub enum AnyEducationAssignmentRecipient {
 #[cfg(feature = "education")]
 impl<'de> serde::Deserialize<'de> for AnyEducationAssignmentRecipient {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::polymorphic::Polymorphic for AnyEducationAssignmentRecipient {
+    const DECLARED: &'static str = "microsoft.graph.educationAssignmentRecipient";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.educationAssignmentRecipient") => {
-                Self::EducationAssignmentRecipient(crate::edm::from_value(value)?)
+                Self::EducationAssignmentRecipient(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationAssignmentClassRecipient") => {
-                Self::EducationAssignmentClassRecipient(crate::edm::from_value(value)?)
+                Self::EducationAssignmentClassRecipient(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationAssignmentGroupRecipient") => {
-                Self::EducationAssignmentGroupRecipient(crate::edm::from_value(value)?)
+                Self::EducationAssignmentGroupRecipient(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationAssignmentIndividualRecipient") => {
-                Self::EducationAssignmentIndividualRecipient(crate::edm::from_value(value)?)
+                Self::EducationAssignmentIndividualRecipient(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::EducationAssignmentRecipient(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -2133,12 +3633,12 @@ impl<'de> serde::Deserialize<'de> for AnyEducationAssignmentRecipient {
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationChannelResource {
     /// The individual who created the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
@@ -2149,7 +3649,7 @@ pub struct EducationChannelResource {
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
@@ -2164,10 +3664,43 @@ pub struct EducationChannelResource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationChannelResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationChannelResource {
+    const NAME: &'static str = "microsoft.graph.educationChannelResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "url" => self.url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationCourse` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationCourse {
     /// Unique identifier for the course.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2190,16 +3723,48 @@ pub struct EducationCourse {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationCourse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationCourse {
+    const NAME: &'static str = "microsoft.graph.educationCourse";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "courseNumber" => self.course_number = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "externalId" => self.external_id = map.next_value()?,
+            "subject" => self.subject = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationExcelResource` complex type.
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationExcelResource {
     /// The individual who created the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
@@ -2210,7 +3775,7 @@ pub struct EducationExcelResource {
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
@@ -2225,16 +3790,49 @@ pub struct EducationExcelResource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationExcelResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationExcelResource {
+    const NAME: &'static str = "microsoft.graph.educationExcelResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "fileUrl" => self.file_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationExternalResource` complex type.
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationExternalResource {
     /// The individual who created the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
@@ -2245,7 +3843,7 @@ pub struct EducationExternalResource {
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
@@ -2260,14 +3858,47 @@ pub struct EducationExternalResource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationExternalResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationExternalResource {
+    const NAME: &'static str = "microsoft.graph.educationExternalResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationFeedback` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationFeedback {
     /// User who created the feedback.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub feedback_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub feedback_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the feedback was given. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
@@ -2275,23 +3906,53 @@ pub struct EducationFeedback {
     pub feedback_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Feedback.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub text: crate::Patch<crate::models::EducationItemBody>,
+    pub text: crate::Patch<Box<crate::models::EducationItemBody>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationFeedback {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationFeedback {
+    const NAME: &'static str = "microsoft.graph.educationFeedback";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "feedbackBy" => self.feedback_by = map.next_value()?,
+            "feedbackDateTime" => self.feedback_date_time = map.next_value()?,
+            "text" => self.text = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationFileResource` complex type.
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationFileResource {
     /// The individual who created the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
@@ -2302,7 +3963,7 @@ pub struct EducationFileResource {
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
@@ -2317,10 +3978,43 @@ pub struct EducationFileResource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationFileResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationFileResource {
+    const NAME: &'static str = "microsoft.graph.educationFileResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "fileUrl" => self.file_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationGradingSchemeGrade` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationGradingSchemeGrade {
     /// The `defaultPercentage` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2337,10 +4031,40 @@ pub struct EducationGradingSchemeGrade {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationGradingSchemeGrade {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationGradingSchemeGrade {
+    const NAME: &'static str = "microsoft.graph.educationGradingSchemeGrade";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "defaultPercentage" => self.default_percentage = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "minPercentage" => self.min_percentage = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationItemBody` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationItemBody {
     /// The `content` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2354,16 +4078,45 @@ pub struct EducationItemBody {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationItemBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationItemBody {
+    const NAME: &'static str = "microsoft.graph.educationItemBody";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "content" => self.content = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationLinkedAssignmentResource` complex type.
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationLinkedAssignmentResource {
     /// The individual who created the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
@@ -2374,7 +4127,7 @@ pub struct EducationLinkedAssignmentResource {
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
@@ -2389,16 +4142,49 @@ pub struct EducationLinkedAssignmentResource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationLinkedAssignmentResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationLinkedAssignmentResource {
+    const NAME: &'static str = "microsoft.graph.educationLinkedAssignmentResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "url" => self.url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationLinkResource` complex type.
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationLinkResource {
     /// The individual who created the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
@@ -2409,7 +4195,7 @@ pub struct EducationLinkResource {
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
@@ -2424,16 +4210,49 @@ pub struct EducationLinkResource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationLinkResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationLinkResource {
+    const NAME: &'static str = "microsoft.graph.educationLinkResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "link" => self.link = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationMediaResource` complex type.
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationMediaResource {
     /// The individual who created the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
@@ -2444,7 +4263,7 @@ pub struct EducationMediaResource {
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
@@ -2459,10 +4278,43 @@ pub struct EducationMediaResource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationMediaResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationMediaResource {
+    const NAME: &'static str = "microsoft.graph.educationMediaResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "fileUrl" => self.file_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationOnPremisesInfo` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationOnPremisesInfo {
     /// Unique identifier for the user object in Active Directory.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2473,16 +4325,44 @@ pub struct EducationOnPremisesInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationOnPremisesInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationOnPremisesInfo {
+    const NAME: &'static str = "microsoft.graph.educationOnPremisesInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "immutableId" => self.immutable_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationPowerPointResource` complex type.
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationPowerPointResource {
     /// The individual who created the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
@@ -2493,7 +4373,7 @@ pub struct EducationPowerPointResource {
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
@@ -2508,14 +4388,47 @@ pub struct EducationPowerPointResource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationPowerPointResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationPowerPointResource {
+    const NAME: &'static str = "microsoft.graph.educationPowerPointResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "fileUrl" => self.file_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationResource` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationResource {
     /// The individual who created the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
@@ -2526,7 +4439,7 @@ pub struct EducationResource {
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
@@ -2536,6 +4449,38 @@ pub struct EducationResource {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationResource {
+    const NAME: &'static str = "microsoft.graph.educationResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `educationResource` or any type derived from it, chosen by `@odata.type` when reading.
@@ -2578,53 +4523,72 @@ pub enum AnyEducationResource {
 #[cfg(feature = "education")]
 impl<'de> serde::Deserialize<'de> for AnyEducationResource {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::polymorphic::Polymorphic for AnyEducationResource {
+    const DECLARED: &'static str = "microsoft.graph.educationResource";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.educationResource") => {
-                Self::EducationResource(crate::edm::from_value(value)?)
+                Self::EducationResource(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationChannelResource") => {
-                Self::EducationChannelResource(crate::edm::from_value(value)?)
+                Self::EducationChannelResource(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationExcelResource") => {
-                Self::EducationExcelResource(crate::edm::from_value(value)?)
+                Self::EducationExcelResource(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationExternalResource") => {
-                Self::EducationExternalResource(crate::edm::from_value(value)?)
+                Self::EducationExternalResource(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationFileResource") => {
-                Self::EducationFileResource(crate::edm::from_value(value)?)
+                Self::EducationFileResource(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationLinkedAssignmentResource") => {
-                Self::EducationLinkedAssignmentResource(crate::edm::from_value(value)?)
+                Self::EducationLinkedAssignmentResource(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationLinkResource") => {
-                Self::EducationLinkResource(crate::edm::from_value(value)?)
+                Self::EducationLinkResource(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationMediaResource") => {
-                Self::EducationMediaResource(crate::edm::from_value(value)?)
+                Self::EducationMediaResource(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationPowerPointResource") => {
-                Self::EducationPowerPointResource(crate::edm::from_value(value)?)
+                Self::EducationPowerPointResource(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationSpeakerProgressResource") => {
-                Self::EducationSpeakerProgressResource(crate::edm::from_value(value)?)
+                Self::EducationSpeakerProgressResource(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationTeamsAppResource") => {
-                Self::EducationTeamsAppResource(crate::edm::from_value(value)?)
+                Self::EducationTeamsAppResource(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationWordResource") => {
-                Self::EducationWordResource(crate::edm::from_value(value)?)
+                Self::EducationWordResource(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::EducationResource(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.educationSpeakerCoachAudienceEngagementSettings` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationSpeakerCoachAudienceEngagementSettings {
     /// The `isBodyLanguageEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2635,10 +4599,38 @@ pub struct EducationSpeakerCoachAudienceEngagementSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationSpeakerCoachAudienceEngagementSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationSpeakerCoachAudienceEngagementSettings {
+    const NAME: &'static str = "microsoft.graph.educationSpeakerCoachAudienceEngagementSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isBodyLanguageEnabled" => self.is_body_language_enabled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationSpeakerCoachContentSettings` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationSpeakerCoachContentSettings {
     /// The `isInclusivenessEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2652,10 +4644,41 @@ pub struct EducationSpeakerCoachContentSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationSpeakerCoachContentSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationSpeakerCoachContentSettings {
+    const NAME: &'static str = "microsoft.graph.educationSpeakerCoachContentSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isInclusivenessEnabled" => self.is_inclusiveness_enabled = map.next_value()?,
+            "isRepetitiveLanguageEnabled" => {
+                self.is_repetitive_language_enabled = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationSpeakerCoachDeliverySettings` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationSpeakerCoachDeliverySettings {
     /// The `areFillerWordsEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2675,37 +4698,98 @@ pub struct EducationSpeakerCoachDeliverySettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationSpeakerCoachDeliverySettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationSpeakerCoachDeliverySettings {
+    const NAME: &'static str = "microsoft.graph.educationSpeakerCoachDeliverySettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "areFillerWordsEnabled" => self.are_filler_words_enabled = map.next_value()?,
+            "isPaceEnabled" => self.is_pace_enabled = map.next_value()?,
+            "isPitchEnabled" => self.is_pitch_enabled = map.next_value()?,
+            "isPronunciationEnabled" => self.is_pronunciation_enabled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationSpeakerCoachSettings` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationSpeakerCoachSettings {
     /// The `audienceEngagementSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audience_engagement_settings:
-        crate::Patch<crate::models::EducationSpeakerCoachAudienceEngagementSettings>,
+        crate::Patch<Box<crate::models::EducationSpeakerCoachAudienceEngagementSettings>>,
     /// The `contentSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub content_settings: crate::Patch<crate::models::EducationSpeakerCoachContentSettings>,
+    pub content_settings: crate::Patch<Box<crate::models::EducationSpeakerCoachContentSettings>>,
     /// The `deliverySettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub delivery_settings: crate::Patch<crate::models::EducationSpeakerCoachDeliverySettings>,
+    pub delivery_settings: crate::Patch<Box<crate::models::EducationSpeakerCoachDeliverySettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationSpeakerCoachSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationSpeakerCoachSettings {
+    const NAME: &'static str = "microsoft.graph.educationSpeakerCoachSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "audienceEngagementSettings" => self.audience_engagement_settings = map.next_value()?,
+            "contentSettings" => self.content_settings = map.next_value()?,
+            "deliverySettings" => self.delivery_settings = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationSpeakerProgressResource` complex type.
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationSpeakerProgressResource {
     /// The individual who created the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
@@ -2716,7 +4800,7 @@ pub struct EducationSpeakerProgressResource {
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
@@ -2724,7 +4808,7 @@ pub struct EducationSpeakerProgressResource {
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `aiFeedbackCriteria` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub ai_feedback_criteria: crate::Patch<crate::models::EducationAiFeedbackCriteria>,
+    pub ai_feedback_criteria: crate::Patch<Box<crate::models::EducationAiFeedbackCriteria>>,
     /// The `isAiFeedbackEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_ai_feedback_enabled: crate::Patch<bool>,
@@ -2745,7 +4829,7 @@ pub struct EducationSpeakerProgressResource {
     pub show_rehearsal_report_to_student_before_media_upload: crate::Patch<bool>,
     /// The `speakerCoachSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub speaker_coach_settings: crate::Patch<crate::models::EducationSpeakerCoachSettings>,
+    pub speaker_coach_settings: crate::Patch<Box<crate::models::EducationSpeakerCoachSettings>>,
     /// The `spokenLanguageLocale` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub spoken_language_locale: crate::Patch<String>,
@@ -2755,10 +4839,55 @@ pub struct EducationSpeakerProgressResource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationSpeakerProgressResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationSpeakerProgressResource {
+    const NAME: &'static str = "microsoft.graph.educationSpeakerProgressResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "aiFeedbackCriteria" => self.ai_feedback_criteria = map.next_value()?,
+            "isAiFeedbackEnabled" => self.is_ai_feedback_enabled = map.next_value()?,
+            "isVideoRequired" => self.is_video_required = map.next_value()?,
+            "maxRecordingAttempts" => self.max_recording_attempts = map.next_value()?,
+            "presentationTitle" => self.presentation_title = map.next_value()?,
+            "recordingTimeLimitInMinutes" => {
+                self.recording_time_limit_in_minutes = map.next_value()?
+            }
+            "showRehearsalReportToStudentBeforeMediaUpload" => {
+                self.show_rehearsal_report_to_student_before_media_upload = map.next_value()?
+            }
+            "speakerCoachSettings" => self.speaker_coach_settings = map.next_value()?,
+            "spokenLanguageLocale" => self.spoken_language_locale = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationStudent` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationStudent {
     /// Birth date of the student.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2784,12 +4913,45 @@ pub struct EducationStudent {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationStudent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationStudent {
+    const NAME: &'static str = "microsoft.graph.educationStudent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "birthDate" => self.birth_date = map.next_value()?,
+            "externalId" => self.external_id = map.next_value()?,
+            "gender" => self.gender = map.next_value()?,
+            "grade" => self.grade = map.next_value()?,
+            "graduationYear" => self.graduation_year = map.next_value()?,
+            "studentNumber" => self.student_number = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationSubmissionIndividualRecipient` complex type.
 ///
 /// Derived from `educationSubmissionRecipient`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationSubmissionIndividualRecipient {
     /// User ID of the user to whom the submission is assigned.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2800,15 +4962,68 @@ pub struct EducationSubmissionIndividualRecipient {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationSubmissionIndividualRecipient {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationSubmissionIndividualRecipient {
+    const NAME: &'static str = "microsoft.graph.educationSubmissionIndividualRecipient";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "userId" => self.user_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationSubmissionRecipient` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationSubmissionRecipient {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationSubmissionRecipient {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationSubmissionRecipient {
+    const NAME: &'static str = "microsoft.graph.educationSubmissionRecipient";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `educationSubmissionRecipient` or any type derived from it, chosen by `@odata.type` when reading.
@@ -2831,23 +5046,42 @@ pub enum AnyEducationSubmissionRecipient {
 #[cfg(feature = "education")]
 impl<'de> serde::Deserialize<'de> for AnyEducationSubmissionRecipient {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::polymorphic::Polymorphic for AnyEducationSubmissionRecipient {
+    const DECLARED: &'static str = "microsoft.graph.educationSubmissionRecipient";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.educationSubmissionRecipient") => {
-                Self::EducationSubmissionRecipient(crate::edm::from_value(value)?)
+                Self::EducationSubmissionRecipient(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.educationSubmissionIndividualRecipient") => {
-                Self::EducationSubmissionIndividualRecipient(crate::edm::from_value(value)?)
+                Self::EducationSubmissionIndividualRecipient(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::EducationSubmissionRecipient(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.educationTeacher` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationTeacher {
     /// ID of the teacher in the source system.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2861,16 +5095,45 @@ pub struct EducationTeacher {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationTeacher {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationTeacher {
+    const NAME: &'static str = "microsoft.graph.educationTeacher";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "externalId" => self.external_id = map.next_value()?,
+            "teacherNumber" => self.teacher_number = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationTeamsAppResource` complex type.
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationTeamsAppResource {
     /// The individual who created the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
@@ -2881,7 +5144,7 @@ pub struct EducationTeamsAppResource {
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
@@ -2905,10 +5168,46 @@ pub struct EducationTeamsAppResource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationTeamsAppResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationTeamsAppResource {
+    const NAME: &'static str = "microsoft.graph.educationTeamsAppResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "appIconWebUrl" => self.app_icon_web_url = map.next_value()?,
+            "appId" => self.app_id = map.next_value()?,
+            "teamsEmbeddedContentUrl" => self.teams_embedded_content_url = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationTerm` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationTerm {
     /// Display name of the term.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2928,16 +5227,47 @@ pub struct EducationTerm {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationTerm {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationTerm {
+    const NAME: &'static str = "microsoft.graph.educationTerm";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "endDate" => self.end_date = map.next_value()?,
+            "externalId" => self.external_id = map.next_value()?,
+            "startDate" => self.start_date = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.educationWordResource` complex type.
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationWordResource {
     /// The individual who created the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
@@ -2948,7 +5278,7 @@ pub struct EducationWordResource {
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
@@ -2963,10 +5293,43 @@ pub struct EducationWordResource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for EducationWordResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for EducationWordResource {
+    const NAME: &'static str = "microsoft.graph.educationWordResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "fileUrl" => self.file_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.relatedContact` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RelatedContact {
     /// Indicates whether the user has been consented to access student data.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2990,34 +5353,94 @@ pub struct RelatedContact {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for RelatedContact {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for RelatedContact {
+    const NAME: &'static str = "microsoft.graph.relatedContact";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "accessConsent" => self.access_consent = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "emailAddress" => self.email_address = map.next_value()?,
+            "mobilePhone" => self.mobile_phone = map.next_value()?,
+            "relationship" => self.relationship = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.rubricCriterion` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RubricCriterion {
     /// The description of this criterion.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub description: crate::Patch<crate::models::EducationItemBody>,
+    pub description: crate::Patch<Box<crate::models::EducationItemBody>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for RubricCriterion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for RubricCriterion {
+    const NAME: &'static str = "microsoft.graph.rubricCriterion";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.rubricLevel` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RubricLevel {
     /// The description of this rubric level.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub description: crate::Patch<crate::models::EducationItemBody>,
+    pub description: crate::Patch<Box<crate::models::EducationItemBody>>,
     /// The name of this rubric level.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Null if this is a no-points rubric; educationAssignmentPointsGradeType if it is a points rubric.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub grading: crate::Patch<crate::models::AnyEducationAssignmentGradeType>,
+    pub grading: crate::Patch<Box<crate::models::AnyEducationAssignmentGradeType>>,
     /// The ID of this resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub level_id: crate::Patch<String>,
@@ -3027,17 +5450,48 @@ pub struct RubricLevel {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for RubricLevel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for RubricLevel {
+    const NAME: &'static str = "microsoft.graph.rubricLevel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "grading" => self.grading = map.next_value()?,
+            "levelId" => self.level_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.rubricQuality` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RubricQuality {
     /// The collection of criteria for this rubric quality.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub criteria: crate::Patch<Vec<crate::models::RubricCriterion>>,
     /// The description of this rubric quality.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub description: crate::Patch<crate::models::EducationItemBody>,
+    pub description: crate::Patch<Box<crate::models::EducationItemBody>>,
     /// The name of this rubric quality.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
@@ -3053,14 +5507,46 @@ pub struct RubricQuality {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for RubricQuality {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for RubricQuality {
+    const NAME: &'static str = "microsoft.graph.rubricQuality";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "criteria" => self.criteria = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "qualityId" => self.quality_id = map.next_value()?,
+            "weight" => self.weight = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.rubricQualityFeedbackModel` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RubricQualityFeedbackModel {
     /// Specific feedback for one quality of this rubric.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub feedback: crate::Patch<crate::models::EducationItemBody>,
+    pub feedback: crate::Patch<Box<crate::models::EducationItemBody>>,
     /// The ID of the rubricQuality that this feedback is related to.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quality_id: crate::Patch<String>,
@@ -3070,10 +5556,39 @@ pub struct RubricQualityFeedbackModel {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for RubricQualityFeedbackModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for RubricQualityFeedbackModel {
+    const NAME: &'static str = "microsoft.graph.rubricQualityFeedbackModel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "feedback" => self.feedback = map.next_value()?,
+            "qualityId" => self.quality_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.rubricQualitySelectedColumnModel` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RubricQualitySelectedColumnModel {
     /// ID of the selected level for this quality.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3085,6 +5600,35 @@ pub struct RubricQualitySelectedColumnModel {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl<'de> serde::Deserialize<'de> for RubricQualitySelectedColumnModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "education")]
+impl crate::read_fields::ReadFields for RubricQualitySelectedColumnModel {
+    const NAME: &'static str = "microsoft.graph.rubricQualitySelectedColumnModel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "columnId" => self.column_id = map.next_value()?,
+            "qualityId" => self.quality_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "education")]

@@ -5,8 +5,8 @@
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Community {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -26,7 +26,7 @@ pub struct Community {
     /// The `group` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub group: crate::Patch<crate::models::Group>,
+    pub group: crate::Patch<Box<crate::models::Group>>,
     /// The `owners` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -35,6 +35,42 @@ pub struct Community {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "employee-experience")]
+impl<'de> serde::Deserialize<'de> for Community {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl crate::read_fields::ReadFields for Community {
+    const NAME: &'static str = "microsoft.graph.community";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "groupId" => self.group_id = map.next_value()?,
+            "privacy" => self.privacy = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "group" => self.group = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "owners" => self.owners = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "employee-experience")]
@@ -51,8 +87,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.employeeExperience` entity type.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EmployeeExperience {
     /// The `communities` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -76,6 +112,38 @@ pub struct EmployeeExperience {
 }
 
 #[cfg(feature = "employee-experience")]
+impl<'de> serde::Deserialize<'de> for EmployeeExperience {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl crate::read_fields::ReadFields for EmployeeExperience {
+    const NAME: &'static str = "microsoft.graph.employeeExperience";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "communities" => self.communities = map.next_value()?,
+            "engagementAsyncOperations" => self.engagement_async_operations = map.next_value()?,
+            "learningCourseActivities" => self.learning_course_activities = map.next_value()?,
+            "learningProviders" => self.learning_providers = map.next_value()?,
+            "roles" => self.roles = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "employee-experience")]
 crate::edm::select_fields! {
     /// Property names of [`EmployeeExperience`] for a typed `$select`.
     pub enum EmployeeExperienceField for EmployeeExperience {
@@ -91,8 +159,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `longRunningOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EngagementAsyncOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -130,6 +198,41 @@ pub struct EngagementAsyncOperation {
 }
 
 #[cfg(feature = "employee-experience")]
+impl<'de> serde::Deserialize<'de> for EngagementAsyncOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl crate::read_fields::ReadFields for EngagementAsyncOperation {
+    const NAME: &'static str = "microsoft.graph.engagementAsyncOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
+            "resourceLocation" => self.resource_location = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "statusDetail" => self.status_detail = map.next_value()?,
+            "operationType" => self.operation_type = map.next_value()?,
+            "resourceId" => self.resource_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "employee-experience")]
 crate::edm::select_fields! {
     /// Property names of [`EngagementAsyncOperation`] for a typed `$select`.
     pub enum EngagementAsyncOperationField for EngagementAsyncOperation {
@@ -148,8 +251,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EngagementRole {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -167,6 +270,36 @@ pub struct EngagementRole {
 }
 
 #[cfg(feature = "employee-experience")]
+impl<'de> serde::Deserialize<'de> for EngagementRole {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl crate::read_fields::ReadFields for EngagementRole {
+    const NAME: &'static str = "microsoft.graph.engagementRole";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "members" => self.members = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "employee-experience")]
 crate::edm::select_fields! {
     /// Property names of [`EngagementRole`] for a typed `$select`.
     pub enum EngagementRoleField for EngagementRole {
@@ -180,8 +313,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EngagementRoleMember {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -195,11 +328,43 @@ pub struct EngagementRoleMember {
     /// The `user` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user: crate::Patch<crate::models::AnyUser>,
+    pub user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "employee-experience")]
+impl<'de> serde::Deserialize<'de> for EngagementRoleMember {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl crate::read_fields::ReadFields for EngagementRoleMember {
+    const NAME: &'static str = "microsoft.graph.engagementRoleMember";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "user" => self.user = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "employee-experience")]
@@ -216,8 +381,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `learningCourseActivity` < `entity`; inherited properties are included.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LearningAssignment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -254,14 +419,54 @@ pub struct LearningAssignment {
     pub assignment_type: crate::Patch<crate::models::AssignmentType>,
     /// The `dueDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub due_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub due_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `notes` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub notes: crate::Patch<crate::models::ItemBody>,
+    pub notes: crate::Patch<Box<crate::models::ItemBody>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "employee-experience")]
+impl<'de> serde::Deserialize<'de> for LearningAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl crate::read_fields::ReadFields for LearningAssignment {
+    const NAME: &'static str = "microsoft.graph.learningAssignment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "completionPercentage" => self.completion_percentage = map.next_value()?,
+            "externalcourseActivityId" => self.externalcourse_activity_id = map.next_value()?,
+            "learnerUserId" => self.learner_user_id = map.next_value()?,
+            "learningContentId" => self.learning_content_id = map.next_value()?,
+            "learningProviderId" => self.learning_provider_id = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "assignedDateTime" => self.assigned_date_time = map.next_value()?,
+            "assignerUserId" => self.assigner_user_id = map.next_value()?,
+            "assignmentType" => self.assignment_type = map.next_value()?,
+            "dueDateTime" => self.due_date_time = map.next_value()?,
+            "notes" => self.notes = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "employee-experience")]
@@ -288,8 +493,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LearningContent {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -366,6 +571,53 @@ pub struct LearningContent {
 }
 
 #[cfg(feature = "employee-experience")]
+impl<'de> serde::Deserialize<'de> for LearningContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl crate::read_fields::ReadFields for LearningContent {
+    const NAME: &'static str = "microsoft.graph.learningContent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "additionalTags" => self.additional_tags = map.next_value()?,
+            "contentWebUrl" => self.content_web_url = map.next_value()?,
+            "contributors" => self.contributors = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "duration" => self.duration = map.next_value()?,
+            "externalId" => self.external_id = map.next_value()?,
+            "format" => self.format = map.next_value()?,
+            "isActive" => self.is_active = map.next_value()?,
+            "isPremium" => self.is_premium = map.next_value()?,
+            "isSearchable" => self.is_searchable = map.next_value()?,
+            "languageTag" => self.language_tag = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "level" => self.level = map.next_value()?,
+            "numberOfPages" => self.number_of_pages = map.next_value()?,
+            "skillTags" => self.skill_tags = map.next_value()?,
+            "sourceName" => self.source_name = map.next_value()?,
+            "thumbnailWebUrl" => self.thumbnail_web_url = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "employee-experience")]
 crate::edm::select_fields! {
     /// Property names of [`LearningContent`] for a typed `$select`.
     pub enum LearningContentField for LearningContent {
@@ -396,8 +648,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LearningCourseActivity {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -427,6 +679,41 @@ pub struct LearningCourseActivity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "employee-experience")]
+impl<'de> serde::Deserialize<'de> for LearningCourseActivity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl crate::read_fields::ReadFields for LearningCourseActivity {
+    const NAME: &'static str = "microsoft.graph.learningCourseActivity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "completionPercentage" => self.completion_percentage = map.next_value()?,
+            "externalcourseActivityId" => self.externalcourse_activity_id = map.next_value()?,
+            "learnerUserId" => self.learner_user_id = map.next_value()?,
+            "learningContentId" => self.learning_content_id = map.next_value()?,
+            "learningProviderId" => self.learning_provider_id = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "employee-experience")]
@@ -466,19 +753,38 @@ pub enum AnyLearningCourseActivity {
 #[cfg(feature = "employee-experience")]
 impl<'de> serde::Deserialize<'de> for AnyLearningCourseActivity {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl crate::polymorphic::Polymorphic for AnyLearningCourseActivity {
+    const DECLARED: &'static str = "microsoft.graph.learningCourseActivity";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.learningCourseActivity") => {
-                Self::LearningCourseActivity(crate::edm::from_value(value)?)
+                Self::LearningCourseActivity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.learningAssignment") => {
-                Self::LearningAssignment(crate::edm::from_value(value)?)
+                Self::LearningAssignment(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.learningSelfInitiatedCourse") => {
-                Self::LearningSelfInitiatedCourse(crate::edm::from_value(value)?)
+                Self::LearningSelfInitiatedCourse(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::LearningCourseActivity(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -486,8 +792,8 @@ impl<'de> serde::Deserialize<'de> for AnyLearningCourseActivity {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LearningProvider {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -534,6 +840,53 @@ pub struct LearningProvider {
 }
 
 #[cfg(feature = "employee-experience")]
+impl<'de> serde::Deserialize<'de> for LearningProvider {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl crate::read_fields::ReadFields for LearningProvider {
+    const NAME: &'static str = "microsoft.graph.learningProvider";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isCourseActivitySyncEnabled" => {
+                self.is_course_activity_sync_enabled = map.next_value()?
+            }
+            "loginWebUrl" => self.login_web_url = map.next_value()?,
+            "longLogoWebUrlForDarkTheme" => {
+                self.long_logo_web_url_for_dark_theme = map.next_value()?
+            }
+            "longLogoWebUrlForLightTheme" => {
+                self.long_logo_web_url_for_light_theme = map.next_value()?
+            }
+            "squareLogoWebUrlForDarkTheme" => {
+                self.square_logo_web_url_for_dark_theme = map.next_value()?
+            }
+            "squareLogoWebUrlForLightTheme" => {
+                self.square_logo_web_url_for_light_theme = map.next_value()?
+            }
+            "learningContents" => self.learning_contents = map.next_value()?,
+            "learningCourseActivities" => self.learning_course_activities = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "employee-experience")]
 crate::edm::select_fields! {
     /// Property names of [`LearningProvider`] for a typed `$select`.
     pub enum LearningProviderField for LearningProvider {
@@ -554,8 +907,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `learningCourseActivity` < `entity`; inherited properties are included.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LearningSelfInitiatedCourse {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -588,6 +941,42 @@ pub struct LearningSelfInitiatedCourse {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "employee-experience")]
+impl<'de> serde::Deserialize<'de> for LearningSelfInitiatedCourse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "employee-experience")]
+impl crate::read_fields::ReadFields for LearningSelfInitiatedCourse {
+    const NAME: &'static str = "microsoft.graph.learningSelfInitiatedCourse";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "completionPercentage" => self.completion_percentage = map.next_value()?,
+            "externalcourseActivityId" => self.externalcourse_activity_id = map.next_value()?,
+            "learnerUserId" => self.learner_user_id = map.next_value()?,
+            "learningContentId" => self.learning_content_id = map.next_value()?,
+            "learningProviderId" => self.learning_provider_id = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "startedDateTime" => self.started_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "employee-experience")]

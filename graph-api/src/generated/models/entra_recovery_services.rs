@@ -5,8 +5,8 @@
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Recovery {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -24,6 +24,36 @@ pub struct Recovery {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for Recovery {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for Recovery {
+    const NAME: &'static str = "microsoft.graph.entraRecoveryServices.recovery";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "jobs" => self.jobs = map.next_value()?,
+            "snapshots" => self.snapshots = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`Recovery`] for a typed `$select`.
     pub enum RecoveryField for Recovery {
@@ -37,8 +67,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecoveryChangeObjectBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -62,6 +92,38 @@ pub struct RecoveryChangeObjectBase {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for RecoveryChangeObjectBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for RecoveryChangeObjectBase {
+    const NAME: &'static str = "microsoft.graph.entraRecoveryServices.recoveryChangeObjectBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "entityTypeName" => self.entity_type_name = map.next_value()?,
+            "failureMessage" => self.failure_message = map.next_value()?,
+            "recoveryAction" => self.recovery_action = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`RecoveryChangeObjectBase`] for a typed `$select`.
     pub enum RecoveryChangeObjectBaseField for RecoveryChangeObjectBase {
@@ -77,16 +139,17 @@ crate::edm::select_fields! {
 ///
 /// Derived from `recoveryJobBase` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecoveryJob {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `filteringCriteria` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub filtering_criteria:
-        crate::Patch<crate::models::entra_recovery_services::AnyRecoveryJobFilteringCriteriaBase>,
+    pub filtering_criteria: crate::Patch<
+        Box<crate::models::entra_recovery_services::AnyRecoveryJobFilteringCriteriaBase>,
+    >,
     /// The `jobCompletionDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -121,6 +184,48 @@ pub struct RecoveryJob {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for RecoveryJob {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for RecoveryJob {
+    const NAME: &'static str = "microsoft.graph.entraRecoveryServices.recoveryJob";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "filteringCriteria" => self.filtering_criteria = map.next_value()?,
+            "jobCompletionDateTime" => self.job_completion_date_time = map.next_value()?,
+            "jobStartDateTime" => self.job_start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "targetStateDateTime" => self.target_state_date_time = map.next_value()?,
+            "totalChangedLinksCalculated" => {
+                self.total_changed_links_calculated = map.next_value()?
+            }
+            "totalChangedObjectsCalculated" => {
+                self.total_changed_objects_calculated = map.next_value()?
+            }
+            "totalFailedChanges" => self.total_failed_changes = map.next_value()?,
+            "totalLinksModified" => self.total_links_modified = map.next_value()?,
+            "totalObjectsModified" => self.total_objects_modified = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`RecoveryJob`] for a typed `$select`.
     pub enum RecoveryJobField for RecoveryJob {
@@ -142,16 +247,17 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecoveryJobBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `filteringCriteria` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub filtering_criteria:
-        crate::Patch<crate::models::entra_recovery_services::AnyRecoveryJobFilteringCriteriaBase>,
+    pub filtering_criteria: crate::Patch<
+        Box<crate::models::entra_recovery_services::AnyRecoveryJobFilteringCriteriaBase>,
+    >,
     /// The `jobCompletionDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -174,6 +280,45 @@ pub struct RecoveryJobBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for RecoveryJobBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for RecoveryJobBase {
+    const NAME: &'static str = "microsoft.graph.entraRecoveryServices.recoveryJobBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "filteringCriteria" => self.filtering_criteria = map.next_value()?,
+            "jobCompletionDateTime" => self.job_completion_date_time = map.next_value()?,
+            "jobStartDateTime" => self.job_start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "targetStateDateTime" => self.target_state_date_time = map.next_value()?,
+            "totalChangedLinksCalculated" => {
+                self.total_changed_links_calculated = map.next_value()?
+            }
+            "totalChangedObjectsCalculated" => {
+                self.total_changed_objects_calculated = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -215,19 +360,38 @@ pub enum AnyRecoveryJobBase {
 #[cfg(feature = "directory")]
 impl<'de> serde::Deserialize<'de> for AnyRecoveryJobBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::polymorphic::Polymorphic for AnyRecoveryJobBase {
+    const DECLARED: &'static str = "microsoft.graph.entraRecoveryServices.recoveryJobBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.entraRecoveryServices.recoveryJobBase") => {
-                Self::EntraRecoveryServicesRecoveryJobBase(crate::edm::from_value(value)?)
+                Self::EntraRecoveryServicesRecoveryJobBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.entraRecoveryServices.recoveryJob") => {
-                Self::EntraRecoveryServicesRecoveryJob(crate::edm::from_value(value)?)
+                Self::EntraRecoveryServicesRecoveryJob(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.entraRecoveryServices.recoveryPreviewJob") => {
-                Self::EntraRecoveryServicesRecoveryPreviewJob(crate::edm::from_value(value)?)
+                Self::EntraRecoveryServicesRecoveryPreviewJob(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::EntraRecoveryServicesRecoveryJobBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -235,16 +399,17 @@ impl<'de> serde::Deserialize<'de> for AnyRecoveryJobBase {
 ///
 /// Derived from `recoveryJobBase` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecoveryPreviewJob {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `filteringCriteria` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub filtering_criteria:
-        crate::Patch<crate::models::entra_recovery_services::AnyRecoveryJobFilteringCriteriaBase>,
+    pub filtering_criteria: crate::Patch<
+        Box<crate::models::entra_recovery_services::AnyRecoveryJobFilteringCriteriaBase>,
+    >,
     /// The `jobCompletionDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -270,6 +435,45 @@ pub struct RecoveryPreviewJob {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for RecoveryPreviewJob {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for RecoveryPreviewJob {
+    const NAME: &'static str = "microsoft.graph.entraRecoveryServices.recoveryPreviewJob";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "filteringCriteria" => self.filtering_criteria = map.next_value()?,
+            "jobCompletionDateTime" => self.job_completion_date_time = map.next_value()?,
+            "jobStartDateTime" => self.job_start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "targetStateDateTime" => self.target_state_date_time = map.next_value()?,
+            "totalChangedLinksCalculated" => {
+                self.total_changed_links_calculated = map.next_value()?
+            }
+            "totalChangedObjectsCalculated" => {
+                self.total_changed_objects_calculated = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`RecoveryPreviewJob`] for a typed `$select`.
     pub enum RecoveryPreviewJobField for RecoveryPreviewJob {
@@ -288,8 +492,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Snapshot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -314,6 +518,38 @@ pub struct Snapshot {
 }
 
 #[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for Snapshot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for Snapshot {
+    const NAME: &'static str = "microsoft.graph.entraRecoveryServices.snapshot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "totalChangedObjects" => self.total_changed_objects = map.next_value()?,
+            "recoveryJobs" => self.recovery_jobs = map.next_value()?,
+            "recoveryPreviewJobs" => self.recovery_preview_jobs = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "directory")]
 crate::edm::select_fields! {
     /// Property names of [`Snapshot`] for a typed `$select`.
     pub enum SnapshotField for Snapshot {
@@ -327,8 +563,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.entraRecoveryServices.entityTypeAndIds` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EntityTypeAndIds {
     /// The `entityIds` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -342,12 +578,41 @@ pub struct EntityTypeAndIds {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for EntityTypeAndIds {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for EntityTypeAndIds {
+    const NAME: &'static str = "microsoft.graph.entraRecoveryServices.entityTypeAndIds";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "entityIds" => self.entity_ids = map.next_value()?,
+            "entityType" => self.entity_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.entraRecoveryServices.recoveryJobEntityNameAndIdsFilter` complex type.
 ///
 /// Derived from `recoveryJobFilteringCriteriaBase`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecoveryJobEntityNameAndIdsFilter {
     /// The `filterValues` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -358,12 +623,41 @@ pub struct RecoveryJobEntityNameAndIdsFilter {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for RecoveryJobEntityNameAndIdsFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for RecoveryJobEntityNameAndIdsFilter {
+    const NAME: &'static str =
+        "microsoft.graph.entraRecoveryServices.recoveryJobEntityNameAndIdsFilter";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "filterValues" => self.filter_values = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.entraRecoveryServices.recoveryJobEntityNamesFilter` complex type.
 ///
 /// Derived from `recoveryJobFilteringCriteriaBase`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecoveryJobEntityNamesFilter {
     /// The `entityTypes` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -374,15 +668,69 @@ pub struct RecoveryJobEntityNamesFilter {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for RecoveryJobEntityNamesFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for RecoveryJobEntityNamesFilter {
+    const NAME: &'static str = "microsoft.graph.entraRecoveryServices.recoveryJobEntityNamesFilter";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "entityTypes" => self.entity_types = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.entraRecoveryServices.recoveryJobFilteringCriteriaBase` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecoveryJobFilteringCriteriaBase {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl<'de> serde::Deserialize<'de> for RecoveryJobFilteringCriteriaBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::read_fields::ReadFields for RecoveryJobFilteringCriteriaBase {
+    const NAME: &'static str =
+        "microsoft.graph.entraRecoveryServices.recoveryJobFilteringCriteriaBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `recoveryJobFilteringCriteriaBase` or any type derived from it, chosen by `@odata.type` when reading.
@@ -411,26 +759,48 @@ pub enum AnyRecoveryJobFilteringCriteriaBase {
 #[cfg(feature = "directory")]
 impl<'de> serde::Deserialize<'de> for AnyRecoveryJobFilteringCriteriaBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "directory")]
+impl crate::polymorphic::Polymorphic for AnyRecoveryJobFilteringCriteriaBase {
+    const DECLARED: &'static str =
+        "microsoft.graph.entraRecoveryServices.recoveryJobFilteringCriteriaBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None
             | Some("microsoft.graph.entraRecoveryServices.recoveryJobFilteringCriteriaBase") => {
-                Self::EntraRecoveryServicesRecoveryJobFilteringCriteriaBase(crate::edm::from_value(
-                    value,
-                )?)
+                Self::EntraRecoveryServicesRecoveryJobFilteringCriteriaBase(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             Some("microsoft.graph.entraRecoveryServices.recoveryJobEntityNameAndIdsFilter") => {
                 Self::EntraRecoveryServicesRecoveryJobEntityNameAndIdsFilter(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
             Some("microsoft.graph.entraRecoveryServices.recoveryJobEntityNamesFilter") => {
-                Self::EntraRecoveryServicesRecoveryJobEntityNamesFilter(crate::edm::from_value(
-                    value,
-                )?)
+                Self::EntraRecoveryServicesRecoveryJobEntityNamesFilter(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::EntraRecoveryServicesRecoveryJobFilteringCriteriaBase(value) => {
+                Some(&value.additional_data)
+            }
+            _ => None,
+        }
     }
 }
 

@@ -15,15 +15,15 @@ pub struct ExternalConnectorsExternalItemAddActivitiesBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConnectionOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// If status is failed, provides more information about the error that caused the failure.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// Indicates the status of the asynchronous operation. Possible values are: unspecified, inprogress,
     /// completed, failed, unknownFutureValue.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -32,6 +32,36 @@ pub struct ConnectionOperation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for ConnectionOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for ConnectionOperation {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.connectionOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "search")]
@@ -46,8 +76,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.externalConnectors.external` entity type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct External {
     /// The `connections` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -56,6 +86,34 @@ pub struct External {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for External {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for External {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.external";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "connections" => self.connections = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "search")]
@@ -70,8 +128,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExternalActivity {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -84,11 +142,42 @@ pub struct ExternalActivity {
     pub r#type: crate::Patch<crate::models::external_connectors::ExternalActivityType>,
     /// The `performedBy` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub performed_by: crate::Patch<crate::models::external_connectors::Identity>,
+    pub performed_by: crate::Patch<Box<crate::models::external_connectors::Identity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for ExternalActivity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for ExternalActivity {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.externalActivity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "performedBy" => self.performed_by = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "search")]
@@ -124,16 +213,35 @@ pub enum AnyExternalActivity {
 #[cfg(feature = "search")]
 impl<'de> serde::Deserialize<'de> for AnyExternalActivity {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::polymorphic::Polymorphic for AnyExternalActivity {
+    const DECLARED: &'static str = "microsoft.graph.externalConnectors.externalActivity";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.externalConnectors.externalActivity") => {
-                Self::ExternalConnectorsExternalActivity(crate::edm::from_value(value)?)
+                Self::ExternalConnectorsExternalActivity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.externalConnectors.externalActivityResult") => {
-                Self::ExternalConnectorsExternalActivityResult(crate::edm::from_value(value)?)
+                Self::ExternalConnectorsExternalActivityResult(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ExternalConnectorsExternalActivity(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -141,8 +249,8 @@ impl<'de> serde::Deserialize<'de> for AnyExternalActivity {
 ///
 /// Derived from `externalActivity` < `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExternalActivityResult {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -155,14 +263,46 @@ pub struct ExternalActivityResult {
     pub r#type: crate::Patch<crate::models::external_connectors::ExternalActivityType>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `performedBy` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub performed_by: crate::Patch<crate::models::external_connectors::Identity>,
+    pub performed_by: crate::Patch<Box<crate::models::external_connectors::Identity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for ExternalActivityResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for ExternalActivityResult {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.externalActivityResult";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "performedBy" => self.performed_by = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "search")]
@@ -181,19 +321,19 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExternalConnection {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Collects configurable settings related to activities involving connector content.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub activity_settings: crate::Patch<crate::models::external_connectors::ActivitySettings>,
+    pub activity_settings: crate::Patch<Box<crate::models::external_connectors::ActivitySettings>>,
     /// Specifies additional application IDs that are allowed to manage the connection and to index
     /// content in the connection. Optional.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub configuration: crate::Patch<crate::models::external_connectors::Configuration>,
+    pub configuration: crate::Patch<Box<crate::models::external_connectors::Configuration>>,
     /// The `connectorId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub connector_id: crate::Patch<String>,
@@ -210,7 +350,7 @@ pub struct ExternalConnection {
     /// The settings configuring the search experience for content in this connection, such as the
     /// display templates for search results.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub search_settings: crate::Patch<crate::models::external_connectors::SearchSettings>,
+    pub search_settings: crate::Patch<Box<crate::models::external_connectors::SearchSettings>>,
     /// Indicates the current state of the connection. Possible values are: draft, ready, obsolete,
     /// limitExceeded, unknownFutureValue.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -226,11 +366,51 @@ pub struct ExternalConnection {
     pub operations: crate::Patch<Vec<crate::models::external_connectors::ConnectionOperation>>,
     /// The `schema` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schema: crate::Patch<crate::models::external_connectors::Schema>,
+    pub schema: crate::Patch<Box<crate::models::external_connectors::Schema>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for ExternalConnection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for ExternalConnection {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.externalConnection";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "activitySettings" => self.activity_settings = map.next_value()?,
+            "configuration" => self.configuration = map.next_value()?,
+            "connectorId" => self.connector_id = map.next_value()?,
+            "contentCategory" => self.content_category = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "searchSettings" => self.search_settings = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "groups" => self.groups = map.next_value()?,
+            "items" => self.items = map.next_value()?,
+            "operations" => self.operations = map.next_value()?,
+            "schema" => self.schema = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "search")]
@@ -257,8 +437,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExternalGroup {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -280,6 +460,37 @@ pub struct ExternalGroup {
 }
 
 #[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for ExternalGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for ExternalGroup {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.externalGroup";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "members" => self.members = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "search")]
 crate::edm::select_fields! {
     /// Property names of [`ExternalGroup`] for a typed `$select`.
     pub enum ExternalGroupField for ExternalGroup {
@@ -294,8 +505,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExternalItem {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -307,15 +518,16 @@ pub struct ExternalItem {
     /// A plain-text representation of the contents of the item. The text in this property is full-text
     /// indexed. Optional.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub content: crate::Patch<crate::models::external_connectors::ExternalItemContent>,
+    pub content: crate::Patch<Box<crate::models::external_connectors::ExternalItemContent>>,
     /// The `informationProtectionLabel` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub information_protection_label:
-        crate::Patch<crate::models::external_connectors::ExternalItemInformationProtectionLabel>,
+    pub information_protection_label: crate::Patch<
+        Box<crate::models::external_connectors::ExternalItemInformationProtectionLabel>,
+    >,
     /// A property bag with the properties of the item. The properties MUST conform to the schema defined
     /// for the externalConnection. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub properties: crate::Patch<crate::models::external_connectors::Properties>,
+    pub properties: crate::Patch<Box<crate::models::external_connectors::Properties>>,
     /// The `activities` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activities: crate::Patch<Vec<crate::models::external_connectors::AnyExternalActivity>>,
@@ -323,6 +535,39 @@ pub struct ExternalItem {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for ExternalItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for ExternalItem {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.externalItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "acl" => self.acl = map.next_value()?,
+            "content" => self.content = map.next_value()?,
+            "informationProtectionLabel" => self.information_protection_label = map.next_value()?,
+            "properties" => self.properties = map.next_value()?,
+            "activities" => self.activities = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "search")]
@@ -342,8 +587,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Identity {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -359,6 +604,35 @@ pub struct Identity {
 }
 
 #[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for Identity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for Identity {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.identity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "search")]
 crate::edm::select_fields! {
     /// Property names of [`Identity`] for a typed `$select`.
     pub enum IdentityField for Identity {
@@ -371,8 +645,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Schema {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -391,6 +665,36 @@ pub struct Schema {
 }
 
 #[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for Schema {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for Schema {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.schema";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "baseType" => self.base_type = map.next_value()?,
+            "properties" => self.properties = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "search")]
 crate::edm::select_fields! {
     /// Property names of [`Schema`] for a typed `$select`.
     pub enum SchemaField for Schema {
@@ -402,8 +706,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.externalConnectors.acl` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Acl {
     /// The access granted to the identity. Possible values are: grant, deny, unknownFutureValue.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -424,10 +728,40 @@ pub struct Acl {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for Acl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for Acl {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.acl";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "accessType" => self.access_type = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.externalConnectors.activitySettings` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ActivitySettings {
     /// Specifies configurations to identify an externalItem based on a shared URL.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -439,10 +773,38 @@ pub struct ActivitySettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for ActivitySettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for ActivitySettings {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.activitySettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "urlToItemResolvers" => self.url_to_item_resolvers = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.externalConnectors.configuration` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Configuration {
     /// A collection of application IDs for registered Azure Active Directory apps that are allowed to
     /// manage the externalConnection and to index content in the externalConnection.
@@ -454,10 +816,38 @@ pub struct Configuration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for Configuration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for Configuration {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.configuration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "authorizedAppIds" => self.authorized_app_ids = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.externalConnectors.displayTemplate` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DisplayTemplate {
     /// The text identifier for the display template; for example, contosoTickets. Maximum 16 characters.
     /// Only alphanumeric characters allowed.
@@ -481,10 +871,41 @@ pub struct DisplayTemplate {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for DisplayTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for DisplayTemplate {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.displayTemplate";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "layout" => self.layout = map.next_value()?,
+            "priority" => self.priority = map.next_value()?,
+            "rules" => self.rules = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.externalConnectors.externalItemContent` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExternalItemContent {
     /// The type of content in the value property. Possible values are: text, html, unknownFutureValue.
     /// These are the content types that the indexer supports, and not the file extension types allowed.
@@ -499,10 +920,39 @@ pub struct ExternalItemContent {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for ExternalItemContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for ExternalItemContent {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.externalItemContent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "type" => self.r#type = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.externalConnectors.externalItemInformationProtectionLabel` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExternalItemInformationProtectionLabel {
     /// The `sensitivityLabelId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -513,12 +963,41 @@ pub struct ExternalItemInformationProtectionLabel {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for ExternalItemInformationProtectionLabel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for ExternalItemInformationProtectionLabel {
+    const NAME: &'static str =
+        "microsoft.graph.externalConnectors.externalItemInformationProtectionLabel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "sensitivityLabelId" => self.sensitivity_label_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.externalConnectors.itemIdResolver` complex type.
 ///
 /// Derived from `urlToItemResolverBase`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ItemIdResolver {
     /// The priority which defines the sequence in which the urlToItemResolverBase instances are
     /// evaluated.
@@ -531,17 +1010,47 @@ pub struct ItemIdResolver {
     pub item_id: crate::Patch<String>,
     /// Configurations to match and resolve URL.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub url_match_info: crate::Patch<crate::models::external_connectors::UrlMatchInfo>,
+    pub url_match_info: crate::Patch<Box<crate::models::external_connectors::UrlMatchInfo>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for ItemIdResolver {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for ItemIdResolver {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.itemIdResolver";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "priority" => self.priority = map.next_value()?,
+            "itemId" => self.item_id = map.next_value()?,
+            "urlMatchInfo" => self.url_match_info = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.externalConnectors.principal` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Principal {
     /// The `email` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -570,10 +1079,44 @@ pub struct Principal {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for Principal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for Principal {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.principal";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "email" => self.email = map.next_value()?,
+            "entraDisplayName" => self.entra_display_name = map.next_value()?,
+            "entraId" => self.entra_id = map.next_value()?,
+            "externalId" => self.external_id = map.next_value()?,
+            "externalName" => self.external_name = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            "upn" => self.upn = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.externalConnectors.properties` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Properties {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -581,10 +1124,35 @@ pub struct Properties {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for Properties {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for Properties {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.properties";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.externalConnectors.property` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Property {
     /// A set of aliases or a friendly names for the property. Maximum 32 characters. Only alphanumeric
     /// characters allowed. For example, each string may not contain control characters, whitespace, or
@@ -634,10 +1202,46 @@ pub struct Property {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for Property {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for Property {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.property";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "aliases" => self.aliases = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "isQueryable" => self.is_queryable = map.next_value()?,
+            "isRefinable" => self.is_refinable = map.next_value()?,
+            "isRetrievable" => self.is_retrievable = map.next_value()?,
+            "isSearchable" => self.is_searchable = map.next_value()?,
+            "labels" => self.labels = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.externalConnectors.propertyRule` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PropertyRule {
     /// Specifies the operations to be performed during evaluation of a single propertyRule, where
     /// property and a string from the values collection are the respective operands. Possible values
@@ -662,10 +1266,41 @@ pub struct PropertyRule {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for PropertyRule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for PropertyRule {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.propertyRule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "operation" => self.operation = map.next_value()?,
+            "property" => self.property = map.next_value()?,
+            "values" => self.values = map.next_value()?,
+            "valuesJoinedBy" => self.values_joined_by = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.externalConnectors.searchSettings` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchSettings {
     /// Enables the developer to define the appearance of the content and configure conditions that
     /// dictate when the template should be displayed. Maximum of 2 search result templates per
@@ -679,10 +1314,38 @@ pub struct SearchSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for SearchSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for SearchSettings {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.searchSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "searchResultTemplates" => self.search_result_templates = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.externalConnectors.urlMatchInfo` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UrlMatchInfo {
     /// A list of the URL prefixes that must match URLs to be processed by this URL-to-item-resolver.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -699,10 +1362,39 @@ pub struct UrlMatchInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for UrlMatchInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for UrlMatchInfo {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.urlMatchInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "baseUrls" => self.base_urls = map.next_value()?,
+            "urlPattern" => self.url_pattern = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.externalConnectors.urlToItemResolverBase` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UrlToItemResolverBase {
     /// The priority which defines the sequence in which the urlToItemResolverBase instances are
     /// evaluated.
@@ -712,6 +1404,34 @@ pub struct UrlToItemResolverBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for UrlToItemResolverBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for UrlToItemResolverBase {
+    const NAME: &'static str = "microsoft.graph.externalConnectors.urlToItemResolverBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "priority" => self.priority = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `urlToItemResolverBase` or any type derived from it, chosen by `@odata.type` when reading.
@@ -734,16 +1454,35 @@ pub enum AnyUrlToItemResolverBase {
 #[cfg(feature = "search")]
 impl<'de> serde::Deserialize<'de> for AnyUrlToItemResolverBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::polymorphic::Polymorphic for AnyUrlToItemResolverBase {
+    const DECLARED: &'static str = "microsoft.graph.externalConnectors.urlToItemResolverBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.externalConnectors.urlToItemResolverBase") => {
-                Self::ExternalConnectorsUrlToItemResolverBase(crate::edm::from_value(value)?)
+                Self::ExternalConnectorsUrlToItemResolverBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.externalConnectors.itemIdResolver") => {
-                Self::ExternalConnectorsItemIdResolver(crate::edm::from_value(value)?)
+                Self::ExternalConnectorsItemIdResolver(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ExternalConnectorsUrlToItemResolverBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 

@@ -277,7 +277,7 @@ pub struct WorkbookFunctionsAndBody {
 pub struct WorkbookFilterApplyBody {
     /// The `criteria` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub criteria: Option<crate::models::WorkbookFilterCriteria>,
+    pub criteria: Option<Box<crate::models::WorkbookFilterCriteria>>,
 }
 
 /// The body of the `apply` action bound to `microsoft.graph.workbookTableSort`.
@@ -369,7 +369,7 @@ pub struct WorkbookFilterApplyFontColorFilterBody {
 pub struct WorkbookFilterApplyIconFilterBody {
     /// The `icon` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub icon: Option<crate::models::WorkbookIcon>,
+    pub icon: Option<Box<crate::models::WorkbookIcon>>,
 }
 
 /// The body of the `applyTopItemsFilter` action bound to `microsoft.graph.workbookFilter`.
@@ -1110,7 +1110,7 @@ pub struct DriveItemCopyBody {
     pub name: Option<String>,
     /// The `parentReference` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent_reference: Option<crate::models::ItemReference>,
+    pub parent_reference: Option<Box<crate::models::ItemReference>>,
     /// The `childrenOnly` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub children_only: Option<bool>,
@@ -1374,7 +1374,7 @@ pub struct WorkbookCreateSessionBody {
 pub struct DriveItemCreateUploadSessionBody {
     /// The `item` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<crate::models::DriveItemUploadableProperties>,
+    pub item: Option<Box<crate::models::DriveItemUploadableProperties>>,
 }
 
 /// The body of the `csc` action bound to `microsoft.graph.workbookFunctions`.
@@ -4112,7 +4112,7 @@ pub struct WorkbookFunctionsProperBody {
 pub struct WorkbookWorksheetProtectionProtectBody {
     /// The `options` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub options: Option<crate::models::WorkbookWorksheetProtectionOptions>,
+    pub options: Option<Box<crate::models::WorkbookWorksheetProtectionOptions>>,
 }
 
 /// The body of the `pv` action bound to `microsoft.graph.workbookFunctions`.
@@ -4336,7 +4336,7 @@ pub struct WorkbookFunctionsReptBody {
 pub struct DriveItemRestoreBody {
     /// The `parentReference` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent_reference: Option<crate::models::ItemReference>,
+    pub parent_reference: Option<Box<crate::models::ItemReference>>,
     /// The `name` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -5433,15 +5433,15 @@ pub struct WorkbookFunctionsZTestBody {
 ///
 /// Derived from `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Drive {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -5453,7 +5453,7 @@ pub struct Drive {
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -5462,7 +5462,7 @@ pub struct Drive {
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_reference: crate::Patch<crate::models::ItemReference>,
+    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
@@ -5473,16 +5473,16 @@ pub struct Drive {
     pub drive_type: crate::Patch<String>,
     /// Optional. The user account that owns the drive. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub owner: crate::Patch<crate::models::AnyIdentitySet>,
+    pub owner: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Optional. Information about the drive's storage space quota. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub quota: crate::Patch<crate::models::Quota>,
+    pub quota: crate::Patch<Box<crate::models::Quota>>,
     /// The `sharePointIds` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub share_point_ids: crate::Patch<crate::models::SharepointIds>,
+    pub share_point_ids: crate::Patch<Box<crate::models::SharepointIds>>,
     /// If present, indicates that this is a system-managed drive. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub system: crate::Patch<crate::models::SystemFacet>,
+    pub system: crate::Patch<Box<crate::models::SystemFacet>>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5518,6 +5518,59 @@ pub struct Drive {
 }
 
 #[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for Drive {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for Drive {
+    const NAME: &'static str = "microsoft.graph.drive";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "eTag" => self.e_tag = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "parentReference" => self.parent_reference = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "driveType" => self.drive_type = map.next_value()?,
+            "owner" => self.owner = map.next_value()?,
+            "quota" => self.quota = map.next_value()?,
+            "sharePointIds" => self.share_point_ids = map.next_value()?,
+            "system" => self.system = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "createdByUser" => self.created_by_user = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
+            "bundles" => self.bundles = map.next_value()?,
+            "following" => self.following = map.next_value()?,
+            "items" => self.items = map.next_value()?,
+            #[cfg(feature = "sites")]
+            "list" => self.list = map.next_value()?,
+            "root" => self.root = map.next_value()?,
+            "special" => self.special = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "files")]
 crate::edm::select_fields! {
     /// Property names of [`Drive`] for a typed `$select`.
     pub enum DriveField for Drive {
@@ -5548,15 +5601,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DriveItem {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -5568,7 +5621,7 @@ pub struct DriveItem {
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -5577,83 +5630,83 @@ pub struct DriveItem {
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_reference: crate::Patch<crate::models::ItemReference>,
+    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Audio metadata, if the item is an audio file. Read-only. Read-only. Only on OneDrive Personal.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub audio: crate::Patch<crate::models::Audio>,
+    pub audio: crate::Patch<Box<crate::models::Audio>>,
     /// Bundle metadata, if the item is a bundle. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub bundle: crate::Patch<crate::models::Bundle>,
+    pub bundle: crate::Patch<Box<crate::models::Bundle>>,
     /// An eTag for the content of the item. This eTag is not changed if only the metadata is changed.
     /// Note This property is not returned if the item is a folder. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub c_tag: crate::Patch<String>,
     /// Information about the deleted state of the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub deleted: crate::Patch<crate::models::Deleted>,
+    pub deleted: crate::Patch<Box<crate::models::Deleted>>,
     /// File metadata, if the item is a file. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub file: crate::Patch<crate::models::File>,
+    pub file: crate::Patch<Box<crate::models::File>>,
     /// File system information on client. Read-write.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub file_system_info: crate::Patch<crate::models::FileSystemInfo>,
+    pub file_system_info: crate::Patch<Box<crate::models::FileSystemInfo>>,
     /// Folder metadata, if the item is a folder. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub folder: crate::Patch<crate::models::Folder>,
+    pub folder: crate::Patch<Box<crate::models::Folder>>,
     /// Image metadata, if the item is an image. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub image: crate::Patch<crate::models::Image>,
+    pub image: crate::Patch<Box<crate::models::Image>>,
     /// Location metadata, if the item has location data. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub location: crate::Patch<crate::models::GeoCoordinates>,
+    pub location: crate::Patch<Box<crate::models::GeoCoordinates>>,
     /// Malware metadata, if the item was detected to contain malware. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub malware: crate::Patch<crate::models::Malware>,
+    pub malware: crate::Patch<Box<crate::models::Malware>>,
     /// If present, indicates that this item is a package instead of a folder or file. Packages are
     /// treated like files in some contexts and folders in others. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub package: crate::Patch<crate::models::Package>,
+    pub package: crate::Patch<Box<crate::models::Package>>,
     /// If present, indicates that one or more operations that might affect the state of the driveItem
     /// are pending completion. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub pending_operations: crate::Patch<crate::models::PendingOperations>,
+    pub pending_operations: crate::Patch<Box<crate::models::PendingOperations>>,
     /// Photo metadata, if the item is a photo. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub photo: crate::Patch<crate::models::Photo>,
+    pub photo: crate::Patch<Box<crate::models::Photo>>,
     /// Provides information about the published or checked-out state of an item, in locations that
     /// support such actions. This property is not returned by default. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub publication: crate::Patch<crate::models::PublicationFacet>,
+    pub publication: crate::Patch<Box<crate::models::PublicationFacet>>,
     /// Remote item data, if the item is shared from a drive other than the one being accessed.
     /// Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub remote_item: crate::Patch<crate::models::RemoteItem>,
+    pub remote_item: crate::Patch<Box<crate::models::RemoteItem>>,
     /// If this property is non-null, it indicates that the driveItem is the top-most driveItem in the
     /// drive.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub root: crate::Patch<crate::models::Root>,
+    pub root: crate::Patch<Box<crate::models::Root>>,
     /// Search metadata, if the item is from a search result. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub search_result: crate::Patch<crate::models::SearchResult>,
+    pub search_result: crate::Patch<Box<crate::models::SearchResult>>,
     /// Indicates that the item has been shared with others and provides information about the shared
     /// state of the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub shared: crate::Patch<crate::models::Shared>,
+    pub shared: crate::Patch<Box<crate::models::Shared>>,
     /// Returns identifiers useful for SharePoint REST compatibility. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sharepoint_ids: crate::Patch<crate::models::SharepointIds>,
+    pub sharepoint_ids: crate::Patch<Box<crate::models::SharepointIds>>,
     /// Size of the item in bytes. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i64>,
     /// If the current item is also available as a special folder, this facet is returned. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub special_folder: crate::Patch<crate::models::SpecialFolder>,
+    pub special_folder: crate::Patch<Box<crate::models::SpecialFolder>>,
     /// Video metadata, if the item is a video. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub video: crate::Patch<crate::models::Video>,
+    pub video: crate::Patch<Box<crate::models::Video>>,
     /// WebDAV compatible URL for the item.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_dav_url: crate::Patch<String>,
@@ -5667,7 +5720,7 @@ pub struct DriveItem {
     pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Analytics about the view activities that took place on this item.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub analytics: crate::Patch<crate::models::ItemAnalytics>,
+    pub analytics: crate::Patch<Box<crate::models::ItemAnalytics>>,
     /// Collection containing Item objects for the immediate children of Item. Only items representing
     /// folders have children. Read-only. Nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5681,7 +5734,7 @@ pub struct DriveItem {
     pub permissions: crate::Patch<Vec<crate::models::Permission>>,
     /// The `retentionLabel` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub retention_label: crate::Patch<crate::models::ItemRetentionLabel>,
+    pub retention_label: crate::Patch<Box<crate::models::ItemRetentionLabel>>,
     /// The set of subscriptions on the item. Only supported on the root of a drive.
     #[cfg(feature = "subscriptions")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5697,11 +5750,86 @@ pub struct DriveItem {
     /// For files that are Excel spreadsheets, accesses the workbook API to work with the spreadsheet's
     /// contents. Nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub workbook: crate::Patch<crate::models::Workbook>,
+    pub workbook: crate::Patch<Box<crate::models::Workbook>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for DriveItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for DriveItem {
+    const NAME: &'static str = "microsoft.graph.driveItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "eTag" => self.e_tag = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "parentReference" => self.parent_reference = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "audio" => self.audio = map.next_value()?,
+            "bundle" => self.bundle = map.next_value()?,
+            "cTag" => self.c_tag = map.next_value()?,
+            "deleted" => self.deleted = map.next_value()?,
+            "file" => self.file = map.next_value()?,
+            "fileSystemInfo" => self.file_system_info = map.next_value()?,
+            "folder" => self.folder = map.next_value()?,
+            "image" => self.image = map.next_value()?,
+            "location" => self.location = map.next_value()?,
+            "malware" => self.malware = map.next_value()?,
+            "package" => self.package = map.next_value()?,
+            "pendingOperations" => self.pending_operations = map.next_value()?,
+            "photo" => self.photo = map.next_value()?,
+            "publication" => self.publication = map.next_value()?,
+            "remoteItem" => self.remote_item = map.next_value()?,
+            "root" => self.root = map.next_value()?,
+            "searchResult" => self.search_result = map.next_value()?,
+            "shared" => self.shared = map.next_value()?,
+            "sharepointIds" => self.sharepoint_ids = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            "specialFolder" => self.special_folder = map.next_value()?,
+            "video" => self.video = map.next_value()?,
+            "webDavUrl" => self.web_dav_url = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "createdByUser" => self.created_by_user = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
+            "analytics" => self.analytics = map.next_value()?,
+            "children" => self.children = map.next_value()?,
+            #[cfg(feature = "sites")]
+            "listItem" => self.list_item = map.next_value()?,
+            "permissions" => self.permissions = map.next_value()?,
+            "retentionLabel" => self.retention_label = map.next_value()?,
+            #[cfg(feature = "subscriptions")]
+            "subscriptions" => self.subscriptions = map.next_value()?,
+            "thumbnails" => self.thumbnails = map.next_value()?,
+            "versions" => self.versions = map.next_value()?,
+            "workbook" => self.workbook = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -5755,21 +5883,21 @@ crate::edm::select_fields! {
 ///
 /// Derived from `baseItemVersion` < `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DriveItemVersion {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user which last modified the version. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the version was last modified. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates the publication status of this particular version. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub publication: crate::Patch<crate::models::PublicationFacet>,
+    pub publication: crate::Patch<Box<crate::models::PublicationFacet>>,
     /// Indicates the size of the content stream for this version of the item.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i64>,
@@ -5777,6 +5905,38 @@ pub struct DriveItemVersion {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for DriveItemVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for DriveItemVersion {
+    const NAME: &'static str = "microsoft.graph.driveItemVersion";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "publication" => self.publication = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -5795,28 +5955,60 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ItemActivity {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// An item was accessed.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub access: crate::Patch<crate::models::AccessAction>,
+    pub access: crate::Patch<Box<crate::models::AccessAction>>,
     /// Details about when the activity took place. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activity_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of who performed the action. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub actor: crate::Patch<crate::models::AnyIdentitySet>,
+    pub actor: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Exposes the driveItem that was the target of this activity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub drive_item: crate::Patch<crate::models::DriveItem>,
+    pub drive_item: crate::Patch<Box<crate::models::DriveItem>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for ItemActivity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for ItemActivity {
+    const NAME: &'static str = "microsoft.graph.itemActivity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "access" => self.access = map.next_value()?,
+            "activityDateTime" => self.activity_date_time = map.next_value()?,
+            "actor" => self.actor = map.next_value()?,
+            "driveItem" => self.drive_item = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -5835,36 +6027,36 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ItemActivityStat {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Statistics about the access actions in this interval. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub access: crate::Patch<crate::models::ItemActionStat>,
+    pub access: crate::Patch<Box<crate::models::ItemActionStat>>,
     /// Statistics about the create actions in this interval. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub create: crate::Patch<crate::models::ItemActionStat>,
+    pub create: crate::Patch<Box<crate::models::ItemActionStat>>,
     /// Statistics about the delete actions in this interval. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub delete: crate::Patch<crate::models::ItemActionStat>,
+    pub delete: crate::Patch<Box<crate::models::ItemActionStat>>,
     /// Statistics about the edit actions in this interval. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub edit: crate::Patch<crate::models::ItemActionStat>,
+    pub edit: crate::Patch<Box<crate::models::ItemActionStat>>,
     /// When the interval ends. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates that the statistics in this interval are based on incomplete data. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub incomplete_data: crate::Patch<crate::models::IncompleteData>,
+    pub incomplete_data: crate::Patch<Box<crate::models::IncompleteData>>,
     /// Indicates whether the item is 'trending.' Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_trending: crate::Patch<bool>,
     /// Statistics about the move actions in this interval. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub r#move: crate::Patch<crate::models::ItemActionStat>,
+    pub r#move: crate::Patch<Box<crate::models::ItemActionStat>>,
     /// When the interval starts. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -5875,6 +6067,44 @@ pub struct ItemActivityStat {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for ItemActivityStat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for ItemActivityStat {
+    const NAME: &'static str = "microsoft.graph.itemActivityStat";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "access" => self.access = map.next_value()?,
+            "create" => self.create = map.next_value()?,
+            "delete" => self.delete = map.next_value()?,
+            "edit" => self.edit = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "incompleteData" => self.incomplete_data = map.next_value()?,
+            "isTrending" => self.is_trending = map.next_value()?,
+            "move" => self.r#move = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "activities" => self.activities = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -5899,25 +6129,56 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ItemAnalytics {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `allTime` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub all_time: crate::Patch<crate::models::ItemActivityStat>,
+    pub all_time: crate::Patch<Box<crate::models::ItemActivityStat>>,
     /// The `itemActivityStats` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub item_activity_stats: crate::Patch<Vec<crate::models::ItemActivityStat>>,
     /// The `lastSevenDays` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_seven_days: crate::Patch<crate::models::ItemActivityStat>,
+    pub last_seven_days: crate::Patch<Box<crate::models::ItemActivityStat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for ItemAnalytics {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for ItemAnalytics {
+    const NAME: &'static str = "microsoft.graph.itemAnalytics";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "allTime" => self.all_time = map.next_value()?,
+            "itemActivityStats" => self.item_activity_stats = map.next_value()?,
+            "lastSevenDays" => self.last_seven_days = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -5935,8 +6196,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ItemRetentionLabel {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5946,7 +6207,7 @@ pub struct ItemRetentionLabel {
     pub is_label_applied_explicitly: crate::Patch<bool>,
     /// The `labelAppliedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub label_applied_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub label_applied_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `labelAppliedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label_applied_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -5955,11 +6216,44 @@ pub struct ItemRetentionLabel {
     pub name: crate::Patch<String>,
     /// The `retentionSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub retention_settings: crate::Patch<crate::models::RetentionLabelSettings>,
+    pub retention_settings: crate::Patch<Box<crate::models::RetentionLabelSettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for ItemRetentionLabel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for ItemRetentionLabel {
+    const NAME: &'static str = "microsoft.graph.itemRetentionLabel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isLabelAppliedExplicitly" => self.is_label_applied_explicitly = map.next_value()?,
+            "labelAppliedBy" => self.label_applied_by = map.next_value()?,
+            "labelAppliedDateTime" => self.label_applied_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "retentionSettings" => self.retention_settings = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -5979,8 +6273,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Permission {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5991,7 +6285,7 @@ pub struct Permission {
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `grantedTo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub granted_to: crate::Patch<crate::models::AnyIdentitySet>,
+    pub granted_to: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `grantedToIdentities` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub granted_to_identities: crate::Patch<Vec<crate::models::AnyIdentitySet>>,
@@ -6001,7 +6295,7 @@ pub struct Permission {
     /// For user type permissions, the details of the users and applications for this permission.
     /// Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub granted_to_v2: crate::Patch<crate::models::SharePointIdentitySet>,
+    pub granted_to_v2: crate::Patch<Box<crate::models::SharePointIdentitySet>>,
     /// Indicates whether the password is set for this permission. This property only appears in the
     /// response. Optional. Read-only. For OneDrive Personal only..
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6009,13 +6303,13 @@ pub struct Permission {
     /// Provides a reference to the ancestor of the current permission, if it is inherited from an
     /// ancestor. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub inherited_from: crate::Patch<crate::models::ItemReference>,
+    pub inherited_from: crate::Patch<Box<crate::models::ItemReference>>,
     /// Details of any associated sharing invitation for this permission. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub invitation: crate::Patch<crate::models::SharingInvitation>,
+    pub invitation: crate::Patch<Box<crate::models::SharingInvitation>>,
     /// Provides the link details of the current permission, if it is a link type permissions. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub link: crate::Patch<crate::models::SharingLink>,
+    pub link: crate::Patch<Box<crate::models::SharingLink>>,
     /// The type of permission, for example, read. See below for the full list of roles. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub roles: crate::Patch<Vec<String>>,
@@ -6026,6 +6320,45 @@ pub struct Permission {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for Permission {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for Permission {
+    const NAME: &'static str = "microsoft.graph.permission";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "grantedTo" => self.granted_to = map.next_value()?,
+            "grantedToIdentities" => self.granted_to_identities = map.next_value()?,
+            "grantedToIdentitiesV2" => self.granted_to_identities_v2 = map.next_value()?,
+            "grantedToV2" => self.granted_to_v2 = map.next_value()?,
+            "hasPassword" => self.has_password = map.next_value()?,
+            "inheritedFrom" => self.inherited_from = map.next_value()?,
+            "invitation" => self.invitation = map.next_value()?,
+            "link" => self.link = map.next_value()?,
+            "roles" => self.roles = map.next_value()?,
+            "shareId" => self.share_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6051,15 +6384,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharedDriveItem {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -6071,7 +6404,7 @@ pub struct SharedDriveItem {
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -6080,49 +6413,101 @@ pub struct SharedDriveItem {
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_reference: crate::Patch<crate::models::ItemReference>,
+    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Information about the owner of the shared item being referenced.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub owner: crate::Patch<crate::models::AnyIdentitySet>,
+    pub owner: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by_user: crate::Patch<crate::models::AnyUser>,
+    pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Identity of the user who last modified the item. Read-only.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by_user: crate::Patch<crate::models::AnyUser>,
+    pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Used to access the underlying driveItem
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub drive_item: crate::Patch<crate::models::DriveItem>,
+    pub drive_item: crate::Patch<Box<crate::models::DriveItem>>,
     /// All driveItems contained in the sharing root. This collection cannot be enumerated.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub items: crate::Patch<Vec<crate::models::DriveItem>>,
     /// Used to access the underlying list
     #[cfg(feature = "sites")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub list: crate::Patch<crate::models::List>,
+    pub list: crate::Patch<Box<crate::models::List>>,
     /// Used to access the underlying listItem
     #[cfg(feature = "sites")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub list_item: crate::Patch<crate::models::ListItem>,
+    pub list_item: crate::Patch<Box<crate::models::ListItem>>,
     /// Used to access the permission representing the underlying sharing link
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub permission: crate::Patch<crate::models::Permission>,
+    pub permission: crate::Patch<Box<crate::models::Permission>>,
     /// Used to access the underlying driveItem. Deprecated -- use driveItem instead.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub root: crate::Patch<crate::models::DriveItem>,
+    pub root: crate::Patch<Box<crate::models::DriveItem>>,
     /// Used to access the underlying site
     #[cfg(feature = "sites")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub site: crate::Patch<crate::models::Site>,
+    pub site: crate::Patch<Box<crate::models::Site>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for SharedDriveItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for SharedDriveItem {
+    const NAME: &'static str = "microsoft.graph.sharedDriveItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "eTag" => self.e_tag = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "parentReference" => self.parent_reference = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "owner" => self.owner = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "createdByUser" => self.created_by_user = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
+            "driveItem" => self.drive_item = map.next_value()?,
+            "items" => self.items = map.next_value()?,
+            #[cfg(feature = "sites")]
+            "list" => self.list = map.next_value()?,
+            #[cfg(feature = "sites")]
+            "listItem" => self.list_item = map.next_value()?,
+            "permission" => self.permission = map.next_value()?,
+            "root" => self.root = map.next_value()?,
+            #[cfg(feature = "sites")]
+            "site" => self.site = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6151,28 +6536,60 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ThumbnailSet {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A 1920x1920 scaled thumbnail.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub large: crate::Patch<crate::models::Thumbnail>,
+    pub large: crate::Patch<Box<crate::models::Thumbnail>>,
     /// A 176x176 scaled thumbnail.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub medium: crate::Patch<crate::models::Thumbnail>,
+    pub medium: crate::Patch<Box<crate::models::Thumbnail>>,
     /// A 48x48 cropped thumbnail.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub small: crate::Patch<crate::models::Thumbnail>,
+    pub small: crate::Patch<Box<crate::models::Thumbnail>>,
     /// A custom thumbnail image or the original image used to generate other thumbnails.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub source: crate::Patch<crate::models::Thumbnail>,
+    pub source: crate::Patch<Box<crate::models::Thumbnail>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for ThumbnailSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for ThumbnailSet {
+    const NAME: &'static str = "microsoft.graph.thumbnailSet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "large" => self.large = map.next_value()?,
+            "medium" => self.medium = map.next_value()?,
+            "small" => self.small = map.next_value()?,
+            "source" => self.source = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6191,21 +6608,21 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Workbook {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `application` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub application: crate::Patch<crate::models::WorkbookApplication>,
+    pub application: crate::Patch<Box<crate::models::WorkbookApplication>>,
     /// The `comments` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub comments: crate::Patch<Vec<crate::models::WorkbookComment>>,
     /// The `functions` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub functions: crate::Patch<crate::models::WorkbookFunctions>,
+    pub functions: crate::Patch<Box<crate::models::WorkbookFunctions>>,
     /// Represents a collection of workbooks scoped named items (named ranges and constants). Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub names: crate::Patch<Vec<crate::models::WorkbookNamedItem>>,
@@ -6227,6 +6644,41 @@ pub struct Workbook {
 }
 
 #[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for Workbook {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for Workbook {
+    const NAME: &'static str = "microsoft.graph.workbook";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "application" => self.application = map.next_value()?,
+            "comments" => self.comments = map.next_value()?,
+            "functions" => self.functions = map.next_value()?,
+            "names" => self.names = map.next_value()?,
+            "operations" => self.operations = map.next_value()?,
+            "tables" => self.tables = map.next_value()?,
+            "worksheets" => self.worksheets = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "files")]
 crate::edm::select_fields! {
     /// Property names of [`Workbook`] for a typed `$select`.
     pub enum WorkbookField for Workbook {
@@ -6245,8 +6697,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookApplication {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6262,6 +6714,35 @@ pub struct WorkbookApplication {
 }
 
 #[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookApplication {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookApplication {
+    const NAME: &'static str = "microsoft.graph.workbookApplication";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "calculationMode" => self.calculation_mode = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "files")]
 crate::edm::select_fields! {
     /// Property names of [`WorkbookApplication`] for a typed `$select`.
     pub enum WorkbookApplicationField for WorkbookApplication {
@@ -6274,8 +6755,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChart {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6298,30 +6779,70 @@ pub struct WorkbookChart {
     pub width: crate::Patch<crate::edm::Double>,
     /// Represents chart axes. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub axes: crate::Patch<crate::models::WorkbookChartAxes>,
+    pub axes: crate::Patch<Box<crate::models::WorkbookChartAxes>>,
     /// Represents the datalabels on the chart. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub data_labels: crate::Patch<crate::models::WorkbookChartDataLabels>,
+    pub data_labels: crate::Patch<Box<crate::models::WorkbookChartDataLabels>>,
     /// Encapsulates the format properties for the chart area. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub format: crate::Patch<crate::models::WorkbookChartAreaFormat>,
+    pub format: crate::Patch<Box<crate::models::WorkbookChartAreaFormat>>,
     /// Represents the legend for the chart. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub legend: crate::Patch<crate::models::WorkbookChartLegend>,
+    pub legend: crate::Patch<Box<crate::models::WorkbookChartLegend>>,
     /// Represents either a single series or collection of series in the chart. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub series: crate::Patch<Vec<crate::models::WorkbookChartSeries>>,
     /// Represents the title of the specified chart, including the text, visibility, position and
     /// formating of the title. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub title: crate::Patch<crate::models::WorkbookChartTitle>,
+    pub title: crate::Patch<Box<crate::models::WorkbookChartTitle>>,
     /// The worksheet containing the current chart. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub worksheet: crate::Patch<crate::models::WorkbookWorksheet>,
+    pub worksheet: crate::Patch<Box<crate::models::WorkbookWorksheet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChart {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChart {
+    const NAME: &'static str = "microsoft.graph.workbookChart";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "height" => self.height = map.next_value()?,
+            "left" => self.left = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "top" => self.top = map.next_value()?,
+            "width" => self.width = map.next_value()?,
+            "axes" => self.axes = map.next_value()?,
+            "dataLabels" => self.data_labels = map.next_value()?,
+            "format" => self.format = map.next_value()?,
+            "legend" => self.legend = map.next_value()?,
+            "series" => self.series = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            "worksheet" => self.worksheet = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6348,8 +6869,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartAreaFormat {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6357,15 +6878,45 @@ pub struct WorkbookChartAreaFormat {
     /// Represents the fill format of an object, which includes background formatting information.
     /// Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub fill: crate::Patch<crate::models::WorkbookChartFill>,
+    pub fill: crate::Patch<Box<crate::models::WorkbookChartFill>>,
     /// Represents the font attributes (font name, font size, color, etc.) for the current object.
     /// Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub font: crate::Patch<crate::models::WorkbookChartFont>,
+    pub font: crate::Patch<Box<crate::models::WorkbookChartFont>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartAreaFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartAreaFormat {
+    const NAME: &'static str = "microsoft.graph.workbookChartAreaFormat";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "fill" => self.fill = map.next_value()?,
+            "font" => self.font = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6382,25 +6933,56 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartAxes {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the category axis in a chart. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub category_axis: crate::Patch<crate::models::WorkbookChartAxis>,
+    pub category_axis: crate::Patch<Box<crate::models::WorkbookChartAxis>>,
     /// Represents the series axis of a 3-dimensional chart. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub series_axis: crate::Patch<crate::models::WorkbookChartAxis>,
+    pub series_axis: crate::Patch<Box<crate::models::WorkbookChartAxis>>,
     /// Represents the value axis in an axis. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub value_axis: crate::Patch<crate::models::WorkbookChartAxis>,
+    pub value_axis: crate::Patch<Box<crate::models::WorkbookChartAxis>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartAxes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartAxes {
+    const NAME: &'static str = "microsoft.graph.workbookChartAxes";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "categoryAxis" => self.category_axis = map.next_value()?,
+            "seriesAxis" => self.series_axis = map.next_value()?,
+            "valueAxis" => self.value_axis = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6418,8 +7000,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartAxis {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6442,20 +7024,56 @@ pub struct WorkbookChartAxis {
     pub minor_unit: crate::Patch<serde_json::Value>,
     /// Represents the formatting of a chart object, which includes line and font formatting. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub format: crate::Patch<crate::models::WorkbookChartAxisFormat>,
+    pub format: crate::Patch<Box<crate::models::WorkbookChartAxisFormat>>,
     /// Returns a gridlines object that represents the major gridlines for the specified axis. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub major_gridlines: crate::Patch<crate::models::WorkbookChartGridlines>,
+    pub major_gridlines: crate::Patch<Box<crate::models::WorkbookChartGridlines>>,
     /// Returns a Gridlines object that represents the minor gridlines for the specified axis. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub minor_gridlines: crate::Patch<crate::models::WorkbookChartGridlines>,
+    pub minor_gridlines: crate::Patch<Box<crate::models::WorkbookChartGridlines>>,
     /// Represents the axis title. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub title: crate::Patch<crate::models::WorkbookChartAxisTitle>,
+    pub title: crate::Patch<Box<crate::models::WorkbookChartAxisTitle>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartAxis {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartAxis {
+    const NAME: &'static str = "microsoft.graph.workbookChartAxis";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "majorUnit" => self.major_unit = map.next_value()?,
+            "maximum" => self.maximum = map.next_value()?,
+            "minimum" => self.minimum = map.next_value()?,
+            "minorUnit" => self.minor_unit = map.next_value()?,
+            "format" => self.format = map.next_value()?,
+            "majorGridlines" => self.major_gridlines = map.next_value()?,
+            "minorGridlines" => self.minor_gridlines = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6478,8 +7096,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartAxisFormat {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6487,14 +7105,44 @@ pub struct WorkbookChartAxisFormat {
     /// Represents the font attributes (font name, font size, color, etc.) for a chart axis element.
     /// Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub font: crate::Patch<crate::models::WorkbookChartFont>,
+    pub font: crate::Patch<Box<crate::models::WorkbookChartFont>>,
     /// Represents chart line formatting. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub line: crate::Patch<crate::models::WorkbookChartLineFormat>,
+    pub line: crate::Patch<Box<crate::models::WorkbookChartLineFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartAxisFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartAxisFormat {
+    const NAME: &'static str = "microsoft.graph.workbookChartAxisFormat";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "font" => self.font = map.next_value()?,
+            "line" => self.line = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6511,8 +7159,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartAxisTitle {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6525,11 +7173,42 @@ pub struct WorkbookChartAxisTitle {
     pub visible: crate::Patch<bool>,
     /// Represents the formatting of chart axis title. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub format: crate::Patch<crate::models::WorkbookChartAxisTitleFormat>,
+    pub format: crate::Patch<Box<crate::models::WorkbookChartAxisTitleFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartAxisTitle {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartAxisTitle {
+    const NAME: &'static str = "microsoft.graph.workbookChartAxisTitle";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "text" => self.text = map.next_value()?,
+            "visible" => self.visible = map.next_value()?,
+            "format" => self.format = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6547,8 +7226,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartAxisTitleFormat {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6556,11 +7235,40 @@ pub struct WorkbookChartAxisTitleFormat {
     /// Represents the font attributes, such as font name, font size, color, etc. of chart axis title
     /// object. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub font: crate::Patch<crate::models::WorkbookChartFont>,
+    pub font: crate::Patch<Box<crate::models::WorkbookChartFont>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartAxisTitleFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartAxisTitleFormat {
+    const NAME: &'static str = "microsoft.graph.workbookChartAxisTitleFormat";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "font" => self.font = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6576,23 +7284,53 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartDataLabelFormat {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the fill format of the current chart data label. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub fill: crate::Patch<crate::models::WorkbookChartFill>,
+    pub fill: crate::Patch<Box<crate::models::WorkbookChartFill>>,
     /// Represents the font attributes (font name, font size, color, etc.) for a chart data label.
     /// Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub font: crate::Patch<crate::models::WorkbookChartFont>,
+    pub font: crate::Patch<Box<crate::models::WorkbookChartFont>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartDataLabelFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartDataLabelFormat {
+    const NAME: &'static str = "microsoft.graph.workbookChartDataLabelFormat";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "fill" => self.fill = map.next_value()?,
+            "font" => self.font = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6609,8 +7347,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartDataLabels {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6642,11 +7380,48 @@ pub struct WorkbookChartDataLabels {
     pub show_value: crate::Patch<bool>,
     /// Represents the format of chart data labels, which includes fill and font formatting. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub format: crate::Patch<crate::models::WorkbookChartDataLabelFormat>,
+    pub format: crate::Patch<Box<crate::models::WorkbookChartDataLabelFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartDataLabels {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartDataLabels {
+    const NAME: &'static str = "microsoft.graph.workbookChartDataLabels";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "position" => self.position = map.next_value()?,
+            "separator" => self.separator = map.next_value()?,
+            "showBubbleSize" => self.show_bubble_size = map.next_value()?,
+            "showCategoryName" => self.show_category_name = map.next_value()?,
+            "showLegendKey" => self.show_legend_key = map.next_value()?,
+            "showPercentage" => self.show_percentage = map.next_value()?,
+            "showSeriesName" => self.show_series_name = map.next_value()?,
+            "showValue" => self.show_value = map.next_value()?,
+            "format" => self.format = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6670,8 +7445,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartFill {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6680,6 +7455,34 @@ pub struct WorkbookChartFill {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartFill {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartFill {
+    const NAME: &'static str = "microsoft.graph.workbookChartFill";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6694,8 +7497,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartFont {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6725,6 +7528,40 @@ pub struct WorkbookChartFont {
 }
 
 #[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartFont {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartFont {
+    const NAME: &'static str = "microsoft.graph.workbookChartFont";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "bold" => self.bold = map.next_value()?,
+            "color" => self.color = map.next_value()?,
+            "italic" => self.italic = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            "underline" => self.underline = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "files")]
 crate::edm::select_fields! {
     /// Property names of [`WorkbookChartFont`] for a typed `$select`.
     pub enum WorkbookChartFontField for WorkbookChartFont {
@@ -6742,8 +7579,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartGridlines {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6753,11 +7590,41 @@ pub struct WorkbookChartGridlines {
     pub visible: crate::Patch<bool>,
     /// Represents the formatting of chart gridlines. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub format: crate::Patch<crate::models::WorkbookChartGridlinesFormat>,
+    pub format: crate::Patch<Box<crate::models::WorkbookChartGridlinesFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartGridlines {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartGridlines {
+    const NAME: &'static str = "microsoft.graph.workbookChartGridlines";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "visible" => self.visible = map.next_value()?,
+            "format" => self.format = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6774,19 +7641,48 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartGridlinesFormat {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents chart line formatting. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub line: crate::Patch<crate::models::WorkbookChartLineFormat>,
+    pub line: crate::Patch<Box<crate::models::WorkbookChartLineFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartGridlinesFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartGridlinesFormat {
+    const NAME: &'static str = "microsoft.graph.workbookChartGridlinesFormat";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "line" => self.line = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6802,8 +7698,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartLegend {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6820,11 +7716,43 @@ pub struct WorkbookChartLegend {
     pub visible: crate::Patch<bool>,
     /// Represents the formatting of a chart legend, which includes fill and font formatting. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub format: crate::Patch<crate::models::WorkbookChartLegendFormat>,
+    pub format: crate::Patch<Box<crate::models::WorkbookChartLegendFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartLegend {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartLegend {
+    const NAME: &'static str = "microsoft.graph.workbookChartLegend";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "overlay" => self.overlay = map.next_value()?,
+            "position" => self.position = map.next_value()?,
+            "visible" => self.visible = map.next_value()?,
+            "format" => self.format = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6843,8 +7771,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartLegendFormat {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6852,15 +7780,45 @@ pub struct WorkbookChartLegendFormat {
     /// Represents the fill format of an object, which includes background formating information.
     /// Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub fill: crate::Patch<crate::models::WorkbookChartFill>,
+    pub fill: crate::Patch<Box<crate::models::WorkbookChartFill>>,
     /// Represents the font attributes such as font name, font size, color, etc. of a chart legend.
     /// Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub font: crate::Patch<crate::models::WorkbookChartFont>,
+    pub font: crate::Patch<Box<crate::models::WorkbookChartFont>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartLegendFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartLegendFormat {
+    const NAME: &'static str = "microsoft.graph.workbookChartLegendFormat";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "fill" => self.fill = map.next_value()?,
+            "font" => self.font = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6877,8 +7835,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartLineFormat {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6890,6 +7848,35 @@ pub struct WorkbookChartLineFormat {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartLineFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartLineFormat {
+    const NAME: &'static str = "microsoft.graph.workbookChartLineFormat";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "color" => self.color = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6905,8 +7892,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartPoint {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6916,11 +7903,41 @@ pub struct WorkbookChartPoint {
     pub value: crate::Patch<serde_json::Value>,
     /// Encapsulates the format properties chart point. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub format: crate::Patch<crate::models::WorkbookChartPointFormat>,
+    pub format: crate::Patch<Box<crate::models::WorkbookChartPointFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartPoint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartPoint {
+    const NAME: &'static str = "microsoft.graph.workbookChartPoint";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            "format" => self.format = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6937,8 +7954,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartPointFormat {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6946,11 +7963,40 @@ pub struct WorkbookChartPointFormat {
     /// Represents the fill format of a chart, which includes background formating information.
     /// Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub fill: crate::Patch<crate::models::WorkbookChartFill>,
+    pub fill: crate::Patch<Box<crate::models::WorkbookChartFill>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartPointFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartPointFormat {
+    const NAME: &'static str = "microsoft.graph.workbookChartPointFormat";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "fill" => self.fill = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6966,8 +8012,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartSeries {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6977,7 +8023,7 @@ pub struct WorkbookChartSeries {
     pub name: crate::Patch<String>,
     /// Represents the formatting of a chart series, which includes fill and line formatting. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub format: crate::Patch<crate::models::WorkbookChartSeriesFormat>,
+    pub format: crate::Patch<Box<crate::models::WorkbookChartSeriesFormat>>,
     /// Represents a collection of all points in the series. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub points: crate::Patch<Vec<crate::models::WorkbookChartPoint>>,
@@ -6985,6 +8031,37 @@ pub struct WorkbookChartSeries {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartSeries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartSeries {
+    const NAME: &'static str = "microsoft.graph.workbookChartSeries";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "format" => self.format = map.next_value()?,
+            "points" => self.points = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7002,8 +8079,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartSeriesFormat {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7011,14 +8088,44 @@ pub struct WorkbookChartSeriesFormat {
     /// Represents the fill format of a chart series, which includes background formating information.
     /// Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub fill: crate::Patch<crate::models::WorkbookChartFill>,
+    pub fill: crate::Patch<Box<crate::models::WorkbookChartFill>>,
     /// Represents line formatting. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub line: crate::Patch<crate::models::WorkbookChartLineFormat>,
+    pub line: crate::Patch<Box<crate::models::WorkbookChartLineFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartSeriesFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartSeriesFormat {
+    const NAME: &'static str = "microsoft.graph.workbookChartSeriesFormat";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "fill" => self.fill = map.next_value()?,
+            "line" => self.line = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7035,8 +8142,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartTitle {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7052,11 +8159,43 @@ pub struct WorkbookChartTitle {
     pub visible: crate::Patch<bool>,
     /// Represents the formatting of a chart title, which includes fill and font formatting. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub format: crate::Patch<crate::models::WorkbookChartTitleFormat>,
+    pub format: crate::Patch<Box<crate::models::WorkbookChartTitleFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartTitle {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartTitle {
+    const NAME: &'static str = "microsoft.graph.workbookChartTitle";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "overlay" => self.overlay = map.next_value()?,
+            "text" => self.text = map.next_value()?,
+            "visible" => self.visible = map.next_value()?,
+            "format" => self.format = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7075,8 +8214,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookChartTitleFormat {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7084,15 +8223,45 @@ pub struct WorkbookChartTitleFormat {
     /// Represents the fill format of an object, which includes background formatting information.
     /// Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub fill: crate::Patch<crate::models::WorkbookChartFill>,
+    pub fill: crate::Patch<Box<crate::models::WorkbookChartFill>>,
     /// Represents the font attributes (font name, font size, color, etc.) for the current object.
     /// Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub font: crate::Patch<crate::models::WorkbookChartFont>,
+    pub font: crate::Patch<Box<crate::models::WorkbookChartFont>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookChartTitleFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookChartTitleFormat {
+    const NAME: &'static str = "microsoft.graph.workbookChartTitleFormat";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "fill" => self.fill = map.next_value()?,
+            "font" => self.font = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7109,8 +8278,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookComment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7131,6 +8300,37 @@ pub struct WorkbookComment {
 }
 
 #[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookComment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookComment {
+    const NAME: &'static str = "microsoft.graph.workbookComment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "content" => self.content = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "replies" => self.replies = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "files")]
 crate::edm::select_fields! {
     /// Property names of [`WorkbookComment`] for a typed `$select`.
     pub enum WorkbookCommentField for WorkbookComment {
@@ -7145,8 +8345,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookCommentReply {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7164,6 +8364,36 @@ pub struct WorkbookCommentReply {
 }
 
 #[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookCommentReply {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookCommentReply {
+    const NAME: &'static str = "microsoft.graph.workbookCommentReply";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "content" => self.content = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "files")]
 crate::edm::select_fields! {
     /// Property names of [`WorkbookCommentReply`] for a typed `$select`.
     pub enum WorkbookCommentReplyField for WorkbookCommentReply {
@@ -7177,19 +8407,48 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookFilter {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The currently applied filter on the given column. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub criteria: crate::Patch<crate::models::WorkbookFilterCriteria>,
+    pub criteria: crate::Patch<Box<crate::models::WorkbookFilterCriteria>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookFilter {
+    const NAME: &'static str = "microsoft.graph.workbookFilter";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "criteria" => self.criteria = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7205,8 +8464,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookFunctions {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7215,6 +8474,34 @@ pub struct WorkbookFunctions {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookFunctions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookFunctions {
+    const NAME: &'static str = "microsoft.graph.workbookFunctions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7229,8 +8516,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookNamedItem {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7258,11 +8545,46 @@ pub struct WorkbookNamedItem {
     /// Returns the worksheet on which the named item is scoped to. Available only if the item is scoped
     /// to the worksheet. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub worksheet: crate::Patch<crate::models::WorkbookWorksheet>,
+    pub worksheet: crate::Patch<Box<crate::models::WorkbookWorksheet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookNamedItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookNamedItem {
+    const NAME: &'static str = "microsoft.graph.workbookNamedItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "comment" => self.comment = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "scope" => self.scope = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            "visible" => self.visible = map.next_value()?,
+            "worksheet" => self.worksheet = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7284,15 +8606,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The error returned by the operation.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::WorkbookOperationError>,
+    pub error: crate::Patch<Box<crate::models::WorkbookOperationError>>,
     /// The resource URI for the result.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_location: crate::Patch<String>,
@@ -7303,6 +8625,37 @@ pub struct WorkbookOperation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookOperation {
+    const NAME: &'static str = "microsoft.graph.workbookOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "resourceLocation" => self.resource_location = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7320,8 +8673,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookPivotTable {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7331,11 +8684,41 @@ pub struct WorkbookPivotTable {
     pub name: crate::Patch<String>,
     /// The worksheet containing the current PivotTable. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub worksheet: crate::Patch<crate::models::WorkbookWorksheet>,
+    pub worksheet: crate::Patch<Box<crate::models::WorkbookWorksheet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookPivotTable {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookPivotTable {
+    const NAME: &'static str = "microsoft.graph.workbookPivotTable";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "worksheet" => self.worksheet = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7352,8 +8735,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookTable {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7405,14 +8788,56 @@ pub struct WorkbookTable {
     pub rows: crate::Patch<Vec<crate::models::WorkbookTableRow>>,
     /// Represents the sorting for the table. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sort: crate::Patch<crate::models::WorkbookTableSort>,
+    pub sort: crate::Patch<Box<crate::models::WorkbookTableSort>>,
     /// The worksheet containing the current table. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub worksheet: crate::Patch<crate::models::WorkbookWorksheet>,
+    pub worksheet: crate::Patch<Box<crate::models::WorkbookWorksheet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookTable {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookTable {
+    const NAME: &'static str = "microsoft.graph.workbookTable";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "highlightFirstColumn" => self.highlight_first_column = map.next_value()?,
+            "highlightLastColumn" => self.highlight_last_column = map.next_value()?,
+            "legacyId" => self.legacy_id = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "showBandedColumns" => self.show_banded_columns = map.next_value()?,
+            "showBandedRows" => self.show_banded_rows = map.next_value()?,
+            "showFilterButton" => self.show_filter_button = map.next_value()?,
+            "showHeaders" => self.show_headers = map.next_value()?,
+            "showTotals" => self.show_totals = map.next_value()?,
+            "style" => self.style = map.next_value()?,
+            "columns" => self.columns = map.next_value()?,
+            "rows" => self.rows = map.next_value()?,
+            "sort" => self.sort = map.next_value()?,
+            "worksheet" => self.worksheet = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7441,8 +8866,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookTableColumn {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7460,11 +8885,43 @@ pub struct WorkbookTableColumn {
     pub values: crate::Patch<serde_json::Value>,
     /// Retrieve the filter applied to the column. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub filter: crate::Patch<crate::models::WorkbookFilter>,
+    pub filter: crate::Patch<Box<crate::models::WorkbookFilter>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookTableColumn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookTableColumn {
+    const NAME: &'static str = "microsoft.graph.workbookTableColumn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "index" => self.index = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "values" => self.values = map.next_value()?,
+            "filter" => self.filter = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7483,8 +8940,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookTableRow {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7504,6 +8961,36 @@ pub struct WorkbookTableRow {
 }
 
 #[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookTableRow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookTableRow {
+    const NAME: &'static str = "microsoft.graph.workbookTableRow";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "index" => self.index = map.next_value()?,
+            "values" => self.values = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "files")]
 crate::edm::select_fields! {
     /// Property names of [`WorkbookTableRow`] for a typed `$select`.
     pub enum WorkbookTableRowField for WorkbookTableRow {
@@ -7517,8 +9004,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookTableSort {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7540,6 +9027,37 @@ pub struct WorkbookTableSort {
 }
 
 #[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookTableSort {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookTableSort {
+    const NAME: &'static str = "microsoft.graph.workbookTableSort";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "fields" => self.fields = map.next_value()?,
+            "matchCase" => self.match_case = map.next_value()?,
+            "method" => self.method = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "files")]
 crate::edm::select_fields! {
     /// Property names of [`WorkbookTableSort`] for a typed `$select`.
     pub enum WorkbookTableSortField for WorkbookTableSort {
@@ -7554,8 +9072,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookWorksheet {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7580,7 +9098,7 @@ pub struct WorkbookWorksheet {
     pub pivot_tables: crate::Patch<Vec<crate::models::WorkbookPivotTable>>,
     /// Returns sheet protection object for a worksheet. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub protection: crate::Patch<crate::models::WorkbookWorksheetProtection>,
+    pub protection: crate::Patch<Box<crate::models::WorkbookWorksheetProtection>>,
     /// Collection of tables that are part of the worksheet. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tables: crate::Patch<Vec<crate::models::WorkbookTable>>,
@@ -7588,6 +9106,42 @@ pub struct WorkbookWorksheet {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookWorksheet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookWorksheet {
+    const NAME: &'static str = "microsoft.graph.workbookWorksheet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "position" => self.position = map.next_value()?,
+            "visibility" => self.visibility = map.next_value()?,
+            "charts" => self.charts = map.next_value()?,
+            "names" => self.names = map.next_value()?,
+            "pivotTables" => self.pivot_tables = map.next_value()?,
+            "protection" => self.protection = map.next_value()?,
+            "tables" => self.tables = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7610,15 +9164,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookWorksheetProtection {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Sheet protection options. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub options: crate::Patch<crate::models::WorkbookWorksheetProtectionOptions>,
+    pub options: crate::Patch<Box<crate::models::WorkbookWorksheetProtectionOptions>>,
     /// Indicates if the worksheet is protected. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protected: crate::Patch<bool>,
@@ -7626,6 +9180,36 @@ pub struct WorkbookWorksheetProtection {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookWorksheetProtection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookWorksheetProtection {
+    const NAME: &'static str = "microsoft.graph.workbookWorksheetProtection";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "options" => self.options = map.next_value()?,
+            "protected" => self.protected = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7640,8 +9224,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.accessAction` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessAction {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -7649,10 +9233,35 @@ pub struct AccessAction {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for AccessAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for AccessAction {
+    const NAME: &'static str = "microsoft.graph.accessAction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.album` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Album {
     /// Unique identifier of the \[driveItem\]\[\] that is the cover of the album.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7663,10 +9272,38 @@ pub struct Album {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for Album {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for Album {
+    const NAME: &'static str = "microsoft.graph.album";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "coverImageItemId" => self.cover_image_item_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.audio` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Audio {
     /// The title of the album for this audio file.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7722,14 +9359,57 @@ pub struct Audio {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for Audio {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for Audio {
+    const NAME: &'static str = "microsoft.graph.audio";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "album" => self.album = map.next_value()?,
+            "albumArtist" => self.album_artist = map.next_value()?,
+            "artist" => self.artist = map.next_value()?,
+            "bitrate" => self.bitrate = map.next_value()?,
+            "composers" => self.composers = map.next_value()?,
+            "copyright" => self.copyright = map.next_value()?,
+            "disc" => self.disc = map.next_value()?,
+            "discCount" => self.disc_count = map.next_value()?,
+            "duration" => self.duration = map.next_value()?,
+            "genre" => self.genre = map.next_value()?,
+            "hasDrm" => self.has_drm = map.next_value()?,
+            "isVariableBitrate" => self.is_variable_bitrate = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            "track" => self.track = map.next_value()?,
+            "trackCount" => self.track_count = map.next_value()?,
+            "year" => self.year = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.bundle` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Bundle {
     /// If the bundle is an \[album\]\[\], then the album property is included
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub album: crate::Patch<crate::models::Album>,
+    pub album: crate::Patch<Box<crate::models::Album>>,
     /// Number of children contained immediately within this container.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub child_count: crate::Patch<i32>,
@@ -7739,10 +9419,39 @@ pub struct Bundle {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for Bundle {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for Bundle {
+    const NAME: &'static str = "microsoft.graph.bundle";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "album" => self.album = map.next_value()?,
+            "childCount" => self.child_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.deleted` complex type.
 #[cfg(any(feature = "files", feature = "sites"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Deleted {
     /// Represents the state of the deleted item.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7753,10 +9462,38 @@ pub struct Deleted {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "files", feature = "sites"))]
+impl<'de> serde::Deserialize<'de> for Deleted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "files", feature = "sites"))]
+impl crate::read_fields::ReadFields for Deleted {
+    const NAME: &'static str = "microsoft.graph.deleted";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.driveItemSource` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DriveItemSource {
     /// The `application` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7770,27 +9507,56 @@ pub struct DriveItemSource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for DriveItemSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for DriveItemSource {
+    const NAME: &'static str = "microsoft.graph.driveItemSource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "application" => self.application = map.next_value()?,
+            "externalId" => self.external_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.driveItemUploadableProperties` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DriveItemUploadableProperties {
     /// Provides a user-visible description of the item. Read-write. Only on OneDrive Personal.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `driveItemSource` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub drive_item_source: crate::Patch<crate::models::DriveItemSource>,
+    pub drive_item_source: crate::Patch<Box<crate::models::DriveItemSource>>,
     /// Provides an expected file size to perform a quota check prior to upload. Only on OneDrive
     /// Personal.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_size: crate::Patch<i64>,
     /// File system information on client. Read-write.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub file_system_info: crate::Patch<crate::models::FileSystemInfo>,
+    pub file_system_info: crate::Patch<Box<crate::models::FileSystemInfo>>,
     /// The `mediaSource` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub media_source: crate::Patch<crate::models::MediaSource>,
+    pub media_source: crate::Patch<Box<crate::models::MediaSource>>,
     /// The name of the item (filename and extension). Read-write.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
@@ -7800,10 +9566,43 @@ pub struct DriveItemUploadableProperties {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for DriveItemUploadableProperties {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for DriveItemUploadableProperties {
+    const NAME: &'static str = "microsoft.graph.driveItemUploadableProperties";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            "driveItemSource" => self.drive_item_source = map.next_value()?,
+            "fileSize" => self.file_size = map.next_value()?,
+            "fileSystemInfo" => self.file_system_info = map.next_value()?,
+            "mediaSource" => self.media_source = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.driveRecipient` complex type.
 #[cfg(any(feature = "files", feature = "sites"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DriveRecipient {
     /// The alias of the domain object, for cases where an email address is unavailable (e.g. security
     /// groups).
@@ -7821,10 +9620,40 @@ pub struct DriveRecipient {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "files", feature = "sites"))]
+impl<'de> serde::Deserialize<'de> for DriveRecipient {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "files", feature = "sites"))]
+impl crate::read_fields::ReadFields for DriveRecipient {
+    const NAME: &'static str = "microsoft.graph.driveRecipient";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "alias" => self.alias = map.next_value()?,
+            "email" => self.email = map.next_value()?,
+            "objectId" => self.object_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.extractSensitivityLabelsResult` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExtractSensitivityLabelsResult {
     /// The `labels` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7835,14 +9664,42 @@ pub struct ExtractSensitivityLabelsResult {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for ExtractSensitivityLabelsResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for ExtractSensitivityLabelsResult {
+    const NAME: &'static str = "microsoft.graph.extractSensitivityLabelsResult";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "labels" => self.labels = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.file` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct File {
     /// Hashes of the file's binary content, if available. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub hashes: crate::Patch<crate::models::Hashes>,
+    pub hashes: crate::Patch<Box<crate::models::Hashes>>,
     /// The MIME type for the file. This is determined by logic on the server and might not be the value
     /// provided when the file was uploaded. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7856,10 +9713,40 @@ pub struct File {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for File {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for File {
+    const NAME: &'static str = "microsoft.graph.file";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "hashes" => self.hashes = map.next_value()?,
+            "mimeType" => self.mime_type = map.next_value()?,
+            "processingMetadata" => self.processing_metadata = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.fileSystemInfo` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileSystemInfo {
     /// The UTC date and time the file was created on a client.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7876,27 +9763,86 @@ pub struct FileSystemInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for FileSystemInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for FileSystemInfo {
+    const NAME: &'static str = "microsoft.graph.fileSystemInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastAccessedDateTime" => self.last_accessed_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.folder` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Folder {
     /// Number of children contained immediately within this container.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub child_count: crate::Patch<i32>,
     /// A collection of properties defining the recommended view for the folder.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub view: crate::Patch<crate::models::FolderView>,
+    pub view: crate::Patch<Box<crate::models::FolderView>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for Folder {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for Folder {
+    const NAME: &'static str = "microsoft.graph.folder";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "childCount" => self.child_count = map.next_value()?,
+            "view" => self.view = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.folderView` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FolderView {
     /// The method by which the folder should be sorted.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7914,6 +9860,36 @@ pub struct FolderView {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for FolderView {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for FolderView {
+    const NAME: &'static str = "microsoft.graph.folderView";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "sortBy" => self.sort_by = map.next_value()?,
+            "sortOrder" => self.sort_order = map.next_value()?,
+            "viewType" => self.view_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.geoCoordinates` complex type.
 #[cfg(any(
     feature = "files",
@@ -7921,8 +9897,8 @@ pub struct FolderView {
     feature = "security",
     feature = "reports"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GeoCoordinates {
     /// Optional. The altitude (height), in feet, above sea level for the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7939,10 +9915,50 @@ pub struct GeoCoordinates {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "files",
+    feature = "teams",
+    feature = "security",
+    feature = "reports"
+))]
+impl<'de> serde::Deserialize<'de> for GeoCoordinates {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "files",
+    feature = "teams",
+    feature = "security",
+    feature = "reports"
+))]
+impl crate::read_fields::ReadFields for GeoCoordinates {
+    const NAME: &'static str = "microsoft.graph.geoCoordinates";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "altitude" => self.altitude = map.next_value()?,
+            "latitude" => self.latitude = map.next_value()?,
+            "longitude" => self.longitude = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.hashes` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Hashes {
     /// The CRC32 value of the file in little endian (if available). Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7963,10 +9979,41 @@ pub struct Hashes {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for Hashes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for Hashes {
+    const NAME: &'static str = "microsoft.graph.hashes";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "crc32Hash" => self.crc32_hash = map.next_value()?,
+            "quickXorHash" => self.quick_xor_hash = map.next_value()?,
+            "sha1Hash" => self.sha1_hash = map.next_value()?,
+            "sha256Hash" => self.sha256_hash = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.image` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Image {
     /// Optional. Height of the image, in pixels. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7980,10 +10027,39 @@ pub struct Image {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for Image {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for Image {
+    const NAME: &'static str = "microsoft.graph.image";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "height" => self.height = map.next_value()?,
+            "width" => self.width = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.incompleteData` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IncompleteData {
     /// The service does not have source data before the specified time.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7997,10 +10073,39 @@ pub struct IncompleteData {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for IncompleteData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for IncompleteData {
+    const NAME: &'static str = "microsoft.graph.incompleteData";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "missingDataBeforeDateTime" => self.missing_data_before_date_time = map.next_value()?,
+            "wasThrottled" => self.was_throttled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.itemActionStat` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ItemActionStat {
     /// The number of times the action took place. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8014,10 +10119,39 @@ pub struct ItemActionStat {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for ItemActionStat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for ItemActionStat {
+    const NAME: &'static str = "microsoft.graph.itemActionStat";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "actionCount" => self.action_count = map.next_value()?,
+            "actorCount" => self.actor_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.itemPreviewInfo` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ItemPreviewInfo {
     /// The `getUrl` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8034,6 +10168,36 @@ pub struct ItemPreviewInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for ItemPreviewInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for ItemPreviewInfo {
+    const NAME: &'static str = "microsoft.graph.itemPreviewInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "getUrl" => self.get_url = map.next_value()?,
+            "postParameters" => self.post_parameters = map.next_value()?,
+            "postUrl" => self.post_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.itemReference` complex type.
 #[cfg(any(
     feature = "files",
@@ -8041,8 +10205,8 @@ pub struct ItemPreviewInfo {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ItemReference {
     /// Unique identifier of the drive instance that contains the driveItem. Only returned if the item is
     /// located in a \[drive\]\[\]. Read-only.
@@ -8066,7 +10230,7 @@ pub struct ItemReference {
     pub share_id: crate::Patch<String>,
     /// Returns identifiers useful for SharePoint REST compatibility. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sharepoint_ids: crate::Patch<crate::models::SharepointIds>,
+    pub sharepoint_ids: crate::Patch<Box<crate::models::SharepointIds>>,
     /// For OneDrive for Business and SharePoint, this property represents the ID of the site that
     /// contains the parent document library of the driveItem resource or the parent list of the listItem
     /// resource. The value is the same as the id property of that \[site\]\[\] resource. It is an opaque
@@ -8080,10 +10244,55 @@ pub struct ItemReference {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "files",
+    feature = "sites",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for ItemReference {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "files",
+    feature = "sites",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for ItemReference {
+    const NAME: &'static str = "microsoft.graph.itemReference";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "driveId" => self.drive_id = map.next_value()?,
+            "driveType" => self.drive_type = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "path" => self.path = map.next_value()?,
+            "shareId" => self.share_id = map.next_value()?,
+            "sharepointIds" => self.sharepoint_ids = map.next_value()?,
+            "siteId" => self.site_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.malware` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Malware {
     /// Contains the virus details for the malware facet.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8094,10 +10303,38 @@ pub struct Malware {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for Malware {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for Malware {
+    const NAME: &'static str = "microsoft.graph.malware";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.mediaSource` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MediaSource {
     /// The `contentCategory` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8108,10 +10345,38 @@ pub struct MediaSource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for MediaSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for MediaSource {
+    const NAME: &'static str = "microsoft.graph.mediaSource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "contentCategory" => self.content_category = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.package` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Package {
     /// A string indicating the type of package. While oneNote is the only currently defined value, you
     /// should expect other package types to be returned and handle them accordingly.
@@ -8123,10 +10388,38 @@ pub struct Package {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for Package {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for Package {
+    const NAME: &'static str = "microsoft.graph.package";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.pendingContentUpdate` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PendingContentUpdate {
     /// Date and time the pending binary operation was queued in UTC time. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8137,25 +10430,81 @@ pub struct PendingContentUpdate {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for PendingContentUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for PendingContentUpdate {
+    const NAME: &'static str = "microsoft.graph.pendingContentUpdate";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "queuedDateTime" => self.queued_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.pendingOperations` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PendingOperations {
     /// A property that indicates that an operation that might update the binary content of a file is
     /// pending completion.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub pending_content_update: crate::Patch<crate::models::PendingContentUpdate>,
+    pub pending_content_update: crate::Patch<Box<crate::models::PendingContentUpdate>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for PendingOperations {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for PendingOperations {
+    const NAME: &'static str = "microsoft.graph.pendingOperations";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "pendingContentUpdate" => self.pending_content_update = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.photo` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Photo {
     /// Camera manufacturer. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8190,14 +10539,50 @@ pub struct Photo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for Photo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for Photo {
+    const NAME: &'static str = "microsoft.graph.photo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "cameraMake" => self.camera_make = map.next_value()?,
+            "cameraModel" => self.camera_model = map.next_value()?,
+            "exposureDenominator" => self.exposure_denominator = map.next_value()?,
+            "exposureNumerator" => self.exposure_numerator = map.next_value()?,
+            "fNumber" => self.f_number = map.next_value()?,
+            "focalLength" => self.focal_length = map.next_value()?,
+            "iso" => self.iso = map.next_value()?,
+            "orientation" => self.orientation = map.next_value()?,
+            "takenDateTime" => self.taken_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.publicationFacet` complex type.
 #[cfg(any(feature = "files", feature = "sites", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PublicationFacet {
     /// The `checkedOutBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub checked_out_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub checked_out_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The state of publication for this document. Either published or checkout. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub level: crate::Patch<String>,
@@ -8210,10 +10595,40 @@ pub struct PublicationFacet {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "files", feature = "sites", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for PublicationFacet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "files", feature = "sites", feature = "other"))]
+impl crate::read_fields::ReadFields for PublicationFacet {
+    const NAME: &'static str = "microsoft.graph.publicationFacet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "checkedOutBy" => self.checked_out_by = map.next_value()?,
+            "level" => self.level = map.next_value()?,
+            "versionId" => self.version_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.quota` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Quota {
     /// Total space consumed by files in the recycle bin, in bytes. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8226,7 +10641,7 @@ pub struct Quota {
     pub state: crate::Patch<String>,
     /// Information about the drive's storage quota plans. Only in Personal OneDrive.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub storage_plan_information: crate::Patch<crate::models::StoragePlanInformation>,
+    pub storage_plan_information: crate::Patch<Box<crate::models::StoragePlanInformation>>,
     /// Total allowed storage space, in bytes. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total: crate::Patch<i64>,
@@ -8239,35 +10654,68 @@ pub struct Quota {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for Quota {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for Quota {
+    const NAME: &'static str = "microsoft.graph.quota";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "deleted" => self.deleted = map.next_value()?,
+            "remaining" => self.remaining = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "storagePlanInformation" => self.storage_plan_information = map.next_value()?,
+            "total" => self.total = map.next_value()?,
+            "used" => self.used = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.remoteItem` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoteItem {
     /// Identity of the user, device, and application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates that the remote item is a file. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub file: crate::Patch<crate::models::File>,
+    pub file: crate::Patch<Box<crate::models::File>>,
     /// Information about the remote item from the local file system. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub file_system_info: crate::Patch<crate::models::FileSystemInfo>,
+    pub file_system_info: crate::Patch<Box<crate::models::FileSystemInfo>>,
     /// Indicates that the remote item is a folder. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub folder: crate::Patch<crate::models::Folder>,
+    pub folder: crate::Patch<Box<crate::models::Folder>>,
     /// Unique identifier for the remote item in its drive. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Image metadata, if the item is an image. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub image: crate::Patch<crate::models::Image>,
+    pub image: crate::Patch<Box<crate::models::Image>>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -8277,27 +10725,27 @@ pub struct RemoteItem {
     /// If present, indicates that this item is a package instead of a folder or file. Packages are
     /// treated like files in some contexts and folders in others. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub package: crate::Patch<crate::models::Package>,
+    pub package: crate::Patch<Box<crate::models::Package>>,
     /// Properties of the parent of the remote item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_reference: crate::Patch<crate::models::ItemReference>,
+    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// Indicates that the item has been shared with others and provides information about the shared
     /// state of the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub shared: crate::Patch<crate::models::Shared>,
+    pub shared: crate::Patch<Box<crate::models::Shared>>,
     /// Provides interop between items in OneDrive for Business and SharePoint with the full set of item
     /// identifiers. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sharepoint_ids: crate::Patch<crate::models::SharepointIds>,
+    pub sharepoint_ids: crate::Patch<Box<crate::models::SharepointIds>>,
     /// Size of the remote item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i64>,
     /// If the current item is also available as a special folder, this facet is returned. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub special_folder: crate::Patch<crate::models::SpecialFolder>,
+    pub special_folder: crate::Patch<Box<crate::models::SpecialFolder>>,
     /// Video metadata, if the item is a video. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub video: crate::Patch<crate::models::Video>,
+    pub video: crate::Patch<Box<crate::models::Video>>,
     /// DAV compatible URL for the item.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_dav_url: crate::Patch<String>,
@@ -8310,10 +10758,56 @@ pub struct RemoteItem {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for RemoteItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for RemoteItem {
+    const NAME: &'static str = "microsoft.graph.remoteItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "file" => self.file = map.next_value()?,
+            "fileSystemInfo" => self.file_system_info = map.next_value()?,
+            "folder" => self.folder = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "image" => self.image = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "package" => self.package = map.next_value()?,
+            "parentReference" => self.parent_reference = map.next_value()?,
+            "shared" => self.shared = map.next_value()?,
+            "sharepointIds" => self.sharepoint_ids = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            "specialFolder" => self.special_folder = map.next_value()?,
+            "video" => self.video = map.next_value()?,
+            "webDavUrl" => self.web_dav_url = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.retentionLabelSettings` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RetentionLabelSettings {
     /// The `behaviorDuringRetentionPeriod` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8340,10 +10834,45 @@ pub struct RetentionLabelSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for RetentionLabelSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for RetentionLabelSettings {
+    const NAME: &'static str = "microsoft.graph.retentionLabelSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "behaviorDuringRetentionPeriod" => {
+                self.behavior_during_retention_period = map.next_value()?
+            }
+            "isContentUpdateAllowed" => self.is_content_update_allowed = map.next_value()?,
+            "isDeleteAllowed" => self.is_delete_allowed = map.next_value()?,
+            "isLabelUpdateAllowed" => self.is_label_update_allowed = map.next_value()?,
+            "isMetadataUpdateAllowed" => self.is_metadata_update_allowed = map.next_value()?,
+            "isRecordLocked" => self.is_record_locked = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.root` complex type.
 #[cfg(any(feature = "files", feature = "sites"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Root {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -8351,10 +10880,35 @@ pub struct Root {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "files", feature = "sites"))]
+impl<'de> serde::Deserialize<'de> for Root {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "files", feature = "sites"))]
+impl crate::read_fields::ReadFields for Root {
+    const NAME: &'static str = "microsoft.graph.root";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.searchResult` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchResult {
     /// A callback URL that can be used to record telemetry information. The application should issue a
     /// GET on this URL if the user interacts with this item to improve the quality of results.
@@ -8366,10 +10920,38 @@ pub struct SearchResult {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for SearchResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for SearchResult {
+    const NAME: &'static str = "microsoft.graph.searchResult";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "onClickTelemetryUrl" => self.on_click_telemetry_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.sensitivityLabelAssignment` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SensitivityLabelAssignment {
     /// The `assignmentMethod` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8386,20 +10968,50 @@ pub struct SensitivityLabelAssignment {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for SensitivityLabelAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for SensitivityLabelAssignment {
+    const NAME: &'static str = "microsoft.graph.sensitivityLabelAssignment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "assignmentMethod" => self.assignment_method = map.next_value()?,
+            "sensitivityLabelId" => self.sensitivity_label_id = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.shared` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Shared {
     /// The identity of the owner of the shared item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub owner: crate::Patch<crate::models::AnyIdentitySet>,
+    pub owner: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Indicates the scope of how the item is shared: anonymous, organization, or users. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope: crate::Patch<String>,
     /// The identity of the user who shared the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub shared_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub shared_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The UTC date and time when the item was shared. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shared_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -8409,6 +11021,37 @@ pub struct Shared {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for Shared {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for Shared {
+    const NAME: &'static str = "microsoft.graph.shared";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "owner" => self.owner = map.next_value()?,
+            "scope" => self.scope = map.next_value()?,
+            "sharedBy" => self.shared_by = map.next_value()?,
+            "sharedDateTime" => self.shared_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.sharepointIds` complex type.
 #[cfg(any(
     feature = "files",
@@ -8416,8 +11059,8 @@ pub struct Shared {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharepointIds {
     /// The unique identifier (guid) for the item's list in SharePoint.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8446,10 +11089,54 @@ pub struct SharepointIds {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "files",
+    feature = "sites",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for SharepointIds {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "files",
+    feature = "sites",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for SharepointIds {
+    const NAME: &'static str = "microsoft.graph.sharepointIds";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "listId" => self.list_id = map.next_value()?,
+            "listItemId" => self.list_item_id = map.next_value()?,
+            "listItemUniqueId" => self.list_item_unique_id = map.next_value()?,
+            "siteId" => self.site_id = map.next_value()?,
+            "siteUrl" => self.site_url = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            "webId" => self.web_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.sharingInvitation` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharingInvitation {
     /// The email address provided for the recipient of the sharing invitation. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8457,7 +11144,7 @@ pub struct SharingInvitation {
     /// Provides information about who sent the invitation that created this permission, if that
     /// information is available. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub invited_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub invited_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `redeemedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub redeemed_by: crate::Patch<String>,
@@ -8471,14 +11158,45 @@ pub struct SharingInvitation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for SharingInvitation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for SharingInvitation {
+    const NAME: &'static str = "microsoft.graph.sharingInvitation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "email" => self.email = map.next_value()?,
+            "invitedBy" => self.invited_by = map.next_value()?,
+            "redeemedBy" => self.redeemed_by = map.next_value()?,
+            "signInRequired" => self.sign_in_required = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.sharingLink` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharingLink {
     /// The app the link is associated with.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub application: crate::Patch<crate::models::AnyIdentity>,
+    pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// If true then the user can only use this link to view the item on the web, and cannot use it to
     /// download the contents of the item. Only for OneDrive for Business and SharePoint.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8504,10 +11222,43 @@ pub struct SharingLink {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for SharingLink {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for SharingLink {
+    const NAME: &'static str = "microsoft.graph.sharingLink";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "application" => self.application = map.next_value()?,
+            "preventsDownload" => self.prevents_download = map.next_value()?,
+            "scope" => self.scope = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "webHtml" => self.web_html = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.specialFolder` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SpecialFolder {
     /// The unique identifier for this item in the /drive/special collection
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8518,10 +11269,38 @@ pub struct SpecialFolder {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for SpecialFolder {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for SpecialFolder {
+    const NAME: &'static str = "microsoft.graph.specialFolder";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.storagePlanInformation` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StoragePlanInformation {
     /// Indicates whether there are higher storage quota plans available. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8532,10 +11311,38 @@ pub struct StoragePlanInformation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for StoragePlanInformation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for StoragePlanInformation {
+    const NAME: &'static str = "microsoft.graph.storagePlanInformation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "upgradeAvailable" => self.upgrade_available = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.systemFacet` complex type.
 #[cfg(any(feature = "files", feature = "sites"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SystemFacet {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -8543,10 +11350,35 @@ pub struct SystemFacet {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "files", feature = "sites"))]
+impl<'de> serde::Deserialize<'de> for SystemFacet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "files", feature = "sites"))]
+impl crate::read_fields::ReadFields for SystemFacet {
+    const NAME: &'static str = "microsoft.graph.systemFacet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.thumbnail` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Thumbnail {
     /// The height of the thumbnail, in pixels.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8567,10 +11399,41 @@ pub struct Thumbnail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for Thumbnail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for Thumbnail {
+    const NAME: &'static str = "microsoft.graph.thumbnail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "height" => self.height = map.next_value()?,
+            "sourceItemId" => self.source_item_id = map.next_value()?,
+            "url" => self.url = map.next_value()?,
+            "width" => self.width = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.video` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Video {
     /// Number of audio bits per sample.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8608,10 +11471,47 @@ pub struct Video {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for Video {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for Video {
+    const NAME: &'static str = "microsoft.graph.video";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "audioBitsPerSample" => self.audio_bits_per_sample = map.next_value()?,
+            "audioChannels" => self.audio_channels = map.next_value()?,
+            "audioFormat" => self.audio_format = map.next_value()?,
+            "audioSamplesPerSecond" => self.audio_samples_per_second = map.next_value()?,
+            "bitrate" => self.bitrate = map.next_value()?,
+            "duration" => self.duration = map.next_value()?,
+            "fourCC" => self.four_cc = map.next_value()?,
+            "frameRate" => self.frame_rate = map.next_value()?,
+            "height" => self.height = map.next_value()?,
+            "width" => self.width = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.workbookFilterCriteria` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookFilterCriteria {
     /// The `color` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8630,7 +11530,7 @@ pub struct WorkbookFilterCriteria {
     pub filter_on: crate::Patch<String>,
     /// The `icon` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub icon: crate::Patch<crate::models::WorkbookIcon>,
+    pub icon: crate::Patch<Box<crate::models::WorkbookIcon>>,
     /// The `operator` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operator: crate::Patch<String>,
@@ -8643,10 +11543,45 @@ pub struct WorkbookFilterCriteria {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookFilterCriteria {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookFilterCriteria {
+    const NAME: &'static str = "microsoft.graph.workbookFilterCriteria";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "color" => self.color = map.next_value()?,
+            "criterion1" => self.criterion1 = map.next_value()?,
+            "criterion2" => self.criterion2 = map.next_value()?,
+            "dynamicCriteria" => self.dynamic_criteria = map.next_value()?,
+            "filterOn" => self.filter_on = map.next_value()?,
+            "icon" => self.icon = map.next_value()?,
+            "operator" => self.operator = map.next_value()?,
+            "values" => self.values = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.workbookIcon` complex type.
 #[cfg(any(feature = "files", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookIcon {
     /// Represents the index of the icon in the given set.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8663,10 +11598,39 @@ pub struct WorkbookIcon {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "files", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for WorkbookIcon {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "files", feature = "other"))]
+impl crate::read_fields::ReadFields for WorkbookIcon {
+    const NAME: &'static str = "microsoft.graph.workbookIcon";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "index" => self.index = map.next_value()?,
+            "set" => self.set = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.workbookOperationError` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookOperationError {
     /// The error code.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8683,10 +11647,40 @@ pub struct WorkbookOperationError {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookOperationError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookOperationError {
+    const NAME: &'static str = "microsoft.graph.workbookOperationError";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "code" => self.code = map.next_value()?,
+            "innerError" => self.inner_error = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.workbookSessionInfo` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookSessionInfo {
     /// Id of the workbook session.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8700,10 +11694,39 @@ pub struct WorkbookSessionInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookSessionInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookSessionInfo {
+    const NAME: &'static str = "microsoft.graph.workbookSessionInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "persistChanges" => self.persist_changes = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.workbookSortField` complex type.
 #[cfg(any(feature = "files", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookSortField {
     /// Represents whether the sorting is done in an ascending fashion.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8717,7 +11740,7 @@ pub struct WorkbookSortField {
     pub data_option: crate::Patch<String>,
     /// Represents the icon that is the target of the condition if the sorting is on the cell's icon.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub icon: crate::Patch<crate::models::WorkbookIcon>,
+    pub icon: crate::Patch<Box<crate::models::WorkbookIcon>>,
     /// Represents the column (or row, depending on the sort orientation) that the condition is on.
     /// Represented as an offset from the first column (or row).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8732,10 +11755,43 @@ pub struct WorkbookSortField {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "files", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for WorkbookSortField {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "files", feature = "other"))]
+impl crate::read_fields::ReadFields for WorkbookSortField {
+    const NAME: &'static str = "microsoft.graph.workbookSortField";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "ascending" => self.ascending = map.next_value()?,
+            "color" => self.color = map.next_value()?,
+            "dataOption" => self.data_option = map.next_value()?,
+            "icon" => self.icon = map.next_value()?,
+            "key" => self.key = map.next_value()?,
+            "sortOn" => self.sort_on = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.workbookWorksheetProtectionOptions` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookWorksheetProtectionOptions {
     /// Represents the worksheet protection option of allowing using auto filter feature.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8774,6 +11830,44 @@ pub struct WorkbookWorksheetProtectionOptions {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl<'de> serde::Deserialize<'de> for WorkbookWorksheetProtectionOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "files")]
+impl crate::read_fields::ReadFields for WorkbookWorksheetProtectionOptions {
+    const NAME: &'static str = "microsoft.graph.workbookWorksheetProtectionOptions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowAutoFilter" => self.allow_auto_filter = map.next_value()?,
+            "allowDeleteColumns" => self.allow_delete_columns = map.next_value()?,
+            "allowDeleteRows" => self.allow_delete_rows = map.next_value()?,
+            "allowFormatCells" => self.allow_format_cells = map.next_value()?,
+            "allowFormatColumns" => self.allow_format_columns = map.next_value()?,
+            "allowFormatRows" => self.allow_format_rows = map.next_value()?,
+            "allowInsertColumns" => self.allow_insert_columns = map.next_value()?,
+            "allowInsertHyperlinks" => self.allow_insert_hyperlinks = map.next_value()?,
+            "allowInsertRows" => self.allow_insert_rows = map.next_value()?,
+            "allowPivotTables" => self.allow_pivot_tables = map.next_value()?,
+            "allowSort" => self.allow_sort = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "files")]

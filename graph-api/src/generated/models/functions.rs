@@ -5,8 +5,8 @@
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "functions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttributeMappingFunctionSchema {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -21,6 +21,35 @@ pub struct AttributeMappingFunctionSchema {
 }
 
 #[cfg(feature = "functions")]
+impl<'de> serde::Deserialize<'de> for AttributeMappingFunctionSchema {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "functions")]
+impl crate::read_fields::ReadFields for AttributeMappingFunctionSchema {
+    const NAME: &'static str = "microsoft.graph.attributeMappingFunctionSchema";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "parameters" => self.parameters = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "functions")]
 crate::edm::select_fields! {
     /// Property names of [`AttributeMappingFunctionSchema`] for a typed `$select`.
     pub enum AttributeMappingFunctionSchemaField for AttributeMappingFunctionSchema {
@@ -31,8 +60,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.attributeMappingParameterSchema` complex type.
 #[cfg(feature = "functions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttributeMappingParameterSchema {
     /// The `allowMultipleOccurrences` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -50,4 +79,35 @@ pub struct AttributeMappingParameterSchema {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "functions")]
+impl<'de> serde::Deserialize<'de> for AttributeMappingParameterSchema {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "functions")]
+impl crate::read_fields::ReadFields for AttributeMappingParameterSchema {
+    const NAME: &'static str = "microsoft.graph.attributeMappingParameterSchema";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowMultipleOccurrences" => self.allow_multiple_occurrences = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "required" => self.required = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }

@@ -18,10 +18,10 @@ pub struct SynchronizationAcquireAccessTokenBody {
 pub struct ApplicationAddKeyBody {
     /// The `keyCredential` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub key_credential: Option<crate::models::KeyCredential>,
+    pub key_credential: Option<Box<crate::models::KeyCredential>>,
     /// The `passwordCredential` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub password_credential: Option<crate::models::PasswordCredential>,
+    pub password_credential: Option<Box<crate::models::PasswordCredential>>,
     /// The `proof` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proof: Option<String>,
@@ -34,10 +34,10 @@ pub struct ApplicationAddKeyBody {
 pub struct ServicePrincipalAddKeyBody {
     /// The `keyCredential` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub key_credential: Option<crate::models::KeyCredential>,
+    pub key_credential: Option<Box<crate::models::KeyCredential>>,
     /// The `passwordCredential` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub password_credential: Option<crate::models::PasswordCredential>,
+    pub password_credential: Option<Box<crate::models::PasswordCredential>>,
     /// The `proof` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proof: Option<String>,
@@ -50,7 +50,7 @@ pub struct ServicePrincipalAddKeyBody {
 pub struct ApplicationAddPasswordBody {
     /// The `passwordCredential` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub password_credential: Option<crate::models::PasswordCredential>,
+    pub password_credential: Option<Box<crate::models::PasswordCredential>>,
 }
 
 /// The body of the `addPassword` action bound to `microsoft.graph.servicePrincipal`.
@@ -60,7 +60,7 @@ pub struct ApplicationAddPasswordBody {
 pub struct ServicePrincipalAddPasswordBody {
     /// The `passwordCredential` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub password_credential: Option<crate::models::PasswordCredential>,
+    pub password_credential: Option<Box<crate::models::PasswordCredential>>,
 }
 
 /// The body of the `addTokenSigningCertificate` action bound to `microsoft.graph.servicePrincipal`.
@@ -159,10 +159,10 @@ pub struct UserProtectionScopeContainerComputeBody {
     pub pivot_on: Option<crate::models::PolicyPivotProperty>,
     /// The `deviceMetadata` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_metadata: Option<crate::models::DeviceMetadata>,
+    pub device_metadata: Option<Box<crate::models::DeviceMetadata>>,
     /// The `integratedAppMetadata` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub integrated_app_metadata: Option<crate::models::AnyIntegratedApplicationMetadata>,
+    pub integrated_app_metadata: Option<Box<crate::models::AnyIntegratedApplicationMetadata>>,
 }
 
 /// The body of the `exportItems` action bound to `microsoft.graph.mailbox`.
@@ -195,10 +195,10 @@ pub struct UserFindMeetingTimesBody {
     pub attendees: Option<Vec<crate::models::AnyAttendeeBase>>,
     /// The `locationConstraint` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub location_constraint: Option<crate::models::LocationConstraint>,
+    pub location_constraint: Option<Box<crate::models::LocationConstraint>>,
     /// The `timeConstraint` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time_constraint: Option<crate::models::TimeConstraint>,
+    pub time_constraint: Option<Box<crate::models::TimeConstraint>>,
     /// The `meetingDuration` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_duration: Option<crate::edm::Duration>,
@@ -311,10 +311,10 @@ pub struct SynchronizationSchemaParseExpressionBody {
     pub expression: Option<String>,
     /// The `testInputObject` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub test_input_object: Option<crate::models::ExpressionInputObject>,
+    pub test_input_object: Option<Box<crate::models::ExpressionInputObject>>,
     /// The `targetAttributeDefinition` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub target_attribute_definition: Option<crate::models::AttributeDefinition>,
+    pub target_attribute_definition: Option<Box<crate::models::AttributeDefinition>>,
 }
 
 /// The body of the `processContent` action bound to `microsoft.graph.userDataSecurityAndGovernance`.
@@ -324,7 +324,7 @@ pub struct SynchronizationSchemaParseExpressionBody {
 pub struct UserDataSecurityAndGovernanceProcessContentBody {
     /// The `contentToProcess` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub content_to_process: Option<crate::models::ProcessContentRequest>,
+    pub content_to_process: Option<Box<crate::models::ProcessContentRequest>>,
 }
 
 /// The body of the `provisionOnDemand` action bound to `microsoft.graph.synchronizationJob`.
@@ -400,7 +400,7 @@ pub struct CloudPCRenameBody {
 pub struct ConversationThreadReplyBody {
     /// The `Post` parameter.
     #[serde(rename = "Post", skip_serializing_if = "Option::is_none")]
-    pub post: Option<crate::models::Post>,
+    pub post: Option<Box<crate::models::Post>>,
 }
 
 /// The body of the `reply` action bound to `microsoft.graph.post`.
@@ -443,7 +443,7 @@ pub struct CloudPCResizeBody {
 pub struct SynchronizationJobRestartBody {
     /// The `criteria` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub criteria: Option<crate::models::SynchronizationJobRestartCriteria>,
+    pub criteria: Option<Box<crate::models::SynchronizationJobRestartCriteria>>,
 }
 
 /// The body of the `restore` action bound to `microsoft.graph.cloudPC`.
@@ -463,7 +463,7 @@ pub struct CloudPCRestoreBody {
 pub struct UserSendMailBody {
     /// The `Message` parameter.
     #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
-    pub message: Option<crate::models::AnyMessage>,
+    pub message: Option<Box<crate::models::AnyMessage>>,
     /// The `SaveToSentItems` parameter.
     #[serde(rename = "SaveToSentItems", skip_serializing_if = "Option::is_none")]
     pub save_to_sent_items: Option<bool>,
@@ -615,8 +615,8 @@ pub struct UserWipeManagedAppRegistrationsByDeviceTagBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ActivitiesContainer {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -628,6 +628,35 @@ pub struct ActivitiesContainer {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ActivitiesContainer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ActivitiesContainer {
+    const NAME: &'static str = "microsoft.graph.activitiesContainer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "contentActivities" => self.content_activities = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -643,8 +672,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ActivityHistoryItem {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -681,11 +710,48 @@ pub struct ActivityHistoryItem {
     pub user_timezone: crate::Patch<String>,
     /// Optional. NavigationProperty/Containment; navigation property to the associated activity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub activity: crate::Patch<crate::models::UserActivity>,
+    pub activity: crate::Patch<Box<crate::models::UserActivity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ActivityHistoryItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ActivityHistoryItem {
+    const NAME: &'static str = "microsoft.graph.activityHistoryItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "activeDurationSeconds" => self.active_duration_seconds = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "lastActiveDateTime" => self.last_active_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "startedDateTime" => self.started_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "userTimezone" => self.user_timezone = map.next_value()?,
+            "activity" => self.activity = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -709,8 +775,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AdhocCall {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -730,6 +796,38 @@ pub struct AdhocCall {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AdhocCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AdhocCall {
+    const NAME: &'static str = "microsoft.graph.adhocCall";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            #[cfg(feature = "communications")]
+            "recordings" => self.recordings = map.next_value()?,
+            #[cfg(feature = "communications")]
+            "transcripts" => self.transcripts = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`AdhocCall`] for a typed `$select`.
     pub enum AdhocCallField for AdhocCall {
@@ -741,8 +839,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AdministrativeUnit {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -793,6 +891,50 @@ pub struct AdministrativeUnit {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AdministrativeUnit {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AdministrativeUnit {
+    const NAME: &'static str = "microsoft.graph.administrativeUnit";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isMemberManagementRestricted" => {
+                self.is_member_management_restricted = map.next_value()?
+            }
+            "membershipRule" => self.membership_rule = map.next_value()?,
+            "membershipRuleProcessingState" => {
+                self.membership_rule_processing_state = map.next_value()?
+            }
+            "membershipType" => self.membership_type = map.next_value()?,
+            "visibility" => self.visibility = map.next_value()?,
+            "extensions" => self.extensions = map.next_value()?,
+            "members" => self.members = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "scopedRoleMembers" => self.scoped_role_members = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`AdministrativeUnit`] for a typed `$select`.
     pub enum AdministrativeUnitField for AdministrativeUnit {
@@ -814,8 +956,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `servicePrincipal` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AgentIdentity {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -870,7 +1012,7 @@ pub struct AgentIdentity {
     pub created_by_app_id: crate::Patch<String>,
     /// The `customSecurityAttributes` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub custom_security_attributes: crate::Patch<crate::models::CustomSecurityAttributeValue>,
+    pub custom_security_attributes: crate::Patch<Box<crate::models::CustomSecurityAttributeValue>>,
     /// Free text field to provide an internal end-user facing description of the service principal.
     /// End-user portals such MyApps will display the application description in this field. The maximum
     /// allowed size is 1024 characters. Supports $filter (eq, ne, not, ge, le, startsWith) and $search.
@@ -895,7 +1037,7 @@ pub struct AgentIdentity {
     /// privacy statement for registered Azure AD apps. Supports $filter (eq, ne, not, ge, le, and eq on
     /// null values).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub info: crate::Patch<crate::models::InformationalUrl>,
+    pub info: crate::Patch<Box<crate::models::InformationalUrl>>,
     /// The `isDisabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_disabled: crate::Patch<bool>,
@@ -953,7 +1095,7 @@ pub struct AgentIdentity {
         crate::Patch<Vec<crate::models::ResourceSpecificPermission>>,
     /// The collection for settings related to saml single sign-on.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub saml_single_sign_on_settings: crate::Patch<crate::models::SamlSingleSignOnSettings>,
+    pub saml_single_sign_on_settings: crate::Patch<Box<crate::models::SamlSingleSignOnSettings>>,
     /// Contains the list of identifiersUris, copied over from the associated application. Additional
     /// values can be added to hybrid applications. These values can be used to identify the permissions
     /// exposed by this app within Azure AD. For example,Client apps can specify a resource URI which is
@@ -1000,7 +1142,7 @@ pub struct AgentIdentity {
     pub token_encryption_key_id: crate::Patch<crate::edm::Guid>,
     /// Specifies the verified publisher of the application which this service principal represents.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub verified_publisher: crate::Patch<crate::models::VerifiedPublisher>,
+    pub verified_publisher: crate::Patch<Box<crate::models::VerifiedPublisher>>,
     /// The `agentIdentityBlueprintId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub agent_identity_blueprint_id: crate::Patch<String>,
@@ -1063,10 +1205,10 @@ pub struct AgentIdentity {
     /// The `remoteDesktopSecurityConfiguration` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remote_desktop_security_configuration:
-        crate::Patch<crate::models::RemoteDesktopSecurityConfiguration>,
+        crate::Patch<Box<crate::models::RemoteDesktopSecurityConfiguration>>,
     /// The `synchronization` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub synchronization: crate::Patch<crate::models::Synchronization>,
+    pub synchronization: crate::Patch<Box<crate::models::Synchronization>>,
     /// The tokenIssuancePolicies assigned to this service principal.
     #[cfg(feature = "identity-access")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1085,6 +1227,110 @@ pub struct AgentIdentity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AgentIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AgentIdentity {
+    const NAME: &'static str = "microsoft.graph.agentIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "accountEnabled" => self.account_enabled = map.next_value()?,
+            "addIns" => self.add_ins = map.next_value()?,
+            "alternativeNames" => self.alternative_names = map.next_value()?,
+            "appDescription" => self.app_description = map.next_value()?,
+            "appDisplayName" => self.app_display_name = map.next_value()?,
+            "appId" => self.app_id = map.next_value()?,
+            "applicationTemplateId" => self.application_template_id = map.next_value()?,
+            "appOwnerOrganizationId" => self.app_owner_organization_id = map.next_value()?,
+            "appRoleAssignmentRequired" => self.app_role_assignment_required = map.next_value()?,
+            "appRoles" => self.app_roles = map.next_value()?,
+            "createdByAppId" => self.created_by_app_id = map.next_value()?,
+            "customSecurityAttributes" => self.custom_security_attributes = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "disabledByMicrosoftStatus" => self.disabled_by_microsoft_status = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "homepage" => self.homepage = map.next_value()?,
+            "info" => self.info = map.next_value()?,
+            "isDisabled" => self.is_disabled = map.next_value()?,
+            "keyCredentials" => self.key_credentials = map.next_value()?,
+            "loginUrl" => self.login_url = map.next_value()?,
+            "logoutUrl" => self.logout_url = map.next_value()?,
+            "notes" => self.notes = map.next_value()?,
+            "notificationEmailAddresses" => self.notification_email_addresses = map.next_value()?,
+            "oauth2PermissionScopes" => self.oauth2_permission_scopes = map.next_value()?,
+            "passwordCredentials" => self.password_credentials = map.next_value()?,
+            "preferredSingleSignOnMode" => self.preferred_single_sign_on_mode = map.next_value()?,
+            "preferredTokenSigningKeyThumbprint" => {
+                self.preferred_token_signing_key_thumbprint = map.next_value()?
+            }
+            "replyUrls" => self.reply_urls = map.next_value()?,
+            "resourceSpecificApplicationPermissions" => {
+                self.resource_specific_application_permissions = map.next_value()?
+            }
+            "samlSingleSignOnSettings" => self.saml_single_sign_on_settings = map.next_value()?,
+            "servicePrincipalNames" => self.service_principal_names = map.next_value()?,
+            "servicePrincipalType" => self.service_principal_type = map.next_value()?,
+            "signInAudience" => self.sign_in_audience = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "tokenEncryptionKeyId" => self.token_encryption_key_id = map.next_value()?,
+            "verifiedPublisher" => self.verified_publisher = map.next_value()?,
+            "agentIdentityBlueprintId" => self.agent_identity_blueprint_id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "appManagementPolicies" => self.app_management_policies = map.next_value()?,
+            "appRoleAssignedTo" => self.app_role_assigned_to = map.next_value()?,
+            "appRoleAssignments" => self.app_role_assignments = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "claimsMappingPolicies" => self.claims_mapping_policies = map.next_value()?,
+            "createdObjects" => self.created_objects = map.next_value()?,
+            "delegatedPermissionClassifications" => {
+                self.delegated_permission_classifications = map.next_value()?
+            }
+            "endpoints" => self.endpoints = map.next_value()?,
+            "federatedIdentityCredentials" => {
+                self.federated_identity_credentials = map.next_value()?
+            }
+            #[cfg(feature = "identity-access")]
+            "homeRealmDiscoveryPolicies" => {
+                self.home_realm_discovery_policies = map.next_value()?
+            }
+            "memberOf" => self.member_of = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "oauth2PermissionGrants" => self.oauth2_permission_grants = map.next_value()?,
+            "ownedObjects" => self.owned_objects = map.next_value()?,
+            "owners" => self.owners = map.next_value()?,
+            "remoteDesktopSecurityConfiguration" => {
+                self.remote_desktop_security_configuration = map.next_value()?
+            }
+            "synchronization" => self.synchronization = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "tokenIssuancePolicies" => self.token_issuance_policies = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "tokenLifetimePolicies" => self.token_lifetime_policies = map.next_value()?,
+            "transitiveMemberOf" => self.transitive_member_of = map.next_value()?,
+            "sponsors" => self.sponsors = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -1151,8 +1397,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `application` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AgentIdentityBlueprint {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1168,7 +1414,7 @@ pub struct AgentIdentityBlueprint {
     pub add_ins: crate::Patch<Vec<crate::models::AddIn>>,
     /// Specifies settings for an application that implements a web API.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub api: crate::Patch<crate::models::ApiApplication>,
+    pub api: crate::Patch<Box<crate::models::ApiApplication>>,
     /// The unique identifier for the application that is assigned to an application by Azure AD. Not
     /// nullable. Read-only. Supports $filter (eq).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1183,10 +1429,10 @@ pub struct AgentIdentityBlueprint {
     pub app_roles: crate::Patch<Vec<crate::models::AppRole>>,
     /// The `authenticationBehaviors` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub authentication_behaviors: crate::Patch<crate::models::AuthenticationBehaviors>,
+    pub authentication_behaviors: crate::Patch<Box<crate::models::AuthenticationBehaviors>>,
     /// Specifies the certification status of the application.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub certification: crate::Patch<crate::models::Certification>,
+    pub certification: crate::Patch<Box<crate::models::Certification>>,
     /// The `createdByAppId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_app_id: crate::Patch<String>,
@@ -1234,7 +1480,7 @@ pub struct AgentIdentityBlueprint {
     /// statement for registered Azure AD apps. Supports $filter (eq, ne, not, ge, le, and eq on null
     /// values).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub info: crate::Patch<crate::models::InformationalUrl>,
+    pub info: crate::Patch<Box<crate::models::InformationalUrl>>,
     /// Specifies whether this application supports device authentication without a user. The default is
     /// false.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1271,16 +1517,16 @@ pub struct AgentIdentityBlueprint {
     /// the claims that are sent to their application by the Microsoft security token service. For more
     /// information, see How to: Provide optional claims to your app.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub optional_claims: crate::Patch<crate::models::OptionalClaims>,
+    pub optional_claims: crate::Patch<Box<crate::models::OptionalClaims>>,
     /// Specifies parental control settings for an application.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parental_control_settings: crate::Patch<crate::models::ParentalControlSettings>,
+    pub parental_control_settings: crate::Patch<Box<crate::models::ParentalControlSettings>>,
     /// The collection of password credentials associated with the application. Not nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_credentials: crate::Patch<Vec<crate::models::PasswordCredential>>,
     /// Specifies settings for installed clients such as desktop or mobile devices.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub public_client: crate::Patch<crate::models::PublicClientApplication>,
+    pub public_client: crate::Patch<Box<crate::models::PublicClientApplication>>,
     /// The verified publisher domain for the application. Read-only. For more information, see How to:
     /// Configure an application's publisher domain. Supports $filter (eq, ne, ge, le, startsWith).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1288,7 +1534,8 @@ pub struct AgentIdentityBlueprint {
     /// Specifies whether this application requires Azure AD to verify the signed authentication
     /// requests.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub request_signature_verification: crate::Patch<crate::models::RequestSignatureVerification>,
+    pub request_signature_verification:
+        crate::Patch<Box<crate::models::RequestSignatureVerification>>,
     /// Specifies the resources that the application needs to access. This property also specifies the
     /// set of delegated permissions and application roles that it needs for each of those resources.
     /// This configuration of access to the required resources drives the consent experience. No more
@@ -1308,7 +1555,7 @@ pub struct AgentIdentityBlueprint {
     /// The `servicePrincipalLockConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_lock_configuration:
-        crate::Patch<crate::models::ServicePrincipalLockConfiguration>,
+        crate::Patch<Box<crate::models::ServicePrincipalLockConfiguration>>,
     /// Specifies the Microsoft accounts that are supported for the current application. The possible
     /// values are: AzureADMyOrg, AzureADMultipleOrgs, AzureADandPersonalMicrosoftAccount (default), and
     /// PersonalMicrosoftAccount. See more in the table. The value of this object also limits the number
@@ -1321,7 +1568,7 @@ pub struct AgentIdentityBlueprint {
     /// Specifies settings for a single-page application, including sign out URLs and redirect URIs for
     /// authorization codes and access tokens.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub spa: crate::Patch<crate::models::SpaApplication>,
+    pub spa: crate::Patch<Box<crate::models::SpaApplication>>,
     /// Custom strings that can be used to categorize and identify the application. Not nullable. Strings
     /// added here will also appear in the tags property of any associated service principals.Supports
     /// $filter (eq, not, ge, le, startsWith) and $search.
@@ -1340,10 +1587,10 @@ pub struct AgentIdentityBlueprint {
     /// verification helps support application security, trustworthiness, and compliance, see Publisher
     /// verification.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub verified_publisher: crate::Patch<crate::models::VerifiedPublisher>,
+    pub verified_publisher: crate::Patch<Box<crate::models::VerifiedPublisher>>,
     /// Specifies settings for a web application.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub web: crate::Patch<crate::models::WebApplication>,
+    pub web: crate::Patch<Box<crate::models::WebApplication>>,
     /// The appManagementPolicy applied to this application.
     #[cfg(feature = "identity-access")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1369,7 +1616,7 @@ pub struct AgentIdentityBlueprint {
     pub owners: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `synchronization` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub synchronization: crate::Patch<crate::models::Synchronization>,
+    pub synchronization: crate::Patch<Box<crate::models::Synchronization>>,
     /// The `tokenIssuancePolicies` navigation property (present when expanded).
     #[cfg(feature = "identity-access")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1388,6 +1635,101 @@ pub struct AgentIdentityBlueprint {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AgentIdentityBlueprint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AgentIdentityBlueprint {
+    const NAME: &'static str = "microsoft.graph.agentIdentityBlueprint";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "addIns" => self.add_ins = map.next_value()?,
+            "api" => self.api = map.next_value()?,
+            "appId" => self.app_id = map.next_value()?,
+            "applicationTemplateId" => self.application_template_id = map.next_value()?,
+            "appRoles" => self.app_roles = map.next_value()?,
+            "authenticationBehaviors" => self.authentication_behaviors = map.next_value()?,
+            "certification" => self.certification = map.next_value()?,
+            "createdByAppId" => self.created_by_app_id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "defaultRedirectUri" => self.default_redirect_uri = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "disabledByMicrosoftStatus" => self.disabled_by_microsoft_status = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "groupMembershipClaims" => self.group_membership_claims = map.next_value()?,
+            "identifierUris" => self.identifier_uris = map.next_value()?,
+            "info" => self.info = map.next_value()?,
+            "isDeviceOnlyAuthSupported" => self.is_device_only_auth_supported = map.next_value()?,
+            "isDisabled" => self.is_disabled = map.next_value()?,
+            "isFallbackPublicClient" => self.is_fallback_public_client = map.next_value()?,
+            "keyCredentials" => self.key_credentials = map.next_value()?,
+            "managerApplications" => self.manager_applications = map.next_value()?,
+            "nativeAuthenticationApisEnabled" => {
+                self.native_authentication_apis_enabled = map.next_value()?
+            }
+            "notes" => self.notes = map.next_value()?,
+            "oauth2RequirePostResponse" => self.oauth2_require_post_response = map.next_value()?,
+            "optionalClaims" => self.optional_claims = map.next_value()?,
+            "parentalControlSettings" => self.parental_control_settings = map.next_value()?,
+            "passwordCredentials" => self.password_credentials = map.next_value()?,
+            "publicClient" => self.public_client = map.next_value()?,
+            "publisherDomain" => self.publisher_domain = map.next_value()?,
+            "requestSignatureVerification" => {
+                self.request_signature_verification = map.next_value()?
+            }
+            "requiredResourceAccess" => self.required_resource_access = map.next_value()?,
+            "samlMetadataUrl" => self.saml_metadata_url = map.next_value()?,
+            "serviceManagementReference" => self.service_management_reference = map.next_value()?,
+            "servicePrincipalLockConfiguration" => {
+                self.service_principal_lock_configuration = map.next_value()?
+            }
+            "signInAudience" => self.sign_in_audience = map.next_value()?,
+            "spa" => self.spa = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "tokenEncryptionKeyId" => self.token_encryption_key_id = map.next_value()?,
+            "uniqueName" => self.unique_name = map.next_value()?,
+            "verifiedPublisher" => self.verified_publisher = map.next_value()?,
+            "web" => self.web = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "appManagementPolicies" => self.app_management_policies = map.next_value()?,
+            "createdOnBehalfOf" => self.created_on_behalf_of = map.next_value()?,
+            "extensionProperties" => self.extension_properties = map.next_value()?,
+            "federatedIdentityCredentials" => {
+                self.federated_identity_credentials = map.next_value()?
+            }
+            #[cfg(feature = "identity-access")]
+            "homeRealmDiscoveryPolicies" => {
+                self.home_realm_discovery_policies = map.next_value()?
+            }
+            "owners" => self.owners = map.next_value()?,
+            "synchronization" => self.synchronization = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "tokenIssuancePolicies" => self.token_issuance_policies = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "tokenLifetimePolicies" => self.token_lifetime_policies = map.next_value()?,
+            "inheritablePermissions" => self.inheritable_permissions = map.next_value()?,
+            "sponsors" => self.sponsors = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -1451,8 +1793,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `servicePrincipal` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AgentIdentityBlueprintPrincipal {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1507,7 +1849,7 @@ pub struct AgentIdentityBlueprintPrincipal {
     pub created_by_app_id: crate::Patch<String>,
     /// The `customSecurityAttributes` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub custom_security_attributes: crate::Patch<crate::models::CustomSecurityAttributeValue>,
+    pub custom_security_attributes: crate::Patch<Box<crate::models::CustomSecurityAttributeValue>>,
     /// Free text field to provide an internal end-user facing description of the service principal.
     /// End-user portals such MyApps will display the application description in this field. The maximum
     /// allowed size is 1024 characters. Supports $filter (eq, ne, not, ge, le, startsWith) and $search.
@@ -1532,7 +1874,7 @@ pub struct AgentIdentityBlueprintPrincipal {
     /// privacy statement for registered Azure AD apps. Supports $filter (eq, ne, not, ge, le, and eq on
     /// null values).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub info: crate::Patch<crate::models::InformationalUrl>,
+    pub info: crate::Patch<Box<crate::models::InformationalUrl>>,
     /// The `isDisabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_disabled: crate::Patch<bool>,
@@ -1590,7 +1932,7 @@ pub struct AgentIdentityBlueprintPrincipal {
         crate::Patch<Vec<crate::models::ResourceSpecificPermission>>,
     /// The collection for settings related to saml single sign-on.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub saml_single_sign_on_settings: crate::Patch<crate::models::SamlSingleSignOnSettings>,
+    pub saml_single_sign_on_settings: crate::Patch<Box<crate::models::SamlSingleSignOnSettings>>,
     /// Contains the list of identifiersUris, copied over from the associated application. Additional
     /// values can be added to hybrid applications. These values can be used to identify the permissions
     /// exposed by this app within Azure AD. For example,Client apps can specify a resource URI which is
@@ -1637,7 +1979,7 @@ pub struct AgentIdentityBlueprintPrincipal {
     pub token_encryption_key_id: crate::Patch<crate::edm::Guid>,
     /// Specifies the verified publisher of the application which this service principal represents.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub verified_publisher: crate::Patch<crate::models::VerifiedPublisher>,
+    pub verified_publisher: crate::Patch<Box<crate::models::VerifiedPublisher>>,
     /// The appManagementPolicy applied to this application.
     #[cfg(feature = "identity-access")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1694,10 +2036,10 @@ pub struct AgentIdentityBlueprintPrincipal {
     /// The `remoteDesktopSecurityConfiguration` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remote_desktop_security_configuration:
-        crate::Patch<crate::models::RemoteDesktopSecurityConfiguration>,
+        crate::Patch<Box<crate::models::RemoteDesktopSecurityConfiguration>>,
     /// The `synchronization` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub synchronization: crate::Patch<crate::models::Synchronization>,
+    pub synchronization: crate::Patch<Box<crate::models::Synchronization>>,
     /// The tokenIssuancePolicies assigned to this service principal.
     #[cfg(feature = "identity-access")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1716,6 +2058,108 @@ pub struct AgentIdentityBlueprintPrincipal {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AgentIdentityBlueprintPrincipal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AgentIdentityBlueprintPrincipal {
+    const NAME: &'static str = "microsoft.graph.agentIdentityBlueprintPrincipal";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "accountEnabled" => self.account_enabled = map.next_value()?,
+            "addIns" => self.add_ins = map.next_value()?,
+            "alternativeNames" => self.alternative_names = map.next_value()?,
+            "appDescription" => self.app_description = map.next_value()?,
+            "appDisplayName" => self.app_display_name = map.next_value()?,
+            "appId" => self.app_id = map.next_value()?,
+            "applicationTemplateId" => self.application_template_id = map.next_value()?,
+            "appOwnerOrganizationId" => self.app_owner_organization_id = map.next_value()?,
+            "appRoleAssignmentRequired" => self.app_role_assignment_required = map.next_value()?,
+            "appRoles" => self.app_roles = map.next_value()?,
+            "createdByAppId" => self.created_by_app_id = map.next_value()?,
+            "customSecurityAttributes" => self.custom_security_attributes = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "disabledByMicrosoftStatus" => self.disabled_by_microsoft_status = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "homepage" => self.homepage = map.next_value()?,
+            "info" => self.info = map.next_value()?,
+            "isDisabled" => self.is_disabled = map.next_value()?,
+            "keyCredentials" => self.key_credentials = map.next_value()?,
+            "loginUrl" => self.login_url = map.next_value()?,
+            "logoutUrl" => self.logout_url = map.next_value()?,
+            "notes" => self.notes = map.next_value()?,
+            "notificationEmailAddresses" => self.notification_email_addresses = map.next_value()?,
+            "oauth2PermissionScopes" => self.oauth2_permission_scopes = map.next_value()?,
+            "passwordCredentials" => self.password_credentials = map.next_value()?,
+            "preferredSingleSignOnMode" => self.preferred_single_sign_on_mode = map.next_value()?,
+            "preferredTokenSigningKeyThumbprint" => {
+                self.preferred_token_signing_key_thumbprint = map.next_value()?
+            }
+            "replyUrls" => self.reply_urls = map.next_value()?,
+            "resourceSpecificApplicationPermissions" => {
+                self.resource_specific_application_permissions = map.next_value()?
+            }
+            "samlSingleSignOnSettings" => self.saml_single_sign_on_settings = map.next_value()?,
+            "servicePrincipalNames" => self.service_principal_names = map.next_value()?,
+            "servicePrincipalType" => self.service_principal_type = map.next_value()?,
+            "signInAudience" => self.sign_in_audience = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "tokenEncryptionKeyId" => self.token_encryption_key_id = map.next_value()?,
+            "verifiedPublisher" => self.verified_publisher = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "appManagementPolicies" => self.app_management_policies = map.next_value()?,
+            "appRoleAssignedTo" => self.app_role_assigned_to = map.next_value()?,
+            "appRoleAssignments" => self.app_role_assignments = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "claimsMappingPolicies" => self.claims_mapping_policies = map.next_value()?,
+            "createdObjects" => self.created_objects = map.next_value()?,
+            "delegatedPermissionClassifications" => {
+                self.delegated_permission_classifications = map.next_value()?
+            }
+            "endpoints" => self.endpoints = map.next_value()?,
+            "federatedIdentityCredentials" => {
+                self.federated_identity_credentials = map.next_value()?
+            }
+            #[cfg(feature = "identity-access")]
+            "homeRealmDiscoveryPolicies" => {
+                self.home_realm_discovery_policies = map.next_value()?
+            }
+            "memberOf" => self.member_of = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "oauth2PermissionGrants" => self.oauth2_permission_grants = map.next_value()?,
+            "ownedObjects" => self.owned_objects = map.next_value()?,
+            "owners" => self.owners = map.next_value()?,
+            "remoteDesktopSecurityConfiguration" => {
+                self.remote_desktop_security_configuration = map.next_value()?
+            }
+            "synchronization" => self.synchronization = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "tokenIssuancePolicies" => self.token_issuance_policies = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "tokenLifetimePolicies" => self.token_lifetime_policies = map.next_value()?,
+            "transitiveMemberOf" => self.transitive_member_of = map.next_value()?,
+            "sponsors" => self.sponsors = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -1780,8 +2224,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `user` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AgentUser {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1813,7 +2257,7 @@ pub struct AgentUser {
     pub assigned_plans: crate::Patch<Vec<crate::models::AssignedPlan>>,
     /// The `authorizationInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub authorization_info: crate::Patch<crate::models::AuthorizationInfo>,
+    pub authorization_info: crate::Patch<Box<crate::models::AuthorizationInfo>>,
     /// The birthday of the user. The Timestamp type represents date and time information using ISO 8601
     /// format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Returned only on $select.
@@ -1860,7 +2304,7 @@ pub struct AgentUser {
     pub creation_type: crate::Patch<String>,
     /// The `customSecurityAttributes` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub custom_security_attributes: crate::Patch<crate::models::CustomSecurityAttributeValue>,
+    pub custom_security_attributes: crate::Patch<Box<crate::models::CustomSecurityAttributeValue>>,
     /// The name for the department in which the user works. Maximum length is 64 characters. Returned
     /// only on $select. Supports $filter (eq, ne, not , ge, le, in, and eq on null values).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1898,7 +2342,7 @@ pub struct AgentUser {
     /// Represents organization data (e.g. division and costCenter) associated with a user. Returned only
     /// on $select. Supports $filter (eq, ne, not , ge, le, in).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub employee_org_data: crate::Patch<crate::models::EmployeeOrgData>,
+    pub employee_org_data: crate::Patch<Box<crate::models::EmployeeOrgData>>,
     /// Captures enterprise worker type. For example, Employee, Contractor, Consultant, or Vendor.
     /// Returned only on $select. Supports $filter (eq, ne, not , ge, le, in, startsWith).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1983,7 +2427,7 @@ pub struct AgentUser {
     /// Settings for the primary mailbox of the signed-in user. You can get or update settings for
     /// sending automatic replies to incoming messages, locale and time zone. Returned only on $select.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub mailbox_settings: crate::Patch<crate::models::MailboxSettings>,
+    pub mailbox_settings: crate::Patch<Box<crate::models::MailboxSettings>>,
     /// The mail alias for the user. This property must be specified when a user is created. Maximum
     /// length is 64 characters. Returned only on $select. Supports $filter (eq, ne, not, ge, le, in,
     /// startsWith, and eq on null values).
@@ -2021,7 +2465,7 @@ pub struct AgentUser {
     /// (eq, ne, not, in).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_extension_attributes:
-        crate::Patch<crate::models::OnPremisesExtensionAttributes>,
+        crate::Patch<Box<crate::models::OnPremisesExtensionAttributes>>,
     /// This property is used to associate an on-premises Active Directory user account to their Azure AD
     /// user object. This property must be specified when creating a new user account in the Graph if you
     /// are using a federated domain for the user's userPrincipalName (UPN) property. NOTE: The $ and _
@@ -2082,7 +2526,7 @@ pub struct AgentUser {
     /// requirements as specified by the passwordPolicies property. By default, a strong password is
     /// required. Returned only on $select. Supports $filter (eq, ne, not, in, and eq on null values).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub password_profile: crate::Patch<crate::models::PasswordProfile>,
+    pub password_profile: crate::Patch<Box<crate::models::PasswordProfile>>,
     /// A list for the user to enumerate their past projects. Returned only on $select.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub past_projects: crate::Patch<Vec<String>>,
@@ -2105,7 +2549,7 @@ pub struct AgentUser {
     pub preferred_name: crate::Patch<String>,
     /// The `print` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub print: crate::Patch<crate::models::UserPrint>,
+    pub print: crate::Patch<Box<crate::models::UserPrint>>,
     /// The plans that are provisioned for the user. Read-only. Not nullable. Returned only on $select.
     /// Supports $filter (eq, not, ge, le).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2144,7 +2588,7 @@ pub struct AgentUser {
     /// AuditLog.Read.All permission.This property is not returned for a user who has never signed in or
     /// last signed in before April 2020.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sign_in_activity: crate::Patch<crate::models::SignInActivity>,
+    pub sign_in_activity: crate::Patch<Box<crate::models::SignInActivity>>,
     /// Any refresh tokens or sessions tokens (session cookies) issued before this time are invalid, and
     /// applications will get an error when using an invalid refresh or sessions token to acquire a
     /// delegated access token (to access APIs such as Microsoft Graph). If this happens, the application
@@ -2205,11 +2649,11 @@ pub struct AgentUser {
     /// The authentication methods that are supported for the user.
     #[cfg(feature = "identity-access")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub authentication: crate::Patch<crate::models::Authentication>,
+    pub authentication: crate::Patch<Box<crate::models::Authentication>>,
     /// The user's primary calendar. Read-only.
     #[cfg(feature = "calendar")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub calendar: crate::Patch<crate::models::Calendar>,
+    pub calendar: crate::Patch<Box<crate::models::Calendar>>,
     /// The user's calendar groups. Read-only. Nullable.
     #[cfg(feature = "calendar")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2228,7 +2672,7 @@ pub struct AgentUser {
     pub chats: crate::Patch<Vec<crate::models::Chat>>,
     /// The `cloudClipboard` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub cloud_clipboard: crate::Patch<crate::models::CloudClipboardRoot>,
+    pub cloud_clipboard: crate::Patch<Box<crate::models::CloudClipboardRoot>>,
     /// The `cloudPCs` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cloud_p_cs: crate::Patch<Vec<crate::models::CloudPC>>,
@@ -2245,7 +2689,8 @@ pub struct AgentUser {
     pub created_objects: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `dataSecurityAndGovernance` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub data_security_and_governance: crate::Patch<crate::models::UserDataSecurityAndGovernance>,
+    pub data_security_and_governance:
+        crate::Patch<Box<crate::models::UserDataSecurityAndGovernance>>,
     /// The list of troubleshooting events for this user.
     #[cfg(feature = "device-management")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2265,7 +2710,7 @@ pub struct AgentUser {
     pub drives: crate::Patch<Vec<crate::models::Drive>>,
     /// The `employeeExperience` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub employee_experience: crate::Patch<crate::models::EmployeeExperienceUser>,
+    pub employee_experience: crate::Patch<Box<crate::models::EmployeeExperienceUser>>,
     /// The user's events. Default is to show Events under the Default Calendar. Read-only. Nullable.
     #[cfg(feature = "calendar")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2281,10 +2726,10 @@ pub struct AgentUser {
     /// inferred relevance or importance.
     #[cfg(feature = "mail")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub inference_classification: crate::Patch<crate::models::InferenceClassification>,
+    pub inference_classification: crate::Patch<Box<crate::models::InferenceClassification>>,
     /// The `insights` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub insights: crate::Patch<crate::models::ItemInsights>,
+    pub insights: crate::Patch<Box<crate::models::ItemInsights>>,
     /// The `joinedTeams` navigation property (present when expanded).
     #[cfg(feature = "teams")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2323,18 +2768,18 @@ pub struct AgentUser {
     /// The `onenote` navigation property (present when expanded).
     #[cfg(feature = "onenote")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub onenote: crate::Patch<crate::models::Onenote>,
+    pub onenote: crate::Patch<Box<crate::models::Onenote>>,
     /// The `onlineMeetings` navigation property (present when expanded).
     #[cfg(feature = "communications")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub online_meetings: crate::Patch<Vec<crate::models::OnlineMeeting>>,
     /// The `onPremisesSyncBehavior` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub on_premises_sync_behavior: crate::Patch<crate::models::OnPremisesSyncBehavior>,
+    pub on_premises_sync_behavior: crate::Patch<Box<crate::models::OnPremisesSyncBehavior>>,
     /// The `outlook` navigation property (present when expanded).
     #[cfg(feature = "mail")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub outlook: crate::Patch<crate::models::OutlookUser>,
+    pub outlook: crate::Patch<Box<crate::models::OutlookUser>>,
     /// Devices that are owned by the user. Read-only. Nullable. Supports $expand and $filter (/$count eq
     /// 0, /$count ne 0, /$count eq 1, /$count ne 1).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2351,18 +2796,18 @@ pub struct AgentUser {
     pub permission_grants: crate::Patch<Vec<crate::models::ResourceSpecificPermissionGrant>>,
     /// The user's profile photo. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub photo: crate::Patch<crate::models::ProfilePhoto>,
+    pub photo: crate::Patch<Box<crate::models::ProfilePhoto>>,
     /// The `photos` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub photos: crate::Patch<Vec<crate::models::ProfilePhoto>>,
     /// Entry-point to the Planner resource that might exist for a user. Read-only.
     #[cfg(feature = "planner")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub planner: crate::Patch<crate::models::PlannerUser>,
+    pub planner: crate::Patch<Box<crate::models::PlannerUser>>,
     /// The `presence` navigation property (present when expanded).
     #[cfg(feature = "communications")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub presence: crate::Patch<crate::models::Presence>,
+    pub presence: crate::Patch<Box<crate::models::Presence>>,
     /// Devices that are registered for the user. Read-only. Nullable. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registered_devices: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
@@ -2372,10 +2817,10 @@ pub struct AgentUser {
     pub scoped_role_member_of: crate::Patch<Vec<crate::models::ScopedRoleMembership>>,
     /// The `settings` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub settings: crate::Patch<crate::models::UserSettings>,
+    pub settings: crate::Patch<Box<crate::models::UserSettings>>,
     /// The `solutions` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub solutions: crate::Patch<crate::models::UserSolutionRoot>,
+    pub solutions: crate::Patch<Box<crate::models::UserSolutionRoot>>,
     /// The `sponsorOf` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sponsor_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
@@ -2385,11 +2830,11 @@ pub struct AgentUser {
     /// The `teamwork` navigation property (present when expanded).
     #[cfg(feature = "teams")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub teamwork: crate::Patch<crate::models::UserTeamwork>,
+    pub teamwork: crate::Patch<Box<crate::models::UserTeamwork>>,
     /// Represents the To Do services available to a user.
     #[cfg(feature = "todo")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub todo: crate::Patch<crate::models::Todo>,
+    pub todo: crate::Patch<Box<crate::models::Todo>>,
     /// The groups, including nested groups, and directory roles that a user is a member of. Nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transitive_member_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
@@ -2397,6 +2842,222 @@ pub struct AgentUser {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AgentUser {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AgentUser {
+    const NAME: &'static str = "microsoft.graph.agentUser";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "aboutMe" => self.about_me = map.next_value()?,
+            "accountEnabled" => self.account_enabled = map.next_value()?,
+            "ageGroup" => self.age_group = map.next_value()?,
+            "assignedLicenses" => self.assigned_licenses = map.next_value()?,
+            "assignedPlans" => self.assigned_plans = map.next_value()?,
+            "authorizationInfo" => self.authorization_info = map.next_value()?,
+            "birthday" => self.birthday = map.next_value()?,
+            "businessPhones" => self.business_phones = map.next_value()?,
+            "city" => self.city = map.next_value()?,
+            "companyName" => self.company_name = map.next_value()?,
+            "consentProvidedForMinor" => self.consent_provided_for_minor = map.next_value()?,
+            "country" => self.country = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "creationType" => self.creation_type = map.next_value()?,
+            "customSecurityAttributes" => self.custom_security_attributes = map.next_value()?,
+            "department" => self.department = map.next_value()?,
+            "deviceEnrollmentLimit" => self.device_enrollment_limit = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "employeeHireDate" => self.employee_hire_date = map.next_value()?,
+            "employeeId" => self.employee_id = map.next_value()?,
+            "employeeLeaveDateTime" => self.employee_leave_date_time = map.next_value()?,
+            "employeeOrgData" => self.employee_org_data = map.next_value()?,
+            "employeeType" => self.employee_type = map.next_value()?,
+            "externalUserState" => self.external_user_state = map.next_value()?,
+            "externalUserStateChangeDateTime" => {
+                self.external_user_state_change_date_time = map.next_value()?
+            }
+            "faxNumber" => self.fax_number = map.next_value()?,
+            "givenName" => self.given_name = map.next_value()?,
+            "hireDate" => self.hire_date = map.next_value()?,
+            "identities" => self.identities = map.next_value()?,
+            "identityParentId" => self.identity_parent_id = map.next_value()?,
+            "imAddresses" => self.im_addresses = map.next_value()?,
+            "interests" => self.interests = map.next_value()?,
+            "isManagementRestricted" => self.is_management_restricted = map.next_value()?,
+            "isResourceAccount" => self.is_resource_account = map.next_value()?,
+            "jobTitle" => self.job_title = map.next_value()?,
+            "lastPasswordChangeDateTime" => {
+                self.last_password_change_date_time = map.next_value()?
+            }
+            "legalAgeGroupClassification" => {
+                self.legal_age_group_classification = map.next_value()?
+            }
+            "licenseAssignmentStates" => self.license_assignment_states = map.next_value()?,
+            "mail" => self.mail = map.next_value()?,
+            "mailboxSettings" => self.mailbox_settings = map.next_value()?,
+            "mailNickname" => self.mail_nickname = map.next_value()?,
+            "mobilePhone" => self.mobile_phone = map.next_value()?,
+            "mySite" => self.my_site = map.next_value()?,
+            "officeLocation" => self.office_location = map.next_value()?,
+            "onPremisesDistinguishedName" => {
+                self.on_premises_distinguished_name = map.next_value()?
+            }
+            "onPremisesDomainName" => self.on_premises_domain_name = map.next_value()?,
+            "onPremisesExtensionAttributes" => {
+                self.on_premises_extension_attributes = map.next_value()?
+            }
+            "onPremisesImmutableId" => self.on_premises_immutable_id = map.next_value()?,
+            "onPremisesLastSyncDateTime" => {
+                self.on_premises_last_sync_date_time = map.next_value()?
+            }
+            "onPremisesProvisioningErrors" => {
+                self.on_premises_provisioning_errors = map.next_value()?
+            }
+            "onPremisesSamAccountName" => self.on_premises_sam_account_name = map.next_value()?,
+            "onPremisesSecurityIdentifier" => {
+                self.on_premises_security_identifier = map.next_value()?
+            }
+            "onPremisesSyncEnabled" => self.on_premises_sync_enabled = map.next_value()?,
+            "onPremisesUserPrincipalName" => {
+                self.on_premises_user_principal_name = map.next_value()?
+            }
+            "otherMails" => self.other_mails = map.next_value()?,
+            "passwordPolicies" => self.password_policies = map.next_value()?,
+            "passwordProfile" => self.password_profile = map.next_value()?,
+            "pastProjects" => self.past_projects = map.next_value()?,
+            "postalCode" => self.postal_code = map.next_value()?,
+            "preferredDataLocation" => self.preferred_data_location = map.next_value()?,
+            "preferredLanguage" => self.preferred_language = map.next_value()?,
+            "preferredName" => self.preferred_name = map.next_value()?,
+            "print" => self.print = map.next_value()?,
+            "provisionedPlans" => self.provisioned_plans = map.next_value()?,
+            "proxyAddresses" => self.proxy_addresses = map.next_value()?,
+            "responsibilities" => self.responsibilities = map.next_value()?,
+            "schools" => self.schools = map.next_value()?,
+            "securityIdentifier" => self.security_identifier = map.next_value()?,
+            "serviceProvisioningErrors" => self.service_provisioning_errors = map.next_value()?,
+            "showInAddressList" => self.show_in_address_list = map.next_value()?,
+            "signInActivity" => self.sign_in_activity = map.next_value()?,
+            "signInSessionsValidFromDateTime" => {
+                self.sign_in_sessions_valid_from_date_time = map.next_value()?
+            }
+            "skills" => self.skills = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "streetAddress" => self.street_address = map.next_value()?,
+            "surname" => self.surname = map.next_value()?,
+            "usageLocation" => self.usage_location = map.next_value()?,
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            "userType" => self.user_type = map.next_value()?,
+            "activities" => self.activities = map.next_value()?,
+            "adhocCalls" => self.adhoc_calls = map.next_value()?,
+            #[cfg(feature = "identity-governance")]
+            "agreementAcceptances" => self.agreement_acceptances = map.next_value()?,
+            "appRoleAssignments" => self.app_role_assignments = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "authentication" => self.authentication = map.next_value()?,
+            #[cfg(feature = "calendar")]
+            "calendar" => self.calendar = map.next_value()?,
+            #[cfg(feature = "calendar")]
+            "calendarGroups" => self.calendar_groups = map.next_value()?,
+            #[cfg(feature = "calendar")]
+            "calendars" => self.calendars = map.next_value()?,
+            #[cfg(feature = "calendar")]
+            "calendarView" => self.calendar_view = map.next_value()?,
+            #[cfg(feature = "teams")]
+            "chats" => self.chats = map.next_value()?,
+            "cloudClipboard" => self.cloud_clipboard = map.next_value()?,
+            "cloudPCs" => self.cloud_p_cs = map.next_value()?,
+            #[cfg(feature = "personal-contacts")]
+            "contactFolders" => self.contact_folders = map.next_value()?,
+            #[cfg(feature = "personal-contacts")]
+            "contacts" => self.contacts = map.next_value()?,
+            "createdObjects" => self.created_objects = map.next_value()?,
+            "dataSecurityAndGovernance" => self.data_security_and_governance = map.next_value()?,
+            #[cfg(feature = "device-management")]
+            "deviceManagementTroubleshootingEvents" => {
+                self.device_management_troubleshooting_events = map.next_value()?
+            }
+            "directReports" => self.direct_reports = map.next_value()?,
+            #[cfg(feature = "files")]
+            "drive" => self.drive = map.next_value()?,
+            #[cfg(feature = "files")]
+            "drives" => self.drives = map.next_value()?,
+            "employeeExperience" => self.employee_experience = map.next_value()?,
+            #[cfg(feature = "calendar")]
+            "events" => self.events = map.next_value()?,
+            "extensions" => self.extensions = map.next_value()?,
+            #[cfg(feature = "sites")]
+            "followedSites" => self.followed_sites = map.next_value()?,
+            #[cfg(feature = "mail")]
+            "inferenceClassification" => self.inference_classification = map.next_value()?,
+            "insights" => self.insights = map.next_value()?,
+            #[cfg(feature = "teams")]
+            "joinedTeams" => self.joined_teams = map.next_value()?,
+            "licenseDetails" => self.license_details = map.next_value()?,
+            #[cfg(feature = "mail")]
+            "mailFolders" => self.mail_folders = map.next_value()?,
+            #[cfg(feature = "device-management")]
+            "managedAppRegistrations" => self.managed_app_registrations = map.next_value()?,
+            #[cfg(feature = "device-management")]
+            "managedDevices" => self.managed_devices = map.next_value()?,
+            "manager" => self.manager = map.next_value()?,
+            "memberOf" => self.member_of = map.next_value()?,
+            #[cfg(feature = "mail")]
+            "messages" => self.messages = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "oauth2PermissionGrants" => self.oauth2_permission_grants = map.next_value()?,
+            #[cfg(feature = "onenote")]
+            "onenote" => self.onenote = map.next_value()?,
+            #[cfg(feature = "communications")]
+            "onlineMeetings" => self.online_meetings = map.next_value()?,
+            "onPremisesSyncBehavior" => self.on_premises_sync_behavior = map.next_value()?,
+            #[cfg(feature = "mail")]
+            "outlook" => self.outlook = map.next_value()?,
+            "ownedDevices" => self.owned_devices = map.next_value()?,
+            "ownedObjects" => self.owned_objects = map.next_value()?,
+            "people" => self.people = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "permissionGrants" => self.permission_grants = map.next_value()?,
+            "photo" => self.photo = map.next_value()?,
+            "photos" => self.photos = map.next_value()?,
+            #[cfg(feature = "planner")]
+            "planner" => self.planner = map.next_value()?,
+            #[cfg(feature = "communications")]
+            "presence" => self.presence = map.next_value()?,
+            "registeredDevices" => self.registered_devices = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "scopedRoleMemberOf" => self.scoped_role_member_of = map.next_value()?,
+            "settings" => self.settings = map.next_value()?,
+            "solutions" => self.solutions = map.next_value()?,
+            "sponsorOf" => self.sponsor_of = map.next_value()?,
+            "sponsors" => self.sponsors = map.next_value()?,
+            #[cfg(feature = "teams")]
+            "teamwork" => self.teamwork = map.next_value()?,
+            #[cfg(feature = "todo")]
+            "todo" => self.todo = map.next_value()?,
+            "transitiveMemberOf" => self.transitive_member_of = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -2517,8 +3178,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Application {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2534,7 +3195,7 @@ pub struct Application {
     pub add_ins: crate::Patch<Vec<crate::models::AddIn>>,
     /// Specifies settings for an application that implements a web API.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub api: crate::Patch<crate::models::ApiApplication>,
+    pub api: crate::Patch<Box<crate::models::ApiApplication>>,
     /// The unique identifier for the application that is assigned to an application by Azure AD. Not
     /// nullable. Read-only. Supports $filter (eq).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2549,10 +3210,10 @@ pub struct Application {
     pub app_roles: crate::Patch<Vec<crate::models::AppRole>>,
     /// The `authenticationBehaviors` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub authentication_behaviors: crate::Patch<crate::models::AuthenticationBehaviors>,
+    pub authentication_behaviors: crate::Patch<Box<crate::models::AuthenticationBehaviors>>,
     /// Specifies the certification status of the application.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub certification: crate::Patch<crate::models::Certification>,
+    pub certification: crate::Patch<Box<crate::models::Certification>>,
     /// The `createdByAppId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_app_id: crate::Patch<String>,
@@ -2600,7 +3261,7 @@ pub struct Application {
     /// statement for registered Azure AD apps. Supports $filter (eq, ne, not, ge, le, and eq on null
     /// values).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub info: crate::Patch<crate::models::InformationalUrl>,
+    pub info: crate::Patch<Box<crate::models::InformationalUrl>>,
     /// Specifies whether this application supports device authentication without a user. The default is
     /// false.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2637,16 +3298,16 @@ pub struct Application {
     /// the claims that are sent to their application by the Microsoft security token service. For more
     /// information, see How to: Provide optional claims to your app.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub optional_claims: crate::Patch<crate::models::OptionalClaims>,
+    pub optional_claims: crate::Patch<Box<crate::models::OptionalClaims>>,
     /// Specifies parental control settings for an application.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parental_control_settings: crate::Patch<crate::models::ParentalControlSettings>,
+    pub parental_control_settings: crate::Patch<Box<crate::models::ParentalControlSettings>>,
     /// The collection of password credentials associated with the application. Not nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_credentials: crate::Patch<Vec<crate::models::PasswordCredential>>,
     /// Specifies settings for installed clients such as desktop or mobile devices.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub public_client: crate::Patch<crate::models::PublicClientApplication>,
+    pub public_client: crate::Patch<Box<crate::models::PublicClientApplication>>,
     /// The verified publisher domain for the application. Read-only. For more information, see How to:
     /// Configure an application's publisher domain. Supports $filter (eq, ne, ge, le, startsWith).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2654,7 +3315,8 @@ pub struct Application {
     /// Specifies whether this application requires Azure AD to verify the signed authentication
     /// requests.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub request_signature_verification: crate::Patch<crate::models::RequestSignatureVerification>,
+    pub request_signature_verification:
+        crate::Patch<Box<crate::models::RequestSignatureVerification>>,
     /// Specifies the resources that the application needs to access. This property also specifies the
     /// set of delegated permissions and application roles that it needs for each of those resources.
     /// This configuration of access to the required resources drives the consent experience. No more
@@ -2674,7 +3336,7 @@ pub struct Application {
     /// The `servicePrincipalLockConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_lock_configuration:
-        crate::Patch<crate::models::ServicePrincipalLockConfiguration>,
+        crate::Patch<Box<crate::models::ServicePrincipalLockConfiguration>>,
     /// Specifies the Microsoft accounts that are supported for the current application. The possible
     /// values are: AzureADMyOrg, AzureADMultipleOrgs, AzureADandPersonalMicrosoftAccount (default), and
     /// PersonalMicrosoftAccount. See more in the table. The value of this object also limits the number
@@ -2687,7 +3349,7 @@ pub struct Application {
     /// Specifies settings for a single-page application, including sign out URLs and redirect URIs for
     /// authorization codes and access tokens.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub spa: crate::Patch<crate::models::SpaApplication>,
+    pub spa: crate::Patch<Box<crate::models::SpaApplication>>,
     /// Custom strings that can be used to categorize and identify the application. Not nullable. Strings
     /// added here will also appear in the tags property of any associated service principals.Supports
     /// $filter (eq, not, ge, le, startsWith) and $search.
@@ -2706,10 +3368,10 @@ pub struct Application {
     /// verification helps support application security, trustworthiness, and compliance, see Publisher
     /// verification.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub verified_publisher: crate::Patch<crate::models::VerifiedPublisher>,
+    pub verified_publisher: crate::Patch<Box<crate::models::VerifiedPublisher>>,
     /// Specifies settings for a web application.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub web: crate::Patch<crate::models::WebApplication>,
+    pub web: crate::Patch<Box<crate::models::WebApplication>>,
     /// The appManagementPolicy applied to this application.
     #[cfg(feature = "identity-access")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2735,7 +3397,7 @@ pub struct Application {
     pub owners: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `synchronization` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub synchronization: crate::Patch<crate::models::Synchronization>,
+    pub synchronization: crate::Patch<Box<crate::models::Synchronization>>,
     /// The `tokenIssuancePolicies` navigation property (present when expanded).
     #[cfg(feature = "identity-access")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2748,6 +3410,99 @@ pub struct Application {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for Application {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for Application {
+    const NAME: &'static str = "microsoft.graph.application";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "addIns" => self.add_ins = map.next_value()?,
+            "api" => self.api = map.next_value()?,
+            "appId" => self.app_id = map.next_value()?,
+            "applicationTemplateId" => self.application_template_id = map.next_value()?,
+            "appRoles" => self.app_roles = map.next_value()?,
+            "authenticationBehaviors" => self.authentication_behaviors = map.next_value()?,
+            "certification" => self.certification = map.next_value()?,
+            "createdByAppId" => self.created_by_app_id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "defaultRedirectUri" => self.default_redirect_uri = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "disabledByMicrosoftStatus" => self.disabled_by_microsoft_status = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "groupMembershipClaims" => self.group_membership_claims = map.next_value()?,
+            "identifierUris" => self.identifier_uris = map.next_value()?,
+            "info" => self.info = map.next_value()?,
+            "isDeviceOnlyAuthSupported" => self.is_device_only_auth_supported = map.next_value()?,
+            "isDisabled" => self.is_disabled = map.next_value()?,
+            "isFallbackPublicClient" => self.is_fallback_public_client = map.next_value()?,
+            "keyCredentials" => self.key_credentials = map.next_value()?,
+            "managerApplications" => self.manager_applications = map.next_value()?,
+            "nativeAuthenticationApisEnabled" => {
+                self.native_authentication_apis_enabled = map.next_value()?
+            }
+            "notes" => self.notes = map.next_value()?,
+            "oauth2RequirePostResponse" => self.oauth2_require_post_response = map.next_value()?,
+            "optionalClaims" => self.optional_claims = map.next_value()?,
+            "parentalControlSettings" => self.parental_control_settings = map.next_value()?,
+            "passwordCredentials" => self.password_credentials = map.next_value()?,
+            "publicClient" => self.public_client = map.next_value()?,
+            "publisherDomain" => self.publisher_domain = map.next_value()?,
+            "requestSignatureVerification" => {
+                self.request_signature_verification = map.next_value()?
+            }
+            "requiredResourceAccess" => self.required_resource_access = map.next_value()?,
+            "samlMetadataUrl" => self.saml_metadata_url = map.next_value()?,
+            "serviceManagementReference" => self.service_management_reference = map.next_value()?,
+            "servicePrincipalLockConfiguration" => {
+                self.service_principal_lock_configuration = map.next_value()?
+            }
+            "signInAudience" => self.sign_in_audience = map.next_value()?,
+            "spa" => self.spa = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "tokenEncryptionKeyId" => self.token_encryption_key_id = map.next_value()?,
+            "uniqueName" => self.unique_name = map.next_value()?,
+            "verifiedPublisher" => self.verified_publisher = map.next_value()?,
+            "web" => self.web = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "appManagementPolicies" => self.app_management_policies = map.next_value()?,
+            "createdOnBehalfOf" => self.created_on_behalf_of = map.next_value()?,
+            "extensionProperties" => self.extension_properties = map.next_value()?,
+            "federatedIdentityCredentials" => {
+                self.federated_identity_credentials = map.next_value()?
+            }
+            #[cfg(feature = "identity-access")]
+            "homeRealmDiscoveryPolicies" => {
+                self.home_realm_discovery_policies = map.next_value()?
+            }
+            "owners" => self.owners = map.next_value()?,
+            "synchronization" => self.synchronization = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "tokenIssuancePolicies" => self.token_issuance_policies = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "tokenLifetimePolicies" => self.token_lifetime_policies = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -2825,16 +3580,35 @@ pub enum AnyApplication {
 #[cfg(feature = "identity")]
 impl<'de> serde::Deserialize<'de> for AnyApplication {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::polymorphic::Polymorphic for AnyApplication {
+    const DECLARED: &'static str = "microsoft.graph.application";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.application") => {
-                Self::Application(crate::edm::from_value(value)?)
+                Self::Application(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.agentIdentityBlueprint") => {
-                Self::AgentIdentityBlueprint(crate::edm::from_value(value)?)
+                Self::AgentIdentityBlueprint(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::Application(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -2842,8 +3616,8 @@ impl<'de> serde::Deserialize<'de> for AnyApplication {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AppRoleAssignment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2889,6 +3663,42 @@ pub struct AppRoleAssignment {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AppRoleAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AppRoleAssignment {
+    const NAME: &'static str = "microsoft.graph.appRoleAssignment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "appRoleId" => self.app_role_id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "principalDisplayName" => self.principal_display_name = map.next_value()?,
+            "principalId" => self.principal_id = map.next_value()?,
+            "principalType" => self.principal_type = map.next_value()?,
+            "resourceDisplayName" => self.resource_display_name = map.next_value()?,
+            "resourceId" => self.resource_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`AppRoleAssignment`] for a typed `$select`.
     pub enum AppRoleAssignmentField for AppRoleAssignment {
@@ -2908,8 +3718,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApprovedClientApp {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2921,6 +3731,35 @@ pub struct ApprovedClientApp {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ApprovedClientApp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ApprovedClientApp {
+    const NAME: &'static str = "microsoft.graph.approvedClientApp";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -2936,8 +3775,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BulkUpload {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2946,6 +3785,34 @@ pub struct BulkUpload {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for BulkUpload {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for BulkUpload {
+    const NAME: &'static str = "microsoft.graph.bulkUpload";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -2960,8 +3827,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CertificateAuthorityDetail {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3009,6 +3876,52 @@ pub struct CertificateAuthorityDetail {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for CertificateAuthorityDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for CertificateAuthorityDetail {
+    const NAME: &'static str = "microsoft.graph.certificateAuthorityDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "certificate" => self.certificate = map.next_value()?,
+            "certificateAuthorityType" => self.certificate_authority_type = map.next_value()?,
+            "certificateRevocationListUrl" => {
+                self.certificate_revocation_list_url = map.next_value()?
+            }
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "deltaCertificateRevocationListUrl" => {
+                self.delta_certificate_revocation_list_url = map.next_value()?
+            }
+            "displayName" => self.display_name = map.next_value()?,
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "isIssuerHintEnabled" => self.is_issuer_hint_enabled = map.next_value()?,
+            "issuer" => self.issuer = map.next_value()?,
+            "issuerSubjectKeyIdentifier" => {
+                self.issuer_subject_key_identifier = map.next_value()?
+            }
+            "thumbprint" => self.thumbprint = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`CertificateAuthorityDetail`] for a typed `$select`.
     pub enum CertificateAuthorityDetailField for CertificateAuthorityDetail {
@@ -3032,8 +3945,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CertificateBasedAuthPki {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3063,6 +3976,40 @@ pub struct CertificateBasedAuthPki {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for CertificateBasedAuthPki {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for CertificateBasedAuthPki {
+    const NAME: &'static str = "microsoft.graph.certificateBasedAuthPki";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "statusDetails" => self.status_details = map.next_value()?,
+            "certificateAuthorities" => self.certificate_authorities = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`CertificateBasedAuthPki`] for a typed `$select`.
     pub enum CertificateBasedAuthPkiField for CertificateBasedAuthPki {
@@ -3080,8 +4027,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CloudClipboardItem {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3105,6 +4052,38 @@ pub struct CloudClipboardItem {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for CloudClipboardItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for CloudClipboardItem {
+    const NAME: &'static str = "microsoft.graph.cloudClipboardItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "payloads" => self.payloads = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`CloudClipboardItem`] for a typed `$select`.
     pub enum CloudClipboardItemField for CloudClipboardItem {
@@ -3120,8 +4099,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CloudClipboardRoot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3133,6 +4112,35 @@ pub struct CloudClipboardRoot {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for CloudClipboardRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for CloudClipboardRoot {
+    const NAME: &'static str = "microsoft.graph.cloudClipboardRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "items" => self.items = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -3148,8 +4156,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CloudPC {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3203,6 +4211,48 @@ pub struct CloudPC {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for CloudPC {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for CloudPC {
+    const NAME: &'static str = "microsoft.graph.cloudPC";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "aadDeviceId" => self.aad_device_id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "gracePeriodEndDateTime" => self.grace_period_end_date_time = map.next_value()?,
+            "imageDisplayName" => self.image_display_name = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "managedDeviceId" => self.managed_device_id = map.next_value()?,
+            "managedDeviceName" => self.managed_device_name = map.next_value()?,
+            "onPremisesConnectionName" => self.on_premises_connection_name = map.next_value()?,
+            "provisioningPolicyId" => self.provisioning_policy_id = map.next_value()?,
+            "provisioningPolicyName" => self.provisioning_policy_name = map.next_value()?,
+            "provisioningType" => self.provisioning_type = map.next_value()?,
+            "servicePlanId" => self.service_plan_id = map.next_value()?,
+            "servicePlanName" => self.service_plan_name = map.next_value()?,
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`CloudPC`] for a typed `$select`.
     pub enum CloudPCField for CloudPC {
@@ -3228,15 +4278,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContentActivity {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `contentMetadata` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub content_metadata: crate::Patch<crate::models::ProcessContentRequest>,
+    pub content_metadata: crate::Patch<Box<crate::models::ProcessContentRequest>>,
     /// The `scopeIdentifier` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope_identifier: crate::Patch<String>,
@@ -3247,6 +4297,37 @@ pub struct ContentActivity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ContentActivity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ContentActivity {
+    const NAME: &'static str = "microsoft.graph.contentActivity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "contentMetadata" => self.content_metadata = map.next_value()?,
+            "scopeIdentifier" => self.scope_identifier = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -3264,8 +4345,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Conversation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3300,6 +4381,40 @@ pub struct Conversation {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for Conversation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for Conversation {
+    const NAME: &'static str = "microsoft.graph.conversation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "hasAttachments" => self.has_attachments = map.next_value()?,
+            "lastDeliveredDateTime" => self.last_delivered_date_time = map.next_value()?,
+            "preview" => self.preview = map.next_value()?,
+            "topic" => self.topic = map.next_value()?,
+            "uniqueSenders" => self.unique_senders = map.next_value()?,
+            "threads" => self.threads = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`Conversation`] for a typed `$select`.
     pub enum ConversationField for Conversation {
@@ -3317,8 +4432,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConversationThread {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3360,6 +4475,43 @@ pub struct ConversationThread {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ConversationThread {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ConversationThread {
+    const NAME: &'static str = "microsoft.graph.conversationThread";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "ccRecipients" => self.cc_recipients = map.next_value()?,
+            "hasAttachments" => self.has_attachments = map.next_value()?,
+            "isLocked" => self.is_locked = map.next_value()?,
+            "lastDeliveredDateTime" => self.last_delivered_date_time = map.next_value()?,
+            "preview" => self.preview = map.next_value()?,
+            "topic" => self.topic = map.next_value()?,
+            "toRecipients" => self.to_recipients = map.next_value()?,
+            "uniqueSenders" => self.unique_senders = map.next_value()?,
+            "posts" => self.posts = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`ConversationThread`] for a typed `$select`.
     pub enum ConversationThreadField for ConversationThread {
@@ -3380,8 +4532,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DelegatedPermissionClassification {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3404,6 +4556,37 @@ pub struct DelegatedPermissionClassification {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for DelegatedPermissionClassification {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for DelegatedPermissionClassification {
+    const NAME: &'static str = "microsoft.graph.delegatedPermissionClassification";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "classification" => self.classification = map.next_value()?,
+            "permissionId" => self.permission_id = map.next_value()?,
+            "permissionName" => self.permission_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`DelegatedPermissionClassification`] for a typed `$select`.
     pub enum DelegatedPermissionClassificationField for DelegatedPermissionClassification {
@@ -3418,8 +4601,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DirectoryDefinition {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3450,6 +4633,40 @@ pub struct DirectoryDefinition {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for DirectoryDefinition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for DirectoryDefinition {
+    const NAME: &'static str = "microsoft.graph.directoryDefinition";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "discoverabilities" => self.discoverabilities = map.next_value()?,
+            "discoveryDateTime" => self.discovery_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "objects" => self.objects = map.next_value()?,
+            "readOnly" => self.read_only = map.next_value()?,
+            "version" => self.version = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`DirectoryDefinition`] for a typed `$select`.
     pub enum DirectoryDefinitionField for DirectoryDefinition {
@@ -3471,8 +4688,8 @@ crate::edm::select_fields! {
     feature = "identity-access",
     feature = "directory"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DirectoryObject {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3484,6 +4701,43 @@ pub struct DirectoryObject {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "identity-access",
+    feature = "directory"
+))]
+impl<'de> serde::Deserialize<'de> for DirectoryObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "identity-access",
+    feature = "directory"
+))]
+impl crate::read_fields::ReadFields for DirectoryObject {
+    const NAME: &'static str = "microsoft.graph.directoryObject";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(
@@ -3647,153 +4901,184 @@ pub enum AnyDirectoryObject {
 ))]
 impl<'de> serde::Deserialize<'de> for AnyDirectoryObject {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "identity-access",
+    feature = "directory"
+))]
+impl crate::polymorphic::Polymorphic for AnyDirectoryObject {
+    const DECLARED: &'static str = "microsoft.graph.directoryObject";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.directoryObject") => {
-                Self::DirectoryObject(crate::edm::from_value(value)?)
+                Self::DirectoryObject(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.administrativeUnit") => {
-                Self::AdministrativeUnit(crate::edm::from_value(value)?)
+                Self::AdministrativeUnit(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.application") => {
-                Self::Application(crate::edm::from_value(value)?)
+                Self::Application(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.agentIdentityBlueprint") => {
-                Self::AgentIdentityBlueprint(crate::edm::from_value(value)?)
+                Self::AgentIdentityBlueprint(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.appRoleAssignment") => {
-                Self::AppRoleAssignment(crate::edm::from_value(value)?)
+                Self::AppRoleAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.certificateAuthorityDetail") => {
-                Self::CertificateAuthorityDetail(crate::edm::from_value(value)?)
+                Self::CertificateAuthorityDetail(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.certificateBasedAuthPki") => {
-                Self::CertificateBasedAuthPki(crate::edm::from_value(value)?)
+                Self::CertificateBasedAuthPki(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.contract") => Self::Contract(crate::edm::from_value(value)?),
+            Some("microsoft.graph.contract") => Self::Contract(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.device") => Self::Device(crate::edm::from_value(value)?),
+            Some("microsoft.graph.device") => Self::Device(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.directoryObjectPartnerReference") => {
-                Self::DirectoryObjectPartnerReference(crate::edm::from_value(value)?)
+                Self::DirectoryObjectPartnerReference(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.directoryRole") => {
-                Self::DirectoryRole(crate::edm::from_value(value)?)
+                Self::DirectoryRole(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.directoryRoleTemplate") => {
-                Self::DirectoryRoleTemplate(crate::edm::from_value(value)?)
+                Self::DirectoryRoleTemplate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.endpoint") => Self::Endpoint(crate::edm::from_value(value)?),
+            Some("microsoft.graph.endpoint") => Self::Endpoint(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.extensionProperty") => {
-                Self::ExtensionProperty(crate::edm::from_value(value)?)
+                Self::ExtensionProperty(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.federatedTokenValidationPolicy") => {
-                Self::FederatedTokenValidationPolicy(crate::edm::from_value(value)?)
+                Self::FederatedTokenValidationPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.group") => Self::Group(crate::edm::from_value(value)?),
+            Some("microsoft.graph.group") => Self::Group(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "directory")]
             Some("microsoft.graph.groupSettingTemplate") => {
-                Self::GroupSettingTemplate(crate::edm::from_value(value)?)
+                Self::GroupSettingTemplate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.mailbox") => Self::Mailbox(crate::edm::from_value(value)?),
+            Some("microsoft.graph.mailbox") => Self::Mailbox(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.multiTenantOrganizationMember") => {
-                Self::MultiTenantOrganizationMember(crate::edm::from_value(value)?)
+                Self::MultiTenantOrganizationMember(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.organization") => {
-                Self::Organization(crate::edm::from_value(value)?)
+                Self::Organization(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.orgContact") => Self::OrgContact(crate::edm::from_value(value)?),
+            Some("microsoft.graph.orgContact") => {
+                Self::OrgContact(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(any(feature = "identity", feature = "identity-access"))]
-            Some("microsoft.graph.policyBase") => Self::PolicyBase(crate::edm::from_value(value)?),
+            Some("microsoft.graph.policyBase") => {
+                Self::PolicyBase(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.appManagementPolicy") => {
-                Self::AppManagementPolicy(crate::edm::from_value(value)?)
+                Self::AppManagementPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authorizationPolicy") => {
-                Self::AuthorizationPolicy(crate::edm::from_value(value)?)
+                Self::AuthorizationPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.crossTenantAccessPolicy") => {
-                Self::CrossTenantAccessPolicy(crate::edm::from_value(value)?)
+                Self::CrossTenantAccessPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identitySecurityDefaultsEnforcementPolicy") => {
-                Self::IdentitySecurityDefaultsEnforcementPolicy(crate::edm::from_value(value)?)
+                Self::IdentitySecurityDefaultsEnforcementPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.permissionGrantPolicy") => {
-                Self::PermissionGrantPolicy(crate::edm::from_value(value)?)
+                Self::PermissionGrantPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "identity", feature = "identity-access"))]
-            Some("microsoft.graph.stsPolicy") => Self::StsPolicy(crate::edm::from_value(value)?),
+            Some("microsoft.graph.stsPolicy") => {
+                Self::StsPolicy(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.activityBasedTimeoutPolicy") => {
-                Self::ActivityBasedTimeoutPolicy(crate::edm::from_value(value)?)
+                Self::ActivityBasedTimeoutPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.claimsMappingPolicy") => {
-                Self::ClaimsMappingPolicy(crate::edm::from_value(value)?)
+                Self::ClaimsMappingPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.homeRealmDiscoveryPolicy") => {
-                Self::HomeRealmDiscoveryPolicy(crate::edm::from_value(value)?)
+                Self::HomeRealmDiscoveryPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tokenIssuancePolicy") => {
-                Self::TokenIssuancePolicy(crate::edm::from_value(value)?)
+                Self::TokenIssuancePolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tokenLifetimePolicy") => {
-                Self::TokenLifetimePolicy(crate::edm::from_value(value)?)
+                Self::TokenLifetimePolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tenantAppManagementPolicy") => {
-                Self::TenantAppManagementPolicy(crate::edm::from_value(value)?)
+                Self::TenantAppManagementPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.remoteTenantGroup") => {
-                Self::RemoteTenantGroup(crate::edm::from_value(value)?)
+                Self::RemoteTenantGroup(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.resourceSpecificPermissionGrant") => {
-                Self::ResourceSpecificPermissionGrant(crate::edm::from_value(value)?)
+                Self::ResourceSpecificPermissionGrant(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.servicePrincipal") => {
-                Self::ServicePrincipal(crate::edm::from_value(value)?)
+                Self::ServicePrincipal(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.agentIdentity") => {
-                Self::AgentIdentity(crate::edm::from_value(value)?)
+                Self::AgentIdentity(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.agentIdentityBlueprintPrincipal") => {
-                Self::AgentIdentityBlueprintPrincipal(crate::edm::from_value(value)?)
+                Self::AgentIdentityBlueprintPrincipal(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.user") => Self::User(crate::edm::from_value(value)?),
+            Some("microsoft.graph.user") => Self::User(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.agentUser") => Self::AgentUser(crate::edm::from_value(value)?),
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some("microsoft.graph.agentUser") => {
+                Self::AgentUser(serde::Deserialize::deserialize(d)?)
+            }
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::DirectoryObject(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -3801,8 +5086,8 @@ impl<'de> serde::Deserialize<'de> for AnyDirectoryObject {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DirectoryObjectPartnerReference {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3829,6 +5114,39 @@ pub struct DirectoryObjectPartnerReference {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for DirectoryObjectPartnerReference {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for DirectoryObjectPartnerReference {
+    const NAME: &'static str = "microsoft.graph.directoryObjectPartnerReference";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "externalPartnerTenantId" => self.external_partner_tenant_id = map.next_value()?,
+            "objectType" => self.object_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`DirectoryObjectPartnerReference`] for a typed `$select`.
     pub enum DirectoryObjectPartnerReferenceField for DirectoryObjectPartnerReference {
@@ -3845,8 +5163,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DirectoryRole {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3880,6 +5198,41 @@ pub struct DirectoryRole {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for DirectoryRole {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for DirectoryRole {
+    const NAME: &'static str = "microsoft.graph.directoryRole";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "roleTemplateId" => self.role_template_id = map.next_value()?,
+            "members" => self.members = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "scopedMembers" => self.scoped_members = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`DirectoryRole`] for a typed `$select`.
     pub enum DirectoryRoleField for DirectoryRole {
@@ -3896,8 +5249,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EmployeeExperienceUser {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3917,6 +5270,38 @@ pub struct EmployeeExperienceUser {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for EmployeeExperienceUser {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for EmployeeExperienceUser {
+    const NAME: &'static str = "microsoft.graph.employeeExperienceUser";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            #[cfg(feature = "employee-experience")]
+            "assignedRoles" => self.assigned_roles = map.next_value()?,
+            #[cfg(feature = "employee-experience")]
+            "learningCourseActivities" => self.learning_course_activities = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`EmployeeExperienceUser`] for a typed `$select`.
     pub enum EmployeeExperienceUserField for EmployeeExperienceUser {
@@ -3928,8 +5313,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Endpoint {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3959,6 +5344,40 @@ pub struct Endpoint {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for Endpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for Endpoint {
+    const NAME: &'static str = "microsoft.graph.endpoint";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "capability" => self.capability = map.next_value()?,
+            "providerId" => self.provider_id = map.next_value()?,
+            "providerName" => self.provider_name = map.next_value()?,
+            "providerResourceId" => self.provider_resource_id = map.next_value()?,
+            "uri" => self.uri = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`Endpoint`] for a typed `$select`.
     pub enum EndpointField for Endpoint {
@@ -3976,8 +5395,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExchangeSettings {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3989,6 +5408,35 @@ pub struct ExchangeSettings {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ExchangeSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ExchangeSettings {
+    const NAME: &'static str = "microsoft.graph.exchangeSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "primaryMailboxId" => self.primary_mailbox_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -4004,8 +5452,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Extension {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4014,6 +5462,34 @@ pub struct Extension {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for Extension {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for Extension {
+    const NAME: &'static str = "microsoft.graph.extension";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -4044,16 +5520,35 @@ pub enum AnyExtension {
 #[cfg(feature = "identity")]
 impl<'de> serde::Deserialize<'de> for AnyExtension {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::polymorphic::Polymorphic for AnyExtension {
+    const DECLARED: &'static str = "microsoft.graph.extension";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.extension") => {
-                Self::Extension(crate::edm::from_value(value)?)
+                Self::Extension(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.openTypeExtension") => {
-                Self::OpenTypeExtension(crate::edm::from_value(value)?)
+                Self::OpenTypeExtension(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::Extension(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -4061,8 +5556,8 @@ impl<'de> serde::Deserialize<'de> for AnyExtension {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExtensionProperty {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4100,6 +5595,41 @@ pub struct ExtensionProperty {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ExtensionProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ExtensionProperty {
+    const NAME: &'static str = "microsoft.graph.extensionProperty";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "appDisplayName" => self.app_display_name = map.next_value()?,
+            "dataType" => self.data_type = map.next_value()?,
+            "isMultiValued" => self.is_multi_valued = map.next_value()?,
+            "isSyncedFromOnPremises" => self.is_synced_from_on_premises = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "targetObjects" => self.target_objects = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`ExtensionProperty`] for a typed `$select`.
     pub enum ExtensionPropertyField for ExtensionProperty {
@@ -4118,8 +5648,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FederatedIdentityCredential {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4160,6 +5690,39 @@ pub struct FederatedIdentityCredential {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for FederatedIdentityCredential {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for FederatedIdentityCredential {
+    const NAME: &'static str = "microsoft.graph.federatedIdentityCredential";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "audiences" => self.audiences = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "issuer" => self.issuer = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "subject" => self.subject = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`FederatedIdentityCredential`] for a typed `$select`.
     pub enum FederatedIdentityCredentialField for FederatedIdentityCredential {
@@ -4176,8 +5739,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FederatedTokenValidationPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4187,11 +5750,41 @@ pub struct FederatedTokenValidationPolicy {
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `validatingDomains` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub validating_domains: crate::Patch<crate::models::AnyValidatingDomains>,
+    pub validating_domains: crate::Patch<Box<crate::models::AnyValidatingDomains>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for FederatedTokenValidationPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for FederatedTokenValidationPolicy {
+    const NAME: &'static str = "microsoft.graph.federatedTokenValidationPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "validatingDomains" => self.validating_domains = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -4208,8 +5801,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Group {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4320,7 +5913,7 @@ pub struct Group {
     /// false. Read-only. Possible values: QueuedForProcessing, ProcessingInProgress, and
     /// ProcessingComplete.Returned only on $select. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub license_processing_state: crate::Patch<crate::models::LicenseProcessingState>,
+    pub license_processing_state: crate::Patch<Box<crate::models::LicenseProcessingState>>,
     /// The SMTP address for the group, for example, 'serviceadmins@contoso.onmicrosoft.com'. Returned by
     /// default. Read-only. Supports $filter (eq, ne, not, ge, le, in, startsWith, and eq on null
     /// values).
@@ -4351,7 +5944,7 @@ pub struct Group {
     /// The `onPremisesExtensionAttributes` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_extension_attributes:
-        crate::Patch<crate::models::OnPremisesExtensionAttributes>,
+        crate::Patch<Box<crate::models::OnPremisesExtensionAttributes>>,
     /// Indicates the last time at which the group was synced with the on-premises directory.The
     /// Timestamp type represents date and time information using ISO 8601 format and is always in UTC
     /// time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Returned by default.
@@ -4465,7 +6058,7 @@ pub struct Group {
     /// The group's calendar. Read-only.
     #[cfg(feature = "calendar")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub calendar: crate::Patch<crate::models::Calendar>,
+    pub calendar: crate::Patch<Box<crate::models::Calendar>>,
     /// The calendar view for the calendar. Read-only.
     #[cfg(feature = "calendar")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4512,10 +6105,10 @@ pub struct Group {
     /// The `onenote` navigation property (present when expanded).
     #[cfg(feature = "onenote")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub onenote: crate::Patch<crate::models::Onenote>,
+    pub onenote: crate::Patch<Box<crate::models::Onenote>>,
     /// The `onPremisesSyncBehavior` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub on_premises_sync_behavior: crate::Patch<crate::models::OnPremisesSyncBehavior>,
+    pub on_premises_sync_behavior: crate::Patch<Box<crate::models::OnPremisesSyncBehavior>>,
     /// The owners of the group. Limited to 100 owners. Nullable. If this property is not specified when
     /// creating a Microsoft 365 group, the calling user is automatically assigned as the group owner.
     /// Supports $filter (/$count eq 0, /$count ne 0, /$count eq 1, /$count ne 1). Supports $expand
@@ -4529,14 +6122,14 @@ pub struct Group {
     pub permission_grants: crate::Patch<Vec<crate::models::ResourceSpecificPermissionGrant>>,
     /// The group's profile photo
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub photo: crate::Patch<crate::models::ProfilePhoto>,
+    pub photo: crate::Patch<Box<crate::models::ProfilePhoto>>,
     /// The profile photos owned by the group. Read-only. Nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub photos: crate::Patch<Vec<crate::models::ProfilePhoto>>,
     /// Entry-point to Planner resource that might exist for a Unified Group.
     #[cfg(feature = "planner")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub planner: crate::Patch<crate::models::PlannerGroup>,
+    pub planner: crate::Patch<Box<crate::models::PlannerGroup>>,
     /// The list of users or groups that are not allowed to create posts or calendar events in this
     /// group. Nullable
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4567,6 +6160,140 @@ pub struct Group {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for Group {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for Group {
+    const NAME: &'static str = "microsoft.graph.group";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "accessType" => self.access_type = map.next_value()?,
+            "allowExternalSenders" => self.allow_external_senders = map.next_value()?,
+            "assignedLabels" => self.assigned_labels = map.next_value()?,
+            "assignedLicenses" => self.assigned_licenses = map.next_value()?,
+            "autoSubscribeNewMembers" => self.auto_subscribe_new_members = map.next_value()?,
+            "classification" => self.classification = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "groupTypes" => self.group_types = map.next_value()?,
+            "hasMembersWithLicenseErrors" => {
+                self.has_members_with_license_errors = map.next_value()?
+            }
+            "hideFromAddressLists" => self.hide_from_address_lists = map.next_value()?,
+            "hideFromOutlookClients" => self.hide_from_outlook_clients = map.next_value()?,
+            "infoCatalogs" => self.info_catalogs = map.next_value()?,
+            "isArchived" => self.is_archived = map.next_value()?,
+            "isAssignableToRole" => self.is_assignable_to_role = map.next_value()?,
+            "isFavorite" => self.is_favorite = map.next_value()?,
+            "isManagementRestricted" => self.is_management_restricted = map.next_value()?,
+            "isSubscribedByMail" => self.is_subscribed_by_mail = map.next_value()?,
+            "licenseProcessingState" => self.license_processing_state = map.next_value()?,
+            "mail" => self.mail = map.next_value()?,
+            "mailEnabled" => self.mail_enabled = map.next_value()?,
+            "mailNickname" => self.mail_nickname = map.next_value()?,
+            "membershipRule" => self.membership_rule = map.next_value()?,
+            "membershipRuleProcessingState" => {
+                self.membership_rule_processing_state = map.next_value()?
+            }
+            "onPremisesDomainName" => self.on_premises_domain_name = map.next_value()?,
+            "onPremisesExtensionAttributes" => {
+                self.on_premises_extension_attributes = map.next_value()?
+            }
+            "onPremisesLastSyncDateTime" => {
+                self.on_premises_last_sync_date_time = map.next_value()?
+            }
+            "onPremisesNetBiosName" => self.on_premises_net_bios_name = map.next_value()?,
+            "onPremisesProvisioningErrors" => {
+                self.on_premises_provisioning_errors = map.next_value()?
+            }
+            "onPremisesSamAccountName" => self.on_premises_sam_account_name = map.next_value()?,
+            "onPremisesSecurityIdentifier" => {
+                self.on_premises_security_identifier = map.next_value()?
+            }
+            "onPremisesSyncEnabled" => self.on_premises_sync_enabled = map.next_value()?,
+            "organizationId" => self.organization_id = map.next_value()?,
+            "preferredDataLocation" => self.preferred_data_location = map.next_value()?,
+            "preferredLanguage" => self.preferred_language = map.next_value()?,
+            "proxyAddresses" => self.proxy_addresses = map.next_value()?,
+            "renewedDateTime" => self.renewed_date_time = map.next_value()?,
+            "resourceBehaviorOptions" => self.resource_behavior_options = map.next_value()?,
+            "resourceProvisioningOptions" => {
+                self.resource_provisioning_options = map.next_value()?
+            }
+            "securityEnabled" => self.security_enabled = map.next_value()?,
+            "securityIdentifier" => self.security_identifier = map.next_value()?,
+            "serviceProvisioningErrors" => self.service_provisioning_errors = map.next_value()?,
+            "theme" => self.theme = map.next_value()?,
+            "uniqueName" => self.unique_name = map.next_value()?,
+            "unseenConversationsCount" => self.unseen_conversations_count = map.next_value()?,
+            "unseenCount" => self.unseen_count = map.next_value()?,
+            "unseenMessagesCount" => self.unseen_messages_count = map.next_value()?,
+            "visibility" => self.visibility = map.next_value()?,
+            "welcomeMessageEnabled" => self.welcome_message_enabled = map.next_value()?,
+            "acceptedSenders" => self.accepted_senders = map.next_value()?,
+            "appRoleAssignments" => self.app_role_assignments = map.next_value()?,
+            #[cfg(feature = "calendar")]
+            "calendar" => self.calendar = map.next_value()?,
+            #[cfg(feature = "calendar")]
+            "calendarView" => self.calendar_view = map.next_value()?,
+            "conversations" => self.conversations = map.next_value()?,
+            "createdOnBehalfOf" => self.created_on_behalf_of = map.next_value()?,
+            #[cfg(feature = "files")]
+            "drive" => self.drive = map.next_value()?,
+            #[cfg(feature = "files")]
+            "drives" => self.drives = map.next_value()?,
+            #[cfg(feature = "calendar")]
+            "events" => self.events = map.next_value()?,
+            "extensions" => self.extensions = map.next_value()?,
+            #[cfg(feature = "directory")]
+            "groupLifecyclePolicies" => self.group_lifecycle_policies = map.next_value()?,
+            "memberOf" => self.member_of = map.next_value()?,
+            "members" => self.members = map.next_value()?,
+            "membersWithLicenseErrors" => self.members_with_license_errors = map.next_value()?,
+            #[cfg(feature = "onenote")]
+            "onenote" => self.onenote = map.next_value()?,
+            "onPremisesSyncBehavior" => self.on_premises_sync_behavior = map.next_value()?,
+            "owners" => self.owners = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "permissionGrants" => self.permission_grants = map.next_value()?,
+            "photo" => self.photo = map.next_value()?,
+            "photos" => self.photos = map.next_value()?,
+            #[cfg(feature = "planner")]
+            "planner" => self.planner = map.next_value()?,
+            "rejectedSenders" => self.rejected_senders = map.next_value()?,
+            #[cfg(feature = "directory")]
+            "settings" => self.settings = map.next_value()?,
+            #[cfg(feature = "sites")]
+            "sites" => self.sites = map.next_value()?,
+            #[cfg(feature = "teams")]
+            "team" => self.team = map.next_value()?,
+            "threads" => self.threads = map.next_value()?,
+            "transitiveMemberOf" => self.transitive_member_of = map.next_value()?,
+            "transitiveMembers" => self.transitive_members = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -4647,12 +6374,12 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.inheritablePermission` entity type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InheritablePermission {
     /// The `inheritableScopes` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub inheritable_scopes: crate::Patch<crate::models::AnyInheritableScopes>,
+    pub inheritable_scopes: crate::Patch<Box<crate::models::AnyInheritableScopes>>,
     /// The `resourceAppId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_app_id: crate::Patch<String>,
@@ -4660,6 +6387,35 @@ pub struct InheritablePermission {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for InheritablePermission {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for InheritablePermission {
+    const NAME: &'static str = "microsoft.graph.inheritablePermission";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "inheritableScopes" => self.inheritable_scopes = map.next_value()?,
+            "resourceAppId" => self.resource_app_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -4675,8 +6431,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `officeGraphInsights` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ItemInsights {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4707,6 +6463,40 @@ pub struct ItemInsights {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ItemInsights {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ItemInsights {
+    const NAME: &'static str = "microsoft.graph.itemInsights";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            #[cfg(feature = "other")]
+            "shared" => self.shared = map.next_value()?,
+            #[cfg(feature = "other")]
+            "trending" => self.trending = map.next_value()?,
+            #[cfg(feature = "other")]
+            "used" => self.used = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`ItemInsights`] for a typed `$select`.
     pub enum ItemInsightsField for ItemInsights {
@@ -4718,8 +6508,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LicenseDetails {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4742,6 +6532,37 @@ pub struct LicenseDetails {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for LicenseDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for LicenseDetails {
+    const NAME: &'static str = "microsoft.graph.licenseDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "servicePlans" => self.service_plans = map.next_value()?,
+            "skuId" => self.sku_id = map.next_value()?,
+            "skuPartNumber" => self.sku_part_number = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`LicenseDetails`] for a typed `$select`.
     pub enum LicenseDetailsField for LicenseDetails {
@@ -4756,8 +6577,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Mailbox {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4775,6 +6596,36 @@ pub struct Mailbox {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for Mailbox {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for Mailbox {
+    const NAME: &'static str = "microsoft.graph.mailbox";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "folders" => self.folders = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`Mailbox`] for a typed `$select`.
     pub enum MailboxField for Mailbox {
@@ -4788,8 +6639,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MailboxFolder {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4832,6 +6683,49 @@ pub struct MailboxFolder {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for MailboxFolder {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for MailboxFolder {
+    const NAME: &'static str = "microsoft.graph.mailboxFolder";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "childFolderCount" => self.child_folder_count = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "parentFolderId" => self.parent_folder_id = map.next_value()?,
+            "totalItemCount" => self.total_item_count = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "childFolders" => self.child_folders = map.next_value()?,
+            "items" => self.items = map.next_value()?,
+            #[cfg(feature = "mail")]
+            "multiValueExtendedProperties" => {
+                self.multi_value_extended_properties = map.next_value()?
+            }
+            #[cfg(feature = "mail")]
+            "singleValueExtendedProperties" => {
+                self.single_value_extended_properties = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`MailboxFolder`] for a typed `$select`.
     pub enum MailboxFolderField for MailboxFolder {
@@ -4850,8 +6744,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `outlookItem` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MailboxItem {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4894,6 +6788,48 @@ pub struct MailboxItem {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for MailboxItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for MailboxItem {
+    const NAME: &'static str = "microsoft.graph.mailboxItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "categories" => self.categories = map.next_value()?,
+            "changeKey" => self.change_key = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            #[cfg(feature = "mail")]
+            "multiValueExtendedProperties" => {
+                self.multi_value_extended_properties = map.next_value()?
+            }
+            #[cfg(feature = "mail")]
+            "singleValueExtendedProperties" => {
+                self.single_value_extended_properties = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`MailboxItem`] for a typed `$select`.
     pub enum MailboxItemField for MailboxItem {
@@ -4911,8 +6847,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MultiTenantOrganizationMember {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4944,11 +6880,48 @@ pub struct MultiTenantOrganizationMember {
     /// The `transitionDetails` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transition_details:
-        crate::Patch<crate::models::MultiTenantOrganizationMemberTransitionDetails>,
+        crate::Patch<Box<crate::models::MultiTenantOrganizationMemberTransitionDetails>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for MultiTenantOrganizationMember {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for MultiTenantOrganizationMember {
+    const NAME: &'static str = "microsoft.graph.multiTenantOrganizationMember";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "addedByTenantId" => self.added_by_tenant_id = map.next_value()?,
+            "addedDateTime" => self.added_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "joinedDateTime" => self.joined_date_time = map.next_value()?,
+            "role" => self.role = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            "transitionDetails" => self.transition_details = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -4972,8 +6945,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnPremisesSyncBehavior {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4985,6 +6958,35 @@ pub struct OnPremisesSyncBehavior {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for OnPremisesSyncBehavior {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for OnPremisesSyncBehavior {
+    const NAME: &'static str = "microsoft.graph.onPremisesSyncBehavior";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isCloudManaged" => self.is_cloud_managed = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -5000,8 +7002,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `extension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OpenTypeExtension {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5013,6 +7015,35 @@ pub struct OpenTypeExtension {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for OpenTypeExtension {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for OpenTypeExtension {
+    const NAME: &'static str = "microsoft.graph.openTypeExtension";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "extensionName" => self.extension_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -5028,8 +7059,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Person {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5067,7 +7098,7 @@ pub struct Person {
     pub person_notes: crate::Patch<String>,
     /// The type of person.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub person_type: crate::Patch<crate::models::PersonType>,
+    pub person_type: crate::Patch<Box<crate::models::PersonType>>,
     /// The person's phone numbers.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phones: crate::Patch<Vec<crate::models::Phone>>,
@@ -5101,6 +7132,53 @@ pub struct Person {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for Person {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for Person {
+    const NAME: &'static str = "microsoft.graph.person";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "birthday" => self.birthday = map.next_value()?,
+            "companyName" => self.company_name = map.next_value()?,
+            "department" => self.department = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "givenName" => self.given_name = map.next_value()?,
+            "imAddress" => self.im_address = map.next_value()?,
+            "isFavorite" => self.is_favorite = map.next_value()?,
+            "jobTitle" => self.job_title = map.next_value()?,
+            "officeLocation" => self.office_location = map.next_value()?,
+            "personNotes" => self.person_notes = map.next_value()?,
+            "personType" => self.person_type = map.next_value()?,
+            "phones" => self.phones = map.next_value()?,
+            "postalAddresses" => self.postal_addresses = map.next_value()?,
+            "profession" => self.profession = map.next_value()?,
+            "scoredEmailAddresses" => self.scored_email_addresses = map.next_value()?,
+            "surname" => self.surname = map.next_value()?,
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            "websites" => self.websites = map.next_value()?,
+            "yomiCompany" => self.yomi_company = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`Person`] for a typed `$select`.
     pub enum PersonField for Person {
@@ -5131,8 +7209,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5150,6 +7228,37 @@ pub struct PolicyBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for PolicyBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for PolicyBase {
+    const NAME: &'static str = "microsoft.graph.policyBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "identity-access"))]
@@ -5218,58 +7327,79 @@ pub enum AnyPolicyBase {
 #[cfg(any(feature = "identity", feature = "identity-access"))]
 impl<'de> serde::Deserialize<'de> for AnyPolicyBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+impl crate::polymorphic::Polymorphic for AnyPolicyBase {
+    const DECLARED: &'static str = "microsoft.graph.policyBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.policyBase") => {
-                Self::PolicyBase(crate::edm::from_value(value)?)
+                Self::PolicyBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.appManagementPolicy") => {
-                Self::AppManagementPolicy(crate::edm::from_value(value)?)
+                Self::AppManagementPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authorizationPolicy") => {
-                Self::AuthorizationPolicy(crate::edm::from_value(value)?)
+                Self::AuthorizationPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.crossTenantAccessPolicy") => {
-                Self::CrossTenantAccessPolicy(crate::edm::from_value(value)?)
+                Self::CrossTenantAccessPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identitySecurityDefaultsEnforcementPolicy") => {
-                Self::IdentitySecurityDefaultsEnforcementPolicy(crate::edm::from_value(value)?)
+                Self::IdentitySecurityDefaultsEnforcementPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.permissionGrantPolicy") => {
-                Self::PermissionGrantPolicy(crate::edm::from_value(value)?)
+                Self::PermissionGrantPolicy(serde::Deserialize::deserialize(d)?)
             }
-            Some("microsoft.graph.stsPolicy") => Self::StsPolicy(crate::edm::from_value(value)?),
+            Some("microsoft.graph.stsPolicy") => {
+                Self::StsPolicy(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.activityBasedTimeoutPolicy") => {
-                Self::ActivityBasedTimeoutPolicy(crate::edm::from_value(value)?)
+                Self::ActivityBasedTimeoutPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.claimsMappingPolicy") => {
-                Self::ClaimsMappingPolicy(crate::edm::from_value(value)?)
+                Self::ClaimsMappingPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.homeRealmDiscoveryPolicy") => {
-                Self::HomeRealmDiscoveryPolicy(crate::edm::from_value(value)?)
+                Self::HomeRealmDiscoveryPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tokenIssuancePolicy") => {
-                Self::TokenIssuancePolicy(crate::edm::from_value(value)?)
+                Self::TokenIssuancePolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tokenLifetimePolicy") => {
-                Self::TokenLifetimePolicy(crate::edm::from_value(value)?)
+                Self::TokenLifetimePolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tenantAppManagementPolicy") => {
-                Self::TenantAppManagementPolicy(crate::edm::from_value(value)?)
+                Self::TenantAppManagementPolicy(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::PolicyBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -5277,8 +7407,8 @@ impl<'de> serde::Deserialize<'de> for AnyPolicyBase {
 ///
 /// Derived from `outlookItem` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Post {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5300,7 +7430,7 @@ pub struct Post {
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The contents of the post. This is a default property. This property can be null.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub body: crate::Patch<crate::models::ItemBody>,
+    pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// Unique ID of the conversation. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation_id: crate::Patch<String>,
@@ -5310,7 +7440,7 @@ pub struct Post {
     /// Used in delegate access scenarios. Indicates who posted the message on behalf of another user.
     /// This is a default property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub from: crate::Patch<crate::models::AnyRecipient>,
+    pub from: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// Indicates whether the post has at least one attachment. This is a default property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_attachments: crate::Patch<bool>,
@@ -5325,7 +7455,7 @@ pub struct Post {
     /// Contains the address of the sender. The value of Sender is assumed to be the address of the
     /// authenticated user in the case when Sender is not specified. This is a default property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sender: crate::Patch<crate::models::AnyRecipient>,
+    pub sender: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// Read-only. Nullable. Supports $expand.
     #[cfg(feature = "mail")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5350,6 +7480,58 @@ pub struct Post {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for Post {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for Post {
+    const NAME: &'static str = "microsoft.graph.post";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "categories" => self.categories = map.next_value()?,
+            "changeKey" => self.change_key = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "body" => self.body = map.next_value()?,
+            "conversationId" => self.conversation_id = map.next_value()?,
+            "conversationThreadId" => self.conversation_thread_id = map.next_value()?,
+            "from" => self.from = map.next_value()?,
+            "hasAttachments" => self.has_attachments = map.next_value()?,
+            "newParticipants" => self.new_participants = map.next_value()?,
+            "receivedDateTime" => self.received_date_time = map.next_value()?,
+            "sender" => self.sender = map.next_value()?,
+            #[cfg(feature = "mail")]
+            "attachments" => self.attachments = map.next_value()?,
+            "extensions" => self.extensions = map.next_value()?,
+            "inReplyTo" => self.in_reply_to = map.next_value()?,
+            #[cfg(feature = "mail")]
+            "multiValueExtendedProperties" => {
+                self.multi_value_extended_properties = map.next_value()?
+            }
+            #[cfg(feature = "mail")]
+            "singleValueExtendedProperties" => {
+                self.single_value_extended_properties = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -5378,8 +7560,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProfilePhoto {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5397,6 +7579,36 @@ pub struct ProfilePhoto {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ProfilePhoto {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ProfilePhoto {
+    const NAME: &'static str = "microsoft.graph.profilePhoto";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "height" => self.height = map.next_value()?,
+            "width" => self.width = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`ProfilePhoto`] for a typed `$select`.
     pub enum ProfilePhotoField for ProfilePhoto {
@@ -5410,8 +7622,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoteDesktopSecurityConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5432,6 +7644,39 @@ pub struct RemoteDesktopSecurityConfiguration {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for RemoteDesktopSecurityConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for RemoteDesktopSecurityConfiguration {
+    const NAME: &'static str = "microsoft.graph.remoteDesktopSecurityConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isRemoteDesktopProtocolEnabled" => {
+                self.is_remote_desktop_protocol_enabled = map.next_value()?
+            }
+            "approvedClientApps" => self.approved_client_apps = map.next_value()?,
+            "targetDeviceGroups" => self.target_device_groups = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`RemoteDesktopSecurityConfiguration`] for a typed `$select`.
     pub enum RemoteDesktopSecurityConfigurationField for RemoteDesktopSecurityConfiguration {
@@ -5446,8 +7691,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoteTenantGroup {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5477,6 +7722,40 @@ pub struct RemoteTenantGroup {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for RemoteTenantGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for RemoteTenantGroup {
+    const NAME: &'static str = "microsoft.graph.remoteTenantGroup";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "remoteGroupDisplayName" => self.remote_group_display_name = map.next_value()?,
+            "remoteGroupId" => self.remote_group_id = map.next_value()?,
+            "remoteTenantDisplayName" => self.remote_tenant_display_name = map.next_value()?,
+            "remoteTenantId" => self.remote_tenant_id = map.next_value()?,
+            "remoteTenantPrimaryDomain" => self.remote_tenant_primary_domain = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`RemoteTenantGroup`] for a typed `$select`.
     pub enum RemoteTenantGroupField for RemoteTenantGroup {
@@ -5494,8 +7773,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServicePrincipal {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5550,7 +7829,7 @@ pub struct ServicePrincipal {
     pub created_by_app_id: crate::Patch<String>,
     /// The `customSecurityAttributes` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub custom_security_attributes: crate::Patch<crate::models::CustomSecurityAttributeValue>,
+    pub custom_security_attributes: crate::Patch<Box<crate::models::CustomSecurityAttributeValue>>,
     /// Free text field to provide an internal end-user facing description of the service principal.
     /// End-user portals such MyApps will display the application description in this field. The maximum
     /// allowed size is 1024 characters. Supports $filter (eq, ne, not, ge, le, startsWith) and $search.
@@ -5575,7 +7854,7 @@ pub struct ServicePrincipal {
     /// privacy statement for registered Azure AD apps. Supports $filter (eq, ne, not, ge, le, and eq on
     /// null values).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub info: crate::Patch<crate::models::InformationalUrl>,
+    pub info: crate::Patch<Box<crate::models::InformationalUrl>>,
     /// The `isDisabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_disabled: crate::Patch<bool>,
@@ -5633,7 +7912,7 @@ pub struct ServicePrincipal {
         crate::Patch<Vec<crate::models::ResourceSpecificPermission>>,
     /// The collection for settings related to saml single sign-on.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub saml_single_sign_on_settings: crate::Patch<crate::models::SamlSingleSignOnSettings>,
+    pub saml_single_sign_on_settings: crate::Patch<Box<crate::models::SamlSingleSignOnSettings>>,
     /// Contains the list of identifiersUris, copied over from the associated application. Additional
     /// values can be added to hybrid applications. These values can be used to identify the permissions
     /// exposed by this app within Azure AD. For example,Client apps can specify a resource URI which is
@@ -5680,7 +7959,7 @@ pub struct ServicePrincipal {
     pub token_encryption_key_id: crate::Patch<crate::edm::Guid>,
     /// Specifies the verified publisher of the application which this service principal represents.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub verified_publisher: crate::Patch<crate::models::VerifiedPublisher>,
+    pub verified_publisher: crate::Patch<Box<crate::models::VerifiedPublisher>>,
     /// The appManagementPolicy applied to this application.
     #[cfg(feature = "identity-access")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5737,10 +8016,10 @@ pub struct ServicePrincipal {
     /// The `remoteDesktopSecurityConfiguration` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remote_desktop_security_configuration:
-        crate::Patch<crate::models::RemoteDesktopSecurityConfiguration>,
+        crate::Patch<Box<crate::models::RemoteDesktopSecurityConfiguration>>,
     /// The `synchronization` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub synchronization: crate::Patch<crate::models::Synchronization>,
+    pub synchronization: crate::Patch<Box<crate::models::Synchronization>>,
     /// The tokenIssuancePolicies assigned to this service principal.
     #[cfg(feature = "identity-access")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5756,6 +8035,107 @@ pub struct ServicePrincipal {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ServicePrincipal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ServicePrincipal {
+    const NAME: &'static str = "microsoft.graph.servicePrincipal";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "accountEnabled" => self.account_enabled = map.next_value()?,
+            "addIns" => self.add_ins = map.next_value()?,
+            "alternativeNames" => self.alternative_names = map.next_value()?,
+            "appDescription" => self.app_description = map.next_value()?,
+            "appDisplayName" => self.app_display_name = map.next_value()?,
+            "appId" => self.app_id = map.next_value()?,
+            "applicationTemplateId" => self.application_template_id = map.next_value()?,
+            "appOwnerOrganizationId" => self.app_owner_organization_id = map.next_value()?,
+            "appRoleAssignmentRequired" => self.app_role_assignment_required = map.next_value()?,
+            "appRoles" => self.app_roles = map.next_value()?,
+            "createdByAppId" => self.created_by_app_id = map.next_value()?,
+            "customSecurityAttributes" => self.custom_security_attributes = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "disabledByMicrosoftStatus" => self.disabled_by_microsoft_status = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "homepage" => self.homepage = map.next_value()?,
+            "info" => self.info = map.next_value()?,
+            "isDisabled" => self.is_disabled = map.next_value()?,
+            "keyCredentials" => self.key_credentials = map.next_value()?,
+            "loginUrl" => self.login_url = map.next_value()?,
+            "logoutUrl" => self.logout_url = map.next_value()?,
+            "notes" => self.notes = map.next_value()?,
+            "notificationEmailAddresses" => self.notification_email_addresses = map.next_value()?,
+            "oauth2PermissionScopes" => self.oauth2_permission_scopes = map.next_value()?,
+            "passwordCredentials" => self.password_credentials = map.next_value()?,
+            "preferredSingleSignOnMode" => self.preferred_single_sign_on_mode = map.next_value()?,
+            "preferredTokenSigningKeyThumbprint" => {
+                self.preferred_token_signing_key_thumbprint = map.next_value()?
+            }
+            "replyUrls" => self.reply_urls = map.next_value()?,
+            "resourceSpecificApplicationPermissions" => {
+                self.resource_specific_application_permissions = map.next_value()?
+            }
+            "samlSingleSignOnSettings" => self.saml_single_sign_on_settings = map.next_value()?,
+            "servicePrincipalNames" => self.service_principal_names = map.next_value()?,
+            "servicePrincipalType" => self.service_principal_type = map.next_value()?,
+            "signInAudience" => self.sign_in_audience = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "tokenEncryptionKeyId" => self.token_encryption_key_id = map.next_value()?,
+            "verifiedPublisher" => self.verified_publisher = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "appManagementPolicies" => self.app_management_policies = map.next_value()?,
+            "appRoleAssignedTo" => self.app_role_assigned_to = map.next_value()?,
+            "appRoleAssignments" => self.app_role_assignments = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "claimsMappingPolicies" => self.claims_mapping_policies = map.next_value()?,
+            "createdObjects" => self.created_objects = map.next_value()?,
+            "delegatedPermissionClassifications" => {
+                self.delegated_permission_classifications = map.next_value()?
+            }
+            "endpoints" => self.endpoints = map.next_value()?,
+            "federatedIdentityCredentials" => {
+                self.federated_identity_credentials = map.next_value()?
+            }
+            #[cfg(feature = "identity-access")]
+            "homeRealmDiscoveryPolicies" => {
+                self.home_realm_discovery_policies = map.next_value()?
+            }
+            "memberOf" => self.member_of = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "oauth2PermissionGrants" => self.oauth2_permission_grants = map.next_value()?,
+            "ownedObjects" => self.owned_objects = map.next_value()?,
+            "owners" => self.owners = map.next_value()?,
+            "remoteDesktopSecurityConfiguration" => {
+                self.remote_desktop_security_configuration = map.next_value()?
+            }
+            "synchronization" => self.synchronization = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "tokenIssuancePolicies" => self.token_issuance_policies = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "tokenLifetimePolicies" => self.token_lifetime_policies = map.next_value()?,
+            "transitiveMemberOf" => self.transitive_member_of = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -5837,19 +8217,38 @@ pub enum AnyServicePrincipal {
 #[cfg(feature = "identity")]
 impl<'de> serde::Deserialize<'de> for AnyServicePrincipal {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::polymorphic::Polymorphic for AnyServicePrincipal {
+    const DECLARED: &'static str = "microsoft.graph.servicePrincipal";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.servicePrincipal") => {
-                Self::ServicePrincipal(crate::edm::from_value(value)?)
+                Self::ServicePrincipal(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.agentIdentity") => {
-                Self::AgentIdentity(crate::edm::from_value(value)?)
+                Self::AgentIdentity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.agentIdentityBlueprintPrincipal") => {
-                Self::AgentIdentityBlueprintPrincipal(crate::edm::from_value(value)?)
+                Self::AgentIdentityBlueprintPrincipal(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ServicePrincipal(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -5857,22 +8256,22 @@ impl<'de> serde::Deserialize<'de> for AnyServicePrincipal {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ShiftPreferences {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5884,6 +8283,39 @@ pub struct ShiftPreferences {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ShiftPreferences {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ShiftPreferences {
+    const NAME: &'static str = "microsoft.graph.shiftPreferences";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "availability" => self.availability = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -5903,8 +8335,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StsPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5933,6 +8365,40 @@ pub struct StsPolicy {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for StsPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for StsPolicy {
+    const NAME: &'static str = "microsoft.graph.stsPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "definition" => self.definition = map.next_value()?,
+            "isOrganizationDefault" => self.is_organization_default = map.next_value()?,
+            "appliesTo" => self.applies_to = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "identity-access"))]
@@ -5982,33 +8448,52 @@ pub enum AnyStsPolicy {
 #[cfg(any(feature = "identity", feature = "identity-access"))]
 impl<'de> serde::Deserialize<'de> for AnyStsPolicy {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+impl crate::polymorphic::Polymorphic for AnyStsPolicy {
+    const DECLARED: &'static str = "microsoft.graph.stsPolicy";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.stsPolicy") => {
-                Self::StsPolicy(crate::edm::from_value(value)?)
+                Self::StsPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.activityBasedTimeoutPolicy") => {
-                Self::ActivityBasedTimeoutPolicy(crate::edm::from_value(value)?)
+                Self::ActivityBasedTimeoutPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.claimsMappingPolicy") => {
-                Self::ClaimsMappingPolicy(crate::edm::from_value(value)?)
+                Self::ClaimsMappingPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.homeRealmDiscoveryPolicy") => {
-                Self::HomeRealmDiscoveryPolicy(crate::edm::from_value(value)?)
+                Self::HomeRealmDiscoveryPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tokenIssuancePolicy") => {
-                Self::TokenIssuancePolicy(crate::edm::from_value(value)?)
+                Self::TokenIssuancePolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tokenLifetimePolicy") => {
-                Self::TokenLifetimePolicy(crate::edm::from_value(value)?)
+                Self::TokenLifetimePolicy(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::StsPolicy(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -6016,8 +8501,8 @@ impl<'de> serde::Deserialize<'de> for AnyStsPolicy {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Synchronization {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6038,6 +8523,37 @@ pub struct Synchronization {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for Synchronization {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for Synchronization {
+    const NAME: &'static str = "microsoft.graph.synchronization";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "secrets" => self.secrets = map.next_value()?,
+            "jobs" => self.jobs = map.next_value()?,
+            "templates" => self.templates = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`Synchronization`] for a typed `$select`.
     pub enum SynchronizationField for Synchronization {
@@ -6052,18 +8568,18 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SynchronizationJob {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `schedule` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schedule: crate::Patch<crate::models::SynchronizationSchedule>,
+    pub schedule: crate::Patch<Box<crate::models::SynchronizationSchedule>>,
     /// The `status` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub status: crate::Patch<crate::models::SynchronizationStatus>,
+    pub status: crate::Patch<Box<crate::models::SynchronizationStatus>>,
     /// The `synchronizationJobSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub synchronization_job_settings: crate::Patch<Vec<crate::models::KeyValuePair>>,
@@ -6072,14 +8588,48 @@ pub struct SynchronizationJob {
     pub template_id: crate::Patch<String>,
     /// The `bulkUpload` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub bulk_upload: crate::Patch<crate::models::BulkUpload>,
+    pub bulk_upload: crate::Patch<Box<crate::models::BulkUpload>>,
     /// The `schema` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schema: crate::Patch<crate::models::SynchronizationSchema>,
+    pub schema: crate::Patch<Box<crate::models::SynchronizationSchema>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SynchronizationJob {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SynchronizationJob {
+    const NAME: &'static str = "microsoft.graph.synchronizationJob";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "schedule" => self.schedule = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "synchronizationJobSettings" => self.synchronization_job_settings = map.next_value()?,
+            "templateId" => self.template_id = map.next_value()?,
+            "bulkUpload" => self.bulk_upload = map.next_value()?,
+            "schema" => self.schema = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -6100,8 +8650,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SynchronizationSchema {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6122,6 +8672,37 @@ pub struct SynchronizationSchema {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SynchronizationSchema {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SynchronizationSchema {
+    const NAME: &'static str = "microsoft.graph.synchronizationSchema";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "synchronizationRules" => self.synchronization_rules = map.next_value()?,
+            "version" => self.version = map.next_value()?,
+            "directories" => self.directories = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`SynchronizationSchema`] for a typed `$select`.
     pub enum SynchronizationSchemaField for SynchronizationSchema {
@@ -6136,8 +8717,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SynchronizationTemplate {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6162,11 +8743,46 @@ pub struct SynchronizationTemplate {
     pub metadata: crate::Patch<Vec<crate::models::SynchronizationMetadataEntry>>,
     /// The `schema` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schema: crate::Patch<crate::models::SynchronizationSchema>,
+    pub schema: crate::Patch<Box<crate::models::SynchronizationSchema>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SynchronizationTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SynchronizationTemplate {
+    const NAME: &'static str = "microsoft.graph.synchronizationTemplate";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "applicationId" => self.application_id = map.next_value()?,
+            "default" => self.default = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "discoverable" => self.discoverable = map.next_value()?,
+            "factoryTag" => self.factory_tag = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "schema" => self.schema = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -6188,8 +8804,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TargetDeviceGroup {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6201,6 +8817,35 @@ pub struct TargetDeviceGroup {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for TargetDeviceGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for TargetDeviceGroup {
+    const NAME: &'static str = "microsoft.graph.targetDeviceGroup";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -6216,8 +8861,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct User {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6249,7 +8894,7 @@ pub struct User {
     pub assigned_plans: crate::Patch<Vec<crate::models::AssignedPlan>>,
     /// The `authorizationInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub authorization_info: crate::Patch<crate::models::AuthorizationInfo>,
+    pub authorization_info: crate::Patch<Box<crate::models::AuthorizationInfo>>,
     /// The birthday of the user. The Timestamp type represents date and time information using ISO 8601
     /// format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Returned only on $select.
@@ -6296,7 +8941,7 @@ pub struct User {
     pub creation_type: crate::Patch<String>,
     /// The `customSecurityAttributes` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub custom_security_attributes: crate::Patch<crate::models::CustomSecurityAttributeValue>,
+    pub custom_security_attributes: crate::Patch<Box<crate::models::CustomSecurityAttributeValue>>,
     /// The name for the department in which the user works. Maximum length is 64 characters. Returned
     /// only on $select. Supports $filter (eq, ne, not , ge, le, in, and eq on null values).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6334,7 +8979,7 @@ pub struct User {
     /// Represents organization data (e.g. division and costCenter) associated with a user. Returned only
     /// on $select. Supports $filter (eq, ne, not , ge, le, in).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub employee_org_data: crate::Patch<crate::models::EmployeeOrgData>,
+    pub employee_org_data: crate::Patch<Box<crate::models::EmployeeOrgData>>,
     /// Captures enterprise worker type. For example, Employee, Contractor, Consultant, or Vendor.
     /// Returned only on $select. Supports $filter (eq, ne, not , ge, le, in, startsWith).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6419,7 +9064,7 @@ pub struct User {
     /// Settings for the primary mailbox of the signed-in user. You can get or update settings for
     /// sending automatic replies to incoming messages, locale and time zone. Returned only on $select.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub mailbox_settings: crate::Patch<crate::models::MailboxSettings>,
+    pub mailbox_settings: crate::Patch<Box<crate::models::MailboxSettings>>,
     /// The mail alias for the user. This property must be specified when a user is created. Maximum
     /// length is 64 characters. Returned only on $select. Supports $filter (eq, ne, not, ge, le, in,
     /// startsWith, and eq on null values).
@@ -6457,7 +9102,7 @@ pub struct User {
     /// (eq, ne, not, in).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_extension_attributes:
-        crate::Patch<crate::models::OnPremisesExtensionAttributes>,
+        crate::Patch<Box<crate::models::OnPremisesExtensionAttributes>>,
     /// This property is used to associate an on-premises Active Directory user account to their Azure AD
     /// user object. This property must be specified when creating a new user account in the Graph if you
     /// are using a federated domain for the user's userPrincipalName (UPN) property. NOTE: The $ and _
@@ -6518,7 +9163,7 @@ pub struct User {
     /// requirements as specified by the passwordPolicies property. By default, a strong password is
     /// required. Returned only on $select. Supports $filter (eq, ne, not, in, and eq on null values).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub password_profile: crate::Patch<crate::models::PasswordProfile>,
+    pub password_profile: crate::Patch<Box<crate::models::PasswordProfile>>,
     /// A list for the user to enumerate their past projects. Returned only on $select.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub past_projects: crate::Patch<Vec<String>>,
@@ -6541,7 +9186,7 @@ pub struct User {
     pub preferred_name: crate::Patch<String>,
     /// The `print` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub print: crate::Patch<crate::models::UserPrint>,
+    pub print: crate::Patch<Box<crate::models::UserPrint>>,
     /// The plans that are provisioned for the user. Read-only. Not nullable. Returned only on $select.
     /// Supports $filter (eq, not, ge, le).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6580,7 +9225,7 @@ pub struct User {
     /// AuditLog.Read.All permission.This property is not returned for a user who has never signed in or
     /// last signed in before April 2020.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sign_in_activity: crate::Patch<crate::models::SignInActivity>,
+    pub sign_in_activity: crate::Patch<Box<crate::models::SignInActivity>>,
     /// Any refresh tokens or sessions tokens (session cookies) issued before this time are invalid, and
     /// applications will get an error when using an invalid refresh or sessions token to acquire a
     /// delegated access token (to access APIs such as Microsoft Graph). If this happens, the application
@@ -6641,11 +9286,11 @@ pub struct User {
     /// The authentication methods that are supported for the user.
     #[cfg(feature = "identity-access")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub authentication: crate::Patch<crate::models::Authentication>,
+    pub authentication: crate::Patch<Box<crate::models::Authentication>>,
     /// The user's primary calendar. Read-only.
     #[cfg(feature = "calendar")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub calendar: crate::Patch<crate::models::Calendar>,
+    pub calendar: crate::Patch<Box<crate::models::Calendar>>,
     /// The user's calendar groups. Read-only. Nullable.
     #[cfg(feature = "calendar")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6664,7 +9309,7 @@ pub struct User {
     pub chats: crate::Patch<Vec<crate::models::Chat>>,
     /// The `cloudClipboard` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub cloud_clipboard: crate::Patch<crate::models::CloudClipboardRoot>,
+    pub cloud_clipboard: crate::Patch<Box<crate::models::CloudClipboardRoot>>,
     /// The `cloudPCs` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cloud_p_cs: crate::Patch<Vec<crate::models::CloudPC>>,
@@ -6681,7 +9326,8 @@ pub struct User {
     pub created_objects: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `dataSecurityAndGovernance` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub data_security_and_governance: crate::Patch<crate::models::UserDataSecurityAndGovernance>,
+    pub data_security_and_governance:
+        crate::Patch<Box<crate::models::UserDataSecurityAndGovernance>>,
     /// The list of troubleshooting events for this user.
     #[cfg(feature = "device-management")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6701,7 +9347,7 @@ pub struct User {
     pub drives: crate::Patch<Vec<crate::models::Drive>>,
     /// The `employeeExperience` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub employee_experience: crate::Patch<crate::models::EmployeeExperienceUser>,
+    pub employee_experience: crate::Patch<Box<crate::models::EmployeeExperienceUser>>,
     /// The user's events. Default is to show Events under the Default Calendar. Read-only. Nullable.
     #[cfg(feature = "calendar")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6717,10 +9363,10 @@ pub struct User {
     /// inferred relevance or importance.
     #[cfg(feature = "mail")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub inference_classification: crate::Patch<crate::models::InferenceClassification>,
+    pub inference_classification: crate::Patch<Box<crate::models::InferenceClassification>>,
     /// The `insights` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub insights: crate::Patch<crate::models::ItemInsights>,
+    pub insights: crate::Patch<Box<crate::models::ItemInsights>>,
     /// The `joinedTeams` navigation property (present when expanded).
     #[cfg(feature = "teams")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6759,18 +9405,18 @@ pub struct User {
     /// The `onenote` navigation property (present when expanded).
     #[cfg(feature = "onenote")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub onenote: crate::Patch<crate::models::Onenote>,
+    pub onenote: crate::Patch<Box<crate::models::Onenote>>,
     /// The `onlineMeetings` navigation property (present when expanded).
     #[cfg(feature = "communications")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub online_meetings: crate::Patch<Vec<crate::models::OnlineMeeting>>,
     /// The `onPremisesSyncBehavior` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub on_premises_sync_behavior: crate::Patch<crate::models::OnPremisesSyncBehavior>,
+    pub on_premises_sync_behavior: crate::Patch<Box<crate::models::OnPremisesSyncBehavior>>,
     /// The `outlook` navigation property (present when expanded).
     #[cfg(feature = "mail")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub outlook: crate::Patch<crate::models::OutlookUser>,
+    pub outlook: crate::Patch<Box<crate::models::OutlookUser>>,
     /// Devices that are owned by the user. Read-only. Nullable. Supports $expand and $filter (/$count eq
     /// 0, /$count ne 0, /$count eq 1, /$count ne 1).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6787,18 +9433,18 @@ pub struct User {
     pub permission_grants: crate::Patch<Vec<crate::models::ResourceSpecificPermissionGrant>>,
     /// The user's profile photo. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub photo: crate::Patch<crate::models::ProfilePhoto>,
+    pub photo: crate::Patch<Box<crate::models::ProfilePhoto>>,
     /// The `photos` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub photos: crate::Patch<Vec<crate::models::ProfilePhoto>>,
     /// Entry-point to the Planner resource that might exist for a user. Read-only.
     #[cfg(feature = "planner")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub planner: crate::Patch<crate::models::PlannerUser>,
+    pub planner: crate::Patch<Box<crate::models::PlannerUser>>,
     /// The `presence` navigation property (present when expanded).
     #[cfg(feature = "communications")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub presence: crate::Patch<crate::models::Presence>,
+    pub presence: crate::Patch<Box<crate::models::Presence>>,
     /// Devices that are registered for the user. Read-only. Nullable. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registered_devices: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
@@ -6808,10 +9454,10 @@ pub struct User {
     pub scoped_role_member_of: crate::Patch<Vec<crate::models::ScopedRoleMembership>>,
     /// The `settings` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub settings: crate::Patch<crate::models::UserSettings>,
+    pub settings: crate::Patch<Box<crate::models::UserSettings>>,
     /// The `solutions` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub solutions: crate::Patch<crate::models::UserSolutionRoot>,
+    pub solutions: crate::Patch<Box<crate::models::UserSolutionRoot>>,
     /// The `sponsorOf` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sponsor_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
@@ -6821,11 +9467,11 @@ pub struct User {
     /// The `teamwork` navigation property (present when expanded).
     #[cfg(feature = "teams")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub teamwork: crate::Patch<crate::models::UserTeamwork>,
+    pub teamwork: crate::Patch<Box<crate::models::UserTeamwork>>,
     /// Represents the To Do services available to a user.
     #[cfg(feature = "todo")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub todo: crate::Patch<crate::models::Todo>,
+    pub todo: crate::Patch<Box<crate::models::Todo>>,
     /// The groups, including nested groups, and directory roles that a user is a member of. Nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transitive_member_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
@@ -6833,6 +9479,222 @@ pub struct User {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for User {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for User {
+    const NAME: &'static str = "microsoft.graph.user";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "aboutMe" => self.about_me = map.next_value()?,
+            "accountEnabled" => self.account_enabled = map.next_value()?,
+            "ageGroup" => self.age_group = map.next_value()?,
+            "assignedLicenses" => self.assigned_licenses = map.next_value()?,
+            "assignedPlans" => self.assigned_plans = map.next_value()?,
+            "authorizationInfo" => self.authorization_info = map.next_value()?,
+            "birthday" => self.birthday = map.next_value()?,
+            "businessPhones" => self.business_phones = map.next_value()?,
+            "city" => self.city = map.next_value()?,
+            "companyName" => self.company_name = map.next_value()?,
+            "consentProvidedForMinor" => self.consent_provided_for_minor = map.next_value()?,
+            "country" => self.country = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "creationType" => self.creation_type = map.next_value()?,
+            "customSecurityAttributes" => self.custom_security_attributes = map.next_value()?,
+            "department" => self.department = map.next_value()?,
+            "deviceEnrollmentLimit" => self.device_enrollment_limit = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "employeeHireDate" => self.employee_hire_date = map.next_value()?,
+            "employeeId" => self.employee_id = map.next_value()?,
+            "employeeLeaveDateTime" => self.employee_leave_date_time = map.next_value()?,
+            "employeeOrgData" => self.employee_org_data = map.next_value()?,
+            "employeeType" => self.employee_type = map.next_value()?,
+            "externalUserState" => self.external_user_state = map.next_value()?,
+            "externalUserStateChangeDateTime" => {
+                self.external_user_state_change_date_time = map.next_value()?
+            }
+            "faxNumber" => self.fax_number = map.next_value()?,
+            "givenName" => self.given_name = map.next_value()?,
+            "hireDate" => self.hire_date = map.next_value()?,
+            "identities" => self.identities = map.next_value()?,
+            "identityParentId" => self.identity_parent_id = map.next_value()?,
+            "imAddresses" => self.im_addresses = map.next_value()?,
+            "interests" => self.interests = map.next_value()?,
+            "isManagementRestricted" => self.is_management_restricted = map.next_value()?,
+            "isResourceAccount" => self.is_resource_account = map.next_value()?,
+            "jobTitle" => self.job_title = map.next_value()?,
+            "lastPasswordChangeDateTime" => {
+                self.last_password_change_date_time = map.next_value()?
+            }
+            "legalAgeGroupClassification" => {
+                self.legal_age_group_classification = map.next_value()?
+            }
+            "licenseAssignmentStates" => self.license_assignment_states = map.next_value()?,
+            "mail" => self.mail = map.next_value()?,
+            "mailboxSettings" => self.mailbox_settings = map.next_value()?,
+            "mailNickname" => self.mail_nickname = map.next_value()?,
+            "mobilePhone" => self.mobile_phone = map.next_value()?,
+            "mySite" => self.my_site = map.next_value()?,
+            "officeLocation" => self.office_location = map.next_value()?,
+            "onPremisesDistinguishedName" => {
+                self.on_premises_distinguished_name = map.next_value()?
+            }
+            "onPremisesDomainName" => self.on_premises_domain_name = map.next_value()?,
+            "onPremisesExtensionAttributes" => {
+                self.on_premises_extension_attributes = map.next_value()?
+            }
+            "onPremisesImmutableId" => self.on_premises_immutable_id = map.next_value()?,
+            "onPremisesLastSyncDateTime" => {
+                self.on_premises_last_sync_date_time = map.next_value()?
+            }
+            "onPremisesProvisioningErrors" => {
+                self.on_premises_provisioning_errors = map.next_value()?
+            }
+            "onPremisesSamAccountName" => self.on_premises_sam_account_name = map.next_value()?,
+            "onPremisesSecurityIdentifier" => {
+                self.on_premises_security_identifier = map.next_value()?
+            }
+            "onPremisesSyncEnabled" => self.on_premises_sync_enabled = map.next_value()?,
+            "onPremisesUserPrincipalName" => {
+                self.on_premises_user_principal_name = map.next_value()?
+            }
+            "otherMails" => self.other_mails = map.next_value()?,
+            "passwordPolicies" => self.password_policies = map.next_value()?,
+            "passwordProfile" => self.password_profile = map.next_value()?,
+            "pastProjects" => self.past_projects = map.next_value()?,
+            "postalCode" => self.postal_code = map.next_value()?,
+            "preferredDataLocation" => self.preferred_data_location = map.next_value()?,
+            "preferredLanguage" => self.preferred_language = map.next_value()?,
+            "preferredName" => self.preferred_name = map.next_value()?,
+            "print" => self.print = map.next_value()?,
+            "provisionedPlans" => self.provisioned_plans = map.next_value()?,
+            "proxyAddresses" => self.proxy_addresses = map.next_value()?,
+            "responsibilities" => self.responsibilities = map.next_value()?,
+            "schools" => self.schools = map.next_value()?,
+            "securityIdentifier" => self.security_identifier = map.next_value()?,
+            "serviceProvisioningErrors" => self.service_provisioning_errors = map.next_value()?,
+            "showInAddressList" => self.show_in_address_list = map.next_value()?,
+            "signInActivity" => self.sign_in_activity = map.next_value()?,
+            "signInSessionsValidFromDateTime" => {
+                self.sign_in_sessions_valid_from_date_time = map.next_value()?
+            }
+            "skills" => self.skills = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "streetAddress" => self.street_address = map.next_value()?,
+            "surname" => self.surname = map.next_value()?,
+            "usageLocation" => self.usage_location = map.next_value()?,
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            "userType" => self.user_type = map.next_value()?,
+            "activities" => self.activities = map.next_value()?,
+            "adhocCalls" => self.adhoc_calls = map.next_value()?,
+            #[cfg(feature = "identity-governance")]
+            "agreementAcceptances" => self.agreement_acceptances = map.next_value()?,
+            "appRoleAssignments" => self.app_role_assignments = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "authentication" => self.authentication = map.next_value()?,
+            #[cfg(feature = "calendar")]
+            "calendar" => self.calendar = map.next_value()?,
+            #[cfg(feature = "calendar")]
+            "calendarGroups" => self.calendar_groups = map.next_value()?,
+            #[cfg(feature = "calendar")]
+            "calendars" => self.calendars = map.next_value()?,
+            #[cfg(feature = "calendar")]
+            "calendarView" => self.calendar_view = map.next_value()?,
+            #[cfg(feature = "teams")]
+            "chats" => self.chats = map.next_value()?,
+            "cloudClipboard" => self.cloud_clipboard = map.next_value()?,
+            "cloudPCs" => self.cloud_p_cs = map.next_value()?,
+            #[cfg(feature = "personal-contacts")]
+            "contactFolders" => self.contact_folders = map.next_value()?,
+            #[cfg(feature = "personal-contacts")]
+            "contacts" => self.contacts = map.next_value()?,
+            "createdObjects" => self.created_objects = map.next_value()?,
+            "dataSecurityAndGovernance" => self.data_security_and_governance = map.next_value()?,
+            #[cfg(feature = "device-management")]
+            "deviceManagementTroubleshootingEvents" => {
+                self.device_management_troubleshooting_events = map.next_value()?
+            }
+            "directReports" => self.direct_reports = map.next_value()?,
+            #[cfg(feature = "files")]
+            "drive" => self.drive = map.next_value()?,
+            #[cfg(feature = "files")]
+            "drives" => self.drives = map.next_value()?,
+            "employeeExperience" => self.employee_experience = map.next_value()?,
+            #[cfg(feature = "calendar")]
+            "events" => self.events = map.next_value()?,
+            "extensions" => self.extensions = map.next_value()?,
+            #[cfg(feature = "sites")]
+            "followedSites" => self.followed_sites = map.next_value()?,
+            #[cfg(feature = "mail")]
+            "inferenceClassification" => self.inference_classification = map.next_value()?,
+            "insights" => self.insights = map.next_value()?,
+            #[cfg(feature = "teams")]
+            "joinedTeams" => self.joined_teams = map.next_value()?,
+            "licenseDetails" => self.license_details = map.next_value()?,
+            #[cfg(feature = "mail")]
+            "mailFolders" => self.mail_folders = map.next_value()?,
+            #[cfg(feature = "device-management")]
+            "managedAppRegistrations" => self.managed_app_registrations = map.next_value()?,
+            #[cfg(feature = "device-management")]
+            "managedDevices" => self.managed_devices = map.next_value()?,
+            "manager" => self.manager = map.next_value()?,
+            "memberOf" => self.member_of = map.next_value()?,
+            #[cfg(feature = "mail")]
+            "messages" => self.messages = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "oauth2PermissionGrants" => self.oauth2_permission_grants = map.next_value()?,
+            #[cfg(feature = "onenote")]
+            "onenote" => self.onenote = map.next_value()?,
+            #[cfg(feature = "communications")]
+            "onlineMeetings" => self.online_meetings = map.next_value()?,
+            "onPremisesSyncBehavior" => self.on_premises_sync_behavior = map.next_value()?,
+            #[cfg(feature = "mail")]
+            "outlook" => self.outlook = map.next_value()?,
+            "ownedDevices" => self.owned_devices = map.next_value()?,
+            "ownedObjects" => self.owned_objects = map.next_value()?,
+            "people" => self.people = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "permissionGrants" => self.permission_grants = map.next_value()?,
+            "photo" => self.photo = map.next_value()?,
+            "photos" => self.photos = map.next_value()?,
+            #[cfg(feature = "planner")]
+            "planner" => self.planner = map.next_value()?,
+            #[cfg(feature = "communications")]
+            "presence" => self.presence = map.next_value()?,
+            "registeredDevices" => self.registered_devices = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "scopedRoleMemberOf" => self.scoped_role_member_of = map.next_value()?,
+            "settings" => self.settings = map.next_value()?,
+            "solutions" => self.solutions = map.next_value()?,
+            "sponsorOf" => self.sponsor_of = map.next_value()?,
+            "sponsors" => self.sponsors = map.next_value()?,
+            #[cfg(feature = "teams")]
+            "teamwork" => self.teamwork = map.next_value()?,
+            #[cfg(feature = "todo")]
+            "todo" => self.todo = map.next_value()?,
+            "transitiveMemberOf" => self.transitive_member_of = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -6969,12 +9831,33 @@ pub enum AnyUser {
 #[cfg(feature = "identity")]
 impl<'de> serde::Deserialize<'de> for AnyUser {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
-            None | Some("microsoft.graph.user") => Self::User(crate::edm::from_value(value)?),
-            Some("microsoft.graph.agentUser") => Self::AgentUser(crate::edm::from_value(value)?),
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::polymorphic::Polymorphic for AnyUser {
+    const DECLARED: &'static str = "microsoft.graph.user";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
+            None | Some("microsoft.graph.user") => Self::User(serde::Deserialize::deserialize(d)?),
+            Some("microsoft.graph.agentUser") => {
+                Self::AgentUser(serde::Deserialize::deserialize(d)?)
+            }
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::User(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -6982,8 +9865,8 @@ impl<'de> serde::Deserialize<'de> for AnyUser {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserActivity {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7040,7 +9923,7 @@ pub struct UserActivity {
     pub user_timezone: crate::Patch<String>,
     /// Required. The object containing information to render the activity in the UX.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub visual_elements: crate::Patch<crate::models::VisualInfo>,
+    pub visual_elements: crate::Patch<Box<crate::models::VisualInfo>>,
     /// Optional. NavigationProperty/Containment; navigation property to the activity's historyItems.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub history_items: crate::Patch<Vec<crate::models::ActivityHistoryItem>>,
@@ -7048,6 +9931,48 @@ pub struct UserActivity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for UserActivity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for UserActivity {
+    const NAME: &'static str = "microsoft.graph.userActivity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "activationUrl" => self.activation_url = map.next_value()?,
+            "activitySourceHost" => self.activity_source_host = map.next_value()?,
+            "appActivityId" => self.app_activity_id = map.next_value()?,
+            "appDisplayName" => self.app_display_name = map.next_value()?,
+            "contentInfo" => self.content_info = map.next_value()?,
+            "contentUrl" => self.content_url = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "fallbackUrl" => self.fallback_url = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "userTimezone" => self.user_timezone = map.next_value()?,
+            "visualElements" => self.visual_elements = map.next_value()?,
+            "historyItems" => self.history_items = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -7076,8 +10001,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `dataSecurityAndGovernance` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserDataSecurityAndGovernance {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7088,14 +10013,46 @@ pub struct UserDataSecurityAndGovernance {
     pub sensitivity_labels: crate::Patch<Vec<crate::models::SensitivityLabel>>,
     /// The `activities` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub activities: crate::Patch<crate::models::ActivitiesContainer>,
+    pub activities: crate::Patch<Box<crate::models::ActivitiesContainer>>,
     /// The `protectionScopes` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub protection_scopes: crate::Patch<crate::models::UserProtectionScopeContainer>,
+    pub protection_scopes: crate::Patch<Box<crate::models::UserProtectionScopeContainer>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for UserDataSecurityAndGovernance {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for UserDataSecurityAndGovernance {
+    const NAME: &'static str = "microsoft.graph.userDataSecurityAndGovernance";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            #[cfg(feature = "other")]
+            "sensitivityLabels" => self.sensitivity_labels = map.next_value()?,
+            "activities" => self.activities = map.next_value()?,
+            "protectionScopes" => self.protection_scopes = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -7112,8 +10069,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserInsightsSettings {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7125,6 +10082,35 @@ pub struct UserInsightsSettings {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for UserInsightsSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for UserInsightsSettings {
+    const NAME: &'static str = "microsoft.graph.userInsightsSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -7140,8 +10126,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserProtectionScopeContainer {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7150,6 +10136,34 @@ pub struct UserProtectionScopeContainer {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for UserProtectionScopeContainer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for UserProtectionScopeContainer {
+    const NAME: &'static str = "microsoft.graph.userProtectionScopeContainer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -7164,8 +10178,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserSettings {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7178,26 +10192,67 @@ pub struct UserSettings {
     pub contribution_to_content_discovery_disabled: crate::Patch<bool>,
     /// The `exchange` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub exchange: crate::Patch<crate::models::ExchangeSettings>,
+    pub exchange: crate::Patch<Box<crate::models::ExchangeSettings>>,
     /// The `itemInsights` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub item_insights: crate::Patch<crate::models::UserInsightsSettings>,
+    pub item_insights: crate::Patch<Box<crate::models::UserInsightsSettings>>,
     /// The `shiftPreferences` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub shift_preferences: crate::Patch<crate::models::ShiftPreferences>,
+    pub shift_preferences: crate::Patch<Box<crate::models::ShiftPreferences>>,
     /// The `storage` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub storage: crate::Patch<crate::models::UserStorage>,
+    pub storage: crate::Patch<Box<crate::models::UserStorage>>,
     /// The `windows` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub windows: crate::Patch<Vec<crate::models::WindowsSetting>>,
     /// The `workHoursAndLocations` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub work_hours_and_locations: crate::Patch<crate::models::WorkHoursAndLocationsSetting>,
+    pub work_hours_and_locations: crate::Patch<Box<crate::models::WorkHoursAndLocationsSetting>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for UserSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for UserSettings {
+    const NAME: &'static str = "microsoft.graph.userSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "contributionToContentDiscoveryAsOrganizationDisabled" => {
+                self.contribution_to_content_discovery_as_organization_disabled =
+                    map.next_value()?
+            }
+            "contributionToContentDiscoveryDisabled" => {
+                self.contribution_to_content_discovery_disabled = map.next_value()?
+            }
+            "exchange" => self.exchange = map.next_value()?,
+            "itemInsights" => self.item_insights = map.next_value()?,
+            "shiftPreferences" => self.shift_preferences = map.next_value()?,
+            "storage" => self.storage = map.next_value()?,
+            "windows" => self.windows = map.next_value()?,
+            "workHoursAndLocations" => self.work_hours_and_locations = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -7220,19 +10275,48 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserSolutionRoot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `workingTimeSchedule` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub working_time_schedule: crate::Patch<crate::models::WorkingTimeSchedule>,
+    pub working_time_schedule: crate::Patch<Box<crate::models::WorkingTimeSchedule>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for UserSolutionRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for UserSolutionRoot {
+    const NAME: &'static str = "microsoft.graph.userSolutionRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "workingTimeSchedule" => self.working_time_schedule = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -7248,8 +10332,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserStorage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7257,11 +10341,41 @@ pub struct UserStorage {
     /// The `quota` navigation property (present when expanded).
     #[cfg(feature = "storage")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub quota: crate::Patch<crate::models::UnifiedStorageQuota>,
+    pub quota: crate::Patch<Box<crate::models::UnifiedStorageQuota>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for UserStorage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for UserStorage {
+    const NAME: &'static str = "microsoft.graph.userStorage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            #[cfg(feature = "storage")]
+            "quota" => self.quota = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -7276,8 +10390,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WindowsSetting {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7301,6 +10415,38 @@ pub struct WindowsSetting {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for WindowsSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for WindowsSetting {
+    const NAME: &'static str = "microsoft.graph.windowsSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "payloadType" => self.payload_type = map.next_value()?,
+            "settingType" => self.setting_type = map.next_value()?,
+            "windowsDeviceId" => self.windows_device_id = map.next_value()?,
+            "instances" => self.instances = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`WindowsSetting`] for a typed `$select`.
     pub enum WindowsSettingField for WindowsSetting {
@@ -7316,8 +10462,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WindowsSettingInstance {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7341,6 +10487,38 @@ pub struct WindowsSettingInstance {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for WindowsSettingInstance {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for WindowsSettingInstance {
+    const NAME: &'static str = "microsoft.graph.windowsSettingInstance";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "payload" => self.payload = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`WindowsSettingInstance`] for a typed `$select`.
     pub enum WindowsSettingInstanceField for WindowsSettingInstance {
@@ -7356,8 +10534,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkHoursAndLocationsSetting {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7378,6 +10556,39 @@ pub struct WorkHoursAndLocationsSetting {
 }
 
 #[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for WorkHoursAndLocationsSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for WorkHoursAndLocationsSetting {
+    const NAME: &'static str = "microsoft.graph.workHoursAndLocationsSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "maxSharedWorkLocationDetails" => {
+                self.max_shared_work_location_details = map.next_value()?
+            }
+            "occurrences" => self.occurrences = map.next_value()?,
+            "recurrences" => self.recurrences = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity")]
 crate::edm::select_fields! {
     /// Property names of [`WorkHoursAndLocationsSetting`] for a typed `$select`.
     pub enum WorkHoursAndLocationsSettingField for WorkHoursAndLocationsSetting {
@@ -7392,8 +10603,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkingTimeSchedule {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7402,6 +10613,34 @@ pub struct WorkingTimeSchedule {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for WorkingTimeSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for WorkingTimeSchedule {
+    const NAME: &'static str = "microsoft.graph.workingTimeSchedule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -7416,15 +10655,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkPlanOccurrence {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `end` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub end: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `placeId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub place_id: crate::Patch<String>,
@@ -7433,10 +10672,10 @@ pub struct WorkPlanOccurrence {
     pub recurrence_id: crate::Patch<String>,
     /// The `start` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub start: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub start: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `timeOffDetails` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub time_off_details: crate::Patch<crate::models::TimeOffDetails>,
+    pub time_off_details: crate::Patch<Box<crate::models::TimeOffDetails>>,
     /// The `workLocationType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub work_location_type: crate::Patch<crate::models::WorkLocationType>,
@@ -7444,6 +10683,40 @@ pub struct WorkPlanOccurrence {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for WorkPlanOccurrence {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for WorkPlanOccurrence {
+    const NAME: &'static str = "microsoft.graph.workPlanOccurrence";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "end" => self.end = map.next_value()?,
+            "placeId" => self.place_id = map.next_value()?,
+            "recurrenceId" => self.recurrence_id = map.next_value()?,
+            "start" => self.start = map.next_value()?,
+            "timeOffDetails" => self.time_off_details = map.next_value()?,
+            "workLocationType" => self.work_location_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -7464,24 +10737,24 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkPlanRecurrence {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `end` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub end: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `placeId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub place_id: crate::Patch<String>,
     /// The `recurrence` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub recurrence: crate::Patch<crate::models::PatternedRecurrence>,
+    pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// The `start` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub start: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub start: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `workLocationType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub work_location_type: crate::Patch<crate::models::WorkLocationType>,
@@ -7489,6 +10762,39 @@ pub struct WorkPlanRecurrence {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for WorkPlanRecurrence {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for WorkPlanRecurrence {
+    const NAME: &'static str = "microsoft.graph.workPlanRecurrence";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "end" => self.end = map.next_value()?,
+            "placeId" => self.place_id = map.next_value()?,
+            "recurrence" => self.recurrence = map.next_value()?,
+            "start" => self.start = map.next_value()?,
+            "workLocationType" => self.work_location_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -7506,8 +10812,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.activityMetadata` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ActivityMetadata {
     /// The `activity` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7518,10 +10824,38 @@ pub struct ActivityMetadata {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for ActivityMetadata {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for ActivityMetadata {
+    const NAME: &'static str = "microsoft.graph.activityMetadata";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "activity" => self.activity = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.addIn` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AddIn {
     /// The `id` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7538,12 +10872,42 @@ pub struct AddIn {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AddIn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AddIn {
+    const NAME: &'static str = "microsoft.graph.addIn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "properties" => self.properties = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.aiAgentInfo` complex type.
 ///
 /// Derived from `aiInteractionEntity`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AiAgentInfo {
     /// The `identifier` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7563,10 +10927,41 @@ pub struct AiAgentInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for AiAgentInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for AiAgentInfo {
+    const NAME: &'static str = "microsoft.graph.aiAgentInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "identifier" => self.identifier = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "version" => self.version = map.next_value()?,
+            "blueprintId" => self.blueprint_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.aiInteractionEntity` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AiInteractionEntity {
     /// The `identifier` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7581,6 +10976,36 @@ pub struct AiInteractionEntity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for AiInteractionEntity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for AiInteractionEntity {
+    const NAME: &'static str = "microsoft.graph.aiInteractionEntity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "identifier" => self.identifier = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "version" => self.version = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `aiInteractionEntity` or any type derived from it, chosen by `@odata.type` when reading.
@@ -7605,19 +11030,38 @@ pub enum AnyAiInteractionEntity {
 #[cfg(any(feature = "identity", feature = "security"))]
 impl<'de> serde::Deserialize<'de> for AnyAiInteractionEntity {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::polymorphic::Polymorphic for AnyAiInteractionEntity {
+    const DECLARED: &'static str = "microsoft.graph.aiInteractionEntity";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.aiInteractionEntity") => {
-                Self::AiInteractionEntity(crate::edm::from_value(value)?)
+                Self::AiInteractionEntity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.aiAgentInfo") => {
-                Self::AiAgentInfo(crate::edm::from_value(value)?)
+                Self::AiAgentInfo(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.aiInteractionPlugin") => {
-                Self::AiInteractionPlugin(crate::edm::from_value(value)?)
+                Self::AiInteractionPlugin(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AiInteractionEntity(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -7642,36 +11086,102 @@ impl<'de> serde::Deserialize<'de> for AnyAiInteractionEntity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AiInteractionMentionedIdentitySet {
     /// Optional. The application associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub application: crate::Patch<crate::models::AnyIdentity>,
+    pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The device associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub device: crate::Patch<crate::models::AnyIdentity>,
+    pub device: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The user associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user: crate::Patch<crate::models::AnyIdentity>,
+    pub user: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `conversation` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conversation: crate::Patch<crate::models::TeamworkConversationIdentity>,
+    pub conversation: crate::Patch<Box<crate::models::TeamworkConversationIdentity>>,
     /// The `tag` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub tag: crate::Patch<crate::models::TeamworkTagIdentity>,
+    pub tag: crate::Patch<Box<crate::models::TeamworkTagIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for AiInteractionMentionedIdentitySet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for AiInteractionMentionedIdentitySet {
+    const NAME: &'static str = "microsoft.graph.aiInteractionMentionedIdentitySet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "application" => self.application = map.next_value()?,
+            "device" => self.device = map.next_value()?,
+            "user" => self.user = map.next_value()?,
+            "conversation" => self.conversation = map.next_value()?,
+            "tag" => self.tag = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.aiInteractionPlugin` complex type.
 ///
 /// Derived from `aiInteractionEntity`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AiInteractionPlugin {
     /// The `identifier` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7688,12 +11198,42 @@ pub struct AiInteractionPlugin {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for AiInteractionPlugin {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for AiInteractionPlugin {
+    const NAME: &'static str = "microsoft.graph.aiInteractionPlugin";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "identifier" => self.identifier = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "version" => self.version = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.allAllowedScopes` complex type.
 ///
 /// Derived from `inheritableScopes`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AllAllowedScopes {
     /// The `kind` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7704,12 +11244,40 @@ pub struct AllAllowedScopes {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AllAllowedScopes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AllAllowedScopes {
+    const NAME: &'static str = "microsoft.graph.allAllowedScopes";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "kind" => self.kind = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.allDomains` complex type.
 ///
 /// Derived from `validatingDomains`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AllDomains {
     /// The `rootDomains` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7720,10 +11288,38 @@ pub struct AllDomains {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AllDomains {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AllDomains {
+    const NAME: &'static str = "microsoft.graph.allDomains";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "rootDomains" => self.root_domains = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.apiApplication` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApiApplication {
     /// When true, allows an application to use claims mapping without specifying a custom signing key.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7764,10 +11360,44 @@ pub struct ApiApplication {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ApiApplication {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ApiApplication {
+    const NAME: &'static str = "microsoft.graph.apiApplication";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "acceptMappedClaims" => self.accept_mapped_claims = map.next_value()?,
+            "knownClientApplications" => self.known_client_applications = map.next_value()?,
+            "oauth2PermissionScopes" => self.oauth2_permission_scopes = map.next_value()?,
+            "preAuthorizedApplications" => self.pre_authorized_applications = map.next_value()?,
+            "requestedAccessTokenVersion" => {
+                self.requested_access_token_version = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.appRole` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AppRole {
     /// Specifies whether this app role can be assigned to users and groups (by setting to \['User'\]),
     /// to other application's (by setting to \['Application'\], or both (by setting to \['User',
@@ -7809,10 +11439,44 @@ pub struct AppRole {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AppRole {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AppRole {
+    const NAME: &'static str = "microsoft.graph.appRole";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowedMemberTypes" => self.allowed_member_types = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "origin" => self.origin = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.assignedLabel` complex type.
 #[cfg(any(feature = "identity", feature = "storage"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AssignedLabel {
     /// The display name of the label. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7826,10 +11490,39 @@ pub struct AssignedLabel {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "storage"))]
+impl<'de> serde::Deserialize<'de> for AssignedLabel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "storage"))]
+impl crate::read_fields::ReadFields for AssignedLabel {
+    const NAME: &'static str = "microsoft.graph.assignedLabel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "labelId" => self.label_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.assignedLicense` complex type.
 #[cfg(any(feature = "identity", feature = "education"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AssignedLicense {
     /// A collection of the unique identifiers for plans that have been disabled.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7843,10 +11536,39 @@ pub struct AssignedLicense {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "education"))]
+impl<'de> serde::Deserialize<'de> for AssignedLicense {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "education"))]
+impl crate::read_fields::ReadFields for AssignedLicense {
+    const NAME: &'static str = "microsoft.graph.assignedLicense";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "disabledPlans" => self.disabled_plans = map.next_value()?,
+            "skuId" => self.sku_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.assignedPlan` complex type.
 #[cfg(any(feature = "identity", feature = "education", feature = "directory"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AssignedPlan {
     /// The date and time at which the plan was assigned. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
@@ -7870,6 +11592,37 @@ pub struct AssignedPlan {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "education", feature = "directory"))]
+impl<'de> serde::Deserialize<'de> for AssignedPlan {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "education", feature = "directory"))]
+impl crate::read_fields::ReadFields for AssignedPlan {
+    const NAME: &'static str = "microsoft.graph.assignedPlan";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "assignedDateTime" => self.assigned_date_time = map.next_value()?,
+            "capabilityStatus" => self.capability_status = map.next_value()?,
+            "service" => self.service = map.next_value()?,
+            "servicePlanId" => self.service_plan_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.attendee` complex type.
 ///
 /// Derived from `attendeeBase` < `recipient`; inherited properties are included.
@@ -7879,12 +11632,12 @@ pub struct AssignedPlan {
     feature = "calendar",
     feature = "identity-access"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Attendee {
     /// The recipient's email address.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub email_address: crate::Patch<crate::models::EmailAddress>,
+    pub email_address: crate::Patch<Box<crate::models::EmailAddress>>,
     /// The type of attendee. The possible values are: required, optional, resource. Currently if the
     /// attendee is a person, findMeetingTimes always considers the person is of the Required type.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7893,26 +11646,67 @@ pub struct Attendee {
     /// attendee hasn't proposed another time, then this property is not included in a response of a GET
     /// event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub proposed_new_time: crate::Patch<crate::models::TimeSlot>,
+    pub proposed_new_time: crate::Patch<Box<crate::models::TimeSlot>>,
     /// The attendee's response (none, accepted, declined, etc.) for the event and date-time that the
     /// response was sent.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub status: crate::Patch<crate::models::ResponseStatus>,
+    pub status: crate::Patch<Box<crate::models::ResponseStatus>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl<'de> serde::Deserialize<'de> for Attendee {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl crate::read_fields::ReadFields for Attendee {
+    const NAME: &'static str = "microsoft.graph.attendee";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "emailAddress" => self.email_address = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "proposedNewTime" => self.proposed_new_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.attendeeAvailability` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttendeeAvailability {
     /// The email address and type of attendee - whether it's a person or a resource, and whether
     /// required or optional if it's a person.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub attendee: crate::Patch<crate::models::AnyAttendeeBase>,
+    pub attendee: crate::Patch<Box<crate::models::AnyAttendeeBase>>,
     /// The availability status of the attendee. The possible values are: free, tentative, busy, oof,
     /// workingElsewhere, unknown.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7921,6 +11715,35 @@ pub struct AttendeeAvailability {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AttendeeAvailability {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AttendeeAvailability {
+    const NAME: &'static str = "microsoft.graph.attendeeAvailability";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "attendee" => self.attendee = map.next_value()?,
+            "availability" => self.availability = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.attendeeBase` complex type.
@@ -7932,12 +11755,12 @@ pub struct AttendeeAvailability {
     feature = "calendar",
     feature = "identity-access"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttendeeBase {
     /// The recipient's email address.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub email_address: crate::Patch<crate::models::EmailAddress>,
+    pub email_address: crate::Patch<Box<crate::models::EmailAddress>>,
     /// The type of attendee. The possible values are: required, optional, resource. Currently if the
     /// attendee is a person, findMeetingTimes always considers the person is of the Required type.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7946,6 +11769,45 @@ pub struct AttendeeBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl<'de> serde::Deserialize<'de> for AttendeeBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl crate::read_fields::ReadFields for AttendeeBase {
+    const NAME: &'static str = "microsoft.graph.attendeeBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "emailAddress" => self.email_address = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `attendeeBase` or any type derived from it, chosen by `@odata.type` when reading.
@@ -7978,21 +11840,45 @@ pub enum AnyAttendeeBase {
 ))]
 impl<'de> serde::Deserialize<'de> for AnyAttendeeBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl crate::polymorphic::Polymorphic for AnyAttendeeBase {
+    const DECLARED: &'static str = "microsoft.graph.attendeeBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.attendeeBase") => {
-                Self::AttendeeBase(crate::edm::from_value(value)?)
+                Self::AttendeeBase(serde::Deserialize::deserialize(d)?)
             }
-            Some("microsoft.graph.attendee") => Self::Attendee(crate::edm::from_value(value)?),
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some("microsoft.graph.attendee") => Self::Attendee(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AttendeeBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.attributeDefinition` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttributeDefinition {
     /// The `anchor` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8036,10 +11922,49 @@ pub struct AttributeDefinition {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AttributeDefinition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AttributeDefinition {
+    const NAME: &'static str = "microsoft.graph.attributeDefinition";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "anchor" => self.anchor = map.next_value()?,
+            "apiExpressions" => self.api_expressions = map.next_value()?,
+            "caseExact" => self.case_exact = map.next_value()?,
+            "defaultValue" => self.default_value = map.next_value()?,
+            "flowNullValues" => self.flow_null_values = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "multivalued" => self.multivalued = map.next_value()?,
+            "mutability" => self.mutability = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "referencedObjects" => self.referenced_objects = map.next_value()?,
+            "required" => self.required = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.attributeDefinitionMetadataEntry` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttributeDefinitionMetadataEntry {
     /// The `key` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8053,10 +11978,39 @@ pub struct AttributeDefinitionMetadataEntry {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AttributeDefinitionMetadataEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AttributeDefinitionMetadataEntry {
+    const NAME: &'static str = "microsoft.graph.attributeDefinitionMetadataEntry";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "key" => self.key = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.attributeMapping` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttributeMapping {
     /// The `defaultValue` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8075,7 +12029,7 @@ pub struct AttributeMapping {
     pub matching_priority: crate::Patch<i32>,
     /// The `source` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub source: crate::Patch<crate::models::AttributeMappingSource>,
+    pub source: crate::Patch<Box<crate::models::AttributeMappingSource>>,
     /// The `targetAttributeName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_attribute_name: crate::Patch<String>,
@@ -8085,10 +12039,44 @@ pub struct AttributeMapping {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AttributeMapping {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AttributeMapping {
+    const NAME: &'static str = "microsoft.graph.attributeMapping";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "defaultValue" => self.default_value = map.next_value()?,
+            "exportMissingReferences" => self.export_missing_references = map.next_value()?,
+            "flowBehavior" => self.flow_behavior = map.next_value()?,
+            "flowType" => self.flow_type = map.next_value()?,
+            "matchingPriority" => self.matching_priority = map.next_value()?,
+            "source" => self.source = map.next_value()?,
+            "targetAttributeName" => self.target_attribute_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.attributeMappingSource` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttributeMappingSource {
     /// The `expression` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8108,10 +12096,41 @@ pub struct AttributeMappingSource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AttributeMappingSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AttributeMappingSource {
+    const NAME: &'static str = "microsoft.graph.attributeMappingSource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "expression" => self.expression = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "parameters" => self.parameters = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.authenticationBehaviors` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationBehaviors {
     /// The `blockAzureADGraphAccess` property.
     #[serde(
@@ -8131,10 +12150,44 @@ pub struct AuthenticationBehaviors {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AuthenticationBehaviors {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AuthenticationBehaviors {
+    const NAME: &'static str = "microsoft.graph.authenticationBehaviors";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "blockAzureADGraphAccess" => self.block_azure_ad_graph_access = map.next_value()?,
+            "removeUnverifiedEmailClaim" => {
+                self.remove_unverified_email_claim = map.next_value()?
+            }
+            "requireClientServicePrincipal" => {
+                self.require_client_service_principal = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.authorizationInfo` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthorizationInfo {
     /// The `certificateUserIds` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8145,33 +12198,92 @@ pub struct AuthorizationInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AuthorizationInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AuthorizationInfo {
+    const NAME: &'static str = "microsoft.graph.authorizationInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "certificateUserIds" => self.certificate_user_ids = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.automaticRepliesMailTips` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AutomaticRepliesMailTips {
     /// The automatic reply message.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
     /// The language that the automatic reply message is in.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub message_language: crate::Patch<crate::models::LocaleInfo>,
+    pub message_language: crate::Patch<Box<crate::models::LocaleInfo>>,
     /// The date and time that automatic replies are set to end.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub scheduled_end_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub scheduled_end_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The date and time that automatic replies are set to begin.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub scheduled_start_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub scheduled_start_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AutomaticRepliesMailTips {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AutomaticRepliesMailTips {
+    const NAME: &'static str = "microsoft.graph.automaticRepliesMailTips";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "message" => self.message = map.next_value()?,
+            "messageLanguage" => self.message_language = map.next_value()?,
+            "scheduledEndTime" => self.scheduled_end_time = map.next_value()?,
+            "scheduledStartTime" => self.scheduled_start_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.automaticRepliesSetting` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AutomaticRepliesSetting {
     /// The set of audience external to the signed-in user's organization who will receive the
     /// ExternalReplyMessage, if Status is AlwaysEnabled or Scheduled. The possible values are: none,
@@ -8188,10 +12300,10 @@ pub struct AutomaticRepliesSetting {
     pub internal_reply_message: crate::Patch<String>,
     /// The date and time that automatic replies are set to end, if Status is set to Scheduled.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub scheduled_end_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub scheduled_end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The date and time that automatic replies are set to begin, if Status is set to Scheduled.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub scheduled_start_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub scheduled_start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Configurations status for automatic replies. The possible values are: disabled, alwaysEnabled,
     /// scheduled.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8200,6 +12312,39 @@ pub struct AutomaticRepliesSetting {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for AutomaticRepliesSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for AutomaticRepliesSetting {
+    const NAME: &'static str = "microsoft.graph.automaticRepliesSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "externalAudience" => self.external_audience = map.next_value()?,
+            "externalReplyMessage" => self.external_reply_message = map.next_value()?,
+            "internalReplyMessage" => self.internal_reply_message = map.next_value()?,
+            "scheduledEndDateTime" => self.scheduled_end_date_time = map.next_value()?,
+            "scheduledStartDateTime" => self.scheduled_start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.azureCommunicationServicesUserIdentity` complex type.
@@ -8224,8 +12369,8 @@ pub struct AutomaticRepliesSetting {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AzureCommunicationServicesUserIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -8245,12 +12390,80 @@ pub struct AzureCommunicationServicesUserIdentity {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for AzureCommunicationServicesUserIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for AzureCommunicationServicesUserIdentity {
+    const NAME: &'static str = "microsoft.graph.azureCommunicationServicesUserIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "azureCommunicationServicesResourceId" => {
+                self.azure_communication_services_resource_id = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.binaryContent` complex type.
 ///
 /// Derived from `contentBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BinaryContent {
     /// The `data` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8261,10 +12474,38 @@ pub struct BinaryContent {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for BinaryContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for BinaryContent {
+    const NAME: &'static str = "microsoft.graph.binaryContent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "data" => self.data = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.certification` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Certification {
     /// URL that shows certification details for the application.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8288,6 +12529,40 @@ pub struct Certification {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for Certification {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for Certification {
+    const NAME: &'static str = "microsoft.graph.certification";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "certificationDetailsUrl" => self.certification_details_url = map.next_value()?,
+            "certificationExpirationDateTime" => {
+                self.certification_expiration_date_time = map.next_value()?
+            }
+            "isCertifiedByMicrosoft" => self.is_certified_by_microsoft = map.next_value()?,
+            "isPublisherAttested" => self.is_publisher_attested = map.next_value()?,
+            "lastCertificationDateTime" => self.last_certification_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.chatMessageFromIdentitySet` complex type.
 ///
 /// Derived from `identitySet`; inherited properties are included.
@@ -8309,22 +12584,86 @@ pub struct Certification {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChatMessageFromIdentitySet {
     /// Optional. The application associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub application: crate::Patch<crate::models::AnyIdentity>,
+    pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The device associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub device: crate::Patch<crate::models::AnyIdentity>,
+    pub device: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The user associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user: crate::Patch<crate::models::AnyIdentity>,
+    pub user: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for ChatMessageFromIdentitySet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for ChatMessageFromIdentitySet {
+    const NAME: &'static str = "microsoft.graph.chatMessageFromIdentitySet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "application" => self.application = map.next_value()?,
+            "device" => self.device = map.next_value()?,
+            "user" => self.user = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.chatMessageMentionedIdentitySet` complex type.
@@ -8348,25 +12687,90 @@ pub struct ChatMessageFromIdentitySet {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChatMessageMentionedIdentitySet {
     /// Optional. The application associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub application: crate::Patch<crate::models::AnyIdentity>,
+    pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The device associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub device: crate::Patch<crate::models::AnyIdentity>,
+    pub device: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The user associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user: crate::Patch<crate::models::AnyIdentity>,
+    pub user: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// If present, represents a conversation (for example, team or channel) @mentioned in a message.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conversation: crate::Patch<crate::models::TeamworkConversationIdentity>,
+    pub conversation: crate::Patch<Box<crate::models::TeamworkConversationIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for ChatMessageMentionedIdentitySet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for ChatMessageMentionedIdentitySet {
+    const NAME: &'static str = "microsoft.graph.chatMessageMentionedIdentitySet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "application" => self.application = map.next_value()?,
+            "device" => self.device = map.next_value()?,
+            "user" => self.user = map.next_value()?,
+            "conversation" => self.conversation = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.chatMessageReactionIdentitySet` complex type.
@@ -8390,35 +12794,99 @@ pub struct ChatMessageMentionedIdentitySet {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChatMessageReactionIdentitySet {
     /// Optional. The application associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub application: crate::Patch<crate::models::AnyIdentity>,
+    pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The device associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub device: crate::Patch<crate::models::AnyIdentity>,
+    pub device: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The user associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user: crate::Patch<crate::models::AnyIdentity>,
+    pub user: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for ChatMessageReactionIdentitySet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for ChatMessageReactionIdentitySet {
+    const NAME: &'static str = "microsoft.graph.chatMessageReactionIdentitySet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "application" => self.application = map.next_value()?,
+            "device" => self.device = map.next_value()?,
+            "user" => self.user = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.classifcationErrorBase` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ClassifcationErrorBase {
     /// The `code` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// The `innerError` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub inner_error: crate::Patch<crate::models::ClassificationInnerError>,
+    pub inner_error: crate::Patch<Box<crate::models::ClassificationInnerError>>,
     /// The `message` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
@@ -8429,6 +12897,37 @@ pub struct ClassifcationErrorBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for ClassifcationErrorBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for ClassifcationErrorBase {
+    const NAME: &'static str = "microsoft.graph.classifcationErrorBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "code" => self.code = map.next_value()?,
+            "innerError" => self.inner_error = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            "target" => self.target = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `classifcationErrorBase` or any type derived from it, chosen by `@odata.type` when reading.
@@ -8453,19 +12952,38 @@ pub enum AnyClassifcationErrorBase {
 #[cfg(any(feature = "identity", feature = "security"))]
 impl<'de> serde::Deserialize<'de> for AnyClassifcationErrorBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::polymorphic::Polymorphic for AnyClassifcationErrorBase {
+    const DECLARED: &'static str = "microsoft.graph.classifcationErrorBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.classifcationErrorBase") => {
-                Self::ClassifcationErrorBase(crate::edm::from_value(value)?)
+                Self::ClassifcationErrorBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.classificationError") => {
-                Self::ClassificationError(crate::edm::from_value(value)?)
+                Self::ClassificationError(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.processingError") => {
-                Self::ProcessingError(crate::edm::from_value(value)?)
+                Self::ProcessingError(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ClassifcationErrorBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -8473,15 +12991,15 @@ impl<'de> serde::Deserialize<'de> for AnyClassifcationErrorBase {
 ///
 /// Derived from `classifcationErrorBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ClassificationError {
     /// The `code` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// The `innerError` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub inner_error: crate::Patch<crate::models::ClassificationInnerError>,
+    pub inner_error: crate::Patch<Box<crate::models::ClassificationInnerError>>,
     /// The `message` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
@@ -8495,6 +13013,38 @@ pub struct ClassificationError {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for ClassificationError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for ClassificationError {
+    const NAME: &'static str = "microsoft.graph.classificationError";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "code" => self.code = map.next_value()?,
+            "innerError" => self.inner_error = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            "target" => self.target = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `classificationError` or any type derived from it, chosen by `@odata.type` when reading.
@@ -8517,23 +13067,42 @@ pub enum AnyClassificationError {
 #[cfg(any(feature = "identity", feature = "security"))]
 impl<'de> serde::Deserialize<'de> for AnyClassificationError {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::polymorphic::Polymorphic for AnyClassificationError {
+    const DECLARED: &'static str = "microsoft.graph.classificationError";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.classificationError") => {
-                Self::ClassificationError(crate::edm::from_value(value)?)
+                Self::ClassificationError(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.processingError") => {
-                Self::ProcessingError(crate::edm::from_value(value)?)
+                Self::ProcessingError(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ClassificationError(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.classificationInnerError` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ClassificationInnerError {
     /// The `activityId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8553,10 +13122,41 @@ pub struct ClassificationInnerError {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for ClassificationInnerError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for ClassificationInnerError {
+    const NAME: &'static str = "microsoft.graph.classificationInnerError";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "activityId" => self.activity_id = map.next_value()?,
+            "clientRequestId" => self.client_request_id = map.next_value()?,
+            "code" => self.code = map.next_value()?,
+            "errorDateTime" => self.error_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.cloudClipboardItemPayload` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CloudClipboardItemPayload {
     /// The `content` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8570,10 +13170,39 @@ pub struct CloudClipboardItemPayload {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for CloudClipboardItemPayload {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for CloudClipboardItemPayload {
+    const NAME: &'static str = "microsoft.graph.cloudClipboardItemPayload";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "content" => self.content = map.next_value()?,
+            "formatName" => self.format_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.cloudPcLaunchDetail` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CloudPcLaunchDetail {
     /// The `cloudPcId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8592,6 +13221,39 @@ pub struct CloudPcLaunchDetail {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for CloudPcLaunchDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for CloudPcLaunchDetail {
+    const NAME: &'static str = "microsoft.graph.cloudPcLaunchDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "cloudPcId" => self.cloud_pc_id = map.next_value()?,
+            "cloudPcLaunchUrl" => self.cloud_pc_launch_url = map.next_value()?,
+            "windows365SwitchCompatibilityFailureReasonType" => {
+                self.windows365_switch_compatibility_failure_reason_type = map.next_value()?
+            }
+            "windows365SwitchCompatible" => self.windows365_switch_compatible = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.communicationsApplicationIdentity` complex type.
@@ -8616,8 +13278,8 @@ pub struct CloudPcLaunchDetail {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CommunicationsApplicationIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -8638,6 +13300,73 @@ pub struct CommunicationsApplicationIdentity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for CommunicationsApplicationIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for CommunicationsApplicationIdentity {
+    const NAME: &'static str = "microsoft.graph.communicationsApplicationIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "applicationType" => self.application_type = map.next_value()?,
+            "hidden" => self.hidden = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.communicationsApplicationInstanceIdentity` complex type.
@@ -8662,8 +13391,8 @@ pub struct CommunicationsApplicationIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CommunicationsApplicationInstanceIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -8684,6 +13413,73 @@ pub struct CommunicationsApplicationInstanceIdentity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for CommunicationsApplicationInstanceIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for CommunicationsApplicationInstanceIdentity {
+    const NAME: &'static str = "microsoft.graph.communicationsApplicationInstanceIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "hidden" => self.hidden = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.communicationsEncryptedIdentity` complex type.
@@ -8708,8 +13504,8 @@ pub struct CommunicationsApplicationInstanceIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CommunicationsEncryptedIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -8724,6 +13520,71 @@ pub struct CommunicationsEncryptedIdentity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for CommunicationsEncryptedIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for CommunicationsEncryptedIdentity {
+    const NAME: &'static str = "microsoft.graph.communicationsEncryptedIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.communicationsGuestIdentity` complex type.
@@ -8748,8 +13609,8 @@ pub struct CommunicationsEncryptedIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CommunicationsGuestIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -8767,6 +13628,72 @@ pub struct CommunicationsGuestIdentity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for CommunicationsGuestIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for CommunicationsGuestIdentity {
+    const NAME: &'static str = "microsoft.graph.communicationsGuestIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "email" => self.email = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.communicationsIdentitySet` complex type.
@@ -8790,46 +13717,120 @@ pub struct CommunicationsGuestIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CommunicationsIdentitySet {
     /// Optional. The application associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub application: crate::Patch<crate::models::AnyIdentity>,
+    pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The device associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub device: crate::Patch<crate::models::AnyIdentity>,
+    pub device: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The user associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user: crate::Patch<crate::models::AnyIdentity>,
+    pub user: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `applicationInstance` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub application_instance: crate::Patch<crate::models::AnyIdentity>,
+    pub application_instance: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `assertedIdentity` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub asserted_identity: crate::Patch<crate::models::AnyIdentity>,
+    pub asserted_identity: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `azureCommunicationServicesUser` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub azure_communication_services_user: crate::Patch<crate::models::AnyIdentity>,
+    pub azure_communication_services_user: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `encrypted` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub encrypted: crate::Patch<crate::models::AnyIdentity>,
+    pub encrypted: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `endpointType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_type: crate::Patch<crate::models::EndpointType>,
     /// The `guest` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub guest: crate::Patch<crate::models::AnyIdentity>,
+    pub guest: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `onPremises` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub on_premises: crate::Patch<crate::models::AnyIdentity>,
+    pub on_premises: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `phone` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub phone: crate::Patch<crate::models::AnyIdentity>,
+    pub phone: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for CommunicationsIdentitySet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for CommunicationsIdentitySet {
+    const NAME: &'static str = "microsoft.graph.communicationsIdentitySet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "application" => self.application = map.next_value()?,
+            "device" => self.device = map.next_value()?,
+            "user" => self.user = map.next_value()?,
+            "applicationInstance" => self.application_instance = map.next_value()?,
+            "assertedIdentity" => self.asserted_identity = map.next_value()?,
+            "azureCommunicationServicesUser" => {
+                self.azure_communication_services_user = map.next_value()?
+            }
+            "encrypted" => self.encrypted = map.next_value()?,
+            "endpointType" => self.endpoint_type = map.next_value()?,
+            "guest" => self.guest = map.next_value()?,
+            "onPremises" => self.on_premises = map.next_value()?,
+            "phone" => self.phone = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.communicationsPhoneIdentity` complex type.
@@ -8854,8 +13855,8 @@ pub struct CommunicationsIdentitySet {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CommunicationsPhoneIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -8870,6 +13871,71 @@ pub struct CommunicationsPhoneIdentity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for CommunicationsPhoneIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for CommunicationsPhoneIdentity {
+    const NAME: &'static str = "microsoft.graph.communicationsPhoneIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.communicationsUserIdentity` complex type.
@@ -8894,8 +13960,8 @@ pub struct CommunicationsPhoneIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CommunicationsUserIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -8915,10 +13981,76 @@ pub struct CommunicationsUserIdentity {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for CommunicationsUserIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for CommunicationsUserIdentity {
+    const NAME: &'static str = "microsoft.graph.communicationsUserIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.containerFilter` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContainerFilter {
     /// The `includedContainers` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8929,15 +14061,68 @@ pub struct ContainerFilter {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ContainerFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ContainerFilter {
+    const NAME: &'static str = "microsoft.graph.containerFilter";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "includedContainers" => self.included_containers = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.contentBase` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContentBase {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for ContentBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for ContentBase {
+    const NAME: &'static str = "microsoft.graph.contentBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `contentBase` or any type derived from it, chosen by `@odata.type` when reading.
@@ -8962,31 +14147,50 @@ pub enum AnyContentBase {
 #[cfg(any(feature = "identity", feature = "security"))]
 impl<'de> serde::Deserialize<'de> for AnyContentBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::polymorphic::Polymorphic for AnyContentBase {
+    const DECLARED: &'static str = "microsoft.graph.contentBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.contentBase") => {
-                Self::ContentBase(crate::edm::from_value(value)?)
+                Self::ContentBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.binaryContent") => {
-                Self::BinaryContent(crate::edm::from_value(value)?)
+                Self::BinaryContent(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.textContent") => {
-                Self::TextContent(crate::edm::from_value(value)?)
+                Self::TextContent(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ContentBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.convertIdResult` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConvertIdResult {
     /// An error object indicating the reason for the conversion failure. This value is not present if
     /// the conversion succeeded.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error_details: crate::Patch<crate::models::GenericError>,
+    pub error_details: crate::Patch<Box<crate::models::GenericError>>,
     /// The identifier that was converted. This value is the original, un-converted identifier.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_id: crate::Patch<String>,
@@ -8999,6 +14203,36 @@ pub struct ConvertIdResult {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ConvertIdResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ConvertIdResult {
+    const NAME: &'static str = "microsoft.graph.convertIdResult";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "errorDetails" => self.error_details = map.next_value()?,
+            "sourceId" => self.source_id = map.next_value()?,
+            "targetId" => self.target_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.customMetadataDictionary` complex type.
 ///
 /// Derived from `Dictionary`; inherited properties are included.
@@ -9009,8 +14243,8 @@ pub struct ConvertIdResult {
     feature = "search",
     feature = "storage"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomMetadataDictionary {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -9018,10 +14252,47 @@ pub struct CustomMetadataDictionary {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl<'de> serde::Deserialize<'de> for CustomMetadataDictionary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl crate::read_fields::ReadFields for CustomMetadataDictionary {
+    const NAME: &'static str = "microsoft.graph.customMetadataDictionary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.customSecurityAttributeValue` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomSecurityAttributeValue {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -9029,12 +14300,37 @@ pub struct CustomSecurityAttributeValue {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for CustomSecurityAttributeValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for CustomSecurityAttributeValue {
+    const NAME: &'static str = "microsoft.graph.customSecurityAttributeValue";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.customTimeZone` complex type.
 ///
 /// Derived from `timeZoneBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "calendar"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomTimeZone {
     /// The name of a time zone. It can be a standard time zone name such as 'Hawaii-Aleutian Standard
     /// Time', or 'Customized Time Zone' for a custom time zone.
@@ -9047,14 +14343,45 @@ pub struct CustomTimeZone {
     pub bias: crate::Patch<i32>,
     /// Specifies when the time zone switches from standard time to daylight saving time.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub daylight_offset: crate::Patch<crate::models::DaylightTimeZoneOffset>,
+    pub daylight_offset: crate::Patch<Box<crate::models::DaylightTimeZoneOffset>>,
     /// Specifies when the time zone switches from daylight saving time to standard time.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub standard_offset: crate::Patch<crate::models::AnyStandardTimeZoneOffset>,
+    pub standard_offset: crate::Patch<Box<crate::models::AnyStandardTimeZoneOffset>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl<'de> serde::Deserialize<'de> for CustomTimeZone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl crate::read_fields::ReadFields for CustomTimeZone {
+    const NAME: &'static str = "microsoft.graph.customTimeZone";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            "bias" => self.bias = map.next_value()?,
+            "daylightOffset" => self.daylight_offset = map.next_value()?,
+            "standardOffset" => self.standard_offset = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.dateTimeTimeZone` complex type.
@@ -9068,8 +14395,8 @@ pub struct CustomTimeZone {
     feature = "employee-experience",
     feature = "solutions"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DateTimeTimeZone {
     /// A single point of time in a combined date and time representation ({date}T{time}; for example,
     /// 2017-08-29T04:00:00.0000000).
@@ -9084,12 +14411,59 @@ pub struct DateTimeTimeZone {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "todo",
+    feature = "communications",
+    feature = "identity-access",
+    feature = "employee-experience",
+    feature = "solutions"
+))]
+impl<'de> serde::Deserialize<'de> for DateTimeTimeZone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "todo",
+    feature = "communications",
+    feature = "identity-access",
+    feature = "employee-experience",
+    feature = "solutions"
+))]
+impl crate::read_fields::ReadFields for DateTimeTimeZone {
+    const NAME: &'static str = "microsoft.graph.dateTimeTimeZone";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "dateTime" => self.date_time = map.next_value()?,
+            "timeZone" => self.time_zone = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.daylightTimeZoneOffset` complex type.
 ///
 /// Derived from `standardTimeZoneOffset`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "calendar"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DaylightTimeZoneOffset {
     /// Represents the nth occurrence of the day of week that the transition from daylight saving time to
     /// standard time occurs.
@@ -9119,6 +14493,39 @@ pub struct DaylightTimeZoneOffset {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl<'de> serde::Deserialize<'de> for DaylightTimeZoneOffset {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl crate::read_fields::ReadFields for DaylightTimeZoneOffset {
+    const NAME: &'static str = "microsoft.graph.daylightTimeZoneOffset";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "dayOccurrence" => self.day_occurrence = map.next_value()?,
+            "dayOfWeek" => self.day_of_week = map.next_value()?,
+            "month" => self.month = map.next_value()?,
+            "time" => self.time = map.next_value()?,
+            "year" => self.year = map.next_value()?,
+            "daylightBias" => self.daylight_bias = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.detailsInfo` complex type.
 #[cfg(any(
     feature = "identity",
@@ -9139,8 +14546,8 @@ pub struct DaylightTimeZoneOffset {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DetailsInfo {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -9148,10 +14555,71 @@ pub struct DetailsInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for DetailsInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for DetailsInfo {
+    const NAME: &'static str = "microsoft.graph.detailsInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// Exported Data
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeviceAndAppManagementData {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -9159,10 +14627,35 @@ pub struct DeviceAndAppManagementData {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for DeviceAndAppManagementData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for DeviceAndAppManagementData {
+    const NAME: &'static str = "microsoft.graph.deviceAndAppManagementData";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.deviceMetadata` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeviceMetadata {
     /// The `deviceType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9172,11 +14665,44 @@ pub struct DeviceMetadata {
     pub ip_address: crate::Patch<String>,
     /// The `operatingSystemSpecifications` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub operating_system_specifications: crate::Patch<crate::models::OperatingSystemSpecifications>,
+    pub operating_system_specifications:
+        crate::Patch<Box<crate::models::OperatingSystemSpecifications>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for DeviceMetadata {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for DeviceMetadata {
+    const NAME: &'static str = "microsoft.graph.deviceMetadata";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "deviceType" => self.device_type = map.next_value()?,
+            "ipAddress" => self.ip_address = map.next_value()?,
+            "operatingSystemSpecifications" => {
+                self.operating_system_specifications = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.Dictionary` complex type.
@@ -9187,13 +14713,50 @@ pub struct DeviceMetadata {
     feature = "search",
     feature = "storage"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Dictionary {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl<'de> serde::Deserialize<'de> for Dictionary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl crate::read_fields::ReadFields for Dictionary {
+    const NAME: &'static str = "microsoft.graph.Dictionary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `Dictionary` or any type derived from it, chosen by `@odata.type` when reading.
@@ -9236,32 +14799,59 @@ pub enum AnyDictionary {
 ))]
 impl<'de> serde::Deserialize<'de> for AnyDictionary {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl crate::polymorphic::Polymorphic for AnyDictionary {
+    const DECLARED: &'static str = "microsoft.graph.Dictionary";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.Dictionary") => {
-                Self::Dictionary(crate::edm::from_value(value)?)
+                Self::Dictionary(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.customMetadataDictionary") => {
-                Self::CustomMetadataDictionary(crate::edm::from_value(value)?)
+                Self::CustomMetadataDictionary(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.fileStorageContainerCustomPropertyDictionary") => {
-                Self::FileStorageContainerCustomPropertyDictionary(crate::edm::from_value(value)?)
+                Self::FileStorageContainerCustomPropertyDictionary(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             Some("microsoft.graph.openComplexDictionaryType") => {
-                Self::OpenComplexDictionaryType(crate::edm::from_value(value)?)
+                Self::OpenComplexDictionaryType(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.resultTemplateDictionary") => {
-                Self::ResultTemplateDictionary(crate::edm::from_value(value)?)
+                Self::ResultTemplateDictionary(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::Dictionary(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.dlpActionInfo` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DlpActionInfo {
     /// The `action` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9270,6 +14860,34 @@ pub struct DlpActionInfo {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for DlpActionInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for DlpActionInfo {
+    const NAME: &'static str = "microsoft.graph.dlpActionInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "action" => self.action = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `dlpActionInfo` or any type derived from it, chosen by `@odata.type` when reading.
@@ -9294,19 +14912,38 @@ pub enum AnyDlpActionInfo {
 #[cfg(any(feature = "identity", feature = "security"))]
 impl<'de> serde::Deserialize<'de> for AnyDlpActionInfo {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::polymorphic::Polymorphic for AnyDlpActionInfo {
+    const DECLARED: &'static str = "microsoft.graph.dlpActionInfo";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.dlpActionInfo") => {
-                Self::DlpActionInfo(crate::edm::from_value(value)?)
+                Self::DlpActionInfo(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.restrictAccessActionBase") => {
-                Self::RestrictAccessActionBase(crate::edm::from_value(value)?)
+                Self::RestrictAccessActionBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.restrictAccessAction") => {
-                Self::RestrictAccessAction(crate::edm::from_value(value)?)
+                Self::RestrictAccessAction(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::DlpActionInfo(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -9318,8 +14955,8 @@ impl<'de> serde::Deserialize<'de> for AnyDlpActionInfo {
     feature = "personal-contacts",
     feature = "identity-access"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EmailAddress {
     /// The email address of the person or entity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9331,6 +14968,47 @@ pub struct EmailAddress {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts",
+    feature = "identity-access"
+))]
+impl<'de> serde::Deserialize<'de> for EmailAddress {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts",
+    feature = "identity-access"
+))]
+impl crate::read_fields::ReadFields for EmailAddress {
+    const NAME: &'static str = "microsoft.graph.emailAddress";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "address" => self.address = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.emailIdentity` complex type.
@@ -9355,8 +15033,8 @@ pub struct EmailAddress {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EmailIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -9376,10 +15054,76 @@ pub struct EmailIdentity {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for EmailIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for EmailIdentity {
+    const NAME: &'static str = "microsoft.graph.emailIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "email" => self.email = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.employeeOrgData` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EmployeeOrgData {
     /// The cost center associated with the user. Returned only on $select. Supports $filter.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9391,6 +15135,35 @@ pub struct EmployeeOrgData {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for EmployeeOrgData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for EmployeeOrgData {
+    const NAME: &'static str = "microsoft.graph.employeeOrgData";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "costCenter" => self.cost_center = map.next_value()?,
+            "division" => self.division = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.engagementIdentitySet` complex type.
@@ -9414,36 +15187,102 @@ pub struct EmployeeOrgData {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EngagementIdentitySet {
     /// Optional. The application associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub application: crate::Patch<crate::models::AnyIdentity>,
+    pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The device associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub device: crate::Patch<crate::models::AnyIdentity>,
+    pub device: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The user associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user: crate::Patch<crate::models::AnyIdentity>,
+    pub user: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `audience` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub audience: crate::Patch<crate::models::AnyIdentity>,
+    pub audience: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `group` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub group: crate::Patch<crate::models::AnyIdentity>,
+    pub group: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for EngagementIdentitySet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for EngagementIdentitySet {
+    const NAME: &'static str = "microsoft.graph.engagementIdentitySet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "application" => self.application = map.next_value()?,
+            "device" => self.device = map.next_value()?,
+            "user" => self.user = map.next_value()?,
+            "audience" => self.audience = map.next_value()?,
+            "group" => self.group = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.enumeratedDomains` complex type.
 ///
 /// Derived from `validatingDomains`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EnumeratedDomains {
     /// The `rootDomains` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9457,12 +15296,41 @@ pub struct EnumeratedDomains {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for EnumeratedDomains {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for EnumeratedDomains {
+    const NAME: &'static str = "microsoft.graph.enumeratedDomains";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "rootDomains" => self.root_domains = map.next_value()?,
+            "domainNames" => self.domain_names = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.enumeratedScopes` complex type.
 ///
 /// Derived from `inheritableScopes`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EnumeratedScopes {
     /// The `kind` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9476,17 +15344,46 @@ pub struct EnumeratedScopes {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for EnumeratedScopes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for EnumeratedScopes {
+    const NAME: &'static str = "microsoft.graph.enumeratedScopes";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "kind" => self.kind = map.next_value()?,
+            "scopes" => self.scopes = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.exportItemResponse` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExportItemResponse {
     /// The `changeKey` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_key: crate::Patch<String>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::MailTipsError>,
+    pub error: crate::Patch<Box<crate::models::MailTipsError>>,
     /// The `itemId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub item_id: crate::Patch<String>,
@@ -9496,14 +15393,44 @@ pub struct ExportItemResponse {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ExportItemResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ExportItemResponse {
+    const NAME: &'static str = "microsoft.graph.exportItemResponse";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "changeKey" => self.change_key = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "itemId" => self.item_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.expressionInputObject` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExpressionInputObject {
     /// The `definition` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub definition: crate::Patch<crate::models::ObjectDefinition>,
+    pub definition: crate::Patch<Box<crate::models::ObjectDefinition>>,
     /// The `properties` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub properties: crate::Patch<Vec<crate::models::StringKeyObjectValuePair>>,
@@ -9511,6 +15438,35 @@ pub struct ExpressionInputObject {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ExpressionInputObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ExpressionInputObject {
+    const NAME: &'static str = "microsoft.graph.expressionInputObject";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "definition" => self.definition = map.next_value()?,
+            "properties" => self.properties = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.fileStorageContainerCustomPropertyDictionary` complex type.
@@ -9523,8 +15479,8 @@ pub struct ExpressionInputObject {
     feature = "search",
     feature = "storage"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileStorageContainerCustomPropertyDictionary {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -9532,10 +15488,47 @@ pub struct FileStorageContainerCustomPropertyDictionary {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl<'de> serde::Deserialize<'de> for FileStorageContainerCustomPropertyDictionary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl crate::read_fields::ReadFields for FileStorageContainerCustomPropertyDictionary {
+    const NAME: &'static str = "microsoft.graph.fileStorageContainerCustomPropertyDictionary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.filter` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Filter {
     /// The `categoryFilterGroups` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9552,10 +15545,40 @@ pub struct Filter {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for Filter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for Filter {
+    const NAME: &'static str = "microsoft.graph.filter";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "categoryFilterGroups" => self.category_filter_groups = map.next_value()?,
+            "groups" => self.groups = map.next_value()?,
+            "inputFilterGroups" => self.input_filter_groups = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.filterClause` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FilterClause {
     /// The `operatorName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9565,17 +15588,47 @@ pub struct FilterClause {
     pub source_operand_name: crate::Patch<String>,
     /// The `targetOperand` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub target_operand: crate::Patch<crate::models::FilterOperand>,
+    pub target_operand: crate::Patch<Box<crate::models::FilterOperand>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for FilterClause {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for FilterClause {
+    const NAME: &'static str = "microsoft.graph.filterClause";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "operatorName" => self.operator_name = map.next_value()?,
+            "sourceOperandName" => self.source_operand_name = map.next_value()?,
+            "targetOperand" => self.target_operand = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.filterGroup` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FilterGroup {
     /// The `clauses` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9589,10 +15642,39 @@ pub struct FilterGroup {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for FilterGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for FilterGroup {
+    const NAME: &'static str = "microsoft.graph.filterGroup";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "clauses" => self.clauses = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.filterOperand` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FilterOperand {
     /// The `values` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9603,10 +15685,38 @@ pub struct FilterOperand {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for FilterOperand {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for FilterOperand {
+    const NAME: &'static str = "microsoft.graph.filterOperand";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "values" => self.values = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.genericError` complex type.
 #[cfg(any(feature = "identity", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GenericError {
     /// The error code.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9620,10 +15730,39 @@ pub struct GenericError {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for GenericError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for GenericError {
+    const NAME: &'static str = "microsoft.graph.genericError";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "code" => self.code = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.groupFilter` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GroupFilter {
     /// The `includedGroups` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9634,12 +15773,40 @@ pub struct GroupFilter {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for GroupFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for GroupFilter {
+    const NAME: &'static str = "microsoft.graph.groupFilter";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "includedGroups" => self.included_groups = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.groupScope` complex type.
 ///
 /// Derived from `scopeBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GroupScope {
     /// The `identity` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9648,6 +15815,34 @@ pub struct GroupScope {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for GroupScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for GroupScope {
+    const NAME: &'static str = "microsoft.graph.groupScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "identity" => self.identity = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.identity` complex type.
@@ -9670,8 +15865,8 @@ pub struct GroupScope {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Identity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -9686,6 +15881,71 @@ pub struct Identity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for Identity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for Identity {
+    const NAME: &'static str = "microsoft.graph.identity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `identity` or any type derived from it, chosen by `@odata.type` when reading.
@@ -9786,74 +16046,113 @@ pub enum AnyIdentity {
 ))]
 impl<'de> serde::Deserialize<'de> for AnyIdentity {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::polymorphic::Polymorphic for AnyIdentity {
+    const DECLARED: &'static str = "microsoft.graph.identity";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.identity") => {
-                Self::Identity(crate::edm::from_value(value)?)
+                Self::Identity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.azureCommunicationServicesUserIdentity") => {
-                Self::AzureCommunicationServicesUserIdentity(crate::edm::from_value(value)?)
+                Self::AzureCommunicationServicesUserIdentity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.communicationsApplicationIdentity") => {
-                Self::CommunicationsApplicationIdentity(crate::edm::from_value(value)?)
+                Self::CommunicationsApplicationIdentity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.communicationsApplicationInstanceIdentity") => {
-                Self::CommunicationsApplicationInstanceIdentity(crate::edm::from_value(value)?)
+                Self::CommunicationsApplicationInstanceIdentity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.communicationsEncryptedIdentity") => {
-                Self::CommunicationsEncryptedIdentity(crate::edm::from_value(value)?)
+                Self::CommunicationsEncryptedIdentity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.communicationsGuestIdentity") => {
-                Self::CommunicationsGuestIdentity(crate::edm::from_value(value)?)
+                Self::CommunicationsGuestIdentity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.communicationsPhoneIdentity") => {
-                Self::CommunicationsPhoneIdentity(crate::edm::from_value(value)?)
+                Self::CommunicationsPhoneIdentity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.communicationsUserIdentity") => {
-                Self::CommunicationsUserIdentity(crate::edm::from_value(value)?)
+                Self::CommunicationsUserIdentity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.emailIdentity") => {
-                Self::EmailIdentity(crate::edm::from_value(value)?)
+                Self::EmailIdentity(serde::Deserialize::deserialize(d)?)
             }
-            Some("microsoft.graph.initiator") => Self::Initiator(crate::edm::from_value(value)?),
+            Some("microsoft.graph.initiator") => {
+                Self::Initiator(serde::Deserialize::deserialize(d)?)
+            }
             Some("microsoft.graph.provisionedIdentity") => {
-                Self::ProvisionedIdentity(crate::edm::from_value(value)?)
+                Self::ProvisionedIdentity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.provisioningServicePrincipal") => {
-                Self::ProvisioningServicePrincipal(crate::edm::from_value(value)?)
+                Self::ProvisioningServicePrincipal(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.provisioningSystem") => {
-                Self::ProvisioningSystem(crate::edm::from_value(value)?)
+                Self::ProvisioningSystem(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.servicePrincipalIdentity") => {
-                Self::ServicePrincipalIdentity(crate::edm::from_value(value)?)
+                Self::ServicePrincipalIdentity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.sharePointGroupIdentity") => {
-                Self::SharePointGroupIdentity(crate::edm::from_value(value)?)
+                Self::SharePointGroupIdentity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.sharePointIdentity") => {
-                Self::SharePointIdentity(crate::edm::from_value(value)?)
+                Self::SharePointIdentity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.teamworkApplicationIdentity") => {
-                Self::TeamworkApplicationIdentity(crate::edm::from_value(value)?)
+                Self::TeamworkApplicationIdentity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.teamworkConversationIdentity") => {
-                Self::TeamworkConversationIdentity(crate::edm::from_value(value)?)
+                Self::TeamworkConversationIdentity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.teamworkTagIdentity") => {
-                Self::TeamworkTagIdentity(crate::edm::from_value(value)?)
+                Self::TeamworkTagIdentity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.teamworkUserIdentity") => {
-                Self::TeamworkUserIdentity(crate::edm::from_value(value)?)
+                Self::TeamworkUserIdentity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.userIdentity") => {
-                Self::UserIdentity(crate::edm::from_value(value)?)
+                Self::UserIdentity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.callRecords.userIdentity") => {
-                Self::CallRecordsUserIdentity(crate::edm::from_value(value)?)
+                Self::CallRecordsUserIdentity(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::Identity(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -9876,22 +16175,86 @@ impl<'de> serde::Deserialize<'de> for AnyIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IdentitySet {
     /// Optional. The application associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub application: crate::Patch<crate::models::AnyIdentity>,
+    pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The device associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub device: crate::Patch<crate::models::AnyIdentity>,
+    pub device: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The user associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user: crate::Patch<crate::models::AnyIdentity>,
+    pub user: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for IdentitySet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for IdentitySet {
+    const NAME: &'static str = "microsoft.graph.identitySet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "application" => self.application = map.next_value()?,
+            "device" => self.device = map.next_value()?,
+            "user" => self.user = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `identitySet` or any type derived from it, chosen by `@odata.type` when reading.
@@ -9960,41 +16323,77 @@ pub enum AnyIdentitySet {
 ))]
 impl<'de> serde::Deserialize<'de> for AnyIdentitySet {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::polymorphic::Polymorphic for AnyIdentitySet {
+    const DECLARED: &'static str = "microsoft.graph.identitySet";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.identitySet") => {
-                Self::IdentitySet(crate::edm::from_value(value)?)
+                Self::IdentitySet(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.aiInteractionMentionedIdentitySet") => {
-                Self::AiInteractionMentionedIdentitySet(crate::edm::from_value(value)?)
+                Self::AiInteractionMentionedIdentitySet(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.chatMessageFromIdentitySet") => {
-                Self::ChatMessageFromIdentitySet(crate::edm::from_value(value)?)
+                Self::ChatMessageFromIdentitySet(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.chatMessageMentionedIdentitySet") => {
-                Self::ChatMessageMentionedIdentitySet(crate::edm::from_value(value)?)
+                Self::ChatMessageMentionedIdentitySet(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.chatMessageReactionIdentitySet") => {
-                Self::ChatMessageReactionIdentitySet(crate::edm::from_value(value)?)
+                Self::ChatMessageReactionIdentitySet(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.communicationsIdentitySet") => {
-                Self::CommunicationsIdentitySet(crate::edm::from_value(value)?)
+                Self::CommunicationsIdentitySet(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.engagementIdentitySet") => {
-                Self::EngagementIdentitySet(crate::edm::from_value(value)?)
+                Self::EngagementIdentitySet(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.sharePointIdentitySet") => {
-                Self::SharePointIdentitySet(crate::edm::from_value(value)?)
+                Self::SharePointIdentitySet(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::IdentitySet(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.imageInfo` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImageInfo {
     /// Optional; parameter used to indicate the server is able to render image dynamically in response
     /// to parameterization. For example – a high contrast image
@@ -10016,10 +16415,41 @@ pub struct ImageInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ImageInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ImageInfo {
+    const NAME: &'static str = "microsoft.graph.imageInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "addImageQuery" => self.add_image_query = map.next_value()?,
+            "alternateText" => self.alternate_text = map.next_value()?,
+            "alternativeText" => self.alternative_text = map.next_value()?,
+            "iconUrl" => self.icon_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.implicitGrantSettings` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImplicitGrantSettings {
     /// Specifies whether this web application can request an access token using the OAuth 2.0 implicit
     /// flow.
@@ -10034,10 +16464,39 @@ pub struct ImplicitGrantSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ImplicitGrantSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ImplicitGrantSettings {
+    const NAME: &'static str = "microsoft.graph.implicitGrantSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "enableAccessTokenIssuance" => self.enable_access_token_issuance = map.next_value()?,
+            "enableIdTokenIssuance" => self.enable_id_token_issuance = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.informationalUrl` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InformationalUrl {
     /// CDN URL to the application's logo, Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10061,10 +16520,42 @@ pub struct InformationalUrl {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for InformationalUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for InformationalUrl {
+    const NAME: &'static str = "microsoft.graph.informationalUrl";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "logoUrl" => self.logo_url = map.next_value()?,
+            "marketingUrl" => self.marketing_url = map.next_value()?,
+            "privacyStatementUrl" => self.privacy_statement_url = map.next_value()?,
+            "supportUrl" => self.support_url = map.next_value()?,
+            "termsOfServiceUrl" => self.terms_of_service_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.inheritableScopes` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InheritableScopes {
     /// The `kind` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10073,6 +16564,34 @@ pub struct InheritableScopes {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for InheritableScopes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for InheritableScopes {
+    const NAME: &'static str = "microsoft.graph.inheritableScopes";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "kind" => self.kind = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `inheritableScopes` or any type derived from it, chosen by `@odata.type` when reading.
@@ -10099,20 +16618,39 @@ pub enum AnyInheritableScopes {
 #[cfg(feature = "identity")]
 impl<'de> serde::Deserialize<'de> for AnyInheritableScopes {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::polymorphic::Polymorphic for AnyInheritableScopes {
+    const DECLARED: &'static str = "microsoft.graph.inheritableScopes";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.inheritableScopes") => {
-                Self::InheritableScopes(crate::edm::from_value(value)?)
+                Self::InheritableScopes(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.allAllowedScopes") => {
-                Self::AllAllowedScopes(crate::edm::from_value(value)?)
+                Self::AllAllowedScopes(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.enumeratedScopes") => {
-                Self::EnumeratedScopes(crate::edm::from_value(value)?)
+                Self::EnumeratedScopes(serde::Deserialize::deserialize(d)?)
             }
-            Some("microsoft.graph.noScopes") => Self::NoScopes(crate::edm::from_value(value)?),
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some("microsoft.graph.noScopes") => Self::NoScopes(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::InheritableScopes(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -10138,8 +16676,8 @@ impl<'de> serde::Deserialize<'de> for AnyInheritableScopes {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Initiator {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -10159,10 +16697,76 @@ pub struct Initiator {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for Initiator {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for Initiator {
+    const NAME: &'static str = "microsoft.graph.initiator";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "initiatorType" => self.initiator_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.integratedApplicationMetadata` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IntegratedApplicationMetadata {
     /// The `name` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10174,6 +16778,35 @@ pub struct IntegratedApplicationMetadata {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for IntegratedApplicationMetadata {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for IntegratedApplicationMetadata {
+    const NAME: &'static str = "microsoft.graph.integratedApplicationMetadata";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            "version" => self.version = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `integratedApplicationMetadata` or any type derived from it, chosen by `@odata.type` when reading.
@@ -10196,16 +16829,35 @@ pub enum AnyIntegratedApplicationMetadata {
 #[cfg(any(feature = "identity", feature = "security"))]
 impl<'de> serde::Deserialize<'de> for AnyIntegratedApplicationMetadata {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::polymorphic::Polymorphic for AnyIntegratedApplicationMetadata {
+    const DECLARED: &'static str = "microsoft.graph.integratedApplicationMetadata";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.integratedApplicationMetadata") => {
-                Self::IntegratedApplicationMetadata(crate::edm::from_value(value)?)
+                Self::IntegratedApplicationMetadata(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.protectedApplicationMetadata") => {
-                Self::ProtectedApplicationMetadata(crate::edm::from_value(value)?)
+                Self::ProtectedApplicationMetadata(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::IntegratedApplicationMetadata(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -10223,8 +16875,8 @@ impl<'de> serde::Deserialize<'de> for AnyIntegratedApplicationMetadata {
     feature = "solutions",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ItemBody {
     /// The content of the item.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10238,10 +16890,63 @@ pub struct ItemBody {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "todo",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "directory",
+    feature = "employee-experience",
+    feature = "solutions",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for ItemBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "todo",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "directory",
+    feature = "employee-experience",
+    feature = "solutions",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for ItemBody {
+    const NAME: &'static str = "microsoft.graph.itemBody";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "content" => self.content = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.keyCredential` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct KeyCredential {
     /// A 40-character binary type that can be used to identify the credential. Optional. When not
     /// provided in the payload, defaults to the thumbprint of the certificate.
@@ -10280,6 +16985,41 @@ pub struct KeyCredential {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for KeyCredential {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for KeyCredential {
+    const NAME: &'static str = "microsoft.graph.keyCredential";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "customKeyIdentifier" => self.custom_key_identifier = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "key" => self.key = map.next_value()?,
+            "keyId" => self.key_id = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "usage" => self.usage = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.keyValue` complex type.
 #[cfg(any(
     feature = "identity",
@@ -10288,8 +17028,8 @@ pub struct KeyCredential {
     feature = "reports",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct KeyValue {
     /// Key for the key-value pair.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10303,6 +17043,47 @@ pub struct KeyValue {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "sites",
+    feature = "directory",
+    feature = "reports",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for KeyValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "sites",
+    feature = "directory",
+    feature = "reports",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for KeyValue {
+    const NAME: &'static str = "microsoft.graph.keyValue";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "key" => self.key = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.keyValuePair` complex type.
 #[cfg(any(
     feature = "identity",
@@ -10313,8 +17094,8 @@ pub struct KeyValue {
     feature = "directory",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct KeyValuePair {
     /// Name for this key-value pair
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10328,10 +17109,55 @@ pub struct KeyValuePair {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "teams",
+    feature = "security",
+    feature = "device-management",
+    feature = "identity-governance",
+    feature = "directory",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for KeyValuePair {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "teams",
+    feature = "security",
+    feature = "device-management",
+    feature = "identity-governance",
+    feature = "directory",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for KeyValuePair {
+    const NAME: &'static str = "microsoft.graph.keyValuePair";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.licenseAssignmentState` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LicenseAssignmentState {
     /// The `assignedByGroup` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10357,10 +17183,43 @@ pub struct LicenseAssignmentState {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for LicenseAssignmentState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for LicenseAssignmentState {
+    const NAME: &'static str = "microsoft.graph.licenseAssignmentState";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "assignedByGroup" => self.assigned_by_group = map.next_value()?,
+            "disabledPlans" => self.disabled_plans = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
+            "skuId" => self.sku_id = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.licenseProcessingState` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LicenseProcessingState {
     /// The `state` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10371,10 +17230,38 @@ pub struct LicenseProcessingState {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for LicenseProcessingState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for LicenseProcessingState {
+    const NAME: &'static str = "microsoft.graph.licenseProcessingState";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.localeInfo` complex type.
 #[cfg(any(feature = "identity", feature = "mail"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LocaleInfo {
     /// A name representing the user's locale in natural language, for example, 'English (United
     /// States)'.
@@ -10391,6 +17278,35 @@ pub struct LocaleInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "mail"))]
+impl<'de> serde::Deserialize<'de> for LocaleInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "mail"))]
+impl crate::read_fields::ReadFields for LocaleInfo {
+    const NAME: &'static str = "microsoft.graph.localeInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "locale" => self.locale = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.location` complex type.
 #[cfg(any(
     feature = "identity",
@@ -10399,15 +17315,15 @@ pub struct LocaleInfo {
     feature = "solutions",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Location {
     /// The street address of the location.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub address: crate::Patch<crate::models::PhysicalAddress>,
+    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The geographic coordinates and elevation of the location.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub coordinates: crate::Patch<crate::models::OutlookGeoCoordinates>,
+    pub coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The name associated with the location.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
@@ -10432,6 +17348,53 @@ pub struct Location {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "solutions",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for Location {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "solutions",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for Location {
+    const NAME: &'static str = "microsoft.graph.location";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "address" => self.address = map.next_value()?,
+            "coordinates" => self.coordinates = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "locationEmailAddress" => self.location_email_address = map.next_value()?,
+            "locationType" => self.location_type = map.next_value()?,
+            "locationUri" => self.location_uri = map.next_value()?,
+            "uniqueId" => self.unique_id = map.next_value()?,
+            "uniqueIdType" => self.unique_id_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `location` or any type derived from it, chosen by `@odata.type` when reading.
@@ -10466,23 +17429,48 @@ pub enum AnyLocation {
 ))]
 impl<'de> serde::Deserialize<'de> for AnyLocation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "solutions",
+    feature = "other"
+))]
+impl crate::polymorphic::Polymorphic for AnyLocation {
+    const DECLARED: &'static str = "microsoft.graph.location";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.location") => {
-                Self::Location(crate::edm::from_value(value)?)
+                Self::Location(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.locationConstraintItem") => {
-                Self::LocationConstraintItem(crate::edm::from_value(value)?)
+                Self::LocationConstraintItem(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::Location(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.locationConstraint` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LocationConstraint {
     /// The client requests the service to include in the response a meeting location for the meeting. If
     /// this is true and all the resources are busy, findMeetingTimes will not return any meeting time
@@ -10502,6 +17490,36 @@ pub struct LocationConstraint {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for LocationConstraint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for LocationConstraint {
+    const NAME: &'static str = "microsoft.graph.locationConstraint";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isRequired" => self.is_required = map.next_value()?,
+            "locations" => self.locations = map.next_value()?,
+            "suggestLocation" => self.suggest_location = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.locationConstraintItem` complex type.
 ///
 /// Derived from `location`; inherited properties are included.
@@ -10512,15 +17530,15 @@ pub struct LocationConstraint {
     feature = "solutions",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LocationConstraintItem {
     /// The street address of the location.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub address: crate::Patch<crate::models::PhysicalAddress>,
+    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The geographic coordinates and elevation of the location.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub coordinates: crate::Patch<crate::models::OutlookGeoCoordinates>,
+    pub coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The name associated with the location.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
@@ -10552,10 +17570,58 @@ pub struct LocationConstraintItem {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "solutions",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for LocationConstraintItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "solutions",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for LocationConstraintItem {
+    const NAME: &'static str = "microsoft.graph.locationConstraintItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "address" => self.address = map.next_value()?,
+            "coordinates" => self.coordinates = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "locationEmailAddress" => self.location_email_address = map.next_value()?,
+            "locationType" => self.location_type = map.next_value()?,
+            "locationUri" => self.location_uri = map.next_value()?,
+            "uniqueId" => self.unique_id = map.next_value()?,
+            "uniqueIdType" => self.unique_id_type = map.next_value()?,
+            "resolveAvailability" => self.resolve_availability = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.mailboxItemImportSession` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MailboxItemImportSession {
     /// The `expirationDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10569,10 +17635,39 @@ pub struct MailboxItemImportSession {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for MailboxItemImportSession {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for MailboxItemImportSession {
+    const NAME: &'static str = "microsoft.graph.mailboxItemImportSession";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "importUrl" => self.import_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.mailboxSettings` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MailboxSettings {
     /// Folder ID of an archive folder for the user.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10580,7 +17675,7 @@ pub struct MailboxSettings {
     /// Configuration settings to automatically notify the sender of an incoming email with a message
     /// from the signed-in user.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub automatic_replies_setting: crate::Patch<crate::models::AutomaticRepliesSetting>,
+    pub automatic_replies_setting: crate::Patch<Box<crate::models::AutomaticRepliesSetting>>,
     /// The date format for the user's mailbox.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub date_format: crate::Patch<String>,
@@ -10592,7 +17687,7 @@ pub struct MailboxSettings {
         crate::Patch<crate::models::DelegateMeetingMessageDeliveryOptions>,
     /// The locale information for the user, including the preferred language and country/region.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub language: crate::Patch<crate::models::LocaleInfo>,
+    pub language: crate::Patch<Box<crate::models::LocaleInfo>>,
     /// The time format for the user's mailbox.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_format: crate::Patch<String>,
@@ -10606,21 +17701,59 @@ pub struct MailboxSettings {
     pub user_purpose: crate::Patch<crate::models::UserPurpose>,
     /// The days of the week and hours in a specific time zone that the user works.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub working_hours: crate::Patch<crate::models::WorkingHours>,
+    pub working_hours: crate::Patch<Box<crate::models::WorkingHours>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for MailboxSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for MailboxSettings {
+    const NAME: &'static str = "microsoft.graph.mailboxSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "archiveFolder" => self.archive_folder = map.next_value()?,
+            "automaticRepliesSetting" => self.automatic_replies_setting = map.next_value()?,
+            "dateFormat" => self.date_format = map.next_value()?,
+            "delegateMeetingMessageDeliveryOptions" => {
+                self.delegate_meeting_message_delivery_options = map.next_value()?
+            }
+            "language" => self.language = map.next_value()?,
+            "timeFormat" => self.time_format = map.next_value()?,
+            "timeZone" => self.time_zone = map.next_value()?,
+            "userPurpose" => self.user_purpose = map.next_value()?,
+            "workingHours" => self.working_hours = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.mailTips` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MailTips {
     /// Mail tips for automatic reply if it has been set up by the recipient.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub automatic_replies: crate::Patch<crate::models::AutomaticRepliesMailTips>,
+    pub automatic_replies: crate::Patch<Box<crate::models::AutomaticRepliesMailTips>>,
     /// A custom mail tip that can be set on the recipient's mailbox.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_mail_tip: crate::Patch<String>,
@@ -10631,10 +17764,10 @@ pub struct MailTips {
     pub delivery_restricted: crate::Patch<bool>,
     /// The email address of the recipient to get mailtips for.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub email_address: crate::Patch<crate::models::EmailAddress>,
+    pub email_address: crate::Patch<Box<crate::models::EmailAddress>>,
     /// Errors that occur during the getMailTips action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::MailTipsError>,
+    pub error: crate::Patch<Box<crate::models::MailTipsError>>,
     /// The number of external members if the recipient is a distribution list.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_member_count: crate::Patch<i32>,
@@ -10669,10 +17802,49 @@ pub struct MailTips {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for MailTips {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for MailTips {
+    const NAME: &'static str = "microsoft.graph.mailTips";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "automaticReplies" => self.automatic_replies = map.next_value()?,
+            "customMailTip" => self.custom_mail_tip = map.next_value()?,
+            "deliveryRestricted" => self.delivery_restricted = map.next_value()?,
+            "emailAddress" => self.email_address = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "externalMemberCount" => self.external_member_count = map.next_value()?,
+            "isModerated" => self.is_moderated = map.next_value()?,
+            "mailboxFull" => self.mailbox_full = map.next_value()?,
+            "maxMessageSize" => self.max_message_size = map.next_value()?,
+            "recipientScope" => self.recipient_scope = map.next_value()?,
+            "recipientSuggestions" => self.recipient_suggestions = map.next_value()?,
+            "totalMemberCount" => self.total_member_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.mailTipsError` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MailTipsError {
     /// The error code.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10686,10 +17858,39 @@ pub struct MailTipsError {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for MailTipsError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for MailTipsError {
+    const NAME: &'static str = "microsoft.graph.mailTipsError";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "code" => self.code = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// Represents diagnostics status.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ManagedAppDiagnosticStatus {
     /// Instruction on how to mitigate a failed validation
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10706,10 +17907,40 @@ pub struct ManagedAppDiagnosticStatus {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ManagedAppDiagnosticStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ManagedAppDiagnosticStatus {
+    const NAME: &'static str = "microsoft.graph.managedAppDiagnosticStatus";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "mitigationInstruction" => self.mitigation_instruction = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "validationName" => self.validation_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.meetingTimeSuggestion` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MeetingTimeSuggestion {
     /// An array that shows the availability status of each attendee for this meeting suggestion.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10723,7 +17954,7 @@ pub struct MeetingTimeSuggestion {
     pub locations: crate::Patch<Vec<crate::models::AnyLocation>>,
     /// A time period suggested for the meeting.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub meeting_time_slot: crate::Patch<crate::models::TimeSlot>,
+    pub meeting_time_slot: crate::Patch<Box<crate::models::TimeSlot>>,
     /// Order of meeting time suggestions sorted by their computed confidence value from high to low,
     /// then by chronology if there are suggestions with the same confidence.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10741,10 +17972,44 @@ pub struct MeetingTimeSuggestion {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for MeetingTimeSuggestion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for MeetingTimeSuggestion {
+    const NAME: &'static str = "microsoft.graph.meetingTimeSuggestion";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "attendeeAvailability" => self.attendee_availability = map.next_value()?,
+            "confidence" => self.confidence = map.next_value()?,
+            "locations" => self.locations = map.next_value()?,
+            "meetingTimeSlot" => self.meeting_time_slot = map.next_value()?,
+            "order" => self.order = map.next_value()?,
+            "organizerAvailability" => self.organizer_availability = map.next_value()?,
+            "suggestionReason" => self.suggestion_reason = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.meetingTimeSuggestionsResult` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MeetingTimeSuggestionsResult {
     /// A reason for not returning any meeting suggestions. The possible values are:
     /// attendeesUnavailable, attendeesUnavailableOrUnknown, locationsUnavailable, organizerUnavailable,
@@ -10761,10 +18026,39 @@ pub struct MeetingTimeSuggestionsResult {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for MeetingTimeSuggestionsResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for MeetingTimeSuggestionsResult {
+    const NAME: &'static str = "microsoft.graph.meetingTimeSuggestionsResult";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "emptySuggestionsReason" => self.empty_suggestions_reason = map.next_value()?,
+            "meetingTimeSuggestions" => self.meeting_time_suggestions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.multiTenantOrganizationMemberTransitionDetails` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MultiTenantOrganizationMemberTransitionDetails {
     /// The `desiredRole` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10784,12 +18078,43 @@ pub struct MultiTenantOrganizationMemberTransitionDetails {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for MultiTenantOrganizationMemberTransitionDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for MultiTenantOrganizationMemberTransitionDetails {
+    const NAME: &'static str = "microsoft.graph.multiTenantOrganizationMemberTransitionDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "desiredRole" => self.desired_role = map.next_value()?,
+            "desiredState" => self.desired_state = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.noScopes` complex type.
 ///
 /// Derived from `inheritableScopes`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NoScopes {
     /// The `kind` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10800,10 +18125,38 @@ pub struct NoScopes {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for NoScopes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for NoScopes {
+    const NAME: &'static str = "microsoft.graph.noScopes";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "kind" => self.kind = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.objectDefinition` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ObjectDefinition {
     /// The `attributes` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10823,10 +18176,41 @@ pub struct ObjectDefinition {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ObjectDefinition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ObjectDefinition {
+    const NAME: &'static str = "microsoft.graph.objectDefinition";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "attributes" => self.attributes = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "supportedApis" => self.supported_apis = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.objectDefinitionMetadataEntry` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ObjectDefinitionMetadataEntry {
     /// The `key` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10840,10 +18224,39 @@ pub struct ObjectDefinitionMetadataEntry {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ObjectDefinitionMetadataEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ObjectDefinitionMetadataEntry {
+    const NAME: &'static str = "microsoft.graph.objectDefinitionMetadataEntry";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "key" => self.key = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.objectIdentity` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ObjectIdentity {
     /// Specifies the issuer of the identity, for example facebook.com.For local accounts (where
     /// signInType is not federated), this property is the local B2C tenant default domain name, for
@@ -10877,10 +18290,40 @@ pub struct ObjectIdentity {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ObjectIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ObjectIdentity {
+    const NAME: &'static str = "microsoft.graph.objectIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "issuer" => self.issuer = map.next_value()?,
+            "issuerAssignedId" => self.issuer_assigned_id = map.next_value()?,
+            "signInType" => self.sign_in_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.objectMapping` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ObjectMapping {
     /// The `attributeMappings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10899,7 +18342,7 @@ pub struct ObjectMapping {
     pub name: crate::Patch<String>,
     /// The `scope` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub scope: crate::Patch<crate::models::Filter>,
+    pub scope: crate::Patch<Box<crate::models::Filter>>,
     /// The `sourceObjectName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_object_name: crate::Patch<String>,
@@ -10912,10 +18355,45 @@ pub struct ObjectMapping {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ObjectMapping {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ObjectMapping {
+    const NAME: &'static str = "microsoft.graph.objectMapping";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "attributeMappings" => self.attribute_mappings = map.next_value()?,
+            "enabled" => self.enabled = map.next_value()?,
+            "flowTypes" => self.flow_types = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "scope" => self.scope = map.next_value()?,
+            "sourceObjectName" => self.source_object_name = map.next_value()?,
+            "targetObjectName" => self.target_object_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.objectMappingMetadataEntry` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ObjectMappingMetadataEntry {
     /// The `key` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10929,10 +18407,39 @@ pub struct ObjectMappingMetadataEntry {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ObjectMappingMetadataEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ObjectMappingMetadataEntry {
+    const NAME: &'static str = "microsoft.graph.objectMappingMetadataEntry";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "key" => self.key = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onPremisesExtensionAttributes` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnPremisesExtensionAttributes {
     /// First customizable extension attribute.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10985,10 +18492,52 @@ pub struct OnPremisesExtensionAttributes {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for OnPremisesExtensionAttributes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for OnPremisesExtensionAttributes {
+    const NAME: &'static str = "microsoft.graph.onPremisesExtensionAttributes";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "extensionAttribute1" => self.extension_attribute1 = map.next_value()?,
+            "extensionAttribute10" => self.extension_attribute10 = map.next_value()?,
+            "extensionAttribute11" => self.extension_attribute11 = map.next_value()?,
+            "extensionAttribute12" => self.extension_attribute12 = map.next_value()?,
+            "extensionAttribute13" => self.extension_attribute13 = map.next_value()?,
+            "extensionAttribute14" => self.extension_attribute14 = map.next_value()?,
+            "extensionAttribute15" => self.extension_attribute15 = map.next_value()?,
+            "extensionAttribute2" => self.extension_attribute2 = map.next_value()?,
+            "extensionAttribute3" => self.extension_attribute3 = map.next_value()?,
+            "extensionAttribute4" => self.extension_attribute4 = map.next_value()?,
+            "extensionAttribute5" => self.extension_attribute5 = map.next_value()?,
+            "extensionAttribute6" => self.extension_attribute6 = map.next_value()?,
+            "extensionAttribute7" => self.extension_attribute7 = map.next_value()?,
+            "extensionAttribute8" => self.extension_attribute8 = map.next_value()?,
+            "extensionAttribute9" => self.extension_attribute9 = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onPremisesProvisioningError` complex type.
 #[cfg(any(feature = "identity", feature = "directory"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnPremisesProvisioningError {
     /// Category of the provisioning error. Note: Currently, there is only one possible value. Possible
     /// value: PropertyConflict - indicates a property value is not unique. Other objects contain the
@@ -11011,6 +18560,37 @@ pub struct OnPremisesProvisioningError {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "directory"))]
+impl<'de> serde::Deserialize<'de> for OnPremisesProvisioningError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "directory"))]
+impl crate::read_fields::ReadFields for OnPremisesProvisioningError {
+    const NAME: &'static str = "microsoft.graph.onPremisesProvisioningError";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "category" => self.category = map.next_value()?,
+            "occurredDateTime" => self.occurred_date_time = map.next_value()?,
+            "propertyCausingError" => self.property_causing_error = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.openComplexDictionaryType` complex type.
 ///
 /// Derived from `Dictionary`; inherited properties are included.
@@ -11021,8 +18601,8 @@ pub struct OnPremisesProvisioningError {
     feature = "search",
     feature = "storage"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OpenComplexDictionaryType {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -11030,10 +18610,47 @@ pub struct OpenComplexDictionaryType {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl<'de> serde::Deserialize<'de> for OpenComplexDictionaryType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl crate::read_fields::ReadFields for OpenComplexDictionaryType {
+    const NAME: &'static str = "microsoft.graph.openComplexDictionaryType";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.operatingSystemSpecifications` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OperatingSystemSpecifications {
     /// The `operatingSystemPlatform` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11047,10 +18664,39 @@ pub struct OperatingSystemSpecifications {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for OperatingSystemSpecifications {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for OperatingSystemSpecifications {
+    const NAME: &'static str = "microsoft.graph.operatingSystemSpecifications";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "operatingSystemPlatform" => self.operating_system_platform = map.next_value()?,
+            "operatingSystemVersion" => self.operating_system_version = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.optionalClaim` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OptionalClaim {
     /// Additional properties of the claim. If a property exists in this collection, it modifies the
     /// behavior of the optional claim specified in the name property.
@@ -11076,10 +18722,41 @@ pub struct OptionalClaim {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for OptionalClaim {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for OptionalClaim {
+    const NAME: &'static str = "microsoft.graph.optionalClaim";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "additionalProperties" => self.additional_properties = map.next_value()?,
+            "essential" => self.essential = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "source" => self.source = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.optionalClaims` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OptionalClaims {
     /// The optional claims returned in the JWT access token.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11096,6 +18773,36 @@ pub struct OptionalClaims {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for OptionalClaims {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for OptionalClaims {
+    const NAME: &'static str = "microsoft.graph.optionalClaims";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "accessToken" => self.access_token = map.next_value()?,
+            "idToken" => self.id_token = map.next_value()?,
+            "saml2Token" => self.saml2_token = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.outlookGeoCoordinates` complex type.
 #[cfg(any(
     feature = "identity",
@@ -11104,8 +18811,8 @@ pub struct OptionalClaims {
     feature = "solutions",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OutlookGeoCoordinates {
     /// The accuracy of the latitude and longitude. As an example, the accuracy can be measured in
     /// meters, such as the latitude and longitude are accurate to within 50 meters.
@@ -11129,10 +18836,54 @@ pub struct OutlookGeoCoordinates {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "solutions",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for OutlookGeoCoordinates {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "solutions",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for OutlookGeoCoordinates {
+    const NAME: &'static str = "microsoft.graph.outlookGeoCoordinates";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "accuracy" => self.accuracy = map.next_value()?,
+            "altitude" => self.altitude = map.next_value()?,
+            "altitudeAccuracy" => self.altitude_accuracy = map.next_value()?,
+            "latitude" => self.latitude = map.next_value()?,
+            "longitude" => self.longitude = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.parentalControlSettings` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ParentalControlSettings {
     /// Specifies the two-letter ISO country codes. Access to the application will be blocked for minors
     /// from the countries specified in this list.
@@ -11153,14 +18904,43 @@ pub struct ParentalControlSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ParentalControlSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ParentalControlSettings {
+    const NAME: &'static str = "microsoft.graph.parentalControlSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "countriesBlockedForMinors" => self.countries_blocked_for_minors = map.next_value()?,
+            "legalAgeGroupRule" => self.legal_age_group_rule = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.parseExpressionResponse` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ParseExpressionResponse {
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `evaluationResult` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub evaluation_result: crate::Patch<Vec<String>>,
@@ -11169,7 +18949,7 @@ pub struct ParseExpressionResponse {
     pub evaluation_succeeded: crate::Patch<bool>,
     /// The `parsedExpression` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parsed_expression: crate::Patch<crate::models::AttributeMappingSource>,
+    pub parsed_expression: crate::Patch<Box<crate::models::AttributeMappingSource>>,
     /// The `parsingSucceeded` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parsing_succeeded: crate::Patch<bool>,
@@ -11179,10 +18959,42 @@ pub struct ParseExpressionResponse {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ParseExpressionResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ParseExpressionResponse {
+    const NAME: &'static str = "microsoft.graph.parseExpressionResponse";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "error" => self.error = map.next_value()?,
+            "evaluationResult" => self.evaluation_result = map.next_value()?,
+            "evaluationSucceeded" => self.evaluation_succeeded = map.next_value()?,
+            "parsedExpression" => self.parsed_expression = map.next_value()?,
+            "parsingSucceeded" => self.parsing_succeeded = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.passwordCredential` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PasswordCredential {
     /// Do not use.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11216,10 +19028,44 @@ pub struct PasswordCredential {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for PasswordCredential {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for PasswordCredential {
+    const NAME: &'static str = "microsoft.graph.passwordCredential";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "customKeyIdentifier" => self.custom_key_identifier = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "hint" => self.hint = map.next_value()?,
+            "keyId" => self.key_id = map.next_value()?,
+            "secretText" => self.secret_text = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.passwordProfile` complex type.
 #[cfg(any(feature = "identity", feature = "education"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PasswordProfile {
     /// true if the user must change her password on the next login; otherwise false.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11243,6 +19089,40 @@ pub struct PasswordProfile {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "education"))]
+impl<'de> serde::Deserialize<'de> for PasswordProfile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "education"))]
+impl crate::read_fields::ReadFields for PasswordProfile {
+    const NAME: &'static str = "microsoft.graph.passwordProfile";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "forceChangePasswordNextSignIn" => {
+                self.force_change_password_next_sign_in = map.next_value()?
+            }
+            "forceChangePasswordNextSignInWithMfa" => {
+                self.force_change_password_next_sign_in_with_mfa = map.next_value()?
+            }
+            "password" => self.password = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.patternedRecurrence` complex type.
 #[cfg(any(
     feature = "identity",
@@ -11253,27 +19133,72 @@ pub struct PasswordProfile {
     feature = "identity-access",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PatternedRecurrence {
     /// The frequency of an event. For access reviews: Do not specify this property for a one-time access
     /// review. Only interval, dayOfMonth, and type (weekly, absoluteMonthly) properties of
     /// recurrencePattern are supported.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub pattern: crate::Patch<crate::models::RecurrencePattern>,
+    pub pattern: crate::Patch<Box<crate::models::RecurrencePattern>>,
     /// The duration of an event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub range: crate::Patch<crate::models::RecurrenceRange>,
+    pub range: crate::Patch<Box<crate::models::RecurrenceRange>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "todo",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for PatternedRecurrence {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "todo",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for PatternedRecurrence {
+    const NAME: &'static str = "microsoft.graph.patternedRecurrence";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "pattern" => self.pattern = map.next_value()?,
+            "range" => self.range = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.permissionScope` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PermissionScope {
     /// A description of the delegated permissions, intended to be read by an administrator granting the
     /// permission on behalf of all users. This text appears in tenant-wide admin consent experiences.
@@ -11325,10 +19250,46 @@ pub struct PermissionScope {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for PermissionScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for PermissionScope {
+    const NAME: &'static str = "microsoft.graph.permissionScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "adminConsentDescription" => self.admin_consent_description = map.next_value()?,
+            "adminConsentDisplayName" => self.admin_consent_display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "origin" => self.origin = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "userConsentDescription" => self.user_consent_description = map.next_value()?,
+            "userConsentDisplayName" => self.user_consent_display_name = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.personType` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PersonType {
     /// The type of data source, such as Person.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11342,6 +19303,35 @@ pub struct PersonType {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for PersonType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for PersonType {
+    const NAME: &'static str = "microsoft.graph.personType";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "class" => self.class = map.next_value()?,
+            "subclass" => self.subclass = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.phone` complex type.
 #[cfg(any(
     feature = "identity",
@@ -11349,8 +19339,8 @@ pub struct PersonType {
     feature = "directory",
     feature = "solutions"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Phone {
     /// The `language` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11371,6 +19361,47 @@ pub struct Phone {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "calendar",
+    feature = "directory",
+    feature = "solutions"
+))]
+impl<'de> serde::Deserialize<'de> for Phone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "calendar",
+    feature = "directory",
+    feature = "solutions"
+))]
+impl crate::read_fields::ReadFields for Phone {
+    const NAME: &'static str = "microsoft.graph.phone";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "language" => self.language = map.next_value()?,
+            "number" => self.number = map.next_value()?,
+            "region" => self.region = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.physicalAddress` complex type.
 #[cfg(any(
     feature = "identity",
@@ -11382,8 +19413,8 @@ pub struct Phone {
     feature = "solutions",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PhysicalAddress {
     /// The city.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11406,10 +19437,60 @@ pub struct PhysicalAddress {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts",
+    feature = "security",
+    feature = "education",
+    feature = "solutions",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for PhysicalAddress {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts",
+    feature = "security",
+    feature = "education",
+    feature = "solutions",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for PhysicalAddress {
+    const NAME: &'static str = "microsoft.graph.physicalAddress";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "city" => self.city = map.next_value()?,
+            "countryOrRegion" => self.country_or_region = map.next_value()?,
+            "postalCode" => self.postal_code = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "street" => self.street = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.policyBinding` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyBinding {
     /// The `exclusions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11423,10 +19504,39 @@ pub struct PolicyBinding {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for PolicyBinding {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for PolicyBinding {
+    const NAME: &'static str = "microsoft.graph.policyBinding";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "exclusions" => self.exclusions = map.next_value()?,
+            "inclusions" => self.inclusions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.policyLocation` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyLocation {
     /// The `value` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11435,6 +19545,34 @@ pub struct PolicyLocation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for PolicyLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for PolicyLocation {
+    const NAME: &'static str = "microsoft.graph.policyLocation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `policyLocation` or any type derived from it, chosen by `@odata.type` when reading.
@@ -11461,22 +19599,41 @@ pub enum AnyPolicyLocation {
 #[cfg(any(feature = "identity", feature = "security"))]
 impl<'de> serde::Deserialize<'de> for AnyPolicyLocation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::polymorphic::Polymorphic for AnyPolicyLocation {
+    const DECLARED: &'static str = "microsoft.graph.policyLocation";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.policyLocation") => {
-                Self::PolicyLocation(crate::edm::from_value(value)?)
+                Self::PolicyLocation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.policyLocationApplication") => {
-                Self::PolicyLocationApplication(crate::edm::from_value(value)?)
+                Self::PolicyLocationApplication(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.policyLocationDomain") => {
-                Self::PolicyLocationDomain(crate::edm::from_value(value)?)
+                Self::PolicyLocationDomain(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.policyLocationUrl") => {
-                Self::PolicyLocationUrl(crate::edm::from_value(value)?)
+                Self::PolicyLocationUrl(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::PolicyLocation(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -11484,8 +19641,8 @@ impl<'de> serde::Deserialize<'de> for AnyPolicyLocation {
 ///
 /// Derived from `policyLocation`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyLocationApplication {
     /// The `value` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11496,12 +19653,40 @@ pub struct PolicyLocationApplication {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for PolicyLocationApplication {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for PolicyLocationApplication {
+    const NAME: &'static str = "microsoft.graph.policyLocationApplication";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.policyLocationDomain` complex type.
 ///
 /// Derived from `policyLocation`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyLocationDomain {
     /// The `value` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11512,12 +19697,40 @@ pub struct PolicyLocationDomain {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for PolicyLocationDomain {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for PolicyLocationDomain {
+    const NAME: &'static str = "microsoft.graph.policyLocationDomain";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.policyLocationUrl` complex type.
 ///
 /// Derived from `policyLocation`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyLocationUrl {
     /// The `value` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11528,10 +19741,38 @@ pub struct PolicyLocationUrl {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for PolicyLocationUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for PolicyLocationUrl {
+    const NAME: &'static str = "microsoft.graph.policyLocationUrl";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.policyScopeBase` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyScopeBase {
     /// The `activities` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11549,6 +19790,37 @@ pub struct PolicyScopeBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for PolicyScopeBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for PolicyScopeBase {
+    const NAME: &'static str = "microsoft.graph.policyScopeBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "activities" => self.activities = map.next_value()?,
+            "executionMode" => self.execution_mode = map.next_value()?,
+            "locations" => self.locations = map.next_value()?,
+            "policyActions" => self.policy_actions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `policyScopeBase` or any type derived from it, chosen by `@odata.type` when reading.
@@ -11573,19 +19845,38 @@ pub enum AnyPolicyScopeBase {
 #[cfg(any(feature = "identity", feature = "security"))]
 impl<'de> serde::Deserialize<'de> for AnyPolicyScopeBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::polymorphic::Polymorphic for AnyPolicyScopeBase {
+    const DECLARED: &'static str = "microsoft.graph.policyScopeBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.policyScopeBase") => {
-                Self::PolicyScopeBase(crate::edm::from_value(value)?)
+                Self::PolicyScopeBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.policyTenantScope") => {
-                Self::PolicyTenantScope(crate::edm::from_value(value)?)
+                Self::PolicyTenantScope(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.policyUserScope") => {
-                Self::PolicyUserScope(crate::edm::from_value(value)?)
+                Self::PolicyUserScope(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::PolicyScopeBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -11593,8 +19884,8 @@ impl<'de> serde::Deserialize<'de> for AnyPolicyScopeBase {
 ///
 /// Derived from `policyScopeBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyTenantScope {
     /// The `activities` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11610,19 +19901,51 @@ pub struct PolicyTenantScope {
     pub policy_actions: crate::Patch<Vec<crate::models::AnyDlpActionInfo>>,
     /// The `policyScope` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub policy_scope: crate::Patch<crate::models::PolicyBinding>,
+    pub policy_scope: crate::Patch<Box<crate::models::PolicyBinding>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for PolicyTenantScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for PolicyTenantScope {
+    const NAME: &'static str = "microsoft.graph.policyTenantScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "activities" => self.activities = map.next_value()?,
+            "executionMode" => self.execution_mode = map.next_value()?,
+            "locations" => self.locations = map.next_value()?,
+            "policyActions" => self.policy_actions = map.next_value()?,
+            "policyScope" => self.policy_scope = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.policyUserScope` complex type.
 ///
 /// Derived from `policyScopeBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyUserScope {
     /// The `activities` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11642,10 +19965,41 @@ pub struct PolicyUserScope {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for PolicyUserScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for PolicyUserScope {
+    const NAME: &'static str = "microsoft.graph.policyUserScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "activities" => self.activities = map.next_value()?,
+            "executionMode" => self.execution_mode = map.next_value()?,
+            "locations" => self.locations = map.next_value()?,
+            "policyActions" => self.policy_actions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.preAuthorizedApplication` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PreAuthorizedApplication {
     /// The unique identifier for the application.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11659,14 +20013,43 @@ pub struct PreAuthorizedApplication {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for PreAuthorizedApplication {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for PreAuthorizedApplication {
+    const NAME: &'static str = "microsoft.graph.preAuthorizedApplication";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "appId" => self.app_id = map.next_value()?,
+            "delegatedPermissionIds" => self.delegated_permission_ids = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.processContentMetadataBase` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProcessContentMetadataBase {
     /// The `content` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub content: crate::Patch<crate::models::AnyContentBase>,
+    pub content: crate::Patch<Box<crate::models::AnyContentBase>>,
     /// The `contentCategory` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_category: crate::Patch<crate::models::ContentCategory>,
@@ -11700,6 +20083,43 @@ pub struct ProcessContentMetadataBase {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for ProcessContentMetadataBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for ProcessContentMetadataBase {
+    const NAME: &'static str = "microsoft.graph.processContentMetadataBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "content" => self.content = map.next_value()?,
+            "contentCategory" => self.content_category = map.next_value()?,
+            "correlationId" => self.correlation_id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "identifier" => self.identifier = map.next_value()?,
+            "isTruncated" => self.is_truncated = map.next_value()?,
+            "length" => self.length = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "sequenceNumber" => self.sequence_number = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// A `processContentMetadataBase` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ProcessContentMetadataBase`]; an `@odata.type` this
@@ -11722,52 +20142,103 @@ pub enum AnyProcessContentMetadataBase {
 #[cfg(any(feature = "identity", feature = "security"))]
 impl<'de> serde::Deserialize<'de> for AnyProcessContentMetadataBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::polymorphic::Polymorphic for AnyProcessContentMetadataBase {
+    const DECLARED: &'static str = "microsoft.graph.processContentMetadataBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.processContentMetadataBase") => {
-                Self::ProcessContentMetadataBase(crate::edm::from_value(value)?)
+                Self::ProcessContentMetadataBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.processConversationMetadata") => {
-                Self::ProcessConversationMetadata(crate::edm::from_value(value)?)
+                Self::ProcessConversationMetadata(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.processFileMetadata") => {
-                Self::ProcessFileMetadata(crate::edm::from_value(value)?)
+                Self::ProcessFileMetadata(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ProcessContentMetadataBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.processContentRequest` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProcessContentRequest {
     /// The `activityMetadata` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub activity_metadata: crate::Patch<crate::models::ActivityMetadata>,
+    pub activity_metadata: crate::Patch<Box<crate::models::ActivityMetadata>>,
     /// The `contentEntries` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_entries: crate::Patch<Vec<crate::models::AnyProcessContentMetadataBase>>,
     /// The `deviceMetadata` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub device_metadata: crate::Patch<crate::models::DeviceMetadata>,
+    pub device_metadata: crate::Patch<Box<crate::models::DeviceMetadata>>,
     /// The `integratedAppMetadata` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub integrated_app_metadata: crate::Patch<crate::models::AnyIntegratedApplicationMetadata>,
+    pub integrated_app_metadata: crate::Patch<Box<crate::models::AnyIntegratedApplicationMetadata>>,
     /// The `protectedAppMetadata` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub protected_app_metadata: crate::Patch<crate::models::ProtectedApplicationMetadata>,
+    pub protected_app_metadata: crate::Patch<Box<crate::models::ProtectedApplicationMetadata>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for ProcessContentRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for ProcessContentRequest {
+    const NAME: &'static str = "microsoft.graph.processContentRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "activityMetadata" => self.activity_metadata = map.next_value()?,
+            "contentEntries" => self.content_entries = map.next_value()?,
+            "deviceMetadata" => self.device_metadata = map.next_value()?,
+            "integratedAppMetadata" => self.integrated_app_metadata = map.next_value()?,
+            "protectedAppMetadata" => self.protected_app_metadata = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.processContentResponse` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProcessContentResponse {
     /// The `policyActions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11784,16 +20255,46 @@ pub struct ProcessContentResponse {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for ProcessContentResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for ProcessContentResponse {
+    const NAME: &'static str = "microsoft.graph.processContentResponse";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "policyActions" => self.policy_actions = map.next_value()?,
+            "processingErrors" => self.processing_errors = map.next_value()?,
+            "protectionScopeState" => self.protection_scope_state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.processConversationMetadata` complex type.
 ///
 /// Derived from `processContentMetadataBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProcessConversationMetadata {
     /// The `content` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub content: crate::Patch<crate::models::AnyContentBase>,
+    pub content: crate::Patch<Box<crate::models::AnyContentBase>>,
     /// The `contentCategory` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_category: crate::Patch<crate::models::ContentCategory>,
@@ -11845,16 +20346,58 @@ pub struct ProcessConversationMetadata {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for ProcessConversationMetadata {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for ProcessConversationMetadata {
+    const NAME: &'static str = "microsoft.graph.processConversationMetadata";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "content" => self.content = map.next_value()?,
+            "contentCategory" => self.content_category = map.next_value()?,
+            "correlationId" => self.correlation_id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "identifier" => self.identifier = map.next_value()?,
+            "isTruncated" => self.is_truncated = map.next_value()?,
+            "length" => self.length = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "sequenceNumber" => self.sequence_number = map.next_value()?,
+            "accessedResources" => self.accessed_resources = map.next_value()?,
+            "accessedResources_v2" => self.accessed_resources_v2 = map.next_value()?,
+            "agents" => self.agents = map.next_value()?,
+            "parentMessageId" => self.parent_message_id = map.next_value()?,
+            "plugins" => self.plugins = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.processFileMetadata` complex type.
 ///
 /// Derived from `processContentMetadataBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProcessFileMetadata {
     /// The `content` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub content: crate::Patch<crate::models::AnyContentBase>,
+    pub content: crate::Patch<Box<crate::models::AnyContentBase>>,
     /// The `contentCategory` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_category: crate::Patch<crate::models::ContentCategory>,
@@ -11884,7 +20427,7 @@ pub struct ProcessFileMetadata {
     pub sequence_number: crate::Patch<i64>,
     /// The `customProperties` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub custom_properties: crate::Patch<crate::models::CustomMetadataDictionary>,
+    pub custom_properties: crate::Patch<Box<crate::models::CustomMetadataDictionary>>,
     /// The `ownerId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owner_id: crate::Patch<String>,
@@ -11894,19 +20437,58 @@ pub struct ProcessFileMetadata {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for ProcessFileMetadata {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for ProcessFileMetadata {
+    const NAME: &'static str = "microsoft.graph.processFileMetadata";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "content" => self.content = map.next_value()?,
+            "contentCategory" => self.content_category = map.next_value()?,
+            "correlationId" => self.correlation_id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "identifier" => self.identifier = map.next_value()?,
+            "isTruncated" => self.is_truncated = map.next_value()?,
+            "length" => self.length = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "sequenceNumber" => self.sequence_number = map.next_value()?,
+            "customProperties" => self.custom_properties = map.next_value()?,
+            "ownerId" => self.owner_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.processingError` complex type.
 ///
 /// Derived from `classificationError` < `classifcationErrorBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProcessingError {
     /// The `code` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// The `innerError` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub inner_error: crate::Patch<crate::models::ClassificationInnerError>,
+    pub inner_error: crate::Patch<Box<crate::models::ClassificationInnerError>>,
     /// The `message` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
@@ -11925,12 +20507,45 @@ pub struct ProcessingError {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for ProcessingError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for ProcessingError {
+    const NAME: &'static str = "microsoft.graph.processingError";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "code" => self.code = map.next_value()?,
+            "innerError" => self.inner_error = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            "target" => self.target = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            "errorType" => self.error_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.protectedApplicationMetadata` complex type.
 ///
 /// Derived from `integratedApplicationMetadata`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProtectedApplicationMetadata {
     /// The `name` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11940,11 +20555,41 @@ pub struct ProtectedApplicationMetadata {
     pub version: crate::Patch<String>,
     /// The `applicationLocation` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub application_location: crate::Patch<crate::models::AnyPolicyLocation>,
+    pub application_location: crate::Patch<Box<crate::models::AnyPolicyLocation>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for ProtectedApplicationMetadata {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for ProtectedApplicationMetadata {
+    const NAME: &'static str = "microsoft.graph.protectedApplicationMetadata";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            "version" => self.version = map.next_value()?,
+            "applicationLocation" => self.application_location = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.provisionedIdentity` complex type.
@@ -11969,8 +20614,8 @@ pub struct ProtectedApplicationMetadata {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProvisionedIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -11983,7 +20628,7 @@ pub struct ProvisionedIdentity {
     pub id: crate::Patch<String>,
     /// Details of the identity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub details: crate::Patch<crate::models::DetailsInfo>,
+    pub details: crate::Patch<Box<crate::models::DetailsInfo>>,
     /// Type of identity that has been provisioned, such as 'user' or 'group'.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity_type: crate::Patch<String>,
@@ -11993,10 +20638,77 @@ pub struct ProvisionedIdentity {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for ProvisionedIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for ProvisionedIdentity {
+    const NAME: &'static str = "microsoft.graph.provisionedIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            "identityType" => self.identity_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.provisionedPlan` complex type.
 #[cfg(any(feature = "identity", feature = "education", feature = "directory"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProvisionedPlan {
     /// For example, 'Enabled'.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12011,6 +20723,36 @@ pub struct ProvisionedPlan {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "education", feature = "directory"))]
+impl<'de> serde::Deserialize<'de> for ProvisionedPlan {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "education", feature = "directory"))]
+impl crate::read_fields::ReadFields for ProvisionedPlan {
+    const NAME: &'static str = "microsoft.graph.provisionedPlan";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "capabilityStatus" => self.capability_status = map.next_value()?,
+            "provisioningStatus" => self.provisioning_status = map.next_value()?,
+            "service" => self.service = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.provisioningServicePrincipal` complex type.
@@ -12035,8 +20777,8 @@ pub struct ProvisionedPlan {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProvisioningServicePrincipal {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -12051,6 +20793,71 @@ pub struct ProvisioningServicePrincipal {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for ProvisioningServicePrincipal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for ProvisioningServicePrincipal {
+    const NAME: &'static str = "microsoft.graph.provisioningServicePrincipal";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.provisioningSystem` complex type.
@@ -12075,8 +20882,8 @@ pub struct ProvisioningServicePrincipal {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProvisioningSystem {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -12089,17 +20896,83 @@ pub struct ProvisioningSystem {
     pub id: crate::Patch<String>,
     /// Details of the system.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub details: crate::Patch<crate::models::DetailsInfo>,
+    pub details: crate::Patch<Box<crate::models::DetailsInfo>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for ProvisioningSystem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for ProvisioningSystem {
+    const NAME: &'static str = "microsoft.graph.provisioningSystem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.publicClientApplication` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PublicClientApplication {
     /// Specifies the URLs where user tokens are sent for sign-in, or the redirect URIs where OAuth 2.0
     /// authorization codes and access tokens are sent.
@@ -12109,6 +20982,34 @@ pub struct PublicClientApplication {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for PublicClientApplication {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for PublicClientApplication {
+    const NAME: &'static str = "microsoft.graph.publicClientApplication";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "redirectUris" => self.redirect_uris = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.publicError` complex type.
@@ -12123,8 +21024,8 @@ pub struct PublicClientApplication {
     feature = "partners-billing",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PublicError {
     /// Represents the error code.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12134,7 +21035,7 @@ pub struct PublicError {
     pub details: crate::Patch<Vec<crate::models::PublicErrorDetail>>,
     /// Details of the inner error.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub inner_error: crate::Patch<crate::models::PublicInnerError>,
+    pub inner_error: crate::Patch<Box<crate::models::PublicInnerError>>,
     /// A non-localized message for the developer.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
@@ -12145,6 +21046,58 @@ pub struct PublicError {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "sites",
+    feature = "teams",
+    feature = "security",
+    feature = "search",
+    feature = "solutions",
+    feature = "storage",
+    feature = "partners-billing",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for PublicError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "sites",
+    feature = "teams",
+    feature = "security",
+    feature = "search",
+    feature = "solutions",
+    feature = "storage",
+    feature = "partners-billing",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for PublicError {
+    const NAME: &'static str = "microsoft.graph.publicError";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "code" => self.code = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            "innerError" => self.inner_error = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            "target" => self.target = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.publicErrorDetail` complex type.
@@ -12159,8 +21112,8 @@ pub struct PublicError {
     feature = "partners-billing",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PublicErrorDetail {
     /// The error code.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12177,6 +21130,56 @@ pub struct PublicErrorDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "sites",
+    feature = "teams",
+    feature = "security",
+    feature = "search",
+    feature = "solutions",
+    feature = "storage",
+    feature = "partners-billing",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for PublicErrorDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "sites",
+    feature = "teams",
+    feature = "security",
+    feature = "search",
+    feature = "solutions",
+    feature = "storage",
+    feature = "partners-billing",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for PublicErrorDetail {
+    const NAME: &'static str = "microsoft.graph.publicErrorDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "code" => self.code = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            "target" => self.target = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.publicInnerError` complex type.
 #[cfg(any(
     feature = "identity",
@@ -12189,8 +21192,8 @@ pub struct PublicErrorDetail {
     feature = "partners-billing",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PublicInnerError {
     /// The error code.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12210,6 +21213,57 @@ pub struct PublicInnerError {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "sites",
+    feature = "teams",
+    feature = "security",
+    feature = "search",
+    feature = "solutions",
+    feature = "storage",
+    feature = "partners-billing",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for PublicInnerError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "sites",
+    feature = "teams",
+    feature = "security",
+    feature = "search",
+    feature = "solutions",
+    feature = "storage",
+    feature = "partners-billing",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for PublicInnerError {
+    const NAME: &'static str = "microsoft.graph.publicInnerError";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "code" => self.code = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            "target" => self.target = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.recipient` complex type.
 #[cfg(any(
     feature = "identity",
@@ -12217,16 +21271,54 @@ pub struct PublicInnerError {
     feature = "calendar",
     feature = "identity-access"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Recipient {
     /// The recipient's email address.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub email_address: crate::Patch<crate::models::EmailAddress>,
+    pub email_address: crate::Patch<Box<crate::models::EmailAddress>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl<'de> serde::Deserialize<'de> for Recipient {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl crate::read_fields::ReadFields for Recipient {
+    const NAME: &'static str = "microsoft.graph.recipient";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "emailAddress" => self.email_address = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `recipient` or any type derived from it, chosen by `@odata.type` when reading.
@@ -12261,17 +21353,41 @@ pub enum AnyRecipient {
 ))]
 impl<'de> serde::Deserialize<'de> for AnyRecipient {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl crate::polymorphic::Polymorphic for AnyRecipient {
+    const DECLARED: &'static str = "microsoft.graph.recipient";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.recipient") => {
-                Self::Recipient(crate::edm::from_value(value)?)
+                Self::Recipient(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.attendeeBase") => {
-                Self::AttendeeBase(crate::edm::from_value(value)?)
+                Self::AttendeeBase(serde::Deserialize::deserialize(d)?)
             }
-            Some("microsoft.graph.attendee") => Self::Attendee(crate::edm::from_value(value)?),
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some("microsoft.graph.attendee") => Self::Attendee(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::Recipient(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -12285,8 +21401,8 @@ impl<'de> serde::Deserialize<'de> for AnyRecipient {
     feature = "identity-access",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecurrencePattern {
     /// The day of the month on which the event occurs. Required if type is absoluteMonthly or
     /// absoluteYearly.
@@ -12324,6 +21440,56 @@ pub struct RecurrencePattern {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "todo",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for RecurrencePattern {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "todo",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for RecurrencePattern {
+    const NAME: &'static str = "microsoft.graph.recurrencePattern";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "dayOfMonth" => self.day_of_month = map.next_value()?,
+            "daysOfWeek" => self.days_of_week = map.next_value()?,
+            "firstDayOfWeek" => self.first_day_of_week = map.next_value()?,
+            "index" => self.index = map.next_value()?,
+            "interval" => self.interval = map.next_value()?,
+            "month" => self.month = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.recurrenceRange` complex type.
 #[cfg(any(
     feature = "identity",
@@ -12334,8 +21500,8 @@ pub struct RecurrencePattern {
     feature = "identity-access",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecurrenceRange {
     /// The date to stop applying the recurrence pattern. Depending on the recurrence pattern of the
     /// event, the last occurrence of the meeting may not be this date. Required if type is endDate.
@@ -12362,10 +21528,58 @@ pub struct RecurrenceRange {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "todo",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for RecurrenceRange {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "todo",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for RecurrenceRange {
+    const NAME: &'static str = "microsoft.graph.recurrenceRange";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "endDate" => self.end_date = map.next_value()?,
+            "numberOfOccurrences" => self.number_of_occurrences = map.next_value()?,
+            "recurrenceTimeZone" => self.recurrence_time_zone = map.next_value()?,
+            "startDate" => self.start_date = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.redirectUriSettings` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RedirectUriSettings {
     /// The `index` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12379,10 +21593,39 @@ pub struct RedirectUriSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for RedirectUriSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for RedirectUriSettings {
+    const NAME: &'static str = "microsoft.graph.redirectUriSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "index" => self.index = map.next_value()?,
+            "uri" => self.uri = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.referencedObject` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReferencedObject {
     /// The `referencedObjectName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12396,10 +21639,39 @@ pub struct ReferencedObject {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ReferencedObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ReferencedObject {
+    const NAME: &'static str = "microsoft.graph.referencedObject";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "referencedObjectName" => self.referenced_object_name = map.next_value()?,
+            "referencedProperty" => self.referenced_property = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.reminder` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Reminder {
     /// Identifies the version of the reminder. Every time the reminder is changed, changeKey changes as
     /// well. This allows Exchange to apply changes to the correct version of the object.
@@ -12407,16 +21679,16 @@ pub struct Reminder {
     pub change_key: crate::Patch<String>,
     /// The date, time and time zone that the event ends.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub event_end_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub event_end_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The unique ID of the event. Read only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_id: crate::Patch<String>,
     /// The location of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub event_location: crate::Patch<crate::models::AnyLocation>,
+    pub event_location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// The date, time, and time zone that the event starts.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub event_start_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub event_start_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The text of the event's subject line.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_subject: crate::Patch<String>,
@@ -12427,17 +21699,52 @@ pub struct Reminder {
     pub event_web_link: crate::Patch<String>,
     /// The date, time, and time zone that the reminder is set to occur.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub reminder_fire_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub reminder_fire_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for Reminder {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for Reminder {
+    const NAME: &'static str = "microsoft.graph.reminder";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "changeKey" => self.change_key = map.next_value()?,
+            "eventEndTime" => self.event_end_time = map.next_value()?,
+            "eventId" => self.event_id = map.next_value()?,
+            "eventLocation" => self.event_location = map.next_value()?,
+            "eventStartTime" => self.event_start_time = map.next_value()?,
+            "eventSubject" => self.event_subject = map.next_value()?,
+            "eventWebLink" => self.event_web_link = map.next_value()?,
+            "reminderFireTime" => self.reminder_fire_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.requestSignatureVerification` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RequestSignatureVerification {
     /// Specifies which weak algorithms are allowed. The possible values are: rsaSha1,
     /// unknownFutureValue.
@@ -12452,10 +21759,39 @@ pub struct RequestSignatureVerification {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for RequestSignatureVerification {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for RequestSignatureVerification {
+    const NAME: &'static str = "microsoft.graph.requestSignatureVerification";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowedWeakAlgorithms" => self.allowed_weak_algorithms = map.next_value()?,
+            "isSignedRequestRequired" => self.is_signed_request_required = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.requiredResourceAccess` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RequiredResourceAccess {
     /// The list of OAuth2.0 permission scopes and app roles that the application requires from the
     /// specified resource.
@@ -12471,10 +21807,39 @@ pub struct RequiredResourceAccess {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for RequiredResourceAccess {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for RequiredResourceAccess {
+    const NAME: &'static str = "microsoft.graph.requiredResourceAccess";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "resourceAccess" => self.resource_access = map.next_value()?,
+            "resourceAppId" => self.resource_app_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.resourceAccess` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResourceAccess {
     /// The unique identifier of an app role or delegated permission exposed by the resource application.
     /// For delegated permissions, this should match the id property of one of the delegated permissions
@@ -12493,10 +21858,39 @@ pub struct ResourceAccess {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ResourceAccess {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ResourceAccess {
+    const NAME: &'static str = "microsoft.graph.resourceAccess";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.resourceAccessDetail` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResourceAccessDetail {
     /// The `accessType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12528,10 +21922,47 @@ pub struct ResourceAccessDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for ResourceAccessDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for ResourceAccessDetail {
+    const NAME: &'static str = "microsoft.graph.resourceAccessDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "accessType" => self.access_type = map.next_value()?,
+            "identifier" => self.identifier = map.next_value()?,
+            "isCrossPromptInjectionDetected" => {
+                self.is_cross_prompt_injection_detected = map.next_value()?
+            }
+            "labelId" => self.label_id = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "storageId" => self.storage_id = map.next_value()?,
+            "url" => self.url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.resourceSpecificPermission` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResourceSpecificPermission {
     /// Describes the level of access that the resource-specific permission represents.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12554,6 +21985,38 @@ pub struct ResourceSpecificPermission {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ResourceSpecificPermission {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ResourceSpecificPermission {
+    const NAME: &'static str = "microsoft.graph.resourceSpecificPermission";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.responseStatus` complex type.
 #[cfg(any(
     feature = "identity",
@@ -12561,8 +22024,8 @@ pub struct ResourceSpecificPermission {
     feature = "calendar",
     feature = "identity-access"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResponseStatus {
     /// The response type. Possible values are: none, organizer, tentativelyAccepted, accepted, declined,
     /// notResponded.To differentiate between none and notResponded: none – from organizer's
@@ -12585,12 +22048,51 @@ pub struct ResponseStatus {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl<'de> serde::Deserialize<'de> for ResponseStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl crate::read_fields::ReadFields for ResponseStatus {
+    const NAME: &'static str = "microsoft.graph.responseStatus";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "response" => self.response = map.next_value()?,
+            "time" => self.time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.restrictAccessAction` complex type.
 ///
 /// Derived from `restrictAccessActionBase` < `dlpActionInfo`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RestrictAccessAction {
     /// The `action` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12604,12 +22106,41 @@ pub struct RestrictAccessAction {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for RestrictAccessAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for RestrictAccessAction {
+    const NAME: &'static str = "microsoft.graph.restrictAccessAction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "action" => self.action = map.next_value()?,
+            "restrictionAction" => self.restriction_action = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.restrictAccessActionBase` complex type.
 ///
 /// Derived from `dlpActionInfo`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RestrictAccessActionBase {
     /// The `action` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12621,6 +22152,35 @@ pub struct RestrictAccessActionBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for RestrictAccessActionBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for RestrictAccessActionBase {
+    const NAME: &'static str = "microsoft.graph.restrictAccessActionBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "action" => self.action = map.next_value()?,
+            "restrictionAction" => self.restriction_action = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `restrictAccessActionBase` or any type derived from it, chosen by `@odata.type` when reading.
@@ -12643,16 +22203,35 @@ pub enum AnyRestrictAccessActionBase {
 #[cfg(any(feature = "identity", feature = "security"))]
 impl<'de> serde::Deserialize<'de> for AnyRestrictAccessActionBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::polymorphic::Polymorphic for AnyRestrictAccessActionBase {
+    const DECLARED: &'static str = "microsoft.graph.restrictAccessActionBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.restrictAccessActionBase") => {
-                Self::RestrictAccessActionBase(crate::edm::from_value(value)?)
+                Self::RestrictAccessActionBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.restrictAccessAction") => {
-                Self::RestrictAccessAction(crate::edm::from_value(value)?)
+                Self::RestrictAccessAction(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::RestrictAccessActionBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -12666,8 +22245,8 @@ impl<'de> serde::Deserialize<'de> for AnyRestrictAccessActionBase {
     feature = "search",
     feature = "storage"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResultTemplateDictionary {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -12675,10 +22254,47 @@ pub struct ResultTemplateDictionary {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl<'de> serde::Deserialize<'de> for ResultTemplateDictionary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl crate::read_fields::ReadFields for ResultTemplateDictionary {
+    const NAME: &'static str = "microsoft.graph.resultTemplateDictionary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.samlSingleSignOnSettings` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SamlSingleSignOnSettings {
     /// The relative URI the service provider would redirect to after completion of the single sign-on
     /// flow.
@@ -12690,10 +22306,38 @@ pub struct SamlSingleSignOnSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SamlSingleSignOnSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SamlSingleSignOnSettings {
+    const NAME: &'static str = "microsoft.graph.samlSingleSignOnSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "relayState" => self.relay_state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.scopeBase` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ScopeBase {
     /// The `identity` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12702,6 +22346,34 @@ pub struct ScopeBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for ScopeBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for ScopeBase {
+    const NAME: &'static str = "microsoft.graph.scopeBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "identity" => self.identity = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `scopeBase` or any type derived from it, chosen by `@odata.type` when reading.
@@ -12728,25 +22400,48 @@ pub enum AnyScopeBase {
 #[cfg(any(feature = "identity", feature = "security"))]
 impl<'de> serde::Deserialize<'de> for AnyScopeBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::polymorphic::Polymorphic for AnyScopeBase {
+    const DECLARED: &'static str = "microsoft.graph.scopeBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.scopeBase") => {
-                Self::ScopeBase(crate::edm::from_value(value)?)
+                Self::ScopeBase(serde::Deserialize::deserialize(d)?)
             }
-            Some("microsoft.graph.groupScope") => Self::GroupScope(crate::edm::from_value(value)?),
+            Some("microsoft.graph.groupScope") => {
+                Self::GroupScope(serde::Deserialize::deserialize(d)?)
+            }
             Some("microsoft.graph.tenantScope") => {
-                Self::TenantScope(crate::edm::from_value(value)?)
+                Self::TenantScope(serde::Deserialize::deserialize(d)?)
             }
-            Some("microsoft.graph.userScope") => Self::UserScope(crate::edm::from_value(value)?),
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some("microsoft.graph.userScope") => {
+                Self::UserScope(serde::Deserialize::deserialize(d)?)
+            }
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ScopeBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.scoredEmailAddress` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ScoredEmailAddress {
     /// The email address.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12769,10 +22464,41 @@ pub struct ScoredEmailAddress {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ScoredEmailAddress {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ScoredEmailAddress {
+    const NAME: &'static str = "microsoft.graph.scoredEmailAddress";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "address" => self.address = map.next_value()?,
+            "itemId" => self.item_id = map.next_value()?,
+            "relevanceScore" => self.relevance_score = map.next_value()?,
+            "selectionLikelihood" => self.selection_likelihood = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.selfSignedCertificate` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SelfSignedCertificate {
     /// The `customKeyIdentifier` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12807,10 +22533,46 @@ pub struct SelfSignedCertificate {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SelfSignedCertificate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SelfSignedCertificate {
+    const NAME: &'static str = "microsoft.graph.selfSignedCertificate";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "customKeyIdentifier" => self.custom_key_identifier = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "key" => self.key = map.next_value()?,
+            "keyId" => self.key_id = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "thumbprint" => self.thumbprint = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "usage" => self.usage = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.servicePlanInfo` complex type.
 #[cfg(any(feature = "identity", feature = "directory"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServicePlanInfo {
     /// The object the service plan can be assigned to. The possible values are:User - service plan can
     /// be assigned to individual users.Company - service plan can be assigned to the entire tenant.
@@ -12836,6 +22598,37 @@ pub struct ServicePlanInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "directory"))]
+impl<'de> serde::Deserialize<'de> for ServicePlanInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "directory"))]
+impl crate::read_fields::ReadFields for ServicePlanInfo {
+    const NAME: &'static str = "microsoft.graph.servicePlanInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "appliesTo" => self.applies_to = map.next_value()?,
+            "provisioningStatus" => self.provisioning_status = map.next_value()?,
+            "servicePlanId" => self.service_plan_id = map.next_value()?,
+            "servicePlanName" => self.service_plan_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.servicePrincipalIdentity` complex type.
 ///
 /// Derived from `identity`; inherited properties are included.
@@ -12858,8 +22651,8 @@ pub struct ServicePlanInfo {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServicePrincipalIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -12879,10 +22672,76 @@ pub struct ServicePrincipalIdentity {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for ServicePrincipalIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for ServicePrincipalIdentity {
+    const NAME: &'static str = "microsoft.graph.servicePrincipalIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "appId" => self.app_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.servicePrincipalLockConfiguration` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServicePrincipalLockConfiguration {
     /// The `allProperties` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12905,10 +22764,44 @@ pub struct ServicePrincipalLockConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ServicePrincipalLockConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ServicePrincipalLockConfiguration {
+    const NAME: &'static str = "microsoft.graph.servicePrincipalLockConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allProperties" => self.all_properties = map.next_value()?,
+            "credentialsWithUsageSign" => self.credentials_with_usage_sign = map.next_value()?,
+            "credentialsWithUsageVerify" => {
+                self.credentials_with_usage_verify = map.next_value()?
+            }
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "tokenEncryptionKeyId" => self.token_encryption_key_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.serviceProvisioningError` complex type.
 #[cfg(any(feature = "identity", feature = "directory"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceProvisioningError {
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12923,6 +22816,36 @@ pub struct ServiceProvisioningError {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "directory"))]
+impl<'de> serde::Deserialize<'de> for ServiceProvisioningError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "directory"))]
+impl crate::read_fields::ReadFields for ServiceProvisioningError {
+    const NAME: &'static str = "microsoft.graph.serviceProvisioningError";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "isResolved" => self.is_resolved = map.next_value()?,
+            "serviceInstance" => self.service_instance = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `serviceProvisioningError` or any type derived from it, chosen by `@odata.type` when reading.
@@ -12945,16 +22868,35 @@ pub enum AnyServiceProvisioningError {
 #[cfg(any(feature = "identity", feature = "directory"))]
 impl<'de> serde::Deserialize<'de> for AnyServiceProvisioningError {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "directory"))]
+impl crate::polymorphic::Polymorphic for AnyServiceProvisioningError {
+    const DECLARED: &'static str = "microsoft.graph.serviceProvisioningError";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.serviceProvisioningError") => {
-                Self::ServiceProvisioningError(crate::edm::from_value(value)?)
+                Self::ServiceProvisioningError(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.serviceProvisioningXmlError") => {
-                Self::ServiceProvisioningXmlError(crate::edm::from_value(value)?)
+                Self::ServiceProvisioningXmlError(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ServiceProvisioningError(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -12962,8 +22904,8 @@ impl<'de> serde::Deserialize<'de> for AnyServiceProvisioningError {
 ///
 /// Derived from `serviceProvisioningError`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "directory"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceProvisioningXmlError {
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12981,6 +22923,37 @@ pub struct ServiceProvisioningXmlError {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "directory"))]
+impl<'de> serde::Deserialize<'de> for ServiceProvisioningXmlError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "directory"))]
+impl crate::read_fields::ReadFields for ServiceProvisioningXmlError {
+    const NAME: &'static str = "microsoft.graph.serviceProvisioningXmlError";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "isResolved" => self.is_resolved = map.next_value()?,
+            "serviceInstance" => self.service_instance = map.next_value()?,
+            "errorDetail" => self.error_detail = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.sharePointGroupIdentity` complex type.
@@ -13005,8 +22978,8 @@ pub struct ServiceProvisioningXmlError {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointGroupIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -13027,6 +23000,73 @@ pub struct SharePointGroupIdentity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for SharePointGroupIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for SharePointGroupIdentity {
+    const NAME: &'static str = "microsoft.graph.sharePointGroupIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "principalId" => self.principal_id = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.sharePointIdentity` complex type.
@@ -13051,8 +23091,8 @@ pub struct SharePointGroupIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -13070,6 +23110,72 @@ pub struct SharePointIdentity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for SharePointIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for SharePointIdentity {
+    const NAME: &'static str = "microsoft.graph.sharePointIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "loginName" => self.login_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.sharePointIdentitySet` complex type.
@@ -13093,44 +23199,112 @@ pub struct SharePointIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointIdentitySet {
     /// Optional. The application associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub application: crate::Patch<crate::models::AnyIdentity>,
+    pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The device associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub device: crate::Patch<crate::models::AnyIdentity>,
+    pub device: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The user associated with this action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user: crate::Patch<crate::models::AnyIdentity>,
+    pub user: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The group associated with this action. Optional.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub group: crate::Patch<crate::models::AnyIdentity>,
+    pub group: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `sharePointGroup` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub share_point_group: crate::Patch<crate::models::SharePointGroupIdentity>,
+    pub share_point_group: crate::Patch<Box<crate::models::SharePointGroupIdentity>>,
     /// The SharePoint group associated with this action. Optional.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub site_group: crate::Patch<crate::models::SharePointIdentity>,
+    pub site_group: crate::Patch<Box<crate::models::SharePointIdentity>>,
     /// The SharePoint user associated with this action. Optional.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub site_user: crate::Patch<crate::models::SharePointIdentity>,
+    pub site_user: crate::Patch<Box<crate::models::SharePointIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for SharePointIdentitySet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for SharePointIdentitySet {
+    const NAME: &'static str = "microsoft.graph.sharePointIdentitySet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "application" => self.application = map.next_value()?,
+            "device" => self.device = map.next_value()?,
+            "user" => self.user = map.next_value()?,
+            "group" => self.group = map.next_value()?,
+            "sharePointGroup" => self.share_point_group = map.next_value()?,
+            "siteGroup" => self.site_group = map.next_value()?,
+            "siteUser" => self.site_user = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.shiftAvailability` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ShiftAvailability {
     /// Specifies the pattern for recurrence
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub recurrence: crate::Patch<crate::models::PatternedRecurrence>,
+    pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// The time slot(s) preferred by the user.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_slots: crate::Patch<Vec<crate::models::TimeRange>>,
@@ -13143,10 +23317,40 @@ pub struct ShiftAvailability {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ShiftAvailability {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ShiftAvailability {
+    const NAME: &'static str = "microsoft.graph.shiftAvailability";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "recurrence" => self.recurrence = map.next_value()?,
+            "timeSlots" => self.time_slots = map.next_value()?,
+            "timeZone" => self.time_zone = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.signInActivity` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SignInActivity {
     /// The last non-interactive sign-in date for a specific user. You can use this field to calculate
     /// the last time a client attempted to sign into the directory on behalf of a user. Because some
@@ -13185,10 +23389,51 @@ pub struct SignInActivity {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SignInActivity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SignInActivity {
+    const NAME: &'static str = "microsoft.graph.signInActivity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "lastNonInteractiveSignInDateTime" => {
+                self.last_non_interactive_sign_in_date_time = map.next_value()?
+            }
+            "lastNonInteractiveSignInRequestId" => {
+                self.last_non_interactive_sign_in_request_id = map.next_value()?
+            }
+            "lastSignInDateTime" => self.last_sign_in_date_time = map.next_value()?,
+            "lastSignInRequestId" => self.last_sign_in_request_id = map.next_value()?,
+            "lastSuccessfulSignInDateTime" => {
+                self.last_successful_sign_in_date_time = map.next_value()?
+            }
+            "lastSuccessfulSignInRequestId" => {
+                self.last_successful_sign_in_request_id = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.spaApplication` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SpaApplication {
     /// Specifies the URLs where user tokens are sent for sign-in, or the redirect URIs where OAuth 2.0
     /// authorization codes and access tokens are sent.
@@ -13200,10 +23445,38 @@ pub struct SpaApplication {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SpaApplication {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SpaApplication {
+    const NAME: &'static str = "microsoft.graph.spaApplication";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "redirectUris" => self.redirect_uris = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.standardTimeZoneOffset` complex type.
 #[cfg(any(feature = "identity", feature = "calendar"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StandardTimeZoneOffset {
     /// Represents the nth occurrence of the day of week that the transition from daylight saving time to
     /// standard time occurs.
@@ -13229,6 +23502,38 @@ pub struct StandardTimeZoneOffset {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl<'de> serde::Deserialize<'de> for StandardTimeZoneOffset {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl crate::read_fields::ReadFields for StandardTimeZoneOffset {
+    const NAME: &'static str = "microsoft.graph.standardTimeZoneOffset";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "dayOccurrence" => self.day_occurrence = map.next_value()?,
+            "dayOfWeek" => self.day_of_week = map.next_value()?,
+            "month" => self.month = map.next_value()?,
+            "time" => self.time = map.next_value()?,
+            "year" => self.year = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// A `standardTimeZoneOffset` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`StandardTimeZoneOffset`]; an `@odata.type` this
@@ -13249,40 +23554,88 @@ pub enum AnyStandardTimeZoneOffset {
 #[cfg(any(feature = "identity", feature = "calendar"))]
 impl<'de> serde::Deserialize<'de> for AnyStandardTimeZoneOffset {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl crate::polymorphic::Polymorphic for AnyStandardTimeZoneOffset {
+    const DECLARED: &'static str = "microsoft.graph.standardTimeZoneOffset";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.standardTimeZoneOffset") => {
-                Self::StandardTimeZoneOffset(crate::edm::from_value(value)?)
+                Self::StandardTimeZoneOffset(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.daylightTimeZoneOffset") => {
-                Self::DaylightTimeZoneOffset(crate::edm::from_value(value)?)
+                Self::DaylightTimeZoneOffset(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::StandardTimeZoneOffset(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.stringKeyAttributeMappingSourceValuePair` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StringKeyAttributeMappingSourceValuePair {
     /// The `key` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key: crate::Patch<String>,
     /// The `value` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub value: crate::Patch<crate::models::AttributeMappingSource>,
+    pub value: crate::Patch<Box<crate::models::AttributeMappingSource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for StringKeyAttributeMappingSourceValuePair {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for StringKeyAttributeMappingSourceValuePair {
+    const NAME: &'static str = "microsoft.graph.stringKeyAttributeMappingSourceValuePair";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "key" => self.key = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.stringKeyLongValuePair` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StringKeyLongValuePair {
     /// The `key` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13296,10 +23649,39 @@ pub struct StringKeyLongValuePair {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for StringKeyLongValuePair {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for StringKeyLongValuePair {
+    const NAME: &'static str = "microsoft.graph.stringKeyLongValuePair";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "key" => self.key = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.stringKeyObjectValuePair` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StringKeyObjectValuePair {
     /// The `key` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13310,10 +23692,38 @@ pub struct StringKeyObjectValuePair {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for StringKeyObjectValuePair {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for StringKeyObjectValuePair {
+    const NAME: &'static str = "microsoft.graph.stringKeyObjectValuePair";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "key" => self.key = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.stringKeyStringValuePair` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StringKeyStringValuePair {
     /// The `key` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13327,10 +23737,39 @@ pub struct StringKeyStringValuePair {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for StringKeyStringValuePair {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for StringKeyStringValuePair {
+    const NAME: &'static str = "microsoft.graph.stringKeyStringValuePair";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "key" => self.key = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.synchronizationError` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SynchronizationError {
     /// The `code` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13347,10 +23786,40 @@ pub struct SynchronizationError {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SynchronizationError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SynchronizationError {
+    const NAME: &'static str = "microsoft.graph.synchronizationError";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "code" => self.code = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            "tenantActionable" => self.tenant_actionable = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.synchronizationJobApplicationParameters` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SynchronizationJobApplicationParameters {
     /// The `ruleId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13364,10 +23833,39 @@ pub struct SynchronizationJobApplicationParameters {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SynchronizationJobApplicationParameters {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SynchronizationJobApplicationParameters {
+    const NAME: &'static str = "microsoft.graph.synchronizationJobApplicationParameters";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "ruleId" => self.rule_id = map.next_value()?,
+            "subjects" => self.subjects = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.synchronizationJobRestartCriteria` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SynchronizationJobRestartCriteria {
     /// The `resetScope` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13378,10 +23876,38 @@ pub struct SynchronizationJobRestartCriteria {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SynchronizationJobRestartCriteria {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SynchronizationJobRestartCriteria {
+    const NAME: &'static str = "microsoft.graph.synchronizationJobRestartCriteria";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "resetScope" => self.reset_scope = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.synchronizationJobSubject` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SynchronizationJobSubject {
     /// The `links` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13398,10 +23924,40 @@ pub struct SynchronizationJobSubject {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SynchronizationJobSubject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SynchronizationJobSubject {
+    const NAME: &'static str = "microsoft.graph.synchronizationJobSubject";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "links" => self.links = map.next_value()?,
+            "objectId" => self.object_id = map.next_value()?,
+            "objectTypeName" => self.object_type_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.synchronizationLinkedObjects` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SynchronizationLinkedObjects {
     /// The `manager` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13418,10 +23974,40 @@ pub struct SynchronizationLinkedObjects {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SynchronizationLinkedObjects {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SynchronizationLinkedObjects {
+    const NAME: &'static str = "microsoft.graph.synchronizationLinkedObjects";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "manager" => self.manager = map.next_value()?,
+            "members" => self.members = map.next_value()?,
+            "owners" => self.owners = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.synchronizationMetadataEntry` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SynchronizationMetadataEntry {
     /// The `key` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13435,10 +24021,39 @@ pub struct SynchronizationMetadataEntry {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SynchronizationMetadataEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SynchronizationMetadataEntry {
+    const NAME: &'static str = "microsoft.graph.synchronizationMetadataEntry";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "key" => self.key = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.synchronizationProgress` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SynchronizationProgress {
     /// The `completedUnits` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13458,17 +24073,50 @@ pub struct SynchronizationProgress {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SynchronizationProgress {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SynchronizationProgress {
+    const NAME: &'static str = "microsoft.graph.synchronizationProgress";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "completedUnits" => self.completed_units = map.next_value()?,
+            "progressObservationDateTime" => {
+                self.progress_observation_date_time = map.next_value()?
+            }
+            "totalUnits" => self.total_units = map.next_value()?,
+            "units" => self.units = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.synchronizationQuarantine` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SynchronizationQuarantine {
     /// The `currentBegan` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub current_began: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::SynchronizationError>,
+    pub error: crate::Patch<Box<crate::models::SynchronizationError>>,
     /// The `nextAttempt` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub next_attempt: crate::Patch<crate::edm::DateTimeOffset>,
@@ -13487,20 +24135,53 @@ pub struct SynchronizationQuarantine {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SynchronizationQuarantine {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SynchronizationQuarantine {
+    const NAME: &'static str = "microsoft.graph.synchronizationQuarantine";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "currentBegan" => self.current_began = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "nextAttempt" => self.next_attempt = map.next_value()?,
+            "reason" => self.reason = map.next_value()?,
+            "seriesBegan" => self.series_began = map.next_value()?,
+            "seriesCount" => self.series_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.synchronizationRule` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SynchronizationRule {
     /// The `containerFilter` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub container_filter: crate::Patch<crate::models::ContainerFilter>,
+    pub container_filter: crate::Patch<Box<crate::models::ContainerFilter>>,
     /// The `editable` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub editable: crate::Patch<bool>,
     /// The `groupFilter` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub group_filter: crate::Patch<crate::models::GroupFilter>,
+    pub group_filter: crate::Patch<Box<crate::models::GroupFilter>>,
     /// The `id` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
@@ -13528,10 +24209,47 @@ pub struct SynchronizationRule {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SynchronizationRule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SynchronizationRule {
+    const NAME: &'static str = "microsoft.graph.synchronizationRule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "containerFilter" => self.container_filter = map.next_value()?,
+            "editable" => self.editable = map.next_value()?,
+            "groupFilter" => self.group_filter = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "metadata" => self.metadata = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "objectMappings" => self.object_mappings = map.next_value()?,
+            "priority" => self.priority = map.next_value()?,
+            "sourceDirectoryName" => self.source_directory_name = map.next_value()?,
+            "targetDirectoryName" => self.target_directory_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.synchronizationSchedule` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SynchronizationSchedule {
     /// The `expiration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13548,10 +24266,40 @@ pub struct SynchronizationSchedule {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SynchronizationSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SynchronizationSchedule {
+    const NAME: &'static str = "microsoft.graph.synchronizationSchedule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "expiration" => self.expiration = map.next_value()?,
+            "interval" => self.interval = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.synchronizationSecretKeyStringValuePair` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SynchronizationSecretKeyStringValuePair {
     /// The `key` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13565,10 +24313,39 @@ pub struct SynchronizationSecretKeyStringValuePair {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SynchronizationSecretKeyStringValuePair {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SynchronizationSecretKeyStringValuePair {
+    const NAME: &'static str = "microsoft.graph.synchronizationSecretKeyStringValuePair";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "key" => self.key = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.synchronizationStatus` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SynchronizationStatus {
     /// The `code` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13581,20 +24358,20 @@ pub struct SynchronizationStatus {
     pub escrows_pruned: crate::Patch<bool>,
     /// The `lastExecution` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_execution: crate::Patch<crate::models::SynchronizationTaskExecution>,
+    pub last_execution: crate::Patch<Box<crate::models::SynchronizationTaskExecution>>,
     /// The `lastSuccessfulExecution` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_successful_execution: crate::Patch<crate::models::SynchronizationTaskExecution>,
+    pub last_successful_execution: crate::Patch<Box<crate::models::SynchronizationTaskExecution>>,
     /// The `lastSuccessfulExecutionWithExports` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_successful_execution_with_exports:
-        crate::Patch<crate::models::SynchronizationTaskExecution>,
+        crate::Patch<Box<crate::models::SynchronizationTaskExecution>>,
     /// The `progress` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub progress: crate::Patch<Vec<crate::models::SynchronizationProgress>>,
     /// The `quarantine` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub quarantine: crate::Patch<crate::models::SynchronizationQuarantine>,
+    pub quarantine: crate::Patch<Box<crate::models::SynchronizationQuarantine>>,
     /// The `steadyStateFirstAchievedTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub steady_state_first_achieved_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -13613,10 +24390,59 @@ pub struct SynchronizationStatus {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SynchronizationStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SynchronizationStatus {
+    const NAME: &'static str = "microsoft.graph.synchronizationStatus";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "code" => self.code = map.next_value()?,
+            "countSuccessiveCompleteFailures" => {
+                self.count_successive_complete_failures = map.next_value()?
+            }
+            "escrowsPruned" => self.escrows_pruned = map.next_value()?,
+            "lastExecution" => self.last_execution = map.next_value()?,
+            "lastSuccessfulExecution" => self.last_successful_execution = map.next_value()?,
+            "lastSuccessfulExecutionWithExports" => {
+                self.last_successful_execution_with_exports = map.next_value()?
+            }
+            "progress" => self.progress = map.next_value()?,
+            "quarantine" => self.quarantine = map.next_value()?,
+            "steadyStateFirstAchievedTime" => {
+                self.steady_state_first_achieved_time = map.next_value()?
+            }
+            "steadyStateLastAchievedTime" => {
+                self.steady_state_last_achieved_time = map.next_value()?
+            }
+            "synchronizedEntryCountByType" => {
+                self.synchronized_entry_count_by_type = map.next_value()?
+            }
+            "troubleshootingUrl" => self.troubleshooting_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.synchronizationTaskExecution` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SynchronizationTaskExecution {
     /// The `activityIdentifier` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13650,7 +24476,7 @@ pub struct SynchronizationTaskExecution {
     pub count_imported_reference_deltas: crate::Patch<i64>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::SynchronizationError>,
+    pub error: crate::Patch<Box<crate::models::SynchronizationError>>,
     /// The `state` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::SynchronizationTaskExecutionResult>,
@@ -13666,10 +24492,55 @@ pub struct SynchronizationTaskExecution {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for SynchronizationTaskExecution {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for SynchronizationTaskExecution {
+    const NAME: &'static str = "microsoft.graph.synchronizationTaskExecution";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "activityIdentifier" => self.activity_identifier = map.next_value()?,
+            "countEntitled" => self.count_entitled = map.next_value()?,
+            "countEntitledForProvisioning" => {
+                self.count_entitled_for_provisioning = map.next_value()?
+            }
+            "countEscrowed" => self.count_escrowed = map.next_value()?,
+            "countEscrowedRaw" => self.count_escrowed_raw = map.next_value()?,
+            "countExported" => self.count_exported = map.next_value()?,
+            "countExports" => self.count_exports = map.next_value()?,
+            "countImported" => self.count_imported = map.next_value()?,
+            "countImportedDeltas" => self.count_imported_deltas = map.next_value()?,
+            "countImportedReferenceDeltas" => {
+                self.count_imported_reference_deltas = map.next_value()?
+            }
+            "error" => self.error = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "timeBegan" => self.time_began = map.next_value()?,
+            "timeEnded" => self.time_ended = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamsLicensingDetails` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamsLicensingDetails {
     /// The `hasTeamsLicense` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13678,6 +24549,34 @@ pub struct TeamsLicensingDetails {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for TeamsLicensingDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for TeamsLicensingDetails {
+    const NAME: &'static str = "microsoft.graph.teamsLicensingDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "hasTeamsLicense" => self.has_teams_license = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.teamworkApplicationIdentity` complex type.
@@ -13702,8 +24601,8 @@ pub struct TeamsLicensingDetails {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamworkApplicationIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -13722,6 +24621,72 @@ pub struct TeamworkApplicationIdentity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for TeamworkApplicationIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for TeamworkApplicationIdentity {
+    const NAME: &'static str = "microsoft.graph.teamworkApplicationIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "applicationIdentityType" => self.application_identity_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.teamworkConversationIdentity` complex type.
@@ -13746,8 +24711,8 @@ pub struct TeamworkApplicationIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamworkConversationIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -13765,6 +24730,72 @@ pub struct TeamworkConversationIdentity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for TeamworkConversationIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for TeamworkConversationIdentity {
+    const NAME: &'static str = "microsoft.graph.teamworkConversationIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "conversationIdentityType" => self.conversation_identity_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.teamworkTagIdentity` complex type.
@@ -13789,8 +24820,8 @@ pub struct TeamworkConversationIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamworkTagIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -13805,6 +24836,71 @@ pub struct TeamworkTagIdentity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for TeamworkTagIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for TeamworkTagIdentity {
+    const NAME: &'static str = "microsoft.graph.teamworkTagIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.teamworkUserIdentity` complex type.
@@ -13829,8 +24925,8 @@ pub struct TeamworkTagIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamworkUserIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -13851,12 +24947,78 @@ pub struct TeamworkUserIdentity {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for TeamworkUserIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for TeamworkUserIdentity {
+    const NAME: &'static str = "microsoft.graph.teamworkUserIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "userIdentityType" => self.user_identity_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.tenantScope` complex type.
 ///
 /// Derived from `scopeBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TenantScope {
     /// The `identity` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13867,12 +25029,40 @@ pub struct TenantScope {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for TenantScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for TenantScope {
+    const NAME: &'static str = "microsoft.graph.tenantScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "identity" => self.identity = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.textContent` complex type.
 ///
 /// Derived from `contentBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TextContent {
     /// The `data` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13883,10 +25073,38 @@ pub struct TextContent {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for TextContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for TextContent {
+    const NAME: &'static str = "microsoft.graph.textContent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "data" => self.data = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.timeConstraint` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TimeConstraint {
     /// The nature of the activity, optional. The possible values are: work, personal, unrestricted, or
     /// unknown.
@@ -13901,10 +25119,39 @@ pub struct TimeConstraint {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for TimeConstraint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for TimeConstraint {
+    const NAME: &'static str = "microsoft.graph.timeConstraint";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "activityDomain" => self.activity_domain = map.next_value()?,
+            "timeSlots" => self.time_slots = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.timeOffDetails` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TimeOffDetails {
     /// The `isAllDay` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13918,10 +25165,39 @@ pub struct TimeOffDetails {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for TimeOffDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for TimeOffDetails {
+    const NAME: &'static str = "microsoft.graph.timeOffDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isAllDay" => self.is_all_day = map.next_value()?,
+            "subject" => self.subject = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.timeRange` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TimeRange {
     /// End time for the time range.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13935,6 +25211,35 @@ pub struct TimeRange {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for TimeRange {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for TimeRange {
+    const NAME: &'static str = "microsoft.graph.timeRange";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "endTime" => self.end_time = map.next_value()?,
+            "startTime" => self.start_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.timeSlot` complex type.
 #[cfg(any(
     feature = "identity",
@@ -13942,25 +25247,64 @@ pub struct TimeRange {
     feature = "calendar",
     feature = "identity-access"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TimeSlot {
     /// The date, time, and time zone that a period ends.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub end: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The date, time, and time zone that a period begins.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub start: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub start: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl<'de> serde::Deserialize<'de> for TimeSlot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl crate::read_fields::ReadFields for TimeSlot {
+    const NAME: &'static str = "microsoft.graph.timeSlot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "end" => self.end = map.next_value()?,
+            "start" => self.start = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.timeZoneBase` complex type.
 #[cfg(any(feature = "identity", feature = "calendar"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TimeZoneBase {
     /// The name of a time zone. It can be a standard time zone name such as 'Hawaii-Aleutian Standard
     /// Time', or 'Customized Time Zone' for a custom time zone.
@@ -13970,6 +25314,34 @@ pub struct TimeZoneBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl<'de> serde::Deserialize<'de> for TimeZoneBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl crate::read_fields::ReadFields for TimeZoneBase {
+    const NAME: &'static str = "microsoft.graph.timeZoneBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `timeZoneBase` or any type derived from it, chosen by `@odata.type` when reading.
@@ -13992,16 +25364,35 @@ pub enum AnyTimeZoneBase {
 #[cfg(any(feature = "identity", feature = "calendar"))]
 impl<'de> serde::Deserialize<'de> for AnyTimeZoneBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl crate::polymorphic::Polymorphic for AnyTimeZoneBase {
+    const DECLARED: &'static str = "microsoft.graph.timeZoneBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.timeZoneBase") => {
-                Self::TimeZoneBase(crate::edm::from_value(value)?)
+                Self::TimeZoneBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.customTimeZone") => {
-                Self::CustomTimeZone(crate::edm::from_value(value)?)
+                Self::CustomTimeZone(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::TimeZoneBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -14027,8 +25418,8 @@ impl<'de> serde::Deserialize<'de> for AnyTimeZoneBase {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
@@ -14051,10 +25442,77 @@ pub struct UserIdentity {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for UserIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for UserIdentity {
+    const NAME: &'static str = "microsoft.graph.userIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "ipAddress" => self.ip_address = map.next_value()?,
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.userPrint` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserPrint {
     /// The `recentPrinterShares` navigation property (present when expanded).
     #[cfg(feature = "print")]
@@ -14066,12 +25524,42 @@ pub struct UserPrint {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for UserPrint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for UserPrint {
+    const NAME: &'static str = "microsoft.graph.userPrint";
+
+    #[allow(unreachable_code, unused_variables)] // every property may be compiled out
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            #[cfg(feature = "print")]
+            "recentPrinterShares" => self.recent_printer_shares = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.userScope` complex type.
 ///
 /// Derived from `scopeBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserScope {
     /// The `identity` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14082,10 +25570,38 @@ pub struct UserScope {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity", feature = "security"))]
+impl<'de> serde::Deserialize<'de> for UserScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl crate::read_fields::ReadFields for UserScope {
+    const NAME: &'static str = "microsoft.graph.userScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "identity" => self.identity = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.validatingDomains` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ValidatingDomains {
     /// The `rootDomains` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14094,6 +25610,34 @@ pub struct ValidatingDomains {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for ValidatingDomains {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for ValidatingDomains {
+    const NAME: &'static str = "microsoft.graph.validatingDomains";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "rootDomains" => self.root_domains = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `validatingDomains` or any type derived from it, chosen by `@odata.type` when reading.
@@ -14118,24 +25662,45 @@ pub enum AnyValidatingDomains {
 #[cfg(feature = "identity")]
 impl<'de> serde::Deserialize<'de> for AnyValidatingDomains {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::polymorphic::Polymorphic for AnyValidatingDomains {
+    const DECLARED: &'static str = "microsoft.graph.validatingDomains";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.validatingDomains") => {
-                Self::ValidatingDomains(crate::edm::from_value(value)?)
+                Self::ValidatingDomains(serde::Deserialize::deserialize(d)?)
             }
-            Some("microsoft.graph.allDomains") => Self::AllDomains(crate::edm::from_value(value)?),
+            Some("microsoft.graph.allDomains") => {
+                Self::AllDomains(serde::Deserialize::deserialize(d)?)
+            }
             Some("microsoft.graph.enumeratedDomains") => {
-                Self::EnumeratedDomains(crate::edm::from_value(value)?)
+                Self::EnumeratedDomains(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ValidatingDomains(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.verifiedPublisher` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VerifiedPublisher {
     /// The timestamp when the verified publisher was first added or most recently updated.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14152,15 +25717,45 @@ pub struct VerifiedPublisher {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for VerifiedPublisher {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for VerifiedPublisher {
+    const NAME: &'static str = "microsoft.graph.verifiedPublisher";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "addedDateTime" => self.added_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "verifiedPublisherId" => self.verified_publisher_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.visualInfo` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VisualInfo {
     /// Optional. JSON object used to represent an icon which represents the application used to generate
     /// the activity
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub attribution: crate::Patch<crate::models::ImageInfo>,
+    pub attribution: crate::Patch<Box<crate::models::ImageInfo>>,
     /// Optional. Background color used to render the activity in the UI - brand color for the
     /// application source of the activity. Must be a valid hex color
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14183,17 +25778,49 @@ pub struct VisualInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for VisualInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for VisualInfo {
+    const NAME: &'static str = "microsoft.graph.visualInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "attribution" => self.attribution = map.next_value()?,
+            "backgroundColor" => self.background_color = map.next_value()?,
+            "content" => self.content = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayText" => self.display_text = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.webApplication` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebApplication {
     /// Home page or landing page of the application.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub home_page_url: crate::Patch<String>,
     /// Specifies whether this web application can request tokens using the OAuth 2.0 implicit flow.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub implicit_grant_settings: crate::Patch<crate::models::ImplicitGrantSettings>,
+    pub implicit_grant_settings: crate::Patch<Box<crate::models::ImplicitGrantSettings>>,
     /// Specifies the URL that will be used by Microsoft's authorization service to logout an user using
     /// front-channel, back-channel or SAML logout protocols.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14211,10 +25838,42 @@ pub struct WebApplication {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for WebApplication {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for WebApplication {
+    const NAME: &'static str = "microsoft.graph.webApplication";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "homePageUrl" => self.home_page_url = map.next_value()?,
+            "implicitGrantSettings" => self.implicit_grant_settings = map.next_value()?,
+            "logoutUrl" => self.logout_url = map.next_value()?,
+            "redirectUris" => self.redirect_uris = map.next_value()?,
+            "redirectUriSettings" => self.redirect_uri_settings = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.website` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Website {
     /// The URL of the website.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14231,10 +25890,40 @@ pub struct Website {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity")]
+impl<'de> serde::Deserialize<'de> for Website {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity")]
+impl crate::read_fields::ReadFields for Website {
+    const NAME: &'static str = "microsoft.graph.website";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "address" => self.address = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.workingHours` complex type.
 #[cfg(any(feature = "identity", feature = "calendar"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkingHours {
     /// The days of the week on which the user works.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14247,11 +25936,42 @@ pub struct WorkingHours {
     pub start_time: crate::Patch<crate::edm::TimeOfDay>,
     /// The time zone to which the working hours apply.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub time_zone: crate::Patch<crate::models::AnyTimeZoneBase>,
+    pub time_zone: crate::Patch<Box<crate::models::AnyTimeZoneBase>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl<'de> serde::Deserialize<'de> for WorkingHours {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl crate::read_fields::ReadFields for WorkingHours {
+    const NAME: &'static str = "microsoft.graph.workingHours";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "daysOfWeek" => self.days_of_week = map.next_value()?,
+            "endTime" => self.end_time = map.next_value()?,
+            "startTime" => self.start_time = map.next_value()?,
+            "timeZone" => self.time_zone = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity")]

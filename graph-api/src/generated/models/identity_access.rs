@@ -8,13 +8,13 @@
 pub struct ConditionalAccessRootEvaluateBody {
     /// The `signInIdentity` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sign_in_identity: Option<crate::models::AnySignInIdentity>,
+    pub sign_in_identity: Option<Box<crate::models::AnySignInIdentity>>,
     /// The `signInContext` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sign_in_context: Option<crate::models::AnySignInContext>,
+    pub sign_in_context: Option<Box<crate::models::AnySignInContext>>,
     /// The `signInConditions` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sign_in_conditions: Option<crate::models::SignInConditions>,
+    pub sign_in_conditions: Option<Box<crate::models::SignInConditions>>,
     /// The `appliedPoliciesOnly` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub applied_policies_only: Option<bool>,
@@ -37,7 +37,7 @@ pub struct AuthenticationMethodResetPasswordBody {
 pub struct IdentityUserFlowAttributeAssignmentCollectionSetOrderBody {
     /// The `newAssignmentOrder` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub new_assignment_order: Option<crate::models::AssignmentOrder>,
+    pub new_assignment_order: Option<Box<crate::models::AssignmentOrder>>,
 }
 
 /// The body of the `updateAllowedCombinations` action bound to `microsoft.graph.authenticationStrengthPolicy`.
@@ -71,11 +71,11 @@ pub struct IdentityApiConnectorUploadClientCertificateBody {
 pub struct CustomAuthenticationExtensionCollectionValidateAuthenticationConfigurationBody {
     /// The `endpointConfiguration` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub endpoint_configuration: Option<crate::models::AnyCustomExtensionEndpointConfiguration>,
+    pub endpoint_configuration: Option<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `authenticationConfiguration` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authentication_configuration:
-        Option<crate::models::AnyCustomExtensionAuthenticationConfiguration>,
+        Option<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
 }
 
 /// The body of the `verify` action bound to `microsoft.graph.webApplicationFirewallProvider`.
@@ -92,8 +92,8 @@ pub struct WebApplicationFirewallProviderVerifyBody {
 ///
 /// Derived from `stsPolicy` < `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ActivityBasedTimeoutPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -125,6 +125,40 @@ pub struct ActivityBasedTimeoutPolicy {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ActivityBasedTimeoutPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ActivityBasedTimeoutPolicy {
+    const NAME: &'static str = "microsoft.graph.activityBasedTimeoutPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "definition" => self.definition = map.next_value()?,
+            "isOrganizationDefault" => self.is_organization_default = map.next_value()?,
+            "appliesTo" => self.applies_to = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`ActivityBasedTimeoutPolicy`] for a typed `$select`.
     pub enum ActivityBasedTimeoutPolicyField for ActivityBasedTimeoutPolicy {
@@ -142,8 +176,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AdminConsentRequestPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -175,6 +209,40 @@ pub struct AdminConsentRequestPolicy {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AdminConsentRequestPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AdminConsentRequestPolicy {
+    const NAME: &'static str = "microsoft.graph.adminConsentRequestPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "notifyReviewers" => self.notify_reviewers = map.next_value()?,
+            "remindersEnabled" => self.reminders_enabled = map.next_value()?,
+            "requestDurationInDays" => self.request_duration_in_days = map.next_value()?,
+            "reviewers" => self.reviewers = map.next_value()?,
+            "version" => self.version = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`AdminConsentRequestPolicy`] for a typed `$select`.
     pub enum AdminConsentRequestPolicyField for AdminConsentRequestPolicy {
@@ -192,8 +260,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `webApplicationFirewallProvider` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AkamaiWebApplicationFirewallProvider {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -220,6 +288,39 @@ pub struct AkamaiWebApplicationFirewallProvider {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AkamaiWebApplicationFirewallProvider {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AkamaiWebApplicationFirewallProvider {
+    const NAME: &'static str = "microsoft.graph.akamaiWebApplicationFirewallProvider";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "accessToken" => self.access_token = map.next_value()?,
+            "clientSecret" => self.client_secret = map.next_value()?,
+            "clientToken" => self.client_token = map.next_value()?,
+            "hostPrefix" => self.host_prefix = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`AkamaiWebApplicationFirewallProvider`] for a typed `$select`.
     pub enum AkamaiWebApplicationFirewallProviderField for AkamaiWebApplicationFirewallProvider {
@@ -236,8 +337,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `identityProviderBase` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AppleManagedIdentityProvider {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -264,6 +365,39 @@ pub struct AppleManagedIdentityProvider {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AppleManagedIdentityProvider {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AppleManagedIdentityProvider {
+    const NAME: &'static str = "microsoft.graph.appleManagedIdentityProvider";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "certificateData" => self.certificate_data = map.next_value()?,
+            "developerId" => self.developer_id = map.next_value()?,
+            "keyId" => self.key_id = map.next_value()?,
+            "serviceId" => self.service_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`AppleManagedIdentityProvider`] for a typed `$select`.
     pub enum AppleManagedIdentityProviderField for AppleManagedIdentityProvider {
@@ -280,8 +414,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AppManagementPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -300,7 +434,7 @@ pub struct AppManagementPolicy {
     pub is_enabled: crate::Patch<bool>,
     /// Restrictions that apply to an application or service principal object.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub restrictions: crate::Patch<crate::models::CustomAppManagementConfiguration>,
+    pub restrictions: crate::Patch<Box<crate::models::CustomAppManagementConfiguration>>,
     /// Collection of applications and service principals to which the policy is applied.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applies_to: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
@@ -308,6 +442,40 @@ pub struct AppManagementPolicy {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AppManagementPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AppManagementPolicy {
+    const NAME: &'static str = "microsoft.graph.appManagementPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "restrictions" => self.restrictions = map.next_value()?,
+            "appliesTo" => self.applies_to = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -328,8 +496,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AppScope {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -350,6 +518,36 @@ pub struct AppScope {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AppScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AppScope {
+    const NAME: &'static str = "microsoft.graph.appScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`AppScope`] for a typed `$select`.
     pub enum AppScopeField for AppScope {
@@ -363,8 +561,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `fraudProtectionProvider` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ArkoseFraudProtectionProvider {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -391,6 +589,39 @@ pub struct ArkoseFraudProtectionProvider {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ArkoseFraudProtectionProvider {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ArkoseFraudProtectionProvider {
+    const NAME: &'static str = "microsoft.graph.arkoseFraudProtectionProvider";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "clientSubDomain" => self.client_sub_domain = map.next_value()?,
+            "privateKey" => self.private_key = map.next_value()?,
+            "publicKey" => self.public_key = map.next_value()?,
+            "verifySubDomain" => self.verify_sub_domain = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`ArkoseFraudProtectionProvider`] for a typed `$select`.
     pub enum ArkoseFraudProtectionProviderField for ArkoseFraudProtectionProvider {
@@ -407,8 +638,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Authentication {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -465,6 +696,54 @@ pub struct Authentication {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for Authentication {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for Authentication {
+    const NAME: &'static str = "microsoft.graph.authentication";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "emailMethods" => self.email_methods = map.next_value()?,
+            "externalAuthenticationMethods" => {
+                self.external_authentication_methods = map.next_value()?
+            }
+            "fido2Methods" => self.fido2_methods = map.next_value()?,
+            "methods" => self.methods = map.next_value()?,
+            "microsoftAuthenticatorMethods" => {
+                self.microsoft_authenticator_methods = map.next_value()?
+            }
+            "operations" => self.operations = map.next_value()?,
+            "passwordMethods" => self.password_methods = map.next_value()?,
+            "phoneMethods" => self.phone_methods = map.next_value()?,
+            "platformCredentialMethods" => self.platform_credential_methods = map.next_value()?,
+            "softwareOathMethods" => self.software_oath_methods = map.next_value()?,
+            "temporaryAccessPassMethods" => {
+                self.temporary_access_pass_methods = map.next_value()?
+            }
+            "windowsHelloForBusinessMethods" => {
+                self.windows_hello_for_business_methods = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`Authentication`] for a typed `$select`.
     pub enum AuthenticationField for Authentication {
@@ -488,8 +767,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationCombinationConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -504,6 +783,35 @@ pub struct AuthenticationCombinationConfiguration {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationCombinationConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationCombinationConfiguration {
+    const NAME: &'static str = "microsoft.graph.authenticationCombinationConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appliesToCombinations" => self.applies_to_combinations = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -537,19 +845,38 @@ pub enum AnyAuthenticationCombinationConfiguration {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyAuthenticationCombinationConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyAuthenticationCombinationConfiguration {
+    const DECLARED: &'static str = "microsoft.graph.authenticationCombinationConfiguration";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.authenticationCombinationConfiguration") => {
-                Self::AuthenticationCombinationConfiguration(crate::edm::from_value(value)?)
+                Self::AuthenticationCombinationConfiguration(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.fido2CombinationConfiguration") => {
-                Self::Fido2CombinationConfiguration(crate::edm::from_value(value)?)
+                Self::Fido2CombinationConfiguration(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.x509CertificateCombinationConfiguration") => {
-                Self::X509CertificateCombinationConfiguration(crate::edm::from_value(value)?)
+                Self::X509CertificateCombinationConfiguration(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AuthenticationCombinationConfiguration(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -557,8 +884,8 @@ impl<'de> serde::Deserialize<'de> for AnyAuthenticationCombinationConfiguration 
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationContextClassReference {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -587,6 +914,37 @@ pub struct AuthenticationContextClassReference {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationContextClassReference {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationContextClassReference {
+    const NAME: &'static str = "microsoft.graph.authenticationContextClassReference";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isAvailable" => self.is_available = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`AuthenticationContextClassReference`] for a typed `$select`.
     pub enum AuthenticationContextClassReferenceField for AuthenticationContextClassReference {
@@ -601,8 +959,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationEventListener {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -612,7 +970,7 @@ pub struct AuthenticationEventListener {
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conditions: crate::Patch<crate::models::AuthenticationConditions>,
+    pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
@@ -620,6 +978,39 @@ pub struct AuthenticationEventListener {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationEventListener {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationEventListener {
+    const NAME: &'static str = "microsoft.graph.authenticationEventListener";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationEventsFlowId" => {
+                self.authentication_events_flow_id = map.next_value()?
+            }
+            "conditions" => self.conditions = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -673,46 +1064,65 @@ pub enum AnyAuthenticationEventListener {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyAuthenticationEventListener {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyAuthenticationEventListener {
+    const DECLARED: &'static str = "microsoft.graph.authenticationEventListener";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.authenticationEventListener") => {
-                Self::AuthenticationEventListener(crate::edm::from_value(value)?)
+                Self::AuthenticationEventListener(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onAttributeCollectionListener") => {
-                Self::OnAttributeCollectionListener(crate::edm::from_value(value)?)
+                Self::OnAttributeCollectionListener(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onAttributeCollectionStartListener") => {
-                Self::OnAttributeCollectionStartListener(crate::edm::from_value(value)?)
+                Self::OnAttributeCollectionStartListener(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onAttributeCollectionSubmitListener") => {
-                Self::OnAttributeCollectionSubmitListener(crate::edm::from_value(value)?)
+                Self::OnAttributeCollectionSubmitListener(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onAuthenticationMethodLoadStartListener") => {
-                Self::OnAuthenticationMethodLoadStartListener(crate::edm::from_value(value)?)
+                Self::OnAuthenticationMethodLoadStartListener(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onEmailOtpSendListener") => {
-                Self::OnEmailOtpSendListener(crate::edm::from_value(value)?)
+                Self::OnEmailOtpSendListener(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onFraudProtectionLoadStartListener") => {
-                Self::OnFraudProtectionLoadStartListener(crate::edm::from_value(value)?)
+                Self::OnFraudProtectionLoadStartListener(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onInteractiveAuthFlowStartListener") => {
-                Self::OnInteractiveAuthFlowStartListener(crate::edm::from_value(value)?)
+                Self::OnInteractiveAuthFlowStartListener(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onPasswordSubmitListener") => {
-                Self::OnPasswordSubmitListener(crate::edm::from_value(value)?)
+                Self::OnPasswordSubmitListener(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onTokenIssuanceStartListener") => {
-                Self::OnTokenIssuanceStartListener(crate::edm::from_value(value)?)
+                Self::OnTokenIssuanceStartListener(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onUserCreateStartListener") => {
-                Self::OnUserCreateStartListener(crate::edm::from_value(value)?)
+                Self::OnUserCreateStartListener(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onVerifiedIdClaimValidationListener") => {
-                Self::OnVerifiedIdClaimValidationListener(crate::edm::from_value(value)?)
+                Self::OnVerifiedIdClaimValidationListener(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AuthenticationEventListener(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -720,15 +1130,15 @@ impl<'de> serde::Deserialize<'de> for AnyAuthenticationEventListener {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationEventsFlow {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `conditions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conditions: crate::Patch<crate::models::AuthenticationConditions>,
+    pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -739,6 +1149,37 @@ pub struct AuthenticationEventsFlow {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationEventsFlow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationEventsFlow {
+    const NAME: &'static str = "microsoft.graph.authenticationEventsFlow";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "conditions" => self.conditions = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -774,16 +1215,35 @@ pub enum AnyAuthenticationEventsFlow {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyAuthenticationEventsFlow {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyAuthenticationEventsFlow {
+    const DECLARED: &'static str = "microsoft.graph.authenticationEventsFlow";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.authenticationEventsFlow") => {
-                Self::AuthenticationEventsFlow(crate::edm::from_value(value)?)
+                Self::AuthenticationEventsFlow(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.externalUsersSelfServiceSignUpEventsFlow") => {
-                Self::ExternalUsersSelfServiceSignUpEventsFlow(crate::edm::from_value(value)?)
+                Self::ExternalUsersSelfServiceSignUpEventsFlow(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AuthenticationEventsFlow(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -791,8 +1251,8 @@ impl<'de> serde::Deserialize<'de> for AnyAuthenticationEventsFlow {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationFlowsPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -807,11 +1267,42 @@ pub struct AuthenticationFlowsPolicy {
     /// self-service sign-up is enabled or disabled. Optional. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub self_service_sign_up:
-        crate::Patch<crate::models::SelfServiceSignUpAuthenticationFlowConfiguration>,
+        crate::Patch<Box<crate::models::SelfServiceSignUpAuthenticationFlowConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationFlowsPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationFlowsPolicy {
+    const NAME: &'static str = "microsoft.graph.authenticationFlowsPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "selfServiceSignUp" => self.self_service_sign_up = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -829,8 +1320,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -842,6 +1333,35 @@ pub struct AuthenticationMethod {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationMethod {
+    const NAME: &'static str = "microsoft.graph.authenticationMethod";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -897,46 +1417,69 @@ pub enum AnyAuthenticationMethod {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyAuthenticationMethod {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyAuthenticationMethod {
+    const DECLARED: &'static str = "microsoft.graph.authenticationMethod";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.authenticationMethod") => {
-                Self::AuthenticationMethod(crate::edm::from_value(value)?)
+                Self::AuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.emailAuthenticationMethod") => {
-                Self::EmailAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::EmailAuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.externalAuthenticationMethod") => {
-                Self::ExternalAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::ExternalAuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.fido2AuthenticationMethod") => {
-                Self::Fido2AuthenticationMethod(crate::edm::from_value(value)?)
+                Self::Fido2AuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.microsoftAuthenticatorAuthenticationMethod") => {
-                Self::MicrosoftAuthenticatorAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::MicrosoftAuthenticatorAuthenticationMethod(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             Some("microsoft.graph.passwordAuthenticationMethod") => {
-                Self::PasswordAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::PasswordAuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.phoneAuthenticationMethod") => {
-                Self::PhoneAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::PhoneAuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.platformCredentialAuthenticationMethod") => {
-                Self::PlatformCredentialAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::PlatformCredentialAuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.qrCodePinAuthenticationMethod") => {
-                Self::QrCodePinAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::QrCodePinAuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.softwareOathAuthenticationMethod") => {
-                Self::SoftwareOathAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::SoftwareOathAuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.temporaryAccessPassAuthenticationMethod") => {
-                Self::TemporaryAccessPassAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::TemporaryAccessPassAuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.windowsHelloForBusinessAuthenticationMethod") => {
-                Self::WindowsHelloForBusinessAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::WindowsHelloForBusinessAuthenticationMethod(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AuthenticationMethod(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -944,8 +1487,8 @@ impl<'de> serde::Deserialize<'de> for AnyAuthenticationMethod {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -960,6 +1503,36 @@ pub struct AuthenticationMethodConfiguration {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationMethodConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationMethodConfiguration {
+    const NAME: &'static str = "microsoft.graph.authenticationMethodConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "excludeTargets" => self.exclude_targets = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1026,54 +1599,77 @@ pub enum AnyAuthenticationMethodConfiguration {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyAuthenticationMethodConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyAuthenticationMethodConfiguration {
+    const DECLARED: &'static str = "microsoft.graph.authenticationMethodConfiguration";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.authenticationMethodConfiguration") => {
-                Self::AuthenticationMethodConfiguration(crate::edm::from_value(value)?)
+                Self::AuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.emailAuthenticationMethodConfiguration") => {
-                Self::EmailAuthenticationMethodConfiguration(crate::edm::from_value(value)?)
+                Self::EmailAuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.externalAuthenticationMethodConfiguration") => {
-                Self::ExternalAuthenticationMethodConfiguration(crate::edm::from_value(value)?)
+                Self::ExternalAuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.fido2AuthenticationMethodConfiguration") => {
-                Self::Fido2AuthenticationMethodConfiguration(crate::edm::from_value(value)?)
+                Self::Fido2AuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration") => {
                 Self::MicrosoftAuthenticatorAuthenticationMethodConfiguration(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
             Some("microsoft.graph.qrCodePinAuthenticationMethodConfiguration") => {
-                Self::QrCodePinAuthenticationMethodConfiguration(crate::edm::from_value(value)?)
+                Self::QrCodePinAuthenticationMethodConfiguration(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             Some("microsoft.graph.smsAuthenticationMethodConfiguration") => {
-                Self::SmsAuthenticationMethodConfiguration(crate::edm::from_value(value)?)
+                Self::SmsAuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.softwareOathAuthenticationMethodConfiguration") => {
-                Self::SoftwareOathAuthenticationMethodConfiguration(crate::edm::from_value(value)?)
+                Self::SoftwareOathAuthenticationMethodConfiguration(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             Some("microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration") => {
-                Self::TemporaryAccessPassAuthenticationMethodConfiguration(crate::edm::from_value(
-                    value,
-                )?)
+                Self::TemporaryAccessPassAuthenticationMethodConfiguration(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             Some("microsoft.graph.verifiableCredentialsAuthenticationMethodConfiguration") => {
                 Self::VerifiableCredentialsAuthenticationMethodConfiguration(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
             Some("microsoft.graph.voiceAuthenticationMethodConfiguration") => {
-                Self::VoiceAuthenticationMethodConfiguration(crate::edm::from_value(value)?)
+                Self::VoiceAuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.x509CertificateAuthenticationMethodConfiguration") => {
-                Self::X509CertificateAuthenticationMethodConfiguration(crate::edm::from_value(
-                    value,
-                )?)
+                Self::X509CertificateAuthenticationMethodConfiguration(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AuthenticationMethodConfiguration(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1081,8 +1677,8 @@ impl<'de> serde::Deserialize<'de> for AnyAuthenticationMethodConfiguration {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationMethodModeDetail {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1102,6 +1698,36 @@ pub struct AuthenticationMethodModeDetail {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationMethodModeDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationMethodModeDetail {
+    const NAME: &'static str = "microsoft.graph.authenticationMethodModeDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationMethod" => self.authentication_method = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`AuthenticationMethodModeDetail`] for a typed `$select`.
     pub enum AuthenticationMethodModeDetailField for AuthenticationMethodModeDetail {
@@ -1115,8 +1741,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationMethodsPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1149,7 +1775,7 @@ pub struct AuthenticationMethodsPolicy {
     /// Enforce registration at sign-in time. This property can be used to remind users to set up
     /// targeted authentication methods.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub registration_enforcement: crate::Patch<crate::models::RegistrationEnforcement>,
+    pub registration_enforcement: crate::Patch<Box<crate::models::RegistrationEnforcement>>,
     /// Represents the settings for each authentication method. Automatically expanded on GET
     /// /policies/authenticationMethodsPolicy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1159,6 +1785,44 @@ pub struct AuthenticationMethodsPolicy {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationMethodsPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationMethodsPolicy {
+    const NAME: &'static str = "microsoft.graph.authenticationMethodsPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "policyMigrationState" => self.policy_migration_state = map.next_value()?,
+            "policyVersion" => self.policy_version = map.next_value()?,
+            "reconfirmationInDays" => self.reconfirmation_in_days = map.next_value()?,
+            "registrationEnforcement" => self.registration_enforcement = map.next_value()?,
+            "authenticationMethodConfigurations" => {
+                self.authentication_method_configurations = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1181,8 +1845,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationMethodTarget {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1197,6 +1861,36 @@ pub struct AuthenticationMethodTarget {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationMethodTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationMethodTarget {
+    const NAME: &'static str = "microsoft.graph.authenticationMethodTarget";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isRegistrationRequired" => self.is_registration_required = map.next_value()?,
+            "targetType" => self.target_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1239,27 +1933,48 @@ pub enum AnyAuthenticationMethodTarget {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyAuthenticationMethodTarget {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyAuthenticationMethodTarget {
+    const DECLARED: &'static str = "microsoft.graph.authenticationMethodTarget";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.authenticationMethodTarget") => {
-                Self::AuthenticationMethodTarget(crate::edm::from_value(value)?)
+                Self::AuthenticationMethodTarget(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.microsoftAuthenticatorAuthenticationMethodTarget") => {
-                Self::MicrosoftAuthenticatorAuthenticationMethodTarget(crate::edm::from_value(
-                    value,
-                )?)
+                Self::MicrosoftAuthenticatorAuthenticationMethodTarget(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             Some("microsoft.graph.passkeyAuthenticationMethodTarget") => {
-                Self::PasskeyAuthenticationMethodTarget(crate::edm::from_value(value)?)
+                Self::PasskeyAuthenticationMethodTarget(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.smsAuthenticationMethodTarget") => {
-                Self::SmsAuthenticationMethodTarget(crate::edm::from_value(value)?)
+                Self::SmsAuthenticationMethodTarget(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.verifiableCredentialAuthenticationMethodTarget") => {
-                Self::VerifiableCredentialAuthenticationMethodTarget(crate::edm::from_value(value)?)
+                Self::VerifiableCredentialAuthenticationMethodTarget(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AuthenticationMethodTarget(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1267,8 +1982,8 @@ impl<'de> serde::Deserialize<'de> for AnyAuthenticationMethodTarget {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationStrengthPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1312,6 +2027,42 @@ pub struct AuthenticationStrengthPolicy {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationStrengthPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationStrengthPolicy {
+    const NAME: &'static str = "microsoft.graph.authenticationStrengthPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "allowedCombinations" => self.allowed_combinations = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "policyType" => self.policy_type = map.next_value()?,
+            "requirementsSatisfied" => self.requirements_satisfied = map.next_value()?,
+            "combinationConfigurations" => self.combination_configurations = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`AuthenticationStrengthPolicy`] for a typed `$select`.
     pub enum AuthenticationStrengthPolicyField for AuthenticationStrengthPolicy {
@@ -1331,8 +2082,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationStrengthRoot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1356,6 +2107,37 @@ pub struct AuthenticationStrengthRoot {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationStrengthRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationStrengthRoot {
+    const NAME: &'static str = "microsoft.graph.authenticationStrengthRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "combinations" => self.combinations = map.next_value()?,
+            "authenticationMethodModes" => self.authentication_method_modes = map.next_value()?,
+            "policies" => self.policies = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`AuthenticationStrengthRoot`] for a typed `$select`.
     pub enum AuthenticationStrengthRootField for AuthenticationStrengthRoot {
@@ -1370,8 +2152,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthorizationPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1412,7 +2194,7 @@ pub struct AuthorizationPolicy {
     pub block_msol_power_shell: crate::Patch<bool>,
     /// Specifies certain customizable permissions for default user role.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub default_user_role_permissions: crate::Patch<crate::models::DefaultUserRolePermissions>,
+    pub default_user_role_permissions: crate::Patch<Box<crate::models::DefaultUserRolePermissions>>,
     /// Represents role templateId for the role that should be granted to guest user. Currently following
     /// roles are supported: User (a0b1b346-4d3e-4e8b-98f8-753987be4970), Guest User
     /// (10dae51f-b6af-4016-8d66-8c2a99b929b3), and Restricted Guest User
@@ -1423,6 +2205,53 @@ pub struct AuthorizationPolicy {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthorizationPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthorizationPolicy {
+    const NAME: &'static str = "microsoft.graph.authorizationPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "allowedToSignUpEmailBasedSubscriptions" => {
+                self.allowed_to_sign_up_email_based_subscriptions = map.next_value()?
+            }
+            "allowedToUseSSPR" => self.allowed_to_use_sspr = map.next_value()?,
+            "allowEmailVerifiedUsersToJoinOrganization" => {
+                self.allow_email_verified_users_to_join_organization = map.next_value()?
+            }
+            "allowInvitesFrom" => self.allow_invites_from = map.next_value()?,
+            "allowUserConsentForRiskyApps" => {
+                self.allow_user_consent_for_risky_apps = map.next_value()?
+            }
+            "blockMsolPowerShell" => self.block_msol_power_shell = map.next_value()?,
+            "defaultUserRolePermissions" => {
+                self.default_user_role_permissions = map.next_value()?
+            }
+            "guestUserRoleId" => self.guest_user_role_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1448,8 +2277,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `identityUserFlow` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct B2xIdentityUserFlow {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1463,7 +2292,8 @@ pub struct B2xIdentityUserFlow {
     /// Configuration for enabling an API connector for use as part of the self-service sign-up user
     /// flow. You can only obtain the value of this object using Get userFlowApiConnectorConfiguration.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub api_connector_configuration: crate::Patch<crate::models::UserFlowApiConnectorConfiguration>,
+    pub api_connector_configuration:
+        crate::Patch<Box<crate::models::UserFlowApiConnectorConfiguration>>,
     /// The identity providers included in the user flow.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity_providers: crate::Patch<Vec<crate::models::IdentityProvider>>,
@@ -1486,6 +2316,41 @@ pub struct B2xIdentityUserFlow {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for B2xIdentityUserFlow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for B2xIdentityUserFlow {
+    const NAME: &'static str = "microsoft.graph.b2xIdentityUserFlow";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "userFlowType" => self.user_flow_type = map.next_value()?,
+            "userFlowTypeVersion" => self.user_flow_type_version = map.next_value()?,
+            "apiConnectorConfiguration" => self.api_connector_configuration = map.next_value()?,
+            "identityProviders" => self.identity_providers = map.next_value()?,
+            "languages" => self.languages = map.next_value()?,
+            "userAttributeAssignments" => self.user_attribute_assignments = map.next_value()?,
+            "userFlowIdentityProviders" => self.user_flow_identity_providers = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`B2xIdentityUserFlow`] for a typed `$select`.
     pub enum B2xIdentityUserFlowField for B2xIdentityUserFlow {
@@ -1504,8 +2369,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `identityProviderBase` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BuiltInIdentityProvider {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1524,6 +2389,36 @@ pub struct BuiltInIdentityProvider {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for BuiltInIdentityProvider {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for BuiltInIdentityProvider {
+    const NAME: &'static str = "microsoft.graph.builtInIdentityProvider";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "identityProviderType" => self.identity_provider_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`BuiltInIdentityProvider`] for a typed `$select`.
     pub enum BuiltInIdentityProviderField for BuiltInIdentityProvider {
@@ -1537,8 +2432,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CaPoliciesDeletableRoot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1556,6 +2451,36 @@ pub struct CaPoliciesDeletableRoot {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CaPoliciesDeletableRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CaPoliciesDeletableRoot {
+    const NAME: &'static str = "microsoft.graph.caPoliciesDeletableRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "namedLocations" => self.named_locations = map.next_value()?,
+            "policies" => self.policies = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`CaPoliciesDeletableRoot`] for a typed `$select`.
     pub enum CaPoliciesDeletableRootField for CaPoliciesDeletableRoot {
@@ -1569,8 +2494,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CertificateBasedAuthConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1582,6 +2507,35 @@ pub struct CertificateBasedAuthConfiguration {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CertificateBasedAuthConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CertificateBasedAuthConfiguration {
+    const NAME: &'static str = "microsoft.graph.certificateBasedAuthConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "certificateAuthorities" => self.certificate_authorities = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1597,8 +2551,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `stsPolicy` < `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ClaimsMappingPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1630,6 +2584,40 @@ pub struct ClaimsMappingPolicy {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ClaimsMappingPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ClaimsMappingPolicy {
+    const NAME: &'static str = "microsoft.graph.claimsMappingPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "definition" => self.definition = map.next_value()?,
+            "isOrganizationDefault" => self.is_organization_default = map.next_value()?,
+            "appliesTo" => self.applies_to = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`ClaimsMappingPolicy`] for a typed `$select`.
     pub enum ClaimsMappingPolicyField for ClaimsMappingPolicy {
@@ -1647,8 +2635,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `webApplicationFirewallProvider` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CloudFlareWebApplicationFirewallProvider {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1669,6 +2657,37 @@ pub struct CloudFlareWebApplicationFirewallProvider {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CloudFlareWebApplicationFirewallProvider {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CloudFlareWebApplicationFirewallProvider {
+    const NAME: &'static str = "microsoft.graph.cloudFlareWebApplicationFirewallProvider";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "apiToken" => self.api_token = map.next_value()?,
+            "zoneId" => self.zone_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`CloudFlareWebApplicationFirewallProvider`] for a typed `$select`.
     pub enum CloudFlareWebApplicationFirewallProviderField for CloudFlareWebApplicationFirewallProvider {
@@ -1683,15 +2702,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `policyDeletableItem`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessPolicy {
     /// The `deletedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Specifies the rules that must be met for the policy to apply. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conditions: crate::Patch<crate::models::ConditionalAccessConditionSet>,
+    pub conditions: crate::Patch<Box<crate::models::ConditionalAccessConditionSet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Readonly.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1704,7 +2723,7 @@ pub struct ConditionalAccessPolicy {
     pub display_name: crate::Patch<String>,
     /// Specifies the grant controls that must be fulfilled to pass the policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub grant_controls: crate::Patch<crate::models::ConditionalAccessGrantControls>,
+    pub grant_controls: crate::Patch<Box<crate::models::ConditionalAccessGrantControls>>,
     /// The `id` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
@@ -1714,7 +2733,7 @@ pub struct ConditionalAccessPolicy {
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Specifies the session controls that are enforced after sign-in.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub session_controls: crate::Patch<crate::models::ConditionalAccessSessionControls>,
+    pub session_controls: crate::Patch<Box<crate::models::ConditionalAccessSessionControls>>,
     /// Specifies the state of the conditionalAccessPolicy object. Possible values are: enabled,
     /// disabled, enabledForReportingButNotEnforced. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1726,6 +2745,44 @@ pub struct ConditionalAccessPolicy {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessPolicy {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "conditions" => self.conditions = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "grantControls" => self.grant_controls = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "sessionControls" => self.session_controls = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "templateId" => self.template_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1766,16 +2823,35 @@ pub enum AnyConditionalAccessPolicy {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyConditionalAccessPolicy {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyConditionalAccessPolicy {
+    const DECLARED: &'static str = "microsoft.graph.conditionalAccessPolicy";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.conditionalAccessPolicy") => {
-                Self::ConditionalAccessPolicy(crate::edm::from_value(value)?)
+                Self::ConditionalAccessPolicy(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.whatIfAnalysisResult") => {
-                Self::WhatIfAnalysisResult(crate::edm::from_value(value)?)
+                Self::WhatIfAnalysisResult(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ConditionalAccessPolicy(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1783,8 +2859,8 @@ impl<'de> serde::Deserialize<'de> for AnyConditionalAccessPolicy {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessRoot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1796,10 +2872,10 @@ pub struct ConditionalAccessRoot {
         crate::Patch<Vec<crate::models::AuthenticationContextClassReference>>,
     /// The `authenticationStrength` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub authentication_strength: crate::Patch<crate::models::AuthenticationStrengthRoot>,
+    pub authentication_strength: crate::Patch<Box<crate::models::AuthenticationStrengthRoot>>,
     /// The `deletedItems` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub deleted_items: crate::Patch<crate::models::CaPoliciesDeletableRoot>,
+    pub deleted_items: crate::Patch<Box<crate::models::CaPoliciesDeletableRoot>>,
     /// Read-only. Nullable. Returns a collection of the specified named locations.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub named_locations: crate::Patch<Vec<crate::models::AnyNamedLocation>>,
@@ -1813,6 +2889,42 @@ pub struct ConditionalAccessRoot {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessRoot {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationContextClassReferences" => {
+                self.authentication_context_class_references = map.next_value()?
+            }
+            "authenticationStrength" => self.authentication_strength = map.next_value()?,
+            "deletedItems" => self.deleted_items = map.next_value()?,
+            "namedLocations" => self.named_locations = map.next_value()?,
+            "policies" => self.policies = map.next_value()?,
+            "templates" => self.templates = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1833,8 +2945,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessTemplate {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1845,7 +2957,7 @@ pub struct ConditionalAccessTemplate {
     /// Complete list of policy details specific to the template. This property contains the JSON of
     /// policy settings for configuring a Conditional Access policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub details: crate::Patch<crate::models::ConditionalAccessPolicyDetail>,
+    pub details: crate::Patch<Box<crate::models::ConditionalAccessPolicyDetail>>,
     /// The user-friendly name of the template.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
@@ -1858,6 +2970,38 @@ pub struct ConditionalAccessTemplate {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessTemplate {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessTemplate";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "scenarios" => self.scenarios = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1876,8 +3020,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `namedLocation` < `policyDeletableItem`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CountryNamedLocation {
     /// The `deletedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1916,6 +3060,43 @@ pub struct CountryNamedLocation {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CountryNamedLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CountryNamedLocation {
+    const NAME: &'static str = "microsoft.graph.countryNamedLocation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "countriesAndRegions" => self.countries_and_regions = map.next_value()?,
+            "countryLookupMethod" => self.country_lookup_method = map.next_value()?,
+            "includeUnknownCountriesAndRegions" => {
+                self.include_unknown_countries_and_regions = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`CountryNamedLocation`] for a typed `$select`.
     pub enum CountryNamedLocationField for CountryNamedLocation {
@@ -1934,8 +3115,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrossTenantAccessPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1957,17 +3138,52 @@ pub struct CrossTenantAccessPolicy {
     /// Defines the default configuration for how your organization interacts with external Azure Active
     /// Directory organizations.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub default: crate::Patch<crate::models::CrossTenantAccessPolicyConfigurationDefault>,
+    pub default: crate::Patch<Box<crate::models::CrossTenantAccessPolicyConfigurationDefault>>,
     /// Defines partner-specific configurations for external Azure Active Directory organizations.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub partners: crate::Patch<Vec<crate::models::CrossTenantAccessPolicyConfigurationPartner>>,
     /// The `templates` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub templates: crate::Patch<crate::models::PolicyTemplate>,
+    pub templates: crate::Patch<Box<crate::models::PolicyTemplate>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CrossTenantAccessPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CrossTenantAccessPolicy {
+    const NAME: &'static str = "microsoft.graph.crossTenantAccessPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "allowedCloudEndpoints" => self.allowed_cloud_endpoints = map.next_value()?,
+            "default" => self.default = map.next_value()?,
+            "partners" => self.partners = map.next_value()?,
+            "templates" => self.templates = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1989,8 +3205,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrossTenantAccessPolicyConfigurationDefault {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1998,39 +3214,39 @@ pub struct CrossTenantAccessPolicyConfigurationDefault {
     /// The `appServiceConnectInbound` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_service_connect_inbound:
-        crate::Patch<crate::models::CrossTenantAccessPolicyAppServiceConnectSetting>,
+        crate::Patch<Box<crate::models::CrossTenantAccessPolicyAppServiceConnectSetting>>,
     /// The `automaticUserConsentSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub automatic_user_consent_settings:
-        crate::Patch<crate::models::InboundOutboundPolicyConfiguration>,
+        crate::Patch<Box<crate::models::InboundOutboundPolicyConfiguration>>,
     /// Defines your default configuration for users from other organizations accessing your resources
     /// via Azure AD B2B collaboration.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_collaboration_inbound:
-        crate::Patch<crate::models::AnyCrossTenantAccessPolicyB2BSetting>,
+        crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// Defines your default configuration for users in your organization going outbound to access
     /// resources in another organization via Azure AD B2B collaboration.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_collaboration_outbound:
-        crate::Patch<crate::models::AnyCrossTenantAccessPolicyB2BSetting>,
+        crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// Defines your default configuration for users from other organizations accessing your resources
     /// via Azure AD B2B direct connect.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_direct_connect_inbound:
-        crate::Patch<crate::models::AnyCrossTenantAccessPolicyB2BSetting>,
+        crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// Defines your default configuration for users in your organization going outbound to access
     /// resources in another organization via Azure AD B2B direct connect.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_direct_connect_outbound:
-        crate::Patch<crate::models::AnyCrossTenantAccessPolicyB2BSetting>,
+        crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// Determines the default configuration for trusting other Conditional Access claims from external
     /// Azure AD organizations.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub inbound_trust: crate::Patch<crate::models::CrossTenantAccessPolicyInboundTrust>,
+    pub inbound_trust: crate::Patch<Box<crate::models::CrossTenantAccessPolicyInboundTrust>>,
     /// The `invitationRedemptionIdentityProviderConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub invitation_redemption_identity_provider_configuration:
-        crate::Patch<crate::models::DefaultInvitationRedemptionIdentityProviderConfiguration>,
+        crate::Patch<Box<crate::models::DefaultInvitationRedemptionIdentityProviderConfiguration>>,
     /// If true, the default configuration is set to the system default configuration. If false, the
     /// default settings have been customized.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2038,18 +3254,63 @@ pub struct CrossTenantAccessPolicyConfigurationDefault {
     /// The `m365CollaborationInbound` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub m365_collaboration_inbound:
-        crate::Patch<crate::models::CrossTenantAccessPolicyM365CollaborationInboundSetting>,
+        crate::Patch<Box<crate::models::CrossTenantAccessPolicyM365CollaborationInboundSetting>>,
     /// The `m365CollaborationOutbound` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub m365_collaboration_outbound:
-        crate::Patch<crate::models::CrossTenantAccessPolicyM365CollaborationOutboundSetting>,
+        crate::Patch<Box<crate::models::CrossTenantAccessPolicyM365CollaborationOutboundSetting>>,
     /// The `tenantRestrictions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub tenant_restrictions: crate::Patch<crate::models::CrossTenantAccessPolicyTenantRestrictions>,
+    pub tenant_restrictions:
+        crate::Patch<Box<crate::models::CrossTenantAccessPolicyTenantRestrictions>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CrossTenantAccessPolicyConfigurationDefault {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CrossTenantAccessPolicyConfigurationDefault {
+    const NAME: &'static str = "microsoft.graph.crossTenantAccessPolicyConfigurationDefault";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appServiceConnectInbound" => self.app_service_connect_inbound = map.next_value()?,
+            "automaticUserConsentSettings" => {
+                self.automatic_user_consent_settings = map.next_value()?
+            }
+            "b2bCollaborationInbound" => self.b2b_collaboration_inbound = map.next_value()?,
+            "b2bCollaborationOutbound" => self.b2b_collaboration_outbound = map.next_value()?,
+            "b2bDirectConnectInbound" => self.b2b_direct_connect_inbound = map.next_value()?,
+            "b2bDirectConnectOutbound" => self.b2b_direct_connect_outbound = map.next_value()?,
+            "inboundTrust" => self.inbound_trust = map.next_value()?,
+            "invitationRedemptionIdentityProviderConfiguration" => {
+                self.invitation_redemption_identity_provider_configuration = map.next_value()?
+            }
+            "isServiceDefault" => self.is_service_default = map.next_value()?,
+            "m365CollaborationInbound" => self.m365_collaboration_inbound = map.next_value()?,
+            "m365CollaborationOutbound" => self.m365_collaboration_outbound = map.next_value()?,
+            "tenantRestrictions" => self.tenant_restrictions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2074,41 +3335,41 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.crossTenantAccessPolicyConfigurationPartner` entity type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrossTenantAccessPolicyConfigurationPartner {
     /// The `appServiceConnectInbound` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_service_connect_inbound:
-        crate::Patch<crate::models::CrossTenantAccessPolicyAppServiceConnectSetting>,
+        crate::Patch<Box<crate::models::CrossTenantAccessPolicyAppServiceConnectSetting>>,
     /// The `automaticUserConsentSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub automatic_user_consent_settings:
-        crate::Patch<crate::models::InboundOutboundPolicyConfiguration>,
+        crate::Patch<Box<crate::models::InboundOutboundPolicyConfiguration>>,
     /// Defines your partner-specific configuration for users from other organizations accessing your
     /// resources via Azure AD B2B collaboration.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_collaboration_inbound:
-        crate::Patch<crate::models::AnyCrossTenantAccessPolicyB2BSetting>,
+        crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// Defines your partner-specific configuration for users in your organization going outbound to
     /// access resources in another organization via Azure AD B2B collaboration.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_collaboration_outbound:
-        crate::Patch<crate::models::AnyCrossTenantAccessPolicyB2BSetting>,
+        crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// Defines your partner-specific configuration for users from other organizations accessing your
     /// resources via Azure B2B direct connect.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_direct_connect_inbound:
-        crate::Patch<crate::models::AnyCrossTenantAccessPolicyB2BSetting>,
+        crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// Defines your partner-specific configuration for users in your organization going outbound to
     /// access resources in another organization via Azure AD B2B direct connect.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_direct_connect_outbound:
-        crate::Patch<crate::models::AnyCrossTenantAccessPolicyB2BSetting>,
+        crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// Determines the partner-specific configuration for trusting other Conditional Access claims from
     /// external Azure AD organizations.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub inbound_trust: crate::Patch<crate::models::CrossTenantAccessPolicyInboundTrust>,
+    pub inbound_trust: crate::Patch<Box<crate::models::CrossTenantAccessPolicyInboundTrust>>,
     /// The `isInMultiTenantOrganization` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_in_multi_tenant_organization: crate::Patch<bool>,
@@ -2119,27 +3380,76 @@ pub struct CrossTenantAccessPolicyConfigurationPartner {
     /// The `m365CollaborationInbound` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub m365_collaboration_inbound:
-        crate::Patch<crate::models::CrossTenantAccessPolicyM365CollaborationInboundSetting>,
+        crate::Patch<Box<crate::models::CrossTenantAccessPolicyM365CollaborationInboundSetting>>,
     /// The `m365CollaborationOutbound` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub m365_collaboration_outbound:
-        crate::Patch<crate::models::CrossTenantAccessPolicyM365CollaborationOutboundSetting>,
+        crate::Patch<Box<crate::models::CrossTenantAccessPolicyM365CollaborationOutboundSetting>>,
     /// The tenant identifier for the partner Azure AD organization. Read-only. Key.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// The `tenantRestrictions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub tenant_restrictions: crate::Patch<crate::models::CrossTenantAccessPolicyTenantRestrictions>,
+    pub tenant_restrictions:
+        crate::Patch<Box<crate::models::CrossTenantAccessPolicyTenantRestrictions>>,
     /// The `identitySynchronization` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub identity_synchronization: crate::Patch<crate::models::CrossTenantIdentitySyncPolicyPartner>,
+    pub identity_synchronization:
+        crate::Patch<Box<crate::models::CrossTenantIdentitySyncPolicyPartner>>,
     /// The `serviceProviderConstraints` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub service_provider_constraints: crate::Patch<crate::models::AnyServiceProviderConstraints>,
+    pub service_provider_constraints:
+        crate::Patch<Box<crate::models::AnyServiceProviderConstraints>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CrossTenantAccessPolicyConfigurationPartner {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CrossTenantAccessPolicyConfigurationPartner {
+    const NAME: &'static str = "microsoft.graph.crossTenantAccessPolicyConfigurationPartner";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "appServiceConnectInbound" => self.app_service_connect_inbound = map.next_value()?,
+            "automaticUserConsentSettings" => {
+                self.automatic_user_consent_settings = map.next_value()?
+            }
+            "b2bCollaborationInbound" => self.b2b_collaboration_inbound = map.next_value()?,
+            "b2bCollaborationOutbound" => self.b2b_collaboration_outbound = map.next_value()?,
+            "b2bDirectConnectInbound" => self.b2b_direct_connect_inbound = map.next_value()?,
+            "b2bDirectConnectOutbound" => self.b2b_direct_connect_outbound = map.next_value()?,
+            "inboundTrust" => self.inbound_trust = map.next_value()?,
+            "isInMultiTenantOrganization" => {
+                self.is_in_multi_tenant_organization = map.next_value()?
+            }
+            "isServiceProvider" => self.is_service_provider = map.next_value()?,
+            "m365CollaborationInbound" => self.m365_collaboration_inbound = map.next_value()?,
+            "m365CollaborationOutbound" => self.m365_collaboration_outbound = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            "tenantRestrictions" => self.tenant_restrictions = map.next_value()?,
+            "identitySynchronization" => self.identity_synchronization = map.next_value()?,
+            "serviceProviderConstraints" => self.service_provider_constraints = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2166,8 +3476,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.crossTenantIdentitySyncPolicyPartner` entity type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrossTenantIdentitySyncPolicyPartner {
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2177,11 +3487,41 @@ pub struct CrossTenantIdentitySyncPolicyPartner {
     pub tenant_id: crate::Patch<String>,
     /// The `userSyncInbound` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user_sync_inbound: crate::Patch<crate::models::CrossTenantUserSyncInbound>,
+    pub user_sync_inbound: crate::Patch<Box<crate::models::CrossTenantUserSyncInbound>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CrossTenantIdentitySyncPolicyPartner {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CrossTenantIdentitySyncPolicyPartner {
+    const NAME: &'static str = "microsoft.graph.crossTenantIdentitySyncPolicyPartner";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            "userSyncInbound" => self.user_sync_inbound = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2198,8 +3538,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomAuthenticationExtension {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2207,10 +3547,10 @@ pub struct CustomAuthenticationExtension {
     /// The `authenticationConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionAuthenticationConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub client_configuration: crate::Patch<crate::models::CustomExtensionClientConfiguration>,
+    pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -2220,14 +3560,50 @@ pub struct CustomAuthenticationExtension {
     /// The `endpointConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionEndpointConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `behaviorOnError` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub behavior_on_error: crate::Patch<crate::models::AnyCustomExtensionBehaviorOnError>,
+    pub behavior_on_error: crate::Patch<Box<crate::models::AnyCustomExtensionBehaviorOnError>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CustomAuthenticationExtension {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CustomAuthenticationExtension {
+    const NAME: &'static str = "microsoft.graph.customAuthenticationExtension";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationConfiguration" => {
+                self.authentication_configuration = map.next_value()?
+            }
+            "clientConfiguration" => self.client_configuration = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "endpointConfiguration" => self.endpoint_configuration = map.next_value()?,
+            "behaviorOnError" => self.behavior_on_error = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2280,31 +3656,54 @@ pub enum AnyCustomAuthenticationExtension {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyCustomAuthenticationExtension {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyCustomAuthenticationExtension {
+    const DECLARED: &'static str = "microsoft.graph.customAuthenticationExtension";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.customAuthenticationExtension") => {
-                Self::CustomAuthenticationExtension(crate::edm::from_value(value)?)
+                Self::CustomAuthenticationExtension(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onAttributeCollectionStartCustomExtension") => {
-                Self::OnAttributeCollectionStartCustomExtension(crate::edm::from_value(value)?)
+                Self::OnAttributeCollectionStartCustomExtension(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onAttributeCollectionSubmitCustomExtension") => {
-                Self::OnAttributeCollectionSubmitCustomExtension(crate::edm::from_value(value)?)
+                Self::OnAttributeCollectionSubmitCustomExtension(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             Some("microsoft.graph.onOtpSendCustomExtension") => {
-                Self::OnOtpSendCustomExtension(crate::edm::from_value(value)?)
+                Self::OnOtpSendCustomExtension(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onPasswordSubmitCustomExtension") => {
-                Self::OnPasswordSubmitCustomExtension(crate::edm::from_value(value)?)
+                Self::OnPasswordSubmitCustomExtension(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onTokenIssuanceStartCustomExtension") => {
-                Self::OnTokenIssuanceStartCustomExtension(crate::edm::from_value(value)?)
+                Self::OnTokenIssuanceStartCustomExtension(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onVerifiedIdClaimValidationCustomExtension") => {
-                Self::OnVerifiedIdClaimValidationCustomExtension(crate::edm::from_value(value)?)
+                Self::OnVerifiedIdClaimValidationCustomExtension(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::CustomAuthenticationExtension(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -2312,8 +3711,8 @@ impl<'de> serde::Deserialize<'de> for AnyCustomAuthenticationExtension {
 ///
 /// Derived from `serviceProviderConstraints` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DelegatedAdminServiceProviderConstraints {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2334,6 +3733,37 @@ pub struct DelegatedAdminServiceProviderConstraints {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for DelegatedAdminServiceProviderConstraints {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for DelegatedAdminServiceProviderConstraints {
+    const NAME: &'static str = "microsoft.graph.delegatedAdminServiceProviderConstraints";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "allowedRoleTemplateIds" => self.allowed_role_template_ids = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`DelegatedAdminServiceProviderConstraints`] for a typed `$select`.
     pub enum DelegatedAdminServiceProviderConstraintsField for DelegatedAdminServiceProviderConstraints {
@@ -2348,21 +3778,21 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeviceRegistrationPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `azureADJoin` property.
     #[serde(rename = "azureADJoin", skip_serializing_if = "crate::Patch::is_unset")]
-    pub azure_ad_join: crate::Patch<crate::models::AzureADJoinPolicy>,
+    pub azure_ad_join: crate::Patch<Box<crate::models::AzureADJoinPolicy>>,
     /// The `azureADRegistration` property.
     #[serde(
         rename = "azureADRegistration",
         skip_serializing_if = "crate::Patch::is_unset"
     )]
-    pub azure_ad_registration: crate::Patch<crate::models::AzureADRegistrationPolicy>,
+    pub azure_ad_registration: crate::Patch<Box<crate::models::AzureADRegistrationPolicy>>,
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -2371,7 +3801,7 @@ pub struct DeviceRegistrationPolicy {
     pub display_name: crate::Patch<String>,
     /// The `localAdminPassword` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub local_admin_password: crate::Patch<crate::models::LocalAdminPasswordSettings>,
+    pub local_admin_password: crate::Patch<Box<crate::models::LocalAdminPasswordSettings>>,
     /// The `multiFactorAuthConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_factor_auth_configuration: crate::Patch<crate::models::MultiFactorAuthConfiguration>,
@@ -2382,6 +3812,43 @@ pub struct DeviceRegistrationPolicy {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for DeviceRegistrationPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for DeviceRegistrationPolicy {
+    const NAME: &'static str = "microsoft.graph.deviceRegistrationPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "azureADJoin" => self.azure_ad_join = map.next_value()?,
+            "azureADRegistration" => self.azure_ad_registration = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "localAdminPassword" => self.local_admin_password = map.next_value()?,
+            "multiFactorAuthConfiguration" => {
+                self.multi_factor_auth_configuration = map.next_value()?
+            }
+            "userDeviceQuota" => self.user_device_quota = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2403,8 +3870,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EmailAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2422,6 +3889,36 @@ pub struct EmailAuthenticationMethod {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for EmailAuthenticationMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for EmailAuthenticationMethod {
+    const NAME: &'static str = "microsoft.graph.emailAuthenticationMethod";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "emailAddress" => self.email_address = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`EmailAuthenticationMethod`] for a typed `$select`.
     pub enum EmailAuthenticationMethodField for EmailAuthenticationMethod {
@@ -2435,8 +3932,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EmailAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2462,6 +3959,40 @@ pub struct EmailAuthenticationMethodConfiguration {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for EmailAuthenticationMethodConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for EmailAuthenticationMethodConfiguration {
+    const NAME: &'static str = "microsoft.graph.emailAuthenticationMethodConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "excludeTargets" => self.exclude_targets = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "allowExternalIdToUseEmailOtp" => {
+                self.allow_external_id_to_use_email_otp = map.next_value()?
+            }
+            "includeTargets" => self.include_targets = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`EmailAuthenticationMethodConfiguration`] for a typed `$select`.
     pub enum EmailAuthenticationMethodConfigurationField for EmailAuthenticationMethodConfiguration {
@@ -2477,8 +4008,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExternalAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2499,6 +4030,37 @@ pub struct ExternalAuthenticationMethod {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ExternalAuthenticationMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ExternalAuthenticationMethod {
+    const NAME: &'static str = "microsoft.graph.externalAuthenticationMethod";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "configurationId" => self.configuration_id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`ExternalAuthenticationMethod`] for a typed `$select`.
     pub enum ExternalAuthenticationMethodField for ExternalAuthenticationMethod {
@@ -2513,8 +4075,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExternalAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2533,7 +4095,7 @@ pub struct ExternalAuthenticationMethodConfiguration {
     pub display_name: crate::Patch<String>,
     /// The `openIdConnectSetting` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub open_id_connect_setting: crate::Patch<crate::models::OpenIdConnectSetting>,
+    pub open_id_connect_setting: crate::Patch<Box<crate::models::OpenIdConnectSetting>>,
     /// The `includeTargets` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_targets: crate::Patch<Vec<crate::models::AnyAuthenticationMethodTarget>>,
@@ -2541,6 +4103,40 @@ pub struct ExternalAuthenticationMethodConfiguration {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ExternalAuthenticationMethodConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ExternalAuthenticationMethodConfiguration {
+    const NAME: &'static str = "microsoft.graph.externalAuthenticationMethodConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "excludeTargets" => self.exclude_targets = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "appId" => self.app_id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "openIdConnectSetting" => self.open_id_connect_setting = map.next_value()?,
+            "includeTargets" => self.include_targets = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2561,8 +4157,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExternalDomainName {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2571,6 +4167,34 @@ pub struct ExternalDomainName {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ExternalDomainName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ExternalDomainName {
+    const NAME: &'static str = "microsoft.graph.externalDomainName";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2585,15 +4209,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationEventsFlow` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExternalUsersSelfServiceSignUpEventsFlow {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `conditions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conditions: crate::Patch<crate::models::AuthenticationConditions>,
+    pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -2602,30 +4226,75 @@ pub struct ExternalUsersSelfServiceSignUpEventsFlow {
     pub display_name: crate::Patch<String>,
     /// The `onAttributeCollection` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub on_attribute_collection: crate::Patch<crate::models::AnyOnAttributeCollectionHandler>,
+    pub on_attribute_collection: crate::Patch<Box<crate::models::AnyOnAttributeCollectionHandler>>,
     /// The `onAttributeCollectionStart` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_attribute_collection_start:
-        crate::Patch<crate::models::AnyOnAttributeCollectionStartHandler>,
+        crate::Patch<Box<crate::models::AnyOnAttributeCollectionStartHandler>>,
     /// The `onAttributeCollectionSubmit` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_attribute_collection_submit:
-        crate::Patch<crate::models::AnyOnAttributeCollectionSubmitHandler>,
+        crate::Patch<Box<crate::models::AnyOnAttributeCollectionSubmitHandler>>,
     /// The `onAuthenticationMethodLoadStart` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_authentication_method_load_start:
-        crate::Patch<crate::models::AnyOnAuthenticationMethodLoadStartHandler>,
+        crate::Patch<Box<crate::models::AnyOnAuthenticationMethodLoadStartHandler>>,
     /// The `onInteractiveAuthFlowStart` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_interactive_auth_flow_start:
-        crate::Patch<crate::models::AnyOnInteractiveAuthFlowStartHandler>,
+        crate::Patch<Box<crate::models::AnyOnInteractiveAuthFlowStartHandler>>,
     /// The `onUserCreateStart` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub on_user_create_start: crate::Patch<crate::models::AnyOnUserCreateStartHandler>,
+    pub on_user_create_start: crate::Patch<Box<crate::models::AnyOnUserCreateStartHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ExternalUsersSelfServiceSignUpEventsFlow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ExternalUsersSelfServiceSignUpEventsFlow {
+    const NAME: &'static str = "microsoft.graph.externalUsersSelfServiceSignUpEventsFlow";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "conditions" => self.conditions = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "onAttributeCollection" => self.on_attribute_collection = map.next_value()?,
+            "onAttributeCollectionStart" => {
+                self.on_attribute_collection_start = map.next_value()?
+            }
+            "onAttributeCollectionSubmit" => {
+                self.on_attribute_collection_submit = map.next_value()?
+            }
+            "onAuthenticationMethodLoadStart" => {
+                self.on_authentication_method_load_start = map.next_value()?
+            }
+            "onInteractiveAuthFlowStart" => {
+                self.on_interactive_auth_flow_start = map.next_value()?
+            }
+            "onUserCreateStart" => self.on_user_create_start = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2649,8 +4318,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FeatureRolloutPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2681,6 +4350,40 @@ pub struct FeatureRolloutPolicy {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for FeatureRolloutPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for FeatureRolloutPolicy {
+    const NAME: &'static str = "microsoft.graph.featureRolloutPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "feature" => self.feature = map.next_value()?,
+            "isAppliedToOrganization" => self.is_applied_to_organization = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "appliesTo" => self.applies_to = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`FeatureRolloutPolicy`] for a typed `$select`.
     pub enum FeatureRolloutPolicyField for FeatureRolloutPolicy {
@@ -2698,8 +4401,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Fido2AuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2728,11 +4431,47 @@ pub struct Fido2AuthenticationMethod {
     pub passkey_type: crate::Patch<crate::models::PasskeyType>,
     /// The `publicKeyCredential` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub public_key_credential: crate::Patch<crate::models::WebauthnPublicKeyCredential>,
+    pub public_key_credential: crate::Patch<Box<crate::models::WebauthnPublicKeyCredential>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for Fido2AuthenticationMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for Fido2AuthenticationMethod {
+    const NAME: &'static str = "microsoft.graph.fido2AuthenticationMethod";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "aaGuid" => self.aa_guid = map.next_value()?,
+            "attestationCertificates" => self.attestation_certificates = map.next_value()?,
+            "attestationLevel" => self.attestation_level = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "model" => self.model = map.next_value()?,
+            "passkeyType" => self.passkey_type = map.next_value()?,
+            "publicKeyCredential" => self.public_key_credential = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2755,8 +4494,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Fido2AuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2780,7 +4519,7 @@ pub struct Fido2AuthenticationMethodConfiguration {
     /// disallowing certain key types as defined by Authenticator Attestation GUID (AAGUID), an
     /// identifier that indicates the type (e.g. make and model) of the authenticator.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub key_restrictions: crate::Patch<crate::models::Fido2KeyRestrictions>,
+    pub key_restrictions: crate::Patch<Box<crate::models::Fido2KeyRestrictions>>,
     /// A collection of groups that are enabled to use the authentication method.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_targets: crate::Patch<Vec<crate::models::PasskeyAuthenticationMethodTarget>>,
@@ -2792,6 +4531,45 @@ pub struct Fido2AuthenticationMethodConfiguration {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for Fido2AuthenticationMethodConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for Fido2AuthenticationMethodConfiguration {
+    const NAME: &'static str = "microsoft.graph.fido2AuthenticationMethodConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "excludeTargets" => self.exclude_targets = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "defaultPasskeyProfile" => self.default_passkey_profile = map.next_value()?,
+            "isAttestationEnforced" => self.is_attestation_enforced = map.next_value()?,
+            "isSelfServiceRegistrationAllowed" => {
+                self.is_self_service_registration_allowed = map.next_value()?
+            }
+            "keyRestrictions" => self.key_restrictions = map.next_value()?,
+            "includeTargets" => self.include_targets = map.next_value()?,
+            #[cfg(feature = "other")]
+            "passkeyProfiles" => self.passkey_profiles = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2813,8 +4591,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationCombinationConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Fido2CombinationConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2838,6 +4616,36 @@ pub struct Fido2CombinationConfiguration {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for Fido2CombinationConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for Fido2CombinationConfiguration {
+    const NAME: &'static str = "microsoft.graph.fido2CombinationConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appliesToCombinations" => self.applies_to_combinations = map.next_value()?,
+            "allowedAAGUIDs" => self.allowed_aagui_ds = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`Fido2CombinationConfiguration`] for a typed `$select`.
     pub enum Fido2CombinationConfigurationField for Fido2CombinationConfiguration {
@@ -2851,8 +4659,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FraudProtectionProvider {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2864,6 +4672,35 @@ pub struct FraudProtectionProvider {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for FraudProtectionProvider {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for FraudProtectionProvider {
+    const NAME: &'static str = "microsoft.graph.fraudProtectionProvider";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2897,19 +4734,38 @@ pub enum AnyFraudProtectionProvider {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyFraudProtectionProvider {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyFraudProtectionProvider {
+    const DECLARED: &'static str = "microsoft.graph.fraudProtectionProvider";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.fraudProtectionProvider") => {
-                Self::FraudProtectionProvider(crate::edm::from_value(value)?)
+                Self::FraudProtectionProvider(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.arkoseFraudProtectionProvider") => {
-                Self::ArkoseFraudProtectionProvider(crate::edm::from_value(value)?)
+                Self::ArkoseFraudProtectionProvider(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.humanSecurityFraudProtectionProvider") => {
-                Self::HumanSecurityFraudProtectionProvider(crate::edm::from_value(value)?)
+                Self::HumanSecurityFraudProtectionProvider(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::FraudProtectionProvider(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -2917,8 +4773,8 @@ impl<'de> serde::Deserialize<'de> for AnyFraudProtectionProvider {
 ///
 /// Derived from `stsPolicy` < `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HomeRealmDiscoveryPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2950,6 +4806,40 @@ pub struct HomeRealmDiscoveryPolicy {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for HomeRealmDiscoveryPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for HomeRealmDiscoveryPolicy {
+    const NAME: &'static str = "microsoft.graph.homeRealmDiscoveryPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "definition" => self.definition = map.next_value()?,
+            "isOrganizationDefault" => self.is_organization_default = map.next_value()?,
+            "appliesTo" => self.applies_to = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`HomeRealmDiscoveryPolicy`] for a typed `$select`.
     pub enum HomeRealmDiscoveryPolicyField for HomeRealmDiscoveryPolicy {
@@ -2967,8 +4857,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `fraudProtectionProvider` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HumanSecurityFraudProtectionProvider {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2989,6 +4879,37 @@ pub struct HumanSecurityFraudProtectionProvider {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for HumanSecurityFraudProtectionProvider {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for HumanSecurityFraudProtectionProvider {
+    const NAME: &'static str = "microsoft.graph.humanSecurityFraudProtectionProvider";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "appId" => self.app_id = map.next_value()?,
+            "serverToken" => self.server_token = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`HumanSecurityFraudProtectionProvider`] for a typed `$select`.
     pub enum HumanSecurityFraudProtectionProviderField for HumanSecurityFraudProtectionProvider {
@@ -3003,8 +4924,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IdentityApiConnector {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3013,7 +4934,7 @@ pub struct IdentityApiConnector {
     /// and PKCS 12 client certificate are supported.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
-        crate::Patch<crate::models::AnyApiAuthenticationConfigurationBase>,
+        crate::Patch<Box<crate::models::AnyApiAuthenticationConfigurationBase>>,
     /// The name of the API connector.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
@@ -3024,6 +4945,39 @@ pub struct IdentityApiConnector {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for IdentityApiConnector {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for IdentityApiConnector {
+    const NAME: &'static str = "microsoft.graph.identityApiConnector";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationConfiguration" => {
+                self.authentication_configuration = map.next_value()?
+            }
+            "displayName" => self.display_name = map.next_value()?,
+            "targetUrl" => self.target_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3041,8 +4995,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `identityUserFlowAttribute` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IdentityBuiltInUserFlowAttribute {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3070,6 +5024,38 @@ pub struct IdentityBuiltInUserFlowAttribute {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for IdentityBuiltInUserFlowAttribute {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for IdentityBuiltInUserFlowAttribute {
+    const NAME: &'static str = "microsoft.graph.identityBuiltInUserFlowAttribute";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "dataType" => self.data_type = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "userFlowAttributeType" => self.user_flow_attribute_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`IdentityBuiltInUserFlowAttribute`] for a typed `$select`.
     pub enum IdentityBuiltInUserFlowAttributeField for IdentityBuiltInUserFlowAttribute {
@@ -3085,8 +5071,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IdentityContainer {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3106,7 +5092,7 @@ pub struct IdentityContainer {
     pub b2x_user_flows: crate::Patch<Vec<crate::models::B2xIdentityUserFlow>>,
     /// the entry point for the Conditional Access (CA) object model.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conditional_access: crate::Patch<crate::models::ConditionalAccessRoot>,
+    pub conditional_access: crate::Patch<Box<crate::models::ConditionalAccessRoot>>,
     /// The `customAuthenticationExtensions` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_authentication_extensions:
@@ -3116,17 +5102,59 @@ pub struct IdentityContainer {
     pub identity_providers: crate::Patch<Vec<crate::models::AnyIdentityProviderBase>>,
     /// The `riskPrevention` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub risk_prevention: crate::Patch<crate::models::RiskPreventionContainer>,
+    pub risk_prevention: crate::Patch<Box<crate::models::RiskPreventionContainer>>,
     /// Represents entry point for identity userflow attributes.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_flow_attributes: crate::Patch<Vec<crate::models::AnyIdentityUserFlowAttribute>>,
     /// The `verifiedId` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub verified_id: crate::Patch<crate::models::IdentityVerifiedIdRoot>,
+    pub verified_id: crate::Patch<Box<crate::models::IdentityVerifiedIdRoot>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for IdentityContainer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for IdentityContainer {
+    const NAME: &'static str = "microsoft.graph.identityContainer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "apiConnectors" => self.api_connectors = map.next_value()?,
+            "authenticationEventListeners" => {
+                self.authentication_event_listeners = map.next_value()?
+            }
+            "authenticationEventsFlows" => self.authentication_events_flows = map.next_value()?,
+            "b2xUserFlows" => self.b2x_user_flows = map.next_value()?,
+            "conditionalAccess" => self.conditional_access = map.next_value()?,
+            "customAuthenticationExtensions" => {
+                self.custom_authentication_extensions = map.next_value()?
+            }
+            "identityProviders" => self.identity_providers = map.next_value()?,
+            "riskPrevention" => self.risk_prevention = map.next_value()?,
+            "userFlowAttributes" => self.user_flow_attributes = map.next_value()?,
+            "verifiedId" => self.verified_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3151,8 +5179,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `identityUserFlowAttribute` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IdentityCustomUserFlowAttribute {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3180,6 +5208,38 @@ pub struct IdentityCustomUserFlowAttribute {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for IdentityCustomUserFlowAttribute {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for IdentityCustomUserFlowAttribute {
+    const NAME: &'static str = "microsoft.graph.identityCustomUserFlowAttribute";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "dataType" => self.data_type = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "userFlowAttributeType" => self.user_flow_attribute_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`IdentityCustomUserFlowAttribute`] for a typed `$select`.
     pub enum IdentityCustomUserFlowAttributeField for IdentityCustomUserFlowAttribute {
@@ -3195,8 +5255,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IdentityProvider {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3225,6 +5285,38 @@ pub struct IdentityProvider {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for IdentityProvider {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for IdentityProvider {
+    const NAME: &'static str = "microsoft.graph.identityProvider";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "clientId" => self.client_id = map.next_value()?,
+            "clientSecret" => self.client_secret = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`IdentityProvider`] for a typed `$select`.
     pub enum IdentityProviderField for IdentityProvider {
@@ -3240,8 +5332,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-access", feature = "directory"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IdentityProviderBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3253,6 +5345,35 @@ pub struct IdentityProviderBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-access", feature = "directory"))]
+impl<'de> serde::Deserialize<'de> for IdentityProviderBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-access", feature = "directory"))]
+impl crate::read_fields::ReadFields for IdentityProviderBase {
+    const NAME: &'static str = "microsoft.graph.identityProviderBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "identity-access", feature = "directory"))]
@@ -3302,40 +5423,59 @@ pub enum AnyIdentityProviderBase {
 #[cfg(any(feature = "identity-access", feature = "directory"))]
 impl<'de> serde::Deserialize<'de> for AnyIdentityProviderBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-access", feature = "directory"))]
+impl crate::polymorphic::Polymorphic for AnyIdentityProviderBase {
+    const DECLARED: &'static str = "microsoft.graph.identityProviderBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.identityProviderBase") => {
-                Self::IdentityProviderBase(crate::edm::from_value(value)?)
+                Self::IdentityProviderBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.appleManagedIdentityProvider") => {
-                Self::AppleManagedIdentityProvider(crate::edm::from_value(value)?)
+                Self::AppleManagedIdentityProvider(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.builtInIdentityProvider") => {
-                Self::BuiltInIdentityProvider(crate::edm::from_value(value)?)
+                Self::BuiltInIdentityProvider(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.oidcIdentityProvider") => {
-                Self::OidcIdentityProvider(crate::edm::from_value(value)?)
+                Self::OidcIdentityProvider(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.samlOrWsFedProvider") => {
-                Self::SamlOrWsFedProvider(crate::edm::from_value(value)?)
+                Self::SamlOrWsFedProvider(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.internalDomainFederation") => {
-                Self::InternalDomainFederation(crate::edm::from_value(value)?)
+                Self::InternalDomainFederation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.samlOrWsFedExternalDomainFederation") => {
-                Self::SamlOrWsFedExternalDomainFederation(crate::edm::from_value(value)?)
+                Self::SamlOrWsFedExternalDomainFederation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.socialIdentityProvider") => {
-                Self::SocialIdentityProvider(crate::edm::from_value(value)?)
+                Self::SocialIdentityProvider(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::IdentityProviderBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -3343,8 +5483,8 @@ impl<'de> serde::Deserialize<'de> for AnyIdentityProviderBase {
 ///
 /// Derived from `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IdentitySecurityDefaultsEnforcementPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3368,6 +5508,38 @@ pub struct IdentitySecurityDefaultsEnforcementPolicy {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for IdentitySecurityDefaultsEnforcementPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for IdentitySecurityDefaultsEnforcementPolicy {
+    const NAME: &'static str = "microsoft.graph.identitySecurityDefaultsEnforcementPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`IdentitySecurityDefaultsEnforcementPolicy`] for a typed `$select`.
     pub enum IdentitySecurityDefaultsEnforcementPolicyField for IdentitySecurityDefaultsEnforcementPolicy {
@@ -3383,8 +5555,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IdentityUserFlowAttribute {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3409,6 +5581,38 @@ pub struct IdentityUserFlowAttribute {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for IdentityUserFlowAttribute {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for IdentityUserFlowAttribute {
+    const NAME: &'static str = "microsoft.graph.identityUserFlowAttribute";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "dataType" => self.data_type = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "userFlowAttributeType" => self.user_flow_attribute_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3445,19 +5649,38 @@ pub enum AnyIdentityUserFlowAttribute {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyIdentityUserFlowAttribute {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyIdentityUserFlowAttribute {
+    const DECLARED: &'static str = "microsoft.graph.identityUserFlowAttribute";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.identityUserFlowAttribute") => {
-                Self::IdentityUserFlowAttribute(crate::edm::from_value(value)?)
+                Self::IdentityUserFlowAttribute(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.identityBuiltInUserFlowAttribute") => {
-                Self::IdentityBuiltInUserFlowAttribute(crate::edm::from_value(value)?)
+                Self::IdentityBuiltInUserFlowAttribute(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.identityCustomUserFlowAttribute") => {
-                Self::IdentityCustomUserFlowAttribute(crate::edm::from_value(value)?)
+                Self::IdentityCustomUserFlowAttribute(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::IdentityUserFlowAttribute(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -3465,8 +5688,8 @@ impl<'de> serde::Deserialize<'de> for AnyIdentityUserFlowAttribute {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IdentityUserFlowAttributeAssignment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3492,11 +5715,45 @@ pub struct IdentityUserFlowAttributeAssignment {
     pub user_input_type: crate::Patch<crate::models::IdentityUserFlowAttributeInputType>,
     /// The user attribute that you want to add to your user flow.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user_attribute: crate::Patch<crate::models::AnyIdentityUserFlowAttribute>,
+    pub user_attribute: crate::Patch<Box<crate::models::AnyIdentityUserFlowAttribute>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for IdentityUserFlowAttributeAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for IdentityUserFlowAttributeAssignment {
+    const NAME: &'static str = "microsoft.graph.identityUserFlowAttributeAssignment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isOptional" => self.is_optional = map.next_value()?,
+            "requiresVerification" => self.requires_verification = map.next_value()?,
+            "userAttributeValues" => self.user_attribute_values = map.next_value()?,
+            "userInputType" => self.user_input_type = map.next_value()?,
+            "userAttribute" => self.user_attribute = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3517,8 +5774,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IdentityVerifiedIdRoot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3530,6 +5787,35 @@ pub struct IdentityVerifiedIdRoot {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for IdentityVerifiedIdRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for IdentityVerifiedIdRoot {
+    const NAME: &'static str = "microsoft.graph.identityVerifiedIdRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "profiles" => self.profiles = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3545,8 +5831,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Invitation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3567,7 +5853,7 @@ pub struct Invitation {
     /// Additional configuration for the message being sent to the invited user, including customizing
     /// message text, language and cc recipient list.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub invited_user_message_info: crate::Patch<crate::models::InvitedUserMessageInfo>,
+    pub invited_user_message_info: crate::Patch<Box<crate::models::InvitedUserMessageInfo>>,
     /// The userType of the user being invited. By default, this is Guest. You can invite as Member if
     /// you are a company administrator.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3594,7 +5880,7 @@ pub struct Invitation {
     /// The user created as part of the invitation creation. Read-Only
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub invited_user: crate::Patch<crate::models::AnyUser>,
+    pub invited_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `invitedUserSponsors` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub invited_user_sponsors: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
@@ -3602,6 +5888,46 @@ pub struct Invitation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for Invitation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for Invitation {
+    const NAME: &'static str = "microsoft.graph.invitation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "invitedUserDisplayName" => self.invited_user_display_name = map.next_value()?,
+            "invitedUserEmailAddress" => self.invited_user_email_address = map.next_value()?,
+            "invitedUserMessageInfo" => self.invited_user_message_info = map.next_value()?,
+            "invitedUserType" => self.invited_user_type = map.next_value()?,
+            "inviteRedeemUrl" => self.invite_redeem_url = map.next_value()?,
+            "inviteRedirectUrl" => self.invite_redirect_url = map.next_value()?,
+            "resetRedemption" => self.reset_redemption = map.next_value()?,
+            "sendInvitationMessage" => self.send_invitation_message = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "invitedUser" => self.invited_user = map.next_value()?,
+            "invitedUserSponsors" => self.invited_user_sponsors = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3626,8 +5952,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `namedLocation` < `policyDeletableItem`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IpNamedLocation {
     /// The `deletedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3661,6 +5987,40 @@ pub struct IpNamedLocation {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for IpNamedLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for IpNamedLocation {
+    const NAME: &'static str = "microsoft.graph.ipNamedLocation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "ipRanges" => self.ip_ranges = map.next_value()?,
+            "isTrusted" => self.is_trusted = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`IpNamedLocation`] for a typed `$select`.
     pub enum IpNamedLocationField for IpNamedLocation {
@@ -3683,8 +6043,8 @@ crate::edm::select_fields! {
     feature = "identity-access",
     feature = "employee-experience"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LongRunningOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3713,6 +6073,49 @@ pub struct LongRunningOperation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "sites",
+    feature = "security",
+    feature = "identity-access",
+    feature = "employee-experience"
+))]
+impl<'de> serde::Deserialize<'de> for LongRunningOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "sites",
+    feature = "security",
+    feature = "identity-access",
+    feature = "employee-experience"
+))]
+impl crate::read_fields::ReadFields for LongRunningOperation {
+    const NAME: &'static str = "microsoft.graph.longRunningOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
+            "resourceLocation" => self.resource_location = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "statusDetail" => self.status_detail = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(
@@ -3770,25 +6173,49 @@ pub enum AnyLongRunningOperation {
 ))]
 impl<'de> serde::Deserialize<'de> for AnyLongRunningOperation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "sites",
+    feature = "security",
+    feature = "identity-access",
+    feature = "employee-experience"
+))]
+impl crate::polymorphic::Polymorphic for AnyLongRunningOperation {
+    const DECLARED: &'static str = "microsoft.graph.longRunningOperation";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.longRunningOperation") => {
-                Self::LongRunningOperation(crate::edm::from_value(value)?)
+                Self::LongRunningOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.attackSimulationOperation") => {
-                Self::AttackSimulationOperation(crate::edm::from_value(value)?)
+                Self::AttackSimulationOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "employee-experience")]
             Some("microsoft.graph.engagementAsyncOperation") => {
-                Self::EngagementAsyncOperation(crate::edm::from_value(value)?)
+                Self::EngagementAsyncOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.richLongRunningOperation") => {
-                Self::RichLongRunningOperation(crate::edm::from_value(value)?)
+                Self::RichLongRunningOperation(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::LongRunningOperation(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -3796,8 +6223,8 @@ impl<'de> serde::Deserialize<'de> for AnyLongRunningOperation {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MicrosoftAuthenticatorAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3818,11 +6245,45 @@ pub struct MicrosoftAuthenticatorAuthenticationMethod {
     /// device is not registered for passwordless Phone Sign-In.
     #[cfg(feature = "directory")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub device: crate::Patch<crate::models::Device>,
+    pub device: crate::Patch<Box<crate::models::Device>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for MicrosoftAuthenticatorAuthenticationMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for MicrosoftAuthenticatorAuthenticationMethod {
+    const NAME: &'static str = "microsoft.graph.microsoftAuthenticatorAuthenticationMethod";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "deviceTag" => self.device_tag = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "phoneAppVersion" => self.phone_app_version = map.next_value()?,
+            #[cfg(feature = "directory")]
+            "device" => self.device = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3841,8 +6302,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MicrosoftAuthenticatorAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3856,7 +6317,7 @@ pub struct MicrosoftAuthenticatorAuthenticationMethodConfiguration {
     /// A collection of Microsoft Authenticator settings such as application context and location
     /// context, and whether they are enabled for all users or specific users only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub feature_settings: crate::Patch<crate::models::MicrosoftAuthenticatorFeatureSettings>,
+    pub feature_settings: crate::Patch<Box<crate::models::MicrosoftAuthenticatorFeatureSettings>>,
     /// The `isSoftwareOathEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_software_oath_enabled: crate::Patch<bool>,
@@ -3868,6 +6329,40 @@ pub struct MicrosoftAuthenticatorAuthenticationMethodConfiguration {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for MicrosoftAuthenticatorAuthenticationMethodConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for MicrosoftAuthenticatorAuthenticationMethodConfiguration {
+    const NAME: &'static str =
+        "microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "excludeTargets" => self.exclude_targets = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "featureSettings" => self.feature_settings = map.next_value()?,
+            "isSoftwareOathEnabled" => self.is_software_oath_enabled = map.next_value()?,
+            "includeTargets" => self.include_targets = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3887,8 +6382,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethodTarget` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MicrosoftAuthenticatorAuthenticationMethodTarget {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3910,6 +6405,37 @@ pub struct MicrosoftAuthenticatorAuthenticationMethodTarget {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for MicrosoftAuthenticatorAuthenticationMethodTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for MicrosoftAuthenticatorAuthenticationMethodTarget {
+    const NAME: &'static str = "microsoft.graph.microsoftAuthenticatorAuthenticationMethodTarget";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isRegistrationRequired" => self.is_registration_required = map.next_value()?,
+            "targetType" => self.target_type = map.next_value()?,
+            "authenticationMode" => self.authentication_mode = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`MicrosoftAuthenticatorAuthenticationMethodTarget`] for a typed `$select`.
     pub enum MicrosoftAuthenticatorAuthenticationMethodTargetField for MicrosoftAuthenticatorAuthenticationMethodTarget {
@@ -3924,8 +6450,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MultiTenantOrganizationIdentitySyncPolicyTemplate {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3936,11 +6462,41 @@ pub struct MultiTenantOrganizationIdentitySyncPolicyTemplate {
         crate::Patch<crate::edm::Flags<crate::models::TemplateApplicationLevel>>,
     /// The `userSyncInbound` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user_sync_inbound: crate::Patch<crate::models::CrossTenantUserSyncInbound>,
+    pub user_sync_inbound: crate::Patch<Box<crate::models::CrossTenantUserSyncInbound>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for MultiTenantOrganizationIdentitySyncPolicyTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for MultiTenantOrganizationIdentitySyncPolicyTemplate {
+    const NAME: &'static str = "microsoft.graph.multiTenantOrganizationIdentitySyncPolicyTemplate";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "templateApplicationLevel" => self.template_application_level = map.next_value()?,
+            "userSyncInbound" => self.user_sync_inbound = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3957,8 +6513,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MultiTenantOrganizationPartnerConfigurationTemplate {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3966,26 +6522,26 @@ pub struct MultiTenantOrganizationPartnerConfigurationTemplate {
     /// The `automaticUserConsentSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub automatic_user_consent_settings:
-        crate::Patch<crate::models::InboundOutboundPolicyConfiguration>,
+        crate::Patch<Box<crate::models::InboundOutboundPolicyConfiguration>>,
     /// The `b2bCollaborationInbound` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_collaboration_inbound:
-        crate::Patch<crate::models::AnyCrossTenantAccessPolicyB2BSetting>,
+        crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// The `b2bCollaborationOutbound` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_collaboration_outbound:
-        crate::Patch<crate::models::AnyCrossTenantAccessPolicyB2BSetting>,
+        crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// The `b2bDirectConnectInbound` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_direct_connect_inbound:
-        crate::Patch<crate::models::AnyCrossTenantAccessPolicyB2BSetting>,
+        crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// The `b2bDirectConnectOutbound` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_direct_connect_outbound:
-        crate::Patch<crate::models::AnyCrossTenantAccessPolicyB2BSetting>,
+        crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// The `inboundTrust` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub inbound_trust: crate::Patch<crate::models::CrossTenantAccessPolicyInboundTrust>,
+    pub inbound_trust: crate::Patch<Box<crate::models::CrossTenantAccessPolicyInboundTrust>>,
     /// The `templateApplicationLevel` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub template_application_level:
@@ -3994,6 +6550,44 @@ pub struct MultiTenantOrganizationPartnerConfigurationTemplate {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for MultiTenantOrganizationPartnerConfigurationTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for MultiTenantOrganizationPartnerConfigurationTemplate {
+    const NAME: &'static str =
+        "microsoft.graph.multiTenantOrganizationPartnerConfigurationTemplate";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "automaticUserConsentSettings" => {
+                self.automatic_user_consent_settings = map.next_value()?
+            }
+            "b2bCollaborationInbound" => self.b2b_collaboration_inbound = map.next_value()?,
+            "b2bCollaborationOutbound" => self.b2b_collaboration_outbound = map.next_value()?,
+            "b2bDirectConnectInbound" => self.b2b_direct_connect_inbound = map.next_value()?,
+            "b2bDirectConnectOutbound" => self.b2b_direct_connect_outbound = map.next_value()?,
+            "inboundTrust" => self.inbound_trust = map.next_value()?,
+            "templateApplicationLevel" => self.template_application_level = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4015,8 +6609,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `policyDeletableItem`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NamedLocation {
     /// The `deletedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4040,6 +6634,38 @@ pub struct NamedLocation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for NamedLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for NamedLocation {
+    const NAME: &'static str = "microsoft.graph.namedLocation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4076,19 +6702,38 @@ pub enum AnyNamedLocation {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyNamedLocation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyNamedLocation {
+    const DECLARED: &'static str = "microsoft.graph.namedLocation";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.namedLocation") => {
-                Self::NamedLocation(crate::edm::from_value(value)?)
+                Self::NamedLocation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.countryNamedLocation") => {
-                Self::CountryNamedLocation(crate::edm::from_value(value)?)
+                Self::CountryNamedLocation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.ipNamedLocation") => {
-                Self::IpNamedLocation(crate::edm::from_value(value)?)
+                Self::IpNamedLocation(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::NamedLocation(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -4096,8 +6741,8 @@ impl<'de> serde::Deserialize<'de> for AnyNamedLocation {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OAuth2PermissionGrant {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4137,6 +6782,39 @@ pub struct OAuth2PermissionGrant {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OAuth2PermissionGrant {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OAuth2PermissionGrant {
+    const NAME: &'static str = "microsoft.graph.oAuth2PermissionGrant";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "clientId" => self.client_id = map.next_value()?,
+            "consentType" => self.consent_type = map.next_value()?,
+            "principalId" => self.principal_id = map.next_value()?,
+            "resourceId" => self.resource_id = map.next_value()?,
+            "scope" => self.scope = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`OAuth2PermissionGrant`] for a typed `$select`.
     pub enum OAuth2PermissionGrantField for OAuth2PermissionGrant {
@@ -4153,8 +6831,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `identityProviderBase` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OidcIdentityProvider {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4164,13 +6842,13 @@ pub struct OidcIdentityProvider {
     pub display_name: crate::Patch<String>,
     /// The `clientAuthentication` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub client_authentication: crate::Patch<crate::models::AnyOidcClientAuthentication>,
+    pub client_authentication: crate::Patch<Box<crate::models::AnyOidcClientAuthentication>>,
     /// The `clientId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_id: crate::Patch<String>,
     /// The `inboundClaimMapping` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub inbound_claim_mapping: crate::Patch<crate::models::OidcInboundClaimMappingOverride>,
+    pub inbound_claim_mapping: crate::Patch<Box<crate::models::OidcInboundClaimMappingOverride>>,
     /// The `issuer` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issuer: crate::Patch<String>,
@@ -4187,6 +6865,42 @@ pub struct OidcIdentityProvider {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OidcIdentityProvider {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OidcIdentityProvider {
+    const NAME: &'static str = "microsoft.graph.oidcIdentityProvider";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "clientAuthentication" => self.client_authentication = map.next_value()?,
+            "clientId" => self.client_id = map.next_value()?,
+            "inboundClaimMapping" => self.inbound_claim_mapping = map.next_value()?,
+            "issuer" => self.issuer = map.next_value()?,
+            "responseType" => self.response_type = map.next_value()?,
+            "scope" => self.scope = map.next_value()?,
+            "wellKnownEndpoint" => self.well_known_endpoint = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4209,8 +6923,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnAttributeCollectionListener {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4220,17 +6934,51 @@ pub struct OnAttributeCollectionListener {
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conditions: crate::Patch<crate::models::AuthenticationConditions>,
+    pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub handler: crate::Patch<crate::models::AnyOnAttributeCollectionHandler>,
+    pub handler: crate::Patch<Box<crate::models::AnyOnAttributeCollectionHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnAttributeCollectionListener {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnAttributeCollectionListener {
+    const NAME: &'static str = "microsoft.graph.onAttributeCollectionListener";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationEventsFlowId" => {
+                self.authentication_events_flow_id = map.next_value()?
+            }
+            "conditions" => self.conditions = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "handler" => self.handler = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4249,8 +6997,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `customAuthenticationExtension` < `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnAttributeCollectionStartCustomExtension {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4258,10 +7006,10 @@ pub struct OnAttributeCollectionStartCustomExtension {
     /// The `authenticationConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionAuthenticationConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub client_configuration: crate::Patch<crate::models::CustomExtensionClientConfiguration>,
+    pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -4271,14 +7019,50 @@ pub struct OnAttributeCollectionStartCustomExtension {
     /// The `endpointConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionEndpointConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `behaviorOnError` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub behavior_on_error: crate::Patch<crate::models::AnyCustomExtensionBehaviorOnError>,
+    pub behavior_on_error: crate::Patch<Box<crate::models::AnyCustomExtensionBehaviorOnError>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnAttributeCollectionStartCustomExtension {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnAttributeCollectionStartCustomExtension {
+    const NAME: &'static str = "microsoft.graph.onAttributeCollectionStartCustomExtension";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationConfiguration" => {
+                self.authentication_configuration = map.next_value()?
+            }
+            "clientConfiguration" => self.client_configuration = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "endpointConfiguration" => self.endpoint_configuration = map.next_value()?,
+            "behaviorOnError" => self.behavior_on_error = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4299,8 +7083,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnAttributeCollectionStartListener {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4310,17 +7094,51 @@ pub struct OnAttributeCollectionStartListener {
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conditions: crate::Patch<crate::models::AuthenticationConditions>,
+    pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub handler: crate::Patch<crate::models::AnyOnAttributeCollectionStartHandler>,
+    pub handler: crate::Patch<Box<crate::models::AnyOnAttributeCollectionStartHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnAttributeCollectionStartListener {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnAttributeCollectionStartListener {
+    const NAME: &'static str = "microsoft.graph.onAttributeCollectionStartListener";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationEventsFlowId" => {
+                self.authentication_events_flow_id = map.next_value()?
+            }
+            "conditions" => self.conditions = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "handler" => self.handler = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4339,8 +7157,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `customAuthenticationExtension` < `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnAttributeCollectionSubmitCustomExtension {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4348,10 +7166,10 @@ pub struct OnAttributeCollectionSubmitCustomExtension {
     /// The `authenticationConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionAuthenticationConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub client_configuration: crate::Patch<crate::models::CustomExtensionClientConfiguration>,
+    pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -4361,14 +7179,50 @@ pub struct OnAttributeCollectionSubmitCustomExtension {
     /// The `endpointConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionEndpointConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `behaviorOnError` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub behavior_on_error: crate::Patch<crate::models::AnyCustomExtensionBehaviorOnError>,
+    pub behavior_on_error: crate::Patch<Box<crate::models::AnyCustomExtensionBehaviorOnError>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnAttributeCollectionSubmitCustomExtension {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnAttributeCollectionSubmitCustomExtension {
+    const NAME: &'static str = "microsoft.graph.onAttributeCollectionSubmitCustomExtension";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationConfiguration" => {
+                self.authentication_configuration = map.next_value()?
+            }
+            "clientConfiguration" => self.client_configuration = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "endpointConfiguration" => self.endpoint_configuration = map.next_value()?,
+            "behaviorOnError" => self.behavior_on_error = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4389,8 +7243,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnAttributeCollectionSubmitListener {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4400,17 +7254,51 @@ pub struct OnAttributeCollectionSubmitListener {
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conditions: crate::Patch<crate::models::AuthenticationConditions>,
+    pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub handler: crate::Patch<crate::models::AnyOnAttributeCollectionSubmitHandler>,
+    pub handler: crate::Patch<Box<crate::models::AnyOnAttributeCollectionSubmitHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnAttributeCollectionSubmitListener {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnAttributeCollectionSubmitListener {
+    const NAME: &'static str = "microsoft.graph.onAttributeCollectionSubmitListener";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationEventsFlowId" => {
+                self.authentication_events_flow_id = map.next_value()?
+            }
+            "conditions" => self.conditions = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "handler" => self.handler = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4429,8 +7317,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnAuthenticationMethodLoadStartListener {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4440,17 +7328,51 @@ pub struct OnAuthenticationMethodLoadStartListener {
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conditions: crate::Patch<crate::models::AuthenticationConditions>,
+    pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub handler: crate::Patch<crate::models::AnyOnAuthenticationMethodLoadStartHandler>,
+    pub handler: crate::Patch<Box<crate::models::AnyOnAuthenticationMethodLoadStartHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnAuthenticationMethodLoadStartListener {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnAuthenticationMethodLoadStartListener {
+    const NAME: &'static str = "microsoft.graph.onAuthenticationMethodLoadStartListener";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationEventsFlowId" => {
+                self.authentication_events_flow_id = map.next_value()?
+            }
+            "conditions" => self.conditions = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "handler" => self.handler = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4469,8 +7391,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnEmailOtpSendListener {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4480,17 +7402,51 @@ pub struct OnEmailOtpSendListener {
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conditions: crate::Patch<crate::models::AuthenticationConditions>,
+    pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub handler: crate::Patch<crate::models::AnyOnOtpSendHandler>,
+    pub handler: crate::Patch<Box<crate::models::AnyOnOtpSendHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnEmailOtpSendListener {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnEmailOtpSendListener {
+    const NAME: &'static str = "microsoft.graph.onEmailOtpSendListener";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationEventsFlowId" => {
+                self.authentication_events_flow_id = map.next_value()?
+            }
+            "conditions" => self.conditions = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "handler" => self.handler = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4509,8 +7465,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnFraudProtectionLoadStartListener {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4520,17 +7476,51 @@ pub struct OnFraudProtectionLoadStartListener {
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conditions: crate::Patch<crate::models::AuthenticationConditions>,
+    pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub handler: crate::Patch<crate::models::AnyOnFraudProtectionLoadStartHandler>,
+    pub handler: crate::Patch<Box<crate::models::AnyOnFraudProtectionLoadStartHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnFraudProtectionLoadStartListener {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnFraudProtectionLoadStartListener {
+    const NAME: &'static str = "microsoft.graph.onFraudProtectionLoadStartListener";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationEventsFlowId" => {
+                self.authentication_events_flow_id = map.next_value()?
+            }
+            "conditions" => self.conditions = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "handler" => self.handler = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4549,8 +7539,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnInteractiveAuthFlowStartListener {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4560,17 +7550,51 @@ pub struct OnInteractiveAuthFlowStartListener {
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conditions: crate::Patch<crate::models::AuthenticationConditions>,
+    pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub handler: crate::Patch<crate::models::AnyOnInteractiveAuthFlowStartHandler>,
+    pub handler: crate::Patch<Box<crate::models::AnyOnInteractiveAuthFlowStartHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnInteractiveAuthFlowStartListener {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnInteractiveAuthFlowStartListener {
+    const NAME: &'static str = "microsoft.graph.onInteractiveAuthFlowStartListener";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationEventsFlowId" => {
+                self.authentication_events_flow_id = map.next_value()?
+            }
+            "conditions" => self.conditions = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "handler" => self.handler = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4589,8 +7613,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `customAuthenticationExtension` < `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnOtpSendCustomExtension {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4598,10 +7622,10 @@ pub struct OnOtpSendCustomExtension {
     /// The `authenticationConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionAuthenticationConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub client_configuration: crate::Patch<crate::models::CustomExtensionClientConfiguration>,
+    pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -4611,14 +7635,50 @@ pub struct OnOtpSendCustomExtension {
     /// The `endpointConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionEndpointConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `behaviorOnError` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub behavior_on_error: crate::Patch<crate::models::AnyCustomExtensionBehaviorOnError>,
+    pub behavior_on_error: crate::Patch<Box<crate::models::AnyCustomExtensionBehaviorOnError>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnOtpSendCustomExtension {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnOtpSendCustomExtension {
+    const NAME: &'static str = "microsoft.graph.onOtpSendCustomExtension";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationConfiguration" => {
+                self.authentication_configuration = map.next_value()?
+            }
+            "clientConfiguration" => self.client_configuration = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "endpointConfiguration" => self.endpoint_configuration = map.next_value()?,
+            "behaviorOnError" => self.behavior_on_error = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4639,8 +7699,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `customAuthenticationExtension` < `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnPasswordSubmitCustomExtension {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4648,10 +7708,10 @@ pub struct OnPasswordSubmitCustomExtension {
     /// The `authenticationConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionAuthenticationConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub client_configuration: crate::Patch<crate::models::CustomExtensionClientConfiguration>,
+    pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -4661,14 +7721,50 @@ pub struct OnPasswordSubmitCustomExtension {
     /// The `endpointConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionEndpointConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `behaviorOnError` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub behavior_on_error: crate::Patch<crate::models::AnyCustomExtensionBehaviorOnError>,
+    pub behavior_on_error: crate::Patch<Box<crate::models::AnyCustomExtensionBehaviorOnError>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnPasswordSubmitCustomExtension {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnPasswordSubmitCustomExtension {
+    const NAME: &'static str = "microsoft.graph.onPasswordSubmitCustomExtension";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationConfiguration" => {
+                self.authentication_configuration = map.next_value()?
+            }
+            "clientConfiguration" => self.client_configuration = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "endpointConfiguration" => self.endpoint_configuration = map.next_value()?,
+            "behaviorOnError" => self.behavior_on_error = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4689,8 +7785,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnPasswordSubmitListener {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4700,17 +7796,51 @@ pub struct OnPasswordSubmitListener {
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conditions: crate::Patch<crate::models::AuthenticationConditions>,
+    pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub handler: crate::Patch<crate::models::AnyOnPasswordSubmitHandler>,
+    pub handler: crate::Patch<Box<crate::models::AnyOnPasswordSubmitHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnPasswordSubmitListener {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnPasswordSubmitListener {
+    const NAME: &'static str = "microsoft.graph.onPasswordSubmitListener";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationEventsFlowId" => {
+                self.authentication_events_flow_id = map.next_value()?
+            }
+            "conditions" => self.conditions = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "handler" => self.handler = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4729,8 +7859,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `customAuthenticationExtension` < `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnTokenIssuanceStartCustomExtension {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4738,10 +7868,10 @@ pub struct OnTokenIssuanceStartCustomExtension {
     /// The `authenticationConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionAuthenticationConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub client_configuration: crate::Patch<crate::models::CustomExtensionClientConfiguration>,
+    pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -4751,10 +7881,10 @@ pub struct OnTokenIssuanceStartCustomExtension {
     /// The `endpointConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionEndpointConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `behaviorOnError` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub behavior_on_error: crate::Patch<crate::models::AnyCustomExtensionBehaviorOnError>,
+    pub behavior_on_error: crate::Patch<Box<crate::models::AnyCustomExtensionBehaviorOnError>>,
     /// The `claimsForTokenConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub claims_for_token_configuration:
@@ -4763,6 +7893,45 @@ pub struct OnTokenIssuanceStartCustomExtension {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnTokenIssuanceStartCustomExtension {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnTokenIssuanceStartCustomExtension {
+    const NAME: &'static str = "microsoft.graph.onTokenIssuanceStartCustomExtension";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationConfiguration" => {
+                self.authentication_configuration = map.next_value()?
+            }
+            "clientConfiguration" => self.client_configuration = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "endpointConfiguration" => self.endpoint_configuration = map.next_value()?,
+            "behaviorOnError" => self.behavior_on_error = map.next_value()?,
+            "claimsForTokenConfiguration" => {
+                self.claims_for_token_configuration = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4784,8 +7953,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnTokenIssuanceStartListener {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4795,17 +7964,51 @@ pub struct OnTokenIssuanceStartListener {
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conditions: crate::Patch<crate::models::AuthenticationConditions>,
+    pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub handler: crate::Patch<crate::models::AnyOnTokenIssuanceStartHandler>,
+    pub handler: crate::Patch<Box<crate::models::AnyOnTokenIssuanceStartHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnTokenIssuanceStartListener {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnTokenIssuanceStartListener {
+    const NAME: &'static str = "microsoft.graph.onTokenIssuanceStartListener";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationEventsFlowId" => {
+                self.authentication_events_flow_id = map.next_value()?
+            }
+            "conditions" => self.conditions = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "handler" => self.handler = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4824,8 +8027,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnUserCreateStartListener {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4835,17 +8038,51 @@ pub struct OnUserCreateStartListener {
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conditions: crate::Patch<crate::models::AuthenticationConditions>,
+    pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub handler: crate::Patch<crate::models::AnyOnUserCreateStartHandler>,
+    pub handler: crate::Patch<Box<crate::models::AnyOnUserCreateStartHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnUserCreateStartListener {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnUserCreateStartListener {
+    const NAME: &'static str = "microsoft.graph.onUserCreateStartListener";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationEventsFlowId" => {
+                self.authentication_events_flow_id = map.next_value()?
+            }
+            "conditions" => self.conditions = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "handler" => self.handler = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4864,8 +8101,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `customAuthenticationExtension` < `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnVerifiedIdClaimValidationCustomExtension {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4873,10 +8110,10 @@ pub struct OnVerifiedIdClaimValidationCustomExtension {
     /// The `authenticationConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionAuthenticationConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub client_configuration: crate::Patch<crate::models::CustomExtensionClientConfiguration>,
+    pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -4886,14 +8123,50 @@ pub struct OnVerifiedIdClaimValidationCustomExtension {
     /// The `endpointConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionEndpointConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `behaviorOnError` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub behavior_on_error: crate::Patch<crate::models::AnyCustomExtensionBehaviorOnError>,
+    pub behavior_on_error: crate::Patch<Box<crate::models::AnyCustomExtensionBehaviorOnError>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnVerifiedIdClaimValidationCustomExtension {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnVerifiedIdClaimValidationCustomExtension {
+    const NAME: &'static str = "microsoft.graph.onVerifiedIdClaimValidationCustomExtension";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationConfiguration" => {
+                self.authentication_configuration = map.next_value()?
+            }
+            "clientConfiguration" => self.client_configuration = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "endpointConfiguration" => self.endpoint_configuration = map.next_value()?,
+            "behaviorOnError" => self.behavior_on_error = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4914,8 +8187,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnVerifiedIdClaimValidationListener {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4925,17 +8198,51 @@ pub struct OnVerifiedIdClaimValidationListener {
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conditions: crate::Patch<crate::models::AuthenticationConditions>,
+    pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub handler: crate::Patch<crate::models::AnyOnVerifiedIdClaimValidationHandler>,
+    pub handler: crate::Patch<Box<crate::models::AnyOnVerifiedIdClaimValidationHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnVerifiedIdClaimValidationListener {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnVerifiedIdClaimValidationListener {
+    const NAME: &'static str = "microsoft.graph.onVerifiedIdClaimValidationListener";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationEventsFlowId" => {
+                self.authentication_events_flow_id = map.next_value()?
+            }
+            "conditions" => self.conditions = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "handler" => self.handler = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4954,15 +8261,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OwnerlessGroupPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `emailInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub email_info: crate::Patch<crate::models::EmailDetails>,
+    pub email_info: crate::Patch<Box<crate::models::EmailDetails>>,
     /// The `enabledGroupIds` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enabled_group_ids: crate::Patch<Vec<String>>,
@@ -4980,11 +8287,48 @@ pub struct OwnerlessGroupPolicy {
     pub policy_web_url: crate::Patch<String>,
     /// The `targetOwners` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub target_owners: crate::Patch<crate::models::TargetOwners>,
+    pub target_owners: crate::Patch<Box<crate::models::TargetOwners>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OwnerlessGroupPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OwnerlessGroupPolicy {
+    const NAME: &'static str = "microsoft.graph.ownerlessGroupPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "emailInfo" => self.email_info = map.next_value()?,
+            "enabledGroupIds" => self.enabled_group_ids = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "maxMembersToNotify" => self.max_members_to_notify = map.next_value()?,
+            "notificationDurationInWeeks" => {
+                self.notification_duration_in_weeks = map.next_value()?
+            }
+            "policyWebUrl" => self.policy_web_url = map.next_value()?,
+            "targetOwners" => self.target_owners = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -5006,8 +8350,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethodTarget` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PasskeyAuthenticationMethodTarget {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5028,6 +8372,37 @@ pub struct PasskeyAuthenticationMethodTarget {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for PasskeyAuthenticationMethodTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for PasskeyAuthenticationMethodTarget {
+    const NAME: &'static str = "microsoft.graph.passkeyAuthenticationMethodTarget";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isRegistrationRequired" => self.is_registration_required = map.next_value()?,
+            "targetType" => self.target_type = map.next_value()?,
+            "allowedPasskeyProfiles" => self.allowed_passkey_profiles = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`PasskeyAuthenticationMethodTarget`] for a typed `$select`.
     pub enum PasskeyAuthenticationMethodTargetField for PasskeyAuthenticationMethodTarget {
@@ -5042,8 +8417,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PasswordAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5061,6 +8436,36 @@ pub struct PasswordAuthenticationMethod {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for PasswordAuthenticationMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for PasswordAuthenticationMethod {
+    const NAME: &'static str = "microsoft.graph.passwordAuthenticationMethod";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "password" => self.password = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`PasswordAuthenticationMethod`] for a typed `$select`.
     pub enum PasswordAuthenticationMethodField for PasswordAuthenticationMethod {
@@ -5074,8 +8479,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PermissionGrantConditionSet {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5129,6 +8534,48 @@ pub struct PermissionGrantConditionSet {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for PermissionGrantConditionSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for PermissionGrantConditionSet {
+    const NAME: &'static str = "microsoft.graph.permissionGrantConditionSet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "clientApplicationIds" => self.client_application_ids = map.next_value()?,
+            "clientApplicationPublisherIds" => {
+                self.client_application_publisher_ids = map.next_value()?
+            }
+            "clientApplicationsFromVerifiedPublisherOnly" => {
+                self.client_applications_from_verified_publisher_only = map.next_value()?
+            }
+            "clientApplicationTenantIds" => {
+                self.client_application_tenant_ids = map.next_value()?
+            }
+            "permissionClassification" => self.permission_classification = map.next_value()?,
+            "permissions" => self.permissions = map.next_value()?,
+            "permissionType" => self.permission_type = map.next_value()?,
+            "resourceApplication" => self.resource_application = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`PermissionGrantConditionSet`] for a typed `$select`.
     pub enum PermissionGrantConditionSetField for PermissionGrantConditionSet {
@@ -5148,8 +8595,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PermissionGrantPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5176,6 +8623,39 @@ pub struct PermissionGrantPolicy {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for PermissionGrantPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for PermissionGrantPolicy {
+    const NAME: &'static str = "microsoft.graph.permissionGrantPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "excludes" => self.excludes = map.next_value()?,
+            "includes" => self.includes = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`PermissionGrantPolicy`] for a typed `$select`.
     pub enum PermissionGrantPolicyField for PermissionGrantPolicy {
@@ -5192,8 +8672,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PhoneAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5222,6 +8702,38 @@ pub struct PhoneAuthenticationMethod {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for PhoneAuthenticationMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for PhoneAuthenticationMethod {
+    const NAME: &'static str = "microsoft.graph.phoneAuthenticationMethod";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "phoneNumber" => self.phone_number = map.next_value()?,
+            "phoneType" => self.phone_type = map.next_value()?,
+            "smsSignInState" => self.sms_sign_in_state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`PhoneAuthenticationMethod`] for a typed `$select`.
     pub enum PhoneAuthenticationMethodField for PhoneAuthenticationMethod {
@@ -5237,8 +8749,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlatformCredentialAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5258,11 +8770,45 @@ pub struct PlatformCredentialAuthenticationMethod {
     /// The `device` navigation property (present when expanded).
     #[cfg(feature = "directory")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub device: crate::Patch<crate::models::Device>,
+    pub device: crate::Patch<Box<crate::models::Device>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for PlatformCredentialAuthenticationMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for PlatformCredentialAuthenticationMethod {
+    const NAME: &'static str = "microsoft.graph.platformCredentialAuthenticationMethod";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "keyStrength" => self.key_strength = map.next_value()?,
+            "platform" => self.platform = map.next_value()?,
+            #[cfg(feature = "directory")]
+            "device" => self.device = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -5281,8 +8827,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyRoot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5293,18 +8839,19 @@ pub struct PolicyRoot {
         crate::Patch<Vec<crate::models::ActivityBasedTimeoutPolicy>>,
     /// The policy by which consent requests are created and managed for the entire tenant.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub admin_consent_request_policy: crate::Patch<crate::models::AdminConsentRequestPolicy>,
+    pub admin_consent_request_policy: crate::Patch<Box<crate::models::AdminConsentRequestPolicy>>,
     /// The policies that enforce app management restrictions for specific applications and service
     /// principals, overriding the defaultAppManagementPolicy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_management_policies: crate::Patch<Vec<crate::models::AppManagementPolicy>>,
     /// The policy configuration of the self-service sign-up experience of external users.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub authentication_flows_policy: crate::Patch<crate::models::AuthenticationFlowsPolicy>,
+    pub authentication_flows_policy: crate::Patch<Box<crate::models::AuthenticationFlowsPolicy>>,
     /// The authentication methods and the users that are allowed to use them to sign in and perform
     /// multifactor authentication (MFA) in Azure Active Directory (Azure AD).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub authentication_methods_policy: crate::Patch<crate::models::AuthenticationMethodsPolicy>,
+    pub authentication_methods_policy:
+        crate::Patch<Box<crate::models::AuthenticationMethodsPolicy>>,
     /// The authentication method combinations that are to be used in scenarios defined by Azure AD
     /// Conditional Access.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5312,7 +8859,7 @@ pub struct PolicyRoot {
         crate::Patch<Vec<crate::models::AuthenticationStrengthPolicy>>,
     /// The policy that controls Azure AD authorization settings.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub authorization_policy: crate::Patch<crate::models::AuthorizationPolicy>,
+    pub authorization_policy: crate::Patch<Box<crate::models::AuthorizationPolicy>>,
     /// The claim-mapping policies for WS-Fed, SAML, OAuth 2.0, and OpenID Connect protocols, for tokens
     /// issued to a specific application.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5322,14 +8869,14 @@ pub struct PolicyRoot {
     pub conditional_access_policies: crate::Patch<Vec<crate::models::AnyConditionalAccessPolicy>>,
     /// The custom rules that define an access scenario when interacting with external Azure AD tenants.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub cross_tenant_access_policy: crate::Patch<crate::models::CrossTenantAccessPolicy>,
+    pub cross_tenant_access_policy: crate::Patch<Box<crate::models::CrossTenantAccessPolicy>>,
     /// The tenant-wide policy that enforces app management restrictions for all applications and service
     /// principals.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub default_app_management_policy: crate::Patch<crate::models::TenantAppManagementPolicy>,
+    pub default_app_management_policy: crate::Patch<Box<crate::models::TenantAppManagementPolicy>>,
     /// The `deviceRegistrationPolicy` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub device_registration_policy: crate::Patch<crate::models::DeviceRegistrationPolicy>,
+    pub device_registration_policy: crate::Patch<Box<crate::models::DeviceRegistrationPolicy>>,
     /// The feature rollout policy associated with a directory object.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub feature_rollout_policies: crate::Patch<Vec<crate::models::FeatureRolloutPolicy>>,
@@ -5337,17 +8884,17 @@ pub struct PolicyRoot {
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub federated_token_validation_policy:
-        crate::Patch<crate::models::FederatedTokenValidationPolicy>,
+        crate::Patch<Box<crate::models::FederatedTokenValidationPolicy>>,
     /// The policy to control Azure AD authentication behavior for federated users.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub home_realm_discovery_policies: crate::Patch<Vec<crate::models::HomeRealmDiscoveryPolicy>>,
     /// The policy that represents the security defaults that protect against common attacks.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity_security_defaults_enforcement_policy:
-        crate::Patch<crate::models::IdentitySecurityDefaultsEnforcementPolicy>,
+        crate::Patch<Box<crate::models::IdentitySecurityDefaultsEnforcementPolicy>>,
     /// The `ownerlessGroupPolicy` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub ownerless_group_policy: crate::Patch<crate::models::OwnerlessGroupPolicy>,
+    pub ownerless_group_policy: crate::Patch<Box<crate::models::OwnerlessGroupPolicy>>,
     /// The policy that specifies the conditions under which consent can be granted.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permission_grant_policies: crate::Patch<Vec<crate::models::PermissionGrantPolicy>>,
@@ -5369,6 +8916,73 @@ pub struct PolicyRoot {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for PolicyRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for PolicyRoot {
+    const NAME: &'static str = "microsoft.graph.policyRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "activityBasedTimeoutPolicies" => {
+                self.activity_based_timeout_policies = map.next_value()?
+            }
+            "adminConsentRequestPolicy" => self.admin_consent_request_policy = map.next_value()?,
+            "appManagementPolicies" => self.app_management_policies = map.next_value()?,
+            "authenticationFlowsPolicy" => self.authentication_flows_policy = map.next_value()?,
+            "authenticationMethodsPolicy" => {
+                self.authentication_methods_policy = map.next_value()?
+            }
+            "authenticationStrengthPolicies" => {
+                self.authentication_strength_policies = map.next_value()?
+            }
+            "authorizationPolicy" => self.authorization_policy = map.next_value()?,
+            "claimsMappingPolicies" => self.claims_mapping_policies = map.next_value()?,
+            "conditionalAccessPolicies" => self.conditional_access_policies = map.next_value()?,
+            "crossTenantAccessPolicy" => self.cross_tenant_access_policy = map.next_value()?,
+            "defaultAppManagementPolicy" => {
+                self.default_app_management_policy = map.next_value()?
+            }
+            "deviceRegistrationPolicy" => self.device_registration_policy = map.next_value()?,
+            "featureRolloutPolicies" => self.feature_rollout_policies = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "federatedTokenValidationPolicy" => {
+                self.federated_token_validation_policy = map.next_value()?
+            }
+            "homeRealmDiscoveryPolicies" => {
+                self.home_realm_discovery_policies = map.next_value()?
+            }
+            "identitySecurityDefaultsEnforcementPolicy" => {
+                self.identity_security_defaults_enforcement_policy = map.next_value()?
+            }
+            "ownerlessGroupPolicy" => self.ownerless_group_policy = map.next_value()?,
+            "permissionGrantPolicies" => self.permission_grant_policies = map.next_value()?,
+            "roleManagementPolicies" => self.role_management_policies = map.next_value()?,
+            "roleManagementPolicyAssignments" => {
+                self.role_management_policy_assignments = map.next_value()?
+            }
+            "tokenIssuancePolicies" => self.token_issuance_policies = map.next_value()?,
+            "tokenLifetimePolicies" => self.token_lifetime_policies = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -5404,8 +9018,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyTemplate {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5413,15 +9027,49 @@ pub struct PolicyTemplate {
     /// The `multiTenantOrganizationIdentitySynchronization` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_tenant_organization_identity_synchronization:
-        crate::Patch<crate::models::MultiTenantOrganizationIdentitySyncPolicyTemplate>,
+        crate::Patch<Box<crate::models::MultiTenantOrganizationIdentitySyncPolicyTemplate>>,
     /// The `multiTenantOrganizationPartnerConfiguration` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_tenant_organization_partner_configuration:
-        crate::Patch<crate::models::MultiTenantOrganizationPartnerConfigurationTemplate>,
+        crate::Patch<Box<crate::models::MultiTenantOrganizationPartnerConfigurationTemplate>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for PolicyTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for PolicyTemplate {
+    const NAME: &'static str = "microsoft.graph.policyTemplate";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "multiTenantOrganizationIdentitySynchronization" => {
+                self.multi_tenant_organization_identity_synchronization = map.next_value()?
+            }
+            "multiTenantOrganizationPartnerConfiguration" => {
+                self.multi_tenant_organization_partner_configuration = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -5438,8 +9086,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct QrCode {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5452,7 +9100,7 @@ pub struct QrCode {
     pub expire_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `image` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub image: crate::Patch<crate::models::QrCodeImageDetails>,
+    pub image: crate::Patch<Box<crate::models::QrCodeImageDetails>>,
     /// The `lastUsedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_used_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -5463,6 +9111,39 @@ pub struct QrCode {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for QrCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for QrCode {
+    const NAME: &'static str = "microsoft.graph.qrCode";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "expireDateTime" => self.expire_date_time = map.next_value()?,
+            "image" => self.image = map.next_value()?,
+            "lastUsedDateTime" => self.last_used_date_time = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -5482,8 +9163,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct QrCodePinAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5493,23 +9174,55 @@ pub struct QrCodePinAuthenticationMethod {
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `pin` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub pin: crate::Patch<crate::models::QrPin>,
+    pub pin: crate::Patch<Box<crate::models::QrPin>>,
     /// The `standardQRCode` navigation property (present when expanded).
     #[serde(
         rename = "standardQRCode",
         skip_serializing_if = "crate::Patch::is_unset"
     )]
-    pub standard_qr_code: crate::Patch<crate::models::QrCode>,
+    pub standard_qr_code: crate::Patch<Box<crate::models::QrCode>>,
     /// The `temporaryQRCode` navigation property (present when expanded).
     #[serde(
         rename = "temporaryQRCode",
         skip_serializing_if = "crate::Patch::is_unset"
     )]
-    pub temporary_qr_code: crate::Patch<crate::models::QrCode>,
+    pub temporary_qr_code: crate::Patch<Box<crate::models::QrCode>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for QrCodePinAuthenticationMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for QrCodePinAuthenticationMethod {
+    const NAME: &'static str = "microsoft.graph.qrCodePinAuthenticationMethod";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "pin" => self.pin = map.next_value()?,
+            "standardQRCode" => self.standard_qr_code = map.next_value()?,
+            "temporaryQRCode" => self.temporary_qr_code = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -5528,8 +9241,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct QrCodePinAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5559,6 +9272,41 @@ pub struct QrCodePinAuthenticationMethodConfiguration {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for QrCodePinAuthenticationMethodConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for QrCodePinAuthenticationMethodConfiguration {
+    const NAME: &'static str = "microsoft.graph.qrCodePinAuthenticationMethodConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "excludeTargets" => self.exclude_targets = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "pinLength" => self.pin_length = map.next_value()?,
+            "standardQRCodeLifetimeInDays" => {
+                self.standard_qr_code_lifetime_in_days = map.next_value()?
+            }
+            "includeTargets" => self.include_targets = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`QrCodePinAuthenticationMethodConfiguration`] for a typed `$select`.
     pub enum QrCodePinAuthenticationMethodConfigurationField for QrCodePinAuthenticationMethodConfiguration {
@@ -5575,8 +9323,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct QrPin {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5600,6 +9348,38 @@ pub struct QrPin {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for QrPin {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for QrPin {
+    const NAME: &'static str = "microsoft.graph.qrPin";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "code" => self.code = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "forceChangePinNextSignIn" => self.force_change_pin_next_sign_in = map.next_value()?,
+            "updatedDateTime" => self.updated_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`QrPin`] for a typed `$select`.
     pub enum QrPinField for QrPin {
@@ -5615,8 +9395,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RbacApplication {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5661,6 +9441,51 @@ pub struct RbacApplication {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for RbacApplication {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for RbacApplication {
+    const NAME: &'static str = "microsoft.graph.rbacApplication";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "resourceNamespaces" => self.resource_namespaces = map.next_value()?,
+            "roleAssignments" => self.role_assignments = map.next_value()?,
+            "roleAssignmentScheduleInstances" => {
+                self.role_assignment_schedule_instances = map.next_value()?
+            }
+            "roleAssignmentScheduleRequests" => {
+                self.role_assignment_schedule_requests = map.next_value()?
+            }
+            "roleAssignmentSchedules" => self.role_assignment_schedules = map.next_value()?,
+            "roleDefinitions" => self.role_definitions = map.next_value()?,
+            "roleEligibilityScheduleInstances" => {
+                self.role_eligibility_schedule_instances = map.next_value()?
+            }
+            "roleEligibilityScheduleRequests" => {
+                self.role_eligibility_schedule_requests = map.next_value()?
+            }
+            "roleEligibilitySchedules" => self.role_eligibility_schedules = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`RbacApplication`] for a typed `$select`.
     pub enum RbacApplicationField for RbacApplication {
@@ -5681,8 +9506,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResourceSpecificPermissionGrant {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5712,6 +9537,40 @@ pub struct ResourceSpecificPermissionGrant {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ResourceSpecificPermissionGrant {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ResourceSpecificPermissionGrant {
+    const NAME: &'static str = "microsoft.graph.resourceSpecificPermissionGrant";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "clientAppId" => self.client_app_id = map.next_value()?,
+            "clientId" => self.client_id = map.next_value()?,
+            "permission" => self.permission = map.next_value()?,
+            "permissionType" => self.permission_type = map.next_value()?,
+            "resourceAppId" => self.resource_app_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`ResourceSpecificPermissionGrant`] for a typed `$select`.
     pub enum ResourceSpecificPermissionGrantField for ResourceSpecificPermissionGrant {
@@ -5727,8 +9586,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.riskPreventionContainer` entity type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RiskPreventionContainer {
     /// The `fraudProtectionProviders` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5748,6 +9607,40 @@ pub struct RiskPreventionContainer {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for RiskPreventionContainer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for RiskPreventionContainer {
+    const NAME: &'static str = "microsoft.graph.riskPreventionContainer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "fraudProtectionProviders" => self.fraud_protection_providers = map.next_value()?,
+            "webApplicationFirewallProviders" => {
+                self.web_application_firewall_providers = map.next_value()?
+            }
+            "webApplicationFirewallVerifications" => {
+                self.web_application_firewall_verifications = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`RiskPreventionContainer`] for a typed `$select`.
     pub enum RiskPreventionContainerField for RiskPreventionContainer {
@@ -5759,19 +9652,48 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.roleManagement` entity type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RoleManagement {
     /// The `directory` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub directory: crate::Patch<crate::models::RbacApplication>,
+    pub directory: crate::Patch<Box<crate::models::RbacApplication>>,
     /// Container for roles and assignments for entitlement management resources.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub entitlement_management: crate::Patch<crate::models::RbacApplication>,
+    pub entitlement_management: crate::Patch<Box<crate::models::RbacApplication>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for RoleManagement {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for RoleManagement {
+    const NAME: &'static str = "microsoft.graph.roleManagement";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "directory" => self.directory = map.next_value()?,
+            "entitlementManagement" => self.entitlement_management = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -5787,8 +9709,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `samlOrWsFedProvider` < `identityProviderBase` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SamlOrWsFedExternalDomainFederation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5832,6 +9754,43 @@ pub struct SamlOrWsFedExternalDomainFederation {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for SamlOrWsFedExternalDomainFederation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for SamlOrWsFedExternalDomainFederation {
+    const NAME: &'static str = "microsoft.graph.samlOrWsFedExternalDomainFederation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "issuerUri" => self.issuer_uri = map.next_value()?,
+            "metadataExchangeUri" => self.metadata_exchange_uri = map.next_value()?,
+            "passiveSignInUri" => self.passive_sign_in_uri = map.next_value()?,
+            "preferredAuthenticationProtocol" => {
+                self.preferred_authentication_protocol = map.next_value()?
+            }
+            "signingCertificate" => self.signing_certificate = map.next_value()?,
+            "domains" => self.domains = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`SamlOrWsFedExternalDomainFederation`] for a typed `$select`.
     pub enum SamlOrWsFedExternalDomainFederationField for SamlOrWsFedExternalDomainFederation {
@@ -5850,8 +9809,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `identityProviderBase` < `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-access", feature = "directory"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SamlOrWsFedProvider {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5888,6 +9847,42 @@ pub struct SamlOrWsFedProvider {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-access", feature = "directory"))]
+impl<'de> serde::Deserialize<'de> for SamlOrWsFedProvider {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-access", feature = "directory"))]
+impl crate::read_fields::ReadFields for SamlOrWsFedProvider {
+    const NAME: &'static str = "microsoft.graph.samlOrWsFedProvider";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "issuerUri" => self.issuer_uri = map.next_value()?,
+            "metadataExchangeUri" => self.metadata_exchange_uri = map.next_value()?,
+            "passiveSignInUri" => self.passive_sign_in_uri = map.next_value()?,
+            "preferredAuthenticationProtocol" => {
+                self.preferred_authentication_protocol = map.next_value()?
+            }
+            "signingCertificate" => self.signing_certificate = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "identity-access", feature = "directory"))]
@@ -5928,21 +9923,40 @@ pub enum AnySamlOrWsFedProvider {
 #[cfg(any(feature = "identity-access", feature = "directory"))]
 impl<'de> serde::Deserialize<'de> for AnySamlOrWsFedProvider {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-access", feature = "directory"))]
+impl crate::polymorphic::Polymorphic for AnySamlOrWsFedProvider {
+    const DECLARED: &'static str = "microsoft.graph.samlOrWsFedProvider";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.samlOrWsFedProvider") => {
-                Self::SamlOrWsFedProvider(crate::edm::from_value(value)?)
+                Self::SamlOrWsFedProvider(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.internalDomainFederation") => {
-                Self::InternalDomainFederation(crate::edm::from_value(value)?)
+                Self::InternalDomainFederation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.samlOrWsFedExternalDomainFederation") => {
-                Self::SamlOrWsFedExternalDomainFederation(crate::edm::from_value(value)?)
+                Self::SamlOrWsFedExternalDomainFederation(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::SamlOrWsFedProvider(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -5950,8 +9964,8 @@ impl<'de> serde::Deserialize<'de> for AnySamlOrWsFedProvider {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ScopedRoleMembership {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5964,11 +9978,42 @@ pub struct ScopedRoleMembership {
     pub role_id: crate::Patch<String>,
     /// Role member identity information. Represents the user that is a member of this scoped-role.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub role_member_info: crate::Patch<crate::models::AnyIdentity>,
+    pub role_member_info: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ScopedRoleMembership {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ScopedRoleMembership {
+    const NAME: &'static str = "microsoft.graph.scopedRoleMembership";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "administrativeUnitId" => self.administrative_unit_id = map.next_value()?,
+            "roleId" => self.role_id = map.next_value()?,
+            "roleMemberInfo" => self.role_member_info = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -5986,8 +10031,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceProviderConstraints {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5996,6 +10041,34 @@ pub struct ServiceProviderConstraints {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ServiceProviderConstraints {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ServiceProviderConstraints {
+    const NAME: &'static str = "microsoft.graph.serviceProviderConstraints";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -6028,16 +10101,35 @@ pub enum AnyServiceProviderConstraints {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyServiceProviderConstraints {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyServiceProviderConstraints {
+    const DECLARED: &'static str = "microsoft.graph.serviceProviderConstraints";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.serviceProviderConstraints") => {
-                Self::ServiceProviderConstraints(crate::edm::from_value(value)?)
+                Self::ServiceProviderConstraints(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.delegatedAdminServiceProviderConstraints") => {
-                Self::DelegatedAdminServiceProviderConstraints(crate::edm::from_value(value)?)
+                Self::DelegatedAdminServiceProviderConstraints(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ServiceProviderConstraints(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -6045,8 +10137,8 @@ impl<'de> serde::Deserialize<'de> for AnyServiceProviderConstraints {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SmsAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6067,6 +10159,37 @@ pub struct SmsAuthenticationMethodConfiguration {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for SmsAuthenticationMethodConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for SmsAuthenticationMethodConfiguration {
+    const NAME: &'static str = "microsoft.graph.smsAuthenticationMethodConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "excludeTargets" => self.exclude_targets = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "includeTargets" => self.include_targets = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`SmsAuthenticationMethodConfiguration`] for a typed `$select`.
     pub enum SmsAuthenticationMethodConfigurationField for SmsAuthenticationMethodConfiguration {
@@ -6081,8 +10204,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethodTarget` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SmsAuthenticationMethodTarget {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6104,6 +10227,37 @@ pub struct SmsAuthenticationMethodTarget {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for SmsAuthenticationMethodTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for SmsAuthenticationMethodTarget {
+    const NAME: &'static str = "microsoft.graph.smsAuthenticationMethodTarget";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isRegistrationRequired" => self.is_registration_required = map.next_value()?,
+            "targetType" => self.target_type = map.next_value()?,
+            "isUsableForSignIn" => self.is_usable_for_sign_in = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`SmsAuthenticationMethodTarget`] for a typed `$select`.
     pub enum SmsAuthenticationMethodTargetField for SmsAuthenticationMethodTarget {
@@ -6118,8 +10272,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `identityProviderBase` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SocialIdentityProvider {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6146,6 +10300,38 @@ pub struct SocialIdentityProvider {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for SocialIdentityProvider {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for SocialIdentityProvider {
+    const NAME: &'static str = "microsoft.graph.socialIdentityProvider";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "clientId" => self.client_id = map.next_value()?,
+            "clientSecret" => self.client_secret = map.next_value()?,
+            "identityProviderType" => self.identity_provider_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`SocialIdentityProvider`] for a typed `$select`.
     pub enum SocialIdentityProviderField for SocialIdentityProvider {
@@ -6161,8 +10347,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SoftwareOathAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6180,6 +10366,36 @@ pub struct SoftwareOathAuthenticationMethod {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for SoftwareOathAuthenticationMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for SoftwareOathAuthenticationMethod {
+    const NAME: &'static str = "microsoft.graph.softwareOathAuthenticationMethod";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "secretKey" => self.secret_key = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`SoftwareOathAuthenticationMethod`] for a typed `$select`.
     pub enum SoftwareOathAuthenticationMethodField for SoftwareOathAuthenticationMethod {
@@ -6193,8 +10409,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SoftwareOathAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6215,6 +10431,37 @@ pub struct SoftwareOathAuthenticationMethodConfiguration {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for SoftwareOathAuthenticationMethodConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for SoftwareOathAuthenticationMethodConfiguration {
+    const NAME: &'static str = "microsoft.graph.softwareOathAuthenticationMethodConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "excludeTargets" => self.exclude_targets = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "includeTargets" => self.include_targets = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`SoftwareOathAuthenticationMethodConfiguration`] for a typed `$select`.
     pub enum SoftwareOathAuthenticationMethodConfigurationField for SoftwareOathAuthenticationMethodConfiguration {
@@ -6229,8 +10476,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TemporaryAccessPassAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6269,6 +10516,41 @@ pub struct TemporaryAccessPassAuthenticationMethod {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for TemporaryAccessPassAuthenticationMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for TemporaryAccessPassAuthenticationMethod {
+    const NAME: &'static str = "microsoft.graph.temporaryAccessPassAuthenticationMethod";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "isUsable" => self.is_usable = map.next_value()?,
+            "isUsableOnce" => self.is_usable_once = map.next_value()?,
+            "lifetimeInMinutes" => self.lifetime_in_minutes = map.next_value()?,
+            "methodUsabilityReason" => self.method_usability_reason = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "temporaryAccessPass" => self.temporary_access_pass = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`TemporaryAccessPassAuthenticationMethod`] for a typed `$select`.
     pub enum TemporaryAccessPassAuthenticationMethodField for TemporaryAccessPassAuthenticationMethod {
@@ -6287,8 +10569,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TemporaryAccessPassAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6329,6 +10611,43 @@ pub struct TemporaryAccessPassAuthenticationMethodConfiguration {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for TemporaryAccessPassAuthenticationMethodConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for TemporaryAccessPassAuthenticationMethodConfiguration {
+    const NAME: &'static str =
+        "microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "excludeTargets" => self.exclude_targets = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "defaultLength" => self.default_length = map.next_value()?,
+            "defaultLifetimeInMinutes" => self.default_lifetime_in_minutes = map.next_value()?,
+            "isUsableOnce" => self.is_usable_once = map.next_value()?,
+            "maximumLifetimeInMinutes" => self.maximum_lifetime_in_minutes = map.next_value()?,
+            "minimumLifetimeInMinutes" => self.minimum_lifetime_in_minutes = map.next_value()?,
+            "includeTargets" => self.include_targets = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`TemporaryAccessPassAuthenticationMethodConfiguration`] for a typed `$select`.
     pub enum TemporaryAccessPassAuthenticationMethodConfigurationField for TemporaryAccessPassAuthenticationMethodConfiguration {
@@ -6348,8 +10667,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TenantAppManagementPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6366,18 +10685,54 @@ pub struct TenantAppManagementPolicy {
     /// Restrictions that apply as default to all application objects in the tenant.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_restrictions:
-        crate::Patch<crate::models::AppManagementApplicationConfiguration>,
+        crate::Patch<Box<crate::models::AppManagementApplicationConfiguration>>,
     /// Denotes whether the policy is enabled. Default value is false.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Restrictions that apply as default to all service principal objects in the tenant.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_restrictions:
-        crate::Patch<crate::models::AppManagementServicePrincipalConfiguration>,
+        crate::Patch<Box<crate::models::AppManagementServicePrincipalConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for TenantAppManagementPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for TenantAppManagementPolicy {
+    const NAME: &'static str = "microsoft.graph.tenantAppManagementPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "applicationRestrictions" => self.application_restrictions = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "servicePrincipalRestrictions" => {
+                self.service_principal_restrictions = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -6398,8 +10753,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `stsPolicy` < `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TokenIssuancePolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6431,6 +10786,40 @@ pub struct TokenIssuancePolicy {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for TokenIssuancePolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for TokenIssuancePolicy {
+    const NAME: &'static str = "microsoft.graph.tokenIssuancePolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "definition" => self.definition = map.next_value()?,
+            "isOrganizationDefault" => self.is_organization_default = map.next_value()?,
+            "appliesTo" => self.applies_to = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`TokenIssuancePolicy`] for a typed `$select`.
     pub enum TokenIssuancePolicyField for TokenIssuancePolicy {
@@ -6448,8 +10837,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `stsPolicy` < `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TokenLifetimePolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6481,6 +10870,40 @@ pub struct TokenLifetimePolicy {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for TokenLifetimePolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for TokenLifetimePolicy {
+    const NAME: &'static str = "microsoft.graph.tokenLifetimePolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "definition" => self.definition = map.next_value()?,
+            "isOrganizationDefault" => self.is_organization_default = map.next_value()?,
+            "appliesTo" => self.applies_to = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`TokenLifetimePolicy`] for a typed `$select`.
     pub enum TokenLifetimePolicyField for TokenLifetimePolicy {
@@ -6498,8 +10921,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRbacResourceAction {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6529,6 +10952,42 @@ pub struct UnifiedRbacResourceAction {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRbacResourceAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRbacResourceAction {
+    const NAME: &'static str = "microsoft.graph.unifiedRbacResourceAction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "actionVerb" => self.action_verb = map.next_value()?,
+            "authenticationContextId" => self.authentication_context_id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "isAuthenticationContextSettable" => {
+                self.is_authentication_context_settable = map.next_value()?
+            }
+            "name" => self.name = map.next_value()?,
+            "resourceScopeId" => self.resource_scope_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`UnifiedRbacResourceAction`] for a typed `$select`.
     pub enum UnifiedRbacResourceActionField for UnifiedRbacResourceAction {
@@ -6546,8 +11005,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRbacResourceNamespace {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6565,6 +11024,36 @@ pub struct UnifiedRbacResourceNamespace {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRbacResourceNamespace {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRbacResourceNamespace {
+    const NAME: &'static str = "microsoft.graph.unifiedRbacResourceNamespace";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "resourceActions" => self.resource_actions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`UnifiedRbacResourceNamespace`] for a typed `$select`.
     pub enum UnifiedRbacResourceNamespaceField for UnifiedRbacResourceNamespace {
@@ -6578,8 +11067,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRoleAssignment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6613,21 +11102,59 @@ pub struct UnifiedRoleAssignment {
     /// Read-only property with details of the app specific scope when the assignment scope is app
     /// specific. Containment entity. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub app_scope: crate::Patch<crate::models::AppScope>,
+    pub app_scope: crate::Patch<Box<crate::models::AppScope>>,
     /// The directory object that is the scope of the assignment. Read-only. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub directory_scope: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub directory_scope: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Referencing the assigned principal. Read-only. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub principal: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The roleDefinition the assignment is for. Supports $expand. roleDefinition.Id will be auto
     /// expanded.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub role_definition: crate::Patch<crate::models::UnifiedRoleDefinition>,
+    pub role_definition: crate::Patch<Box<crate::models::UnifiedRoleDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRoleAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRoleAssignment {
+    const NAME: &'static str = "microsoft.graph.unifiedRoleAssignment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appScopeId" => self.app_scope_id = map.next_value()?,
+            "condition" => self.condition = map.next_value()?,
+            "directoryScopeId" => self.directory_scope_id = map.next_value()?,
+            "principalId" => self.principal_id = map.next_value()?,
+            "principalOrganizationId" => self.principal_organization_id = map.next_value()?,
+            "roleDefinitionId" => self.role_definition_id = map.next_value()?,
+            "appScope" => self.app_scope = map.next_value()?,
+            "directoryScope" => self.directory_scope = map.next_value()?,
+            "principal" => self.principal = map.next_value()?,
+            "roleDefinition" => self.role_definition = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -6652,8 +11179,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `unifiedRoleScheduleBase` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRoleAssignmentSchedule {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6701,29 +11228,73 @@ pub struct UnifiedRoleAssignmentSchedule {
     pub member_type: crate::Patch<String>,
     /// The period of the role assignment. It can represent a single occurrence or multiple recurrences.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schedule_info: crate::Patch<crate::models::RequestSchedule>,
+    pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// Read-only property with details of the app-specific scope when the role eligibility or assignment
     /// is scoped to an app. Nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub app_scope: crate::Patch<crate::models::AppScope>,
+    pub app_scope: crate::Patch<Box<crate::models::AppScope>>,
     /// The directory object that is the scope of the role eligibility or assignment. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub directory_scope: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub directory_scope: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The principal that's getting a role assignment or that's eligible for a role through the request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub principal: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Detailed information for the roleDefinition object that is referenced through the
     /// roleDefinitionId property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub role_definition: crate::Patch<crate::models::UnifiedRoleDefinition>,
+    pub role_definition: crate::Patch<Box<crate::models::UnifiedRoleDefinition>>,
     /// If the request is from an eligible administrator to activate a role, this parameter will show the
     /// related eligible assignment for that activation. Otherwise, it is null. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub activated_using: crate::Patch<crate::models::UnifiedRoleEligibilitySchedule>,
+    pub activated_using: crate::Patch<Box<crate::models::UnifiedRoleEligibilitySchedule>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRoleAssignmentSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRoleAssignmentSchedule {
+    const NAME: &'static str = "microsoft.graph.unifiedRoleAssignmentSchedule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appScopeId" => self.app_scope_id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "createdUsing" => self.created_using = map.next_value()?,
+            "directoryScopeId" => self.directory_scope_id = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "principalId" => self.principal_id = map.next_value()?,
+            "roleDefinitionId" => self.role_definition_id = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "assignmentType" => self.assignment_type = map.next_value()?,
+            "memberType" => self.member_type = map.next_value()?,
+            "scheduleInfo" => self.schedule_info = map.next_value()?,
+            "appScope" => self.app_scope = map.next_value()?,
+            "directoryScope" => self.directory_scope = map.next_value()?,
+            "principal" => self.principal = map.next_value()?,
+            "roleDefinition" => self.role_definition = map.next_value()?,
+            "activatedUsing" => self.activated_using = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -6754,8 +11325,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `unifiedRoleScheduleInstanceBase` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRoleAssignmentScheduleInstance {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6806,25 +11377,68 @@ pub struct UnifiedRoleAssignmentScheduleInstance {
     /// Read-only property with details of the app-specific scope when the assignment or role eligibility
     /// is scoped to an app. Nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub app_scope: crate::Patch<crate::models::AppScope>,
+    pub app_scope: crate::Patch<Box<crate::models::AppScope>>,
     /// The directory object that is the scope of the assignment or role eligibility. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub directory_scope: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub directory_scope: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The principal that's getting a role assignment or role eligibility through the request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub principal: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Detailed information for the roleDefinition object that is referenced through the
     /// roleDefinitionId property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub role_definition: crate::Patch<crate::models::UnifiedRoleDefinition>,
+    pub role_definition: crate::Patch<Box<crate::models::UnifiedRoleDefinition>>,
     /// If the request is from an eligible administrator to activate a role, this parameter will show the
     /// related eligible assignment for that activation. Otherwise, it is null. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub activated_using: crate::Patch<crate::models::UnifiedRoleEligibilityScheduleInstance>,
+    pub activated_using: crate::Patch<Box<crate::models::UnifiedRoleEligibilityScheduleInstance>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRoleAssignmentScheduleInstance {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRoleAssignmentScheduleInstance {
+    const NAME: &'static str = "microsoft.graph.unifiedRoleAssignmentScheduleInstance";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appScopeId" => self.app_scope_id = map.next_value()?,
+            "directoryScopeId" => self.directory_scope_id = map.next_value()?,
+            "principalId" => self.principal_id = map.next_value()?,
+            "roleDefinitionId" => self.role_definition_id = map.next_value()?,
+            "assignmentType" => self.assignment_type = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "memberType" => self.member_type = map.next_value()?,
+            "roleAssignmentOriginId" => self.role_assignment_origin_id = map.next_value()?,
+            "roleAssignmentScheduleId" => self.role_assignment_schedule_id = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "appScope" => self.app_scope = map.next_value()?,
+            "directoryScope" => self.directory_scope = map.next_value()?,
+            "principal" => self.principal = map.next_value()?,
+            "roleDefinition" => self.role_definition = map.next_value()?,
+            "activatedUsing" => self.activated_using = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -6854,8 +11468,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `request` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRoleAssignmentScheduleRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6868,7 +11482,7 @@ pub struct UnifiedRoleAssignmentScheduleRequest {
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The principal that created the request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The request creation date time.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -6924,7 +11538,7 @@ pub struct UnifiedRoleAssignmentScheduleRequest {
     pub role_definition_id: crate::Patch<String>,
     /// The period of the role assignment. Recurring schedules are currently unsupported.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schedule_info: crate::Patch<crate::models::RequestSchedule>,
+    pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// Identifier of the schedule object that's linked to the assignment request. Supports $filter (eq,
     /// ne).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6932,33 +11546,83 @@ pub struct UnifiedRoleAssignmentScheduleRequest {
     /// Ticket details linked to the role assignment request including details of the ticket number and
     /// ticket system.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub ticket_info: crate::Patch<crate::models::TicketInfo>,
+    pub ticket_info: crate::Patch<Box<crate::models::TicketInfo>>,
     /// If the request is from an eligible administrator to activate a role, this parameter will show the
     /// related eligible assignment for that activation. Otherwise, it's null. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub activated_using: crate::Patch<crate::models::UnifiedRoleEligibilitySchedule>,
+    pub activated_using: crate::Patch<Box<crate::models::UnifiedRoleEligibilitySchedule>>,
     /// Read-only property with details of the app-specific scope when the assignment is scoped to an
     /// app. Nullable. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub app_scope: crate::Patch<crate::models::AppScope>,
+    pub app_scope: crate::Patch<Box<crate::models::AppScope>>,
     /// The directory object that is the scope of the assignment. Read-only. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub directory_scope: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub directory_scope: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The principal that's getting a role assignment through the request. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub principal: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Detailed information for the unifiedRoleDefinition object that is referenced through the
     /// roleDefinitionId property. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub role_definition: crate::Patch<crate::models::UnifiedRoleDefinition>,
+    pub role_definition: crate::Patch<Box<crate::models::UnifiedRoleDefinition>>,
     /// The schedule for an eligible role assignment that is referenced through the targetScheduleId
     /// property. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub target_schedule: crate::Patch<crate::models::UnifiedRoleAssignmentSchedule>,
+    pub target_schedule: crate::Patch<Box<crate::models::UnifiedRoleAssignmentSchedule>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRoleAssignmentScheduleRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRoleAssignmentScheduleRequest {
+    const NAME: &'static str = "microsoft.graph.unifiedRoleAssignmentScheduleRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "approvalId" => self.approval_id = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "customData" => self.custom_data = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "action" => self.action = map.next_value()?,
+            "appScopeId" => self.app_scope_id = map.next_value()?,
+            "directoryScopeId" => self.directory_scope_id = map.next_value()?,
+            "isValidationOnly" => self.is_validation_only = map.next_value()?,
+            "justification" => self.justification = map.next_value()?,
+            "principalId" => self.principal_id = map.next_value()?,
+            "roleDefinitionId" => self.role_definition_id = map.next_value()?,
+            "scheduleInfo" => self.schedule_info = map.next_value()?,
+            "targetScheduleId" => self.target_schedule_id = map.next_value()?,
+            "ticketInfo" => self.ticket_info = map.next_value()?,
+            "activatedUsing" => self.activated_using = map.next_value()?,
+            "appScope" => self.app_scope = map.next_value()?,
+            "directoryScope" => self.directory_scope = map.next_value()?,
+            "principal" => self.principal = map.next_value()?,
+            "roleDefinition" => self.role_definition = map.next_value()?,
+            "targetSchedule" => self.target_schedule = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -6995,8 +11659,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRoleDefinition {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7043,6 +11707,43 @@ pub struct UnifiedRoleDefinition {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRoleDefinition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRoleDefinition {
+    const NAME: &'static str = "microsoft.graph.unifiedRoleDefinition";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isBuiltIn" => self.is_built_in = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "resourceScopes" => self.resource_scopes = map.next_value()?,
+            "rolePermissions" => self.role_permissions = map.next_value()?,
+            "templateId" => self.template_id = map.next_value()?,
+            "version" => self.version = map.next_value()?,
+            "inheritsPermissionsFrom" => self.inherits_permissions_from = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`UnifiedRoleDefinition`] for a typed `$select`.
     pub enum UnifiedRoleDefinitionField for UnifiedRoleDefinition {
@@ -7063,8 +11764,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `unifiedRoleScheduleBase` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRoleEligibilitySchedule {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7109,25 +11810,67 @@ pub struct UnifiedRoleEligibilitySchedule {
     pub member_type: crate::Patch<String>,
     /// The period of the role eligibility.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schedule_info: crate::Patch<crate::models::RequestSchedule>,
+    pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// Read-only property with details of the app-specific scope when the role eligibility or assignment
     /// is scoped to an app. Nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub app_scope: crate::Patch<crate::models::AppScope>,
+    pub app_scope: crate::Patch<Box<crate::models::AppScope>>,
     /// The directory object that is the scope of the role eligibility or assignment. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub directory_scope: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub directory_scope: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The principal that's getting a role assignment or that's eligible for a role through the request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub principal: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Detailed information for the roleDefinition object that is referenced through the
     /// roleDefinitionId property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub role_definition: crate::Patch<crate::models::UnifiedRoleDefinition>,
+    pub role_definition: crate::Patch<Box<crate::models::UnifiedRoleDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRoleEligibilitySchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRoleEligibilitySchedule {
+    const NAME: &'static str = "microsoft.graph.unifiedRoleEligibilitySchedule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appScopeId" => self.app_scope_id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "createdUsing" => self.created_using = map.next_value()?,
+            "directoryScopeId" => self.directory_scope_id = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "principalId" => self.principal_id = map.next_value()?,
+            "roleDefinitionId" => self.role_definition_id = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "memberType" => self.member_type = map.next_value()?,
+            "scheduleInfo" => self.schedule_info = map.next_value()?,
+            "appScope" => self.app_scope = map.next_value()?,
+            "directoryScope" => self.directory_scope = map.next_value()?,
+            "principal" => self.principal = map.next_value()?,
+            "roleDefinition" => self.role_definition = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7156,8 +11899,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `unifiedRoleScheduleInstanceBase` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRoleEligibilityScheduleInstance {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7202,21 +11945,61 @@ pub struct UnifiedRoleEligibilityScheduleInstance {
     /// Read-only property with details of the app-specific scope when the assignment or role eligibility
     /// is scoped to an app. Nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub app_scope: crate::Patch<crate::models::AppScope>,
+    pub app_scope: crate::Patch<Box<crate::models::AppScope>>,
     /// The directory object that is the scope of the assignment or role eligibility. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub directory_scope: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub directory_scope: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The principal that's getting a role assignment or role eligibility through the request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub principal: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Detailed information for the roleDefinition object that is referenced through the
     /// roleDefinitionId property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub role_definition: crate::Patch<crate::models::UnifiedRoleDefinition>,
+    pub role_definition: crate::Patch<Box<crate::models::UnifiedRoleDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRoleEligibilityScheduleInstance {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRoleEligibilityScheduleInstance {
+    const NAME: &'static str = "microsoft.graph.unifiedRoleEligibilityScheduleInstance";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appScopeId" => self.app_scope_id = map.next_value()?,
+            "directoryScopeId" => self.directory_scope_id = map.next_value()?,
+            "principalId" => self.principal_id = map.next_value()?,
+            "roleDefinitionId" => self.role_definition_id = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "memberType" => self.member_type = map.next_value()?,
+            "roleEligibilityScheduleId" => self.role_eligibility_schedule_id = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "appScope" => self.app_scope = map.next_value()?,
+            "directoryScope" => self.directory_scope = map.next_value()?,
+            "principal" => self.principal = map.next_value()?,
+            "roleDefinition" => self.role_definition = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7243,8 +12026,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `request` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRoleEligibilityScheduleRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7257,7 +12040,7 @@ pub struct UnifiedRoleEligibilityScheduleRequest {
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The principal that created the request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The request creation date time.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -7314,7 +12097,7 @@ pub struct UnifiedRoleEligibilityScheduleRequest {
     pub role_definition_id: crate::Patch<String>,
     /// The period of the role eligibility. Recurring schedules are currently unsupported.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schedule_info: crate::Patch<crate::models::RequestSchedule>,
+    pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// Identifier of the schedule object that's linked to the eligibility request. Supports $filter (eq,
     /// ne).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7322,29 +12105,78 @@ pub struct UnifiedRoleEligibilityScheduleRequest {
     /// Ticket details linked to the role eligibility request including details of the ticket number and
     /// ticket system. Optional.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub ticket_info: crate::Patch<crate::models::TicketInfo>,
+    pub ticket_info: crate::Patch<Box<crate::models::TicketInfo>>,
     /// Read-only property with details of the app-specific scope when the role eligibility is scoped to
     /// an app. Nullable. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub app_scope: crate::Patch<crate::models::AppScope>,
+    pub app_scope: crate::Patch<Box<crate::models::AppScope>>,
     /// The directory object that is the scope of the role eligibility. Read-only. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub directory_scope: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub directory_scope: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The principal that's getting a role eligibility through the request. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub principal: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Detailed information for the unifiedRoleDefinition object that is referenced through the
     /// roleDefinitionId property. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub role_definition: crate::Patch<crate::models::UnifiedRoleDefinition>,
+    pub role_definition: crate::Patch<Box<crate::models::UnifiedRoleDefinition>>,
     /// The schedule for a role eligibility that is referenced through the targetScheduleId property.
     /// Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub target_schedule: crate::Patch<crate::models::UnifiedRoleEligibilitySchedule>,
+    pub target_schedule: crate::Patch<Box<crate::models::UnifiedRoleEligibilitySchedule>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRoleEligibilityScheduleRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRoleEligibilityScheduleRequest {
+    const NAME: &'static str = "microsoft.graph.unifiedRoleEligibilityScheduleRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "approvalId" => self.approval_id = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "customData" => self.custom_data = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "action" => self.action = map.next_value()?,
+            "appScopeId" => self.app_scope_id = map.next_value()?,
+            "directoryScopeId" => self.directory_scope_id = map.next_value()?,
+            "isValidationOnly" => self.is_validation_only = map.next_value()?,
+            "justification" => self.justification = map.next_value()?,
+            "principalId" => self.principal_id = map.next_value()?,
+            "roleDefinitionId" => self.role_definition_id = map.next_value()?,
+            "scheduleInfo" => self.schedule_info = map.next_value()?,
+            "targetScheduleId" => self.target_schedule_id = map.next_value()?,
+            "ticketInfo" => self.ticket_info = map.next_value()?,
+            "appScope" => self.app_scope = map.next_value()?,
+            "directoryScope" => self.directory_scope = map.next_value()?,
+            "principal" => self.principal = map.next_value()?,
+            "roleDefinition" => self.role_definition = map.next_value()?,
+            "targetSchedule" => self.target_schedule = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7380,8 +12212,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRoleManagementPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7398,7 +12230,7 @@ pub struct UnifiedRoleManagementPolicy {
     pub is_organization_default: crate::Patch<bool>,
     /// The identity who last modified the role setting.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentity>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The time when the role setting was last modified.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -7425,6 +12257,43 @@ pub struct UnifiedRoleManagementPolicy {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRoleManagementPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRoleManagementPolicy {
+    const NAME: &'static str = "microsoft.graph.unifiedRoleManagementPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isOrganizationDefault" => self.is_organization_default = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "scopeId" => self.scope_id = map.next_value()?,
+            "scopeType" => self.scope_type = map.next_value()?,
+            "effectiveRules" => self.effective_rules = map.next_value()?,
+            "rules" => self.rules = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`UnifiedRoleManagementPolicy`] for a typed `$select`.
     pub enum UnifiedRoleManagementPolicyField for UnifiedRoleManagementPolicy {
@@ -7445,8 +12314,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `unifiedRoleManagementPolicyRule` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRoleManagementPolicyApprovalRule {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7455,14 +12324,44 @@ pub struct UnifiedRoleManagementPolicyApprovalRule {
     /// the principal type, the role assignment type, and actions affecting a role. Supports $filter (eq,
     /// ne).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub target: crate::Patch<crate::models::UnifiedRoleManagementPolicyRuleTarget>,
+    pub target: crate::Patch<Box<crate::models::UnifiedRoleManagementPolicyRuleTarget>>,
     /// The settings for approval of the role assignment.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub setting: crate::Patch<crate::models::ApprovalSettings>,
+    pub setting: crate::Patch<Box<crate::models::ApprovalSettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRoleManagementPolicyApprovalRule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRoleManagementPolicyApprovalRule {
+    const NAME: &'static str = "microsoft.graph.unifiedRoleManagementPolicyApprovalRule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "target" => self.target = map.next_value()?,
+            "setting" => self.setting = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7479,8 +12378,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRoleManagementPolicyAssignment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7502,11 +12401,44 @@ pub struct UnifiedRoleManagementPolicyAssignment {
     /// The policy that's associated with a policy assignment. Supports $expand and a nested $expand of
     /// the rules and effectiveRules relationships for the policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub policy: crate::Patch<crate::models::UnifiedRoleManagementPolicy>,
+    pub policy: crate::Patch<Box<crate::models::UnifiedRoleManagementPolicy>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRoleManagementPolicyAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRoleManagementPolicyAssignment {
+    const NAME: &'static str = "microsoft.graph.unifiedRoleManagementPolicyAssignment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "policyId" => self.policy_id = map.next_value()?,
+            "roleDefinitionId" => self.role_definition_id = map.next_value()?,
+            "scopeId" => self.scope_id = map.next_value()?,
+            "scopeType" => self.scope_type = map.next_value()?,
+            "policy" => self.policy = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7526,8 +12458,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `unifiedRoleManagementPolicyRule` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRoleManagementPolicyAuthenticationContextRule {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7536,7 +12468,7 @@ pub struct UnifiedRoleManagementPolicyAuthenticationContextRule {
     /// the principal type, the role assignment type, and actions affecting a role. Supports $filter (eq,
     /// ne).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub target: crate::Patch<crate::models::UnifiedRoleManagementPolicyRuleTarget>,
+    pub target: crate::Patch<Box<crate::models::UnifiedRoleManagementPolicyRuleTarget>>,
     /// The value of the authentication context claim.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub claim_value: crate::Patch<String>,
@@ -7547,6 +12479,38 @@ pub struct UnifiedRoleManagementPolicyAuthenticationContextRule {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRoleManagementPolicyAuthenticationContextRule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRoleManagementPolicyAuthenticationContextRule {
+    const NAME: &'static str =
+        "microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "target" => self.target = map.next_value()?,
+            "claimValue" => self.claim_value = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7564,8 +12528,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `unifiedRoleManagementPolicyRule` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRoleManagementPolicyEnablementRule {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7574,7 +12538,7 @@ pub struct UnifiedRoleManagementPolicyEnablementRule {
     /// the principal type, the role assignment type, and actions affecting a role. Supports $filter (eq,
     /// ne).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub target: crate::Patch<crate::models::UnifiedRoleManagementPolicyRuleTarget>,
+    pub target: crate::Patch<Box<crate::models::UnifiedRoleManagementPolicyRuleTarget>>,
     /// The collection of rules that are enabled for this policy rule. For example,
     /// MultiFactorAuthentication, Ticketing, and Justification.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7583,6 +12547,36 @@ pub struct UnifiedRoleManagementPolicyEnablementRule {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRoleManagementPolicyEnablementRule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRoleManagementPolicyEnablementRule {
+    const NAME: &'static str = "microsoft.graph.unifiedRoleManagementPolicyEnablementRule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "target" => self.target = map.next_value()?,
+            "enabledRules" => self.enabled_rules = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7599,8 +12593,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `unifiedRoleManagementPolicyRule` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRoleManagementPolicyExpirationRule {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7609,7 +12603,7 @@ pub struct UnifiedRoleManagementPolicyExpirationRule {
     /// the principal type, the role assignment type, and actions affecting a role. Supports $filter (eq,
     /// ne).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub target: crate::Patch<crate::models::UnifiedRoleManagementPolicyRuleTarget>,
+    pub target: crate::Patch<Box<crate::models::UnifiedRoleManagementPolicyRuleTarget>>,
     /// Indicates whether expiration is required or if it's a permanently active assignment or
     /// eligibility.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7622,6 +12616,37 @@ pub struct UnifiedRoleManagementPolicyExpirationRule {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRoleManagementPolicyExpirationRule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRoleManagementPolicyExpirationRule {
+    const NAME: &'static str = "microsoft.graph.unifiedRoleManagementPolicyExpirationRule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "target" => self.target = map.next_value()?,
+            "isExpirationRequired" => self.is_expiration_required = map.next_value()?,
+            "maximumDuration" => self.maximum_duration = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7639,8 +12664,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `unifiedRoleManagementPolicyRule` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRoleManagementPolicyNotificationRule {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7649,7 +12674,7 @@ pub struct UnifiedRoleManagementPolicyNotificationRule {
     /// the principal type, the role assignment type, and actions affecting a role. Supports $filter (eq,
     /// ne).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub target: crate::Patch<crate::models::UnifiedRoleManagementPolicyRuleTarget>,
+    pub target: crate::Patch<Box<crate::models::UnifiedRoleManagementPolicyRuleTarget>>,
     /// Indicates whether a default recipient will receive the notification email.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_default_recipients_enabled: crate::Patch<bool>,
@@ -7672,6 +12697,42 @@ pub struct UnifiedRoleManagementPolicyNotificationRule {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRoleManagementPolicyNotificationRule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRoleManagementPolicyNotificationRule {
+    const NAME: &'static str = "microsoft.graph.unifiedRoleManagementPolicyNotificationRule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "target" => self.target = map.next_value()?,
+            "isDefaultRecipientsEnabled" => {
+                self.is_default_recipients_enabled = map.next_value()?
+            }
+            "notificationLevel" => self.notification_level = map.next_value()?,
+            "notificationRecipients" => self.notification_recipients = map.next_value()?,
+            "notificationType" => self.notification_type = map.next_value()?,
+            "recipientType" => self.recipient_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`UnifiedRoleManagementPolicyNotificationRule`] for a typed `$select`.
     pub enum UnifiedRoleManagementPolicyNotificationRuleField for UnifiedRoleManagementPolicyNotificationRule {
@@ -7689,8 +12750,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRoleManagementPolicyRule {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7699,11 +12760,40 @@ pub struct UnifiedRoleManagementPolicyRule {
     /// the principal type, the role assignment type, and actions affecting a role. Supports $filter (eq,
     /// ne).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub target: crate::Patch<crate::models::UnifiedRoleManagementPolicyRuleTarget>,
+    pub target: crate::Patch<Box<crate::models::UnifiedRoleManagementPolicyRuleTarget>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRoleManagementPolicyRule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRoleManagementPolicyRule {
+    const NAME: &'static str = "microsoft.graph.unifiedRoleManagementPolicyRule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "target" => self.target = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7751,30 +12841,51 @@ pub enum AnyUnifiedRoleManagementPolicyRule {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyUnifiedRoleManagementPolicyRule {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyUnifiedRoleManagementPolicyRule {
+    const DECLARED: &'static str = "microsoft.graph.unifiedRoleManagementPolicyRule";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.unifiedRoleManagementPolicyRule") => {
-                Self::UnifiedRoleManagementPolicyRule(crate::edm::from_value(value)?)
+                Self::UnifiedRoleManagementPolicyRule(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.unifiedRoleManagementPolicyApprovalRule") => {
-                Self::UnifiedRoleManagementPolicyApprovalRule(crate::edm::from_value(value)?)
+                Self::UnifiedRoleManagementPolicyApprovalRule(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule") => {
-                Self::UnifiedRoleManagementPolicyAuthenticationContextRule(crate::edm::from_value(
-                    value,
-                )?)
+                Self::UnifiedRoleManagementPolicyAuthenticationContextRule(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             Some("microsoft.graph.unifiedRoleManagementPolicyEnablementRule") => {
-                Self::UnifiedRoleManagementPolicyEnablementRule(crate::edm::from_value(value)?)
+                Self::UnifiedRoleManagementPolicyEnablementRule(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.unifiedRoleManagementPolicyExpirationRule") => {
-                Self::UnifiedRoleManagementPolicyExpirationRule(crate::edm::from_value(value)?)
+                Self::UnifiedRoleManagementPolicyExpirationRule(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.unifiedRoleManagementPolicyNotificationRule") => {
-                Self::UnifiedRoleManagementPolicyNotificationRule(crate::edm::from_value(value)?)
+                Self::UnifiedRoleManagementPolicyNotificationRule(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::UnifiedRoleManagementPolicyRule(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -7782,8 +12893,8 @@ impl<'de> serde::Deserialize<'de> for AnyUnifiedRoleManagementPolicyRule {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserFlowLanguageConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7810,6 +12921,38 @@ pub struct UserFlowLanguageConfiguration {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UserFlowLanguageConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UserFlowLanguageConfiguration {
+    const NAME: &'static str = "microsoft.graph.userFlowLanguageConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "defaultPages" => self.default_pages = map.next_value()?,
+            "overridesPages" => self.overrides_pages = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`UserFlowLanguageConfiguration`] for a typed `$select`.
     pub enum UserFlowLanguageConfigurationField for UserFlowLanguageConfiguration {
@@ -7825,8 +12968,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserFlowLanguagePage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7835,6 +12978,34 @@ pub struct UserFlowLanguagePage {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UserFlowLanguagePage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UserFlowLanguagePage {
+    const NAME: &'static str = "microsoft.graph.userFlowLanguagePage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7849,8 +13020,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethodTarget` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VerifiableCredentialAuthenticationMethodTarget {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7871,6 +13042,37 @@ pub struct VerifiableCredentialAuthenticationMethodTarget {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for VerifiableCredentialAuthenticationMethodTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for VerifiableCredentialAuthenticationMethodTarget {
+    const NAME: &'static str = "microsoft.graph.verifiableCredentialAuthenticationMethodTarget";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isRegistrationRequired" => self.is_registration_required = map.next_value()?,
+            "targetType" => self.target_type = map.next_value()?,
+            "verifiedIdProfiles" => self.verified_id_profiles = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`VerifiableCredentialAuthenticationMethodTarget`] for a typed `$select`.
     pub enum VerifiableCredentialAuthenticationMethodTargetField for VerifiableCredentialAuthenticationMethodTarget {
@@ -7885,8 +13087,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VerifiableCredentialsAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7908,6 +13110,38 @@ pub struct VerifiableCredentialsAuthenticationMethodConfiguration {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for VerifiableCredentialsAuthenticationMethodConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for VerifiableCredentialsAuthenticationMethodConfiguration {
+    const NAME: &'static str =
+        "microsoft.graph.verifiableCredentialsAuthenticationMethodConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "excludeTargets" => self.exclude_targets = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "includeTargets" => self.include_targets = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`VerifiableCredentialsAuthenticationMethodConfiguration`] for a typed `$select`.
     pub enum VerifiableCredentialsAuthenticationMethodConfigurationField for VerifiableCredentialsAuthenticationMethodConfiguration {
@@ -7922,8 +13156,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VerifiedIdProfile {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -7933,7 +13167,7 @@ pub struct VerifiedIdProfile {
     pub description: crate::Patch<String>,
     /// The `faceCheckConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub face_check_configuration: crate::Patch<crate::models::FaceCheckConfiguration>,
+    pub face_check_configuration: crate::Patch<Box<crate::models::FaceCheckConfiguration>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -7949,7 +13183,7 @@ pub struct VerifiedIdProfile {
     /// The `verifiedIdProfileConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verified_id_profile_configuration:
-        crate::Patch<crate::models::VerifiedIdProfileConfiguration>,
+        crate::Patch<Box<crate::models::VerifiedIdProfileConfiguration>>,
     /// The `verifiedIdUsageConfigurations` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verified_id_usage_configurations:
@@ -7961,6 +13195,47 @@ pub struct VerifiedIdProfile {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for VerifiedIdProfile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for VerifiedIdProfile {
+    const NAME: &'static str = "microsoft.graph.verifiedIdProfile";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "faceCheckConfiguration" => self.face_check_configuration = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "priority" => self.priority = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "verifiedIdProfileConfiguration" => {
+                self.verified_id_profile_configuration = map.next_value()?
+            }
+            "verifiedIdUsageConfigurations" => {
+                self.verified_id_usage_configurations = map.next_value()?
+            }
+            "verifierDid" => self.verifier_did = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7984,8 +13259,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VoiceAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8009,6 +13284,38 @@ pub struct VoiceAuthenticationMethodConfiguration {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for VoiceAuthenticationMethodConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for VoiceAuthenticationMethodConfiguration {
+    const NAME: &'static str = "microsoft.graph.voiceAuthenticationMethodConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "excludeTargets" => self.exclude_targets = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "isOfficePhoneAllowed" => self.is_office_phone_allowed = map.next_value()?,
+            "includeTargets" => self.include_targets = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`VoiceAuthenticationMethodConfiguration`] for a typed `$select`.
     pub enum VoiceAuthenticationMethodConfigurationField for VoiceAuthenticationMethodConfiguration {
@@ -8024,8 +13331,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebApplicationFirewallProvider {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8037,6 +13344,35 @@ pub struct WebApplicationFirewallProvider {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for WebApplicationFirewallProvider {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for WebApplicationFirewallProvider {
+    const NAME: &'static str = "microsoft.graph.webApplicationFirewallProvider";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -8072,19 +13408,38 @@ pub enum AnyWebApplicationFirewallProvider {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyWebApplicationFirewallProvider {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyWebApplicationFirewallProvider {
+    const DECLARED: &'static str = "microsoft.graph.webApplicationFirewallProvider";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.webApplicationFirewallProvider") => {
-                Self::WebApplicationFirewallProvider(crate::edm::from_value(value)?)
+                Self::WebApplicationFirewallProvider(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.akamaiWebApplicationFirewallProvider") => {
-                Self::AkamaiWebApplicationFirewallProvider(crate::edm::from_value(value)?)
+                Self::AkamaiWebApplicationFirewallProvider(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.cloudFlareWebApplicationFirewallProvider") => {
-                Self::CloudFlareWebApplicationFirewallProvider(crate::edm::from_value(value)?)
+                Self::CloudFlareWebApplicationFirewallProvider(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::WebApplicationFirewallProvider(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -8092,8 +13447,8 @@ impl<'de> serde::Deserialize<'de> for AnyWebApplicationFirewallProvider {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebApplicationFirewallVerificationModel {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8103,20 +13458,55 @@ pub struct WebApplicationFirewallVerificationModel {
     pub provider_type: crate::Patch<crate::models::WebApplicationFirewallProviderType>,
     /// The `verificationResult` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub verification_result: crate::Patch<crate::models::WebApplicationFirewallVerificationResult>,
+    pub verification_result:
+        crate::Patch<Box<crate::models::WebApplicationFirewallVerificationResult>>,
     /// The `verifiedDetails` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub verified_details: crate::Patch<crate::models::AnyWebApplicationFirewallVerifiedDetails>,
+    pub verified_details:
+        crate::Patch<Box<crate::models::AnyWebApplicationFirewallVerifiedDetails>>,
     /// The `verifiedHost` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verified_host: crate::Patch<String>,
     /// The `provider` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub provider: crate::Patch<crate::models::AnyWebApplicationFirewallProvider>,
+    pub provider: crate::Patch<Box<crate::models::AnyWebApplicationFirewallProvider>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for WebApplicationFirewallVerificationModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for WebApplicationFirewallVerificationModel {
+    const NAME: &'static str = "microsoft.graph.webApplicationFirewallVerificationModel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "providerType" => self.provider_type = map.next_value()?,
+            "verificationResult" => self.verification_result = map.next_value()?,
+            "verifiedDetails" => self.verified_details = map.next_value()?,
+            "verifiedHost" => self.verified_host = map.next_value()?,
+            "provider" => self.provider = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -8136,15 +13526,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `conditionalAccessPolicy` < `policyDeletableItem`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WhatIfAnalysisResult {
     /// The `deletedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Specifies the rules that must be met for the policy to apply. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conditions: crate::Patch<crate::models::ConditionalAccessConditionSet>,
+    pub conditions: crate::Patch<Box<crate::models::ConditionalAccessConditionSet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Readonly.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8157,7 +13547,7 @@ pub struct WhatIfAnalysisResult {
     pub display_name: crate::Patch<String>,
     /// Specifies the grant controls that must be fulfilled to pass the policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub grant_controls: crate::Patch<crate::models::ConditionalAccessGrantControls>,
+    pub grant_controls: crate::Patch<Box<crate::models::ConditionalAccessGrantControls>>,
     /// The `id` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
@@ -8167,7 +13557,7 @@ pub struct WhatIfAnalysisResult {
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Specifies the session controls that are enforced after sign-in.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub session_controls: crate::Patch<crate::models::ConditionalAccessSessionControls>,
+    pub session_controls: crate::Patch<Box<crate::models::ConditionalAccessSessionControls>>,
     /// Specifies the state of the conditionalAccessPolicy object. Possible values are: enabled,
     /// disabled, enabledForReportingButNotEnforced. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8185,6 +13575,46 @@ pub struct WhatIfAnalysisResult {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for WhatIfAnalysisResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for WhatIfAnalysisResult {
+    const NAME: &'static str = "microsoft.graph.whatIfAnalysisResult";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "conditions" => self.conditions = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "grantControls" => self.grant_controls = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "sessionControls" => self.session_controls = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "templateId" => self.template_id = map.next_value()?,
+            "analysisReasons" => self.analysis_reasons = map.next_value()?,
+            "policyApplies" => self.policy_applies = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -8211,8 +13641,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WindowsHelloForBusinessAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8232,11 +13662,44 @@ pub struct WindowsHelloForBusinessAuthenticationMethod {
     /// /users/admin@contoso.com/authentication/windowsHelloForBusinessMethods/_jpuR-TGZtk6aQCLF3BQjA2?$expand=device.
     #[cfg(feature = "directory")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub device: crate::Patch<crate::models::Device>,
+    pub device: crate::Patch<Box<crate::models::Device>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for WindowsHelloForBusinessAuthenticationMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for WindowsHelloForBusinessAuthenticationMethod {
+    const NAME: &'static str = "microsoft.graph.windowsHelloForBusinessAuthenticationMethod";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "keyStrength" => self.key_strength = map.next_value()?,
+            #[cfg(feature = "directory")]
+            "device" => self.device = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -8254,8 +13717,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct X509CertificateAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8270,7 +13733,7 @@ pub struct X509CertificateAuthenticationMethodConfiguration {
     /// authentication mode and the different rules for strong authentication bindings.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_mode_configuration:
-        crate::Patch<crate::models::X509CertificateAuthenticationModeConfiguration>,
+        crate::Patch<Box<crate::models::X509CertificateAuthenticationModeConfiguration>>,
     /// The `certificateAuthorityScopes` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certificate_authority_scopes:
@@ -8284,11 +13747,11 @@ pub struct X509CertificateAuthenticationMethodConfiguration {
     /// The `crlValidationConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub crl_validation_configuration:
-        crate::Patch<crate::models::X509CertificateCRLValidationConfiguration>,
+        crate::Patch<Box<crate::models::X509CertificateCRLValidationConfiguration>>,
     /// The `issuerHintsConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issuer_hints_configuration:
-        crate::Patch<crate::models::X509CertificateIssuerHintsConfiguration>,
+        crate::Patch<Box<crate::models::X509CertificateIssuerHintsConfiguration>>,
     /// A collection of groups that are enabled to use the authentication method.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_targets: crate::Patch<Vec<crate::models::AnyAuthenticationMethodTarget>>,
@@ -8296,6 +13759,44 @@ pub struct X509CertificateAuthenticationMethodConfiguration {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for X509CertificateAuthenticationMethodConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for X509CertificateAuthenticationMethodConfiguration {
+    const NAME: &'static str = "microsoft.graph.x509CertificateAuthenticationMethodConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "excludeTargets" => self.exclude_targets = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "authenticationModeConfiguration" => {
+                self.authentication_mode_configuration = map.next_value()?
+            }
+            "certificateAuthorityScopes" => self.certificate_authority_scopes = map.next_value()?,
+            "certificateUserBindings" => self.certificate_user_bindings = map.next_value()?,
+            "crlValidationConfiguration" => self.crl_validation_configuration = map.next_value()?,
+            "issuerHintsConfiguration" => self.issuer_hints_configuration = map.next_value()?,
+            "includeTargets" => self.include_targets = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -8318,8 +13819,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `authenticationCombinationConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct X509CertificateCombinationConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8346,6 +13847,37 @@ pub struct X509CertificateCombinationConfiguration {
 }
 
 #[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for X509CertificateCombinationConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for X509CertificateCombinationConfiguration {
+    const NAME: &'static str = "microsoft.graph.x509CertificateCombinationConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appliesToCombinations" => self.applies_to_combinations = map.next_value()?,
+            "allowedIssuerSkis" => self.allowed_issuer_skis = map.next_value()?,
+            "allowedPolicyOIDs" => self.allowed_policy_oi_ds = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-access")]
 crate::edm::select_fields! {
     /// Property names of [`X509CertificateCombinationConfiguration`] for a typed `$select`.
     pub enum X509CertificateCombinationConfigurationField for X509CertificateCombinationConfiguration {
@@ -8358,8 +13890,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.akamaiAttackGroupActionModel` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AkamaiAttackGroupActionModel {
     /// The `action` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8373,10 +13905,39 @@ pub struct AkamaiAttackGroupActionModel {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AkamaiAttackGroupActionModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AkamaiAttackGroupActionModel {
+    const NAME: &'static str = "microsoft.graph.akamaiAttackGroupActionModel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "action" => self.action = map.next_value()?,
+            "group" => self.group = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.akamaiCustomRuleModel` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AkamaiCustomRuleModel {
     /// The `action` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8393,10 +13954,40 @@ pub struct AkamaiCustomRuleModel {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AkamaiCustomRuleModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AkamaiCustomRuleModel {
+    const NAME: &'static str = "microsoft.graph.akamaiCustomRuleModel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "action" => self.action = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "ruleId" => self.rule_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.akamaiRapidRulesModel` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AkamaiRapidRulesModel {
     /// The `defaultAction` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8410,16 +14001,45 @@ pub struct AkamaiRapidRulesModel {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AkamaiRapidRulesModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AkamaiRapidRulesModel {
+    const NAME: &'static str = "microsoft.graph.akamaiRapidRulesModel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "defaultAction" => self.default_action = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.akamaiVerifiedDetailsModel` complex type.
 ///
 /// Derived from `webApplicationFirewallVerifiedDetails`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AkamaiVerifiedDetailsModel {
     /// The `dnsConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub dns_configuration: crate::Patch<crate::models::WebApplicationFirewallDnsConfiguration>,
+    pub dns_configuration: crate::Patch<Box<crate::models::WebApplicationFirewallDnsConfiguration>>,
     /// The `activeAttackGroups` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub active_attack_groups: crate::Patch<Vec<crate::models::AkamaiAttackGroupActionModel>>,
@@ -8428,19 +14048,50 @@ pub struct AkamaiVerifiedDetailsModel {
     pub active_custom_rules: crate::Patch<Vec<crate::models::AkamaiCustomRuleModel>>,
     /// The `rapidRules` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub rapid_rules: crate::Patch<crate::models::AkamaiRapidRulesModel>,
+    pub rapid_rules: crate::Patch<Box<crate::models::AkamaiRapidRulesModel>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AkamaiVerifiedDetailsModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AkamaiVerifiedDetailsModel {
+    const NAME: &'static str = "microsoft.graph.akamaiVerifiedDetailsModel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "dnsConfiguration" => self.dns_configuration = map.next_value()?,
+            "activeAttackGroups" => self.active_attack_groups = map.next_value()?,
+            "activeCustomRules" => self.active_custom_rules = map.next_value()?,
+            "rapidRules" => self.rapid_rules = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.allDeviceRegistrationMembership` complex type.
 ///
 /// Derived from `deviceRegistrationMembership`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AllDeviceRegistrationMembership {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -8448,15 +14099,65 @@ pub struct AllDeviceRegistrationMembership {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AllDeviceRegistrationMembership {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AllDeviceRegistrationMembership {
+    const NAME: &'static str = "microsoft.graph.allDeviceRegistrationMembership";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.apiAuthenticationConfigurationBase` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApiAuthenticationConfigurationBase {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ApiAuthenticationConfigurationBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ApiAuthenticationConfigurationBase {
+    const NAME: &'static str = "microsoft.graph.apiAuthenticationConfigurationBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `apiAuthenticationConfigurationBase` or any type derived from it, chosen by `@odata.type` when reading.
@@ -8483,22 +14184,41 @@ pub enum AnyApiAuthenticationConfigurationBase {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyApiAuthenticationConfigurationBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyApiAuthenticationConfigurationBase {
+    const DECLARED: &'static str = "microsoft.graph.apiAuthenticationConfigurationBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.apiAuthenticationConfigurationBase") => {
-                Self::ApiAuthenticationConfigurationBase(crate::edm::from_value(value)?)
+                Self::ApiAuthenticationConfigurationBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.basicAuthentication") => {
-                Self::BasicAuthentication(crate::edm::from_value(value)?)
+                Self::BasicAuthentication(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.clientCertificateAuthentication") => {
-                Self::ClientCertificateAuthentication(crate::edm::from_value(value)?)
+                Self::ClientCertificateAuthentication(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.pkcs12Certificate") => {
-                Self::Pkcs12Certificate(crate::edm::from_value(value)?)
+                Self::Pkcs12Certificate(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ApiAuthenticationConfigurationBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -8506,8 +14226,8 @@ impl<'de> serde::Deserialize<'de> for AnyApiAuthenticationConfigurationBase {
 ///
 /// Derived from `signInContext`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApplicationContext {
     /// The `includeApplications` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8518,12 +14238,40 @@ pub struct ApplicationContext {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ApplicationContext {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ApplicationContext {
+    const NAME: &'static str = "microsoft.graph.applicationContext";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "includeApplications" => self.include_applications = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.applicationEnforcedRestrictionsSessionControl` complex type.
 ///
 /// Derived from `conditionalAccessSessionControl`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApplicationEnforcedRestrictionsSessionControl {
     /// Specifies whether the session control is enabled.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8534,12 +14282,40 @@ pub struct ApplicationEnforcedRestrictionsSessionControl {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ApplicationEnforcedRestrictionsSessionControl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ApplicationEnforcedRestrictionsSessionControl {
+    const NAME: &'static str = "microsoft.graph.applicationEnforcedRestrictionsSessionControl";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.appManagementApplicationConfiguration` complex type.
 ///
 /// Derived from `appManagementConfiguration`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AppManagementApplicationConfiguration {
     /// Collection of keyCredential restrictions settings to be applied to an application or service
     /// principal.
@@ -8551,17 +14327,47 @@ pub struct AppManagementApplicationConfiguration {
     pub password_credentials: crate::Patch<Vec<crate::models::PasswordCredentialConfiguration>>,
     /// The `identifierUris` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub identifier_uris: crate::Patch<crate::models::IdentifierUriConfiguration>,
+    pub identifier_uris: crate::Patch<Box<crate::models::IdentifierUriConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AppManagementApplicationConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AppManagementApplicationConfiguration {
+    const NAME: &'static str = "microsoft.graph.appManagementApplicationConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "keyCredentials" => self.key_credentials = map.next_value()?,
+            "passwordCredentials" => self.password_credentials = map.next_value()?,
+            "identifierUris" => self.identifier_uris = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.appManagementConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AppManagementConfiguration {
     /// Collection of keyCredential restrictions settings to be applied to an application or service
     /// principal.
@@ -8575,6 +14381,35 @@ pub struct AppManagementConfiguration {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AppManagementConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AppManagementConfiguration {
+    const NAME: &'static str = "microsoft.graph.appManagementConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "keyCredentials" => self.key_credentials = map.next_value()?,
+            "passwordCredentials" => self.password_credentials = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `appManagementConfiguration` or any type derived from it, chosen by `@odata.type` when reading.
@@ -8603,29 +14438,50 @@ pub enum AnyAppManagementConfiguration {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyAppManagementConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyAppManagementConfiguration {
+    const DECLARED: &'static str = "microsoft.graph.appManagementConfiguration";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.appManagementConfiguration") => {
-                Self::AppManagementConfiguration(crate::edm::from_value(value)?)
+                Self::AppManagementConfiguration(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.appManagementApplicationConfiguration") => {
-                Self::AppManagementApplicationConfiguration(crate::edm::from_value(value)?)
+                Self::AppManagementApplicationConfiguration(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.appManagementServicePrincipalConfiguration") => {
-                Self::AppManagementServicePrincipalConfiguration(crate::edm::from_value(value)?)
+                Self::AppManagementServicePrincipalConfiguration(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             Some("microsoft.graph.customAppManagementConfiguration") => {
-                Self::CustomAppManagementConfiguration(crate::edm::from_value(value)?)
+                Self::CustomAppManagementConfiguration(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AppManagementConfiguration(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.appManagementPolicyActorExemptions` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AppManagementPolicyActorExemptions {
     /// The `customSecurityAttributes` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8637,12 +14493,40 @@ pub struct AppManagementPolicyActorExemptions {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AppManagementPolicyActorExemptions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AppManagementPolicyActorExemptions {
+    const NAME: &'static str = "microsoft.graph.appManagementPolicyActorExemptions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "customSecurityAttributes" => self.custom_security_attributes = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.appManagementServicePrincipalConfiguration` complex type.
 ///
 /// Derived from `appManagementConfiguration`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AppManagementServicePrincipalConfiguration {
     /// Collection of keyCredential restrictions settings to be applied to an application or service
     /// principal.
@@ -8658,10 +14542,39 @@ pub struct AppManagementServicePrincipalConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AppManagementServicePrincipalConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AppManagementServicePrincipalConfiguration {
+    const NAME: &'static str = "microsoft.graph.appManagementServicePrincipalConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "keyCredentials" => self.key_credentials = map.next_value()?,
+            "passwordCredentials" => self.password_credentials = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.approvalSettings` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApprovalSettings {
     /// One of SingleStage, Serial, Parallel, NoApproval (default). NoApproval is used when
     /// isApprovalRequired is false.
@@ -8686,10 +14599,46 @@ pub struct ApprovalSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ApprovalSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ApprovalSettings {
+    const NAME: &'static str = "microsoft.graph.approvalSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "approvalMode" => self.approval_mode = map.next_value()?,
+            "approvalStages" => self.approval_stages = map.next_value()?,
+            "isApprovalRequired" => self.is_approval_required = map.next_value()?,
+            "isApprovalRequiredForExtension" => {
+                self.is_approval_required_for_extension = map.next_value()?
+            }
+            "isRequestorJustificationRequired" => {
+                self.is_requestor_justification_required = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.assignmentOrder` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AssignmentOrder {
     /// A list of identityUserFlowAttribute object identifiers that determine the order in which
     /// attributes should be collected within a user flow.
@@ -8701,12 +14650,40 @@ pub struct AssignmentOrder {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AssignmentOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AssignmentOrder {
+    const NAME: &'static str = "microsoft.graph.assignmentOrder";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "order" => self.order = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.authContext` complex type.
 ///
 /// Derived from `signInContext`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthContext {
     /// The `authenticationContextValue` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8717,10 +14694,38 @@ pub struct AuthContext {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthContext {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthContext {
+    const NAME: &'static str = "microsoft.graph.authContext";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "authenticationContextValue" => self.authentication_context_value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.authenticationAttributeCollectionInputConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationAttributeCollectionInputConfiguration {
     /// The `attribute` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8759,10 +14764,48 @@ pub struct AuthenticationAttributeCollectionInputConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationAttributeCollectionInputConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationAttributeCollectionInputConfiguration {
+    const NAME: &'static str =
+        "microsoft.graph.authenticationAttributeCollectionInputConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "attribute" => self.attribute = map.next_value()?,
+            "defaultValue" => self.default_value = map.next_value()?,
+            "editable" => self.editable = map.next_value()?,
+            "hidden" => self.hidden = map.next_value()?,
+            "inputType" => self.input_type = map.next_value()?,
+            "label" => self.label = map.next_value()?,
+            "options" => self.options = map.next_value()?,
+            "required" => self.required = map.next_value()?,
+            "validationRegEx" => self.validation_reg_ex = map.next_value()?,
+            "writeToDirectory" => self.write_to_directory = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.authenticationAttributeCollectionOptionConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationAttributeCollectionOptionConfiguration {
     /// The `label` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8776,10 +14819,40 @@ pub struct AuthenticationAttributeCollectionOptionConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationAttributeCollectionOptionConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationAttributeCollectionOptionConfiguration {
+    const NAME: &'static str =
+        "microsoft.graph.authenticationAttributeCollectionOptionConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "label" => self.label = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.authenticationAttributeCollectionPage` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationAttributeCollectionPage {
     /// The `views` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8791,10 +14864,38 @@ pub struct AuthenticationAttributeCollectionPage {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationAttributeCollectionPage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationAttributeCollectionPage {
+    const NAME: &'static str = "microsoft.graph.authenticationAttributeCollectionPage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "views" => self.views = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.authenticationAttributeCollectionPageViewConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationAttributeCollectionPageViewConfiguration {
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8812,24 +14913,83 @@ pub struct AuthenticationAttributeCollectionPageViewConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationAttributeCollectionPageViewConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationAttributeCollectionPageViewConfiguration {
+    const NAME: &'static str =
+        "microsoft.graph.authenticationAttributeCollectionPageViewConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            "inputs" => self.inputs = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.authenticationConditions` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationConditions {
     /// The `applications` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub applications: crate::Patch<crate::models::AuthenticationConditionsApplications>,
+    pub applications: crate::Patch<Box<crate::models::AuthenticationConditionsApplications>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationConditions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationConditions {
+    const NAME: &'static str = "microsoft.graph.authenticationConditions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "applications" => self.applications = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.authenticationConditionsApplications` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationConditionsApplications {
     /// The `includeApplications` navigation property (present when expanded).
     #[cfg(feature = "other")]
@@ -8841,10 +15001,40 @@ pub struct AuthenticationConditionsApplications {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationConditionsApplications {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationConditionsApplications {
+    const NAME: &'static str = "microsoft.graph.authenticationConditionsApplications";
+
+    #[allow(unreachable_code, unused_variables)] // every property may be compiled out
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            #[cfg(feature = "other")]
+            "includeApplications" => self.include_applications = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.authenticationConfigurationValidation` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationConfigurationValidation {
     /// The `errors` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8858,10 +15048,39 @@ pub struct AuthenticationConfigurationValidation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationConfigurationValidation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationConfigurationValidation {
+    const NAME: &'static str = "microsoft.graph.authenticationConfigurationValidation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "errors" => self.errors = map.next_value()?,
+            "warnings" => self.warnings = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.authenticationFlow` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationFlow {
     /// The `transferMethod` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8873,17 +15092,45 @@ pub struct AuthenticationFlow {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationFlow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationFlow {
+    const NAME: &'static str = "microsoft.graph.authenticationFlow";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "transferMethod" => self.transfer_method = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.authenticationMethodFeatureConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationMethodFeatureConfiguration {
     /// A single entity that is excluded from this feature.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub exclude_target: crate::Patch<crate::models::FeatureTarget>,
+    pub exclude_target: crate::Patch<Box<crate::models::FeatureTarget>>,
     /// A single entity that is included in this feature.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub include_target: crate::Patch<crate::models::FeatureTarget>,
+    pub include_target: crate::Patch<Box<crate::models::FeatureTarget>>,
     /// Enable or disable the feature. Possible values are: default, enabled, disabled,
     /// unknownFutureValue. The default value is used when the configuration hasn't been explicitly set
     /// and uses the default behavior of Azure AD for the setting. The default value is disabled.
@@ -8895,10 +15142,40 @@ pub struct AuthenticationMethodFeatureConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationMethodFeatureConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationMethodFeatureConfiguration {
+    const NAME: &'static str = "microsoft.graph.authenticationMethodFeatureConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "excludeTarget" => self.exclude_target = map.next_value()?,
+            "includeTarget" => self.include_target = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.authenticationMethodsRegistrationCampaign` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationMethodsRegistrationCampaign {
     /// Users and groups of users that are excluded from being prompted to set up the authentication
     /// method.
@@ -8925,10 +15202,41 @@ pub struct AuthenticationMethodsRegistrationCampaign {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationMethodsRegistrationCampaign {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationMethodsRegistrationCampaign {
+    const NAME: &'static str = "microsoft.graph.authenticationMethodsRegistrationCampaign";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "excludeTargets" => self.exclude_targets = map.next_value()?,
+            "includeTargets" => self.include_targets = map.next_value()?,
+            "snoozeDurationInDays" => self.snooze_duration_in_days = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.authenticationMethodsRegistrationCampaignIncludeTarget` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationMethodsRegistrationCampaignIncludeTarget {
     /// The object identifier of an Azure Active Directory user or group.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8947,10 +15255,43 @@ pub struct AuthenticationMethodsRegistrationCampaignIncludeTarget {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationMethodsRegistrationCampaignIncludeTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationMethodsRegistrationCampaignIncludeTarget {
+    const NAME: &'static str =
+        "microsoft.graph.authenticationMethodsRegistrationCampaignIncludeTarget";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "targetedAuthenticationMethod" => {
+                self.targeted_authentication_method = map.next_value()?
+            }
+            "targetType" => self.target_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.authenticationStrengthUsage` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationStrengthUsage {
     /// The `mfa` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -8964,34 +15305,93 @@ pub struct AuthenticationStrengthUsage {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AuthenticationStrengthUsage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AuthenticationStrengthUsage {
+    const NAME: &'static str = "microsoft.graph.authenticationStrengthUsage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "mfa" => self.mfa = map.next_value()?,
+            "none" => self.none = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.azureADJoinPolicy` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AzureADJoinPolicy {
     /// The `allowedToJoin` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub allowed_to_join: crate::Patch<crate::models::AnyDeviceRegistrationMembership>,
+    pub allowed_to_join: crate::Patch<Box<crate::models::AnyDeviceRegistrationMembership>>,
     /// The `isAdminConfigurable` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_admin_configurable: crate::Patch<bool>,
     /// The `localAdmins` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub local_admins: crate::Patch<crate::models::LocalAdminSettings>,
+    pub local_admins: crate::Patch<Box<crate::models::LocalAdminSettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AzureADJoinPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AzureADJoinPolicy {
+    const NAME: &'static str = "microsoft.graph.azureADJoinPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowedToJoin" => self.allowed_to_join = map.next_value()?,
+            "isAdminConfigurable" => self.is_admin_configurable = map.next_value()?,
+            "localAdmins" => self.local_admins = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.azureADRegistrationPolicy` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AzureADRegistrationPolicy {
     /// The `allowedToRegister` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub allowed_to_register: crate::Patch<crate::models::AnyDeviceRegistrationMembership>,
+    pub allowed_to_register: crate::Patch<Box<crate::models::AnyDeviceRegistrationMembership>>,
     /// The `isAdminConfigurable` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_admin_configurable: crate::Patch<bool>,
@@ -8999,14 +15399,43 @@ pub struct AzureADRegistrationPolicy {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for AzureADRegistrationPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for AzureADRegistrationPolicy {
+    const NAME: &'static str = "microsoft.graph.azureADRegistrationPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowedToRegister" => self.allowed_to_register = map.next_value()?,
+            "isAdminConfigurable" => self.is_admin_configurable = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.basicAuthentication` complex type.
 ///
 /// Derived from `apiAuthenticationConfigurationBase`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BasicAuthentication {
     /// The password. It is not returned in the responses.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9020,10 +15449,39 @@ pub struct BasicAuthentication {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for BasicAuthentication {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for BasicAuthentication {
+    const NAME: &'static str = "microsoft.graph.basicAuthentication";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "password" => self.password = map.next_value()?,
+            "username" => self.username = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.certificateAuthority` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CertificateAuthority {
     /// Required. The base64 encoded string representing the public certificate.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9051,10 +15509,47 @@ pub struct CertificateAuthority {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CertificateAuthority {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CertificateAuthority {
+    const NAME: &'static str = "microsoft.graph.certificateAuthority";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "certificate" => self.certificate = map.next_value()?,
+            "certificateRevocationListUrl" => {
+                self.certificate_revocation_list_url = map.next_value()?
+            }
+            "deltaCertificateRevocationListUrl" => {
+                self.delta_certificate_revocation_list_url = map.next_value()?
+            }
+            "isRootAuthority" => self.is_root_authority = map.next_value()?,
+            "issuer" => self.issuer = map.next_value()?,
+            "issuerSki" => self.issuer_ski = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.claimBinding` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ClaimBinding {
     /// The `matchConfidenceLevel` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9071,10 +15566,40 @@ pub struct ClaimBinding {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ClaimBinding {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ClaimBinding {
+    const NAME: &'static str = "microsoft.graph.claimBinding";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "matchConfidenceLevel" => self.match_confidence_level = map.next_value()?,
+            "sourceAttribute" => self.source_attribute = map.next_value()?,
+            "verifiedIdClaim" => self.verified_id_claim = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.claimValidation` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ClaimValidation {
     /// The `customExtensionId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9088,12 +15613,41 @@ pub struct ClaimValidation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ClaimValidation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ClaimValidation {
+    const NAME: &'static str = "microsoft.graph.claimValidation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "customExtensionId" => self.custom_extension_id = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.clientCertificateAuthentication` complex type.
 ///
 /// Derived from `apiAuthenticationConfigurationBase`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ClientCertificateAuthentication {
     /// The list of certificates uploaded for this API connector.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9104,12 +15658,40 @@ pub struct ClientCertificateAuthentication {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ClientCertificateAuthentication {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ClientCertificateAuthentication {
+    const NAME: &'static str = "microsoft.graph.clientCertificateAuthentication";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "certificateList" => self.certificate_list = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.cloudAppSecuritySessionControl` complex type.
 ///
 /// Derived from `conditionalAccessSessionControl`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CloudAppSecuritySessionControl {
     /// Specifies whether the session control is enabled.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9124,10 +15706,39 @@ pub struct CloudAppSecuritySessionControl {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CloudAppSecuritySessionControl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CloudAppSecuritySessionControl {
+    const NAME: &'static str = "microsoft.graph.cloudAppSecuritySessionControl";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "cloudAppSecurityType" => self.cloud_app_security_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.cloudFlareRuleModel` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CloudFlareRuleModel {
     /// The `action` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9144,10 +15755,40 @@ pub struct CloudFlareRuleModel {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CloudFlareRuleModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CloudFlareRuleModel {
+    const NAME: &'static str = "microsoft.graph.cloudFlareRuleModel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "action" => self.action = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "ruleId" => self.rule_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.cloudFlareRulesetModel` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CloudFlareRulesetModel {
     /// The `name` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9164,16 +15805,46 @@ pub struct CloudFlareRulesetModel {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CloudFlareRulesetModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CloudFlareRulesetModel {
+    const NAME: &'static str = "microsoft.graph.cloudFlareRulesetModel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            "phaseName" => self.phase_name = map.next_value()?,
+            "rulesetId" => self.ruleset_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.cloudFlareVerifiedDetailsModel` complex type.
 ///
 /// Derived from `webApplicationFirewallVerifiedDetails`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CloudFlareVerifiedDetailsModel {
     /// The `dnsConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub dns_configuration: crate::Patch<crate::models::WebApplicationFirewallDnsConfiguration>,
+    pub dns_configuration: crate::Patch<Box<crate::models::WebApplicationFirewallDnsConfiguration>>,
     /// The `enabledCustomRules` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enabled_custom_rules: crate::Patch<Vec<crate::models::CloudFlareRuleModel>>,
@@ -9189,12 +15860,43 @@ pub struct CloudFlareVerifiedDetailsModel {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CloudFlareVerifiedDetailsModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CloudFlareVerifiedDetailsModel {
+    const NAME: &'static str = "microsoft.graph.cloudFlareVerifiedDetailsModel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "dnsConfiguration" => self.dns_configuration = map.next_value()?,
+            "enabledCustomRules" => self.enabled_custom_rules = map.next_value()?,
+            "enabledRecommendedRulesets" => self.enabled_recommended_rulesets = map.next_value()?,
+            "zoneId" => self.zone_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.conditionalAccessAllExternalTenants` complex type.
 ///
 /// Derived from `conditionalAccessExternalTenants`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessAllExternalTenants {
     /// The membership kind. Possible values are: all, enumerated, unknownFutureValue. The enumerated
     /// member references an conditionalAccessEnumeratedExternalTenants object.
@@ -9207,14 +15909,42 @@ pub struct ConditionalAccessAllExternalTenants {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessAllExternalTenants {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessAllExternalTenants {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessAllExternalTenants";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "membershipKind" => self.membership_kind = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.conditionalAccessApplications` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessApplications {
     /// The `applicationFilter` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub application_filter: crate::Patch<crate::models::ConditionalAccessFilter>,
+    pub application_filter: crate::Patch<Box<crate::models::ConditionalAccessFilter>>,
     /// Can be one of the following: The list of client IDs (appId) explicitly excluded from the policy.
     /// Office365 - For the list of apps included in Office365, see Conditional Access target apps:
     /// Office 365
@@ -9238,10 +15968,44 @@ pub struct ConditionalAccessApplications {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessApplications {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessApplications {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessApplications";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "applicationFilter" => self.application_filter = map.next_value()?,
+            "excludeApplications" => self.exclude_applications = map.next_value()?,
+            "includeApplications" => self.include_applications = map.next_value()?,
+            "includeAuthenticationContextClassReferences" => {
+                self.include_authentication_context_class_references = map.next_value()?
+            }
+            "includeUserActions" => self.include_user_actions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.conditionalAccessAuthenticationFlows` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessAuthenticationFlows {
     /// The `transferMethods` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9253,10 +16017,38 @@ pub struct ConditionalAccessAuthenticationFlows {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessAuthenticationFlows {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessAuthenticationFlows {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessAuthenticationFlows";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "transferMethods" => self.transfer_methods = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.conditionalAccessClientApplications` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessClientApplications {
     /// Service principal IDs excluded from the policy scope.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9266,45 +16058,76 @@ pub struct ConditionalAccessClientApplications {
     pub include_service_principals: crate::Patch<Vec<String>>,
     /// The `servicePrincipalFilter` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub service_principal_filter: crate::Patch<crate::models::ConditionalAccessFilter>,
+    pub service_principal_filter: crate::Patch<Box<crate::models::ConditionalAccessFilter>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessClientApplications {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessClientApplications {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessClientApplications";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "excludeServicePrincipals" => self.exclude_service_principals = map.next_value()?,
+            "includeServicePrincipals" => self.include_service_principals = map.next_value()?,
+            "servicePrincipalFilter" => self.service_principal_filter = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.conditionalAccessConditionSet` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessConditionSet {
     /// Applications and user actions included in and excluded from the policy. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub applications: crate::Patch<crate::models::ConditionalAccessApplications>,
+    pub applications: crate::Patch<Box<crate::models::ConditionalAccessApplications>>,
     /// The `authenticationFlows` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub authentication_flows: crate::Patch<crate::models::ConditionalAccessAuthenticationFlows>,
+    pub authentication_flows:
+        crate::Patch<Box<crate::models::ConditionalAccessAuthenticationFlows>>,
     /// Client applications (service principals and workload identities) included in and excluded from
     /// the policy. Either users or clientApplications is required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub client_applications: crate::Patch<crate::models::ConditionalAccessClientApplications>,
+    pub client_applications: crate::Patch<Box<crate::models::ConditionalAccessClientApplications>>,
     /// Client application types included in the policy. Possible values are: all, browser,
     /// mobileAppsAndDesktopClients, exchangeActiveSync, easSupported, other. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_app_types: crate::Patch<Vec<crate::models::ConditionalAccessClientApp>>,
     /// Devices in the policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub devices: crate::Patch<crate::models::ConditionalAccessDevices>,
+    pub devices: crate::Patch<Box<crate::models::ConditionalAccessDevices>>,
     /// The `insiderRiskLevels` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub insider_risk_levels:
         crate::Patch<crate::edm::Flags<crate::models::ConditionalAccessInsiderRiskLevels>>,
     /// Locations included in and excluded from the policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub locations: crate::Patch<crate::models::ConditionalAccessLocations>,
+    pub locations: crate::Patch<Box<crate::models::ConditionalAccessLocations>>,
     /// Platforms included in and excluded from the policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub platforms: crate::Patch<crate::models::ConditionalAccessPlatforms>,
+    pub platforms: crate::Patch<Box<crate::models::ConditionalAccessPlatforms>>,
     /// Service principal risk levels included in the policy. Possible values are: low, medium, high,
     /// none, unknownFutureValue.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9320,34 +16143,103 @@ pub struct ConditionalAccessConditionSet {
     /// Users, groups, and roles included in and excluded from the policy. Either users or
     /// clientApplications is required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub users: crate::Patch<crate::models::ConditionalAccessUsers>,
+    pub users: crate::Patch<Box<crate::models::ConditionalAccessUsers>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessConditionSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessConditionSet {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessConditionSet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "applications" => self.applications = map.next_value()?,
+            "authenticationFlows" => self.authentication_flows = map.next_value()?,
+            "clientApplications" => self.client_applications = map.next_value()?,
+            "clientAppTypes" => self.client_app_types = map.next_value()?,
+            "devices" => self.devices = map.next_value()?,
+            "insiderRiskLevels" => self.insider_risk_levels = map.next_value()?,
+            "locations" => self.locations = map.next_value()?,
+            "platforms" => self.platforms = map.next_value()?,
+            "servicePrincipalRiskLevels" => {
+                self.service_principal_risk_levels = map.next_value()?
+            }
+            "signInRiskLevels" => self.sign_in_risk_levels = map.next_value()?,
+            "userRiskLevels" => self.user_risk_levels = map.next_value()?,
+            "users" => self.users = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.conditionalAccessDevices` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessDevices {
     /// Filter that defines the dynamic-device-syntax rule to include/exclude devices. A filter can use
     /// device properties (such as extension attributes) to include/exclude them.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub device_filter: crate::Patch<crate::models::ConditionalAccessFilter>,
+    pub device_filter: crate::Patch<Box<crate::models::ConditionalAccessFilter>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessDevices {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessDevices {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessDevices";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "deviceFilter" => self.device_filter = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.conditionalAccessEnumeratedExternalTenants` complex type.
 ///
 /// Derived from `conditionalAccessExternalTenants`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessEnumeratedExternalTenants {
     /// The membership kind. Possible values are: all, enumerated, unknownFutureValue. The enumerated
     /// member references an conditionalAccessEnumeratedExternalTenants object.
@@ -9364,10 +16256,39 @@ pub struct ConditionalAccessEnumeratedExternalTenants {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessEnumeratedExternalTenants {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessEnumeratedExternalTenants {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessEnumeratedExternalTenants";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "membershipKind" => self.membership_kind = map.next_value()?,
+            "members" => self.members = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.conditionalAccessExternalTenants` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessExternalTenants {
     /// The membership kind. Possible values are: all, enumerated, unknownFutureValue. The enumerated
     /// member references an conditionalAccessEnumeratedExternalTenants object.
@@ -9378,6 +16299,34 @@ pub struct ConditionalAccessExternalTenants {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessExternalTenants {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessExternalTenants {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessExternalTenants";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "membershipKind" => self.membership_kind = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `conditionalAccessExternalTenants` or any type derived from it, chosen by `@odata.type` when reading.
@@ -9404,26 +16353,47 @@ pub enum AnyConditionalAccessExternalTenants {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyConditionalAccessExternalTenants {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyConditionalAccessExternalTenants {
+    const DECLARED: &'static str = "microsoft.graph.conditionalAccessExternalTenants";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.conditionalAccessExternalTenants") => {
-                Self::ConditionalAccessExternalTenants(crate::edm::from_value(value)?)
+                Self::ConditionalAccessExternalTenants(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.conditionalAccessAllExternalTenants") => {
-                Self::ConditionalAccessAllExternalTenants(crate::edm::from_value(value)?)
+                Self::ConditionalAccessAllExternalTenants(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.conditionalAccessEnumeratedExternalTenants") => {
-                Self::ConditionalAccessEnumeratedExternalTenants(crate::edm::from_value(value)?)
+                Self::ConditionalAccessEnumeratedExternalTenants(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ConditionalAccessExternalTenants(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.conditionalAccessFilter` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessFilter {
     /// Mode to use for the filter. Possible values are include or exclude.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9438,10 +16408,39 @@ pub struct ConditionalAccessFilter {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessFilter {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessFilter";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "mode" => self.mode = map.next_value()?,
+            "rule" => self.rule = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.conditionalAccessGrantControls` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessGrantControls {
     /// List of values of built-in controls required by the policy. Possible values: block, mfa,
     /// compliantDevice, domainJoinedDevice, approvedApplication, compliantApplication, passwordChange,
@@ -9459,23 +16458,57 @@ pub struct ConditionalAccessGrantControls {
     pub terms_of_use: crate::Patch<Vec<String>>,
     /// The `authenticationStrength` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub authentication_strength: crate::Patch<crate::models::AuthenticationStrengthPolicy>,
+    pub authentication_strength: crate::Patch<Box<crate::models::AuthenticationStrengthPolicy>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessGrantControls {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessGrantControls {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessGrantControls";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "builtInControls" => self.built_in_controls = map.next_value()?,
+            "customAuthenticationFactors" => {
+                self.custom_authentication_factors = map.next_value()?
+            }
+            "operator" => self.operator = map.next_value()?,
+            "termsOfUse" => self.terms_of_use = map.next_value()?,
+            "authenticationStrength" => self.authentication_strength = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.conditionalAccessGuestsOrExternalUsers` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessGuestsOrExternalUsers {
     /// The tenant IDs of the selected types of external users. Either all B2B tenant or a collection of
     /// tenant IDs. External tenants can be specified only when the property guestOrExternalUserTypes is
     /// not null or an empty String.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub external_tenants: crate::Patch<crate::models::AnyConditionalAccessExternalTenants>,
+    pub external_tenants: crate::Patch<Box<crate::models::AnyConditionalAccessExternalTenants>>,
     /// Indicates internal guests or external user types. This is a multi-valued property. Possible
     /// values are: none, internalGuest, b2bCollaborationGuest, b2bCollaborationMember,
     /// b2bDirectConnectUser, otherExternalUser, serviceProvider, unknownFutureValue.
@@ -9488,10 +16521,39 @@ pub struct ConditionalAccessGuestsOrExternalUsers {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessGuestsOrExternalUsers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessGuestsOrExternalUsers {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessGuestsOrExternalUsers";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "externalTenants" => self.external_tenants = map.next_value()?,
+            "guestOrExternalUserTypes" => self.guest_or_external_user_types = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.conditionalAccessLocations` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessLocations {
     /// Location IDs excluded from scope of policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9505,10 +16567,39 @@ pub struct ConditionalAccessLocations {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessLocations {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessLocations {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessLocations";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "excludeLocations" => self.exclude_locations = map.next_value()?,
+            "includeLocations" => self.include_locations = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.conditionalAccessPlatforms` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessPlatforms {
     /// Possible values are: android, iOS, windows, windowsPhone, macOS, linux, all, unknownFutureValue.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9522,30 +16613,89 @@ pub struct ConditionalAccessPlatforms {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessPlatforms {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessPlatforms {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessPlatforms";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "excludePlatforms" => self.exclude_platforms = map.next_value()?,
+            "includePlatforms" => self.include_platforms = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.conditionalAccessPolicyDetail` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessPolicyDetail {
     /// Represents the type of conditions that govern when the policy applies.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conditions: crate::Patch<crate::models::ConditionalAccessConditionSet>,
+    pub conditions: crate::Patch<Box<crate::models::ConditionalAccessConditionSet>>,
     /// Represents grant controls that must be fulfilled for the policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub grant_controls: crate::Patch<crate::models::ConditionalAccessGrantControls>,
+    pub grant_controls: crate::Patch<Box<crate::models::ConditionalAccessGrantControls>>,
     /// Represents a complex type of session controls that is enforced after sign-in.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub session_controls: crate::Patch<crate::models::ConditionalAccessSessionControls>,
+    pub session_controls: crate::Patch<Box<crate::models::ConditionalAccessSessionControls>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessPolicyDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessPolicyDetail {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessPolicyDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "conditions" => self.conditions = map.next_value()?,
+            "grantControls" => self.grant_controls = map.next_value()?,
+            "sessionControls" => self.session_controls = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.conditionalAccessSessionControl` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessSessionControl {
     /// Specifies whether the session control is enabled.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9554,6 +16704,34 @@ pub struct ConditionalAccessSessionControl {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessSessionControl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessSessionControl {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessSessionControl";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `conditionalAccessSessionControl` or any type derived from it, chosen by `@odata.type` when reading.
@@ -9586,44 +16764,65 @@ pub enum AnyConditionalAccessSessionControl {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyConditionalAccessSessionControl {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyConditionalAccessSessionControl {
+    const DECLARED: &'static str = "microsoft.graph.conditionalAccessSessionControl";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.conditionalAccessSessionControl") => {
-                Self::ConditionalAccessSessionControl(crate::edm::from_value(value)?)
+                Self::ConditionalAccessSessionControl(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.applicationEnforcedRestrictionsSessionControl") => {
-                Self::ApplicationEnforcedRestrictionsSessionControl(crate::edm::from_value(value)?)
+                Self::ApplicationEnforcedRestrictionsSessionControl(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             Some("microsoft.graph.cloudAppSecuritySessionControl") => {
-                Self::CloudAppSecuritySessionControl(crate::edm::from_value(value)?)
+                Self::CloudAppSecuritySessionControl(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.persistentBrowserSessionControl") => {
-                Self::PersistentBrowserSessionControl(crate::edm::from_value(value)?)
+                Self::PersistentBrowserSessionControl(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.secureSignInSessionControl") => {
-                Self::SecureSignInSessionControl(crate::edm::from_value(value)?)
+                Self::SecureSignInSessionControl(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.signInFrequencySessionControl") => {
-                Self::SignInFrequencySessionControl(crate::edm::from_value(value)?)
+                Self::SignInFrequencySessionControl(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ConditionalAccessSessionControl(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.conditionalAccessSessionControls` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessSessionControls {
     /// Session control to enforce application restrictions. Only Exchange Online and Sharepoint Online
     /// support this session control.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_enforced_restrictions:
-        crate::Patch<crate::models::ApplicationEnforcedRestrictionsSessionControl>,
+        crate::Patch<Box<crate::models::ApplicationEnforcedRestrictionsSessionControl>>,
     /// Session control to apply cloud app security.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub cloud_app_security: crate::Patch<crate::models::CloudAppSecuritySessionControl>,
+    pub cloud_app_security: crate::Patch<Box<crate::models::CloudAppSecuritySessionControl>>,
     /// Session control that determines whether it is acceptable for Azure AD to extend existing sessions
     /// based on information collected prior to an outage or not.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9631,23 +16830,58 @@ pub struct ConditionalAccessSessionControls {
     /// Session control to define whether to persist cookies or not. All apps should be selected for this
     /// session control to work correctly.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub persistent_browser: crate::Patch<crate::models::PersistentBrowserSessionControl>,
+    pub persistent_browser: crate::Patch<Box<crate::models::PersistentBrowserSessionControl>>,
     /// The `secureSignInSession` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub secure_sign_in_session: crate::Patch<crate::models::SecureSignInSessionControl>,
+    pub secure_sign_in_session: crate::Patch<Box<crate::models::SecureSignInSessionControl>>,
     /// Session control to enforce signin frequency.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sign_in_frequency: crate::Patch<crate::models::SignInFrequencySessionControl>,
+    pub sign_in_frequency: crate::Patch<Box<crate::models::SignInFrequencySessionControl>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessSessionControls {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessSessionControls {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessSessionControls";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "applicationEnforcedRestrictions" => {
+                self.application_enforced_restrictions = map.next_value()?
+            }
+            "cloudAppSecurity" => self.cloud_app_security = map.next_value()?,
+            "disableResilienceDefaults" => self.disable_resilience_defaults = map.next_value()?,
+            "persistentBrowser" => self.persistent_browser = map.next_value()?,
+            "secureSignInSession" => self.secure_sign_in_session = map.next_value()?,
+            "signInFrequency" => self.sign_in_frequency = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.conditionalAccessUsers` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConditionalAccessUsers {
     /// Group IDs excluded from scope of policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9655,7 +16889,7 @@ pub struct ConditionalAccessUsers {
     /// Internal guests or external users excluded from the policy scope. Optionally populated.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_guests_or_external_users:
-        crate::Patch<crate::models::ConditionalAccessGuestsOrExternalUsers>,
+        crate::Patch<Box<crate::models::ConditionalAccessGuestsOrExternalUsers>>,
     /// Role IDs excluded from scope of policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_roles: crate::Patch<Vec<String>>,
@@ -9668,7 +16902,7 @@ pub struct ConditionalAccessUsers {
     /// Internal guests or external users included in the policy scope. Optionally populated.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_guests_or_external_users:
-        crate::Patch<crate::models::ConditionalAccessGuestsOrExternalUsers>,
+        crate::Patch<Box<crate::models::ConditionalAccessGuestsOrExternalUsers>>,
     /// Role IDs in scope of policy unless explicitly excluded.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_roles: crate::Patch<Vec<String>>,
@@ -9681,35 +16915,132 @@ pub struct ConditionalAccessUsers {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ConditionalAccessUsers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ConditionalAccessUsers {
+    const NAME: &'static str = "microsoft.graph.conditionalAccessUsers";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "excludeGroups" => self.exclude_groups = map.next_value()?,
+            "excludeGuestsOrExternalUsers" => {
+                self.exclude_guests_or_external_users = map.next_value()?
+            }
+            "excludeRoles" => self.exclude_roles = map.next_value()?,
+            "excludeUsers" => self.exclude_users = map.next_value()?,
+            "includeGroups" => self.include_groups = map.next_value()?,
+            "includeGuestsOrExternalUsers" => {
+                self.include_guests_or_external_users = map.next_value()?
+            }
+            "includeRoles" => self.include_roles = map.next_value()?,
+            "includeUsers" => self.include_users = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.crossTenantAccessPolicyAppServiceConnectSetting` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrossTenantAccessPolicyAppServiceConnectSetting {
     /// The `applications` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub applications: crate::Patch<crate::models::CrossTenantAccessPolicyTargetConfiguration>,
+    pub applications: crate::Patch<Box<crate::models::CrossTenantAccessPolicyTargetConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CrossTenantAccessPolicyAppServiceConnectSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CrossTenantAccessPolicyAppServiceConnectSetting {
+    const NAME: &'static str = "microsoft.graph.crossTenantAccessPolicyAppServiceConnectSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "applications" => self.applications = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.crossTenantAccessPolicyB2BSetting` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrossTenantAccessPolicyB2BSetting {
     /// The list of applications targeted with your cross-tenant access policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub applications: crate::Patch<crate::models::CrossTenantAccessPolicyTargetConfiguration>,
+    pub applications: crate::Patch<Box<crate::models::CrossTenantAccessPolicyTargetConfiguration>>,
     /// The list of users and groups targeted with your cross-tenant access policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub users_and_groups: crate::Patch<crate::models::CrossTenantAccessPolicyTargetConfiguration>,
+    pub users_and_groups:
+        crate::Patch<Box<crate::models::CrossTenantAccessPolicyTargetConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CrossTenantAccessPolicyB2BSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CrossTenantAccessPolicyB2BSetting {
+    const NAME: &'static str = "microsoft.graph.crossTenantAccessPolicyB2BSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "applications" => self.applications = map.next_value()?,
+            "usersAndGroups" => self.users_and_groups = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `crossTenantAccessPolicyB2BSetting` or any type derived from it, chosen by `@odata.type` when reading.
@@ -9734,23 +17065,42 @@ pub enum AnyCrossTenantAccessPolicyB2BSetting {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyCrossTenantAccessPolicyB2BSetting {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyCrossTenantAccessPolicyB2BSetting {
+    const DECLARED: &'static str = "microsoft.graph.crossTenantAccessPolicyB2BSetting";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.crossTenantAccessPolicyB2BSetting") => {
-                Self::CrossTenantAccessPolicyB2BSetting(crate::edm::from_value(value)?)
+                Self::CrossTenantAccessPolicyB2BSetting(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.crossTenantAccessPolicyTenantRestrictions") => {
-                Self::CrossTenantAccessPolicyTenantRestrictions(crate::edm::from_value(value)?)
+                Self::CrossTenantAccessPolicyTenantRestrictions(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::CrossTenantAccessPolicyB2BSetting(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.crossTenantAccessPolicyInboundTrust` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrossTenantAccessPolicyInboundTrust {
     /// Specifies whether compliant devices from external Azure AD organizations are trusted.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9771,38 +17121,129 @@ pub struct CrossTenantAccessPolicyInboundTrust {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CrossTenantAccessPolicyInboundTrust {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CrossTenantAccessPolicyInboundTrust {
+    const NAME: &'static str = "microsoft.graph.crossTenantAccessPolicyInboundTrust";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isCompliantDeviceAccepted" => self.is_compliant_device_accepted = map.next_value()?,
+            "isHybridAzureADJoinedDeviceAccepted" => {
+                self.is_hybrid_azure_ad_joined_device_accepted = map.next_value()?
+            }
+            "isMfaAccepted" => self.is_mfa_accepted = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.crossTenantAccessPolicyM365CollaborationInboundSetting` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrossTenantAccessPolicyM365CollaborationInboundSetting {
     /// The `users` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub users: crate::Patch<crate::models::CrossTenantAccessPolicyTargetConfiguration>,
+    pub users: crate::Patch<Box<crate::models::CrossTenantAccessPolicyTargetConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CrossTenantAccessPolicyM365CollaborationInboundSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CrossTenantAccessPolicyM365CollaborationInboundSetting {
+    const NAME: &'static str =
+        "microsoft.graph.crossTenantAccessPolicyM365CollaborationInboundSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "users" => self.users = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.crossTenantAccessPolicyM365CollaborationOutboundSetting` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrossTenantAccessPolicyM365CollaborationOutboundSetting {
     /// The `usersAndGroups` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub users_and_groups: crate::Patch<crate::models::CrossTenantAccessPolicyTargetConfiguration>,
+    pub users_and_groups:
+        crate::Patch<Box<crate::models::CrossTenantAccessPolicyTargetConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CrossTenantAccessPolicyM365CollaborationOutboundSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CrossTenantAccessPolicyM365CollaborationOutboundSetting {
+    const NAME: &'static str =
+        "microsoft.graph.crossTenantAccessPolicyM365CollaborationOutboundSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "usersAndGroups" => self.users_and_groups = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.crossTenantAccessPolicyTarget` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrossTenantAccessPolicyTarget {
     /// The unique identifier of the user, group, or application; one of the following keywords: AllUsers
     /// and AllApplications; or for targets that are applications, you may use reserved values.
@@ -9818,10 +17259,39 @@ pub struct CrossTenantAccessPolicyTarget {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CrossTenantAccessPolicyTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CrossTenantAccessPolicyTarget {
+    const NAME: &'static str = "microsoft.graph.crossTenantAccessPolicyTarget";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "target" => self.target = map.next_value()?,
+            "targetType" => self.target_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.crossTenantAccessPolicyTargetConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrossTenantAccessPolicyTargetConfiguration {
     /// Defines whether access is allowed or blocked. The possible values are: allowed, blocked,
     /// unknownFutureValue.
@@ -9837,32 +17307,92 @@ pub struct CrossTenantAccessPolicyTargetConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CrossTenantAccessPolicyTargetConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CrossTenantAccessPolicyTargetConfiguration {
+    const NAME: &'static str = "microsoft.graph.crossTenantAccessPolicyTargetConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "accessType" => self.access_type = map.next_value()?,
+            "targets" => self.targets = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.crossTenantAccessPolicyTenantRestrictions` complex type.
 ///
 /// Derived from `crossTenantAccessPolicyB2BSetting`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrossTenantAccessPolicyTenantRestrictions {
     /// The list of applications targeted with your cross-tenant access policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub applications: crate::Patch<crate::models::CrossTenantAccessPolicyTargetConfiguration>,
+    pub applications: crate::Patch<Box<crate::models::CrossTenantAccessPolicyTargetConfiguration>>,
     /// The list of users and groups targeted with your cross-tenant access policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub users_and_groups: crate::Patch<crate::models::CrossTenantAccessPolicyTargetConfiguration>,
+    pub users_and_groups:
+        crate::Patch<Box<crate::models::CrossTenantAccessPolicyTargetConfiguration>>,
     /// The `devices` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub devices: crate::Patch<crate::models::DevicesFilter>,
+    pub devices: crate::Patch<Box<crate::models::DevicesFilter>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CrossTenantAccessPolicyTenantRestrictions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CrossTenantAccessPolicyTenantRestrictions {
+    const NAME: &'static str = "microsoft.graph.crossTenantAccessPolicyTenantRestrictions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "applications" => self.applications = map.next_value()?,
+            "usersAndGroups" => self.users_and_groups = map.next_value()?,
+            "devices" => self.devices = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.crossTenantUserSyncInbound` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrossTenantUserSyncInbound {
     /// The `isSyncAllowed` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9873,26 +17403,82 @@ pub struct CrossTenantUserSyncInbound {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CrossTenantUserSyncInbound {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CrossTenantUserSyncInbound {
+    const NAME: &'static str = "microsoft.graph.crossTenantUserSyncInbound";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isSyncAllowed" => self.is_sync_allowed = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.customAppManagementApplicationConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomAppManagementApplicationConfiguration {
     /// The `identifierUris` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub identifier_uris: crate::Patch<crate::models::IdentifierUriConfiguration>,
+    pub identifier_uris: crate::Patch<Box<crate::models::IdentifierUriConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CustomAppManagementApplicationConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CustomAppManagementApplicationConfiguration {
+    const NAME: &'static str = "microsoft.graph.customAppManagementApplicationConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "identifierUris" => self.identifier_uris = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.customAppManagementConfiguration` complex type.
 ///
 /// Derived from `appManagementConfiguration`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomAppManagementConfiguration {
     /// Collection of keyCredential restrictions settings to be applied to an application or service
     /// principal.
@@ -9905,22 +17491,77 @@ pub struct CustomAppManagementConfiguration {
     /// The `applicationRestrictions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_restrictions:
-        crate::Patch<crate::models::CustomAppManagementApplicationConfiguration>,
+        crate::Patch<Box<crate::models::CustomAppManagementApplicationConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CustomAppManagementConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CustomAppManagementConfiguration {
+    const NAME: &'static str = "microsoft.graph.customAppManagementConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "keyCredentials" => self.key_credentials = map.next_value()?,
+            "passwordCredentials" => self.password_credentials = map.next_value()?,
+            "applicationRestrictions" => self.application_restrictions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.customExtensionBehaviorOnError` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomExtensionBehaviorOnError {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CustomExtensionBehaviorOnError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CustomExtensionBehaviorOnError {
+    const NAME: &'static str = "microsoft.graph.customExtensionBehaviorOnError";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `customExtensionBehaviorOnError` or any type derived from it, chosen by `@odata.type` when reading.
@@ -9943,40 +17584,88 @@ pub enum AnyCustomExtensionBehaviorOnError {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyCustomExtensionBehaviorOnError {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyCustomExtensionBehaviorOnError {
+    const DECLARED: &'static str = "microsoft.graph.customExtensionBehaviorOnError";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.customExtensionBehaviorOnError") => {
-                Self::CustomExtensionBehaviorOnError(crate::edm::from_value(value)?)
+                Self::CustomExtensionBehaviorOnError(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.fallbackToMicrosoftProviderOnError") => {
-                Self::FallbackToMicrosoftProviderOnError(crate::edm::from_value(value)?)
+                Self::FallbackToMicrosoftProviderOnError(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::CustomExtensionBehaviorOnError(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.customExtensionOverwriteConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomExtensionOverwriteConfiguration {
     /// The `behaviorOnError` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub behavior_on_error: crate::Patch<crate::models::AnyCustomExtensionBehaviorOnError>,
+    pub behavior_on_error: crate::Patch<Box<crate::models::AnyCustomExtensionBehaviorOnError>>,
     /// The `clientConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub client_configuration: crate::Patch<crate::models::CustomExtensionClientConfiguration>,
+    pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CustomExtensionOverwriteConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CustomExtensionOverwriteConfiguration {
+    const NAME: &'static str = "microsoft.graph.customExtensionOverwriteConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "behaviorOnError" => self.behavior_on_error = map.next_value()?,
+            "clientConfiguration" => self.client_configuration = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.customSecurityAttributeExemption` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomSecurityAttributeExemption {
     /// The `id` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -9988,6 +17677,35 @@ pub struct CustomSecurityAttributeExemption {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CustomSecurityAttributeExemption {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CustomSecurityAttributeExemption {
+    const NAME: &'static str = "microsoft.graph.customSecurityAttributeExemption";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "operator" => self.operator = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `customSecurityAttributeExemption` or any type derived from it, chosen by `@odata.type` when reading.
@@ -10012,16 +17730,37 @@ pub enum AnyCustomSecurityAttributeExemption {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyCustomSecurityAttributeExemption {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyCustomSecurityAttributeExemption {
+    const DECLARED: &'static str = "microsoft.graph.customSecurityAttributeExemption";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.customSecurityAttributeExemption") => {
-                Self::CustomSecurityAttributeExemption(crate::edm::from_value(value)?)
+                Self::CustomSecurityAttributeExemption(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.customSecurityAttributeStringValueExemption") => {
-                Self::CustomSecurityAttributeStringValueExemption(crate::edm::from_value(value)?)
+                Self::CustomSecurityAttributeStringValueExemption(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::CustomSecurityAttributeExemption(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -10029,8 +17768,8 @@ impl<'de> serde::Deserialize<'de> for AnyCustomSecurityAttributeExemption {
 ///
 /// Derived from `customSecurityAttributeExemption`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomSecurityAttributeStringValueExemption {
     /// The `id` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10047,12 +17786,42 @@ pub struct CustomSecurityAttributeStringValueExemption {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for CustomSecurityAttributeStringValueExemption {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for CustomSecurityAttributeStringValueExemption {
+    const NAME: &'static str = "microsoft.graph.customSecurityAttributeStringValueExemption";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "operator" => self.operator = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.defaultInvitationRedemptionIdentityProviderConfiguration` complex type.
 ///
 /// Derived from `invitationRedemptionIdentityProviderConfiguration`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DefaultInvitationRedemptionIdentityProviderConfiguration {
     /// The `fallbackIdentityProvider` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10067,10 +17836,42 @@ pub struct DefaultInvitationRedemptionIdentityProviderConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for DefaultInvitationRedemptionIdentityProviderConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for DefaultInvitationRedemptionIdentityProviderConfiguration {
+    const NAME: &'static str =
+        "microsoft.graph.defaultInvitationRedemptionIdentityProviderConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "fallbackIdentityProvider" => self.fallback_identity_provider = map.next_value()?,
+            "primaryIdentityProviderPrecedenceOrder" => {
+                self.primary_identity_provider_precedence_order = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.defaultUserRolePermissions` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DefaultUserRolePermissions {
     /// Indicates whether the default user role can create applications.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10101,10 +17902,49 @@ pub struct DefaultUserRolePermissions {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for DefaultUserRolePermissions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for DefaultUserRolePermissions {
+    const NAME: &'static str = "microsoft.graph.defaultUserRolePermissions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowedToCreateApps" => self.allowed_to_create_apps = map.next_value()?,
+            "allowedToCreateSecurityGroups" => {
+                self.allowed_to_create_security_groups = map.next_value()?
+            }
+            "allowedToCreateTenants" => self.allowed_to_create_tenants = map.next_value()?,
+            "allowedToReadBitlockerKeysForOwnedDevice" => {
+                self.allowed_to_read_bitlocker_keys_for_owned_device = map.next_value()?
+            }
+            "allowedToReadOtherUsers" => self.allowed_to_read_other_users = map.next_value()?,
+            "permissionGrantPoliciesAssigned" => {
+                self.permission_grant_policies_assigned = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.deviceInfo` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeviceInfo {
     /// The `deviceId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10199,15 +18039,96 @@ pub struct DeviceInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for DeviceInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for DeviceInfo {
+    const NAME: &'static str = "microsoft.graph.deviceInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "deviceId" => self.device_id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "enrollmentProfileName" => self.enrollment_profile_name = map.next_value()?,
+            "extensionAttribute1" => self.extension_attribute1 = map.next_value()?,
+            "extensionAttribute10" => self.extension_attribute10 = map.next_value()?,
+            "extensionAttribute11" => self.extension_attribute11 = map.next_value()?,
+            "extensionAttribute12" => self.extension_attribute12 = map.next_value()?,
+            "extensionAttribute13" => self.extension_attribute13 = map.next_value()?,
+            "extensionAttribute14" => self.extension_attribute14 = map.next_value()?,
+            "extensionAttribute15" => self.extension_attribute15 = map.next_value()?,
+            "extensionAttribute2" => self.extension_attribute2 = map.next_value()?,
+            "extensionAttribute3" => self.extension_attribute3 = map.next_value()?,
+            "extensionAttribute4" => self.extension_attribute4 = map.next_value()?,
+            "extensionAttribute5" => self.extension_attribute5 = map.next_value()?,
+            "extensionAttribute6" => self.extension_attribute6 = map.next_value()?,
+            "extensionAttribute7" => self.extension_attribute7 = map.next_value()?,
+            "extensionAttribute8" => self.extension_attribute8 = map.next_value()?,
+            "extensionAttribute9" => self.extension_attribute9 = map.next_value()?,
+            "isCompliant" => self.is_compliant = map.next_value()?,
+            "manufacturer" => self.manufacturer = map.next_value()?,
+            "mdmAppId" => self.mdm_app_id = map.next_value()?,
+            "model" => self.model = map.next_value()?,
+            "operatingSystem" => self.operating_system = map.next_value()?,
+            "operatingSystemVersion" => self.operating_system_version = map.next_value()?,
+            "ownership" => self.ownership = map.next_value()?,
+            "physicalIds" => self.physical_ids = map.next_value()?,
+            "profileType" => self.profile_type = map.next_value()?,
+            "systemLabels" => self.system_labels = map.next_value()?,
+            "trustType" => self.trust_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.deviceRegistrationMembership` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeviceRegistrationMembership {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for DeviceRegistrationMembership {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for DeviceRegistrationMembership {
+    const NAME: &'static str = "microsoft.graph.deviceRegistrationMembership";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `deviceRegistrationMembership` or any type derived from it, chosen by `@odata.type` when reading.
@@ -10234,29 +18155,48 @@ pub enum AnyDeviceRegistrationMembership {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyDeviceRegistrationMembership {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyDeviceRegistrationMembership {
+    const DECLARED: &'static str = "microsoft.graph.deviceRegistrationMembership";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.deviceRegistrationMembership") => {
-                Self::DeviceRegistrationMembership(crate::edm::from_value(value)?)
+                Self::DeviceRegistrationMembership(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.allDeviceRegistrationMembership") => {
-                Self::AllDeviceRegistrationMembership(crate::edm::from_value(value)?)
+                Self::AllDeviceRegistrationMembership(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.enumeratedDeviceRegistrationMembership") => {
-                Self::EnumeratedDeviceRegistrationMembership(crate::edm::from_value(value)?)
+                Self::EnumeratedDeviceRegistrationMembership(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.noDeviceRegistrationMembership") => {
-                Self::NoDeviceRegistrationMembership(crate::edm::from_value(value)?)
+                Self::NoDeviceRegistrationMembership(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::DeviceRegistrationMembership(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.devicesFilter` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DevicesFilter {
     /// The `mode` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10270,10 +18210,39 @@ pub struct DevicesFilter {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for DevicesFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for DevicesFilter {
+    const NAME: &'static str = "microsoft.graph.devicesFilter";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "mode" => self.mode = map.next_value()?,
+            "rule" => self.rule = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.emailDetails` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EmailDetails {
     /// The `body` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10290,12 +18259,42 @@ pub struct EmailDetails {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for EmailDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for EmailDetails {
+    const NAME: &'static str = "microsoft.graph.emailDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "body" => self.body = map.next_value()?,
+            "senderEmailAddress" => self.sender_email_address = map.next_value()?,
+            "subject" => self.subject = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.enumeratedDeviceRegistrationMembership` complex type.
 ///
 /// Derived from `deviceRegistrationMembership`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EnumeratedDeviceRegistrationMembership {
     /// The `groups` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10309,10 +18308,39 @@ pub struct EnumeratedDeviceRegistrationMembership {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for EnumeratedDeviceRegistrationMembership {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for EnumeratedDeviceRegistrationMembership {
+    const NAME: &'static str = "microsoft.graph.enumeratedDeviceRegistrationMembership";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "groups" => self.groups = map.next_value()?,
+            "users" => self.users = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.excludeTarget` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExcludeTarget {
     /// The object identifier of an Azure Active Directory user or group.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10327,10 +18355,39 @@ pub struct ExcludeTarget {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ExcludeTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ExcludeTarget {
+    const NAME: &'static str = "microsoft.graph.excludeTarget";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "targetType" => self.target_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.faceCheckConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FaceCheckConfiguration {
     /// The `isEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10344,12 +18401,41 @@ pub struct FaceCheckConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for FaceCheckConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for FaceCheckConfiguration {
+    const NAME: &'static str = "microsoft.graph.faceCheckConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "sourcePhotoClaimName" => self.source_photo_claim_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.fallbackToMicrosoftProviderOnError` complex type.
 ///
 /// Derived from `customExtensionBehaviorOnError`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FallbackToMicrosoftProviderOnError {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -10357,10 +18443,35 @@ pub struct FallbackToMicrosoftProviderOnError {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for FallbackToMicrosoftProviderOnError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for FallbackToMicrosoftProviderOnError {
+    const NAME: &'static str = "microsoft.graph.fallbackToMicrosoftProviderOnError";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.featureTarget` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FeatureTarget {
     /// The ID of the entity that's targeted in the include or exclude rule, or all_users to target all
     /// users.
@@ -10376,10 +18487,39 @@ pub struct FeatureTarget {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for FeatureTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for FeatureTarget {
+    const NAME: &'static str = "microsoft.graph.featureTarget";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "targetType" => self.target_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.fido2KeyRestrictions` complex type.
 #[cfg(any(feature = "identity-access", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Fido2KeyRestrictions {
     /// A collection of Authenticator Attestation GUIDs. AADGUIDs define key types and manufacturers.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10396,15 +18536,70 @@ pub struct Fido2KeyRestrictions {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-access", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for Fido2KeyRestrictions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-access", feature = "other"))]
+impl crate::read_fields::ReadFields for Fido2KeyRestrictions {
+    const NAME: &'static str = "microsoft.graph.fido2KeyRestrictions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "aaGuids" => self.aa_guids = map.next_value()?,
+            "enforcementType" => self.enforcement_type = map.next_value()?,
+            "isEnforced" => self.is_enforced = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.fraudProtectionConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FraudProtectionConfiguration {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for FraudProtectionConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for FraudProtectionConfiguration {
+    const NAME: &'static str = "microsoft.graph.fraudProtectionConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `fraudProtectionConfiguration` or any type derived from it, chosen by `@odata.type` when reading.
@@ -10427,16 +18622,35 @@ pub enum AnyFraudProtectionConfiguration {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyFraudProtectionConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyFraudProtectionConfiguration {
+    const DECLARED: &'static str = "microsoft.graph.fraudProtectionConfiguration";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.fraudProtectionConfiguration") => {
-                Self::FraudProtectionConfiguration(crate::edm::from_value(value)?)
+                Self::FraudProtectionConfiguration(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.fraudProtectionProviderConfiguration") => {
-                Self::FraudProtectionProviderConfiguration(crate::edm::from_value(value)?)
+                Self::FraudProtectionProviderConfiguration(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::FraudProtectionConfiguration(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -10444,44 +18658,103 @@ impl<'de> serde::Deserialize<'de> for AnyFraudProtectionConfiguration {
 ///
 /// Derived from `fraudProtectionConfiguration`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FraudProtectionProviderConfiguration {
     /// The `fraudProtectionProvider` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub fraud_protection_provider: crate::Patch<crate::models::AnyFraudProtectionProvider>,
+    pub fraud_protection_provider: crate::Patch<Box<crate::models::AnyFraudProtectionProvider>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for FraudProtectionProviderConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for FraudProtectionProviderConfiguration {
+    const NAME: &'static str = "microsoft.graph.fraudProtectionProviderConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "fraudProtectionProvider" => self.fraud_protection_provider = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.identifierUriConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IdentifierUriConfiguration {
     /// The `nonDefaultUriAddition` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub non_default_uri_addition: crate::Patch<crate::models::IdentifierUriRestriction>,
+    pub non_default_uri_addition: crate::Patch<Box<crate::models::IdentifierUriRestriction>>,
     /// The `uriAdditionWithoutUniqueTenantIdentifier` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub uri_addition_without_unique_tenant_identifier:
-        crate::Patch<crate::models::IdentifierUriRestriction>,
+        crate::Patch<Box<crate::models::IdentifierUriRestriction>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for IdentifierUriConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for IdentifierUriConfiguration {
+    const NAME: &'static str = "microsoft.graph.identifierUriConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "nonDefaultUriAddition" => self.non_default_uri_addition = map.next_value()?,
+            "uriAdditionWithoutUniqueTenantIdentifier" => {
+                self.uri_addition_without_unique_tenant_identifier = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identifierUriRestriction` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IdentifierUriRestriction {
     /// The `excludeActors` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub exclude_actors: crate::Patch<crate::models::AppManagementPolicyActorExemptions>,
+    pub exclude_actors: crate::Patch<Box<crate::models::AppManagementPolicyActorExemptions>>,
     /// The `excludeAppsReceivingV2Tokens` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_apps_receiving_v2_tokens: crate::Patch<bool>,
@@ -10503,10 +18776,47 @@ pub struct IdentifierUriRestriction {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for IdentifierUriRestriction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for IdentifierUriRestriction {
+    const NAME: &'static str = "microsoft.graph.identifierUriRestriction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "excludeActors" => self.exclude_actors = map.next_value()?,
+            "excludeAppsReceivingV2Tokens" => {
+                self.exclude_apps_receiving_v2_tokens = map.next_value()?
+            }
+            "excludeSaml" => self.exclude_saml = map.next_value()?,
+            "isStateSetByMicrosoft" => self.is_state_set_by_microsoft = map.next_value()?,
+            "restrictForAppsCreatedAfterDateTime" => {
+                self.restrict_for_apps_created_after_date_time = map.next_value()?
+            }
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.inboundOutboundPolicyConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InboundOutboundPolicyConfiguration {
     /// The `inboundAllowed` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10520,10 +18830,39 @@ pub struct InboundOutboundPolicyConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for InboundOutboundPolicyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for InboundOutboundPolicyConfiguration {
+    const NAME: &'static str = "microsoft.graph.inboundOutboundPolicyConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "inboundAllowed" => self.inbound_allowed = map.next_value()?,
+            "outboundAllowed" => self.outbound_allowed = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.includeTarget` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IncludeTarget {
     /// The `id` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10537,10 +18876,39 @@ pub struct IncludeTarget {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for IncludeTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for IncludeTarget {
+    const NAME: &'static str = "microsoft.graph.includeTarget";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "targetType" => self.target_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.invitationRedemptionIdentityProviderConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InvitationRedemptionIdentityProviderConfiguration {
     /// The `fallbackIdentityProvider` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10553,6 +18921,37 @@ pub struct InvitationRedemptionIdentityProviderConfiguration {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for InvitationRedemptionIdentityProviderConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for InvitationRedemptionIdentityProviderConfiguration {
+    const NAME: &'static str = "microsoft.graph.invitationRedemptionIdentityProviderConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "fallbackIdentityProvider" => self.fallback_identity_provider = map.next_value()?,
+            "primaryIdentityProviderPrecedenceOrder" => {
+                self.primary_identity_provider_precedence_order = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `invitationRedemptionIdentityProviderConfiguration` or any type derived from it, chosen by `@odata.type` when reading.
@@ -10579,27 +18978,49 @@ pub enum AnyInvitationRedemptionIdentityProviderConfiguration {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyInvitationRedemptionIdentityProviderConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyInvitationRedemptionIdentityProviderConfiguration {
+    const DECLARED: &'static str =
+        "microsoft.graph.invitationRedemptionIdentityProviderConfiguration";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.invitationRedemptionIdentityProviderConfiguration") => {
-                Self::InvitationRedemptionIdentityProviderConfiguration(crate::edm::from_value(
-                    value,
-                )?)
+                Self::InvitationRedemptionIdentityProviderConfiguration(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             Some("microsoft.graph.defaultInvitationRedemptionIdentityProviderConfiguration") => {
                 Self::DefaultInvitationRedemptionIdentityProviderConfiguration(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::InvitationRedemptionIdentityProviderConfiguration(value) => {
+                Some(&value.additional_data)
+            }
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.invitedUserMessageInfo` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InvitedUserMessageInfo {
     /// Additional recipients the invitation message should be sent to. Currently only 1 additional
     /// recipient is supported.
@@ -10619,14 +19040,44 @@ pub struct InvitedUserMessageInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for InvitedUserMessageInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for InvitedUserMessageInfo {
+    const NAME: &'static str = "microsoft.graph.invitedUserMessageInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "ccRecipients" => self.cc_recipients = map.next_value()?,
+            "customizedMessageBody" => self.customized_message_body = map.next_value()?,
+            "messageLanguage" => self.message_language = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.keyCredentialConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct KeyCredentialConfiguration {
     /// The `excludeActors` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub exclude_actors: crate::Patch<crate::models::AppManagementPolicyActorExemptions>,
+    pub exclude_actors: crate::Patch<Box<crate::models::AppManagementPolicyActorExemptions>>,
     /// The `maxLifetime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub max_lifetime: crate::Patch<crate::edm::Duration>,
@@ -10648,10 +19099,44 @@ pub struct KeyCredentialConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for KeyCredentialConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for KeyCredentialConfiguration {
+    const NAME: &'static str = "microsoft.graph.keyCredentialConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "excludeActors" => self.exclude_actors = map.next_value()?,
+            "maxLifetime" => self.max_lifetime = map.next_value()?,
+            "restrictForAppsCreatedAfterDateTime" => {
+                self.restrict_for_apps_created_after_date_time = map.next_value()?
+            }
+            "restrictionType" => self.restriction_type = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.localAdminPasswordSettings` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LocalAdminPasswordSettings {
     /// The `isEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10662,50 +19147,140 @@ pub struct LocalAdminPasswordSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for LocalAdminPasswordSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for LocalAdminPasswordSettings {
+    const NAME: &'static str = "microsoft.graph.localAdminPasswordSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.localAdminSettings` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LocalAdminSettings {
     /// The `enableGlobalAdmins` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enable_global_admins: crate::Patch<bool>,
     /// The `registeringUsers` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub registering_users: crate::Patch<crate::models::AnyDeviceRegistrationMembership>,
+    pub registering_users: crate::Patch<Box<crate::models::AnyDeviceRegistrationMembership>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for LocalAdminSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for LocalAdminSettings {
+    const NAME: &'static str = "microsoft.graph.localAdminSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "enableGlobalAdmins" => self.enable_global_admins = map.next_value()?,
+            "registeringUsers" => self.registering_users = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.microsoftAuthenticatorFeatureSettings` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MicrosoftAuthenticatorFeatureSettings {
     /// Determines whether the user's Authenticator app will show them the client app they are signing
     /// into.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_app_information_required_state:
-        crate::Patch<crate::models::AuthenticationMethodFeatureConfiguration>,
+        crate::Patch<Box<crate::models::AuthenticationMethodFeatureConfiguration>>,
     /// Determines whether the user's Authenticator app will show them the geographic location of where
     /// the authentication request originated from.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_location_information_required_state:
-        crate::Patch<crate::models::AuthenticationMethodFeatureConfiguration>,
+        crate::Patch<Box<crate::models::AuthenticationMethodFeatureConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for MicrosoftAuthenticatorFeatureSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for MicrosoftAuthenticatorFeatureSettings {
+    const NAME: &'static str = "microsoft.graph.microsoftAuthenticatorFeatureSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayAppInformationRequiredState" => {
+                self.display_app_information_required_state = map.next_value()?
+            }
+            "displayLocationInformationRequiredState" => {
+                self.display_location_information_required_state = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.noDeviceRegistrationMembership` complex type.
 ///
 /// Derived from `deviceRegistrationMembership`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NoDeviceRegistrationMembership {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -10713,10 +19288,35 @@ pub struct NoDeviceRegistrationMembership {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for NoDeviceRegistrationMembership {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for NoDeviceRegistrationMembership {
+    const NAME: &'static str = "microsoft.graph.noDeviceRegistrationMembership";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.oidcAddressInboundClaims` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OidcAddressInboundClaims {
     /// The `country` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10742,15 +19342,72 @@ pub struct OidcAddressInboundClaims {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OidcAddressInboundClaims {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OidcAddressInboundClaims {
+    const NAME: &'static str = "microsoft.graph.oidcAddressInboundClaims";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "country" => self.country = map.next_value()?,
+            "locality" => self.locality = map.next_value()?,
+            "postal_code" => self.postal_code = map.next_value()?,
+            "region" => self.region = map.next_value()?,
+            "street_address" => self.street_address = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.oidcClientAuthentication` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OidcClientAuthentication {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OidcClientAuthentication {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OidcClientAuthentication {
+    const NAME: &'static str = "microsoft.graph.oidcClientAuthentication";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `oidcClientAuthentication` or any type derived from it, chosen by `@odata.type` when reading.
@@ -10775,19 +19432,38 @@ pub enum AnyOidcClientAuthentication {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyOidcClientAuthentication {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyOidcClientAuthentication {
+    const DECLARED: &'static str = "microsoft.graph.oidcClientAuthentication";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.oidcClientAuthentication") => {
-                Self::OidcClientAuthentication(crate::edm::from_value(value)?)
+                Self::OidcClientAuthentication(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.oidcClientSecretAuthentication") => {
-                Self::OidcClientSecretAuthentication(crate::edm::from_value(value)?)
+                Self::OidcClientSecretAuthentication(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.oidcPrivateJwtKeyClientAuthentication") => {
-                Self::OidcPrivateJwtKeyClientAuthentication(crate::edm::from_value(value)?)
+                Self::OidcPrivateJwtKeyClientAuthentication(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OidcClientAuthentication(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -10795,8 +19471,8 @@ impl<'de> serde::Deserialize<'de> for AnyOidcClientAuthentication {
 ///
 /// Derived from `oidcClientAuthentication`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OidcClientSecretAuthentication {
     /// The `clientSecret` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10807,14 +19483,42 @@ pub struct OidcClientSecretAuthentication {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OidcClientSecretAuthentication {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OidcClientSecretAuthentication {
+    const NAME: &'static str = "microsoft.graph.oidcClientSecretAuthentication";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "clientSecret" => self.client_secret = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.oidcInboundClaimMappingOverride` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OidcInboundClaimMappingOverride {
     /// The `address` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub address: crate::Patch<crate::models::OidcAddressInboundClaims>,
+    pub address: crate::Patch<Box<crate::models::OidcAddressInboundClaims>>,
     /// The `email` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email: crate::Patch<String>,
@@ -10854,12 +19558,48 @@ pub struct OidcInboundClaimMappingOverride {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OidcInboundClaimMappingOverride {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OidcInboundClaimMappingOverride {
+    const NAME: &'static str = "microsoft.graph.oidcInboundClaimMappingOverride";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "address" => self.address = map.next_value()?,
+            "email" => self.email = map.next_value()?,
+            "email_verified" => self.email_verified = map.next_value()?,
+            "family_name" => self.family_name = map.next_value()?,
+            "given_name" => self.given_name = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "phone_number" => self.phone_number = map.next_value()?,
+            "phone_number_verified" => self.phone_number_verified = map.next_value()?,
+            "sub" => self.sub = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.oidcPrivateJwtKeyClientAuthentication` complex type.
 ///
 /// Derived from `oidcClientAuthentication`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OidcPrivateJwtKeyClientAuthentication {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -10867,17 +19607,42 @@ pub struct OidcPrivateJwtKeyClientAuthentication {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OidcPrivateJwtKeyClientAuthentication {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OidcPrivateJwtKeyClientAuthentication {
+    const NAME: &'static str = "microsoft.graph.oidcPrivateJwtKeyClientAuthentication";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onAttributeCollectionExternalUsersSelfServiceSignUp` complex type.
 ///
 /// Derived from `onAttributeCollectionHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnAttributeCollectionExternalUsersSelfServiceSignUp {
     /// The `attributeCollectionPage` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attribute_collection_page:
-        crate::Patch<crate::models::AuthenticationAttributeCollectionPage>,
+        crate::Patch<Box<crate::models::AuthenticationAttributeCollectionPage>>,
     /// The `attributes` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attributes: crate::Patch<Vec<crate::models::AnyIdentityUserFlowAttribute>>,
@@ -10887,15 +19652,70 @@ pub struct OnAttributeCollectionExternalUsersSelfServiceSignUp {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnAttributeCollectionExternalUsersSelfServiceSignUp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnAttributeCollectionExternalUsersSelfServiceSignUp {
+    const NAME: &'static str =
+        "microsoft.graph.onAttributeCollectionExternalUsersSelfServiceSignUp";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "attributeCollectionPage" => self.attribute_collection_page = map.next_value()?,
+            "attributes" => self.attributes = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onAttributeCollectionHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnAttributeCollectionHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnAttributeCollectionHandler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnAttributeCollectionHandler {
+    const NAME: &'static str = "microsoft.graph.onAttributeCollectionHandler";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `onAttributeCollectionHandler` or any type derived from it, chosen by `@odata.type` when reading.
@@ -10920,18 +19740,37 @@ pub enum AnyOnAttributeCollectionHandler {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyOnAttributeCollectionHandler {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyOnAttributeCollectionHandler {
+    const DECLARED: &'static str = "microsoft.graph.onAttributeCollectionHandler";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.onAttributeCollectionHandler") => {
-                Self::OnAttributeCollectionHandler(crate::edm::from_value(value)?)
+                Self::OnAttributeCollectionHandler(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onAttributeCollectionExternalUsersSelfServiceSignUp") => {
-                Self::OnAttributeCollectionExternalUsersSelfServiceSignUp(crate::edm::from_value(
-                    value,
-                )?)
+                Self::OnAttributeCollectionExternalUsersSelfServiceSignUp(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OnAttributeCollectionHandler(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -10939,30 +19778,85 @@ impl<'de> serde::Deserialize<'de> for AnyOnAttributeCollectionHandler {
 ///
 /// Derived from `onAttributeCollectionStartHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnAttributeCollectionStartCustomExtensionHandler {
     /// The `configuration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub configuration: crate::Patch<crate::models::CustomExtensionOverwriteConfiguration>,
+    pub configuration: crate::Patch<Box<crate::models::CustomExtensionOverwriteConfiguration>>,
     /// The `customExtension` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub custom_extension: crate::Patch<crate::models::OnAttributeCollectionStartCustomExtension>,
+    pub custom_extension:
+        crate::Patch<Box<crate::models::OnAttributeCollectionStartCustomExtension>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnAttributeCollectionStartCustomExtensionHandler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnAttributeCollectionStartCustomExtensionHandler {
+    const NAME: &'static str = "microsoft.graph.onAttributeCollectionStartCustomExtensionHandler";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "configuration" => self.configuration = map.next_value()?,
+            "customExtension" => self.custom_extension = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onAttributeCollectionStartHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnAttributeCollectionStartHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnAttributeCollectionStartHandler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnAttributeCollectionStartHandler {
+    const NAME: &'static str = "microsoft.graph.onAttributeCollectionStartHandler";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `onAttributeCollectionStartHandler` or any type derived from it, chosen by `@odata.type` when reading.
@@ -10987,18 +19881,37 @@ pub enum AnyOnAttributeCollectionStartHandler {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyOnAttributeCollectionStartHandler {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyOnAttributeCollectionStartHandler {
+    const DECLARED: &'static str = "microsoft.graph.onAttributeCollectionStartHandler";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.onAttributeCollectionStartHandler") => {
-                Self::OnAttributeCollectionStartHandler(crate::edm::from_value(value)?)
+                Self::OnAttributeCollectionStartHandler(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onAttributeCollectionStartCustomExtensionHandler") => {
-                Self::OnAttributeCollectionStartCustomExtensionHandler(crate::edm::from_value(
-                    value,
-                )?)
+                Self::OnAttributeCollectionStartCustomExtensionHandler(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OnAttributeCollectionStartHandler(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -11006,30 +19919,85 @@ impl<'de> serde::Deserialize<'de> for AnyOnAttributeCollectionStartHandler {
 ///
 /// Derived from `onAttributeCollectionSubmitHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnAttributeCollectionSubmitCustomExtensionHandler {
     /// The `configuration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub configuration: crate::Patch<crate::models::CustomExtensionOverwriteConfiguration>,
+    pub configuration: crate::Patch<Box<crate::models::CustomExtensionOverwriteConfiguration>>,
     /// The `customExtension` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub custom_extension: crate::Patch<crate::models::OnAttributeCollectionSubmitCustomExtension>,
+    pub custom_extension:
+        crate::Patch<Box<crate::models::OnAttributeCollectionSubmitCustomExtension>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnAttributeCollectionSubmitCustomExtensionHandler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnAttributeCollectionSubmitCustomExtensionHandler {
+    const NAME: &'static str = "microsoft.graph.onAttributeCollectionSubmitCustomExtensionHandler";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "configuration" => self.configuration = map.next_value()?,
+            "customExtension" => self.custom_extension = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onAttributeCollectionSubmitHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnAttributeCollectionSubmitHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnAttributeCollectionSubmitHandler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnAttributeCollectionSubmitHandler {
+    const NAME: &'static str = "microsoft.graph.onAttributeCollectionSubmitHandler";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `onAttributeCollectionSubmitHandler` or any type derived from it, chosen by `@odata.type` when reading.
@@ -11054,18 +20022,37 @@ pub enum AnyOnAttributeCollectionSubmitHandler {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyOnAttributeCollectionSubmitHandler {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyOnAttributeCollectionSubmitHandler {
+    const DECLARED: &'static str = "microsoft.graph.onAttributeCollectionSubmitHandler";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.onAttributeCollectionSubmitHandler") => {
-                Self::OnAttributeCollectionSubmitHandler(crate::edm::from_value(value)?)
+                Self::OnAttributeCollectionSubmitHandler(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onAttributeCollectionSubmitCustomExtensionHandler") => {
-                Self::OnAttributeCollectionSubmitCustomExtensionHandler(crate::edm::from_value(
-                    value,
-                )?)
+                Self::OnAttributeCollectionSubmitCustomExtensionHandler(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OnAttributeCollectionSubmitHandler(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -11073,8 +20060,8 @@ impl<'de> serde::Deserialize<'de> for AnyOnAttributeCollectionSubmitHandler {
 ///
 /// Derived from `onAuthenticationMethodLoadStartHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp {
     /// The `identityProviders` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11085,15 +20072,73 @@ pub struct OnAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de>
+    for OnAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp
+{
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields
+    for OnAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp
+{
+    const NAME: &'static str =
+        "microsoft.graph.onAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "identityProviders" => self.identity_providers = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onAuthenticationMethodLoadStartHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnAuthenticationMethodLoadStartHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnAuthenticationMethodLoadStartHandler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnAuthenticationMethodLoadStartHandler {
+    const NAME: &'static str = "microsoft.graph.onAuthenticationMethodLoadStartHandler";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `onAuthenticationMethodLoadStartHandler` or any type derived from it, chosen by `@odata.type` when reading.
@@ -11118,18 +20163,37 @@ pub enum AnyOnAuthenticationMethodLoadStartHandler {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyOnAuthenticationMethodLoadStartHandler {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyOnAuthenticationMethodLoadStartHandler {
+    const DECLARED: &'static str = "microsoft.graph.onAuthenticationMethodLoadStartHandler";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.onAuthenticationMethodLoadStartHandler") => {
-                Self::OnAuthenticationMethodLoadStartHandler(crate::edm::from_value(value)?)
+                Self::OnAuthenticationMethodLoadStartHandler(serde::Deserialize::deserialize(d)?)
             }
             Some(
                 "microsoft.graph.onAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp",
             ) => Self::OnAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp(
-                crate::edm::from_value(value)?,
+                serde::Deserialize::deserialize(d)?,
             ),
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OnAuthenticationMethodLoadStartHandler(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -11137,27 +20201,80 @@ impl<'de> serde::Deserialize<'de> for AnyOnAuthenticationMethodLoadStartHandler 
 ///
 /// Derived from `onFraudProtectionLoadStartHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnFraudProtectionLoadStartExternalUsersAuthHandler {
     /// The `signUp` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sign_up: crate::Patch<crate::models::AnyFraudProtectionConfiguration>,
+    pub sign_up: crate::Patch<Box<crate::models::AnyFraudProtectionConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnFraudProtectionLoadStartExternalUsersAuthHandler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnFraudProtectionLoadStartExternalUsersAuthHandler {
+    const NAME: &'static str = "microsoft.graph.onFraudProtectionLoadStartExternalUsersAuthHandler";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "signUp" => self.sign_up = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onFraudProtectionLoadStartHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnFraudProtectionLoadStartHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnFraudProtectionLoadStartHandler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnFraudProtectionLoadStartHandler {
+    const NAME: &'static str = "microsoft.graph.onFraudProtectionLoadStartHandler";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `onFraudProtectionLoadStartHandler` or any type derived from it, chosen by `@odata.type` when reading.
@@ -11182,18 +20299,37 @@ pub enum AnyOnFraudProtectionLoadStartHandler {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyOnFraudProtectionLoadStartHandler {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyOnFraudProtectionLoadStartHandler {
+    const DECLARED: &'static str = "microsoft.graph.onFraudProtectionLoadStartHandler";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.onFraudProtectionLoadStartHandler") => {
-                Self::OnFraudProtectionLoadStartHandler(crate::edm::from_value(value)?)
+                Self::OnFraudProtectionLoadStartHandler(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onFraudProtectionLoadStartExternalUsersAuthHandler") => {
-                Self::OnFraudProtectionLoadStartExternalUsersAuthHandler(crate::edm::from_value(
-                    value,
-                )?)
+                Self::OnFraudProtectionLoadStartExternalUsersAuthHandler(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OnFraudProtectionLoadStartHandler(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -11201,8 +20337,8 @@ impl<'de> serde::Deserialize<'de> for AnyOnFraudProtectionLoadStartHandler {
 ///
 /// Derived from `onInteractiveAuthFlowStartHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnInteractiveAuthFlowStartExternalUsersSelfServiceSignUp {
     /// The `isSignUpAllowed` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11213,15 +20349,69 @@ pub struct OnInteractiveAuthFlowStartExternalUsersSelfServiceSignUp {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnInteractiveAuthFlowStartExternalUsersSelfServiceSignUp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnInteractiveAuthFlowStartExternalUsersSelfServiceSignUp {
+    const NAME: &'static str =
+        "microsoft.graph.onInteractiveAuthFlowStartExternalUsersSelfServiceSignUp";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isSignUpAllowed" => self.is_sign_up_allowed = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onInteractiveAuthFlowStartHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnInteractiveAuthFlowStartHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnInteractiveAuthFlowStartHandler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnInteractiveAuthFlowStartHandler {
+    const NAME: &'static str = "microsoft.graph.onInteractiveAuthFlowStartHandler";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `onInteractiveAuthFlowStartHandler` or any type derived from it, chosen by `@odata.type` when reading.
@@ -11246,18 +20436,37 @@ pub enum AnyOnInteractiveAuthFlowStartHandler {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyOnInteractiveAuthFlowStartHandler {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyOnInteractiveAuthFlowStartHandler {
+    const DECLARED: &'static str = "microsoft.graph.onInteractiveAuthFlowStartHandler";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.onInteractiveAuthFlowStartHandler") => {
-                Self::OnInteractiveAuthFlowStartHandler(crate::edm::from_value(value)?)
+                Self::OnInteractiveAuthFlowStartHandler(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onInteractiveAuthFlowStartExternalUsersSelfServiceSignUp") => {
                 Self::OnInteractiveAuthFlowStartExternalUsersSelfServiceSignUp(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OnInteractiveAuthFlowStartHandler(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -11265,30 +20474,84 @@ impl<'de> serde::Deserialize<'de> for AnyOnInteractiveAuthFlowStartHandler {
 ///
 /// Derived from `onOtpSendHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnOtpSendCustomExtensionHandler {
     /// The `configuration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub configuration: crate::Patch<crate::models::CustomExtensionOverwriteConfiguration>,
+    pub configuration: crate::Patch<Box<crate::models::CustomExtensionOverwriteConfiguration>>,
     /// The `customExtension` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub custom_extension: crate::Patch<crate::models::OnOtpSendCustomExtension>,
+    pub custom_extension: crate::Patch<Box<crate::models::OnOtpSendCustomExtension>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnOtpSendCustomExtensionHandler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnOtpSendCustomExtensionHandler {
+    const NAME: &'static str = "microsoft.graph.onOtpSendCustomExtensionHandler";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "configuration" => self.configuration = map.next_value()?,
+            "customExtension" => self.custom_extension = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onOtpSendHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnOtpSendHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnOtpSendHandler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnOtpSendHandler {
+    const NAME: &'static str = "microsoft.graph.onOtpSendHandler";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `onOtpSendHandler` or any type derived from it, chosen by `@odata.type` when reading.
@@ -11311,16 +20574,35 @@ pub enum AnyOnOtpSendHandler {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyOnOtpSendHandler {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyOnOtpSendHandler {
+    const DECLARED: &'static str = "microsoft.graph.onOtpSendHandler";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.onOtpSendHandler") => {
-                Self::OnOtpSendHandler(crate::edm::from_value(value)?)
+                Self::OnOtpSendHandler(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onOtpSendCustomExtensionHandler") => {
-                Self::OnOtpSendCustomExtensionHandler(crate::edm::from_value(value)?)
+                Self::OnOtpSendCustomExtensionHandler(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OnOtpSendHandler(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -11328,33 +20610,88 @@ impl<'de> serde::Deserialize<'de> for AnyOnOtpSendHandler {
 ///
 /// Derived from `onPasswordSubmitHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnPasswordMigrationCustomExtensionHandler {
     /// The `configuration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub configuration: crate::Patch<crate::models::CustomExtensionOverwriteConfiguration>,
+    pub configuration: crate::Patch<Box<crate::models::CustomExtensionOverwriteConfiguration>>,
     /// The `migrationPropertyId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub migration_property_id: crate::Patch<String>,
     /// The `customExtension` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub custom_extension: crate::Patch<crate::models::OnPasswordSubmitCustomExtension>,
+    pub custom_extension: crate::Patch<Box<crate::models::OnPasswordSubmitCustomExtension>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnPasswordMigrationCustomExtensionHandler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnPasswordMigrationCustomExtensionHandler {
+    const NAME: &'static str = "microsoft.graph.onPasswordMigrationCustomExtensionHandler";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "configuration" => self.configuration = map.next_value()?,
+            "migrationPropertyId" => self.migration_property_id = map.next_value()?,
+            "customExtension" => self.custom_extension = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onPasswordSubmitHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnPasswordSubmitHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnPasswordSubmitHandler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnPasswordSubmitHandler {
+    const NAME: &'static str = "microsoft.graph.onPasswordSubmitHandler";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `onPasswordSubmitHandler` or any type derived from it, chosen by `@odata.type` when reading.
@@ -11379,16 +20716,35 @@ pub enum AnyOnPasswordSubmitHandler {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyOnPasswordSubmitHandler {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyOnPasswordSubmitHandler {
+    const DECLARED: &'static str = "microsoft.graph.onPasswordSubmitHandler";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.onPasswordSubmitHandler") => {
-                Self::OnPasswordSubmitHandler(crate::edm::from_value(value)?)
+                Self::OnPasswordSubmitHandler(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onPasswordMigrationCustomExtensionHandler") => {
-                Self::OnPasswordMigrationCustomExtensionHandler(crate::edm::from_value(value)?)
+                Self::OnPasswordMigrationCustomExtensionHandler(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OnPasswordSubmitHandler(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -11396,30 +20752,84 @@ impl<'de> serde::Deserialize<'de> for AnyOnPasswordSubmitHandler {
 ///
 /// Derived from `onTokenIssuanceStartHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnTokenIssuanceStartCustomExtensionHandler {
     /// The `configuration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub configuration: crate::Patch<crate::models::CustomExtensionOverwriteConfiguration>,
+    pub configuration: crate::Patch<Box<crate::models::CustomExtensionOverwriteConfiguration>>,
     /// The `customExtension` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub custom_extension: crate::Patch<crate::models::OnTokenIssuanceStartCustomExtension>,
+    pub custom_extension: crate::Patch<Box<crate::models::OnTokenIssuanceStartCustomExtension>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnTokenIssuanceStartCustomExtensionHandler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnTokenIssuanceStartCustomExtensionHandler {
+    const NAME: &'static str = "microsoft.graph.onTokenIssuanceStartCustomExtensionHandler";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "configuration" => self.configuration = map.next_value()?,
+            "customExtension" => self.custom_extension = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onTokenIssuanceStartHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnTokenIssuanceStartHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnTokenIssuanceStartHandler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnTokenIssuanceStartHandler {
+    const NAME: &'static str = "microsoft.graph.onTokenIssuanceStartHandler";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `onTokenIssuanceStartHandler` or any type derived from it, chosen by `@odata.type` when reading.
@@ -11444,23 +20854,44 @@ pub enum AnyOnTokenIssuanceStartHandler {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyOnTokenIssuanceStartHandler {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyOnTokenIssuanceStartHandler {
+    const DECLARED: &'static str = "microsoft.graph.onTokenIssuanceStartHandler";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.onTokenIssuanceStartHandler") => {
-                Self::OnTokenIssuanceStartHandler(crate::edm::from_value(value)?)
+                Self::OnTokenIssuanceStartHandler(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onTokenIssuanceStartCustomExtensionHandler") => {
-                Self::OnTokenIssuanceStartCustomExtensionHandler(crate::edm::from_value(value)?)
+                Self::OnTokenIssuanceStartCustomExtensionHandler(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OnTokenIssuanceStartHandler(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.onTokenIssuanceStartReturnClaim` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnTokenIssuanceStartReturnClaim {
     /// The `claimIdInApiResponse` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11471,12 +20902,40 @@ pub struct OnTokenIssuanceStartReturnClaim {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnTokenIssuanceStartReturnClaim {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnTokenIssuanceStartReturnClaim {
+    const NAME: &'static str = "microsoft.graph.onTokenIssuanceStartReturnClaim";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "claimIdInApiResponse" => self.claim_id_in_api_response = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onUserCreateStartExternalUsersSelfServiceSignUp` complex type.
 ///
 /// Derived from `onUserCreateStartHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnUserCreateStartExternalUsersSelfServiceSignUp {
     /// The `userTypeToCreate` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11487,15 +20946,68 @@ pub struct OnUserCreateStartExternalUsersSelfServiceSignUp {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnUserCreateStartExternalUsersSelfServiceSignUp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnUserCreateStartExternalUsersSelfServiceSignUp {
+    const NAME: &'static str = "microsoft.graph.onUserCreateStartExternalUsersSelfServiceSignUp";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "userTypeToCreate" => self.user_type_to_create = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onUserCreateStartHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnUserCreateStartHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnUserCreateStartHandler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnUserCreateStartHandler {
+    const NAME: &'static str = "microsoft.graph.onUserCreateStartHandler";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `onUserCreateStartHandler` or any type derived from it, chosen by `@odata.type` when reading.
@@ -11520,18 +21032,37 @@ pub enum AnyOnUserCreateStartHandler {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyOnUserCreateStartHandler {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyOnUserCreateStartHandler {
+    const DECLARED: &'static str = "microsoft.graph.onUserCreateStartHandler";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.onUserCreateStartHandler") => {
-                Self::OnUserCreateStartHandler(crate::edm::from_value(value)?)
+                Self::OnUserCreateStartHandler(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onUserCreateStartExternalUsersSelfServiceSignUp") => {
-                Self::OnUserCreateStartExternalUsersSelfServiceSignUp(crate::edm::from_value(
-                    value,
-                )?)
+                Self::OnUserCreateStartExternalUsersSelfServiceSignUp(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OnUserCreateStartHandler(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -11539,30 +21070,85 @@ impl<'de> serde::Deserialize<'de> for AnyOnUserCreateStartHandler {
 ///
 /// Derived from `onVerifiedIdClaimValidationHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnVerifiedIdClaimValidationCustomExtensionHandler {
     /// The `configuration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub configuration: crate::Patch<crate::models::CustomExtensionOverwriteConfiguration>,
+    pub configuration: crate::Patch<Box<crate::models::CustomExtensionOverwriteConfiguration>>,
     /// The `customExtension` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub custom_extension: crate::Patch<crate::models::OnVerifiedIdClaimValidationCustomExtension>,
+    pub custom_extension:
+        crate::Patch<Box<crate::models::OnVerifiedIdClaimValidationCustomExtension>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnVerifiedIdClaimValidationCustomExtensionHandler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnVerifiedIdClaimValidationCustomExtensionHandler {
+    const NAME: &'static str = "microsoft.graph.onVerifiedIdClaimValidationCustomExtensionHandler";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "configuration" => self.configuration = map.next_value()?,
+            "customExtension" => self.custom_extension = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onVerifiedIdClaimValidationHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnVerifiedIdClaimValidationHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OnVerifiedIdClaimValidationHandler {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OnVerifiedIdClaimValidationHandler {
+    const NAME: &'static str = "microsoft.graph.onVerifiedIdClaimValidationHandler";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `onVerifiedIdClaimValidationHandler` or any type derived from it, chosen by `@odata.type` when reading.
@@ -11587,25 +21173,44 @@ pub enum AnyOnVerifiedIdClaimValidationHandler {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyOnVerifiedIdClaimValidationHandler {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyOnVerifiedIdClaimValidationHandler {
+    const DECLARED: &'static str = "microsoft.graph.onVerifiedIdClaimValidationHandler";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.onVerifiedIdClaimValidationHandler") => {
-                Self::OnVerifiedIdClaimValidationHandler(crate::edm::from_value(value)?)
+                Self::OnVerifiedIdClaimValidationHandler(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onVerifiedIdClaimValidationCustomExtensionHandler") => {
-                Self::OnVerifiedIdClaimValidationCustomExtensionHandler(crate::edm::from_value(
-                    value,
-                )?)
+                Self::OnVerifiedIdClaimValidationCustomExtensionHandler(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OnVerifiedIdClaimValidationHandler(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.openIdConnectSetting` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OpenIdConnectSetting {
     /// The `clientId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11619,14 +21224,43 @@ pub struct OpenIdConnectSetting {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for OpenIdConnectSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for OpenIdConnectSetting {
+    const NAME: &'static str = "microsoft.graph.openIdConnectSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "clientId" => self.client_id = map.next_value()?,
+            "discoveryUrl" => self.discovery_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.passwordCredentialConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PasswordCredentialConfiguration {
     /// The `excludeActors` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub exclude_actors: crate::Patch<crate::models::AppManagementPolicyActorExemptions>,
+    pub exclude_actors: crate::Patch<Box<crate::models::AppManagementPolicyActorExemptions>>,
     /// The `maxLifetime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub max_lifetime: crate::Patch<crate::edm::Duration>,
@@ -11649,10 +21283,44 @@ pub struct PasswordCredentialConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for PasswordCredentialConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for PasswordCredentialConfiguration {
+    const NAME: &'static str = "microsoft.graph.passwordCredentialConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "excludeActors" => self.exclude_actors = map.next_value()?,
+            "maxLifetime" => self.max_lifetime = map.next_value()?,
+            "restrictForAppsCreatedAfterDateTime" => {
+                self.restrict_for_apps_created_after_date_time = map.next_value()?
+            }
+            "restrictionType" => self.restriction_type = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.passwordResetResponse` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PasswordResetResponse {
     /// The Azure AD-generated password.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11663,12 +21331,40 @@ pub struct PasswordResetResponse {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for PasswordResetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for PasswordResetResponse {
+    const NAME: &'static str = "microsoft.graph.passwordResetResponse";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "newPassword" => self.new_password = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.persistentBrowserSessionControl` complex type.
 ///
 /// Derived from `conditionalAccessSessionControl`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PersistentBrowserSessionControl {
     /// Specifies whether the session control is enabled.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11682,12 +21378,41 @@ pub struct PersistentBrowserSessionControl {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for PersistentBrowserSessionControl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for PersistentBrowserSessionControl {
+    const NAME: &'static str = "microsoft.graph.persistentBrowserSessionControl";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "mode" => self.mode = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.pkcs12Certificate` complex type.
 ///
 /// Derived from `apiAuthenticationConfigurationBase`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Pkcs12Certificate {
     /// The password for the pfx file. Required. If no password is used, you must still provide a value
     /// of ''.
@@ -11703,10 +21428,39 @@ pub struct Pkcs12Certificate {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for Pkcs12Certificate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for Pkcs12Certificate {
+    const NAME: &'static str = "microsoft.graph.pkcs12Certificate";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "password" => self.password = map.next_value()?,
+            "pkcs12Value" => self.pkcs12_value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.pkcs12CertificateInformation` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Pkcs12CertificateInformation {
     /// Represents whether the certificate is the active certificate to be used for calling the API
     /// connector. The active certificate is the most recently uploaded certificate which is not yet
@@ -11732,10 +21486,41 @@ pub struct Pkcs12CertificateInformation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for Pkcs12CertificateInformation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for Pkcs12CertificateInformation {
+    const NAME: &'static str = "microsoft.graph.pkcs12CertificateInformation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isActive" => self.is_active = map.next_value()?,
+            "notAfter" => self.not_after = map.next_value()?,
+            "notBefore" => self.not_before = map.next_value()?,
+            "thumbprint" => self.thumbprint = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.qrCodeImageDetails` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct QrCodeImageDetails {
     /// The `binaryValue` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11755,27 +21540,88 @@ pub struct QrCodeImageDetails {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for QrCodeImageDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for QrCodeImageDetails {
+    const NAME: &'static str = "microsoft.graph.qrCodeImageDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "binaryValue" => self.binary_value = map.next_value()?,
+            "errorCorrectionLevel" => self.error_correction_level = map.next_value()?,
+            "rawContent" => self.raw_content = map.next_value()?,
+            "version" => self.version = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.registrationEnforcement` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RegistrationEnforcement {
     /// Run campaigns to remind users to set up targeted authentication methods.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_methods_registration_campaign:
-        crate::Patch<crate::models::AuthenticationMethodsRegistrationCampaign>,
+        crate::Patch<Box<crate::models::AuthenticationMethodsRegistrationCampaign>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for RegistrationEnforcement {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for RegistrationEnforcement {
+    const NAME: &'static str = "microsoft.graph.registrationEnforcement";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "authenticationMethodsRegistrationCampaign" => {
+                self.authentication_methods_registration_campaign = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.secureSignInSessionControl` complex type.
 ///
 /// Derived from `conditionalAccessSessionControl`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SecureSignInSessionControl {
     /// Specifies whether the session control is enabled.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11786,10 +21632,38 @@ pub struct SecureSignInSessionControl {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for SecureSignInSessionControl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for SecureSignInSessionControl {
+    const NAME: &'static str = "microsoft.graph.secureSignInSessionControl";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.selfServiceSignUpAuthenticationFlowConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SelfServiceSignUpAuthenticationFlowConfiguration {
     /// Indicates whether self-service sign-up flow is enabled or disabled. The default value is false.
     /// This property is not a key. Required.
@@ -11801,12 +21675,40 @@ pub struct SelfServiceSignUpAuthenticationFlowConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for SelfServiceSignUpAuthenticationFlowConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for SelfServiceSignUpAuthenticationFlowConfiguration {
+    const NAME: &'static str = "microsoft.graph.selfServiceSignUpAuthenticationFlowConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.servicePrincipalSignIn` complex type.
 ///
 /// Derived from `signInIdentity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServicePrincipalSignIn {
     /// The `servicePrincipalId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11817,14 +21719,42 @@ pub struct ServicePrincipalSignIn {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for ServicePrincipalSignIn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for ServicePrincipalSignIn {
+    const NAME: &'static str = "microsoft.graph.servicePrincipalSignIn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "servicePrincipalId" => self.service_principal_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.signInConditions` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SignInConditions {
     /// The `authenticationFlow` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub authentication_flow: crate::Patch<crate::models::AuthenticationFlow>,
+    pub authentication_flow: crate::Patch<Box<crate::models::AuthenticationFlow>>,
     /// The `clientAppType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_app_type: crate::Patch<crate::models::ConditionalAccessClientApp>,
@@ -11833,7 +21763,7 @@ pub struct SignInConditions {
     pub country: crate::Patch<String>,
     /// The `deviceInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub device_info: crate::Patch<crate::models::DeviceInfo>,
+    pub device_info: crate::Patch<Box<crate::models::DeviceInfo>>,
     /// The `devicePlatform` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_platform: crate::Patch<crate::models::ConditionalAccessDevicePlatform>,
@@ -11858,15 +21788,77 @@ pub struct SignInConditions {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for SignInConditions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for SignInConditions {
+    const NAME: &'static str = "microsoft.graph.signInConditions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "authenticationFlow" => self.authentication_flow = map.next_value()?,
+            "clientAppType" => self.client_app_type = map.next_value()?,
+            "country" => self.country = map.next_value()?,
+            "deviceInfo" => self.device_info = map.next_value()?,
+            "devicePlatform" => self.device_platform = map.next_value()?,
+            "insiderRiskLevel" => self.insider_risk_level = map.next_value()?,
+            "ipAddress" => self.ip_address = map.next_value()?,
+            "servicePrincipalRiskLevel" => self.service_principal_risk_level = map.next_value()?,
+            "signInRiskLevel" => self.sign_in_risk_level = map.next_value()?,
+            "userRiskLevel" => self.user_risk_level = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.signInContext` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SignInContext {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for SignInContext {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for SignInContext {
+    const NAME: &'static str = "microsoft.graph.signInContext";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `signInContext` or any type derived from it, chosen by `@odata.type` when reading.
@@ -11893,22 +21885,41 @@ pub enum AnySignInContext {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnySignInContext {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnySignInContext {
+    const DECLARED: &'static str = "microsoft.graph.signInContext";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.signInContext") => {
-                Self::SignInContext(crate::edm::from_value(value)?)
+                Self::SignInContext(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.applicationContext") => {
-                Self::ApplicationContext(crate::edm::from_value(value)?)
+                Self::ApplicationContext(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.authContext") => {
-                Self::AuthContext(crate::edm::from_value(value)?)
+                Self::AuthContext(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.userActionContext") => {
-                Self::UserActionContext(crate::edm::from_value(value)?)
+                Self::UserActionContext(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::SignInContext(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -11916,8 +21927,8 @@ impl<'de> serde::Deserialize<'de> for AnySignInContext {
 ///
 /// Derived from `conditionalAccessSessionControl`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SignInFrequencySessionControl {
     /// Specifies whether the session control is enabled.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11941,15 +21952,72 @@ pub struct SignInFrequencySessionControl {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for SignInFrequencySessionControl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for SignInFrequencySessionControl {
+    const NAME: &'static str = "microsoft.graph.signInFrequencySessionControl";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "authenticationType" => self.authentication_type = map.next_value()?,
+            "frequencyInterval" => self.frequency_interval = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.signInIdentity` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SignInIdentity {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for SignInIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for SignInIdentity {
+    const NAME: &'static str = "microsoft.graph.signInIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `signInIdentity` or any type derived from it, chosen by `@odata.type` when reading.
@@ -11974,24 +22042,45 @@ pub enum AnySignInIdentity {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnySignInIdentity {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnySignInIdentity {
+    const DECLARED: &'static str = "microsoft.graph.signInIdentity";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.signInIdentity") => {
-                Self::SignInIdentity(crate::edm::from_value(value)?)
+                Self::SignInIdentity(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.servicePrincipalSignIn") => {
-                Self::ServicePrincipalSignIn(crate::edm::from_value(value)?)
+                Self::ServicePrincipalSignIn(serde::Deserialize::deserialize(d)?)
             }
-            Some("microsoft.graph.userSignIn") => Self::UserSignIn(crate::edm::from_value(value)?),
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some("microsoft.graph.userSignIn") => {
+                Self::UserSignIn(serde::Deserialize::deserialize(d)?)
+            }
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::SignInIdentity(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.targetOwners` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TargetOwners {
     /// The `notifyMembers` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12005,10 +22094,39 @@ pub struct TargetOwners {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for TargetOwners {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for TargetOwners {
+    const NAME: &'static str = "microsoft.graph.targetOwners";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "notifyMembers" => self.notify_members = map.next_value()?,
+            "securityGroups" => self.security_groups = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.unifiedApprovalStage` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedApprovalStage {
     /// The number of days that a request can be pending a response before it is automatically denied.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12035,10 +22153,47 @@ pub struct UnifiedApprovalStage {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedApprovalStage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedApprovalStage {
+    const NAME: &'static str = "microsoft.graph.unifiedApprovalStage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "approvalStageTimeOutInDays" => {
+                self.approval_stage_time_out_in_days = map.next_value()?
+            }
+            "escalationApprovers" => self.escalation_approvers = map.next_value()?,
+            "escalationTimeInMinutes" => self.escalation_time_in_minutes = map.next_value()?,
+            "isApproverJustificationRequired" => {
+                self.is_approver_justification_required = map.next_value()?
+            }
+            "isEscalationEnabled" => self.is_escalation_enabled = map.next_value()?,
+            "primaryApprovers" => self.primary_approvers = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.unifiedRoleManagementPolicyRuleTarget` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRoleManagementPolicyRuleTarget {
     /// The type of caller that's the target of the policy rule. Allowed values are: None, Admin,
     /// EndUser.
@@ -12069,10 +22224,43 @@ pub struct UnifiedRoleManagementPolicyRuleTarget {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRoleManagementPolicyRuleTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRoleManagementPolicyRuleTarget {
+    const NAME: &'static str = "microsoft.graph.unifiedRoleManagementPolicyRuleTarget";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "caller" => self.caller = map.next_value()?,
+            "enforcedSettings" => self.enforced_settings = map.next_value()?,
+            "inheritableSettings" => self.inheritable_settings = map.next_value()?,
+            "level" => self.level = map.next_value()?,
+            "operations" => self.operations = map.next_value()?,
+            "targetObjects" => self.target_objects = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.unifiedRolePermission` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRolePermission {
     /// Set of tasks that can be performed on a resource. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12090,10 +22278,40 @@ pub struct UnifiedRolePermission {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UnifiedRolePermission {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UnifiedRolePermission {
+    const NAME: &'static str = "microsoft.graph.unifiedRolePermission";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowedResourceActions" => self.allowed_resource_actions = map.next_value()?,
+            "condition" => self.condition = map.next_value()?,
+            "excludedResourceActions" => self.excluded_resource_actions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.updateAllowedCombinationsResult` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UpdateAllowedCombinationsResult {
     /// Information about why the updateAllowedCombinations action was successful or failed.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12116,12 +22334,45 @@ pub struct UpdateAllowedCombinationsResult {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UpdateAllowedCombinationsResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UpdateAllowedCombinationsResult {
+    const NAME: &'static str = "microsoft.graph.updateAllowedCombinationsResult";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "additionalInformation" => self.additional_information = map.next_value()?,
+            "conditionalAccessReferences" => {
+                self.conditional_access_references = map.next_value()?
+            }
+            "currentCombinations" => self.current_combinations = map.next_value()?,
+            "previousCombinations" => self.previous_combinations = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.userActionContext` complex type.
 ///
 /// Derived from `signInContext`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserActionContext {
     /// The `userAction` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12132,10 +22383,38 @@ pub struct UserActionContext {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UserActionContext {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UserActionContext {
+    const NAME: &'static str = "microsoft.graph.userActionContext";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "userAction" => self.user_action = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.userAttributeValuesItem` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserAttributeValuesItem {
     /// Determines whether the value is set as the default.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12152,29 +22431,88 @@ pub struct UserAttributeValuesItem {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UserAttributeValuesItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UserAttributeValuesItem {
+    const NAME: &'static str = "microsoft.graph.userAttributeValuesItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isDefault" => self.is_default = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.userFlowApiConnectorConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserFlowApiConnectorConfiguration {
     /// The `postAttributeCollection` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub post_attribute_collection: crate::Patch<crate::models::IdentityApiConnector>,
+    pub post_attribute_collection: crate::Patch<Box<crate::models::IdentityApiConnector>>,
     /// The `postFederationSignup` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub post_federation_signup: crate::Patch<crate::models::IdentityApiConnector>,
+    pub post_federation_signup: crate::Patch<Box<crate::models::IdentityApiConnector>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UserFlowApiConnectorConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UserFlowApiConnectorConfiguration {
+    const NAME: &'static str = "microsoft.graph.userFlowApiConnectorConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "postAttributeCollection" => self.post_attribute_collection = map.next_value()?,
+            "postFederationSignup" => self.post_federation_signup = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.userSignIn` complex type.
 ///
 /// Derived from `signInIdentity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserSignIn {
     /// The `externalTenantId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12192,10 +22530,40 @@ pub struct UserSignIn {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for UserSignIn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for UserSignIn {
+    const NAME: &'static str = "microsoft.graph.userSignIn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "externalTenantId" => self.external_tenant_id = map.next_value()?,
+            "externalUserType" => self.external_user_type = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.verifiedIdProfileConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VerifiedIdProfileConfiguration {
     /// The `acceptedIssuer` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12208,7 +22576,7 @@ pub struct VerifiedIdProfileConfiguration {
     pub claim_binding_source: crate::Patch<crate::models::ClaimBindingSource>,
     /// The `claimValidation` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub claim_validation: crate::Patch<crate::models::ClaimValidation>,
+    pub claim_validation: crate::Patch<Box<crate::models::ClaimValidation>>,
     /// The `type` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
@@ -12218,10 +22586,42 @@ pub struct VerifiedIdProfileConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for VerifiedIdProfileConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for VerifiedIdProfileConfiguration {
+    const NAME: &'static str = "microsoft.graph.verifiedIdProfileConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "acceptedIssuer" => self.accepted_issuer = map.next_value()?,
+            "claimBindings" => self.claim_bindings = map.next_value()?,
+            "claimBindingSource" => self.claim_binding_source = map.next_value()?,
+            "claimValidation" => self.claim_validation = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.verifiedIdUsageConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VerifiedIdUsageConfiguration {
     /// The `isEnabledForTestOnly` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12235,10 +22635,39 @@ pub struct VerifiedIdUsageConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for VerifiedIdUsageConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for VerifiedIdUsageConfiguration {
+    const NAME: &'static str = "microsoft.graph.verifiedIdUsageConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isEnabledForTestOnly" => self.is_enabled_for_test_only = map.next_value()?,
+            "purpose" => self.purpose = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.webApplicationFirewallDnsConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebApplicationFirewallDnsConfiguration {
     /// The `isDomainVerified` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12261,10 +22690,42 @@ pub struct WebApplicationFirewallDnsConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for WebApplicationFirewallDnsConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for WebApplicationFirewallDnsConfiguration {
+    const NAME: &'static str = "microsoft.graph.webApplicationFirewallDnsConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isDomainVerified" => self.is_domain_verified = map.next_value()?,
+            "isProxied" => self.is_proxied = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "recordType" => self.record_type = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.webApplicationFirewallVerificationResult` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebApplicationFirewallVerificationResult {
     /// The `errors` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12284,18 +22745,77 @@ pub struct WebApplicationFirewallVerificationResult {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for WebApplicationFirewallVerificationResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for WebApplicationFirewallVerificationResult {
+    const NAME: &'static str = "microsoft.graph.webApplicationFirewallVerificationResult";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "errors" => self.errors = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "verifiedOnDateTime" => self.verified_on_date_time = map.next_value()?,
+            "warnings" => self.warnings = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.webApplicationFirewallVerifiedDetails` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebApplicationFirewallVerifiedDetails {
     /// The `dnsConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub dns_configuration: crate::Patch<crate::models::WebApplicationFirewallDnsConfiguration>,
+    pub dns_configuration: crate::Patch<Box<crate::models::WebApplicationFirewallDnsConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for WebApplicationFirewallVerifiedDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for WebApplicationFirewallVerifiedDetails {
+    const NAME: &'static str = "microsoft.graph.webApplicationFirewallVerifiedDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "dnsConfiguration" => self.dns_configuration = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `webApplicationFirewallVerifiedDetails` or any type derived from it, chosen by `@odata.type` when reading.
@@ -12320,26 +22840,45 @@ pub enum AnyWebApplicationFirewallVerifiedDetails {
 #[cfg(feature = "identity-access")]
 impl<'de> serde::Deserialize<'de> for AnyWebApplicationFirewallVerifiedDetails {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::polymorphic::Polymorphic for AnyWebApplicationFirewallVerifiedDetails {
+    const DECLARED: &'static str = "microsoft.graph.webApplicationFirewallVerifiedDetails";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.webApplicationFirewallVerifiedDetails") => {
-                Self::WebApplicationFirewallVerifiedDetails(crate::edm::from_value(value)?)
+                Self::WebApplicationFirewallVerifiedDetails(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.akamaiVerifiedDetailsModel") => {
-                Self::AkamaiVerifiedDetailsModel(crate::edm::from_value(value)?)
+                Self::AkamaiVerifiedDetailsModel(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.cloudFlareVerifiedDetailsModel") => {
-                Self::CloudFlareVerifiedDetailsModel(crate::edm::from_value(value)?)
+                Self::CloudFlareVerifiedDetailsModel(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::WebApplicationFirewallVerifiedDetails(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.webauthnAuthenticationExtensionsClientInputs` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebauthnAuthenticationExtensionsClientInputs {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -12347,10 +22886,35 @@ pub struct WebauthnAuthenticationExtensionsClientInputs {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for WebauthnAuthenticationExtensionsClientInputs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for WebauthnAuthenticationExtensionsClientInputs {
+    const NAME: &'static str = "microsoft.graph.webauthnAuthenticationExtensionsClientInputs";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.webauthnAuthenticationExtensionsClientOutputs` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebauthnAuthenticationExtensionsClientOutputs {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -12358,10 +22922,35 @@ pub struct WebauthnAuthenticationExtensionsClientOutputs {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for WebauthnAuthenticationExtensionsClientOutputs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for WebauthnAuthenticationExtensionsClientOutputs {
+    const NAME: &'static str = "microsoft.graph.webauthnAuthenticationExtensionsClientOutputs";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.webauthnAuthenticatorAttestationResponse` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebauthnAuthenticatorAttestationResponse {
     /// The `attestationObject` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12378,10 +22967,39 @@ pub struct WebauthnAuthenticatorAttestationResponse {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for WebauthnAuthenticatorAttestationResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for WebauthnAuthenticatorAttestationResponse {
+    const NAME: &'static str = "microsoft.graph.webauthnAuthenticatorAttestationResponse";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "attestationObject" => self.attestation_object = map.next_value()?,
+            "clientDataJSON" => self.client_data_json = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.webauthnAuthenticatorSelectionCriteria` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebauthnAuthenticatorSelectionCriteria {
     /// The `authenticatorAttachment` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12398,48 +23016,137 @@ pub struct WebauthnAuthenticatorSelectionCriteria {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for WebauthnAuthenticatorSelectionCriteria {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for WebauthnAuthenticatorSelectionCriteria {
+    const NAME: &'static str = "microsoft.graph.webauthnAuthenticatorSelectionCriteria";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "authenticatorAttachment" => self.authenticator_attachment = map.next_value()?,
+            "requireResidentKey" => self.require_resident_key = map.next_value()?,
+            "userVerification" => self.user_verification = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.webauthnCredentialCreationOptions` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebauthnCredentialCreationOptions {
     /// The `challengeTimeoutDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub challenge_timeout_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `publicKey` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub public_key: crate::Patch<crate::models::WebauthnPublicKeyCredentialCreationOptions>,
+    pub public_key: crate::Patch<Box<crate::models::WebauthnPublicKeyCredentialCreationOptions>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for WebauthnCredentialCreationOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for WebauthnCredentialCreationOptions {
+    const NAME: &'static str = "microsoft.graph.webauthnCredentialCreationOptions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "challengeTimeoutDateTime" => self.challenge_timeout_date_time = map.next_value()?,
+            "publicKey" => self.public_key = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.webauthnPublicKeyCredential` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebauthnPublicKeyCredential {
     /// The `clientExtensionResults` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_extension_results:
-        crate::Patch<crate::models::WebauthnAuthenticationExtensionsClientOutputs>,
+        crate::Patch<Box<crate::models::WebauthnAuthenticationExtensionsClientOutputs>>,
     /// The `id` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `response` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub response: crate::Patch<crate::models::WebauthnAuthenticatorAttestationResponse>,
+    pub response: crate::Patch<Box<crate::models::WebauthnAuthenticatorAttestationResponse>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for WebauthnPublicKeyCredential {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for WebauthnPublicKeyCredential {
+    const NAME: &'static str = "microsoft.graph.webauthnPublicKeyCredential";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "clientExtensionResults" => self.client_extension_results = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "response" => self.response = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.webauthnPublicKeyCredentialCreationOptions` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebauthnPublicKeyCredentialCreationOptions {
     /// The `attestation` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12447,7 +23154,7 @@ pub struct WebauthnPublicKeyCredentialCreationOptions {
     /// The `authenticatorSelection` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authenticator_selection:
-        crate::Patch<crate::models::WebauthnAuthenticatorSelectionCriteria>,
+        crate::Patch<Box<crate::models::WebauthnAuthenticatorSelectionCriteria>>,
     /// The `challenge` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub challenge: crate::Patch<String>,
@@ -12457,30 +23164,66 @@ pub struct WebauthnPublicKeyCredentialCreationOptions {
         crate::Patch<Vec<crate::models::WebauthnPublicKeyCredentialDescriptor>>,
     /// The `extensions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub extensions: crate::Patch<crate::models::WebauthnAuthenticationExtensionsClientInputs>,
+    pub extensions: crate::Patch<Box<crate::models::WebauthnAuthenticationExtensionsClientInputs>>,
     /// The `pubKeyCredParams` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pub_key_cred_params:
         crate::Patch<Vec<crate::models::WebauthnPublicKeyCredentialParameters>>,
     /// The `rp` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub rp: crate::Patch<crate::models::WebauthnPublicKeyCredentialRpEntity>,
+    pub rp: crate::Patch<Box<crate::models::WebauthnPublicKeyCredentialRpEntity>>,
     /// The `timeout` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub timeout: crate::Patch<i32>,
     /// The `user` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user: crate::Patch<crate::models::WebauthnPublicKeyCredentialUserEntity>,
+    pub user: crate::Patch<Box<crate::models::WebauthnPublicKeyCredentialUserEntity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for WebauthnPublicKeyCredentialCreationOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for WebauthnPublicKeyCredentialCreationOptions {
+    const NAME: &'static str = "microsoft.graph.webauthnPublicKeyCredentialCreationOptions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "attestation" => self.attestation = map.next_value()?,
+            "authenticatorSelection" => self.authenticator_selection = map.next_value()?,
+            "challenge" => self.challenge = map.next_value()?,
+            "excludeCredentials" => self.exclude_credentials = map.next_value()?,
+            "extensions" => self.extensions = map.next_value()?,
+            "pubKeyCredParams" => self.pub_key_cred_params = map.next_value()?,
+            "rp" => self.rp = map.next_value()?,
+            "timeout" => self.timeout = map.next_value()?,
+            "user" => self.user = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.webauthnPublicKeyCredentialDescriptor` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebauthnPublicKeyCredentialDescriptor {
     /// The `id` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12497,10 +23240,40 @@ pub struct WebauthnPublicKeyCredentialDescriptor {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for WebauthnPublicKeyCredentialDescriptor {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for WebauthnPublicKeyCredentialDescriptor {
+    const NAME: &'static str = "microsoft.graph.webauthnPublicKeyCredentialDescriptor";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "transports" => self.transports = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.webauthnPublicKeyCredentialParameters` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebauthnPublicKeyCredentialParameters {
     /// The `alg` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12514,10 +23287,39 @@ pub struct WebauthnPublicKeyCredentialParameters {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for WebauthnPublicKeyCredentialParameters {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for WebauthnPublicKeyCredentialParameters {
+    const NAME: &'static str = "microsoft.graph.webauthnPublicKeyCredentialParameters";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "alg" => self.alg = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.webauthnPublicKeyCredentialRpEntity` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebauthnPublicKeyCredentialRpEntity {
     /// The `id` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12531,10 +23333,39 @@ pub struct WebauthnPublicKeyCredentialRpEntity {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for WebauthnPublicKeyCredentialRpEntity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for WebauthnPublicKeyCredentialRpEntity {
+    const NAME: &'static str = "microsoft.graph.webauthnPublicKeyCredentialRpEntity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.webauthnPublicKeyCredentialUserEntity` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebauthnPublicKeyCredentialUserEntity {
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12551,10 +23382,40 @@ pub struct WebauthnPublicKeyCredentialUserEntity {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for WebauthnPublicKeyCredentialUserEntity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for WebauthnPublicKeyCredentialUserEntity {
+    const NAME: &'static str = "microsoft.graph.webauthnPublicKeyCredentialUserEntity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.x509CertificateAuthenticationModeConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct X509CertificateAuthenticationModeConfiguration {
     /// Rules are configured in addition to the authentication mode to bind a specific
     /// x509CertificateRuleType to an x509CertificateAuthenticationMode. For example, bind the policyOID
@@ -12576,10 +23437,44 @@ pub struct X509CertificateAuthenticationModeConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for X509CertificateAuthenticationModeConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for X509CertificateAuthenticationModeConfiguration {
+    const NAME: &'static str = "microsoft.graph.x509CertificateAuthenticationModeConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "rules" => self.rules = map.next_value()?,
+            "x509CertificateAuthenticationDefaultMode" => {
+                self.x509_certificate_authentication_default_mode = map.next_value()?
+            }
+            "x509CertificateDefaultRequiredAffinityLevel" => {
+                self.x509_certificate_default_required_affinity_level = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.x509CertificateAuthorityScope` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct X509CertificateAuthorityScope {
     /// The `includeTargets` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12596,10 +23491,42 @@ pub struct X509CertificateAuthorityScope {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for X509CertificateAuthorityScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for X509CertificateAuthorityScope {
+    const NAME: &'static str = "microsoft.graph.x509CertificateAuthorityScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "includeTargets" => self.include_targets = map.next_value()?,
+            "publicKeyInfrastructureIdentifier" => {
+                self.public_key_infrastructure_identifier = map.next_value()?
+            }
+            "subjectKeyIdentifier" => self.subject_key_identifier = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.x509CertificateCRLValidationConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct X509CertificateCRLValidationConfiguration {
     /// The `exemptedCertificateAuthoritiesSubjectKeyIdentifiers` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12613,10 +23540,41 @@ pub struct X509CertificateCRLValidationConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for X509CertificateCRLValidationConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for X509CertificateCRLValidationConfiguration {
+    const NAME: &'static str = "microsoft.graph.x509CertificateCRLValidationConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "exemptedCertificateAuthoritiesSubjectKeyIdentifiers" => {
+                self.exempted_certificate_authorities_subject_key_identifiers = map.next_value()?
+            }
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.x509CertificateIssuerHintsConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct X509CertificateIssuerHintsConfiguration {
     /// The `state` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12627,10 +23585,38 @@ pub struct X509CertificateIssuerHintsConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for X509CertificateIssuerHintsConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for X509CertificateIssuerHintsConfiguration {
+    const NAME: &'static str = "microsoft.graph.x509CertificateIssuerHintsConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.x509CertificateRule` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct X509CertificateRule {
     /// The identifier of the X.509 certificate. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12660,10 +23646,47 @@ pub struct X509CertificateRule {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for X509CertificateRule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for X509CertificateRule {
+    const NAME: &'static str = "microsoft.graph.x509CertificateRule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "identifier" => self.identifier = map.next_value()?,
+            "issuerSubjectIdentifier" => self.issuer_subject_identifier = map.next_value()?,
+            "policyOidIdentifier" => self.policy_oid_identifier = map.next_value()?,
+            "x509CertificateAuthenticationMode" => {
+                self.x509_certificate_authentication_mode = map.next_value()?
+            }
+            "x509CertificateRequiredAffinityLevel" => {
+                self.x509_certificate_required_affinity_level = map.next_value()?
+            }
+            "x509CertificateRuleType" => self.x509_certificate_rule_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.x509CertificateUserBinding` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct X509CertificateUserBinding {
     /// The priority of the binding. Azure AD uses the binding with the highest priority. This value must
     /// be a non-negative integer and unique in the collection of objects in the certificateUserBindings
@@ -12685,6 +23708,37 @@ pub struct X509CertificateUserBinding {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl<'de> serde::Deserialize<'de> for X509CertificateUserBinding {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-access")]
+impl crate::read_fields::ReadFields for X509CertificateUserBinding {
+    const NAME: &'static str = "microsoft.graph.x509CertificateUserBinding";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "priority" => self.priority = map.next_value()?,
+            "trustAffinityLevel" => self.trust_affinity_level = map.next_value()?,
+            "userProperty" => self.user_property = map.next_value()?,
+            "x509CertificateField" => self.x509_certificate_field = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-access")]

@@ -18,7 +18,7 @@ pub struct IdentityGovernanceWorkflowActivateBody {
 pub struct IdentityGovernanceWorkflowActivateWithScopeBody {
     /// The `scope` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<crate::models::identity_governance::AnyActivationScope>,
+    pub scope: Option<Box<crate::models::identity_governance::AnyActivationScope>>,
 }
 
 /// The body of the `cancelProcessing` action bound to `microsoft.graph.identityGovernance.workflow`.
@@ -28,7 +28,7 @@ pub struct IdentityGovernanceWorkflowActivateWithScopeBody {
 pub struct IdentityGovernanceWorkflowCancelProcessingBody {
     /// The `scope` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<crate::models::identity_governance::AnyCancelScope>,
+    pub scope: Option<Box<crate::models::identity_governance::AnyCancelScope>>,
 }
 
 /// The body of the `createNewVersion` action bound to `microsoft.graph.identityGovernance.workflow`.
@@ -71,15 +71,15 @@ pub struct IdentityGovernanceTaskProcessingResultResumeBody {
     pub r#type: Option<String>,
     /// The `data` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<crate::models::identity_governance::CustomTaskExtensionCallbackData>,
+    pub data: Option<Box<crate::models::identity_governance::CustomTaskExtensionCallbackData>>,
 }
 
 /// The `microsoft.graph.identityGovernance.customTaskExtension` entity type.
 ///
 /// Derived from `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomTaskExtension {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -87,10 +87,10 @@ pub struct CustomTaskExtension {
     /// The `authenticationConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionAuthenticationConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub client_configuration: crate::Patch<crate::models::CustomExtensionClientConfiguration>,
+    pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -100,11 +100,11 @@ pub struct CustomTaskExtension {
     /// The `endpointConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionEndpointConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `callbackConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub callback_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionCallbackConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionCallbackConfiguration>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -114,15 +114,57 @@ pub struct CustomTaskExtension {
     /// The `createdBy` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyUser>,
+    pub created_by: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `lastModifiedBy` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyUser>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for CustomTaskExtension {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for CustomTaskExtension {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.customTaskExtension";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationConfiguration" => {
+                self.authentication_configuration = map.next_value()?
+            }
+            "clientConfiguration" => self.client_configuration = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "endpointConfiguration" => self.endpoint_configuration = map.next_value()?,
+            "callbackConfiguration" => self.callback_configuration = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "createdBy" => self.created_by = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -145,8 +187,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Insights {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -155,6 +197,34 @@ pub struct Insights {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for Insights {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for Insights {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.insights";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -169,19 +239,19 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LifecycleManagementSettings {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `emailSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub email_settings: crate::Patch<crate::models::EmailSettings>,
+    pub email_settings: crate::Patch<Box<crate::models::EmailSettings>>,
     /// The `quarantineConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quarantine_configuration:
-        crate::Patch<crate::models::identity_governance::QuarantineConfiguration>,
+        crate::Patch<Box<crate::models::identity_governance::QuarantineConfiguration>>,
     /// The `workflowScheduleIntervalInHours` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub workflow_schedule_interval_in_hours: crate::Patch<i32>,
@@ -189,6 +259,39 @@ pub struct LifecycleManagementSettings {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for LifecycleManagementSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for LifecycleManagementSettings {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.lifecycleManagementSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "emailSettings" => self.email_settings = map.next_value()?,
+            "quarantineConfiguration" => self.quarantine_configuration = map.next_value()?,
+            "workflowScheduleIntervalInHours" => {
+                self.workflow_schedule_interval_in_hours = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -206,8 +309,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LifecycleWorkflowsContainer {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -218,13 +321,14 @@ pub struct LifecycleWorkflowsContainer {
         crate::Patch<Vec<crate::models::identity_governance::CustomTaskExtension>>,
     /// The `deletedItems` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub deleted_items: crate::Patch<crate::models::DeletedItemContainer>,
+    pub deleted_items: crate::Patch<Box<crate::models::DeletedItemContainer>>,
     /// The `insights` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub insights: crate::Patch<crate::models::identity_governance::Insights>,
+    pub insights: crate::Patch<Box<crate::models::identity_governance::Insights>>,
     /// The `settings` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub settings: crate::Patch<crate::models::identity_governance::LifecycleManagementSettings>,
+    pub settings:
+        crate::Patch<Box<crate::models::identity_governance::LifecycleManagementSettings>>,
     /// The `taskDefinitions` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_definitions: crate::Patch<Vec<crate::models::identity_governance::TaskDefinition>>,
@@ -238,6 +342,41 @@ pub struct LifecycleWorkflowsContainer {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for LifecycleWorkflowsContainer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for LifecycleWorkflowsContainer {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.lifecycleWorkflowsContainer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "customTaskExtensions" => self.custom_task_extensions = map.next_value()?,
+            "deletedItems" => self.deleted_items = map.next_value()?,
+            "insights" => self.insights = map.next_value()?,
+            "settings" => self.settings = map.next_value()?,
+            "taskDefinitions" => self.task_definitions = map.next_value()?,
+            "workflows" => self.workflows = map.next_value()?,
+            "workflowTemplates" => self.workflow_templates = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -259,8 +398,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Run {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -325,6 +464,52 @@ pub struct Run {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for Run {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for Run {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.run";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "activatedOnScope" => self.activated_on_scope = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "failedTasksCount" => self.failed_tasks_count = map.next_value()?,
+            "failedUsersCount" => self.failed_users_count = map.next_value()?,
+            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
+            "processingStatus" => self.processing_status = map.next_value()?,
+            "scheduledDateTime" => self.scheduled_date_time = map.next_value()?,
+            "startedDateTime" => self.started_date_time = map.next_value()?,
+            "successfulUsersCount" => self.successful_users_count = map.next_value()?,
+            "totalTasksCount" => self.total_tasks_count = map.next_value()?,
+            "totalUnprocessedTasksCount" => {
+                self.total_unprocessed_tasks_count = map.next_value()?
+            }
+            "totalUsersCount" => self.total_users_count = map.next_value()?,
+            "workflowExecutionType" => self.workflow_execution_type = map.next_value()?,
+            "reprocessedRuns" => self.reprocessed_runs = map.next_value()?,
+            "taskProcessingResults" => self.task_processing_results = map.next_value()?,
+            "userProcessingResults" => self.user_processing_results = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`Run`] for a typed `$select`.
     pub enum RunField for Run {
@@ -352,8 +537,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Task {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -394,6 +579,43 @@ pub struct Task {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for Task {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for Task {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.task";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "arguments" => self.arguments = map.next_value()?,
+            "category" => self.category = map.next_value()?,
+            "continueOnError" => self.continue_on_error = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "executionSequence" => self.execution_sequence = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "taskDefinitionId" => self.task_definition_id = map.next_value()?,
+            "taskProcessingResults" => self.task_processing_results = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`Task`] for a typed `$select`.
     pub enum TaskField for Task {
@@ -414,8 +636,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TaskDefinition {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -446,6 +668,40 @@ pub struct TaskDefinition {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for TaskDefinition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for TaskDefinition {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.taskDefinition";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "category" => self.category = map.next_value()?,
+            "continueOnError" => self.continue_on_error = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "parameters" => self.parameters = map.next_value()?,
+            "version" => self.version = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`TaskDefinition`] for a typed `$select`.
     pub enum TaskDefinitionField for TaskDefinition {
@@ -463,8 +719,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TaskProcessingResult {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -491,14 +747,51 @@ pub struct TaskProcessingResult {
     /// The `subject` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub subject: crate::Patch<crate::models::AnyUser>,
+    pub subject: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `task` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub task: crate::Patch<crate::models::identity_governance::Task>,
+    pub task: crate::Patch<Box<crate::models::identity_governance::Task>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for TaskProcessingResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for TaskProcessingResult {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.taskProcessingResult";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "failureReason" => self.failure_reason = map.next_value()?,
+            "processingInfo" => self.processing_info = map.next_value()?,
+            "processingStatus" => self.processing_status = map.next_value()?,
+            "startedDateTime" => self.started_date_time = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "subject" => self.subject = map.next_value()?,
+            "task" => self.task = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -520,8 +813,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TaskReport {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -556,10 +849,10 @@ pub struct TaskReport {
     pub unprocessed_users_count: crate::Patch<i32>,
     /// The `task` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub task: crate::Patch<crate::models::identity_governance::Task>,
+    pub task: crate::Patch<Box<crate::models::identity_governance::Task>>,
     /// The `taskDefinition` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub task_definition: crate::Patch<crate::models::identity_governance::TaskDefinition>,
+    pub task_definition: crate::Patch<Box<crate::models::identity_governance::TaskDefinition>>,
     /// The `taskProcessingResults` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_processing_results:
@@ -568,6 +861,46 @@ pub struct TaskReport {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for TaskReport {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for TaskReport {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.taskReport";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "failedUsersCount" => self.failed_users_count = map.next_value()?,
+            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
+            "processingStatus" => self.processing_status = map.next_value()?,
+            "runId" => self.run_id = map.next_value()?,
+            "startedDateTime" => self.started_date_time = map.next_value()?,
+            "successfulUsersCount" => self.successful_users_count = map.next_value()?,
+            "totalUsersCount" => self.total_users_count = map.next_value()?,
+            "unprocessedUsersCount" => self.unprocessed_users_count = map.next_value()?,
+            "task" => self.task = map.next_value()?,
+            "taskDefinition" => self.task_definition = map.next_value()?,
+            "taskProcessingResults" => self.task_processing_results = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -594,8 +927,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserProcessingResult {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -635,7 +968,7 @@ pub struct UserProcessingResult {
     /// The `subject` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub subject: crate::Patch<crate::models::AnyUser>,
+    pub subject: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `taskProcessingResults` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_processing_results:
@@ -644,6 +977,49 @@ pub struct UserProcessingResult {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for UserProcessingResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for UserProcessingResult {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.userProcessingResult";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "failedTasksCount" => self.failed_tasks_count = map.next_value()?,
+            "processingStatus" => self.processing_status = map.next_value()?,
+            "scheduledDateTime" => self.scheduled_date_time = map.next_value()?,
+            "startedDateTime" => self.started_date_time = map.next_value()?,
+            "totalTasksCount" => self.total_tasks_count = map.next_value()?,
+            "totalUnprocessedTasksCount" => {
+                self.total_unprocessed_tasks_count = map.next_value()?
+            }
+            "workflowExecutionType" => self.workflow_execution_type = map.next_value()?,
+            "workflowVersion" => self.workflow_version = map.next_value()?,
+            "reprocessedRuns" => self.reprocessed_runs = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "subject" => self.subject = map.next_value()?,
+            "taskProcessingResults" => self.task_processing_results = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -669,8 +1045,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `workflowBase`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Workflow {
     /// The `category` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -687,7 +1063,7 @@ pub struct Workflow {
     /// The `executionConditions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub execution_conditions:
-        crate::Patch<crate::models::identity_governance::AnyWorkflowExecutionConditions>,
+        crate::Patch<Box<crate::models::identity_governance::AnyWorkflowExecutionConditions>>,
     /// The `isEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
@@ -708,10 +1084,11 @@ pub struct Workflow {
     pub next_schedule_run_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `quarantineDetails` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub quarantine_details: crate::Patch<crate::models::identity_governance::QuarantineDetails>,
+    pub quarantine_details:
+        crate::Patch<Box<crate::models::identity_governance::QuarantineDetails>>,
     /// The `settings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub settings: crate::Patch<crate::models::identity_governance::WorkflowSetting>,
+    pub settings: crate::Patch<Box<crate::models::identity_governance::WorkflowSetting>>,
     /// The `version` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version: crate::Patch<i32>,
@@ -726,11 +1103,11 @@ pub struct Workflow {
     /// The `createdBy` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyUser>,
+    pub created_by: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `lastModifiedBy` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyUser>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `tasks` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tasks: crate::Patch<Vec<crate::models::identity_governance::Task>>,
@@ -766,6 +1143,69 @@ pub struct Workflow {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for Workflow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for Workflow {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.workflow";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "category" => self.category = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "executionConditions" => self.execution_conditions = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "isSchedulingEnabled" => self.is_scheduling_enabled = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "nextScheduleRunDateTime" => self.next_schedule_run_date_time = map.next_value()?,
+            "quarantineDetails" => self.quarantine_details = map.next_value()?,
+            "settings" => self.settings = map.next_value()?,
+            "version" => self.version = map.next_value()?,
+            #[cfg(any(
+                feature = "identity",
+                feature = "identity-access",
+                feature = "directory"
+            ))]
+            "administrationScopeTargets" => self.administration_scope_targets = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "createdBy" => self.created_by = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "tasks" => self.tasks = map.next_value()?,
+            "executionScope" => self.execution_scope = map.next_value()?,
+            #[cfg(any(
+                feature = "identity",
+                feature = "identity-access",
+                feature = "directory"
+            ))]
+            "previewScope" => self.preview_scope = map.next_value()?,
+            "runs" => self.runs = map.next_value()?,
+            "taskReports" => self.task_reports = map.next_value()?,
+            "userProcessingResults" => self.user_processing_results = map.next_value()?,
+            "versions" => self.versions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`Workflow`] for a typed `$select`.
     pub enum WorkflowField for Workflow {
@@ -794,8 +1234,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.identityGovernance.workflowBase` entity type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkflowBase {
     /// The `category` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -812,7 +1252,7 @@ pub struct WorkflowBase {
     /// The `executionConditions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub execution_conditions:
-        crate::Patch<crate::models::identity_governance::AnyWorkflowExecutionConditions>,
+        crate::Patch<Box<crate::models::identity_governance::AnyWorkflowExecutionConditions>>,
     /// The `isEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
@@ -833,11 +1273,11 @@ pub struct WorkflowBase {
     /// The `createdBy` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyUser>,
+    pub created_by: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `lastModifiedBy` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyUser>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `tasks` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tasks: crate::Patch<Vec<crate::models::identity_governance::Task>>,
@@ -845,6 +1285,52 @@ pub struct WorkflowBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for WorkflowBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for WorkflowBase {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.workflowBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "category" => self.category = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "executionConditions" => self.execution_conditions = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "isSchedulingEnabled" => self.is_scheduling_enabled = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            #[cfg(any(
+                feature = "identity",
+                feature = "identity-access",
+                feature = "directory"
+            ))]
+            "administrationScopeTargets" => self.administration_scope_targets = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "createdBy" => self.created_by = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "tasks" => self.tasks = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -885,19 +1371,38 @@ pub enum AnyWorkflowBase {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyWorkflowBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyWorkflowBase {
+    const DECLARED: &'static str = "microsoft.graph.identityGovernance.workflowBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.identityGovernance.workflowBase") => {
-                Self::IdentityGovernanceWorkflowBase(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceWorkflowBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.identityGovernance.workflow") => {
-                Self::IdentityGovernanceWorkflow(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceWorkflow(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.identityGovernance.workflowVersion") => {
-                Self::IdentityGovernanceWorkflowVersion(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceWorkflowVersion(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::IdentityGovernanceWorkflowBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -905,8 +1410,8 @@ impl<'de> serde::Deserialize<'de> for AnyWorkflowBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkflowTemplate {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -923,7 +1428,7 @@ pub struct WorkflowTemplate {
     /// The `executionConditions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub execution_conditions:
-        crate::Patch<crate::models::identity_governance::AnyWorkflowExecutionConditions>,
+        crate::Patch<Box<crate::models::identity_governance::AnyWorkflowExecutionConditions>>,
     /// The `tasks` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tasks: crate::Patch<Vec<crate::models::identity_governance::Task>>,
@@ -931,6 +1436,39 @@ pub struct WorkflowTemplate {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for WorkflowTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for WorkflowTemplate {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.workflowTemplate";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "category" => self.category = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "executionConditions" => self.execution_conditions = map.next_value()?,
+            "tasks" => self.tasks = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -950,8 +1488,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `workflowBase`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkflowVersion {
     /// The `category` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -968,7 +1506,7 @@ pub struct WorkflowVersion {
     /// The `executionConditions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub execution_conditions:
-        crate::Patch<crate::models::identity_governance::AnyWorkflowExecutionConditions>,
+        crate::Patch<Box<crate::models::identity_governance::AnyWorkflowExecutionConditions>>,
     /// The `isEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
@@ -980,7 +1518,7 @@ pub struct WorkflowVersion {
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `settings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub settings: crate::Patch<crate::models::identity_governance::WorkflowSetting>,
+    pub settings: crate::Patch<Box<crate::models::identity_governance::WorkflowSetting>>,
     /// The `versionNumber` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version_number: crate::Patch<i32>,
@@ -995,11 +1533,11 @@ pub struct WorkflowVersion {
     /// The `createdBy` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyUser>,
+    pub created_by: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `lastModifiedBy` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyUser>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `tasks` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tasks: crate::Patch<Vec<crate::models::identity_governance::Task>>,
@@ -1007,6 +1545,54 @@ pub struct WorkflowVersion {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for WorkflowVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for WorkflowVersion {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.workflowVersion";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "category" => self.category = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "executionConditions" => self.execution_conditions = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "isSchedulingEnabled" => self.is_scheduling_enabled = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "settings" => self.settings = map.next_value()?,
+            "versionNumber" => self.version_number = map.next_value()?,
+            #[cfg(any(
+                feature = "identity",
+                feature = "identity-access",
+                feature = "directory"
+            ))]
+            "administrationScopeTargets" => self.administration_scope_targets = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "createdBy" => self.created_by = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "tasks" => self.tasks = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1031,25 +1617,55 @@ crate::edm::select_fields! {
 ///
 /// Derived from `activationScope`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ActivateGroupScope {
     /// The `group` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub group: crate::Patch<crate::models::Group>,
+    pub group: crate::Patch<Box<crate::models::Group>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for ActivateGroupScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for ActivateGroupScope {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.activateGroupScope";
+
+    #[allow(unreachable_code, unused_variables)] // every property may be compiled out
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            #[cfg(feature = "identity")]
+            "group" => self.group = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.activateProcessingResultScope` complex type.
 ///
 /// Derived from `activationScope`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ActivateProcessingResultScope {
     /// The `taskScope` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1064,12 +1680,41 @@ pub struct ActivateProcessingResultScope {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for ActivateProcessingResultScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for ActivateProcessingResultScope {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.activateProcessingResultScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "taskScope" => self.task_scope = map.next_value()?,
+            "processingResults" => self.processing_results = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.activateRunScope` complex type.
 ///
 /// Derived from `activationScope`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ActivateRunScope {
     /// The `taskScope` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1086,12 +1731,42 @@ pub struct ActivateRunScope {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for ActivateRunScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for ActivateRunScope {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.activateRunScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "taskScope" => self.task_scope = map.next_value()?,
+            "userScope" => self.user_scope = map.next_value()?,
+            "run" => self.run = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.activateUserScope` complex type.
 ///
 /// Derived from `activationScope`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ActivateUserScope {
     /// The `users` navigation property (present when expanded).
     #[cfg(feature = "identity")]
@@ -1103,15 +1778,70 @@ pub struct ActivateUserScope {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for ActivateUserScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for ActivateUserScope {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.activateUserScope";
+
+    #[allow(unreachable_code, unused_variables)] // every property may be compiled out
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            #[cfg(feature = "identity")]
+            "users" => self.users = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.activationScope` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ActivationScope {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for ActivationScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for ActivationScope {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.activationScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `activationScope` or any type derived from it, chosen by `@odata.type` when reading.
@@ -1142,27 +1872,46 @@ pub enum AnyActivationScope {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyActivationScope {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyActivationScope {
+    const DECLARED: &'static str = "microsoft.graph.identityGovernance.activationScope";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.identityGovernance.activationScope") => {
-                Self::IdentityGovernanceActivationScope(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceActivationScope(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.identityGovernance.activateGroupScope") => {
-                Self::IdentityGovernanceActivateGroupScope(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceActivateGroupScope(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.identityGovernance.activateProcessingResultScope") => {
-                Self::IdentityGovernanceActivateProcessingResultScope(crate::edm::from_value(
-                    value,
-                )?)
+                Self::IdentityGovernanceActivateProcessingResultScope(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             Some("microsoft.graph.identityGovernance.activateRunScope") => {
-                Self::IdentityGovernanceActivateRunScope(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceActivateRunScope(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.identityGovernance.activateUserScope") => {
-                Self::IdentityGovernanceActivateUserScope(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceActivateUserScope(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::IdentityGovernanceActivationScope(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1170,8 +1919,8 @@ impl<'de> serde::Deserialize<'de> for AnyActivationScope {
 ///
 /// Derived from `workflowExecutionTrigger`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttributeChangeTrigger {
     /// The `triggerAttributes` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1182,12 +1931,40 @@ pub struct AttributeChangeTrigger {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AttributeChangeTrigger {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AttributeChangeTrigger {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.attributeChangeTrigger";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "triggerAttributes" => self.trigger_attributes = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.cancelRunsScope` complex type.
 ///
 /// Derived from `cancelScope`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CancelRunsScope {
     /// The `runs` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1198,15 +1975,68 @@ pub struct CancelRunsScope {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for CancelRunsScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for CancelRunsScope {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.cancelRunsScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "runs" => self.runs = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.cancelScope` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CancelScope {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for CancelScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for CancelScope {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.cancelScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `cancelScope` or any type derived from it, chosen by `@odata.type` when reading.
@@ -1229,16 +2059,35 @@ pub enum AnyCancelScope {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyCancelScope {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyCancelScope {
+    const DECLARED: &'static str = "microsoft.graph.identityGovernance.cancelScope";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.identityGovernance.cancelScope") => {
-                Self::IdentityGovernanceCancelScope(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceCancelScope(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.identityGovernance.cancelRunsScope") => {
-                Self::IdentityGovernanceCancelRunsScope(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceCancelRunsScope(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::IdentityGovernanceCancelScope(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1246,8 +2095,8 @@ impl<'de> serde::Deserialize<'de> for AnyCancelScope {
 ///
 /// Derived from `quarantineCondition`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CountBasedQuarantineCondition {
     /// The `threshold` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1258,12 +2107,40 @@ pub struct CountBasedQuarantineCondition {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for CountBasedQuarantineCondition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for CountBasedQuarantineCondition {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.countBasedQuarantineCondition";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "threshold" => self.threshold = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration` complex type.
 ///
 /// Derived from `customExtensionCallbackConfiguration`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomTaskExtensionCallbackConfiguration {
     /// The `timeoutDuration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1278,12 +2155,43 @@ pub struct CustomTaskExtensionCallbackConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for CustomTaskExtensionCallbackConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for CustomTaskExtensionCallbackConfiguration {
+    const NAME: &'static str =
+        "microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "timeoutDuration" => self.timeout_duration = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "authorizedApps" => self.authorized_apps = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.customTaskExtensionCallbackData` complex type.
 ///
 /// Derived from `customExtensionData`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomTaskExtensionCallbackData {
     /// The `operationStatus` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1295,39 +2203,99 @@ pub struct CustomTaskExtensionCallbackData {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for CustomTaskExtensionCallbackData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for CustomTaskExtensionCallbackData {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.customTaskExtensionCallbackData";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "operationStatus" => self.operation_status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.customTaskExtensionCalloutData` complex type.
 ///
 /// Derived from `customExtensionData`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomTaskExtensionCalloutData {
     /// The `subject` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub subject: crate::Patch<crate::models::AnyUser>,
+    pub subject: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `task` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub task: crate::Patch<crate::models::identity_governance::Task>,
+    pub task: crate::Patch<Box<crate::models::identity_governance::Task>>,
     /// The `taskProcessingresult` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_processingresult:
-        crate::Patch<crate::models::identity_governance::TaskProcessingResult>,
+        crate::Patch<Box<crate::models::identity_governance::TaskProcessingResult>>,
     /// The `workflow` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub workflow: crate::Patch<crate::models::identity_governance::Workflow>,
+    pub workflow: crate::Patch<Box<crate::models::identity_governance::Workflow>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for CustomTaskExtensionCalloutData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for CustomTaskExtensionCalloutData {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.customTaskExtensionCalloutData";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            #[cfg(feature = "identity")]
+            "subject" => self.subject = map.next_value()?,
+            "task" => self.task = map.next_value()?,
+            "taskProcessingresult" => self.task_processingresult = map.next_value()?,
+            "workflow" => self.workflow = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.groupBasedSubjectSet` complex type.
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GroupBasedSubjectSet {
     /// The `groups` navigation property (present when expanded).
     #[cfg(feature = "identity")]
@@ -1339,12 +2307,42 @@ pub struct GroupBasedSubjectSet {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for GroupBasedSubjectSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for GroupBasedSubjectSet {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.groupBasedSubjectSet";
+
+    #[allow(unreachable_code, unused_variables)] // every property may be compiled out
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            #[cfg(feature = "identity")]
+            "groups" => self.groups = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.membershipChangeTrigger` complex type.
 ///
 /// Derived from `workflowExecutionTrigger`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MembershipChangeTrigger {
     /// The `changeType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1355,12 +2353,40 @@ pub struct MembershipChangeTrigger {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for MembershipChangeTrigger {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for MembershipChangeTrigger {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.membershipChangeTrigger";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "changeType" => self.change_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.onDemandExecutionOnly` complex type.
 ///
 /// Derived from `workflowExecutionConditions`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnDemandExecutionOnly {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -1368,10 +2394,35 @@ pub struct OnDemandExecutionOnly {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for OnDemandExecutionOnly {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for OnDemandExecutionOnly {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.onDemandExecutionOnly";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.parameter` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Parameter {
     /// The `name` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1388,12 +2439,42 @@ pub struct Parameter {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for Parameter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for Parameter {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.parameter";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            "values" => self.values = map.next_value()?,
+            "valueType" => self.value_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.percentageBasedQuarantineCondition` complex type.
 ///
 /// Derived from `quarantineCondition`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PercentageBasedQuarantineCondition {
     /// The `percentage` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1404,10 +2485,39 @@ pub struct PercentageBasedQuarantineCondition {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for PercentageBasedQuarantineCondition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for PercentageBasedQuarantineCondition {
+    const NAME: &'static str =
+        "microsoft.graph.identityGovernance.percentageBasedQuarantineCondition";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "percentage" => self.percentage = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.previewFailedTask` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PreviewFailedTask {
     /// The `definitionId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1427,15 +2537,71 @@ pub struct PreviewFailedTask {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for PreviewFailedTask {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for PreviewFailedTask {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.previewFailedTask";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "definitionId" => self.definition_id = map.next_value()?,
+            "failureReason" => self.failure_reason = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "taskId" => self.task_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.quarantineCondition` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct QuarantineCondition {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for QuarantineCondition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for QuarantineCondition {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.quarantineCondition";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `quarantineCondition` or any type derived from it, chosen by `@odata.type` when reading.
@@ -1464,30 +2630,49 @@ pub enum AnyQuarantineCondition {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyQuarantineCondition {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyQuarantineCondition {
+    const DECLARED: &'static str = "microsoft.graph.identityGovernance.quarantineCondition";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.identityGovernance.quarantineCondition") => {
-                Self::IdentityGovernanceQuarantineCondition(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceQuarantineCondition(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.identityGovernance.countBasedQuarantineCondition") => {
-                Self::IdentityGovernanceCountBasedQuarantineCondition(crate::edm::from_value(
-                    value,
-                )?)
+                Self::IdentityGovernanceCountBasedQuarantineCondition(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             Some("microsoft.graph.identityGovernance.percentageBasedQuarantineCondition") => {
-                Self::IdentityGovernancePercentageBasedQuarantineCondition(crate::edm::from_value(
-                    value,
-                )?)
+                Self::IdentityGovernancePercentageBasedQuarantineCondition(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::IdentityGovernanceQuarantineCondition(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.quarantineConfiguration` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct QuarantineConfiguration {
     /// The `conditions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1501,10 +2686,39 @@ pub struct QuarantineConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for QuarantineConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for QuarantineConfiguration {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.quarantineConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "conditions" => self.conditions = map.next_value()?,
+            "matchMode" => self.match_mode = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.quarantineDetails` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct QuarantineDetails {
     /// The `quarantinedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1521,12 +2735,42 @@ pub struct QuarantineDetails {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for QuarantineDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for QuarantineDetails {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.quarantineDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "quarantinedDateTime" => self.quarantined_date_time = map.next_value()?,
+            "quarantineReason" => self.quarantine_reason = map.next_value()?,
+            "quarantineType" => self.quarantine_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.ruleBasedSubjectSet` complex type.
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RuleBasedSubjectSet {
     /// The `rule` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1537,10 +2781,38 @@ pub struct RuleBasedSubjectSet {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for RuleBasedSubjectSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for RuleBasedSubjectSet {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.ruleBasedSubjectSet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "rule" => self.rule = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.runSummary` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RunSummary {
     /// The `failedRuns` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1566,10 +2838,43 @@ pub struct RunSummary {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for RunSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for RunSummary {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.runSummary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "failedRuns" => self.failed_runs = map.next_value()?,
+            "failedTasks" => self.failed_tasks = map.next_value()?,
+            "successfulRuns" => self.successful_runs = map.next_value()?,
+            "totalRuns" => self.total_runs = map.next_value()?,
+            "totalTasks" => self.total_tasks = map.next_value()?,
+            "totalUsers" => self.total_users = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.taskReportSummary` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TaskReportSummary {
     /// The `failedTasks` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1589,12 +2894,43 @@ pub struct TaskReportSummary {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for TaskReportSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for TaskReportSummary {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.taskReportSummary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "failedTasks" => self.failed_tasks = map.next_value()?,
+            "successfulTasks" => self.successful_tasks = map.next_value()?,
+            "totalTasks" => self.total_tasks = map.next_value()?,
+            "unprocessedTasks" => self.unprocessed_tasks = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.timeBasedAttributeTrigger` complex type.
 ///
 /// Derived from `workflowExecutionTrigger`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TimeBasedAttributeTrigger {
     /// The `offsetInDays` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1609,10 +2945,39 @@ pub struct TimeBasedAttributeTrigger {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for TimeBasedAttributeTrigger {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for TimeBasedAttributeTrigger {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.timeBasedAttributeTrigger";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "offsetInDays" => self.offset_in_days = map.next_value()?,
+            "timeBasedAttribute" => self.time_based_attribute = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.topTasksInsightsSummary` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TopTasksInsightsSummary {
     /// The `failedTasks` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1644,10 +3009,45 @@ pub struct TopTasksInsightsSummary {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for TopTasksInsightsSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for TopTasksInsightsSummary {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.topTasksInsightsSummary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "failedTasks" => self.failed_tasks = map.next_value()?,
+            "failedUsers" => self.failed_users = map.next_value()?,
+            "successfulTasks" => self.successful_tasks = map.next_value()?,
+            "successfulUsers" => self.successful_users = map.next_value()?,
+            "taskDefinitionDisplayName" => self.task_definition_display_name = map.next_value()?,
+            "taskDefinitionId" => self.task_definition_id = map.next_value()?,
+            "totalTasks" => self.total_tasks = map.next_value()?,
+            "totalUsers" => self.total_users = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.topWorkflowsInsightsSummary` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TopWorkflowsInsightsSummary {
     /// The `failedRuns` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1686,29 +3086,95 @@ pub struct TopWorkflowsInsightsSummary {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for TopWorkflowsInsightsSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for TopWorkflowsInsightsSummary {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.topWorkflowsInsightsSummary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "failedRuns" => self.failed_runs = map.next_value()?,
+            "failedUsers" => self.failed_users = map.next_value()?,
+            "successfulRuns" => self.successful_runs = map.next_value()?,
+            "successfulUsers" => self.successful_users = map.next_value()?,
+            "totalRuns" => self.total_runs = map.next_value()?,
+            "totalUsers" => self.total_users = map.next_value()?,
+            "workflowCategory" => self.workflow_category = map.next_value()?,
+            "workflowDisplayName" => self.workflow_display_name = map.next_value()?,
+            "workflowId" => self.workflow_id = map.next_value()?,
+            "workflowVersion" => self.workflow_version = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.triggerAndScopeBasedConditions` complex type.
 ///
 /// Derived from `workflowExecutionConditions`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TriggerAndScopeBasedConditions {
     /// The `scope` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub scope: crate::Patch<crate::models::AnySubjectSet>,
+    pub scope: crate::Patch<Box<crate::models::AnySubjectSet>>,
     /// The `trigger` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub trigger: crate::Patch<crate::models::identity_governance::AnyWorkflowExecutionTrigger>,
+    pub trigger: crate::Patch<Box<crate::models::identity_governance::AnyWorkflowExecutionTrigger>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for TriggerAndScopeBasedConditions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for TriggerAndScopeBasedConditions {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.triggerAndScopeBasedConditions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "scope" => self.scope = map.next_value()?,
+            "trigger" => self.trigger = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.triggerAttribute` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TriggerAttribute {
     /// The `name` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1719,12 +3185,40 @@ pub struct TriggerAttribute {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for TriggerAttribute {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for TriggerAttribute {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.triggerAttribute";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.userInactivityTrigger` complex type.
 ///
 /// Derived from `workflowExecutionTrigger`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserInactivityTrigger {
     /// The `inactivityPeriodInDays` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1735,10 +3229,38 @@ pub struct UserInactivityTrigger {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for UserInactivityTrigger {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for UserInactivityTrigger {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.userInactivityTrigger";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "inactivityPeriodInDays" => self.inactivity_period_in_days = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.usersProcessingSummary` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UsersProcessingSummary {
     /// The `failedTasks` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1761,10 +3283,42 @@ pub struct UsersProcessingSummary {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for UsersProcessingSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for UsersProcessingSummary {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.usersProcessingSummary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "failedTasks" => self.failed_tasks = map.next_value()?,
+            "failedUsers" => self.failed_users = map.next_value()?,
+            "successfulUsers" => self.successful_users = map.next_value()?,
+            "totalTasks" => self.total_tasks = map.next_value()?,
+            "totalUsers" => self.total_users = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.userSummary` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserSummary {
     /// The `failedTasks` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1787,15 +3341,72 @@ pub struct UserSummary {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for UserSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for UserSummary {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.userSummary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "failedTasks" => self.failed_tasks = map.next_value()?,
+            "failedUsers" => self.failed_users = map.next_value()?,
+            "successfulUsers" => self.successful_users = map.next_value()?,
+            "totalTasks" => self.total_tasks = map.next_value()?,
+            "totalUsers" => self.total_users = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.workflowExecutionConditions` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkflowExecutionConditions {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for WorkflowExecutionConditions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for WorkflowExecutionConditions {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.workflowExecutionConditions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `workflowExecutionConditions` or any type derived from it, chosen by `@odata.type` when reading.
@@ -1824,33 +3435,81 @@ pub enum AnyWorkflowExecutionConditions {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyWorkflowExecutionConditions {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyWorkflowExecutionConditions {
+    const DECLARED: &'static str = "microsoft.graph.identityGovernance.workflowExecutionConditions";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.identityGovernance.workflowExecutionConditions") => {
-                Self::IdentityGovernanceWorkflowExecutionConditions(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceWorkflowExecutionConditions(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             Some("microsoft.graph.identityGovernance.onDemandExecutionOnly") => {
-                Self::IdentityGovernanceOnDemandExecutionOnly(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceOnDemandExecutionOnly(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.identityGovernance.triggerAndScopeBasedConditions") => {
-                Self::IdentityGovernanceTriggerAndScopeBasedConditions(crate::edm::from_value(
-                    value,
-                )?)
+                Self::IdentityGovernanceTriggerAndScopeBasedConditions(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::IdentityGovernanceWorkflowExecutionConditions(value) => {
+                Some(&value.additional_data)
+            }
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.workflowExecutionTrigger` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkflowExecutionTrigger {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for WorkflowExecutionTrigger {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for WorkflowExecutionTrigger {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.workflowExecutionTrigger";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `workflowExecutionTrigger` or any type derived from it, chosen by `@odata.type` when reading.
@@ -1887,47 +3546,98 @@ pub enum AnyWorkflowExecutionTrigger {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyWorkflowExecutionTrigger {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyWorkflowExecutionTrigger {
+    const DECLARED: &'static str = "microsoft.graph.identityGovernance.workflowExecutionTrigger";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.identityGovernance.workflowExecutionTrigger") => {
-                Self::IdentityGovernanceWorkflowExecutionTrigger(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceWorkflowExecutionTrigger(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             Some("microsoft.graph.identityGovernance.attributeChangeTrigger") => {
-                Self::IdentityGovernanceAttributeChangeTrigger(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceAttributeChangeTrigger(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.identityGovernance.membershipChangeTrigger") => {
-                Self::IdentityGovernanceMembershipChangeTrigger(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceMembershipChangeTrigger(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.identityGovernance.timeBasedAttributeTrigger") => {
-                Self::IdentityGovernanceTimeBasedAttributeTrigger(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceTimeBasedAttributeTrigger(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             Some("microsoft.graph.identityGovernance.userInactivityTrigger") => {
-                Self::IdentityGovernanceUserInactivityTrigger(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceUserInactivityTrigger(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::IdentityGovernanceWorkflowExecutionTrigger(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.identityGovernance.workflowSetting` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkflowSetting {
     /// The `quarantineConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quarantine_configuration:
-        crate::Patch<crate::models::identity_governance::QuarantineConfiguration>,
+        crate::Patch<Box<crate::models::identity_governance::QuarantineConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for WorkflowSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for WorkflowSetting {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.workflowSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "quarantineConfiguration" => self.quarantine_configuration = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.workflowsInsightsByCategory` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkflowsInsightsByCategory {
     /// The `failedJoinerRuns` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1962,10 +3672,46 @@ pub struct WorkflowsInsightsByCategory {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for WorkflowsInsightsByCategory {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for WorkflowsInsightsByCategory {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.workflowsInsightsByCategory";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "failedJoinerRuns" => self.failed_joiner_runs = map.next_value()?,
+            "failedLeaverRuns" => self.failed_leaver_runs = map.next_value()?,
+            "failedMoverRuns" => self.failed_mover_runs = map.next_value()?,
+            "successfulJoinerRuns" => self.successful_joiner_runs = map.next_value()?,
+            "successfulLeaverRuns" => self.successful_leaver_runs = map.next_value()?,
+            "successfulMoverRuns" => self.successful_mover_runs = map.next_value()?,
+            "totalJoinerRuns" => self.total_joiner_runs = map.next_value()?,
+            "totalLeaverRuns" => self.total_leaver_runs = map.next_value()?,
+            "totalMoverRuns" => self.total_mover_runs = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identityGovernance.workflowsInsightsSummary` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkflowsInsightsSummary {
     /// The `failedRuns` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1998,6 +3744,42 @@ pub struct WorkflowsInsightsSummary {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for WorkflowsInsightsSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for WorkflowsInsightsSummary {
+    const NAME: &'static str = "microsoft.graph.identityGovernance.workflowsInsightsSummary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "failedRuns" => self.failed_runs = map.next_value()?,
+            "failedTasks" => self.failed_tasks = map.next_value()?,
+            "failedUsers" => self.failed_users = map.next_value()?,
+            "successfulRuns" => self.successful_runs = map.next_value()?,
+            "successfulTasks" => self.successful_tasks = map.next_value()?,
+            "successfulUsers" => self.successful_users = map.next_value()?,
+            "totalRuns" => self.total_runs = map.next_value()?,
+            "totalTasks" => self.total_tasks = map.next_value()?,
+            "totalUsers" => self.total_users = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]

@@ -33,15 +33,15 @@ pub struct AccessPackageAssignmentRequestResumeBody {
     pub r#type: Option<String>,
     /// The `data` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<crate::models::AnyCustomExtensionData>,
+    pub data: Option<Box<crate::models::AnyCustomExtensionData>>,
 }
 
 /// The `microsoft.graph.accessPackage` entity type.
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -71,7 +71,7 @@ pub struct AccessPackage {
     pub assignment_policies: crate::Patch<Vec<crate::models::AccessPackageAssignmentPolicy>>,
     /// The `catalog` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub catalog: crate::Patch<crate::models::AccessPackageCatalog>,
+    pub catalog: crate::Patch<Box<crate::models::AccessPackageCatalog>>,
     /// The access packages whose assigned users are ineligible to be assigned this access package.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub incompatible_access_packages: crate::Patch<Vec<crate::models::AccessPackage>>,
@@ -86,6 +86,48 @@ pub struct AccessPackage {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackage {
+    const NAME: &'static str = "microsoft.graph.accessPackage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isHidden" => self.is_hidden = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "accessPackagesIncompatibleWith" => {
+                self.access_packages_incompatible_with = map.next_value()?
+            }
+            "assignmentPolicies" => self.assignment_policies = map.next_value()?,
+            "catalog" => self.catalog = map.next_value()?,
+            "incompatibleAccessPackages" => self.incompatible_access_packages = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "incompatibleGroups" => self.incompatible_groups = map.next_value()?,
+            "resourceRoleScopes" => self.resource_role_scopes = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -110,8 +152,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageAssignment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -126,7 +168,7 @@ pub struct AccessPackageAssignment {
     pub expired_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// When the access assignment is to be in place. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schedule: crate::Patch<crate::models::EntitlementManagementSchedule>,
+    pub schedule: crate::Patch<Box<crate::models::EntitlementManagementSchedule>>,
     /// The state of the access package assignment. The possible values are: delivering,
     /// partiallyDelivered, delivered, expired, deliveryFailed, unknownFutureValue. Read-only. Supports
     /// $filter (eq).
@@ -138,18 +180,56 @@ pub struct AccessPackageAssignment {
     pub status: crate::Patch<String>,
     /// Read-only. Nullable. Supports $filter (eq) on the id property and $expand query parameters.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub access_package: crate::Patch<crate::models::AccessPackage>,
+    pub access_package: crate::Patch<Box<crate::models::AccessPackage>>,
     /// Read-only. Supports $filter (eq) on the id property and $expand query parameters.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub assignment_policy: crate::Patch<crate::models::AccessPackageAssignmentPolicy>,
+    pub assignment_policy: crate::Patch<Box<crate::models::AccessPackageAssignmentPolicy>>,
     /// The subject of the access package assignment. Read-only. Nullable. Supports $expand. Supports
     /// $filter (eq) on objectId.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub target: crate::Patch<crate::models::AccessPackageSubject>,
+    pub target: crate::Patch<Box<crate::models::AccessPackageSubject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageAssignment {
+    const NAME: &'static str = "microsoft.graph.accessPackageAssignment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "customExtensionCalloutInstances" => {
+                self.custom_extension_callout_instances = map.next_value()?
+            }
+            "expiredDateTime" => self.expired_date_time = map.next_value()?,
+            "schedule" => self.schedule = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "accessPackage" => self.access_package = map.next_value()?,
+            "assignmentPolicy" => self.assignment_policy = map.next_value()?,
+            "target" => self.target = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -172,8 +252,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageAssignmentPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -189,7 +269,7 @@ pub struct AccessPackageAssignmentPolicy {
     /// policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub automatic_request_settings:
-        crate::Patch<crate::models::AccessPackageAutomaticRequestSettings>,
+        crate::Patch<Box<crate::models::AccessPackageAutomaticRequestSettings>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -202,35 +282,36 @@ pub struct AccessPackageAssignmentPolicy {
     pub display_name: crate::Patch<String>,
     /// The expiration date for assignments created in this policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub expiration: crate::Patch<crate::models::ExpirationPattern>,
+    pub expiration: crate::Patch<Box<crate::models::ExpirationPattern>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `notificationSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub notification_settings: crate::Patch<crate::models::AccessPackageNotificationSettings>,
+    pub notification_settings: crate::Patch<Box<crate::models::AccessPackageNotificationSettings>>,
     /// Specifies the settings for approval of requests for an access package assignment through this
     /// policy. For example, if approval is required for new requests.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub request_approval_settings:
-        crate::Patch<crate::models::AccessPackageAssignmentApprovalSettings>,
+        crate::Patch<Box<crate::models::AccessPackageAssignmentApprovalSettings>>,
     /// Provides additional settings to select who can create a request for an access package assignment
     /// through this policy, and what they can include in their request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub requestor_settings: crate::Patch<crate::models::AccessPackageAssignmentRequestorSettings>,
+    pub requestor_settings:
+        crate::Patch<Box<crate::models::AccessPackageAssignmentRequestorSettings>>,
     /// Settings for access reviews of assignments through this policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub review_settings: crate::Patch<crate::models::AccessPackageAssignmentReviewSettings>,
+    pub review_settings: crate::Patch<Box<crate::models::AccessPackageAssignmentReviewSettings>>,
     /// The principals that can be assigned access from an access package through this policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub specific_allowed_targets: crate::Patch<Vec<crate::models::AnySubjectSet>>,
     /// Access package containing this policy. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub access_package: crate::Patch<crate::models::AccessPackage>,
+    pub access_package: crate::Patch<Box<crate::models::AccessPackage>>,
     /// Catalog of the access package containing this policy. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub catalog: crate::Patch<crate::models::AccessPackageCatalog>,
+    pub catalog: crate::Patch<Box<crate::models::AccessPackageCatalog>>,
     /// The `customExtensionStageSettings` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_extension_stage_settings:
@@ -242,6 +323,52 @@ pub struct AccessPackageAssignmentPolicy {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageAssignmentPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageAssignmentPolicy {
+    const NAME: &'static str = "microsoft.graph.accessPackageAssignmentPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "allowedTargetScope" => self.allowed_target_scope = map.next_value()?,
+            "automaticRequestSettings" => self.automatic_request_settings = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "expiration" => self.expiration = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "notificationSettings" => self.notification_settings = map.next_value()?,
+            "requestApprovalSettings" => self.request_approval_settings = map.next_value()?,
+            "requestorSettings" => self.requestor_settings = map.next_value()?,
+            "reviewSettings" => self.review_settings = map.next_value()?,
+            "specificAllowedTargets" => self.specific_allowed_targets = map.next_value()?,
+            "accessPackage" => self.access_package = map.next_value()?,
+            "catalog" => self.catalog = map.next_value()?,
+            "customExtensionStageSettings" => {
+                self.custom_extension_stage_settings = map.next_value()?
+            }
+            "questions" => self.questions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -272,8 +399,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageAssignmentRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -307,7 +434,7 @@ pub struct AccessPackageAssignmentRequest {
     /// The range of dates that access is to be assigned to the requestor. This property cannot be
     /// changed once set.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schedule: crate::Patch<crate::models::EntitlementManagementSchedule>,
+    pub schedule: crate::Patch<Box<crate::models::EntitlementManagementSchedule>>,
     /// The state of the request. The possible values are: submitted, pendingApproval, delivering,
     /// delivered, deliveryFailed, denied, scheduled, canceled, partiallyDelivered, unknownFutureValue.
     /// Read-only. Supports $filter (eq).
@@ -320,20 +447,62 @@ pub struct AccessPackageAssignmentRequest {
     /// the collections of resource roles and the policies for how one or more users can get access to
     /// those resources. Read-only. Nullable. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub access_package: crate::Patch<crate::models::AccessPackage>,
+    pub access_package: crate::Patch<Box<crate::models::AccessPackage>>,
     /// For a requestType of userAdd or adminAdd, this is an access package assignment requested to be
     /// created. For a requestType of userRemove, adminRemove or systemRemove, this has the id property
     /// of an existing assignment to be removed. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub assignment: crate::Patch<crate::models::AccessPackageAssignment>,
+    pub assignment: crate::Patch<Box<crate::models::AccessPackageAssignment>>,
     /// The subject who requested or, if a direct assignment, was assigned. Read-only. Nullable. Supports
     /// $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub requestor: crate::Patch<crate::models::AccessPackageSubject>,
+    pub requestor: crate::Patch<Box<crate::models::AccessPackageSubject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageAssignmentRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageAssignmentRequest {
+    const NAME: &'static str = "microsoft.graph.accessPackageAssignmentRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "answers" => self.answers = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "customExtensionCalloutInstances" => {
+                self.custom_extension_callout_instances = map.next_value()?
+            }
+            "justification" => self.justification = map.next_value()?,
+            "requestType" => self.request_type = map.next_value()?,
+            "schedule" => self.schedule = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "accessPackage" => self.access_package = map.next_value()?,
+            "assignment" => self.assignment = map.next_value()?,
+            "requestor" => self.requestor = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -360,8 +529,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageAssignmentRequestWorkflowExtension {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -369,10 +538,10 @@ pub struct AccessPackageAssignmentRequestWorkflowExtension {
     /// The `authenticationConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionAuthenticationConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub client_configuration: crate::Patch<crate::models::CustomExtensionClientConfiguration>,
+    pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -382,11 +551,11 @@ pub struct AccessPackageAssignmentRequestWorkflowExtension {
     /// The `endpointConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionEndpointConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `callbackConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub callback_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionCallbackConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionCallbackConfiguration>>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<String>,
@@ -403,6 +572,46 @@ pub struct AccessPackageAssignmentRequestWorkflowExtension {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageAssignmentRequestWorkflowExtension {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageAssignmentRequestWorkflowExtension {
+    const NAME: &'static str = "microsoft.graph.accessPackageAssignmentRequestWorkflowExtension";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationConfiguration" => {
+                self.authentication_configuration = map.next_value()?
+            }
+            "clientConfiguration" => self.client_configuration = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "endpointConfiguration" => self.endpoint_configuration = map.next_value()?,
+            "callbackConfiguration" => self.callback_configuration = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -427,8 +636,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageAssignmentWorkflowExtension {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -436,10 +645,10 @@ pub struct AccessPackageAssignmentWorkflowExtension {
     /// The `authenticationConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionAuthenticationConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub client_configuration: crate::Patch<crate::models::CustomExtensionClientConfiguration>,
+    pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -449,11 +658,11 @@ pub struct AccessPackageAssignmentWorkflowExtension {
     /// The `endpointConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionEndpointConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `callbackConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub callback_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionCallbackConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionCallbackConfiguration>>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<String>,
@@ -470,6 +679,46 @@ pub struct AccessPackageAssignmentWorkflowExtension {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageAssignmentWorkflowExtension {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageAssignmentWorkflowExtension {
+    const NAME: &'static str = "microsoft.graph.accessPackageAssignmentWorkflowExtension";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationConfiguration" => {
+                self.authentication_configuration = map.next_value()?
+            }
+            "clientConfiguration" => self.client_configuration = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "endpointConfiguration" => self.endpoint_configuration = map.next_value()?,
+            "callbackConfiguration" => self.callback_configuration = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -494,8 +743,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageCatalog {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -547,6 +796,46 @@ pub struct AccessPackageCatalog {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageCatalog {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageCatalog {
+    const NAME: &'static str = "microsoft.graph.accessPackageCatalog";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "catalogType" => self.catalog_type = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isExternallyVisible" => self.is_externally_visible = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "accessPackages" => self.access_packages = map.next_value()?,
+            "customWorkflowExtensions" => self.custom_workflow_extensions = map.next_value()?,
+            "resourceRoles" => self.resource_roles = map.next_value()?,
+            "resources" => self.resources = map.next_value()?,
+            "resourceScopes" => self.resource_scopes = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`AccessPackageCatalog`] for a typed `$select`.
     pub enum AccessPackageCatalogField for AccessPackageCatalog {
@@ -570,8 +859,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `accessPackageQuestion` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageMultipleChoiceQuestion {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -605,6 +894,43 @@ pub struct AccessPackageMultipleChoiceQuestion {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageMultipleChoiceQuestion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageMultipleChoiceQuestion {
+    const NAME: &'static str = "microsoft.graph.accessPackageMultipleChoiceQuestion";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isAnswerEditable" => self.is_answer_editable = map.next_value()?,
+            "isRequired" => self.is_required = map.next_value()?,
+            "localizations" => self.localizations = map.next_value()?,
+            "sequence" => self.sequence = map.next_value()?,
+            "text" => self.text = map.next_value()?,
+            "choices" => self.choices = map.next_value()?,
+            "isMultipleSelectionAllowed" => {
+                self.is_multiple_selection_allowed = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`AccessPackageMultipleChoiceQuestion`] for a typed `$select`.
     pub enum AccessPackageMultipleChoiceQuestionField for AccessPackageMultipleChoiceQuestion {
@@ -623,8 +949,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageQuestion {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -649,6 +975,39 @@ pub struct AccessPackageQuestion {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageQuestion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageQuestion {
+    const NAME: &'static str = "microsoft.graph.accessPackageQuestion";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isAnswerEditable" => self.is_answer_editable = map.next_value()?,
+            "isRequired" => self.is_required = map.next_value()?,
+            "localizations" => self.localizations = map.next_value()?,
+            "sequence" => self.sequence = map.next_value()?,
+            "text" => self.text = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -686,19 +1045,38 @@ pub enum AnyAccessPackageQuestion {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyAccessPackageQuestion {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyAccessPackageQuestion {
+    const DECLARED: &'static str = "microsoft.graph.accessPackageQuestion";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.accessPackageQuestion") => {
-                Self::AccessPackageQuestion(crate::edm::from_value(value)?)
+                Self::AccessPackageQuestion(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.accessPackageMultipleChoiceQuestion") => {
-                Self::AccessPackageMultipleChoiceQuestion(crate::edm::from_value(value)?)
+                Self::AccessPackageMultipleChoiceQuestion(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.accessPackageTextInputQuestion") => {
-                Self::AccessPackageTextInputQuestion(crate::edm::from_value(value)?)
+                Self::AccessPackageTextInputQuestion(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AccessPackageQuestion(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -706,8 +1084,8 @@ impl<'de> serde::Deserialize<'de> for AnyAccessPackageQuestion {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageResource {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -735,7 +1113,7 @@ pub struct AccessPackageResource {
     pub origin_system: crate::Patch<String>,
     /// The `environment` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub environment: crate::Patch<crate::models::AccessPackageResourceEnvironment>,
+    pub environment: crate::Patch<Box<crate::models::AccessPackageResourceEnvironment>>,
     /// The `roles` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub roles: crate::Patch<Vec<crate::models::AccessPackageResourceRole>>,
@@ -750,6 +1128,45 @@ pub struct AccessPackageResource {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageResource {
+    const NAME: &'static str = "microsoft.graph.accessPackageResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "attributes" => self.attributes = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "originId" => self.origin_id = map.next_value()?,
+            "originSystem" => self.origin_system = map.next_value()?,
+            "environment" => self.environment = map.next_value()?,
+            "roles" => self.roles = map.next_value()?,
+            "scopes" => self.scopes = map.next_value()?,
+            "uploadSessions" => self.upload_sessions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -791,16 +1208,35 @@ pub enum AnyAccessPackageResource {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyAccessPackageResource {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyAccessPackageResource {
+    const DECLARED: &'static str = "microsoft.graph.accessPackageResource";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.accessPackageResource") => {
-                Self::AccessPackageResource(crate::edm::from_value(value)?)
+                Self::AccessPackageResource(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.customDataProvidedResource") => {
-                Self::CustomDataProvidedResource(crate::edm::from_value(value)?)
+                Self::CustomDataProvidedResource(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AccessPackageResource(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -808,15 +1244,15 @@ impl<'de> serde::Deserialize<'de> for AnyAccessPackageResource {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageResourceEnvironment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `connectionInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub connection_info: crate::Patch<crate::models::ConnectionInfo>,
+    pub connection_info: crate::Patch<Box<crate::models::ConnectionInfo>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -848,6 +1284,43 @@ pub struct AccessPackageResourceEnvironment {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageResourceEnvironment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageResourceEnvironment {
+    const NAME: &'static str = "microsoft.graph.accessPackageResourceEnvironment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "connectionInfo" => self.connection_info = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isDefaultEnvironment" => self.is_default_environment = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "originId" => self.origin_id = map.next_value()?,
+            "originSystem" => self.origin_system = map.next_value()?,
+            "resources" => self.resources = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`AccessPackageResourceEnvironment`] for a typed `$select`.
     pub enum AccessPackageResourceEnvironmentField for AccessPackageResourceEnvironment {
@@ -868,8 +1341,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageResourceRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -885,14 +1358,47 @@ pub struct AccessPackageResourceRequest {
     pub state: crate::Patch<crate::models::AccessPackageRequestState>,
     /// The `catalog` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub catalog: crate::Patch<crate::models::AccessPackageCatalog>,
+    pub catalog: crate::Patch<Box<crate::models::AccessPackageCatalog>>,
     /// The `resource` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub resource: crate::Patch<crate::models::AnyAccessPackageResource>,
+    pub resource: crate::Patch<Box<crate::models::AnyAccessPackageResource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageResourceRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageResourceRequest {
+    const NAME: &'static str = "microsoft.graph.accessPackageResourceRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "requestType" => self.request_type = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "catalog" => self.catalog = map.next_value()?,
+            "resource" => self.resource = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -912,8 +1418,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageResourceRole {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -935,11 +1441,45 @@ pub struct AccessPackageResourceRole {
     pub r#type: crate::Patch<crate::models::RoleType>,
     /// The `resource` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub resource: crate::Patch<crate::models::AnyAccessPackageResource>,
+    pub resource: crate::Patch<Box<crate::models::AnyAccessPackageResource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageResourceRole {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageResourceRole {
+    const NAME: &'static str = "microsoft.graph.accessPackageResourceRole";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "originId" => self.origin_id = map.next_value()?,
+            "originSystem" => self.origin_system = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "resource" => self.resource = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -960,8 +1500,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageResourceRoleScope {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -971,14 +1511,45 @@ pub struct AccessPackageResourceRoleScope {
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `role` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub role: crate::Patch<crate::models::AccessPackageResourceRole>,
+    pub role: crate::Patch<Box<crate::models::AccessPackageResourceRole>>,
     /// The `scope` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub scope: crate::Patch<crate::models::AccessPackageResourceScope>,
+    pub scope: crate::Patch<Box<crate::models::AccessPackageResourceScope>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageResourceRoleScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageResourceRoleScope {
+    const NAME: &'static str = "microsoft.graph.accessPackageResourceRoleScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "role" => self.role = map.next_value()?,
+            "scope" => self.scope = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -996,8 +1567,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageResourceScope {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1019,11 +1590,45 @@ pub struct AccessPackageResourceScope {
     pub origin_system: crate::Patch<String>,
     /// The `resource` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub resource: crate::Patch<crate::models::AnyAccessPackageResource>,
+    pub resource: crate::Patch<Box<crate::models::AnyAccessPackageResource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageResourceScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageResourceScope {
+    const NAME: &'static str = "microsoft.graph.accessPackageResourceScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isRootScope" => self.is_root_scope = map.next_value()?,
+            "originId" => self.origin_id = map.next_value()?,
+            "originSystem" => self.origin_system = map.next_value()?,
+            "resource" => self.resource = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1044,8 +1649,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageSubject {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1075,11 +1680,49 @@ pub struct AccessPackageSubject {
     pub subject_type: crate::Patch<crate::models::AccessPackageSubjectType>,
     /// The connected organization of the subject. Read-only. Nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub connected_organization: crate::Patch<crate::models::ConnectedOrganization>,
+    pub connected_organization: crate::Patch<Box<crate::models::ConnectedOrganization>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageSubject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageSubject {
+    const NAME: &'static str = "microsoft.graph.accessPackageSubject";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "email" => self.email = map.next_value()?,
+            "objectId" => self.object_id = map.next_value()?,
+            "onPremisesSecurityIdentifier" => {
+                self.on_premises_security_identifier = map.next_value()?
+            }
+            "principalName" => self.principal_name = map.next_value()?,
+            "subjectLifecycle" => self.subject_lifecycle = map.next_value()?,
+            "subjectType" => self.subject_type = map.next_value()?,
+            "connectedOrganization" => self.connected_organization = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1102,8 +1745,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageSuggestion {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1113,11 +1756,41 @@ pub struct AccessPackageSuggestion {
     pub reasons: crate::Patch<Vec<crate::models::AnyAccessPackageSuggestionReason>>,
     /// The `accessPackage` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub access_package: crate::Patch<crate::models::AvailableAccessPackage>,
+    pub access_package: crate::Patch<Box<crate::models::AvailableAccessPackage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageSuggestion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageSuggestion {
+    const NAME: &'static str = "microsoft.graph.accessPackageSuggestion";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "reasons" => self.reasons = map.next_value()?,
+            "accessPackage" => self.access_package = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1134,8 +1807,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `accessPackageQuestion` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageTextInputQuestion {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1169,6 +1842,41 @@ pub struct AccessPackageTextInputQuestion {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageTextInputQuestion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageTextInputQuestion {
+    const NAME: &'static str = "microsoft.graph.accessPackageTextInputQuestion";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isAnswerEditable" => self.is_answer_editable = map.next_value()?,
+            "isRequired" => self.is_required = map.next_value()?,
+            "localizations" => self.localizations = map.next_value()?,
+            "sequence" => self.sequence = map.next_value()?,
+            "text" => self.text = map.next_value()?,
+            "isSingleLineQuestion" => self.is_single_line_question = map.next_value()?,
+            "regexPattern" => self.regex_pattern = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`AccessPackageTextInputQuestion`] for a typed `$select`.
     pub enum AccessPackageTextInputQuestionField for AccessPackageTextInputQuestion {
@@ -1187,15 +1895,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewHistoryDefinition {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// User who created this review history definition.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::UserIdentity>,
+    pub created_by: crate::Patch<Box<crate::models::UserIdentity>>,
     /// Timestamp when the access review definition was created.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1219,7 +1927,7 @@ pub struct AccessReviewHistoryDefinition {
     /// reviewHistoryPeriodStartDateTime or reviewHistoryPeriodEndDateTime are not defined. Not supported
     /// yet.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schedule_settings: crate::Patch<crate::models::AccessReviewHistoryScheduleSettings>,
+    pub schedule_settings: crate::Patch<Box<crate::models::AccessReviewHistoryScheduleSettings>>,
     /// Used to scope what reviews are included in the fetched history data. Fetches reviews whose scope
     /// matches with this provided scope. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1236,6 +1944,48 @@ pub struct AccessReviewHistoryDefinition {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewHistoryDefinition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewHistoryDefinition {
+    const NAME: &'static str = "microsoft.graph.accessReviewHistoryDefinition";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "decisions" => self.decisions = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "reviewHistoryPeriodEndDateTime" => {
+                self.review_history_period_end_date_time = map.next_value()?
+            }
+            "reviewHistoryPeriodStartDateTime" => {
+                self.review_history_period_start_date_time = map.next_value()?
+            }
+            "scheduleSettings" => self.schedule_settings = map.next_value()?,
+            "scopes" => self.scopes = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "instances" => self.instances = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1260,8 +2010,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewHistoryInstance {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1298,6 +2048,45 @@ pub struct AccessReviewHistoryInstance {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewHistoryInstance {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewHistoryInstance {
+    const NAME: &'static str = "microsoft.graph.accessReviewHistoryInstance";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "downloadUri" => self.download_uri = map.next_value()?,
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "fulfilledDateTime" => self.fulfilled_date_time = map.next_value()?,
+            "reviewHistoryPeriodEndDateTime" => {
+                self.review_history_period_end_date_time = map.next_value()?
+            }
+            "reviewHistoryPeriodStartDateTime" => {
+                self.review_history_period_start_date_time = map.next_value()?
+            }
+            "runDateTime" => self.run_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`AccessReviewHistoryInstance`] for a typed `$select`.
     pub enum AccessReviewHistoryInstanceField for AccessReviewHistoryInstance {
@@ -1316,8 +2105,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewInstance {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1343,7 +2132,7 @@ pub struct AccessReviewInstance {
     /// Defines the scope of users reviewed in a group. Supports $select and $filter (contains only).
     /// Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub scope: crate::Patch<crate::models::AnyAccessReviewScope>,
+    pub scope: crate::Patch<Box<crate::models::AnyAccessReviewScope>>,
     /// DateTime when review instance is scheduled to start. May be in the future. The DateTimeOffset
     /// type represents date and time information using ISO 8601 format and is always in UTC time. For
     /// example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Supports $select. Read-only.
@@ -1377,6 +2166,43 @@ pub struct AccessReviewInstance {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewInstance {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewInstance {
+    const NAME: &'static str = "microsoft.graph.accessReviewInstance";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "fallbackReviewers" => self.fallback_reviewers = map.next_value()?,
+            "reviewers" => self.reviewers = map.next_value()?,
+            "scope" => self.scope = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "contactedReviewers" => self.contacted_reviewers = map.next_value()?,
+            "decisions" => self.decisions = map.next_value()?,
+            "stages" => self.stages = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`AccessReviewInstance`] for a typed `$select`.
     pub enum AccessReviewInstanceField for AccessReviewInstance {
@@ -1397,8 +2223,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewInstanceDecisionItem {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1408,7 +2234,7 @@ pub struct AccessReviewInstanceDecisionItem {
     pub access_review_id: crate::Patch<String>,
     /// The identifier of the user who applied the decision. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub applied_by: crate::Patch<crate::models::UserIdentity>,
+    pub applied_by: crate::Patch<Box<crate::models::UserIdentity>>,
     /// The timestamp when the approval decision was applied.00000000-0000-0000-0000-000000000000 if the
     /// assigned reviewer hasn't applied the decision or it was automatically applied. The DatetimeOffset
     /// type represents date and time information using ISO 8601 format and is always in UTC time. For
@@ -1432,7 +2258,7 @@ pub struct AccessReviewInstanceDecisionItem {
     /// of User 'Bob' to Group 'Sales' - The principal is 'Bob' and the resource is 'Sales'. Principals
     /// can be of two types - userIdentity and servicePrincipalIdentity. Supports $select. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub principal: crate::Patch<crate::models::AnyIdentity>,
+    pub principal: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// A link to the principal object. For example,
     /// https://graph.microsoft.com/v1.0/users/a6c7aecb-cbfd-4763-87ef-e91b4bd509d9. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1449,7 +2275,7 @@ pub struct AccessReviewInstanceDecisionItem {
     /// User 'Bob' to Group 'Sales' - The principal is Bob and the resource is 'Sales'. Resources can be
     /// of multiple types. See accessReviewInstanceDecisionItemResource. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub resource: crate::Patch<crate::models::AnyAccessReviewInstanceDecisionItemResource>,
+    pub resource: crate::Patch<Box<crate::models::AnyAccessReviewInstanceDecisionItemResource>>,
     /// A link to the resource. For example,
     /// https://graph.microsoft.com/v1.0/servicePrincipals/c86300f3-8695-4320-9f6e-32a2555f5ff8. Supports
     /// $select. Read-only.
@@ -1458,7 +2284,7 @@ pub struct AccessReviewInstanceDecisionItem {
     /// The identifier of the reviewer.00000000-0000-0000-0000-000000000000 if the assigned reviewer
     /// hasn't reviewed. Supports $select. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub reviewed_by: crate::Patch<crate::models::UserIdentity>,
+    pub reviewed_by: crate::Patch<Box<crate::models::UserIdentity>>,
     /// The timestamp when the review decision occurred. Supports $select. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reviewed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1469,6 +2295,48 @@ pub struct AccessReviewInstanceDecisionItem {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewInstanceDecisionItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewInstanceDecisionItem {
+    const NAME: &'static str = "microsoft.graph.accessReviewInstanceDecisionItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "accessReviewId" => self.access_review_id = map.next_value()?,
+            "appliedBy" => self.applied_by = map.next_value()?,
+            "appliedDateTime" => self.applied_date_time = map.next_value()?,
+            "applyResult" => self.apply_result = map.next_value()?,
+            "decision" => self.decision = map.next_value()?,
+            "justification" => self.justification = map.next_value()?,
+            "principal" => self.principal = map.next_value()?,
+            "principalLink" => self.principal_link = map.next_value()?,
+            "recommendation" => self.recommendation = map.next_value()?,
+            "resource" => self.resource = map.next_value()?,
+            "resourceLink" => self.resource_link = map.next_value()?,
+            "reviewedBy" => self.reviewed_by = map.next_value()?,
+            "reviewedDateTime" => self.reviewed_date_time = map.next_value()?,
+            "insights" => self.insights = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1497,8 +2365,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewReviewer {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1519,6 +2387,37 @@ pub struct AccessReviewReviewer {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewReviewer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewReviewer {
+    const NAME: &'static str = "microsoft.graph.accessReviewReviewer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`AccessReviewReviewer`] for a typed `$select`.
     pub enum AccessReviewReviewerField for AccessReviewReviewer {
@@ -1533,8 +2432,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewScheduleDefinition {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1546,7 +2445,7 @@ pub struct AccessReviewScheduleDefinition {
         crate::Patch<Vec<crate::models::AccessReviewNotificationRecipientItem>>,
     /// User who created this review. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::UserIdentity>,
+    pub created_by: crate::Patch<Box<crate::models::UserIdentity>>,
     /// Timestamp when the access review series was created. Supports $select. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1577,7 +2476,7 @@ pub struct AccessReviewScheduleDefinition {
     /// Supports $select. For examples of options for configuring instanceEnumerationScope, see Configure
     /// the scope of your access review definition using the Microsoft Graph API.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub instance_enumeration_scope: crate::Patch<crate::models::AnyAccessReviewScope>,
+    pub instance_enumeration_scope: crate::Patch<Box<crate::models::AnyAccessReviewScope>>,
     /// Timestamp when the access review series was last modified. Supports $select. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1593,11 +2492,11 @@ pub struct AccessReviewScheduleDefinition {
     /// configuring scope, see Configure the scope of your access review definition using the Microsoft
     /// Graph API.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub scope: crate::Patch<crate::models::AnyAccessReviewScope>,
+    pub scope: crate::Patch<Box<crate::models::AnyAccessReviewScope>>,
     /// The settings for an access review series, see type definition below. Supports $select. Required
     /// on create.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub settings: crate::Patch<crate::models::AccessReviewScheduleSettings>,
+    pub settings: crate::Patch<Box<crate::models::AccessReviewScheduleSettings>>,
     /// Required only for a multi-stage access review to define the stages and their settings. You can
     /// break down each review instance into up to three sequential stages, where each stage can have a
     /// different set of reviewers, fallback reviewers, and settings. Stages will be created sequentially
@@ -1621,6 +2520,51 @@ pub struct AccessReviewScheduleDefinition {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewScheduleDefinition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewScheduleDefinition {
+    const NAME: &'static str = "microsoft.graph.accessReviewScheduleDefinition";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "additionalNotificationRecipients" => {
+                self.additional_notification_recipients = map.next_value()?
+            }
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "descriptionForAdmins" => self.description_for_admins = map.next_value()?,
+            "descriptionForReviewers" => self.description_for_reviewers = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "fallbackReviewers" => self.fallback_reviewers = map.next_value()?,
+            "instanceEnumerationScope" => self.instance_enumeration_scope = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "reviewers" => self.reviewers = map.next_value()?,
+            "scope" => self.scope = map.next_value()?,
+            "settings" => self.settings = map.next_value()?,
+            "stageSettings" => self.stage_settings = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "instances" => self.instances = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1650,8 +2594,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewSet {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1669,6 +2613,36 @@ pub struct AccessReviewSet {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewSet {
+    const NAME: &'static str = "microsoft.graph.accessReviewSet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "definitions" => self.definitions = map.next_value()?,
+            "historyDefinitions" => self.history_definitions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`AccessReviewSet`] for a typed `$select`.
     pub enum AccessReviewSetField for AccessReviewSet {
@@ -1682,8 +2656,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewStage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1724,6 +2698,40 @@ pub struct AccessReviewStage {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewStage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewStage {
+    const NAME: &'static str = "microsoft.graph.accessReviewStage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "fallbackReviewers" => self.fallback_reviewers = map.next_value()?,
+            "reviewers" => self.reviewers = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "decisions" => self.decisions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`AccessReviewStage`] for a typed `$select`.
     pub enum AccessReviewStageField for AccessReviewStage {
@@ -1741,8 +2749,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Agreement {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1761,7 +2769,7 @@ pub struct Agreement {
     pub is_viewing_before_acceptance_required: crate::Patch<bool>,
     /// Expiration schedule and frequency of agreement for all users. Supports $filter (eq).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub terms_expiration: crate::Patch<crate::models::TermsExpiration>,
+    pub terms_expiration: crate::Patch<Box<crate::models::TermsExpiration>>,
     /// The duration after which the user must re-accept the terms of use. The value is represented in
     /// ISO 8601 format for durations. Supports $filter (eq).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1771,7 +2779,7 @@ pub struct Agreement {
     pub acceptances: crate::Patch<Vec<crate::models::AgreementAcceptance>>,
     /// Default PDF linked to this agreement.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub file: crate::Patch<crate::models::AgreementFile>,
+    pub file: crate::Patch<Box<crate::models::AgreementFile>>,
     /// PDFs linked to this agreement. This property is in the process of being deprecated. Use the file
     /// property instead. Supports $expand.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1780,6 +2788,48 @@ pub struct Agreement {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for Agreement {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for Agreement {
+    const NAME: &'static str = "microsoft.graph.agreement";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isPerDeviceAcceptanceRequired" => {
+                self.is_per_device_acceptance_required = map.next_value()?
+            }
+            "isViewingBeforeAcceptanceRequired" => {
+                self.is_viewing_before_acceptance_required = map.next_value()?
+            }
+            "termsExpiration" => self.terms_expiration = map.next_value()?,
+            "userReacceptRequiredFrequency" => {
+                self.user_reaccept_required_frequency = map.next_value()?
+            }
+            "acceptances" => self.acceptances = map.next_value()?,
+            "file" => self.file = map.next_value()?,
+            "files" => self.files = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1802,8 +2852,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AgreementAcceptance {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1865,6 +2915,47 @@ pub struct AgreementAcceptance {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AgreementAcceptance {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AgreementAcceptance {
+    const NAME: &'static str = "microsoft.graph.agreementAcceptance";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "agreementFileId" => self.agreement_file_id = map.next_value()?,
+            "agreementId" => self.agreement_id = map.next_value()?,
+            "deviceDisplayName" => self.device_display_name = map.next_value()?,
+            "deviceId" => self.device_id = map.next_value()?,
+            "deviceOSType" => self.device_os_type = map.next_value()?,
+            "deviceOSVersion" => self.device_os_version = map.next_value()?,
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "recordedDateTime" => self.recorded_date_time = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "userDisplayName" => self.user_display_name = map.next_value()?,
+            "userEmail" => self.user_email = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`AgreementAcceptance`] for a typed `$select`.
     pub enum AgreementAcceptanceField for AgreementAcceptance {
@@ -1889,8 +2980,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `agreementFileProperties` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AgreementFile {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1906,7 +2997,7 @@ pub struct AgreementFile {
     pub display_name: crate::Patch<String>,
     /// Data that represents the terms of use PDF document. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub file_data: crate::Patch<crate::models::AgreementFileData>,
+    pub file_data: crate::Patch<Box<crate::models::AgreementFileData>>,
     /// Name of the agreement file (for example, TOU.pdf). Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_name: crate::Patch<String>,
@@ -1935,6 +3026,42 @@ pub struct AgreementFile {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AgreementFile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AgreementFile {
+    const NAME: &'static str = "microsoft.graph.agreementFile";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "fileData" => self.file_data = map.next_value()?,
+            "fileName" => self.file_name = map.next_value()?,
+            "isDefault" => self.is_default = map.next_value()?,
+            "isMajorVersion" => self.is_major_version = map.next_value()?,
+            "language" => self.language = map.next_value()?,
+            "localizations" => self.localizations = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`AgreementFile`] for a typed `$select`.
     pub enum AgreementFileField for AgreementFile {
@@ -1954,8 +3081,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `agreementFileProperties` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AgreementFileLocalization {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1971,7 +3098,7 @@ pub struct AgreementFileLocalization {
     pub display_name: crate::Patch<String>,
     /// Data that represents the terms of use PDF document. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub file_data: crate::Patch<crate::models::AgreementFileData>,
+    pub file_data: crate::Patch<Box<crate::models::AgreementFileData>>,
     /// Name of the agreement file (for example, TOU.pdf). Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_name: crate::Patch<String>,
@@ -2000,6 +3127,42 @@ pub struct AgreementFileLocalization {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AgreementFileLocalization {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AgreementFileLocalization {
+    const NAME: &'static str = "microsoft.graph.agreementFileLocalization";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "fileData" => self.file_data = map.next_value()?,
+            "fileName" => self.file_name = map.next_value()?,
+            "isDefault" => self.is_default = map.next_value()?,
+            "isMajorVersion" => self.is_major_version = map.next_value()?,
+            "language" => self.language = map.next_value()?,
+            "versions" => self.versions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`AgreementFileLocalization`] for a typed `$select`.
     pub enum AgreementFileLocalizationField for AgreementFileLocalization {
@@ -2019,8 +3182,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `agreementFileProperties` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AgreementFileVersion {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2036,7 +3199,7 @@ pub struct AgreementFileVersion {
     pub display_name: crate::Patch<String>,
     /// Data that represents the terms of use PDF document. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub file_data: crate::Patch<crate::models::AgreementFileData>,
+    pub file_data: crate::Patch<Box<crate::models::AgreementFileData>>,
     /// Name of the agreement file (for example, TOU.pdf). Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_name: crate::Patch<String>,
@@ -2062,6 +3225,41 @@ pub struct AgreementFileVersion {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AgreementFileVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AgreementFileVersion {
+    const NAME: &'static str = "microsoft.graph.agreementFileVersion";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "fileData" => self.file_data = map.next_value()?,
+            "fileName" => self.file_name = map.next_value()?,
+            "isDefault" => self.is_default = map.next_value()?,
+            "isMajorVersion" => self.is_major_version = map.next_value()?,
+            "language" => self.language = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`AgreementFileVersion`] for a typed `$select`.
     pub enum AgreementFileVersionField for AgreementFileVersion {
@@ -2080,8 +3278,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AppConsentApprovalRoute {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2093,6 +3291,35 @@ pub struct AppConsentApprovalRoute {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AppConsentApprovalRoute {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AppConsentApprovalRoute {
+    const NAME: &'static str = "microsoft.graph.appConsentApprovalRoute";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appConsentRequests" => self.app_consent_requests = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2108,8 +3335,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AppConsentRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2134,6 +3361,38 @@ pub struct AppConsentRequest {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AppConsentRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AppConsentRequest {
+    const NAME: &'static str = "microsoft.graph.appConsentRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appDisplayName" => self.app_display_name = map.next_value()?,
+            "appId" => self.app_id = map.next_value()?,
+            "pendingScopes" => self.pending_scopes = map.next_value()?,
+            "userConsentRequests" => self.user_consent_requests = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`AppConsentRequest`] for a typed `$select`.
     pub enum AppConsentRequestField for AppConsentRequest {
@@ -2149,8 +3408,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Approval {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2162,6 +3421,35 @@ pub struct Approval {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for Approval {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for Approval {
+    const NAME: &'static str = "microsoft.graph.approval";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "stages" => self.stages = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2177,8 +3465,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApprovalStage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2195,7 +3483,7 @@ pub struct ApprovalStage {
     /// The identifier of the reviewer. 00000000-0000-0000-0000-000000000000 if the assigned reviewer
     /// hasn't reviewed. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub reviewed_by: crate::Patch<crate::models::AnyIdentity>,
+    pub reviewed_by: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The date and time when a decision was recorded. The date and time information uses ISO 8601
     /// format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Read-only.
@@ -2211,6 +3499,41 @@ pub struct ApprovalStage {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for ApprovalStage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for ApprovalStage {
+    const NAME: &'static str = "microsoft.graph.approvalStage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "assignedToMe" => self.assigned_to_me = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "justification" => self.justification = map.next_value()?,
+            "reviewedBy" => self.reviewed_by = map.next_value()?,
+            "reviewedDateTime" => self.reviewed_date_time = map.next_value()?,
+            "reviewResult" => self.review_result = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2232,8 +3555,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AvailableAccessPackage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2254,6 +3577,37 @@ pub struct AvailableAccessPackage {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AvailableAccessPackage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AvailableAccessPackage {
+    const NAME: &'static str = "microsoft.graph.availableAccessPackage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "resourceRoleScopes" => self.resource_role_scopes = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`AvailableAccessPackage`] for a typed `$select`.
     pub enum AvailableAccessPackageField for AvailableAccessPackage {
@@ -2268,8 +3622,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConnectedOrganization {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2320,6 +3674,52 @@ pub struct ConnectedOrganization {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for ConnectedOrganization {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for ConnectedOrganization {
+    const NAME: &'static str = "microsoft.graph.connectedOrganization";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "identitySources" => self.identity_sources = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            #[cfg(any(
+                feature = "identity",
+                feature = "identity-access",
+                feature = "directory"
+            ))]
+            "externalSponsors" => self.external_sponsors = map.next_value()?,
+            #[cfg(any(
+                feature = "identity",
+                feature = "identity-access",
+                feature = "directory"
+            ))]
+            "internalSponsors" => self.internal_sponsors = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`ConnectedOrganization`] for a typed `$select`.
     pub enum ConnectedOrganizationField for ConnectedOrganization {
@@ -2337,8 +3737,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ControlConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2362,6 +3762,39 @@ pub struct ControlConfiguration {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for ControlConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for ControlConfiguration {
+    const NAME: &'static str = "microsoft.graph.controlConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "modifiedBy" => self.modified_by = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2397,16 +3830,35 @@ pub enum AnyControlConfiguration {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyControlConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyControlConfiguration {
+    const DECLARED: &'static str = "microsoft.graph.controlConfiguration";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.controlConfiguration") => {
-                Self::ControlConfiguration(crate::edm::from_value(value)?)
+                Self::ControlConfiguration(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.endUserSettings") => {
-                Self::EndUserSettings(crate::edm::from_value(value)?)
+                Self::EndUserSettings(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ControlConfiguration(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -2414,8 +3866,8 @@ impl<'de> serde::Deserialize<'de> for AnyControlConfiguration {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomCalloutExtension {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2423,10 +3875,10 @@ pub struct CustomCalloutExtension {
     /// The `authenticationConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionAuthenticationConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub client_configuration: crate::Patch<crate::models::CustomExtensionClientConfiguration>,
+    pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -2436,11 +3888,46 @@ pub struct CustomCalloutExtension {
     /// The `endpointConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionEndpointConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for CustomCalloutExtension {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for CustomCalloutExtension {
+    const NAME: &'static str = "microsoft.graph.customCalloutExtension";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authenticationConfiguration" => {
+                self.authentication_configuration = map.next_value()?
+            }
+            "clientConfiguration" => self.client_configuration = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "endpointConfiguration" => self.endpoint_configuration = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -2514,55 +4001,78 @@ pub enum AnyCustomCalloutExtension {
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
 impl<'de> serde::Deserialize<'de> for AnyCustomCalloutExtension {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::polymorphic::Polymorphic for AnyCustomCalloutExtension {
+    const DECLARED: &'static str = "microsoft.graph.customCalloutExtension";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.customCalloutExtension") => {
-                Self::CustomCalloutExtension(crate::edm::from_value(value)?)
+                Self::CustomCalloutExtension(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageAssignmentRequestWorkflowExtension") => {
-                Self::AccessPackageAssignmentRequestWorkflowExtension(crate::edm::from_value(
-                    value,
-                )?)
+                Self::AccessPackageAssignmentRequestWorkflowExtension(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageAssignmentWorkflowExtension") => {
-                Self::AccessPackageAssignmentWorkflowExtension(crate::edm::from_value(value)?)
+                Self::AccessPackageAssignmentWorkflowExtension(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.customAuthenticationExtension") => {
-                Self::CustomAuthenticationExtension(crate::edm::from_value(value)?)
+                Self::CustomAuthenticationExtension(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onAttributeCollectionStartCustomExtension") => {
-                Self::OnAttributeCollectionStartCustomExtension(crate::edm::from_value(value)?)
+                Self::OnAttributeCollectionStartCustomExtension(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onAttributeCollectionSubmitCustomExtension") => {
-                Self::OnAttributeCollectionSubmitCustomExtension(crate::edm::from_value(value)?)
+                Self::OnAttributeCollectionSubmitCustomExtension(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onOtpSendCustomExtension") => {
-                Self::OnOtpSendCustomExtension(crate::edm::from_value(value)?)
+                Self::OnOtpSendCustomExtension(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onPasswordSubmitCustomExtension") => {
-                Self::OnPasswordSubmitCustomExtension(crate::edm::from_value(value)?)
+                Self::OnPasswordSubmitCustomExtension(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onTokenIssuanceStartCustomExtension") => {
-                Self::OnTokenIssuanceStartCustomExtension(crate::edm::from_value(value)?)
+                Self::OnTokenIssuanceStartCustomExtension(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onVerifiedIdClaimValidationCustomExtension") => {
-                Self::OnVerifiedIdClaimValidationCustomExtension(crate::edm::from_value(value)?)
+                Self::OnVerifiedIdClaimValidationCustomExtension(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.customTaskExtension") => {
-                Self::IdentityGovernanceCustomTaskExtension(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceCustomTaskExtension(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::CustomCalloutExtension(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -2570,8 +4080,8 @@ impl<'de> serde::Deserialize<'de> for AnyCustomCalloutExtension {
 ///
 /// Derived from `accessPackageResource` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomDataProvidedResource {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2600,10 +4110,10 @@ pub struct CustomDataProvidedResource {
     /// The `notificationEndpointConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_endpoint_configuration:
-        crate::Patch<crate::models::AnyCustomExtensionEndpointConfiguration>,
+        crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `environment` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub environment: crate::Patch<crate::models::AccessPackageResourceEnvironment>,
+    pub environment: crate::Patch<Box<crate::models::AccessPackageResourceEnvironment>>,
     /// The `roles` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub roles: crate::Patch<Vec<crate::models::AccessPackageResourceRole>>,
@@ -2618,6 +4128,48 @@ pub struct CustomDataProvidedResource {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for CustomDataProvidedResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for CustomDataProvidedResource {
+    const NAME: &'static str = "microsoft.graph.customDataProvidedResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "attributes" => self.attributes = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "originId" => self.origin_id = map.next_value()?,
+            "originSystem" => self.origin_system = map.next_value()?,
+            "notificationEndpointConfiguration" => {
+                self.notification_endpoint_configuration = map.next_value()?
+            }
+            "environment" => self.environment = map.next_value()?,
+            "roles" => self.roles = map.next_value()?,
+            "scopes" => self.scopes = map.next_value()?,
+            "uploadSessions" => self.upload_sessions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2644,8 +4196,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `customDataProvidedResourceUploadSession` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomDataProvidedResourceAccessReviewUploadSession {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2655,7 +4207,7 @@ pub struct CustomDataProvidedResourceAccessReviewUploadSession {
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `data` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub data: crate::Patch<crate::models::custom_data_provided_resource_payloads::AnyData>,
+    pub data: crate::Patch<Box<crate::models::custom_data_provided_resource_payloads::AnyData>>,
     /// The `isUploadDone` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_upload_done: crate::Patch<bool>,
@@ -2664,7 +4216,7 @@ pub struct CustomDataProvidedResourceAccessReviewUploadSession {
     pub reference_id: crate::Patch<String>,
     /// The `stats` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub stats: crate::Patch<crate::models::CustomDataProvidedResourceUploadStats>,
+    pub stats: crate::Patch<Box<crate::models::CustomDataProvidedResourceUploadStats>>,
     /// The `status` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::CustomDataProvidedResourceUploadStatus>,
@@ -2676,6 +4228,43 @@ pub struct CustomDataProvidedResourceAccessReviewUploadSession {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for CustomDataProvidedResourceAccessReviewUploadSession {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for CustomDataProvidedResourceAccessReviewUploadSession {
+    const NAME: &'static str =
+        "microsoft.graph.customDataProvidedResourceAccessReviewUploadSession";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "data" => self.data = map.next_value()?,
+            "isUploadDone" => self.is_upload_done = map.next_value()?,
+            "referenceId" => self.reference_id = map.next_value()?,
+            "stats" => self.stats = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            #[cfg(feature = "other")]
+            "files" => self.files = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2696,8 +4285,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomDataProvidedResourceUploadSession {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2707,7 +4296,7 @@ pub struct CustomDataProvidedResourceUploadSession {
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `data` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub data: crate::Patch<crate::models::custom_data_provided_resource_payloads::AnyData>,
+    pub data: crate::Patch<Box<crate::models::custom_data_provided_resource_payloads::AnyData>>,
     /// The `isUploadDone` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_upload_done: crate::Patch<bool>,
@@ -2716,7 +4305,7 @@ pub struct CustomDataProvidedResourceUploadSession {
     pub reference_id: crate::Patch<String>,
     /// The `stats` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub stats: crate::Patch<crate::models::CustomDataProvidedResourceUploadStats>,
+    pub stats: crate::Patch<Box<crate::models::CustomDataProvidedResourceUploadStats>>,
     /// The `status` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::CustomDataProvidedResourceUploadStatus>,
@@ -2728,6 +4317,42 @@ pub struct CustomDataProvidedResourceUploadSession {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for CustomDataProvidedResourceUploadSession {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for CustomDataProvidedResourceUploadSession {
+    const NAME: &'static str = "microsoft.graph.customDataProvidedResourceUploadSession";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "data" => self.data = map.next_value()?,
+            "isUploadDone" => self.is_upload_done = map.next_value()?,
+            "referenceId" => self.reference_id = map.next_value()?,
+            "stats" => self.stats = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            #[cfg(feature = "other")]
+            "files" => self.files = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2766,18 +4391,37 @@ pub enum AnyCustomDataProvidedResourceUploadSession {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyCustomDataProvidedResourceUploadSession {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyCustomDataProvidedResourceUploadSession {
+    const DECLARED: &'static str = "microsoft.graph.customDataProvidedResourceUploadSession";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.customDataProvidedResourceUploadSession") => {
-                Self::CustomDataProvidedResourceUploadSession(crate::edm::from_value(value)?)
+                Self::CustomDataProvidedResourceUploadSession(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.customDataProvidedResourceAccessReviewUploadSession") => {
-                Self::CustomDataProvidedResourceAccessReviewUploadSession(crate::edm::from_value(
-                    value,
-                )?)
+                Self::CustomDataProvidedResourceAccessReviewUploadSession(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::CustomDataProvidedResourceUploadSession(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -2785,8 +4429,8 @@ impl<'de> serde::Deserialize<'de> for AnyCustomDataProvidedResourceUploadSession
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomExtensionStageSetting {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2796,11 +4440,41 @@ pub struct CustomExtensionStageSetting {
     pub stage: crate::Patch<crate::models::AccessPackageCustomExtensionStage>,
     /// The `customExtension` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub custom_extension: crate::Patch<crate::models::AnyCustomCalloutExtension>,
+    pub custom_extension: crate::Patch<Box<crate::models::AnyCustomCalloutExtension>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for CustomExtensionStageSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for CustomExtensionStageSetting {
+    const NAME: &'static str = "microsoft.graph.customExtensionStageSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "stage" => self.stage = map.next_value()?,
+            "customExtension" => self.custom_extension = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2817,8 +4491,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeletedItemContainer {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2830,6 +4504,35 @@ pub struct DeletedItemContainer {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for DeletedItemContainer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for DeletedItemContainer {
+    const NAME: &'static str = "microsoft.graph.deletedItemContainer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "workflows" => self.workflows = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2845,8 +4548,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `controlConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EndUserSettings {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2880,6 +4583,43 @@ pub struct EndUserSettings {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for EndUserSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for EndUserSettings {
+    const NAME: &'static str = "microsoft.graph.endUserSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "modifiedBy" => self.modified_by = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "relatedPeopleInsightLevel" => self.related_people_insight_level = map.next_value()?,
+            "showApproverDetailsToMembers" => {
+                self.show_approver_details_to_members = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`EndUserSettings`] for a typed `$select`.
     pub enum EndUserSettingsField for EndUserSettings {
@@ -2898,8 +4638,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EntitlementManagement {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2950,7 +4690,7 @@ pub struct EntitlementManagement {
     pub resources: crate::Patch<Vec<crate::models::AnyAccessPackageResource>>,
     /// The settings that control the behavior of Azure AD entitlement management.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub settings: crate::Patch<crate::models::EntitlementManagementSettings>,
+    pub settings: crate::Patch<Box<crate::models::EntitlementManagementSettings>>,
     /// The `subjects` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subjects: crate::Patch<Vec<crate::models::AccessPackageSubject>>,
@@ -2958,6 +4698,52 @@ pub struct EntitlementManagement {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for EntitlementManagement {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for EntitlementManagement {
+    const NAME: &'static str = "microsoft.graph.entitlementManagement";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "accessPackageAssignmentApprovals" => {
+                self.access_package_assignment_approvals = map.next_value()?
+            }
+            "accessPackages" => self.access_packages = map.next_value()?,
+            "accessPackageSuggestions" => self.access_package_suggestions = map.next_value()?,
+            "assignmentPolicies" => self.assignment_policies = map.next_value()?,
+            "assignmentRequests" => self.assignment_requests = map.next_value()?,
+            "assignments" => self.assignments = map.next_value()?,
+            "availableAccessPackages" => self.available_access_packages = map.next_value()?,
+            "catalogs" => self.catalogs = map.next_value()?,
+            "connectedOrganizations" => self.connected_organizations = map.next_value()?,
+            "controlConfigurations" => self.control_configurations = map.next_value()?,
+            "resourceEnvironments" => self.resource_environments = map.next_value()?,
+            "resourceRequests" => self.resource_requests = map.next_value()?,
+            "resourceRoleScopes" => self.resource_role_scopes = map.next_value()?,
+            "resources" => self.resources = map.next_value()?,
+            "settings" => self.settings = map.next_value()?,
+            "subjects" => self.subjects = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2988,8 +4774,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EntitlementManagementSettings {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3011,6 +4797,40 @@ pub struct EntitlementManagementSettings {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for EntitlementManagementSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for EntitlementManagementSettings {
+    const NAME: &'static str = "microsoft.graph.entitlementManagementSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "durationUntilExternalUserDeletedAfterBlocked" => {
+                self.duration_until_external_user_deleted_after_blocked = map.next_value()?
+            }
+            "externalUserLifecycleAction" => {
+                self.external_user_lifecycle_action = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`EntitlementManagementSettings`] for a typed `$select`.
     pub enum EntitlementManagementSettingsField for EntitlementManagementSettings {
@@ -3024,8 +4844,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GovernanceInsight {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3037,6 +4857,35 @@ pub struct GovernanceInsight {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for GovernanceInsight {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for GovernanceInsight {
+    const NAME: &'static str = "microsoft.graph.governanceInsight";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "insightCreatedDateTime" => self.insight_created_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3070,53 +4919,106 @@ pub enum AnyGovernanceInsight {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyGovernanceInsight {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyGovernanceInsight {
+    const DECLARED: &'static str = "microsoft.graph.governanceInsight";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.governanceInsight") => {
-                Self::GovernanceInsight(crate::edm::from_value(value)?)
+                Self::GovernanceInsight(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.membershipOutlierInsight") => {
-                Self::MembershipOutlierInsight(crate::edm::from_value(value)?)
+                Self::MembershipOutlierInsight(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.userSignInInsight") => {
-                Self::UserSignInInsight(crate::edm::from_value(value)?)
+                Self::UserSignInInsight(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::GovernanceInsight(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.identityGovernance` entity type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IdentityGovernance {
     /// The `accessReviews` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub access_reviews: crate::Patch<crate::models::AccessReviewSet>,
+    pub access_reviews: crate::Patch<Box<crate::models::AccessReviewSet>>,
     /// The `appConsent` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub app_consent: crate::Patch<crate::models::AppConsentApprovalRoute>,
+    pub app_consent: crate::Patch<Box<crate::models::AppConsentApprovalRoute>>,
     /// The `catalogs` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub catalogs: crate::Patch<Vec<crate::models::AccessPackageCatalog>>,
     /// The `entitlementManagement` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub entitlement_management: crate::Patch<crate::models::EntitlementManagement>,
+    pub entitlement_management: crate::Patch<Box<crate::models::EntitlementManagement>>,
     /// The `lifecycleWorkflows` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub lifecycle_workflows:
-        crate::Patch<crate::models::identity_governance::LifecycleWorkflowsContainer>,
+        crate::Patch<Box<crate::models::identity_governance::LifecycleWorkflowsContainer>>,
     /// The `privilegedAccess` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub privileged_access: crate::Patch<crate::models::PrivilegedAccessRoot>,
+    pub privileged_access: crate::Patch<Box<crate::models::PrivilegedAccessRoot>>,
     /// The `termsOfUse` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub terms_of_use: crate::Patch<crate::models::TermsOfUseContainer>,
+    pub terms_of_use: crate::Patch<Box<crate::models::TermsOfUseContainer>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for IdentityGovernance {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for IdentityGovernance {
+    const NAME: &'static str = "microsoft.graph.identityGovernance";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "accessReviews" => self.access_reviews = map.next_value()?,
+            "appConsent" => self.app_consent = map.next_value()?,
+            "catalogs" => self.catalogs = map.next_value()?,
+            "entitlementManagement" => self.entitlement_management = map.next_value()?,
+            "lifecycleWorkflows" => self.lifecycle_workflows = map.next_value()?,
+            "privilegedAccess" => self.privileged_access = map.next_value()?,
+            "termsOfUse" => self.terms_of_use = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3137,8 +5039,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `governanceInsight` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MembershipOutlierInsight {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3165,11 +5067,11 @@ pub struct MembershipOutlierInsight {
         feature = "directory"
     ))]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub container: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub container: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The `lastModifiedBy` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyUser>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `member` navigation property (present when expanded).
     #[cfg(any(
         feature = "identity",
@@ -3177,11 +5079,58 @@ pub struct MembershipOutlierInsight {
         feature = "directory"
     ))]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub member: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub member: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for MembershipOutlierInsight {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for MembershipOutlierInsight {
+    const NAME: &'static str = "microsoft.graph.membershipOutlierInsight";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "insightCreatedDateTime" => self.insight_created_date_time = map.next_value()?,
+            "containerId" => self.container_id = map.next_value()?,
+            "memberId" => self.member_id = map.next_value()?,
+            "outlierContainerType" => self.outlier_container_type = map.next_value()?,
+            "outlierMemberType" => self.outlier_member_type = map.next_value()?,
+            #[cfg(any(
+                feature = "identity",
+                feature = "identity-access",
+                feature = "directory"
+            ))]
+            "container" => self.container = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            #[cfg(any(
+                feature = "identity",
+                feature = "identity-access",
+                feature = "directory"
+            ))]
+            "member" => self.member = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3201,8 +5150,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrivilegedAccessGroup {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3241,6 +5190,47 @@ pub struct PrivilegedAccessGroup {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for PrivilegedAccessGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for PrivilegedAccessGroup {
+    const NAME: &'static str = "microsoft.graph.privilegedAccessGroup";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "assignmentApprovals" => self.assignment_approvals = map.next_value()?,
+            "assignmentScheduleInstances" => {
+                self.assignment_schedule_instances = map.next_value()?
+            }
+            "assignmentScheduleRequests" => self.assignment_schedule_requests = map.next_value()?,
+            "assignmentSchedules" => self.assignment_schedules = map.next_value()?,
+            "eligibilityScheduleInstances" => {
+                self.eligibility_schedule_instances = map.next_value()?
+            }
+            "eligibilityScheduleRequests" => {
+                self.eligibility_schedule_requests = map.next_value()?
+            }
+            "eligibilitySchedules" => self.eligibility_schedules = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`PrivilegedAccessGroup`] for a typed `$select`.
     pub enum PrivilegedAccessGroupField for PrivilegedAccessGroup {
@@ -3259,8 +5249,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `privilegedAccessSchedule` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrivilegedAccessGroupAssignmentSchedule {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3276,7 +5266,7 @@ pub struct PrivilegedAccessGroupAssignmentSchedule {
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `scheduleInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schedule_info: crate::Patch<crate::models::RequestSchedule>,
+    pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// The `status` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
@@ -3297,11 +5287,11 @@ pub struct PrivilegedAccessGroupAssignmentSchedule {
     pub principal_id: crate::Patch<String>,
     /// The `activatedUsing` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub activated_using: crate::Patch<crate::models::PrivilegedAccessGroupEligibilitySchedule>,
+    pub activated_using: crate::Patch<Box<crate::models::PrivilegedAccessGroupEligibilitySchedule>>,
     /// The `group` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub group: crate::Patch<crate::models::Group>,
+    pub group: crate::Patch<Box<crate::models::Group>>,
     /// The `principal` navigation property (present when expanded).
     #[cfg(any(
         feature = "identity",
@@ -3309,11 +5299,58 @@ pub struct PrivilegedAccessGroupAssignmentSchedule {
         feature = "directory"
     ))]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub principal: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for PrivilegedAccessGroupAssignmentSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for PrivilegedAccessGroupAssignmentSchedule {
+    const NAME: &'static str = "microsoft.graph.privilegedAccessGroupAssignmentSchedule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "createdUsing" => self.created_using = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "scheduleInfo" => self.schedule_info = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "accessId" => self.access_id = map.next_value()?,
+            "assignmentType" => self.assignment_type = map.next_value()?,
+            "groupId" => self.group_id = map.next_value()?,
+            "memberType" => self.member_type = map.next_value()?,
+            "principalId" => self.principal_id = map.next_value()?,
+            "activatedUsing" => self.activated_using = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "group" => self.group = map.next_value()?,
+            #[cfg(any(
+                feature = "identity",
+                feature = "identity-access",
+                feature = "directory"
+            ))]
+            "principal" => self.principal = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3339,8 +5376,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `privilegedAccessScheduleInstance` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrivilegedAccessGroupAssignmentScheduleInstance {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3372,11 +5409,11 @@ pub struct PrivilegedAccessGroupAssignmentScheduleInstance {
     /// The `activatedUsing` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activated_using:
-        crate::Patch<crate::models::PrivilegedAccessGroupEligibilityScheduleInstance>,
+        crate::Patch<Box<crate::models::PrivilegedAccessGroupEligibilityScheduleInstance>>,
     /// The `group` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub group: crate::Patch<crate::models::Group>,
+    pub group: crate::Patch<Box<crate::models::Group>>,
     /// The `principal` navigation property (present when expanded).
     #[cfg(any(
         feature = "identity",
@@ -3384,11 +5421,56 @@ pub struct PrivilegedAccessGroupAssignmentScheduleInstance {
         feature = "directory"
     ))]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub principal: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for PrivilegedAccessGroupAssignmentScheduleInstance {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for PrivilegedAccessGroupAssignmentScheduleInstance {
+    const NAME: &'static str = "microsoft.graph.privilegedAccessGroupAssignmentScheduleInstance";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "accessId" => self.access_id = map.next_value()?,
+            "assignmentScheduleId" => self.assignment_schedule_id = map.next_value()?,
+            "assignmentType" => self.assignment_type = map.next_value()?,
+            "groupId" => self.group_id = map.next_value()?,
+            "memberType" => self.member_type = map.next_value()?,
+            "principalId" => self.principal_id = map.next_value()?,
+            "activatedUsing" => self.activated_using = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "group" => self.group = map.next_value()?,
+            #[cfg(any(
+                feature = "identity",
+                feature = "identity-access",
+                feature = "directory"
+            ))]
+            "principal" => self.principal = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3412,8 +5494,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `privilegedAccessScheduleRequest` < `request` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrivilegedAccessGroupAssignmentScheduleRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3426,7 +5508,7 @@ pub struct PrivilegedAccessGroupAssignmentScheduleRequest {
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The principal that created the request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The request creation date time.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -3449,10 +5531,10 @@ pub struct PrivilegedAccessGroupAssignmentScheduleRequest {
     pub justification: crate::Patch<String>,
     /// The `scheduleInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schedule_info: crate::Patch<crate::models::RequestSchedule>,
+    pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// The `ticketInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub ticket_info: crate::Patch<crate::models::TicketInfo>,
+    pub ticket_info: crate::Patch<Box<crate::models::TicketInfo>>,
     /// The `accessId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_id: crate::Patch<crate::models::PrivilegedAccessGroupRelationships>,
@@ -3467,11 +5549,11 @@ pub struct PrivilegedAccessGroupAssignmentScheduleRequest {
     pub target_schedule_id: crate::Patch<String>,
     /// The `activatedUsing` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub activated_using: crate::Patch<crate::models::PrivilegedAccessGroupEligibilitySchedule>,
+    pub activated_using: crate::Patch<Box<crate::models::PrivilegedAccessGroupEligibilitySchedule>>,
     /// The `group` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub group: crate::Patch<crate::models::Group>,
+    pub group: crate::Patch<Box<crate::models::Group>>,
     /// The `principal` navigation property (present when expanded).
     #[cfg(any(
         feature = "identity",
@@ -3479,14 +5561,67 @@ pub struct PrivilegedAccessGroupAssignmentScheduleRequest {
         feature = "directory"
     ))]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub principal: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The `targetSchedule` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub target_schedule: crate::Patch<crate::models::PrivilegedAccessGroupEligibilitySchedule>,
+    pub target_schedule: crate::Patch<Box<crate::models::PrivilegedAccessGroupEligibilitySchedule>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for PrivilegedAccessGroupAssignmentScheduleRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for PrivilegedAccessGroupAssignmentScheduleRequest {
+    const NAME: &'static str = "microsoft.graph.privilegedAccessGroupAssignmentScheduleRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "approvalId" => self.approval_id = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "customData" => self.custom_data = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "action" => self.action = map.next_value()?,
+            "isValidationOnly" => self.is_validation_only = map.next_value()?,
+            "justification" => self.justification = map.next_value()?,
+            "scheduleInfo" => self.schedule_info = map.next_value()?,
+            "ticketInfo" => self.ticket_info = map.next_value()?,
+            "accessId" => self.access_id = map.next_value()?,
+            "groupId" => self.group_id = map.next_value()?,
+            "principalId" => self.principal_id = map.next_value()?,
+            "targetScheduleId" => self.target_schedule_id = map.next_value()?,
+            "activatedUsing" => self.activated_using = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "group" => self.group = map.next_value()?,
+            #[cfg(any(
+                feature = "identity",
+                feature = "identity-access",
+                feature = "directory"
+            ))]
+            "principal" => self.principal = map.next_value()?,
+            "targetSchedule" => self.target_schedule = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3518,8 +5653,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `privilegedAccessSchedule` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrivilegedAccessGroupEligibilitySchedule {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3535,7 +5670,7 @@ pub struct PrivilegedAccessGroupEligibilitySchedule {
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `scheduleInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schedule_info: crate::Patch<crate::models::RequestSchedule>,
+    pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// The `status` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
@@ -3554,7 +5689,7 @@ pub struct PrivilegedAccessGroupEligibilitySchedule {
     /// The `group` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub group: crate::Patch<crate::models::Group>,
+    pub group: crate::Patch<Box<crate::models::Group>>,
     /// The `principal` navigation property (present when expanded).
     #[cfg(any(
         feature = "identity",
@@ -3562,11 +5697,56 @@ pub struct PrivilegedAccessGroupEligibilitySchedule {
         feature = "directory"
     ))]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub principal: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for PrivilegedAccessGroupEligibilitySchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for PrivilegedAccessGroupEligibilitySchedule {
+    const NAME: &'static str = "microsoft.graph.privilegedAccessGroupEligibilitySchedule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "createdUsing" => self.created_using = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "scheduleInfo" => self.schedule_info = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "accessId" => self.access_id = map.next_value()?,
+            "groupId" => self.group_id = map.next_value()?,
+            "memberType" => self.member_type = map.next_value()?,
+            "principalId" => self.principal_id = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "group" => self.group = map.next_value()?,
+            #[cfg(any(
+                feature = "identity",
+                feature = "identity-access",
+                feature = "directory"
+            ))]
+            "principal" => self.principal = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3590,8 +5770,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `privilegedAccessScheduleInstance` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrivilegedAccessGroupEligibilityScheduleInstance {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3620,7 +5800,7 @@ pub struct PrivilegedAccessGroupEligibilityScheduleInstance {
     /// The `group` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub group: crate::Patch<crate::models::Group>,
+    pub group: crate::Patch<Box<crate::models::Group>>,
     /// The `principal` navigation property (present when expanded).
     #[cfg(any(
         feature = "identity",
@@ -3628,11 +5808,54 @@ pub struct PrivilegedAccessGroupEligibilityScheduleInstance {
         feature = "directory"
     ))]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub principal: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for PrivilegedAccessGroupEligibilityScheduleInstance {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for PrivilegedAccessGroupEligibilityScheduleInstance {
+    const NAME: &'static str = "microsoft.graph.privilegedAccessGroupEligibilityScheduleInstance";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "accessId" => self.access_id = map.next_value()?,
+            "eligibilityScheduleId" => self.eligibility_schedule_id = map.next_value()?,
+            "groupId" => self.group_id = map.next_value()?,
+            "memberType" => self.member_type = map.next_value()?,
+            "principalId" => self.principal_id = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "group" => self.group = map.next_value()?,
+            #[cfg(any(
+                feature = "identity",
+                feature = "identity-access",
+                feature = "directory"
+            ))]
+            "principal" => self.principal = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3654,8 +5877,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `privilegedAccessScheduleRequest` < `request` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrivilegedAccessGroupEligibilityScheduleRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3668,7 +5891,7 @@ pub struct PrivilegedAccessGroupEligibilityScheduleRequest {
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The principal that created the request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The request creation date time.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -3691,10 +5914,10 @@ pub struct PrivilegedAccessGroupEligibilityScheduleRequest {
     pub justification: crate::Patch<String>,
     /// The `scheduleInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schedule_info: crate::Patch<crate::models::RequestSchedule>,
+    pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// The `ticketInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub ticket_info: crate::Patch<crate::models::TicketInfo>,
+    pub ticket_info: crate::Patch<Box<crate::models::TicketInfo>>,
     /// The `accessId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_id: crate::Patch<crate::models::PrivilegedAccessGroupRelationships>,
@@ -3710,7 +5933,7 @@ pub struct PrivilegedAccessGroupEligibilityScheduleRequest {
     /// The `group` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub group: crate::Patch<crate::models::Group>,
+    pub group: crate::Patch<Box<crate::models::Group>>,
     /// The `principal` navigation property (present when expanded).
     #[cfg(any(
         feature = "identity",
@@ -3718,14 +5941,66 @@ pub struct PrivilegedAccessGroupEligibilityScheduleRequest {
         feature = "directory"
     ))]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub principal: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The `targetSchedule` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub target_schedule: crate::Patch<crate::models::PrivilegedAccessGroupEligibilitySchedule>,
+    pub target_schedule: crate::Patch<Box<crate::models::PrivilegedAccessGroupEligibilitySchedule>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for PrivilegedAccessGroupEligibilityScheduleRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for PrivilegedAccessGroupEligibilityScheduleRequest {
+    const NAME: &'static str = "microsoft.graph.privilegedAccessGroupEligibilityScheduleRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "approvalId" => self.approval_id = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "customData" => self.custom_data = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "action" => self.action = map.next_value()?,
+            "isValidationOnly" => self.is_validation_only = map.next_value()?,
+            "justification" => self.justification = map.next_value()?,
+            "scheduleInfo" => self.schedule_info = map.next_value()?,
+            "ticketInfo" => self.ticket_info = map.next_value()?,
+            "accessId" => self.access_id = map.next_value()?,
+            "groupId" => self.group_id = map.next_value()?,
+            "principalId" => self.principal_id = map.next_value()?,
+            "targetScheduleId" => self.target_schedule_id = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "group" => self.group = map.next_value()?,
+            #[cfg(any(
+                feature = "identity",
+                feature = "identity-access",
+                feature = "directory"
+            ))]
+            "principal" => self.principal = map.next_value()?,
+            "targetSchedule" => self.target_schedule = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3756,19 +6031,48 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrivilegedAccessRoot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `group` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub group: crate::Patch<crate::models::PrivilegedAccessGroup>,
+    pub group: crate::Patch<Box<crate::models::PrivilegedAccessGroup>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for PrivilegedAccessRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for PrivilegedAccessRoot {
+    const NAME: &'static str = "microsoft.graph.privilegedAccessRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "group" => self.group = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3784,8 +6088,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TermsOfUseContainer {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3805,6 +6109,36 @@ pub struct TermsOfUseContainer {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for TermsOfUseContainer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for TermsOfUseContainer {
+    const NAME: &'static str = "microsoft.graph.termsOfUseContainer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "agreementAcceptances" => self.agreement_acceptances = map.next_value()?,
+            "agreements" => self.agreements = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`TermsOfUseContainer`] for a typed `$select`.
     pub enum TermsOfUseContainerField for TermsOfUseContainer {
@@ -3818,8 +6152,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `request` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserConsentRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3832,7 +6166,7 @@ pub struct UserConsentRequest {
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The principal that created the request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The request creation date time.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -3850,11 +6184,47 @@ pub struct UserConsentRequest {
     pub reason: crate::Patch<String>,
     /// Approval decisions associated with a request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub approval: crate::Patch<crate::models::Approval>,
+    pub approval: crate::Patch<Box<crate::models::Approval>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for UserConsentRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for UserConsentRequest {
+    const NAME: &'static str = "microsoft.graph.userConsentRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "approvalId" => self.approval_id = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "customData" => self.custom_data = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "reason" => self.reason = map.next_value()?,
+            "approval" => self.approval = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3877,8 +6247,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `governanceInsight` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserSignInInsight {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3896,6 +6266,36 @@ pub struct UserSignInInsight {
 }
 
 #[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for UserSignInInsight {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for UserSignInInsight {
+    const NAME: &'static str = "microsoft.graph.userSignInInsight";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "insightCreatedDateTime" => self.insight_created_date_time = map.next_value()?,
+            "lastSignInDateTime" => self.last_sign_in_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "identity-governance")]
 crate::edm::select_fields! {
     /// Property names of [`UserSignInInsight`] for a typed `$select`.
     pub enum UserSignInInsightField for UserSignInInsight {
@@ -3907,19 +6307,48 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.accessPackageAnswer` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageAnswer {
     /// The localized display value shown to the requestor and approvers.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_value: crate::Patch<String>,
     /// The `answeredQuestion` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub answered_question: crate::Patch<crate::models::AnyAccessPackageQuestion>,
+    pub answered_question: crate::Patch<Box<crate::models::AnyAccessPackageQuestion>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageAnswer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageAnswer {
+    const NAME: &'static str = "microsoft.graph.accessPackageAnswer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayValue" => self.display_value = map.next_value()?,
+            "answeredQuestion" => self.answered_question = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `accessPackageAnswer` or any type derived from it, chosen by `@odata.type` when reading.
@@ -3942,23 +6371,42 @@ pub enum AnyAccessPackageAnswer {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyAccessPackageAnswer {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyAccessPackageAnswer {
+    const DECLARED: &'static str = "microsoft.graph.accessPackageAnswer";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.accessPackageAnswer") => {
-                Self::AccessPackageAnswer(crate::edm::from_value(value)?)
+                Self::AccessPackageAnswer(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.accessPackageAnswerString") => {
-                Self::AccessPackageAnswerString(crate::edm::from_value(value)?)
+                Self::AccessPackageAnswerString(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AccessPackageAnswer(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.accessPackageAnswerChoice` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageAnswerChoice {
     /// The actual value of the selected choice. This is typically a string value which is understandable
     /// by applications. Required.
@@ -3976,12 +6424,42 @@ pub struct AccessPackageAnswerChoice {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageAnswerChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageAnswerChoice {
+    const NAME: &'static str = "microsoft.graph.accessPackageAnswerChoice";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "actualValue" => self.actual_value = map.next_value()?,
+            "localizations" => self.localizations = map.next_value()?,
+            "text" => self.text = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessPackageAnswerString` complex type.
 ///
 /// Derived from `accessPackageAnswer`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageAnswerString {
     /// The localized display value shown to the requestor and approvers.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3992,17 +6470,47 @@ pub struct AccessPackageAnswerString {
     pub value: crate::Patch<String>,
     /// The `answeredQuestion` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub answered_question: crate::Patch<crate::models::AnyAccessPackageQuestion>,
+    pub answered_question: crate::Patch<Box<crate::models::AnyAccessPackageQuestion>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageAnswerString {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageAnswerString {
+    const NAME: &'static str = "microsoft.graph.accessPackageAnswerString";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayValue" => self.display_value = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            "answeredQuestion" => self.answered_question = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessPackageApprovalStage` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageApprovalStage {
     /// The `approverInformationVisibility` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4039,6 +6547,50 @@ pub struct AccessPackageApprovalStage {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageApprovalStage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageApprovalStage {
+    const NAME: &'static str = "microsoft.graph.accessPackageApprovalStage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "approverInformationVisibility" => {
+                self.approver_information_visibility = map.next_value()?
+            }
+            "durationBeforeAutomaticDenial" => {
+                self.duration_before_automatic_denial = map.next_value()?
+            }
+            "durationBeforeEscalation" => self.duration_before_escalation = map.next_value()?,
+            "escalationApprovers" => self.escalation_approvers = map.next_value()?,
+            "fallbackEscalationApprovers" => {
+                self.fallback_escalation_approvers = map.next_value()?
+            }
+            "fallbackPrimaryApprovers" => self.fallback_primary_approvers = map.next_value()?,
+            "isApproverJustificationRequired" => {
+                self.is_approver_justification_required = map.next_value()?
+            }
+            "isEscalationEnabled" => self.is_escalation_enabled = map.next_value()?,
+            "primaryApprovers" => self.primary_approvers = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// A `accessPackageApprovalStage` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`AccessPackageApprovalStage`]; an `@odata.type` this
@@ -4059,23 +6611,42 @@ pub enum AnyAccessPackageApprovalStage {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyAccessPackageApprovalStage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyAccessPackageApprovalStage {
+    const DECLARED: &'static str = "microsoft.graph.accessPackageApprovalStage";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.accessPackageApprovalStage") => {
-                Self::AccessPackageApprovalStage(crate::edm::from_value(value)?)
+                Self::AccessPackageApprovalStage(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.accessPackageDynamicApprovalStage") => {
-                Self::AccessPackageDynamicApprovalStage(crate::edm::from_value(value)?)
+                Self::AccessPackageDynamicApprovalStage(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AccessPackageApprovalStage(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.accessPackageAssignmentApprovalSettings` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageAssignmentApprovalSettings {
     /// If false, then approval is not required for new requests in this policy.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4096,12 +6667,47 @@ pub struct AccessPackageAssignmentApprovalSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageAssignmentApprovalSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageAssignmentApprovalSettings {
+    const NAME: &'static str = "microsoft.graph.accessPackageAssignmentApprovalSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isApprovalRequiredForAdd" => self.is_approval_required_for_add = map.next_value()?,
+            "isApprovalRequiredForUpdate" => {
+                self.is_approval_required_for_update = map.next_value()?
+            }
+            "isRequestorJustificationRequired" => {
+                self.is_requestor_justification_required = map.next_value()?
+            }
+            "stages" => self.stages = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessPackageAssignmentRequestCallbackData` complex type.
 ///
 /// Derived from `customExtensionData`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageAssignmentRequestCallbackData {
     /// The `customExtensionStageInstanceDetail` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4119,6 +6725,41 @@ pub struct AccessPackageAssignmentRequestCallbackData {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageAssignmentRequestCallbackData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageAssignmentRequestCallbackData {
+    const NAME: &'static str = "microsoft.graph.accessPackageAssignmentRequestCallbackData";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "customExtensionStageInstanceDetail" => {
+                self.custom_extension_stage_instance_detail = map.next_value()?
+            }
+            "customExtensionStageInstanceId" => {
+                self.custom_extension_stage_instance_id = map.next_value()?
+            }
+            "stage" => self.stage = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `accessPackageAssignmentRequestCallbackData` or any type derived from it, chosen by `@odata.type` when reading.
@@ -4143,23 +6784,46 @@ pub enum AnyAccessPackageAssignmentRequestCallbackData {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyAccessPackageAssignmentRequestCallbackData {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyAccessPackageAssignmentRequestCallbackData {
+    const DECLARED: &'static str = "microsoft.graph.accessPackageAssignmentRequestCallbackData";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.accessPackageAssignmentRequestCallbackData") => {
-                Self::AccessPackageAssignmentRequestCallbackData(crate::edm::from_value(value)?)
+                Self::AccessPackageAssignmentRequestCallbackData(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             Some("microsoft.graph.assignmentRequestApprovalStageCallbackData") => {
-                Self::AssignmentRequestApprovalStageCallbackData(crate::edm::from_value(value)?)
+                Self::AssignmentRequestApprovalStageCallbackData(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AccessPackageAssignmentRequestCallbackData(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.accessPackageAssignmentRequestorSettings` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageAssignmentRequestorSettings {
     /// False indicates that the requestor is not permitted to include a schedule in their request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4191,10 +6855,59 @@ pub struct AccessPackageAssignmentRequestorSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageAssignmentRequestorSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageAssignmentRequestorSettings {
+    const NAME: &'static str = "microsoft.graph.accessPackageAssignmentRequestorSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowCustomAssignmentSchedule" => {
+                self.allow_custom_assignment_schedule = map.next_value()?
+            }
+            "enableOnBehalfRequestorsToAddAccess" => {
+                self.enable_on_behalf_requestors_to_add_access = map.next_value()?
+            }
+            "enableOnBehalfRequestorsToRemoveAccess" => {
+                self.enable_on_behalf_requestors_to_remove_access = map.next_value()?
+            }
+            "enableOnBehalfRequestorsToUpdateAccess" => {
+                self.enable_on_behalf_requestors_to_update_access = map.next_value()?
+            }
+            "enableTargetsToSelfAddAccess" => {
+                self.enable_targets_to_self_add_access = map.next_value()?
+            }
+            "enableTargetsToSelfRemoveAccess" => {
+                self.enable_targets_to_self_remove_access = map.next_value()?
+            }
+            "enableTargetsToSelfUpdateAccess" => {
+                self.enable_targets_to_self_update_access = map.next_value()?
+            }
+            "onBehalfRequestors" => self.on_behalf_requestors = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessPackageAssignmentRequestRequirements` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageAssignmentRequestRequirements {
     /// Indicates whether the requestor is allowed to set a custom schedule.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4220,7 +6933,7 @@ pub struct AccessPackageAssignmentRequestRequirements {
     pub policy_id: crate::Patch<String>,
     /// Schedule restrictions enforced, if any.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schedule: crate::Patch<crate::models::EntitlementManagementSchedule>,
+    pub schedule: crate::Patch<Box<crate::models::EntitlementManagementSchedule>>,
     /// The `questions` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub questions: crate::Patch<Vec<crate::models::AnyAccessPackageQuestion>>,
@@ -4230,10 +6943,52 @@ pub struct AccessPackageAssignmentRequestRequirements {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageAssignmentRequestRequirements {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageAssignmentRequestRequirements {
+    const NAME: &'static str = "microsoft.graph.accessPackageAssignmentRequestRequirements";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowCustomAssignmentSchedule" => {
+                self.allow_custom_assignment_schedule = map.next_value()?
+            }
+            "isApprovalRequiredForAdd" => self.is_approval_required_for_add = map.next_value()?,
+            "isApprovalRequiredForUpdate" => {
+                self.is_approval_required_for_update = map.next_value()?
+            }
+            "isRequestorJustificationRequired" => {
+                self.is_requestor_justification_required = map.next_value()?
+            }
+            "policyDescription" => self.policy_description = map.next_value()?,
+            "policyDisplayName" => self.policy_display_name = map.next_value()?,
+            "policyId" => self.policy_id = map.next_value()?,
+            "schedule" => self.schedule = map.next_value()?,
+            "questions" => self.questions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessPackageAssignmentReviewSettings` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageAssignmentReviewSettings {
     /// The default decision to apply if the access is not reviewed. The possible values are: keepAccess,
     /// removeAccess, acceptAccessRecommendation, unknownFutureValue.
@@ -4262,17 +7017,54 @@ pub struct AccessPackageAssignmentReviewSettings {
     pub primary_reviewers: crate::Patch<Vec<crate::models::AnySubjectSet>>,
     /// When the first review should start and how often it should recur.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schedule: crate::Patch<crate::models::EntitlementManagementSchedule>,
+    pub schedule: crate::Patch<Box<crate::models::EntitlementManagementSchedule>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageAssignmentReviewSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageAssignmentReviewSettings {
+    const NAME: &'static str = "microsoft.graph.accessPackageAssignmentReviewSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "expirationBehavior" => self.expiration_behavior = map.next_value()?,
+            "fallbackReviewers" => self.fallback_reviewers = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "isRecommendationEnabled" => self.is_recommendation_enabled = map.next_value()?,
+            "isReviewerJustificationRequired" => {
+                self.is_reviewer_justification_required = map.next_value()?
+            }
+            "isSelfReview" => self.is_self_review = map.next_value()?,
+            "primaryReviewers" => self.primary_reviewers = map.next_value()?,
+            "schedule" => self.schedule = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessPackageAutomaticRequestSettings` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageAutomaticRequestSettings {
     /// The `gracePeriodBeforeAccessRemoval` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4289,12 +7081,48 @@ pub struct AccessPackageAutomaticRequestSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageAutomaticRequestSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageAutomaticRequestSettings {
+    const NAME: &'static str = "microsoft.graph.accessPackageAutomaticRequestSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "gracePeriodBeforeAccessRemoval" => {
+                self.grace_period_before_access_removal = map.next_value()?
+            }
+            "removeAccessWhenTargetLeavesAllowedTargets" => {
+                self.remove_access_when_target_leaves_allowed_targets = map.next_value()?
+            }
+            "requestAccessForAllowedTargets" => {
+                self.request_access_for_allowed_targets = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessPackageDynamicApprovalStage` complex type.
 ///
 /// Derived from `accessPackageApprovalStage`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageDynamicApprovalStage {
     /// The `approverInformationVisibility` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4331,10 +7159,54 @@ pub struct AccessPackageDynamicApprovalStage {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageDynamicApprovalStage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageDynamicApprovalStage {
+    const NAME: &'static str = "microsoft.graph.accessPackageDynamicApprovalStage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "approverInformationVisibility" => {
+                self.approver_information_visibility = map.next_value()?
+            }
+            "durationBeforeAutomaticDenial" => {
+                self.duration_before_automatic_denial = map.next_value()?
+            }
+            "durationBeforeEscalation" => self.duration_before_escalation = map.next_value()?,
+            "escalationApprovers" => self.escalation_approvers = map.next_value()?,
+            "fallbackEscalationApprovers" => {
+                self.fallback_escalation_approvers = map.next_value()?
+            }
+            "fallbackPrimaryApprovers" => self.fallback_primary_approvers = map.next_value()?,
+            "isApproverJustificationRequired" => {
+                self.is_approver_justification_required = map.next_value()?
+            }
+            "isEscalationEnabled" => self.is_escalation_enabled = map.next_value()?,
+            "primaryApprovers" => self.primary_approvers = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessPackageLocalizedText` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageLocalizedText {
     /// The language code that text is in. For example, 'en-us'. The language component follows 2-letter
     /// codes as defined in ISO 639-1, and the country component follows 2-letter codes as defined in ISO
@@ -4350,10 +7222,39 @@ pub struct AccessPackageLocalizedText {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageLocalizedText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageLocalizedText {
+    const NAME: &'static str = "microsoft.graph.accessPackageLocalizedText";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "languageCode" => self.language_code = map.next_value()?,
+            "text" => self.text = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessPackageNotificationSettings` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageNotificationSettings {
     /// The `isAssignmentNotificationDisabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4364,12 +7265,42 @@ pub struct AccessPackageNotificationSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageNotificationSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageNotificationSettings {
+    const NAME: &'static str = "microsoft.graph.accessPackageNotificationSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isAssignmentNotificationDisabled" => {
+                self.is_assignment_notification_disabled = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessPackageRequestApprovalStageCallbackConfiguration` complex type.
 ///
 /// Derived from `customExtensionCallbackConfiguration`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageRequestApprovalStageCallbackConfiguration {
     /// The `timeoutDuration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4380,14 +7311,43 @@ pub struct AccessPackageRequestApprovalStageCallbackConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageRequestApprovalStageCallbackConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageRequestApprovalStageCallbackConfiguration {
+    const NAME: &'static str =
+        "microsoft.graph.accessPackageRequestApprovalStageCallbackConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "timeoutDuration" => self.timeout_duration = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessPackageResourceAttribute` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageResourceAttribute {
     /// The `destination` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub destination: crate::Patch<crate::models::AnyAccessPackageResourceAttributeDestination>,
+    pub destination: crate::Patch<Box<crate::models::AnyAccessPackageResourceAttributeDestination>>,
     /// The `isEditable` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_editable: crate::Patch<bool>,
@@ -4399,22 +7359,81 @@ pub struct AccessPackageResourceAttribute {
     pub name: crate::Patch<String>,
     /// The `source` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub source: crate::Patch<crate::models::AnyAccessPackageResourceAttributeSource>,
+    pub source: crate::Patch<Box<crate::models::AnyAccessPackageResourceAttributeSource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageResourceAttribute {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageResourceAttribute {
+    const NAME: &'static str = "microsoft.graph.accessPackageResourceAttribute";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "destination" => self.destination = map.next_value()?,
+            "isEditable" => self.is_editable = map.next_value()?,
+            "isPersistedOnAssignmentRemoval" => {
+                self.is_persisted_on_assignment_removal = map.next_value()?
+            }
+            "name" => self.name = map.next_value()?,
+            "source" => self.source = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessPackageResourceAttributeDestination` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageResourceAttributeDestination {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageResourceAttributeDestination {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageResourceAttributeDestination {
+    const NAME: &'static str = "microsoft.graph.accessPackageResourceAttributeDestination";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `accessPackageResourceAttributeDestination` or any type derived from it, chosen by `@odata.type` when reading.
@@ -4439,16 +7458,35 @@ pub enum AnyAccessPackageResourceAttributeDestination {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyAccessPackageResourceAttributeDestination {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyAccessPackageResourceAttributeDestination {
+    const DECLARED: &'static str = "microsoft.graph.accessPackageResourceAttributeDestination";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.accessPackageResourceAttributeDestination") => {
-                Self::AccessPackageResourceAttributeDestination(crate::edm::from_value(value)?)
+                Self::AccessPackageResourceAttributeDestination(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.accessPackageUserDirectoryAttributeStore") => {
-                Self::AccessPackageUserDirectoryAttributeStore(crate::edm::from_value(value)?)
+                Self::AccessPackageUserDirectoryAttributeStore(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AccessPackageResourceAttributeDestination(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -4456,27 +7494,80 @@ impl<'de> serde::Deserialize<'de> for AnyAccessPackageResourceAttributeDestinati
 ///
 /// Derived from `accessPackageResourceAttributeSource`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageResourceAttributeQuestion {
     /// The `question` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub question: crate::Patch<crate::models::AnyAccessPackageQuestion>,
+    pub question: crate::Patch<Box<crate::models::AnyAccessPackageQuestion>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageResourceAttributeQuestion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageResourceAttributeQuestion {
+    const NAME: &'static str = "microsoft.graph.accessPackageResourceAttributeQuestion";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "question" => self.question = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessPackageResourceAttributeSource` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageResourceAttributeSource {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageResourceAttributeSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageResourceAttributeSource {
+    const NAME: &'static str = "microsoft.graph.accessPackageResourceAttributeSource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `accessPackageResourceAttributeSource` or any type derived from it, chosen by `@odata.type` when reading.
@@ -4499,28 +7590,72 @@ pub enum AnyAccessPackageResourceAttributeSource {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyAccessPackageResourceAttributeSource {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyAccessPackageResourceAttributeSource {
+    const DECLARED: &'static str = "microsoft.graph.accessPackageResourceAttributeSource";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.accessPackageResourceAttributeSource") => {
-                Self::AccessPackageResourceAttributeSource(crate::edm::from_value(value)?)
+                Self::AccessPackageResourceAttributeSource(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.accessPackageResourceAttributeQuestion") => {
-                Self::AccessPackageResourceAttributeQuestion(crate::edm::from_value(value)?)
+                Self::AccessPackageResourceAttributeQuestion(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AccessPackageResourceAttributeSource(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.accessPackageSuggestionReason` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageSuggestionReason {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageSuggestionReason {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageSuggestionReason {
+    const NAME: &'static str = "microsoft.graph.accessPackageSuggestionReason";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `accessPackageSuggestionReason` or any type derived from it, chosen by `@odata.type` when reading.
@@ -4549,21 +7684,40 @@ pub enum AnyAccessPackageSuggestionReason {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyAccessPackageSuggestionReason {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyAccessPackageSuggestionReason {
+    const DECLARED: &'static str = "microsoft.graph.accessPackageSuggestionReason";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.accessPackageSuggestionReason") => {
-                Self::AccessPackageSuggestionReason(crate::edm::from_value(value)?)
+                Self::AccessPackageSuggestionReason(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.accessPackageSuggestionRelatedPeopleBased") => {
-                Self::AccessPackageSuggestionRelatedPeopleBased(crate::edm::from_value(value)?)
+                Self::AccessPackageSuggestionRelatedPeopleBased(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.accessPackageSuggestionSelfAssignmentHistoryBased") => {
-                Self::AccessPackageSuggestionSelfAssignmentHistoryBased(crate::edm::from_value(
-                    value,
-                )?)
+                Self::AccessPackageSuggestionSelfAssignmentHistoryBased(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AccessPackageSuggestionReason(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -4571,8 +7725,8 @@ impl<'de> serde::Deserialize<'de> for AnyAccessPackageSuggestionReason {
 ///
 /// Derived from `accessPackageSuggestionReason`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageSuggestionRelatedPeopleBased {
     /// The `relatedPeople` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4586,12 +7740,43 @@ pub struct AccessPackageSuggestionRelatedPeopleBased {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageSuggestionRelatedPeopleBased {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageSuggestionRelatedPeopleBased {
+    const NAME: &'static str = "microsoft.graph.accessPackageSuggestionRelatedPeopleBased";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "relatedPeople" => self.related_people = map.next_value()?,
+            "relatedPeopleAssignmentCount" => {
+                self.related_people_assignment_count = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessPackageSuggestionSelfAssignmentHistoryBased` complex type.
 ///
 /// Derived from `accessPackageSuggestionReason`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageSuggestionSelfAssignmentHistoryBased {
     /// The `lastAssignmentDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4605,12 +7790,41 @@ pub struct AccessPackageSuggestionSelfAssignmentHistoryBased {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageSuggestionSelfAssignmentHistoryBased {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageSuggestionSelfAssignmentHistoryBased {
+    const NAME: &'static str = "microsoft.graph.accessPackageSuggestionSelfAssignmentHistoryBased";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "lastAssignmentDateTime" => self.last_assignment_date_time = map.next_value()?,
+            "pastAssignmentCount" => self.past_assignment_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessPackageUserDirectoryAttributeStore` complex type.
 ///
 /// Derived from `accessPackageResourceAttributeDestination`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessPackageUserDirectoryAttributeStore {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -4618,15 +7832,65 @@ pub struct AccessPackageUserDirectoryAttributeStore {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessPackageUserDirectoryAttributeStore {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessPackageUserDirectoryAttributeStore {
+    const NAME: &'static str = "microsoft.graph.accessPackageUserDirectoryAttributeStore";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessReviewApplyAction` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewApplyAction {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewApplyAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewApplyAction {
+    const NAME: &'static str = "microsoft.graph.accessReviewApplyAction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `accessReviewApplyAction` or any type derived from it, chosen by `@odata.type` when reading.
@@ -4651,32 +7915,51 @@ pub enum AnyAccessReviewApplyAction {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyAccessReviewApplyAction {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyAccessReviewApplyAction {
+    const DECLARED: &'static str = "microsoft.graph.accessReviewApplyAction";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.accessReviewApplyAction") => {
-                Self::AccessReviewApplyAction(crate::edm::from_value(value)?)
+                Self::AccessReviewApplyAction(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.disableAndDeleteUserApplyAction") => {
-                Self::DisableAndDeleteUserApplyAction(crate::edm::from_value(value)?)
+                Self::DisableAndDeleteUserApplyAction(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.removeAccessApplyAction") => {
-                Self::RemoveAccessApplyAction(crate::edm::from_value(value)?)
+                Self::RemoveAccessApplyAction(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AccessReviewApplyAction(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.accessReviewHistoryScheduleSettings` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewHistoryScheduleSettings {
     /// Detailed settings for recurrence using the standard Outlook recurrence object. Note: Only
     /// dayOfMonth, interval, and type (weekly, absoluteMonthly) properties are supported. Use the
     /// property startDate on recurrenceRange to determine the day the review starts. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub recurrence: crate::Patch<crate::models::PatternedRecurrence>,
+    pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// A duration string in ISO 8601 duration format specifying the lookback period of the generated
     /// review history data. For example, if a history definition is scheduled to run on the 1st of every
     /// month, the reportRange is P1M. In this case, on the first of every month, access review history
@@ -4690,12 +7973,41 @@ pub struct AccessReviewHistoryScheduleSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewHistoryScheduleSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewHistoryScheduleSettings {
+    const NAME: &'static str = "microsoft.graph.accessReviewHistoryScheduleSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "recurrence" => self.recurrence = map.next_value()?,
+            "reportRange" => self.report_range = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessReviewInactiveUsersQueryScope` complex type.
 ///
 /// Derived from `accessReviewQueryScope` < `accessReviewScope`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewInactiveUsersQueryScope {
     /// The query representing what will be reviewed in an access review.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4719,12 +8031,43 @@ pub struct AccessReviewInactiveUsersQueryScope {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewInactiveUsersQueryScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewInactiveUsersQueryScope {
+    const NAME: &'static str = "microsoft.graph.accessReviewInactiveUsersQueryScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "query" => self.query = map.next_value()?,
+            "queryRoot" => self.query_root = map.next_value()?,
+            "queryType" => self.query_type = map.next_value()?,
+            "inactiveDuration" => self.inactive_duration = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource` complex type.
 ///
 /// Derived from `accessReviewInstanceDecisionItemResource`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource {
     /// Display name of the resource
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4748,12 +8091,49 @@ pub struct AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de>
+    for AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource
+{
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields
+    for AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource
+{
+    const NAME: &'static str =
+        "microsoft.graph.accessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "accessPackageDisplayName" => self.access_package_display_name = map.next_value()?,
+            "accessPackageId" => self.access_package_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessReviewInstanceDecisionItemAzureRoleResource` complex type.
 ///
 /// Derived from `accessReviewInstanceDecisionItemResource`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewInstanceDecisionItemAzureRoleResource {
     /// Display name of the resource
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4774,10 +8154,41 @@ pub struct AccessReviewInstanceDecisionItemAzureRoleResource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewInstanceDecisionItemAzureRoleResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewInstanceDecisionItemAzureRoleResource {
+    const NAME: &'static str = "microsoft.graph.accessReviewInstanceDecisionItemAzureRoleResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "scope" => self.scope = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessReviewInstanceDecisionItemResource` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewInstanceDecisionItemResource {
     /// Display name of the resource
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4793,6 +8204,36 @@ pub struct AccessReviewInstanceDecisionItemResource {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewInstanceDecisionItemResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewInstanceDecisionItemResource {
+    const NAME: &'static str = "microsoft.graph.accessReviewInstanceDecisionItemResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `accessReviewInstanceDecisionItemResource` or any type derived from it, chosen by `@odata.type` when reading.
@@ -4825,28 +8266,47 @@ pub enum AnyAccessReviewInstanceDecisionItemResource {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyAccessReviewInstanceDecisionItemResource {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyAccessReviewInstanceDecisionItemResource {
+    const DECLARED: &'static str = "microsoft.graph.accessReviewInstanceDecisionItemResource";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.accessReviewInstanceDecisionItemResource") => {
-                Self::AccessReviewInstanceDecisionItemResource(crate::edm::from_value(value)?)
+                Self::AccessReviewInstanceDecisionItemResource(serde::Deserialize::deserialize(d)?)
             }
             Some(
                 "microsoft.graph.accessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource",
             ) => Self::AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource(
-                crate::edm::from_value(value)?,
+                serde::Deserialize::deserialize(d)?,
             ),
             Some("microsoft.graph.accessReviewInstanceDecisionItemAzureRoleResource") => {
-                Self::AccessReviewInstanceDecisionItemAzureRoleResource(crate::edm::from_value(
-                    value,
-                )?)
+                Self::AccessReviewInstanceDecisionItemAzureRoleResource(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             Some("microsoft.graph.accessReviewInstanceDecisionItemServicePrincipalResource") => {
                 Self::AccessReviewInstanceDecisionItemServicePrincipalResource(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AccessReviewInstanceDecisionItemResource(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -4854,8 +8314,8 @@ impl<'de> serde::Deserialize<'de> for AnyAccessReviewInstanceDecisionItemResourc
 ///
 /// Derived from `accessReviewInstanceDecisionItemResource`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewInstanceDecisionItemServicePrincipalResource {
     /// Display name of the resource
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4876,15 +8336,47 @@ pub struct AccessReviewInstanceDecisionItemServicePrincipalResource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewInstanceDecisionItemServicePrincipalResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewInstanceDecisionItemServicePrincipalResource {
+    const NAME: &'static str =
+        "microsoft.graph.accessReviewInstanceDecisionItemServicePrincipalResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "appId" => self.app_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessReviewNotificationRecipientItem` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewNotificationRecipientItem {
     /// Determines the recipient of the notification email.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_recipient_scope:
-        crate::Patch<crate::models::AnyAccessReviewNotificationRecipientScope>,
+        crate::Patch<Box<crate::models::AnyAccessReviewNotificationRecipientScope>>,
     /// Indicates the type of access review email to be sent. Supported template type is
     /// CompletedAdditionalRecipients, which sends review completion notifications to the recipients.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4895,12 +8387,41 @@ pub struct AccessReviewNotificationRecipientItem {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewNotificationRecipientItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewNotificationRecipientItem {
+    const NAME: &'static str = "microsoft.graph.accessReviewNotificationRecipientItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "notificationRecipientScope" => self.notification_recipient_scope = map.next_value()?,
+            "notificationTemplateType" => self.notification_template_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessReviewNotificationRecipientQueryScope` complex type.
 ///
 /// Derived from `accessReviewNotificationRecipientScope`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewNotificationRecipientQueryScope {
     /// Represents the query for who the recipients are. For example, /groups/{group id}/members for
     /// group members and /users/{user id} for a specific user.
@@ -4920,15 +8441,70 @@ pub struct AccessReviewNotificationRecipientQueryScope {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewNotificationRecipientQueryScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewNotificationRecipientQueryScope {
+    const NAME: &'static str = "microsoft.graph.accessReviewNotificationRecipientQueryScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "query" => self.query = map.next_value()?,
+            "queryRoot" => self.query_root = map.next_value()?,
+            "queryType" => self.query_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessReviewNotificationRecipientScope` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewNotificationRecipientScope {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewNotificationRecipientScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewNotificationRecipientScope {
+    const NAME: &'static str = "microsoft.graph.accessReviewNotificationRecipientScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `accessReviewNotificationRecipientScope` or any type derived from it, chosen by `@odata.type` when reading.
@@ -4953,16 +8529,37 @@ pub enum AnyAccessReviewNotificationRecipientScope {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyAccessReviewNotificationRecipientScope {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyAccessReviewNotificationRecipientScope {
+    const DECLARED: &'static str = "microsoft.graph.accessReviewNotificationRecipientScope";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.accessReviewNotificationRecipientScope") => {
-                Self::AccessReviewNotificationRecipientScope(crate::edm::from_value(value)?)
+                Self::AccessReviewNotificationRecipientScope(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.accessReviewNotificationRecipientQueryScope") => {
-                Self::AccessReviewNotificationRecipientQueryScope(crate::edm::from_value(value)?)
+                Self::AccessReviewNotificationRecipientQueryScope(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AccessReviewNotificationRecipientScope(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -4970,8 +8567,8 @@ impl<'de> serde::Deserialize<'de> for AnyAccessReviewNotificationRecipientScope 
 ///
 /// Derived from `accessReviewScope`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewQueryScope {
     /// The query representing what will be reviewed in an access review.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4988,6 +8585,36 @@ pub struct AccessReviewQueryScope {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewQueryScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewQueryScope {
+    const NAME: &'static str = "microsoft.graph.accessReviewQueryScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "query" => self.query = map.next_value()?,
+            "queryRoot" => self.query_root = map.next_value()?,
+            "queryType" => self.query_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `accessReviewQueryScope` or any type derived from it, chosen by `@odata.type` when reading.
@@ -5010,28 +8637,72 @@ pub enum AnyAccessReviewQueryScope {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyAccessReviewQueryScope {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyAccessReviewQueryScope {
+    const DECLARED: &'static str = "microsoft.graph.accessReviewQueryScope";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.accessReviewQueryScope") => {
-                Self::AccessReviewQueryScope(crate::edm::from_value(value)?)
+                Self::AccessReviewQueryScope(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.accessReviewInactiveUsersQueryScope") => {
-                Self::AccessReviewInactiveUsersQueryScope(crate::edm::from_value(value)?)
+                Self::AccessReviewInactiveUsersQueryScope(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AccessReviewQueryScope(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.accessReviewRecommendationInsightSetting` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewRecommendationInsightSetting {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewRecommendationInsightSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewRecommendationInsightSetting {
+    const NAME: &'static str = "microsoft.graph.accessReviewRecommendationInsightSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `accessReviewRecommendationInsightSetting` or any type derived from it, chosen by `@odata.type` when reading.
@@ -5060,26 +8731,49 @@ pub enum AnyAccessReviewRecommendationInsightSetting {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyAccessReviewRecommendationInsightSetting {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyAccessReviewRecommendationInsightSetting {
+    const DECLARED: &'static str = "microsoft.graph.accessReviewRecommendationInsightSetting";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.accessReviewRecommendationInsightSetting") => {
-                Self::AccessReviewRecommendationInsightSetting(crate::edm::from_value(value)?)
+                Self::AccessReviewRecommendationInsightSetting(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.groupPeerOutlierRecommendationInsightSettings") => {
-                Self::GroupPeerOutlierRecommendationInsightSettings(crate::edm::from_value(value)?)
+                Self::GroupPeerOutlierRecommendationInsightSettings(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             Some("microsoft.graph.userLastSignInRecommendationInsightSetting") => {
-                Self::UserLastSignInRecommendationInsightSetting(crate::edm::from_value(value)?)
+                Self::UserLastSignInRecommendationInsightSetting(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AccessReviewRecommendationInsightSetting(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.accessReviewReviewerScope` complex type.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewReviewerScope {
     /// The query specifying who will be the reviewer.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5098,10 +8792,40 @@ pub struct AccessReviewReviewerScope {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for AccessReviewReviewerScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for AccessReviewReviewerScope {
+    const NAME: &'static str = "microsoft.graph.accessReviewReviewerScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "query" => self.query = map.next_value()?,
+            "queryRoot" => self.query_root = map.next_value()?,
+            "queryType" => self.query_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessReviewScheduleSettings` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewScheduleSettings {
     /// Optional field. Describes the actions to take once a review is complete. There are two types that
     /// are currently supported: removeAccessApplyAction (default) and disableAndDeleteUserApplyAction.
@@ -5159,7 +8883,7 @@ pub struct AccessReviewScheduleSettings {
     /// dayOfMonth, interval, and type (weekly, absoluteMonthly) properties are supported. Use the
     /// property startDate on recurrenceRange to determine the day the review starts.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub recurrence: crate::Patch<crate::models::PatternedRecurrence>,
+    pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// Indicates whether reminders are enabled or disabled. Default value is false.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reminder_notifications_enabled: crate::Patch<bool>,
@@ -5169,15 +8893,90 @@ pub struct AccessReviewScheduleSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewScheduleSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewScheduleSettings {
+    const NAME: &'static str = "microsoft.graph.accessReviewScheduleSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "applyActions" => self.apply_actions = map.next_value()?,
+            "autoApplyDecisionsEnabled" => self.auto_apply_decisions_enabled = map.next_value()?,
+            "decisionHistoriesForReviewersEnabled" => {
+                self.decision_histories_for_reviewers_enabled = map.next_value()?
+            }
+            "defaultDecision" => self.default_decision = map.next_value()?,
+            "defaultDecisionEnabled" => self.default_decision_enabled = map.next_value()?,
+            "instanceDurationInDays" => self.instance_duration_in_days = map.next_value()?,
+            "justificationRequiredOnApproval" => {
+                self.justification_required_on_approval = map.next_value()?
+            }
+            "mailNotificationsEnabled" => self.mail_notifications_enabled = map.next_value()?,
+            "recommendationInsightSettings" => {
+                self.recommendation_insight_settings = map.next_value()?
+            }
+            "recommendationLookBackDuration" => {
+                self.recommendation_look_back_duration = map.next_value()?
+            }
+            "recommendationsEnabled" => self.recommendations_enabled = map.next_value()?,
+            "recurrence" => self.recurrence = map.next_value()?,
+            "reminderNotificationsEnabled" => {
+                self.reminder_notifications_enabled = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.accessReviewScope` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewScope {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewScope {
+    const NAME: &'static str = "microsoft.graph.accessReviewScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `accessReviewScope` or any type derived from it, chosen by `@odata.type` when reading.
@@ -5204,29 +9003,48 @@ pub enum AnyAccessReviewScope {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyAccessReviewScope {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyAccessReviewScope {
+    const DECLARED: &'static str = "microsoft.graph.accessReviewScope";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.accessReviewScope") => {
-                Self::AccessReviewScope(crate::edm::from_value(value)?)
+                Self::AccessReviewScope(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.accessReviewQueryScope") => {
-                Self::AccessReviewQueryScope(crate::edm::from_value(value)?)
+                Self::AccessReviewQueryScope(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.accessReviewInactiveUsersQueryScope") => {
-                Self::AccessReviewInactiveUsersQueryScope(crate::edm::from_value(value)?)
+                Self::AccessReviewInactiveUsersQueryScope(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.principalResourceMembershipsScope") => {
-                Self::PrincipalResourceMembershipsScope(crate::edm::from_value(value)?)
+                Self::PrincipalResourceMembershipsScope(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AccessReviewScope(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.accessReviewStageSettings` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessReviewStageSettings {
     /// Indicate which decisions will go to the next stage. Can be a sub-set of Approve, Deny,
     /// Recommendation, or NotReviewed. If not provided, all decisions will go to the next stage.
@@ -5276,10 +9094,49 @@ pub struct AccessReviewStageSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AccessReviewStageSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AccessReviewStageSettings {
+    const NAME: &'static str = "microsoft.graph.accessReviewStageSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "decisionsThatWillMoveToNextStage" => {
+                self.decisions_that_will_move_to_next_stage = map.next_value()?
+            }
+            "dependsOn" => self.depends_on = map.next_value()?,
+            "durationInDays" => self.duration_in_days = map.next_value()?,
+            "fallbackReviewers" => self.fallback_reviewers = map.next_value()?,
+            "recommendationInsightSettings" => {
+                self.recommendation_insight_settings = map.next_value()?
+            }
+            "recommendationsEnabled" => self.recommendations_enabled = map.next_value()?,
+            "reviewers" => self.reviewers = map.next_value()?,
+            "stageId" => self.stage_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.agreementFileData` complex type.
 #[cfg(any(feature = "identity-governance", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AgreementFileData {
     /// Data that represents the terms of use PDF document. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5290,10 +9147,38 @@ pub struct AgreementFileData {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for AgreementFileData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "other"))]
+impl crate::read_fields::ReadFields for AgreementFileData {
+    const NAME: &'static str = "microsoft.graph.agreementFileData";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "data" => self.data = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.appConsentRequestScope` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AppConsentRequestScope {
     /// The name of the scope.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5304,12 +9189,40 @@ pub struct AppConsentRequestScope {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AppConsentRequestScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AppConsentRequestScope {
+    const NAME: &'static str = "microsoft.graph.appConsentRequestScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.assignmentRequestApprovalStageCallbackData` complex type.
 ///
 /// Derived from `accessPackageAssignmentRequestCallbackData` < `customExtensionData`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AssignmentRequestApprovalStageCallbackData {
     /// The `customExtensionStageInstanceDetail` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5325,19 +9238,55 @@ pub struct AssignmentRequestApprovalStageCallbackData {
     pub state: crate::Patch<String>,
     /// The `approvalStage` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub approval_stage: crate::Patch<crate::models::AnyAccessPackageApprovalStage>,
+    pub approval_stage: crate::Patch<Box<crate::models::AnyAccessPackageApprovalStage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AssignmentRequestApprovalStageCallbackData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AssignmentRequestApprovalStageCallbackData {
+    const NAME: &'static str = "microsoft.graph.assignmentRequestApprovalStageCallbackData";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "customExtensionStageInstanceDetail" => {
+                self.custom_extension_stage_instance_detail = map.next_value()?
+            }
+            "customExtensionStageInstanceId" => {
+                self.custom_extension_stage_instance_id = map.next_value()?
+            }
+            "stage" => self.stage = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "approvalStage" => self.approval_stage = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.attributeRuleMembers` complex type.
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttributeRuleMembers {
     /// A description of the membership rule.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5352,12 +9301,41 @@ pub struct AttributeRuleMembers {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for AttributeRuleMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for AttributeRuleMembers {
+    const NAME: &'static str = "microsoft.graph.attributeRuleMembers";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            "membershipRule" => self.membership_rule = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.azureActiveDirectoryTenant` complex type.
 ///
 /// Derived from `identitySource`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AzureActiveDirectoryTenant {
     /// The name of the Azure Active Directory tenant. Read only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5371,12 +9349,41 @@ pub struct AzureActiveDirectoryTenant {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for AzureActiveDirectoryTenant {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for AzureActiveDirectoryTenant {
+    const NAME: &'static str = "microsoft.graph.azureActiveDirectoryTenant";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.azureAdPopTokenAuthentication` complex type.
 ///
 /// Derived from `customExtensionAuthenticationConfiguration`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AzureAdPopTokenAuthentication {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -5384,12 +9391,37 @@ pub struct AzureAdPopTokenAuthentication {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for AzureAdPopTokenAuthentication {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for AzureAdPopTokenAuthentication {
+    const NAME: &'static str = "microsoft.graph.azureAdPopTokenAuthentication";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.azureAdTokenAuthentication` complex type.
 ///
 /// Derived from `customExtensionAuthenticationConfiguration`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AzureAdTokenAuthentication {
     /// The `resourceId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5400,12 +9432,40 @@ pub struct AzureAdTokenAuthentication {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for AzureAdTokenAuthentication {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for AzureAdTokenAuthentication {
+    const NAME: &'static str = "microsoft.graph.azureAdTokenAuthentication";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "resourceId" => self.resource_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.connectedOrganizationMembers` complex type.
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConnectedOrganizationMembers {
     /// The ID of the connected organization in entitlement management.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5419,10 +9479,39 @@ pub struct ConnectedOrganizationMembers {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for ConnectedOrganizationMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for ConnectedOrganizationMembers {
+    const NAME: &'static str = "microsoft.graph.connectedOrganizationMembers";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "connectedOrganizationId" => self.connected_organization_id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.connectionInfo` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConnectionInfo {
     /// The endpoint that is used by Entitlement Management to communicate with the access package
     /// resource.
@@ -5434,12 +9523,40 @@ pub struct ConnectionInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for ConnectionInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for ConnectionInfo {
+    const NAME: &'static str = "microsoft.graph.connectionInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "url" => self.url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.crossCloudAzureActiveDirectoryTenant` complex type.
 ///
 /// Derived from `identitySource`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrossCloudAzureActiveDirectoryTenant {
     /// The ID of the cloud where the tenant is located, one of microsoftonline.com, microsoftonline.us
     /// or partner.microsoftonline.cn. Read only.
@@ -5457,10 +9574,40 @@ pub struct CrossCloudAzureActiveDirectoryTenant {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for CrossCloudAzureActiveDirectoryTenant {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for CrossCloudAzureActiveDirectoryTenant {
+    const NAME: &'static str = "microsoft.graph.crossCloudAzureActiveDirectoryTenant";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "cloudInstance" => self.cloud_instance = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.customDataProvidedResourceUploadStats` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomDataProvidedResourceUploadStats {
     /// The `filesUploaded` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5474,15 +9621,69 @@ pub struct CustomDataProvidedResourceUploadStats {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for CustomDataProvidedResourceUploadStats {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for CustomDataProvidedResourceUploadStats {
+    const NAME: &'static str = "microsoft.graph.customDataProvidedResourceUploadStats";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "filesUploaded" => self.files_uploaded = map.next_value()?,
+            "totalBytesUploaded" => self.total_bytes_uploaded = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.customExtensionAuthenticationConfiguration` complex type.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomExtensionAuthenticationConfiguration {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for CustomExtensionAuthenticationConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for CustomExtensionAuthenticationConfiguration {
+    const NAME: &'static str = "microsoft.graph.customExtensionAuthenticationConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `customExtensionAuthenticationConfiguration` or any type derived from it, chosen by `@odata.type` when reading.
@@ -5507,26 +9708,47 @@ pub enum AnyCustomExtensionAuthenticationConfiguration {
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
 impl<'de> serde::Deserialize<'de> for AnyCustomExtensionAuthenticationConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::polymorphic::Polymorphic for AnyCustomExtensionAuthenticationConfiguration {
+    const DECLARED: &'static str = "microsoft.graph.customExtensionAuthenticationConfiguration";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.customExtensionAuthenticationConfiguration") => {
-                Self::CustomExtensionAuthenticationConfiguration(crate::edm::from_value(value)?)
+                Self::CustomExtensionAuthenticationConfiguration(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             Some("microsoft.graph.azureAdPopTokenAuthentication") => {
-                Self::AzureAdPopTokenAuthentication(crate::edm::from_value(value)?)
+                Self::AzureAdPopTokenAuthentication(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.azureAdTokenAuthentication") => {
-                Self::AzureAdTokenAuthentication(crate::edm::from_value(value)?)
+                Self::AzureAdTokenAuthentication(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::CustomExtensionAuthenticationConfiguration(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.customExtensionCallbackConfiguration` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomExtensionCallbackConfiguration {
     /// The `timeoutDuration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5535,6 +9757,34 @@ pub struct CustomExtensionCallbackConfiguration {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for CustomExtensionCallbackConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for CustomExtensionCallbackConfiguration {
+    const NAME: &'static str = "microsoft.graph.customExtensionCallbackConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "timeoutDuration" => self.timeout_duration = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `customExtensionCallbackConfiguration` or any type derived from it, chosen by `@odata.type` when reading.
@@ -5563,30 +9813,49 @@ pub enum AnyCustomExtensionCallbackConfiguration {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyCustomExtensionCallbackConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyCustomExtensionCallbackConfiguration {
+    const DECLARED: &'static str = "microsoft.graph.customExtensionCallbackConfiguration";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.customExtensionCallbackConfiguration") => {
-                Self::CustomExtensionCallbackConfiguration(crate::edm::from_value(value)?)
+                Self::CustomExtensionCallbackConfiguration(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.accessPackageRequestApprovalStageCallbackConfiguration") => {
                 Self::AccessPackageRequestApprovalStageCallbackConfiguration(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
             Some("microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration") => {
                 Self::IdentityGovernanceCustomTaskExtensionCallbackConfiguration(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::CustomExtensionCallbackConfiguration(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.customExtensionCalloutInstance` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomExtensionCalloutInstance {
     /// The `customExtensionId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5609,10 +9878,42 @@ pub struct CustomExtensionCalloutInstance {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for CustomExtensionCalloutInstance {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for CustomExtensionCalloutInstance {
+    const NAME: &'static str = "microsoft.graph.customExtensionCalloutInstance";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "customExtensionId" => self.custom_extension_id = map.next_value()?,
+            "detail" => self.detail = map.next_value()?,
+            "externalCorrelationId" => self.external_correlation_id = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.customExtensionClientConfiguration` complex type.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomExtensionClientConfiguration {
     /// The `maximumRetries` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5626,15 +9927,69 @@ pub struct CustomExtensionClientConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for CustomExtensionClientConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for CustomExtensionClientConfiguration {
+    const NAME: &'static str = "microsoft.graph.customExtensionClientConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "maximumRetries" => self.maximum_retries = map.next_value()?,
+            "timeoutInMilliseconds" => self.timeout_in_milliseconds = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.customExtensionData` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomExtensionData {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for CustomExtensionData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for CustomExtensionData {
+    const NAME: &'static str = "microsoft.graph.customExtensionData";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `customExtensionData` or any type derived from it, chosen by `@odata.type` when reading.
@@ -5671,41 +10026,89 @@ pub enum AnyCustomExtensionData {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyCustomExtensionData {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyCustomExtensionData {
+    const DECLARED: &'static str = "microsoft.graph.customExtensionData";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.customExtensionData") => {
-                Self::CustomExtensionData(crate::edm::from_value(value)?)
+                Self::CustomExtensionData(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.accessPackageAssignmentRequestCallbackData") => {
-                Self::AccessPackageAssignmentRequestCallbackData(crate::edm::from_value(value)?)
+                Self::AccessPackageAssignmentRequestCallbackData(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             Some("microsoft.graph.assignmentRequestApprovalStageCallbackData") => {
-                Self::AssignmentRequestApprovalStageCallbackData(crate::edm::from_value(value)?)
+                Self::AssignmentRequestApprovalStageCallbackData(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             Some("microsoft.graph.identityGovernance.customTaskExtensionCallbackData") => {
-                Self::IdentityGovernanceCustomTaskExtensionCallbackData(crate::edm::from_value(
-                    value,
-                )?)
+                Self::IdentityGovernanceCustomTaskExtensionCallbackData(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             Some("microsoft.graph.identityGovernance.customTaskExtensionCalloutData") => {
-                Self::IdentityGovernanceCustomTaskExtensionCalloutData(crate::edm::from_value(
-                    value,
-                )?)
+                Self::IdentityGovernanceCustomTaskExtensionCalloutData(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::CustomExtensionData(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.customExtensionEndpointConfiguration` complex type.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomExtensionEndpointConfiguration {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for CustomExtensionEndpointConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for CustomExtensionEndpointConfiguration {
+    const NAME: &'static str = "microsoft.graph.customExtensionEndpointConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `customExtensionEndpointConfiguration` or any type derived from it, chosen by `@odata.type` when reading.
@@ -5730,19 +10133,38 @@ pub enum AnyCustomExtensionEndpointConfiguration {
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
 impl<'de> serde::Deserialize<'de> for AnyCustomExtensionEndpointConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::polymorphic::Polymorphic for AnyCustomExtensionEndpointConfiguration {
+    const DECLARED: &'static str = "microsoft.graph.customExtensionEndpointConfiguration";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.customExtensionEndpointConfiguration") => {
-                Self::CustomExtensionEndpointConfiguration(crate::edm::from_value(value)?)
+                Self::CustomExtensionEndpointConfiguration(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.httpRequestEndpoint") => {
-                Self::HttpRequestEndpoint(crate::edm::from_value(value)?)
+                Self::HttpRequestEndpoint(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.logicAppTriggerEndpointConfiguration") => {
-                Self::LogicAppTriggerEndpointConfiguration(crate::edm::from_value(value)?)
+                Self::LogicAppTriggerEndpointConfiguration(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::CustomExtensionEndpointConfiguration(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -5750,8 +10172,8 @@ impl<'de> serde::Deserialize<'de> for AnyCustomExtensionEndpointConfiguration {
 ///
 /// Derived from `accessReviewApplyAction`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DisableAndDeleteUserApplyAction {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -5759,12 +10181,37 @@ pub struct DisableAndDeleteUserApplyAction {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for DisableAndDeleteUserApplyAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for DisableAndDeleteUserApplyAction {
+    const NAME: &'static str = "microsoft.graph.disableAndDeleteUserApplyAction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.domainIdentitySource` complex type.
 ///
 /// Derived from `identitySource`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DomainIdentitySource {
     /// The name of the identity source, typically also the domain name. Read only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5778,10 +10225,39 @@ pub struct DomainIdentitySource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for DomainIdentitySource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for DomainIdentitySource {
+    const NAME: &'static str = "microsoft.graph.domainIdentitySource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "domainName" => self.domain_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.emailSettings` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EmailSettings {
     /// The `senderDomain` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5795,17 +10271,46 @@ pub struct EmailSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for EmailSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for EmailSettings {
+    const NAME: &'static str = "microsoft.graph.emailSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "senderDomain" => self.sender_domain = map.next_value()?,
+            "useCompanyBranding" => self.use_company_branding = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.entitlementManagementSchedule` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EntitlementManagementSchedule {
     /// When the access should expire.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub expiration: crate::Patch<crate::models::ExpirationPattern>,
+    pub expiration: crate::Patch<Box<crate::models::ExpirationPattern>>,
     /// For recurring access reviews. Not used in access requests.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub recurrence: crate::Patch<crate::models::PatternedRecurrence>,
+    pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5816,14 +10321,44 @@ pub struct EntitlementManagementSchedule {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for EntitlementManagementSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for EntitlementManagementSchedule {
+    const NAME: &'static str = "microsoft.graph.entitlementManagementSchedule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "expiration" => self.expiration = map.next_value()?,
+            "recurrence" => self.recurrence = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.expirationPattern` complex type.
 #[cfg(any(
     feature = "identity-governance",
     feature = "identity-access",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExpirationPattern {
     /// The requestor's desired duration of access represented in ISO 8601 format for durations. For
     /// example, PT3H refers to three hours. If specified in a request, endDateTime should not be present
@@ -5844,12 +10379,50 @@ pub struct ExpirationPattern {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for ExpirationPattern {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for ExpirationPattern {
+    const NAME: &'static str = "microsoft.graph.expirationPattern";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "duration" => self.duration = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.externalDomainFederation` complex type.
 ///
 /// Derived from `identitySource`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExternalDomainFederation {
     /// The name of the identity source, typically also the domain name. Read only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5866,12 +10439,42 @@ pub struct ExternalDomainFederation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for ExternalDomainFederation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for ExternalDomainFederation {
+    const NAME: &'static str = "microsoft.graph.externalDomainFederation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "domainName" => self.domain_name = map.next_value()?,
+            "issuerUri" => self.issuer_uri = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.externalSponsors` complex type.
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExternalSponsors {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -5879,12 +10482,37 @@ pub struct ExternalSponsors {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for ExternalSponsors {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for ExternalSponsors {
+    const NAME: &'static str = "microsoft.graph.externalSponsors";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.groupMembers` complex type.
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GroupMembers {
     /// The name of the group in Azure AD. Read only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5898,12 +10526,41 @@ pub struct GroupMembers {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for GroupMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for GroupMembers {
+    const NAME: &'static str = "microsoft.graph.groupMembers";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            "groupId" => self.group_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.groupPeerOutlierRecommendationInsightSettings` complex type.
 ///
 /// Derived from `accessReviewRecommendationInsightSetting`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GroupPeerOutlierRecommendationInsightSettings {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -5911,12 +10568,37 @@ pub struct GroupPeerOutlierRecommendationInsightSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for GroupPeerOutlierRecommendationInsightSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for GroupPeerOutlierRecommendationInsightSettings {
+    const NAME: &'static str = "microsoft.graph.groupPeerOutlierRecommendationInsightSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.httpRequestEndpoint` complex type.
 ///
 /// Derived from `customExtensionEndpointConfiguration`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HttpRequestEndpoint {
     /// The `targetUrl` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5927,15 +10609,68 @@ pub struct HttpRequestEndpoint {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for HttpRequestEndpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for HttpRequestEndpoint {
+    const NAME: &'static str = "microsoft.graph.httpRequestEndpoint";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "targetUrl" => self.target_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.identitySource` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IdentitySource {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for IdentitySource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for IdentitySource {
+    const NAME: &'static str = "microsoft.graph.identitySource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `identitySource` or any type derived from it, chosen by `@odata.type` when reading.
@@ -5966,28 +10701,47 @@ pub enum AnyIdentitySource {
 #[cfg(feature = "identity-governance")]
 impl<'de> serde::Deserialize<'de> for AnyIdentitySource {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::polymorphic::Polymorphic for AnyIdentitySource {
+    const DECLARED: &'static str = "microsoft.graph.identitySource";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.identitySource") => {
-                Self::IdentitySource(crate::edm::from_value(value)?)
+                Self::IdentitySource(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.azureActiveDirectoryTenant") => {
-                Self::AzureActiveDirectoryTenant(crate::edm::from_value(value)?)
+                Self::AzureActiveDirectoryTenant(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.crossCloudAzureActiveDirectoryTenant") => {
-                Self::CrossCloudAzureActiveDirectoryTenant(crate::edm::from_value(value)?)
+                Self::CrossCloudAzureActiveDirectoryTenant(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.domainIdentitySource") => {
-                Self::DomainIdentitySource(crate::edm::from_value(value)?)
+                Self::DomainIdentitySource(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.externalDomainFederation") => {
-                Self::ExternalDomainFederation(crate::edm::from_value(value)?)
+                Self::ExternalDomainFederation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.socialIdentitySource") => {
-                Self::SocialIdentitySource(crate::edm::from_value(value)?)
+                Self::SocialIdentitySource(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::IdentitySource(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -5995,8 +10749,8 @@ impl<'de> serde::Deserialize<'de> for AnyIdentitySource {
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InternalSponsors {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -6004,12 +10758,37 @@ pub struct InternalSponsors {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for InternalSponsors {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for InternalSponsors {
+    const NAME: &'static str = "microsoft.graph.internalSponsors";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.logicAppTriggerEndpointConfiguration` complex type.
 ///
 /// Derived from `customExtensionEndpointConfiguration`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LogicAppTriggerEndpointConfiguration {
     /// The `logicAppWorkflowName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6029,12 +10808,43 @@ pub struct LogicAppTriggerEndpointConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for LogicAppTriggerEndpointConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for LogicAppTriggerEndpointConfiguration {
+    const NAME: &'static str = "microsoft.graph.logicAppTriggerEndpointConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "logicAppWorkflowName" => self.logic_app_workflow_name = map.next_value()?,
+            "resourceGroupName" => self.resource_group_name = map.next_value()?,
+            "subscriptionId" => self.subscription_id = map.next_value()?,
+            "url" => self.url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.principalResourceMembershipsScope` complex type.
 ///
 /// Derived from `accessReviewScope`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrincipalResourceMembershipsScope {
     /// Defines the scopes of the principals whose access to resources are reviewed in the access review.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6048,12 +10858,41 @@ pub struct PrincipalResourceMembershipsScope {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for PrincipalResourceMembershipsScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for PrincipalResourceMembershipsScope {
+    const NAME: &'static str = "microsoft.graph.principalResourceMembershipsScope";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "principalScopes" => self.principal_scopes = map.next_value()?,
+            "resourceScopes" => self.resource_scopes = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.removeAccessApplyAction` complex type.
 ///
 /// Derived from `accessReviewApplyAction`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoveAccessApplyAction {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -6061,12 +10900,37 @@ pub struct RemoveAccessApplyAction {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for RemoveAccessApplyAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for RemoveAccessApplyAction {
+    const NAME: &'static str = "microsoft.graph.removeAccessApplyAction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.requestorManager` complex type.
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RequestorManager {
     /// The hierarchical level of the manager with respect to the requestor. For example, the direct
     /// manager of a requestor would have a managerLevel of 1, while the manager of the requestor's
@@ -6080,22 +10944,50 @@ pub struct RequestorManager {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for RequestorManager {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for RequestorManager {
+    const NAME: &'static str = "microsoft.graph.requestorManager";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "managerLevel" => self.manager_level = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.requestSchedule` complex type.
 #[cfg(any(
     feature = "identity-governance",
     feature = "identity-access",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RequestSchedule {
     /// When the eligible or active assignment expires.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub expiration: crate::Patch<crate::models::ExpirationPattern>,
+    pub expiration: crate::Patch<Box<crate::models::ExpirationPattern>>,
     /// The frequency of the eligible or active assignment. This property is currently unsupported in
     /// PIM.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub recurrence: crate::Patch<crate::models::PatternedRecurrence>,
+    pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// When the eligible or active assignment becomes active.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -6105,12 +10997,50 @@ pub struct RequestSchedule {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for RequestSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for RequestSchedule {
+    const NAME: &'static str = "microsoft.graph.requestSchedule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "expiration" => self.expiration = map.next_value()?,
+            "recurrence" => self.recurrence = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.singleServicePrincipal` complex type.
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SingleServicePrincipal {
     /// Description of this service principal.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6124,12 +11054,41 @@ pub struct SingleServicePrincipal {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for SingleServicePrincipal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for SingleServicePrincipal {
+    const NAME: &'static str = "microsoft.graph.singleServicePrincipal";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            "servicePrincipalId" => self.service_principal_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.singleUser` complex type.
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SingleUser {
     /// The name of the user in Azure AD. Read only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6143,12 +11102,41 @@ pub struct SingleUser {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for SingleUser {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for SingleUser {
+    const NAME: &'static str = "microsoft.graph.singleUser";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.socialIdentitySource` complex type.
 ///
 /// Derived from `identitySource`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SocialIdentitySource {
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6162,15 +11150,69 @@ pub struct SocialIdentitySource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for SocialIdentitySource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for SocialIdentitySource {
+    const NAME: &'static str = "microsoft.graph.socialIdentitySource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "socialIdentitySourceType" => self.social_identity_source_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.subjectSet` complex type.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SubjectSet {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for SubjectSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for SubjectSet {
+    const NAME: &'static str = "microsoft.graph.subjectSet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `subjectSet` or any type derived from it, chosen by `@odata.type` when reading.
@@ -6221,53 +11263,74 @@ pub enum AnySubjectSet {
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
 impl<'de> serde::Deserialize<'de> for AnySubjectSet {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::polymorphic::Polymorphic for AnySubjectSet {
+    const DECLARED: &'static str = "microsoft.graph.subjectSet";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.subjectSet") => {
-                Self::SubjectSet(crate::edm::from_value(value)?)
+                Self::SubjectSet(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.attributeRuleMembers") => {
-                Self::AttributeRuleMembers(crate::edm::from_value(value)?)
+                Self::AttributeRuleMembers(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.connectedOrganizationMembers") => {
-                Self::ConnectedOrganizationMembers(crate::edm::from_value(value)?)
+                Self::ConnectedOrganizationMembers(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.externalSponsors") => {
-                Self::ExternalSponsors(crate::edm::from_value(value)?)
+                Self::ExternalSponsors(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.groupMembers") => {
-                Self::GroupMembers(crate::edm::from_value(value)?)
+                Self::GroupMembers(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.internalSponsors") => {
-                Self::InternalSponsors(crate::edm::from_value(value)?)
+                Self::InternalSponsors(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.requestorManager") => {
-                Self::RequestorManager(crate::edm::from_value(value)?)
+                Self::RequestorManager(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.singleServicePrincipal") => {
-                Self::SingleServicePrincipal(crate::edm::from_value(value)?)
+                Self::SingleServicePrincipal(serde::Deserialize::deserialize(d)?)
             }
-            Some("microsoft.graph.singleUser") => Self::SingleUser(crate::edm::from_value(value)?),
+            Some("microsoft.graph.singleUser") => {
+                Self::SingleUser(serde::Deserialize::deserialize(d)?)
+            }
             Some("microsoft.graph.targetAgentIdentitySponsorsOrOwners") => {
-                Self::TargetAgentIdentitySponsorsOrOwners(crate::edm::from_value(value)?)
+                Self::TargetAgentIdentitySponsorsOrOwners(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.targetApplicationOwners") => {
-                Self::TargetApplicationOwners(crate::edm::from_value(value)?)
+                Self::TargetApplicationOwners(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.targetManager") => {
-                Self::TargetManager(crate::edm::from_value(value)?)
+                Self::TargetManager(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.targetUserSponsors") => {
-                Self::TargetUserSponsors(crate::edm::from_value(value)?)
+                Self::TargetUserSponsors(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.identityGovernance.groupBasedSubjectSet") => {
-                Self::IdentityGovernanceGroupBasedSubjectSet(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceGroupBasedSubjectSet(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.identityGovernance.ruleBasedSubjectSet") => {
-                Self::IdentityGovernanceRuleBasedSubjectSet(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceRuleBasedSubjectSet(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::SubjectSet(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -6275,8 +11338,8 @@ impl<'de> serde::Deserialize<'de> for AnySubjectSet {
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TargetAgentIdentitySponsorsOrOwners {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -6284,12 +11347,37 @@ pub struct TargetAgentIdentitySponsorsOrOwners {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for TargetAgentIdentitySponsorsOrOwners {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for TargetAgentIdentitySponsorsOrOwners {
+    const NAME: &'static str = "microsoft.graph.targetAgentIdentitySponsorsOrOwners";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.targetApplicationOwners` complex type.
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TargetApplicationOwners {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -6297,12 +11385,37 @@ pub struct TargetApplicationOwners {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for TargetApplicationOwners {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for TargetApplicationOwners {
+    const NAME: &'static str = "microsoft.graph.targetApplicationOwners";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.targetManager` complex type.
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TargetManager {
     /// Manager level, between 1 and 4. The direct manager is 1.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6313,12 +11426,40 @@ pub struct TargetManager {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for TargetManager {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for TargetManager {
+    const NAME: &'static str = "microsoft.graph.targetManager";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "managerLevel" => self.manager_level = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.targetUserSponsors` complex type.
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TargetUserSponsors {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -6326,10 +11467,35 @@ pub struct TargetUserSponsors {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl<'de> serde::Deserialize<'de> for TargetUserSponsors {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl crate::read_fields::ReadFields for TargetUserSponsors {
+    const NAME: &'static str = "microsoft.graph.targetUserSponsors";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.termsExpiration` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TermsExpiration {
     /// Represents the frequency at which the terms will expire, after its first expiration as set in
     /// startDateTime. The value is represented in ISO 8601 format for durations. For example, PT1M
@@ -6347,14 +11513,43 @@ pub struct TermsExpiration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for TermsExpiration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for TermsExpiration {
+    const NAME: &'static str = "microsoft.graph.termsExpiration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "frequency" => self.frequency = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.ticketInfo` complex type.
 #[cfg(any(
     feature = "identity-governance",
     feature = "identity-access",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TicketInfo {
     /// The ticket number.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6368,12 +11563,49 @@ pub struct TicketInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for TicketInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for TicketInfo {
+    const NAME: &'static str = "microsoft.graph.ticketInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "ticketNumber" => self.ticket_number = map.next_value()?,
+            "ticketSystem" => self.ticket_system = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.userLastSignInRecommendationInsightSetting` complex type.
 ///
 /// Derived from `accessReviewRecommendationInsightSetting`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserLastSignInRecommendationInsightSetting {
     /// The `recommendationLookBackDuration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -6385,6 +11617,37 @@ pub struct UserLastSignInRecommendationInsightSetting {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl<'de> serde::Deserialize<'de> for UserLastSignInRecommendationInsightSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "identity-governance")]
+impl crate::read_fields::ReadFields for UserLastSignInRecommendationInsightSetting {
+    const NAME: &'static str = "microsoft.graph.userLastSignInRecommendationInsightSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "recommendationLookBackDuration" => {
+                self.recommendation_look_back_duration = map.next_value()?
+            }
+            "signInScope" => self.sign_in_scope = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "identity-governance")]

@@ -70,7 +70,7 @@ pub struct MessageCreateReplyAllBody {
 pub struct AttachmentCollectionCreateUploadSessionBody {
     /// The `AttachmentItem` parameter.
     #[serde(rename = "AttachmentItem", skip_serializing_if = "Option::is_none")]
-    pub attachment_item: Option<crate::models::AttachmentItem>,
+    pub attachment_item: Option<Box<crate::models::AttachmentItem>>,
 }
 
 /// The body of the `forward` action bound to `microsoft.graph.message`.
@@ -139,8 +139,8 @@ pub struct MessageReplyAllBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Attachment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -165,6 +165,39 @@ pub struct Attachment {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for Attachment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for Attachment {
+    const NAME: &'static str = "microsoft.graph.attachment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "isInline" => self.is_inline = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -204,22 +237,41 @@ pub enum AnyAttachment {
 #[cfg(feature = "mail")]
 impl<'de> serde::Deserialize<'de> for AnyAttachment {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::polymorphic::Polymorphic for AnyAttachment {
+    const DECLARED: &'static str = "microsoft.graph.attachment";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.attachment") => {
-                Self::Attachment(crate::edm::from_value(value)?)
+                Self::Attachment(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.fileAttachment") => {
-                Self::FileAttachment(crate::edm::from_value(value)?)
+                Self::FileAttachment(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.itemAttachment") => {
-                Self::ItemAttachment(crate::edm::from_value(value)?)
+                Self::ItemAttachment(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.referenceAttachment") => {
-                Self::ReferenceAttachment(crate::edm::from_value(value)?)
+                Self::ReferenceAttachment(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::Attachment(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -227,8 +279,8 @@ impl<'de> serde::Deserialize<'de> for AnyAttachment {
 ///
 /// Derived from `message` < `outlookItem` < `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CalendarSharingMessage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -254,7 +306,7 @@ pub struct CalendarSharingMessage {
     /// The body of the message. It can be in HTML or text format. Find out about safe HTML in a message
     /// body.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub body: crate::Patch<crate::models::ItemBody>,
+    pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The first 255 characters of the message body. It is in text format.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body_preview: crate::Patch<String>,
@@ -270,12 +322,12 @@ pub struct CalendarSharingMessage {
     /// The flag value that indicates the status, start date, due date, or completion date for the
     /// message.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub flag: crate::Patch<crate::models::FollowupFlag>,
+    pub flag: crate::Patch<Box<crate::models::FollowupFlag>>,
     /// The owner of the mailbox from which the message is sent. In most cases, this value is the same as
     /// the sender property, except for sharing or delegation scenarios. The value must correspond to the
     /// actual mailbox used. Find out more about setting the from and sender properties of a message.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub from: crate::Patch<crate::models::AnyRecipient>,
+    pub from: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// Indicates whether the message has attachments. This property doesn't include inline attachments,
     /// so if a message contains only inline attachments, this property is false. To verify the existence
     /// of inline attachments, parse the body property to look for a src attribute, such as &lt;IMG
@@ -317,7 +369,7 @@ pub struct CalendarSharingMessage {
     pub reply_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `sender` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sender: crate::Patch<crate::models::AnyRecipient>,
+    pub sender: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// The `sentDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sent_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -329,7 +381,7 @@ pub struct CalendarSharingMessage {
     pub to_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `uniqueBody` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub unique_body: crate::Patch<crate::models::ItemBody>,
+    pub unique_body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `webLink` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_link: crate::Patch<String>,
@@ -338,7 +390,7 @@ pub struct CalendarSharingMessage {
     pub can_accept: crate::Patch<bool>,
     /// The `sharingMessageAction` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sharing_message_action: crate::Patch<crate::models::CalendarSharingMessageAction>,
+    pub sharing_message_action: crate::Patch<Box<crate::models::CalendarSharingMessageAction>>,
     /// The `sharingMessageActions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharing_message_actions: crate::Patch<Vec<crate::models::CalendarSharingMessageAction>>,
@@ -364,6 +416,79 @@ pub struct CalendarSharingMessage {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for CalendarSharingMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for CalendarSharingMessage {
+    const NAME: &'static str = "microsoft.graph.calendarSharingMessage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "categories" => self.categories = map.next_value()?,
+            "changeKey" => self.change_key = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "bccRecipients" => self.bcc_recipients = map.next_value()?,
+            "body" => self.body = map.next_value()?,
+            "bodyPreview" => self.body_preview = map.next_value()?,
+            "ccRecipients" => self.cc_recipients = map.next_value()?,
+            "conversationId" => self.conversation_id = map.next_value()?,
+            "conversationIndex" => self.conversation_index = map.next_value()?,
+            "flag" => self.flag = map.next_value()?,
+            "from" => self.from = map.next_value()?,
+            "hasAttachments" => self.has_attachments = map.next_value()?,
+            "importance" => self.importance = map.next_value()?,
+            "inferenceClassification" => self.inference_classification = map.next_value()?,
+            "internetMessageHeaders" => self.internet_message_headers = map.next_value()?,
+            "internetMessageId" => self.internet_message_id = map.next_value()?,
+            "isDeliveryReceiptRequested" => {
+                self.is_delivery_receipt_requested = map.next_value()?
+            }
+            "isDraft" => self.is_draft = map.next_value()?,
+            "isRead" => self.is_read = map.next_value()?,
+            "isReadReceiptRequested" => self.is_read_receipt_requested = map.next_value()?,
+            "parentFolderId" => self.parent_folder_id = map.next_value()?,
+            "receivedDateTime" => self.received_date_time = map.next_value()?,
+            "replyTo" => self.reply_to = map.next_value()?,
+            "sender" => self.sender = map.next_value()?,
+            "sentDateTime" => self.sent_date_time = map.next_value()?,
+            "subject" => self.subject = map.next_value()?,
+            "toRecipients" => self.to_recipients = map.next_value()?,
+            "uniqueBody" => self.unique_body = map.next_value()?,
+            "webLink" => self.web_link = map.next_value()?,
+            "canAccept" => self.can_accept = map.next_value()?,
+            "sharingMessageAction" => self.sharing_message_action = map.next_value()?,
+            "sharingMessageActions" => self.sharing_message_actions = map.next_value()?,
+            "suggestedCalendarName" => self.suggested_calendar_name = map.next_value()?,
+            "attachments" => self.attachments = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "extensions" => self.extensions = map.next_value()?,
+            "multiValueExtendedProperties" => {
+                self.multi_value_extended_properties = map.next_value()?
+            }
+            "singleValueExtendedProperties" => {
+                self.single_value_extended_properties = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -415,8 +540,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `message` < `outlookItem` < `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EventMessage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -442,7 +567,7 @@ pub struct EventMessage {
     /// The body of the message. It can be in HTML or text format. Find out about safe HTML in a message
     /// body.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub body: crate::Patch<crate::models::ItemBody>,
+    pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The first 255 characters of the message body. It is in text format.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body_preview: crate::Patch<String>,
@@ -458,12 +583,12 @@ pub struct EventMessage {
     /// The flag value that indicates the status, start date, due date, or completion date for the
     /// message.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub flag: crate::Patch<crate::models::FollowupFlag>,
+    pub flag: crate::Patch<Box<crate::models::FollowupFlag>>,
     /// The owner of the mailbox from which the message is sent. In most cases, this value is the same as
     /// the sender property, except for sharing or delegation scenarios. The value must correspond to the
     /// actual mailbox used. Find out more about setting the from and sender properties of a message.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub from: crate::Patch<crate::models::AnyRecipient>,
+    pub from: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// Indicates whether the message has attachments. This property doesn't include inline attachments,
     /// so if a message contains only inline attachments, this property is false. To verify the existence
     /// of inline attachments, parse the body property to look for a src attribute, such as &lt;IMG
@@ -505,7 +630,7 @@ pub struct EventMessage {
     pub reply_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `sender` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sender: crate::Patch<crate::models::AnyRecipient>,
+    pub sender: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// The `sentDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sent_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -517,13 +642,13 @@ pub struct EventMessage {
     pub to_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `uniqueBody` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub unique_body: crate::Patch<crate::models::ItemBody>,
+    pub unique_body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `webLink` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_link: crate::Patch<String>,
     /// The `endDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `isAllDay` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_all_day: crate::Patch<bool>,
@@ -535,16 +660,16 @@ pub struct EventMessage {
     pub is_out_of_date: crate::Patch<bool>,
     /// The `location` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub location: crate::Patch<crate::models::AnyLocation>,
+    pub location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// The `meetingMessageType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_message_type: crate::Patch<crate::models::MeetingMessageType>,
     /// The `recurrence` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub recurrence: crate::Patch<crate::models::PatternedRecurrence>,
+    pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// The `startDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub start_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `type` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::EventType>,
@@ -568,11 +693,91 @@ pub struct EventMessage {
     /// meeting request event messages arrive. Navigation property. Read-only.
     #[cfg(feature = "calendar")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub event: crate::Patch<crate::models::Event>,
+    pub event: crate::Patch<Box<crate::models::Event>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for EventMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for EventMessage {
+    const NAME: &'static str = "microsoft.graph.eventMessage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "categories" => self.categories = map.next_value()?,
+            "changeKey" => self.change_key = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "bccRecipients" => self.bcc_recipients = map.next_value()?,
+            "body" => self.body = map.next_value()?,
+            "bodyPreview" => self.body_preview = map.next_value()?,
+            "ccRecipients" => self.cc_recipients = map.next_value()?,
+            "conversationId" => self.conversation_id = map.next_value()?,
+            "conversationIndex" => self.conversation_index = map.next_value()?,
+            "flag" => self.flag = map.next_value()?,
+            "from" => self.from = map.next_value()?,
+            "hasAttachments" => self.has_attachments = map.next_value()?,
+            "importance" => self.importance = map.next_value()?,
+            "inferenceClassification" => self.inference_classification = map.next_value()?,
+            "internetMessageHeaders" => self.internet_message_headers = map.next_value()?,
+            "internetMessageId" => self.internet_message_id = map.next_value()?,
+            "isDeliveryReceiptRequested" => {
+                self.is_delivery_receipt_requested = map.next_value()?
+            }
+            "isDraft" => self.is_draft = map.next_value()?,
+            "isRead" => self.is_read = map.next_value()?,
+            "isReadReceiptRequested" => self.is_read_receipt_requested = map.next_value()?,
+            "parentFolderId" => self.parent_folder_id = map.next_value()?,
+            "receivedDateTime" => self.received_date_time = map.next_value()?,
+            "replyTo" => self.reply_to = map.next_value()?,
+            "sender" => self.sender = map.next_value()?,
+            "sentDateTime" => self.sent_date_time = map.next_value()?,
+            "subject" => self.subject = map.next_value()?,
+            "toRecipients" => self.to_recipients = map.next_value()?,
+            "uniqueBody" => self.unique_body = map.next_value()?,
+            "webLink" => self.web_link = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "isAllDay" => self.is_all_day = map.next_value()?,
+            "isDelegated" => self.is_delegated = map.next_value()?,
+            "isOutOfDate" => self.is_out_of_date = map.next_value()?,
+            "location" => self.location = map.next_value()?,
+            "meetingMessageType" => self.meeting_message_type = map.next_value()?,
+            "recurrence" => self.recurrence = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "attachments" => self.attachments = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "extensions" => self.extensions = map.next_value()?,
+            "multiValueExtendedProperties" => {
+                self.multi_value_extended_properties = map.next_value()?
+            }
+            "singleValueExtendedProperties" => {
+                self.single_value_extended_properties = map.next_value()?
+            }
+            #[cfg(feature = "calendar")]
+            "event" => self.event = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -647,19 +852,38 @@ pub enum AnyEventMessage {
 #[cfg(feature = "mail")]
 impl<'de> serde::Deserialize<'de> for AnyEventMessage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::polymorphic::Polymorphic for AnyEventMessage {
+    const DECLARED: &'static str = "microsoft.graph.eventMessage";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.eventMessage") => {
-                Self::EventMessage(crate::edm::from_value(value)?)
+                Self::EventMessage(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.eventMessageRequest") => {
-                Self::EventMessageRequest(crate::edm::from_value(value)?)
+                Self::EventMessageRequest(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.eventMessageResponse") => {
-                Self::EventMessageResponse(crate::edm::from_value(value)?)
+                Self::EventMessageResponse(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::EventMessage(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -667,8 +891,8 @@ impl<'de> serde::Deserialize<'de> for AnyEventMessage {
 ///
 /// Derived from `eventMessage` < `message` < `outlookItem` < `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EventMessageRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -694,7 +918,7 @@ pub struct EventMessageRequest {
     /// The body of the message. It can be in HTML or text format. Find out about safe HTML in a message
     /// body.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub body: crate::Patch<crate::models::ItemBody>,
+    pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The first 255 characters of the message body. It is in text format.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body_preview: crate::Patch<String>,
@@ -710,12 +934,12 @@ pub struct EventMessageRequest {
     /// The flag value that indicates the status, start date, due date, or completion date for the
     /// message.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub flag: crate::Patch<crate::models::FollowupFlag>,
+    pub flag: crate::Patch<Box<crate::models::FollowupFlag>>,
     /// The owner of the mailbox from which the message is sent. In most cases, this value is the same as
     /// the sender property, except for sharing or delegation scenarios. The value must correspond to the
     /// actual mailbox used. Find out more about setting the from and sender properties of a message.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub from: crate::Patch<crate::models::AnyRecipient>,
+    pub from: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// Indicates whether the message has attachments. This property doesn't include inline attachments,
     /// so if a message contains only inline attachments, this property is false. To verify the existence
     /// of inline attachments, parse the body property to look for a src attribute, such as &lt;IMG
@@ -757,7 +981,7 @@ pub struct EventMessageRequest {
     pub reply_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `sender` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sender: crate::Patch<crate::models::AnyRecipient>,
+    pub sender: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// The `sentDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sent_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -769,13 +993,13 @@ pub struct EventMessageRequest {
     pub to_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `uniqueBody` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub unique_body: crate::Patch<crate::models::ItemBody>,
+    pub unique_body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `webLink` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_link: crate::Patch<String>,
     /// The `endDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `isAllDay` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_all_day: crate::Patch<bool>,
@@ -787,16 +1011,16 @@ pub struct EventMessageRequest {
     pub is_out_of_date: crate::Patch<bool>,
     /// The `location` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub location: crate::Patch<crate::models::AnyLocation>,
+    pub location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// The `meetingMessageType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_message_type: crate::Patch<crate::models::MeetingMessageType>,
     /// The `recurrence` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub recurrence: crate::Patch<crate::models::PatternedRecurrence>,
+    pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// The `startDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub start_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `type` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::EventType>,
@@ -810,15 +1034,15 @@ pub struct EventMessageRequest {
     /// If the meeting update changes the meeting end time, this property specifies the previous meeting
     /// end time.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub previous_end_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub previous_end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// If the meeting update changes the meeting location, this property specifies the previous meeting
     /// location.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub previous_location: crate::Patch<crate::models::AnyLocation>,
+    pub previous_location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// If the meeting update changes the meeting start time, this property specifies the previous
     /// meeting start time.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub previous_start_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub previous_start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Set to true if the sender would like the invitee to send a response to the requested meeting.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub response_requested: crate::Patch<bool>,
@@ -842,11 +1066,97 @@ pub struct EventMessageRequest {
     /// meeting request event messages arrive. Navigation property. Read-only.
     #[cfg(feature = "calendar")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub event: crate::Patch<crate::models::Event>,
+    pub event: crate::Patch<Box<crate::models::Event>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for EventMessageRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for EventMessageRequest {
+    const NAME: &'static str = "microsoft.graph.eventMessageRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "categories" => self.categories = map.next_value()?,
+            "changeKey" => self.change_key = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "bccRecipients" => self.bcc_recipients = map.next_value()?,
+            "body" => self.body = map.next_value()?,
+            "bodyPreview" => self.body_preview = map.next_value()?,
+            "ccRecipients" => self.cc_recipients = map.next_value()?,
+            "conversationId" => self.conversation_id = map.next_value()?,
+            "conversationIndex" => self.conversation_index = map.next_value()?,
+            "flag" => self.flag = map.next_value()?,
+            "from" => self.from = map.next_value()?,
+            "hasAttachments" => self.has_attachments = map.next_value()?,
+            "importance" => self.importance = map.next_value()?,
+            "inferenceClassification" => self.inference_classification = map.next_value()?,
+            "internetMessageHeaders" => self.internet_message_headers = map.next_value()?,
+            "internetMessageId" => self.internet_message_id = map.next_value()?,
+            "isDeliveryReceiptRequested" => {
+                self.is_delivery_receipt_requested = map.next_value()?
+            }
+            "isDraft" => self.is_draft = map.next_value()?,
+            "isRead" => self.is_read = map.next_value()?,
+            "isReadReceiptRequested" => self.is_read_receipt_requested = map.next_value()?,
+            "parentFolderId" => self.parent_folder_id = map.next_value()?,
+            "receivedDateTime" => self.received_date_time = map.next_value()?,
+            "replyTo" => self.reply_to = map.next_value()?,
+            "sender" => self.sender = map.next_value()?,
+            "sentDateTime" => self.sent_date_time = map.next_value()?,
+            "subject" => self.subject = map.next_value()?,
+            "toRecipients" => self.to_recipients = map.next_value()?,
+            "uniqueBody" => self.unique_body = map.next_value()?,
+            "webLink" => self.web_link = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "isAllDay" => self.is_all_day = map.next_value()?,
+            "isDelegated" => self.is_delegated = map.next_value()?,
+            "isOutOfDate" => self.is_out_of_date = map.next_value()?,
+            "location" => self.location = map.next_value()?,
+            "meetingMessageType" => self.meeting_message_type = map.next_value()?,
+            "recurrence" => self.recurrence = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "allowNewTimeProposals" => self.allow_new_time_proposals = map.next_value()?,
+            "meetingRequestType" => self.meeting_request_type = map.next_value()?,
+            "previousEndDateTime" => self.previous_end_date_time = map.next_value()?,
+            "previousLocation" => self.previous_location = map.next_value()?,
+            "previousStartDateTime" => self.previous_start_date_time = map.next_value()?,
+            "responseRequested" => self.response_requested = map.next_value()?,
+            "attachments" => self.attachments = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "extensions" => self.extensions = map.next_value()?,
+            "multiValueExtendedProperties" => {
+                self.multi_value_extended_properties = map.next_value()?
+            }
+            "singleValueExtendedProperties" => {
+                self.single_value_extended_properties = map.next_value()?
+            }
+            #[cfg(feature = "calendar")]
+            "event" => self.event = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -909,8 +1219,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `eventMessage` < `message` < `outlookItem` < `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EventMessageResponse {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -936,7 +1246,7 @@ pub struct EventMessageResponse {
     /// The body of the message. It can be in HTML or text format. Find out about safe HTML in a message
     /// body.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub body: crate::Patch<crate::models::ItemBody>,
+    pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The first 255 characters of the message body. It is in text format.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body_preview: crate::Patch<String>,
@@ -952,12 +1262,12 @@ pub struct EventMessageResponse {
     /// The flag value that indicates the status, start date, due date, or completion date for the
     /// message.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub flag: crate::Patch<crate::models::FollowupFlag>,
+    pub flag: crate::Patch<Box<crate::models::FollowupFlag>>,
     /// The owner of the mailbox from which the message is sent. In most cases, this value is the same as
     /// the sender property, except for sharing or delegation scenarios. The value must correspond to the
     /// actual mailbox used. Find out more about setting the from and sender properties of a message.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub from: crate::Patch<crate::models::AnyRecipient>,
+    pub from: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// Indicates whether the message has attachments. This property doesn't include inline attachments,
     /// so if a message contains only inline attachments, this property is false. To verify the existence
     /// of inline attachments, parse the body property to look for a src attribute, such as &lt;IMG
@@ -999,7 +1309,7 @@ pub struct EventMessageResponse {
     pub reply_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `sender` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sender: crate::Patch<crate::models::AnyRecipient>,
+    pub sender: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// The `sentDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sent_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1011,13 +1321,13 @@ pub struct EventMessageResponse {
     pub to_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `uniqueBody` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub unique_body: crate::Patch<crate::models::ItemBody>,
+    pub unique_body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `webLink` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_link: crate::Patch<String>,
     /// The `endDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `isAllDay` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_all_day: crate::Patch<bool>,
@@ -1029,22 +1339,22 @@ pub struct EventMessageResponse {
     pub is_out_of_date: crate::Patch<bool>,
     /// The `location` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub location: crate::Patch<crate::models::AnyLocation>,
+    pub location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// The `meetingMessageType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_message_type: crate::Patch<crate::models::MeetingMessageType>,
     /// The `recurrence` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub recurrence: crate::Patch<crate::models::PatternedRecurrence>,
+    pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// The `startDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub start_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `type` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::EventType>,
     /// The `proposedNewTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub proposed_new_time: crate::Patch<crate::models::TimeSlot>,
+    pub proposed_new_time: crate::Patch<Box<crate::models::TimeSlot>>,
     /// The `responseType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub response_type: crate::Patch<crate::models::ResponseType>,
@@ -1068,11 +1378,93 @@ pub struct EventMessageResponse {
     /// meeting request event messages arrive. Navigation property. Read-only.
     #[cfg(feature = "calendar")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub event: crate::Patch<crate::models::Event>,
+    pub event: crate::Patch<Box<crate::models::Event>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for EventMessageResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for EventMessageResponse {
+    const NAME: &'static str = "microsoft.graph.eventMessageResponse";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "categories" => self.categories = map.next_value()?,
+            "changeKey" => self.change_key = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "bccRecipients" => self.bcc_recipients = map.next_value()?,
+            "body" => self.body = map.next_value()?,
+            "bodyPreview" => self.body_preview = map.next_value()?,
+            "ccRecipients" => self.cc_recipients = map.next_value()?,
+            "conversationId" => self.conversation_id = map.next_value()?,
+            "conversationIndex" => self.conversation_index = map.next_value()?,
+            "flag" => self.flag = map.next_value()?,
+            "from" => self.from = map.next_value()?,
+            "hasAttachments" => self.has_attachments = map.next_value()?,
+            "importance" => self.importance = map.next_value()?,
+            "inferenceClassification" => self.inference_classification = map.next_value()?,
+            "internetMessageHeaders" => self.internet_message_headers = map.next_value()?,
+            "internetMessageId" => self.internet_message_id = map.next_value()?,
+            "isDeliveryReceiptRequested" => {
+                self.is_delivery_receipt_requested = map.next_value()?
+            }
+            "isDraft" => self.is_draft = map.next_value()?,
+            "isRead" => self.is_read = map.next_value()?,
+            "isReadReceiptRequested" => self.is_read_receipt_requested = map.next_value()?,
+            "parentFolderId" => self.parent_folder_id = map.next_value()?,
+            "receivedDateTime" => self.received_date_time = map.next_value()?,
+            "replyTo" => self.reply_to = map.next_value()?,
+            "sender" => self.sender = map.next_value()?,
+            "sentDateTime" => self.sent_date_time = map.next_value()?,
+            "subject" => self.subject = map.next_value()?,
+            "toRecipients" => self.to_recipients = map.next_value()?,
+            "uniqueBody" => self.unique_body = map.next_value()?,
+            "webLink" => self.web_link = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "isAllDay" => self.is_all_day = map.next_value()?,
+            "isDelegated" => self.is_delegated = map.next_value()?,
+            "isOutOfDate" => self.is_out_of_date = map.next_value()?,
+            "location" => self.location = map.next_value()?,
+            "meetingMessageType" => self.meeting_message_type = map.next_value()?,
+            "recurrence" => self.recurrence = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "proposedNewTime" => self.proposed_new_time = map.next_value()?,
+            "responseType" => self.response_type = map.next_value()?,
+            "attachments" => self.attachments = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "extensions" => self.extensions = map.next_value()?,
+            "multiValueExtendedProperties" => {
+                self.multi_value_extended_properties = map.next_value()?
+            }
+            "singleValueExtendedProperties" => {
+                self.single_value_extended_properties = map.next_value()?
+            }
+            #[cfg(feature = "calendar")]
+            "event" => self.event = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -1131,8 +1523,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `attachment` < `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileAttachment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1169,6 +1561,42 @@ pub struct FileAttachment {
 }
 
 #[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for FileAttachment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for FileAttachment {
+    const NAME: &'static str = "microsoft.graph.fileAttachment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "isInline" => self.is_inline = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            "contentBytes" => self.content_bytes = map.next_value()?,
+            "contentId" => self.content_id = map.next_value()?,
+            "contentLocation" => self.content_location = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "mail")]
 crate::edm::select_fields! {
     /// Property names of [`FileAttachment`] for a typed `$select`.
     pub enum FileAttachmentField for FileAttachment {
@@ -1188,8 +1616,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InferenceClassification {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1205,6 +1633,35 @@ pub struct InferenceClassification {
 }
 
 #[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for InferenceClassification {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for InferenceClassification {
+    const NAME: &'static str = "microsoft.graph.inferenceClassification";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "overrides" => self.overrides = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "mail")]
 crate::edm::select_fields! {
     /// Property names of [`InferenceClassification`] for a typed `$select`.
     pub enum InferenceClassificationField for InferenceClassification {
@@ -1217,8 +1674,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InferenceClassificationOverride {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1229,11 +1686,41 @@ pub struct InferenceClassificationOverride {
     pub classify_as: crate::Patch<crate::models::InferenceClassificationType>,
     /// The email address information of the sender for whom the override is created.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sender_email_address: crate::Patch<crate::models::EmailAddress>,
+    pub sender_email_address: crate::Patch<Box<crate::models::EmailAddress>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for InferenceClassificationOverride {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for InferenceClassificationOverride {
+    const NAME: &'static str = "microsoft.graph.inferenceClassificationOverride";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "classifyAs" => self.classify_as = map.next_value()?,
+            "senderEmailAddress" => self.sender_email_address = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -1250,8 +1737,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `attachment` < `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ItemAttachment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1274,11 +1761,45 @@ pub struct ItemAttachment {
     pub size: crate::Patch<i32>,
     /// The attached message or event. Navigation property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub item: crate::Patch<crate::models::AnyOutlookItem>,
+    pub item: crate::Patch<Box<crate::models::AnyOutlookItem>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for ItemAttachment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for ItemAttachment {
+    const NAME: &'static str = "microsoft.graph.itemAttachment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "isInline" => self.is_inline = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            "item" => self.item = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -1299,8 +1820,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MailFolder {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1350,6 +1871,49 @@ pub struct MailFolder {
 }
 
 #[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for MailFolder {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for MailFolder {
+    const NAME: &'static str = "microsoft.graph.mailFolder";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "childFolderCount" => self.child_folder_count = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isHidden" => self.is_hidden = map.next_value()?,
+            "parentFolderId" => self.parent_folder_id = map.next_value()?,
+            "totalItemCount" => self.total_item_count = map.next_value()?,
+            "unreadItemCount" => self.unread_item_count = map.next_value()?,
+            "childFolders" => self.child_folders = map.next_value()?,
+            "messageRules" => self.message_rules = map.next_value()?,
+            "messages" => self.messages = map.next_value()?,
+            "multiValueExtendedProperties" => {
+                self.multi_value_extended_properties = map.next_value()?
+            }
+            "singleValueExtendedProperties" => {
+                self.single_value_extended_properties = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "mail")]
 crate::edm::select_fields! {
     /// Property names of [`MailFolder`] for a typed `$select`.
     pub enum MailFolderField for MailFolder, AnyMailFolder {
@@ -1388,16 +1952,35 @@ pub enum AnyMailFolder {
 #[cfg(feature = "mail")]
 impl<'de> serde::Deserialize<'de> for AnyMailFolder {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::polymorphic::Polymorphic for AnyMailFolder {
+    const DECLARED: &'static str = "microsoft.graph.mailFolder";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.mailFolder") => {
-                Self::MailFolder(crate::edm::from_value(value)?)
+                Self::MailFolder(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.mailSearchFolder") => {
-                Self::MailSearchFolder(crate::edm::from_value(value)?)
+                Self::MailSearchFolder(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::MailFolder(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1405,8 +1988,8 @@ impl<'de> serde::Deserialize<'de> for AnyMailFolder {
 ///
 /// Derived from `mailFolder` < `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MailSearchFolder {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1471,6 +2054,53 @@ pub struct MailSearchFolder {
 }
 
 #[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for MailSearchFolder {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for MailSearchFolder {
+    const NAME: &'static str = "microsoft.graph.mailSearchFolder";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "childFolderCount" => self.child_folder_count = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isHidden" => self.is_hidden = map.next_value()?,
+            "parentFolderId" => self.parent_folder_id = map.next_value()?,
+            "totalItemCount" => self.total_item_count = map.next_value()?,
+            "unreadItemCount" => self.unread_item_count = map.next_value()?,
+            "filterQuery" => self.filter_query = map.next_value()?,
+            "includeNestedFolders" => self.include_nested_folders = map.next_value()?,
+            "isSupported" => self.is_supported = map.next_value()?,
+            "sourceFolderIds" => self.source_folder_ids = map.next_value()?,
+            "childFolders" => self.child_folders = map.next_value()?,
+            "messageRules" => self.message_rules = map.next_value()?,
+            "messages" => self.messages = map.next_value()?,
+            "multiValueExtendedProperties" => {
+                self.multi_value_extended_properties = map.next_value()?
+            }
+            "singleValueExtendedProperties" => {
+                self.single_value_extended_properties = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "mail")]
 crate::edm::select_fields! {
     /// Property names of [`MailSearchFolder`] for a typed `$select`.
     pub enum MailSearchFolderField for MailSearchFolder {
@@ -1497,8 +2127,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `outlookItem` < `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Message {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1524,7 +2154,7 @@ pub struct Message {
     /// The body of the message. It can be in HTML or text format. Find out about safe HTML in a message
     /// body.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub body: crate::Patch<crate::models::ItemBody>,
+    pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The first 255 characters of the message body. It is in text format.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body_preview: crate::Patch<String>,
@@ -1540,12 +2170,12 @@ pub struct Message {
     /// The flag value that indicates the status, start date, due date, or completion date for the
     /// message.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub flag: crate::Patch<crate::models::FollowupFlag>,
+    pub flag: crate::Patch<Box<crate::models::FollowupFlag>>,
     /// The owner of the mailbox from which the message is sent. In most cases, this value is the same as
     /// the sender property, except for sharing or delegation scenarios. The value must correspond to the
     /// actual mailbox used. Find out more about setting the from and sender properties of a message.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub from: crate::Patch<crate::models::AnyRecipient>,
+    pub from: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// Indicates whether the message has attachments. This property doesn't include inline attachments,
     /// so if a message contains only inline attachments, this property is false. To verify the existence
     /// of inline attachments, parse the body property to look for a src attribute, such as &lt;IMG
@@ -1587,7 +2217,7 @@ pub struct Message {
     pub reply_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `sender` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sender: crate::Patch<crate::models::AnyRecipient>,
+    pub sender: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// The `sentDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sent_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1599,7 +2229,7 @@ pub struct Message {
     pub to_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `uniqueBody` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub unique_body: crate::Patch<crate::models::ItemBody>,
+    pub unique_body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `webLink` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_link: crate::Patch<String>,
@@ -1622,6 +2252,75 @@ pub struct Message {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for Message {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for Message {
+    const NAME: &'static str = "microsoft.graph.message";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "categories" => self.categories = map.next_value()?,
+            "changeKey" => self.change_key = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "bccRecipients" => self.bcc_recipients = map.next_value()?,
+            "body" => self.body = map.next_value()?,
+            "bodyPreview" => self.body_preview = map.next_value()?,
+            "ccRecipients" => self.cc_recipients = map.next_value()?,
+            "conversationId" => self.conversation_id = map.next_value()?,
+            "conversationIndex" => self.conversation_index = map.next_value()?,
+            "flag" => self.flag = map.next_value()?,
+            "from" => self.from = map.next_value()?,
+            "hasAttachments" => self.has_attachments = map.next_value()?,
+            "importance" => self.importance = map.next_value()?,
+            "inferenceClassification" => self.inference_classification = map.next_value()?,
+            "internetMessageHeaders" => self.internet_message_headers = map.next_value()?,
+            "internetMessageId" => self.internet_message_id = map.next_value()?,
+            "isDeliveryReceiptRequested" => {
+                self.is_delivery_receipt_requested = map.next_value()?
+            }
+            "isDraft" => self.is_draft = map.next_value()?,
+            "isRead" => self.is_read = map.next_value()?,
+            "isReadReceiptRequested" => self.is_read_receipt_requested = map.next_value()?,
+            "parentFolderId" => self.parent_folder_id = map.next_value()?,
+            "receivedDateTime" => self.received_date_time = map.next_value()?,
+            "replyTo" => self.reply_to = map.next_value()?,
+            "sender" => self.sender = map.next_value()?,
+            "sentDateTime" => self.sent_date_time = map.next_value()?,
+            "subject" => self.subject = map.next_value()?,
+            "toRecipients" => self.to_recipients = map.next_value()?,
+            "uniqueBody" => self.unique_body = map.next_value()?,
+            "webLink" => self.web_link = map.next_value()?,
+            "attachments" => self.attachments = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "extensions" => self.extensions = map.next_value()?,
+            "multiValueExtendedProperties" => {
+                self.multi_value_extended_properties = map.next_value()?
+            }
+            "singleValueExtendedProperties" => {
+                self.single_value_extended_properties = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -1691,23 +2390,44 @@ pub enum AnyMessage {
 #[cfg(feature = "mail")]
 impl<'de> serde::Deserialize<'de> for AnyMessage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
-            None | Some("microsoft.graph.message") => Self::Message(crate::edm::from_value(value)?),
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::polymorphic::Polymorphic for AnyMessage {
+    const DECLARED: &'static str = "microsoft.graph.message";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
+            None | Some("microsoft.graph.message") => {
+                Self::Message(serde::Deserialize::deserialize(d)?)
+            }
             Some("microsoft.graph.calendarSharingMessage") => {
-                Self::CalendarSharingMessage(crate::edm::from_value(value)?)
+                Self::CalendarSharingMessage(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.eventMessage") => {
-                Self::EventMessage(crate::edm::from_value(value)?)
+                Self::EventMessage(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.eventMessageRequest") => {
-                Self::EventMessageRequest(crate::edm::from_value(value)?)
+                Self::EventMessageRequest(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.eventMessageResponse") => {
-                Self::EventMessageResponse(crate::edm::from_value(value)?)
+                Self::EventMessageResponse(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::Message(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1715,24 +2435,24 @@ impl<'de> serde::Deserialize<'de> for AnyMessage {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MessageRule {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Actions to be taken on a message when the corresponding conditions are fulfilled.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub actions: crate::Patch<crate::models::MessageRuleActions>,
+    pub actions: crate::Patch<Box<crate::models::MessageRuleActions>>,
     /// Conditions that when fulfilled, will trigger the corresponding actions for that rule.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conditions: crate::Patch<crate::models::MessageRulePredicates>,
+    pub conditions: crate::Patch<Box<crate::models::MessageRulePredicates>>,
     /// The display name of the rule.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Exception conditions for the rule.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub exceptions: crate::Patch<crate::models::MessageRulePredicates>,
+    pub exceptions: crate::Patch<Box<crate::models::MessageRulePredicates>>,
     /// Indicates whether the rule is in an error condition. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_error: crate::Patch<bool>,
@@ -1749,6 +2469,42 @@ pub struct MessageRule {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for MessageRule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for MessageRule {
+    const NAME: &'static str = "microsoft.graph.messageRule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "actions" => self.actions = map.next_value()?,
+            "conditions" => self.conditions = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "exceptions" => self.exceptions = map.next_value()?,
+            "hasError" => self.has_error = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "isReadOnly" => self.is_read_only = map.next_value()?,
+            "sequence" => self.sequence = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -1771,8 +2527,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MultiValueLegacyExtendedProperty {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1784,6 +2540,35 @@ pub struct MultiValueLegacyExtendedProperty {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for MultiValueLegacyExtendedProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for MultiValueLegacyExtendedProperty {
+    const NAME: &'static str = "microsoft.graph.multiValueLegacyExtendedProperty";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -1799,8 +2584,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OutlookCategory {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1817,6 +2602,36 @@ pub struct OutlookCategory {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for OutlookCategory {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for OutlookCategory {
+    const NAME: &'static str = "microsoft.graph.outlookCategory";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "color" => self.color = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -1838,8 +2653,8 @@ crate::edm::select_fields! {
     feature = "calendar",
     feature = "personal-contacts"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OutlookItem {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1863,6 +2678,48 @@ pub struct OutlookItem {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts"
+))]
+impl<'de> serde::Deserialize<'de> for OutlookItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts"
+))]
+impl crate::read_fields::ReadFields for OutlookItem {
+    const NAME: &'static str = "microsoft.graph.outlookItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "categories" => self.categories = map.next_value()?,
+            "changeKey" => self.change_key = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(
@@ -1937,41 +2794,65 @@ pub enum AnyOutlookItem {
 ))]
 impl<'de> serde::Deserialize<'de> for AnyOutlookItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts"
+))]
+impl crate::polymorphic::Polymorphic for AnyOutlookItem {
+    const DECLARED: &'static str = "microsoft.graph.outlookItem";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.outlookItem") => {
-                Self::OutlookItem(crate::edm::from_value(value)?)
+                Self::OutlookItem(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "personal-contacts")]
-            Some("microsoft.graph.contact") => Self::Contact(crate::edm::from_value(value)?),
+            Some("microsoft.graph.contact") => Self::Contact(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.event") => Self::Event(crate::edm::from_value(value)?),
+            Some("microsoft.graph.event") => Self::Event(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.mailboxItem") => {
-                Self::MailboxItem(crate::edm::from_value(value)?)
+                Self::MailboxItem(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "mail")]
-            Some("microsoft.graph.message") => Self::Message(crate::edm::from_value(value)?),
+            Some("microsoft.graph.message") => Self::Message(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "mail")]
             Some("microsoft.graph.calendarSharingMessage") => {
-                Self::CalendarSharingMessage(crate::edm::from_value(value)?)
+                Self::CalendarSharingMessage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.eventMessage") => {
-                Self::EventMessage(crate::edm::from_value(value)?)
+                Self::EventMessage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.eventMessageRequest") => {
-                Self::EventMessageRequest(crate::edm::from_value(value)?)
+                Self::EventMessageRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.eventMessageResponse") => {
-                Self::EventMessageResponse(crate::edm::from_value(value)?)
+                Self::EventMessageResponse(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.post") => Self::Post(crate::edm::from_value(value)?),
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some("microsoft.graph.post") => Self::Post(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OutlookItem(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1979,8 +2860,8 @@ impl<'de> serde::Deserialize<'de> for AnyOutlookItem {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OutlookUser {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1992,6 +2873,35 @@ pub struct OutlookUser {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for OutlookUser {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for OutlookUser {
+    const NAME: &'static str = "microsoft.graph.outlookUser";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "masterCategories" => self.master_categories = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -2007,8 +2917,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `attachment` < `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReferenceAttachment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2036,6 +2946,39 @@ pub struct ReferenceAttachment {
 }
 
 #[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for ReferenceAttachment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for ReferenceAttachment {
+    const NAME: &'static str = "microsoft.graph.referenceAttachment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "isInline" => self.is_inline = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "mail")]
 crate::edm::select_fields! {
     /// Property names of [`ReferenceAttachment`] for a typed `$select`.
     pub enum ReferenceAttachmentField for ReferenceAttachment {
@@ -2052,8 +2995,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SingleValueLegacyExtendedProperty {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2068,6 +3011,35 @@ pub struct SingleValueLegacyExtendedProperty {
 }
 
 #[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for SingleValueLegacyExtendedProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for SingleValueLegacyExtendedProperty {
+    const NAME: &'static str = "microsoft.graph.singleValueLegacyExtendedProperty";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "mail")]
 crate::edm::select_fields! {
     /// Property names of [`SingleValueLegacyExtendedProperty`] for a typed `$select`.
     pub enum SingleValueLegacyExtendedPropertyField for SingleValueLegacyExtendedProperty {
@@ -2078,8 +3050,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.attachmentItem` complex type.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttachmentItem {
     /// The type of attachment. Possible values are: file, item, reference. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2107,10 +3079,43 @@ pub struct AttachmentItem {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for AttachmentItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for AttachmentItem {
+    const NAME: &'static str = "microsoft.graph.attachmentItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "attachmentType" => self.attachment_type = map.next_value()?,
+            "contentId" => self.content_id = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "isInline" => self.is_inline = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.calendarSharingMessageAction` complex type.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CalendarSharingMessageAction {
     /// The `action` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2127,34 +3132,95 @@ pub struct CalendarSharingMessageAction {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for CalendarSharingMessageAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for CalendarSharingMessageAction {
+    const NAME: &'static str = "microsoft.graph.calendarSharingMessageAction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "action" => self.action = map.next_value()?,
+            "actionType" => self.action_type = map.next_value()?,
+            "importance" => self.importance = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.followupFlag` complex type.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FollowupFlag {
     /// The date and time that the follow-up was finished.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub completed_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub completed_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The date and time that the follow up is to be finished. Note: To set the due date, you must also
     /// specify the startDateTime; otherwise, you will get a 400 Bad Request response.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub due_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub due_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The status for follow-up for an item. Possible values are notFlagged, complete, and flagged.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub flag_status: crate::Patch<crate::models::FollowupFlagStatus>,
     /// The date and time that the follow-up is to begin.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub start_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for FollowupFlag {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for FollowupFlag {
+    const NAME: &'static str = "microsoft.graph.followupFlag";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "dueDateTime" => self.due_date_time = map.next_value()?,
+            "flagStatus" => self.flag_status = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.internetMessageHeader` complex type.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InternetMessageHeader {
     /// Represents the key in a key-value pair.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2168,10 +3234,39 @@ pub struct InternetMessageHeader {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for InternetMessageHeader {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for InternetMessageHeader {
+    const NAME: &'static str = "microsoft.graph.internetMessageHeader";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.messageRuleActions` complex type.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MessageRuleActions {
     /// A list of categories to be assigned to a message.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2213,10 +3308,48 @@ pub struct MessageRuleActions {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for MessageRuleActions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for MessageRuleActions {
+    const NAME: &'static str = "microsoft.graph.messageRuleActions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "assignCategories" => self.assign_categories = map.next_value()?,
+            "copyToFolder" => self.copy_to_folder = map.next_value()?,
+            "delete" => self.delete = map.next_value()?,
+            "forwardAsAttachmentTo" => self.forward_as_attachment_to = map.next_value()?,
+            "forwardTo" => self.forward_to = map.next_value()?,
+            "markAsRead" => self.mark_as_read = map.next_value()?,
+            "markImportance" => self.mark_importance = map.next_value()?,
+            "moveToFolder" => self.move_to_folder = map.next_value()?,
+            "permanentDelete" => self.permanent_delete = map.next_value()?,
+            "redirectTo" => self.redirect_to = map.next_value()?,
+            "stopProcessingRules" => self.stop_processing_rules = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.messageRulePredicates` complex type.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MessageRulePredicates {
     /// Represents the strings that should appear in the body of an incoming message in order for the
     /// condition or exception to apply.
@@ -2339,17 +3472,74 @@ pub struct MessageRulePredicates {
     /// Represents the minimum and maximum sizes (in kilobytes) that an incoming message must fall in
     /// between in order for the condition or exception to apply.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub within_size_range: crate::Patch<crate::models::SizeRange>,
+    pub within_size_range: crate::Patch<Box<crate::models::SizeRange>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for MessageRulePredicates {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for MessageRulePredicates {
+    const NAME: &'static str = "microsoft.graph.messageRulePredicates";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "bodyContains" => self.body_contains = map.next_value()?,
+            "bodyOrSubjectContains" => self.body_or_subject_contains = map.next_value()?,
+            "categories" => self.categories = map.next_value()?,
+            "fromAddresses" => self.from_addresses = map.next_value()?,
+            "hasAttachments" => self.has_attachments = map.next_value()?,
+            "headerContains" => self.header_contains = map.next_value()?,
+            "importance" => self.importance = map.next_value()?,
+            "isApprovalRequest" => self.is_approval_request = map.next_value()?,
+            "isAutomaticForward" => self.is_automatic_forward = map.next_value()?,
+            "isAutomaticReply" => self.is_automatic_reply = map.next_value()?,
+            "isEncrypted" => self.is_encrypted = map.next_value()?,
+            "isMeetingRequest" => self.is_meeting_request = map.next_value()?,
+            "isMeetingResponse" => self.is_meeting_response = map.next_value()?,
+            "isNonDeliveryReport" => self.is_non_delivery_report = map.next_value()?,
+            "isPermissionControlled" => self.is_permission_controlled = map.next_value()?,
+            "isReadReceipt" => self.is_read_receipt = map.next_value()?,
+            "isSigned" => self.is_signed = map.next_value()?,
+            "isVoicemail" => self.is_voicemail = map.next_value()?,
+            "messageActionFlag" => self.message_action_flag = map.next_value()?,
+            "notSentToMe" => self.not_sent_to_me = map.next_value()?,
+            "recipientContains" => self.recipient_contains = map.next_value()?,
+            "senderContains" => self.sender_contains = map.next_value()?,
+            "sensitivity" => self.sensitivity = map.next_value()?,
+            "sentCcMe" => self.sent_cc_me = map.next_value()?,
+            "sentOnlyToMe" => self.sent_only_to_me = map.next_value()?,
+            "sentToAddresses" => self.sent_to_addresses = map.next_value()?,
+            "sentToMe" => self.sent_to_me = map.next_value()?,
+            "sentToOrCcMe" => self.sent_to_or_cc_me = map.next_value()?,
+            "subjectContains" => self.subject_contains = map.next_value()?,
+            "withinSizeRange" => self.within_size_range = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.sizeRange` complex type.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SizeRange {
     /// The maximum size (in kilobytes) that an incoming message must have in order for a condition or
     /// exception to apply.
@@ -2365,10 +3555,39 @@ pub struct SizeRange {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for SizeRange {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for SizeRange {
+    const NAME: &'static str = "microsoft.graph.sizeRange";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "maximumSize" => self.maximum_size = map.next_value()?,
+            "minimumSize" => self.minimum_size = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.timeZoneInformation` complex type.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TimeZoneInformation {
     /// An identifier for the time zone.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2382,6 +3601,35 @@ pub struct TimeZoneInformation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "mail")]
+impl<'de> serde::Deserialize<'de> for TimeZoneInformation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "mail")]
+impl crate::read_fields::ReadFields for TimeZoneInformation {
+    const NAME: &'static str = "microsoft.graph.timeZoneInformation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "alias" => self.alias = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.uploadSession` complex type.
 #[cfg(any(
     feature = "mail",
@@ -2389,8 +3637,8 @@ pub struct TimeZoneInformation {
     feature = "todo",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UploadSession {
     /// The date and time in UTC that the upload session will expire. The complete file must be uploaded
     /// before this expiration time is reached.
@@ -2410,6 +3658,46 @@ pub struct UploadSession {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "mail",
+    feature = "files",
+    feature = "todo",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for UploadSession {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "mail",
+    feature = "files",
+    feature = "todo",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for UploadSession {
+    const NAME: &'static str = "microsoft.graph.uploadSession";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "nextExpectedRanges" => self.next_expected_ranges = map.next_value()?,
+            "uploadUrl" => self.upload_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "mail", feature = "todo"))]

@@ -110,8 +110,8 @@ pub struct OnenotePageOnenotePatchContentBody {
 ///
 /// Derived from `onenoteEntityHierarchyModel` < `onenoteEntitySchemaObjectModel` < `onenoteEntityBaseModel` < `entity`; inherited properties are included.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Notebook {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -126,13 +126,13 @@ pub struct Notebook {
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the user, device, and application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The name of the notebook.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Identity of the user, device, and application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The date and time when the notebook was last modified. The timestamp represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Read-only.
@@ -148,7 +148,7 @@ pub struct Notebook {
     /// Links for opening the notebook. The oneNoteClientURL link opens the notebook in the OneNote
     /// native client if it's installed. The oneNoteWebURL link opens the notebook in OneNote on the web.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub links: crate::Patch<crate::models::NotebookLinks>,
+    pub links: crate::Patch<Box<crate::models::NotebookLinks>>,
     /// The URL for the sectionGroups navigation property, which returns all the section groups in the
     /// notebook. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -172,6 +172,48 @@ pub struct Notebook {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl<'de> serde::Deserialize<'de> for Notebook {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl crate::read_fields::ReadFields for Notebook {
+    const NAME: &'static str = "microsoft.graph.notebook";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "self" => self.self_ = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "isDefault" => self.is_default = map.next_value()?,
+            "isShared" => self.is_shared = map.next_value()?,
+            "links" => self.links = map.next_value()?,
+            "sectionGroupsUrl" => self.section_groups_url = map.next_value()?,
+            "sectionsUrl" => self.sections_url = map.next_value()?,
+            "userRole" => self.user_role = map.next_value()?,
+            "sectionGroups" => self.section_groups = map.next_value()?,
+            "sections" => self.sections = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -200,8 +242,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Onenote {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -235,6 +277,40 @@ pub struct Onenote {
 }
 
 #[cfg(feature = "onenote")]
+impl<'de> serde::Deserialize<'de> for Onenote {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl crate::read_fields::ReadFields for Onenote {
+    const NAME: &'static str = "microsoft.graph.onenote";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "notebooks" => self.notebooks = map.next_value()?,
+            "operations" => self.operations = map.next_value()?,
+            "pages" => self.pages = map.next_value()?,
+            "resources" => self.resources = map.next_value()?,
+            "sectionGroups" => self.section_groups = map.next_value()?,
+            "sections" => self.sections = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "onenote")]
 crate::edm::select_fields! {
     /// Property names of [`Onenote`] for a typed `$select`.
     pub enum OnenoteField for Onenote {
@@ -252,8 +328,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `operation` < `entity`; inherited properties are included.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnenoteOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -269,7 +345,7 @@ pub struct OnenoteOperation {
     pub status: crate::Patch<crate::models::OperationStatus>,
     /// The error returned by the operation.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::OnenoteOperationError>,
+    pub error: crate::Patch<Box<crate::models::OnenoteOperationError>>,
     /// The operation percent complete if the operation is still in running status.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub percent_complete: crate::Patch<String>,
@@ -283,6 +359,41 @@ pub struct OnenoteOperation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl<'de> serde::Deserialize<'de> for OnenoteOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl crate::read_fields::ReadFields for OnenoteOperation {
+    const NAME: &'static str = "microsoft.graph.onenoteOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "percentComplete" => self.percent_complete = map.next_value()?,
+            "resourceId" => self.resource_id = map.next_value()?,
+            "resourceLocation" => self.resource_location = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -304,8 +415,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `onenoteEntitySchemaObjectModel` < `onenoteEntityBaseModel` < `entity`; inherited properties are included.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnenotePage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -335,7 +446,7 @@ pub struct OnenotePage {
     /// Links for opening the page. The oneNoteClientURL link opens the page in the OneNote native client
     /// if it 's installed. The oneNoteWebUrl link opens the page in OneNote on the web. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub links: crate::Patch<crate::models::PageLinks>,
+    pub links: crate::Patch<Box<crate::models::PageLinks>>,
     /// The order of the page within its parent section. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub order: crate::Patch<i32>,
@@ -347,14 +458,54 @@ pub struct OnenotePage {
     pub user_tags: crate::Patch<Vec<String>>,
     /// The notebook that contains the page. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_notebook: crate::Patch<crate::models::Notebook>,
+    pub parent_notebook: crate::Patch<Box<crate::models::Notebook>>,
     /// The section that contains the page. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_section: crate::Patch<crate::models::OnenoteSection>,
+    pub parent_section: crate::Patch<Box<crate::models::OnenoteSection>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl<'de> serde::Deserialize<'de> for OnenotePage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl crate::read_fields::ReadFields for OnenotePage {
+    const NAME: &'static str = "microsoft.graph.onenotePage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "self" => self.self_ = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "contentUrl" => self.content_url = map.next_value()?,
+            "createdByAppId" => self.created_by_app_id = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "level" => self.level = map.next_value()?,
+            "links" => self.links = map.next_value()?,
+            "order" => self.order = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            "userTags" => self.user_tags = map.next_value()?,
+            "parentNotebook" => self.parent_notebook = map.next_value()?,
+            "parentSection" => self.parent_section = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -381,8 +532,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `onenoteEntityBaseModel` < `entity`; inherited properties are included.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnenoteResource {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -400,6 +551,36 @@ pub struct OnenoteResource {
 }
 
 #[cfg(feature = "onenote")]
+impl<'de> serde::Deserialize<'de> for OnenoteResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl crate::read_fields::ReadFields for OnenoteResource {
+    const NAME: &'static str = "microsoft.graph.onenoteResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "self" => self.self_ = map.next_value()?,
+            "contentUrl" => self.content_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "onenote")]
 crate::edm::select_fields! {
     /// Property names of [`OnenoteResource`] for a typed `$select`.
     pub enum OnenoteResourceField for OnenoteResource {
@@ -413,8 +594,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `onenoteEntityHierarchyModel` < `onenoteEntitySchemaObjectModel` < `onenoteEntityBaseModel` < `entity`; inherited properties are included.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnenoteSection {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -429,13 +610,13 @@ pub struct OnenoteSection {
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the user, device, and application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The name of the notebook.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Identity of the user, device, and application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The date and time when the notebook was last modified. The timestamp represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Read-only.
@@ -447,7 +628,7 @@ pub struct OnenoteSection {
     /// Links for opening the section. The oneNoteClientURL link opens the section in the OneNote native
     /// client if it's installed. The oneNoteWebURL link opens the section in OneNote on the web.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub links: crate::Patch<crate::models::SectionLinks>,
+    pub links: crate::Patch<Box<crate::models::SectionLinks>>,
     /// The pages endpoint where you can get details for all the pages in the section. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pages_url: crate::Patch<String>,
@@ -456,14 +637,54 @@ pub struct OnenoteSection {
     pub pages: crate::Patch<Vec<crate::models::OnenotePage>>,
     /// The notebook that contains the section. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_notebook: crate::Patch<crate::models::Notebook>,
+    pub parent_notebook: crate::Patch<Box<crate::models::Notebook>>,
     /// The section group that contains the section. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_section_group: crate::Patch<crate::models::SectionGroup>,
+    pub parent_section_group: crate::Patch<Box<crate::models::SectionGroup>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl<'de> serde::Deserialize<'de> for OnenoteSection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl crate::read_fields::ReadFields for OnenoteSection {
+    const NAME: &'static str = "microsoft.graph.onenoteSection";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "self" => self.self_ = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "isDefault" => self.is_default = map.next_value()?,
+            "links" => self.links = map.next_value()?,
+            "pagesUrl" => self.pages_url = map.next_value()?,
+            "pages" => self.pages = map.next_value()?,
+            "parentNotebook" => self.parent_notebook = map.next_value()?,
+            "parentSectionGroup" => self.parent_section_group = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -490,8 +711,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `onenoteEntityHierarchyModel` < `onenoteEntitySchemaObjectModel` < `onenoteEntityBaseModel` < `entity`; inherited properties are included.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SectionGroup {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -506,13 +727,13 @@ pub struct SectionGroup {
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the user, device, and application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The name of the notebook.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Identity of the user, device, and application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The date and time when the notebook was last modified. The timestamp represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Read-only.
@@ -528,7 +749,7 @@ pub struct SectionGroup {
     pub sections_url: crate::Patch<String>,
     /// The notebook that contains the section group. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_notebook: crate::Patch<crate::models::Notebook>,
+    pub parent_notebook: crate::Patch<Box<crate::models::Notebook>>,
     /// The section group that contains the section group. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_section_group: crate::Patch<Box<crate::models::SectionGroup>>,
@@ -542,6 +763,46 @@ pub struct SectionGroup {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl<'de> serde::Deserialize<'de> for SectionGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl crate::read_fields::ReadFields for SectionGroup {
+    const NAME: &'static str = "microsoft.graph.sectionGroup";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "self" => self.self_ = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "sectionGroupsUrl" => self.section_groups_url = map.next_value()?,
+            "sectionsUrl" => self.sections_url = map.next_value()?,
+            "parentNotebook" => self.parent_notebook = map.next_value()?,
+            "parentSectionGroup" => self.parent_section_group = map.next_value()?,
+            "sectionGroups" => self.section_groups = map.next_value()?,
+            "sections" => self.sections = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -566,15 +827,15 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.CopyNotebookModel` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CopyNotebookModel {
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<String>,
     /// The `createdByIdentity` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by_identity: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by_identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -592,13 +853,13 @@ pub struct CopyNotebookModel {
     pub last_modified_by: crate::Patch<String>,
     /// The `lastModifiedByIdentity` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by_identity: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by_identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `links` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub links: crate::Patch<crate::models::NotebookLinks>,
+    pub links: crate::Patch<Box<crate::models::NotebookLinks>>,
     /// The `name` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
@@ -620,10 +881,52 @@ pub struct CopyNotebookModel {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "onenote")]
+impl<'de> serde::Deserialize<'de> for CopyNotebookModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl crate::read_fields::ReadFields for CopyNotebookModel {
+    const NAME: &'static str = "microsoft.graph.CopyNotebookModel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdByIdentity" => self.created_by_identity = map.next_value()?,
+            "createdTime" => self.created_time = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "isDefault" => self.is_default = map.next_value()?,
+            "isShared" => self.is_shared = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedByIdentity" => self.last_modified_by_identity = map.next_value()?,
+            "lastModifiedTime" => self.last_modified_time = map.next_value()?,
+            "links" => self.links = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "sectionGroupsUrl" => self.section_groups_url = map.next_value()?,
+            "sectionsUrl" => self.sections_url = map.next_value()?,
+            "self" => self.self_ = map.next_value()?,
+            "userRole" => self.user_role = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.externalLink` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExternalLink {
     /// The URL of the link.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -634,27 +937,84 @@ pub struct ExternalLink {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "onenote")]
+impl<'de> serde::Deserialize<'de> for ExternalLink {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl crate::read_fields::ReadFields for ExternalLink {
+    const NAME: &'static str = "microsoft.graph.externalLink";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "href" => self.href = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.notebookLinks` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NotebookLinks {
     /// Opens the notebook in the OneNote native client if it's installed.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub one_note_client_url: crate::Patch<crate::models::ExternalLink>,
+    pub one_note_client_url: crate::Patch<Box<crate::models::ExternalLink>>,
     /// Opens the notebook in OneNote on the web.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub one_note_web_url: crate::Patch<crate::models::ExternalLink>,
+    pub one_note_web_url: crate::Patch<Box<crate::models::ExternalLink>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "onenote")]
+impl<'de> serde::Deserialize<'de> for NotebookLinks {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl crate::read_fields::ReadFields for NotebookLinks {
+    const NAME: &'static str = "microsoft.graph.notebookLinks";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "oneNoteClientUrl" => self.one_note_client_url = map.next_value()?,
+            "oneNoteWebUrl" => self.one_note_web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onenoteOperationError` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnenoteOperationError {
     /// The error code.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -668,14 +1028,43 @@ pub struct OnenoteOperationError {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "onenote")]
+impl<'de> serde::Deserialize<'de> for OnenoteOperationError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl crate::read_fields::ReadFields for OnenoteOperationError {
+    const NAME: &'static str = "microsoft.graph.onenoteOperationError";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "code" => self.code = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onenotePagePreview` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnenotePagePreview {
     /// The `links` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub links: crate::Patch<crate::models::OnenotePagePreviewLinks>,
+    pub links: crate::Patch<Box<crate::models::OnenotePagePreviewLinks>>,
     /// The `previewText` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preview_text: crate::Patch<String>,
@@ -685,24 +1074,81 @@ pub struct OnenotePagePreview {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "onenote")]
+impl<'de> serde::Deserialize<'de> for OnenotePagePreview {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl crate::read_fields::ReadFields for OnenotePagePreview {
+    const NAME: &'static str = "microsoft.graph.onenotePagePreview";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "links" => self.links = map.next_value()?,
+            "previewText" => self.preview_text = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onenotePagePreviewLinks` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnenotePagePreviewLinks {
     /// The `previewImageUrl` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub preview_image_url: crate::Patch<crate::models::ExternalLink>,
+    pub preview_image_url: crate::Patch<Box<crate::models::ExternalLink>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "onenote")]
+impl<'de> serde::Deserialize<'de> for OnenotePagePreviewLinks {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl crate::read_fields::ReadFields for OnenotePagePreviewLinks {
+    const NAME: &'static str = "microsoft.graph.onenotePagePreviewLinks";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "previewImageUrl" => self.preview_image_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.onenotePatchContentCommand` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnenotePatchContentCommand {
     /// The action to perform on the target element. The possible values are: replace, append, delete,
     /// insert, or prepend.
@@ -727,27 +1173,87 @@ pub struct OnenotePatchContentCommand {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "onenote")]
+impl<'de> serde::Deserialize<'de> for OnenotePatchContentCommand {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl crate::read_fields::ReadFields for OnenotePatchContentCommand {
+    const NAME: &'static str = "microsoft.graph.onenotePatchContentCommand";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "action" => self.action = map.next_value()?,
+            "content" => self.content = map.next_value()?,
+            "position" => self.position = map.next_value()?,
+            "target" => self.target = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.pageLinks` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PageLinks {
     /// Opens the page in the OneNote native client if it's installed.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub one_note_client_url: crate::Patch<crate::models::ExternalLink>,
+    pub one_note_client_url: crate::Patch<Box<crate::models::ExternalLink>>,
     /// Opens the page in OneNote on the web.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub one_note_web_url: crate::Patch<crate::models::ExternalLink>,
+    pub one_note_web_url: crate::Patch<Box<crate::models::ExternalLink>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "onenote")]
+impl<'de> serde::Deserialize<'de> for PageLinks {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl crate::read_fields::ReadFields for PageLinks {
+    const NAME: &'static str = "microsoft.graph.pageLinks";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "oneNoteClientUrl" => self.one_note_client_url = map.next_value()?,
+            "oneNoteWebUrl" => self.one_note_web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.recentNotebook` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecentNotebook {
     /// The name of the notebook.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -760,7 +1266,7 @@ pub struct RecentNotebook {
     /// Links for opening the notebook. The oneNoteClientURL link opens the notebook in the OneNote
     /// client, if it's installed. The oneNoteWebURL link opens the notebook in OneNote on the web.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub links: crate::Patch<crate::models::RecentNotebookLinks>,
+    pub links: crate::Patch<Box<crate::models::RecentNotebookLinks>>,
     /// The backend store where the Notebook resides, either OneDriveForBusiness or OneDrive.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_service: crate::Patch<crate::models::OnenoteSourceService>,
@@ -770,38 +1276,127 @@ pub struct RecentNotebook {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "onenote")]
+impl<'de> serde::Deserialize<'de> for RecentNotebook {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl crate::read_fields::ReadFields for RecentNotebook {
+    const NAME: &'static str = "microsoft.graph.recentNotebook";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "lastAccessedTime" => self.last_accessed_time = map.next_value()?,
+            "links" => self.links = map.next_value()?,
+            "sourceService" => self.source_service = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.recentNotebookLinks` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecentNotebookLinks {
     /// Opens the notebook in the OneNote native client if it's installed.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub one_note_client_url: crate::Patch<crate::models::ExternalLink>,
+    pub one_note_client_url: crate::Patch<Box<crate::models::ExternalLink>>,
     /// Opens the notebook in OneNote on the web.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub one_note_web_url: crate::Patch<crate::models::ExternalLink>,
+    pub one_note_web_url: crate::Patch<Box<crate::models::ExternalLink>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "onenote")]
+impl<'de> serde::Deserialize<'de> for RecentNotebookLinks {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl crate::read_fields::ReadFields for RecentNotebookLinks {
+    const NAME: &'static str = "microsoft.graph.recentNotebookLinks";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "oneNoteClientUrl" => self.one_note_client_url = map.next_value()?,
+            "oneNoteWebUrl" => self.one_note_web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.sectionLinks` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SectionLinks {
     /// Opens the section in the OneNote native client if it's installed.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub one_note_client_url: crate::Patch<crate::models::ExternalLink>,
+    pub one_note_client_url: crate::Patch<Box<crate::models::ExternalLink>>,
     /// Opens the section in OneNote on the web.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub one_note_web_url: crate::Patch<crate::models::ExternalLink>,
+    pub one_note_web_url: crate::Patch<Box<crate::models::ExternalLink>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl<'de> serde::Deserialize<'de> for SectionLinks {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "onenote")]
+impl crate::read_fields::ReadFields for SectionLinks {
+    const NAME: &'static str = "microsoft.graph.sectionLinks";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "oneNoteClientUrl" => self.one_note_client_url = map.next_value()?,
+            "oneNoteWebUrl" => self.one_note_web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "onenote")]

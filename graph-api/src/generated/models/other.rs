@@ -79,7 +79,7 @@ pub struct SensitivityLabelCollectionComputeRightsAndInheritanceBody {
 pub struct PrintDocumentCreateUploadSessionBody {
     /// The `properties` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub properties: Option<crate::models::PrintDocumentUploadProperties>,
+    pub properties: Option<Box<crate::models::PrintDocumentUploadProperties>>,
 }
 
 /// The body of the `decline` action bound to `microsoft.graph.scheduleChangeRequest`.
@@ -132,15 +132,15 @@ pub struct PrintJobRedirectBody {
     pub destination_printer_id: Option<String>,
     /// The `configuration` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub configuration: Option<crate::models::PrintJobConfiguration>,
+    pub configuration: Option<Box<crate::models::PrintJobConfiguration>>,
 }
 
 /// The `microsoft.graph.agreementFileProperties` entity type.
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AgreementFileProperties {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -156,7 +156,7 @@ pub struct AgreementFileProperties {
     pub display_name: crate::Patch<String>,
     /// Data that represents the terms of use PDF document. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub file_data: crate::Patch<crate::models::AgreementFileData>,
+    pub file_data: crate::Patch<Box<crate::models::AgreementFileData>>,
     /// Name of the agreement file (for example, TOU.pdf). Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_name: crate::Patch<String>,
@@ -179,6 +179,41 @@ pub struct AgreementFileProperties {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for AgreementFileProperties {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "other"))]
+impl crate::read_fields::ReadFields for AgreementFileProperties {
+    const NAME: &'static str = "microsoft.graph.agreementFileProperties";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "fileData" => self.file_data = map.next_value()?,
+            "fileName" => self.file_name = map.next_value()?,
+            "isDefault" => self.is_default = map.next_value()?,
+            "isMajorVersion" => self.is_major_version = map.next_value()?,
+            "language" => self.language = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
@@ -223,25 +258,44 @@ pub enum AnyAgreementFileProperties {
 #[cfg(any(feature = "identity-governance", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyAgreementFileProperties {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyAgreementFileProperties {
+    const DECLARED: &'static str = "microsoft.graph.agreementFileProperties";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.agreementFileProperties") => {
-                Self::AgreementFileProperties(crate::edm::from_value(value)?)
+                Self::AgreementFileProperties(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.agreementFile") => {
-                Self::AgreementFile(crate::edm::from_value(value)?)
+                Self::AgreementFile(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.agreementFileLocalization") => {
-                Self::AgreementFileLocalization(crate::edm::from_value(value)?)
+                Self::AgreementFileLocalization(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.agreementFileVersion") => {
-                Self::AgreementFileVersion(crate::edm::from_value(value)?)
+                Self::AgreementFileVersion(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AgreementFileProperties(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -249,8 +303,8 @@ impl<'de> serde::Deserialize<'de> for AnyAgreementFileProperties {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AiInteraction {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -263,7 +317,7 @@ pub struct AiInteraction {
     pub attachments: crate::Patch<Vec<crate::models::AiInteractionAttachment>>,
     /// The `body` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub body: crate::Patch<crate::models::ItemBody>,
+    pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `contexts` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub contexts: crate::Patch<Vec<crate::models::AiInteractionContext>>,
@@ -278,7 +332,7 @@ pub struct AiInteraction {
     pub etag: crate::Patch<String>,
     /// The `from` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub from: crate::Patch<crate::models::AnyIdentitySet>,
+    pub from: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `interactionType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub interaction_type: crate::Patch<crate::models::AiInteractionType>,
@@ -301,6 +355,48 @@ pub struct AiInteraction {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for AiInteraction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for AiInteraction {
+    const NAME: &'static str = "microsoft.graph.aiInteraction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appClass" => self.app_class = map.next_value()?,
+            "attachments" => self.attachments = map.next_value()?,
+            "body" => self.body = map.next_value()?,
+            "contexts" => self.contexts = map.next_value()?,
+            "conversationType" => self.conversation_type = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "etag" => self.etag = map.next_value()?,
+            "from" => self.from = map.next_value()?,
+            "interactionType" => self.interaction_type = map.next_value()?,
+            "links" => self.links = map.next_value()?,
+            "locale" => self.locale = map.next_value()?,
+            "mentions" => self.mentions = map.next_value()?,
+            "requestId" => self.request_id = map.next_value()?,
+            "sessionId" => self.session_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -329,8 +425,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttendanceRecord {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -344,10 +440,10 @@ pub struct AttendanceRecord {
     /// The `externalRegistrationInformation` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_registration_information:
-        crate::Patch<crate::models::VirtualEventExternalRegistrationInformation>,
+        crate::Patch<Box<crate::models::VirtualEventExternalRegistrationInformation>>,
     /// Identity of the user associated with this attendance record.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub identity: crate::Patch<crate::models::AnyIdentity>,
+    pub identity: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `registrationId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registration_id: crate::Patch<String>,
@@ -361,6 +457,43 @@ pub struct AttendanceRecord {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for AttendanceRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for AttendanceRecord {
+    const NAME: &'static str = "microsoft.graph.attendanceRecord";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "attendanceIntervals" => self.attendance_intervals = map.next_value()?,
+            "emailAddress" => self.email_address = map.next_value()?,
+            "externalRegistrationInformation" => {
+                self.external_registration_information = map.next_value()?
+            }
+            "identity" => self.identity = map.next_value()?,
+            "registrationId" => self.registration_id = map.next_value()?,
+            "role" => self.role = map.next_value()?,
+            "totalAttendanceInSeconds" => self.total_attendance_in_seconds = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -380,8 +513,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.authenticationConditionApplication` entity type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationConditionApplication {
     /// The `appId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -390,6 +523,34 @@ pub struct AuthenticationConditionApplication {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for AuthenticationConditionApplication {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for AuthenticationConditionApplication {
+    const NAME: &'static str = "microsoft.graph.authenticationConditionApplication";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "appId" => self.app_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -409,15 +570,15 @@ crate::edm::select_fields! {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BaseItem {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -429,7 +590,7 @@ pub struct BaseItem {
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -438,22 +599,73 @@ pub struct BaseItem {
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_reference: crate::Patch<crate::models::ItemReference>,
+    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by_user: crate::Patch<crate::models::AnyUser>,
+    pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Identity of the user who last modified the item. Read-only.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by_user: crate::Patch<crate::models::AnyUser>,
+    pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "files",
+    feature = "sites",
+    feature = "storage",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for BaseItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "files",
+    feature = "sites",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for BaseItem {
+    const NAME: &'static str = "microsoft.graph.baseItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "eTag" => self.e_tag = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "parentReference" => self.parent_reference = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "createdByUser" => self.created_by_user = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(
@@ -536,39 +748,67 @@ pub enum AnyBaseItem {
 ))]
 impl<'de> serde::Deserialize<'de> for AnyBaseItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "files",
+    feature = "sites",
+    feature = "storage",
+    feature = "other"
+))]
+impl crate::polymorphic::Polymorphic for AnyBaseItem {
+    const DECLARED: &'static str = "microsoft.graph.baseItem";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.baseItem") => {
-                Self::BaseItem(crate::edm::from_value(value)?)
+                Self::BaseItem(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.baseSitePage") => {
-                Self::BaseSitePage(crate::edm::from_value(value)?)
+                Self::BaseSitePage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.sitePage") => Self::SitePage(crate::edm::from_value(value)?),
+            Some("microsoft.graph.sitePage") => Self::SitePage(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.drive") => Self::Drive(crate::edm::from_value(value)?),
+            Some("microsoft.graph.drive") => Self::Drive(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.driveItem") => Self::DriveItem(crate::edm::from_value(value)?),
+            Some("microsoft.graph.driveItem") => {
+                Self::DriveItem(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.list") => Self::List(crate::edm::from_value(value)?),
+            Some("microsoft.graph.list") => Self::List(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.listItem") => Self::ListItem(crate::edm::from_value(value)?),
+            Some("microsoft.graph.listItem") => Self::ListItem(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "storage")]
-            Some("microsoft.graph.recycleBin") => Self::RecycleBin(crate::edm::from_value(value)?),
+            Some("microsoft.graph.recycleBin") => {
+                Self::RecycleBin(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.recycleBinItem") => {
-                Self::RecycleBinItem(crate::edm::from_value(value)?)
+                Self::RecycleBinItem(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.sharedDriveItem") => {
-                Self::SharedDriveItem(crate::edm::from_value(value)?)
+                Self::SharedDriveItem(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.site") => Self::Site(crate::edm::from_value(value)?),
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some("microsoft.graph.site") => Self::Site(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::BaseItem(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -576,25 +816,56 @@ impl<'de> serde::Deserialize<'de> for AnyBaseItem {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "files", feature = "sites", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BaseItemVersion {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user which last modified the version. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the version was last modified. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates the publication status of this particular version. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub publication: crate::Patch<crate::models::PublicationFacet>,
+    pub publication: crate::Patch<Box<crate::models::PublicationFacet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "files", feature = "sites", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for BaseItemVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "files", feature = "sites", feature = "other"))]
+impl crate::read_fields::ReadFields for BaseItemVersion {
+    const NAME: &'static str = "microsoft.graph.baseItemVersion";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "publication" => self.publication = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "files", feature = "sites", feature = "other"))]
@@ -635,25 +906,44 @@ pub enum AnyBaseItemVersion {
 #[cfg(any(feature = "files", feature = "sites", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyBaseItemVersion {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "files", feature = "sites", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyBaseItemVersion {
+    const DECLARED: &'static str = "microsoft.graph.baseItemVersion";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.baseItemVersion") => {
-                Self::BaseItemVersion(crate::edm::from_value(value)?)
+                Self::BaseItemVersion(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.driveItemVersion") => {
-                Self::DriveItemVersion(crate::edm::from_value(value)?)
+                Self::DriveItemVersion(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.listItemVersion") => {
-                Self::ListItemVersion(crate::edm::from_value(value)?)
+                Self::ListItemVersion(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.documentSetVersion") => {
-                Self::DocumentSetVersion(crate::edm::from_value(value)?)
+                Self::DocumentSetVersion(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::BaseItemVersion(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -661,8 +951,8 @@ impl<'de> serde::Deserialize<'de> for AnyBaseItemVersion {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "calendar", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BaseMapFeature {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -674,6 +964,35 @@ pub struct BaseMapFeature {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "calendar", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for BaseMapFeature {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "calendar", feature = "other"))]
+impl crate::read_fields::ReadFields for BaseMapFeature {
+    const NAME: &'static str = "microsoft.graph.baseMapFeature";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "properties" => self.properties = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "calendar", feature = "other"))]
@@ -721,29 +1040,52 @@ pub enum AnyBaseMapFeature {
 #[cfg(any(feature = "calendar", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyBaseMapFeature {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "calendar", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyBaseMapFeature {
+    const DECLARED: &'static str = "microsoft.graph.baseMapFeature";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.baseMapFeature") => {
-                Self::BaseMapFeature(crate::edm::from_value(value)?)
+                Self::BaseMapFeature(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "calendar")]
             Some("microsoft.graph.buildingMap") => {
-                Self::BuildingMap(crate::edm::from_value(value)?)
+                Self::BuildingMap(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.fixtureMap") => Self::FixtureMap(crate::edm::from_value(value)?),
+            Some("microsoft.graph.fixtureMap") => {
+                Self::FixtureMap(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "calendar")]
             Some("microsoft.graph.footprintMap") => {
-                Self::FootprintMap(crate::edm::from_value(value)?)
+                Self::FootprintMap(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.levelMap") => Self::LevelMap(crate::edm::from_value(value)?),
+            Some("microsoft.graph.levelMap") => Self::LevelMap(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.sectionMap") => Self::SectionMap(crate::edm::from_value(value)?),
+            Some("microsoft.graph.sectionMap") => {
+                Self::SectionMap(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.unitMap") => Self::UnitMap(crate::edm::from_value(value)?),
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some("microsoft.graph.unitMap") => Self::UnitMap(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::BaseMapFeature(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -751,8 +1093,8 @@ impl<'de> serde::Deserialize<'de> for AnyBaseMapFeature {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallEvent {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -771,6 +1113,38 @@ pub struct CallEvent {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for CallEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for CallEvent {
+    const NAME: &'static str = "microsoft.graph.callEvent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "callEventType" => self.call_event_type = map.next_value()?,
+            "eventDateTime" => self.event_date_time = map.next_value()?,
+            #[cfg(feature = "communications")]
+            "participants" => self.participants = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -803,16 +1177,35 @@ pub enum AnyCallEvent {
 #[cfg(feature = "other")]
 impl<'de> serde::Deserialize<'de> for AnyCallEvent {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::polymorphic::Polymorphic for AnyCallEvent {
+    const DECLARED: &'static str = "microsoft.graph.callEvent";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.callEvent") => {
-                Self::CallEvent(crate::edm::from_value(value)?)
+                Self::CallEvent(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.emergencyCallEvent") => {
-                Self::EmergencyCallEvent(crate::edm::from_value(value)?)
+                Self::EmergencyCallEvent(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::CallEvent(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -820,22 +1213,22 @@ impl<'de> serde::Deserialize<'de> for AnyCallEvent {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "teams", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChangeTrackedEntity {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -844,6 +1237,38 @@ pub struct ChangeTrackedEntity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "teams", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for ChangeTrackedEntity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "teams", feature = "other"))]
+impl crate::read_fields::ReadFields for ChangeTrackedEntity {
+    const NAME: &'static str = "microsoft.graph.changeTrackedEntity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "teams", feature = "other"))]
@@ -918,59 +1343,80 @@ pub enum AnyChangeTrackedEntity {
 #[cfg(any(feature = "identity", feature = "teams", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyChangeTrackedEntity {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "teams", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyChangeTrackedEntity {
+    const DECLARED: &'static str = "microsoft.graph.changeTrackedEntity";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.changeTrackedEntity") => {
-                Self::ChangeTrackedEntity(crate::edm::from_value(value)?)
+                Self::ChangeTrackedEntity(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.dayNote") => Self::DayNote(crate::edm::from_value(value)?),
+            Some("microsoft.graph.dayNote") => Self::DayNote(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.openShift") => Self::OpenShift(crate::edm::from_value(value)?),
+            Some("microsoft.graph.openShift") => {
+                Self::OpenShift(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(any(feature = "teams", feature = "other"))]
             Some("microsoft.graph.scheduleChangeRequest") => {
-                Self::ScheduleChangeRequest(crate::edm::from_value(value)?)
+                Self::ScheduleChangeRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.offerShiftRequest") => {
-                Self::OfferShiftRequest(crate::edm::from_value(value)?)
+                Self::OfferShiftRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.swapShiftsChangeRequest") => {
-                Self::SwapShiftsChangeRequest(crate::edm::from_value(value)?)
+                Self::SwapShiftsChangeRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.openShiftChangeRequest") => {
-                Self::OpenShiftChangeRequest(crate::edm::from_value(value)?)
+                Self::OpenShiftChangeRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.timeOffRequest") => {
-                Self::TimeOffRequest(crate::edm::from_value(value)?)
+                Self::TimeOffRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.schedulingGroup") => {
-                Self::SchedulingGroup(crate::edm::from_value(value)?)
+                Self::SchedulingGroup(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.shift") => Self::Shift(crate::edm::from_value(value)?),
+            Some("microsoft.graph.shift") => Self::Shift(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.shiftPreferences") => {
-                Self::ShiftPreferences(crate::edm::from_value(value)?)
+                Self::ShiftPreferences(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.timeCard") => Self::TimeCard(crate::edm::from_value(value)?),
+            Some("microsoft.graph.timeCard") => Self::TimeCard(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.timeOff") => Self::TimeOff(crate::edm::from_value(value)?),
+            Some("microsoft.graph.timeOff") => Self::TimeOff(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.timeOffReason") => {
-                Self::TimeOffReason(crate::edm::from_value(value)?)
+                Self::TimeOffReason(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.workforceIntegration") => {
-                Self::WorkforceIntegration(crate::edm::from_value(value)?)
+                Self::WorkforceIntegration(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ChangeTrackedEntity(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -978,8 +1424,8 @@ impl<'de> serde::Deserialize<'de> for AnyChangeTrackedEntity {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "copilot", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CopilotPackage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1045,6 +1491,52 @@ pub struct CopilotPackage {
 }
 
 #[cfg(any(feature = "copilot", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for CopilotPackage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "copilot", feature = "other"))]
+impl crate::read_fields::ReadFields for CopilotPackage {
+    const NAME: &'static str = "microsoft.graph.copilotPackage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appId" => self.app_id = map.next_value()?,
+            "assetId" => self.asset_id = map.next_value()?,
+            "availableTo" => self.available_to = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "deployedTo" => self.deployed_to = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "elementTypes" => self.element_types = map.next_value()?,
+            "isBlocked" => self.is_blocked = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "manifestId" => self.manifest_id = map.next_value()?,
+            "manifestVersion" => self.manifest_version = map.next_value()?,
+            "ownerId" => self.owner_id = map.next_value()?,
+            "platform" => self.platform = map.next_value()?,
+            "publisher" => self.publisher = map.next_value()?,
+            "shortDescription" => self.short_description = map.next_value()?,
+            "supportedHosts" => self.supported_hosts = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "version" => self.version = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(any(feature = "copilot", feature = "other"))]
 crate::edm::select_fields! {
     /// Property names of [`CopilotPackage`] for a typed `$select`.
     pub enum CopilotPackageField for CopilotPackage, AnyCopilotPackage {
@@ -1091,17 +1583,36 @@ pub enum AnyCopilotPackage {
 #[cfg(any(feature = "copilot", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyCopilotPackage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "copilot", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyCopilotPackage {
+    const DECLARED: &'static str = "microsoft.graph.copilotPackage";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.copilotPackage") => {
-                Self::CopilotPackage(crate::edm::from_value(value)?)
+                Self::CopilotPackage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "copilot")]
             Some("microsoft.graph.copilotPackageDetail") => {
-                Self::CopilotPackageDetail(crate::edm::from_value(value)?)
+                Self::CopilotPackageDetail(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::CopilotPackage(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1109,8 +1620,8 @@ impl<'de> serde::Deserialize<'de> for AnyCopilotPackage {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomDataProvidedResourceFile {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1131,6 +1642,37 @@ pub struct CustomDataProvidedResourceFile {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for CustomDataProvidedResourceFile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for CustomDataProvidedResourceFile {
+    const NAME: &'static str = "microsoft.graph.customDataProvidedResourceFile";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            "uploadedDateTime" => self.uploaded_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`CustomDataProvidedResourceFile`] for a typed `$select`.
     pub enum CustomDataProvidedResourceFileField for CustomDataProvidedResourceFile {
@@ -1145,8 +1687,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DataSecurityAndGovernance {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1159,6 +1701,36 @@ pub struct DataSecurityAndGovernance {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for DataSecurityAndGovernance {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security", feature = "other"))]
+impl crate::read_fields::ReadFields for DataSecurityAndGovernance {
+    const NAME: &'static str = "microsoft.graph.dataSecurityAndGovernance";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            #[cfg(feature = "other")]
+            "sensitivityLabels" => self.sensitivity_labels = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security", feature = "other"))]
@@ -1193,21 +1765,40 @@ pub enum AnyDataSecurityAndGovernance {
 #[cfg(any(feature = "identity", feature = "security", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyDataSecurityAndGovernance {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "security", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyDataSecurityAndGovernance {
+    const DECLARED: &'static str = "microsoft.graph.dataSecurityAndGovernance";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.dataSecurityAndGovernance") => {
-                Self::DataSecurityAndGovernance(crate::edm::from_value(value)?)
+                Self::DataSecurityAndGovernance(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.tenantDataSecurityAndGovernance") => {
-                Self::TenantDataSecurityAndGovernance(crate::edm::from_value(value)?)
+                Self::TenantDataSecurityAndGovernance(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.userDataSecurityAndGovernance") => {
-                Self::UserDataSecurityAndGovernance(crate::edm::from_value(value)?)
+                Self::UserDataSecurityAndGovernance(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::DataSecurityAndGovernance(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1215,8 +1806,8 @@ impl<'de> serde::Deserialize<'de> for AnyDataSecurityAndGovernance {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeltaParticipants {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1235,6 +1826,37 @@ pub struct DeltaParticipants {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for DeltaParticipants {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for DeltaParticipants {
+    const NAME: &'static str = "microsoft.graph.deltaParticipants";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "sequenceNumber" => self.sequence_number = map.next_value()?,
+            #[cfg(feature = "communications")]
+            "participants" => self.participants = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`DeltaParticipants`] for a typed `$select`.
     pub enum DeltaParticipantsField for DeltaParticipants {
@@ -1247,8 +1869,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeviceManagementCachedReportConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1257,6 +1879,34 @@ pub struct DeviceManagementCachedReportConfiguration {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for DeviceManagementCachedReportConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for DeviceManagementCachedReportConfiguration {
+    const NAME: &'static str = "microsoft.graph.deviceManagementCachedReportConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -1271,8 +1921,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "education", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EducationOrganization {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1293,6 +1943,38 @@ pub struct EducationOrganization {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "education", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for EducationOrganization {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "education", feature = "other"))]
+impl crate::read_fields::ReadFields for EducationOrganization {
+    const NAME: &'static str = "microsoft.graph.educationOrganization";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "externalSource" => self.external_source = map.next_value()?,
+            "externalSourceDetail" => self.external_source_detail = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "education", feature = "other"))]
@@ -1328,17 +2010,36 @@ pub enum AnyEducationOrganization {
 #[cfg(any(feature = "education", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyEducationOrganization {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "education", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyEducationOrganization {
+    const DECLARED: &'static str = "microsoft.graph.educationOrganization";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.educationOrganization") => {
-                Self::EducationOrganization(crate::edm::from_value(value)?)
+                Self::EducationOrganization(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationSchool") => {
-                Self::EducationSchool(crate::edm::from_value(value)?)
+                Self::EducationSchool(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::EducationOrganization(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1346,8 +2047,8 @@ impl<'de> serde::Deserialize<'de> for AnyEducationOrganization {
 ///
 /// Derived from `callEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EmergencyCallEvent {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1360,7 +2061,7 @@ pub struct EmergencyCallEvent {
     pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `callerInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub caller_info: crate::Patch<crate::models::EmergencyCallerInfo>,
+    pub caller_info: crate::Patch<Box<crate::models::EmergencyCallerInfo>>,
     /// The `emergencyNumberDialed` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub emergency_number_dialed: crate::Patch<String>,
@@ -1375,6 +2076,41 @@ pub struct EmergencyCallEvent {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for EmergencyCallEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for EmergencyCallEvent {
+    const NAME: &'static str = "microsoft.graph.emergencyCallEvent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "callEventType" => self.call_event_type = map.next_value()?,
+            "eventDateTime" => self.event_date_time = map.next_value()?,
+            "callerInfo" => self.caller_info = map.next_value()?,
+            "emergencyNumberDialed" => self.emergency_number_dialed = map.next_value()?,
+            "policyName" => self.policy_name = map.next_value()?,
+            #[cfg(feature = "communications")]
+            "participants" => self.participants = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -1394,8 +2130,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "communications", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EngagementConversation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1418,6 +2154,40 @@ pub struct EngagementConversation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "communications", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for EngagementConversation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "other"))]
+impl crate::read_fields::ReadFields for EngagementConversation {
+    const NAME: &'static str = "microsoft.graph.engagementConversation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "creationMode" => self.creation_mode = map.next_value()?,
+            "starterId" => self.starter_id = map.next_value()?,
+            #[cfg(feature = "other")]
+            "messages" => self.messages = map.next_value()?,
+            #[cfg(feature = "other")]
+            "starter" => self.starter = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "other"))]
@@ -1451,17 +2221,36 @@ pub enum AnyEngagementConversation {
 #[cfg(any(feature = "communications", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyEngagementConversation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyEngagementConversation {
+    const DECLARED: &'static str = "microsoft.graph.engagementConversation";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.engagementConversation") => {
-                Self::EngagementConversation(crate::edm::from_value(value)?)
+                Self::EngagementConversation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.onlineMeetingEngagementConversation") => {
-                Self::OnlineMeetingEngagementConversation(crate::edm::from_value(value)?)
+                Self::OnlineMeetingEngagementConversation(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::EngagementConversation(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1469,15 +2258,15 @@ impl<'de> serde::Deserialize<'de> for AnyEngagementConversation {
 ///
 /// Derived from `engagementConversationMessage` < `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EngagementConversationDiscussionMessage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `body` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub body: crate::Patch<crate::models::ItemBody>,
+    pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1486,7 +2275,7 @@ pub struct EngagementConversationDiscussionMessage {
     pub creation_mode: crate::Patch<crate::models::EngagementCreationMode>,
     /// The `from` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub from: crate::Patch<crate::models::EngagementIdentitySet>,
+    pub from: crate::Patch<Box<crate::models::EngagementIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1509,6 +2298,44 @@ pub struct EngagementConversationDiscussionMessage {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for EngagementConversationDiscussionMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for EngagementConversationDiscussionMessage {
+    const NAME: &'static str = "microsoft.graph.engagementConversationDiscussionMessage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "body" => self.body = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "creationMode" => self.creation_mode = map.next_value()?,
+            "from" => self.from = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "replyToId" => self.reply_to_id = map.next_value()?,
+            "conversation" => self.conversation = map.next_value()?,
+            "reactions" => self.reactions = map.next_value()?,
+            "replies" => self.replies = map.next_value()?,
+            "replyTo" => self.reply_to = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -1533,15 +2360,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EngagementConversationMessage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `body` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub body: crate::Patch<crate::models::ItemBody>,
+    pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1550,7 +2377,7 @@ pub struct EngagementConversationMessage {
     pub creation_mode: crate::Patch<crate::models::EngagementCreationMode>,
     /// The `from` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub from: crate::Patch<crate::models::EngagementIdentitySet>,
+    pub from: crate::Patch<Box<crate::models::EngagementIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1573,6 +2400,44 @@ pub struct EngagementConversationMessage {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for EngagementConversationMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for EngagementConversationMessage {
+    const NAME: &'static str = "microsoft.graph.engagementConversationMessage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "body" => self.body = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "creationMode" => self.creation_mode = map.next_value()?,
+            "from" => self.from = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "replyToId" => self.reply_to_id = map.next_value()?,
+            "conversation" => self.conversation = map.next_value()?,
+            "reactions" => self.reactions = map.next_value()?,
+            "replies" => self.replies = map.next_value()?,
+            "replyTo" => self.reply_to = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -1617,22 +2482,41 @@ pub enum AnyEngagementConversationMessage {
 #[cfg(feature = "other")]
 impl<'de> serde::Deserialize<'de> for AnyEngagementConversationMessage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::polymorphic::Polymorphic for AnyEngagementConversationMessage {
+    const DECLARED: &'static str = "microsoft.graph.engagementConversationMessage";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.engagementConversationMessage") => {
-                Self::EngagementConversationMessage(crate::edm::from_value(value)?)
+                Self::EngagementConversationMessage(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.engagementConversationDiscussionMessage") => {
-                Self::EngagementConversationDiscussionMessage(crate::edm::from_value(value)?)
+                Self::EngagementConversationDiscussionMessage(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.engagementConversationQuestionMessage") => {
-                Self::EngagementConversationQuestionMessage(crate::edm::from_value(value)?)
+                Self::EngagementConversationQuestionMessage(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.engagementConversationSystemMessage") => {
-                Self::EngagementConversationSystemMessage(crate::edm::from_value(value)?)
+                Self::EngagementConversationSystemMessage(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::EngagementConversationMessage(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1640,8 +2524,8 @@ impl<'de> serde::Deserialize<'de> for AnyEngagementConversationMessage {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EngagementConversationMessageReaction {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1651,7 +2535,7 @@ pub struct EngagementConversationMessageReaction {
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `reactionBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub reaction_by: crate::Patch<crate::models::EngagementIdentitySet>,
+    pub reaction_by: crate::Patch<Box<crate::models::EngagementIdentitySet>>,
     /// The `reactionType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reaction_type: crate::Patch<crate::models::EngagementConversationMessageReactionType>,
@@ -1659,6 +2543,37 @@ pub struct EngagementConversationMessageReaction {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for EngagementConversationMessageReaction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for EngagementConversationMessageReaction {
+    const NAME: &'static str = "microsoft.graph.engagementConversationMessageReaction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "reactionBy" => self.reaction_by = map.next_value()?,
+            "reactionType" => self.reaction_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -1676,15 +2591,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `engagementConversationMessage` < `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EngagementConversationQuestionMessage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `body` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub body: crate::Patch<crate::models::ItemBody>,
+    pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1693,7 +2608,7 @@ pub struct EngagementConversationQuestionMessage {
     pub creation_mode: crate::Patch<crate::models::EngagementCreationMode>,
     /// The `from` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub from: crate::Patch<crate::models::EngagementIdentitySet>,
+    pub from: crate::Patch<Box<crate::models::EngagementIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1722,6 +2637,45 @@ pub struct EngagementConversationQuestionMessage {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for EngagementConversationQuestionMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for EngagementConversationQuestionMessage {
+    const NAME: &'static str = "microsoft.graph.engagementConversationQuestionMessage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "body" => self.body = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "creationMode" => self.creation_mode = map.next_value()?,
+            "from" => self.from = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "replyToId" => self.reply_to_id = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            "conversation" => self.conversation = map.next_value()?,
+            "reactions" => self.reactions = map.next_value()?,
+            "replies" => self.replies = map.next_value()?,
+            "replyTo" => self.reply_to = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`EngagementConversationQuestionMessage`] for a typed `$select`.
     pub enum EngagementConversationQuestionMessageField for EngagementConversationQuestionMessage {
@@ -1744,15 +2698,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `engagementConversationMessage` < `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EngagementConversationSystemMessage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `body` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub body: crate::Patch<crate::models::ItemBody>,
+    pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1761,7 +2715,7 @@ pub struct EngagementConversationSystemMessage {
     pub creation_mode: crate::Patch<crate::models::EngagementCreationMode>,
     /// The `from` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub from: crate::Patch<crate::models::EngagementIdentitySet>,
+    pub from: crate::Patch<Box<crate::models::EngagementIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1787,6 +2741,44 @@ pub struct EngagementConversationSystemMessage {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for EngagementConversationSystemMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for EngagementConversationSystemMessage {
+    const NAME: &'static str = "microsoft.graph.engagementConversationSystemMessage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "body" => self.body = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "creationMode" => self.creation_mode = map.next_value()?,
+            "from" => self.from = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "replyToId" => self.reply_to_id = map.next_value()?,
+            "conversation" => self.conversation = map.next_value()?,
+            "reactions" => self.reactions = map.next_value()?,
+            "replies" => self.replies = map.next_value()?,
+            "replyTo" => self.reply_to = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`EngagementConversationSystemMessage`] for a typed `$select`.
     pub enum EngagementConversationSystemMessageField for EngagementConversationSystemMessage {
@@ -1808,8 +2800,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EnterpriseCodeSigningCertificate {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1871,6 +2863,42 @@ pub struct EnterpriseCodeSigningCertificate {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for EnterpriseCodeSigningCertificate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for EnterpriseCodeSigningCertificate {
+    const NAME: &'static str = "microsoft.graph.enterpriseCodeSigningCertificate";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "content" => self.content = map.next_value()?,
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "issuer" => self.issuer = map.next_value()?,
+            "issuerName" => self.issuer_name = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "subject" => self.subject = map.next_value()?,
+            "subjectName" => self.subject_name = map.next_value()?,
+            "uploadDateTime" => self.upload_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`EnterpriseCodeSigningCertificate`] for a typed `$select`.
     pub enum EnterpriseCodeSigningCertificateField for EnterpriseCodeSigningCertificate {
@@ -1918,8 +2946,8 @@ crate::edm::select_fields! {
     feature = "partners-billing",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Entity {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1928,6 +2956,94 @@ pub struct Entity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "todo",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "device-management",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "search",
+    feature = "filter-operators",
+    feature = "functions",
+    feature = "subscriptions",
+    feature = "copilot",
+    feature = "employee-experience",
+    feature = "print",
+    feature = "solutions",
+    feature = "storage",
+    feature = "partners-billing",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for Entity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "todo",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "device-management",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "search",
+    feature = "filter-operators",
+    feature = "functions",
+    feature = "subscriptions",
+    feature = "copilot",
+    feature = "employee-experience",
+    feature = "print",
+    feature = "solutions",
+    feature = "storage",
+    feature = "partners-billing",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for Entity {
+    const NAME: &'static str = "microsoft.graph.entity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(
@@ -5696,494 +6812,556 @@ pub enum AnyEntity {
 ))]
 impl<'de> serde::Deserialize<'de> for AnyEntity {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
-            None | Some("microsoft.graph.entity") => Self::Entity(crate::edm::from_value(value)?),
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "todo",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "device-management",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "search",
+    feature = "filter-operators",
+    feature = "functions",
+    feature = "subscriptions",
+    feature = "copilot",
+    feature = "employee-experience",
+    feature = "print",
+    feature = "solutions",
+    feature = "storage",
+    feature = "partners-billing",
+    feature = "other"
+))]
+impl crate::polymorphic::Polymorphic for AnyEntity {
+    const DECLARED: &'static str = "microsoft.graph.entity";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
+            None | Some("microsoft.graph.entity") => {
+                Self::Entity(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackage") => {
-                Self::AccessPackage(crate::edm::from_value(value)?)
+                Self::AccessPackage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageAssignment") => {
-                Self::AccessPackageAssignment(crate::edm::from_value(value)?)
+                Self::AccessPackageAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageAssignmentPolicy") => {
-                Self::AccessPackageAssignmentPolicy(crate::edm::from_value(value)?)
+                Self::AccessPackageAssignmentPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageAssignmentRequest") => {
-                Self::AccessPackageAssignmentRequest(crate::edm::from_value(value)?)
+                Self::AccessPackageAssignmentRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageCatalog") => {
-                Self::AccessPackageCatalog(crate::edm::from_value(value)?)
+                Self::AccessPackageCatalog(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageQuestion") => {
-                Self::AccessPackageQuestion(crate::edm::from_value(value)?)
+                Self::AccessPackageQuestion(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageMultipleChoiceQuestion") => {
-                Self::AccessPackageMultipleChoiceQuestion(crate::edm::from_value(value)?)
+                Self::AccessPackageMultipleChoiceQuestion(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageTextInputQuestion") => {
-                Self::AccessPackageTextInputQuestion(crate::edm::from_value(value)?)
+                Self::AccessPackageTextInputQuestion(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageResource") => {
-                Self::AccessPackageResource(crate::edm::from_value(value)?)
+                Self::AccessPackageResource(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.customDataProvidedResource") => {
-                Self::CustomDataProvidedResource(crate::edm::from_value(value)?)
+                Self::CustomDataProvidedResource(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageResourceEnvironment") => {
-                Self::AccessPackageResourceEnvironment(crate::edm::from_value(value)?)
+                Self::AccessPackageResourceEnvironment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageResourceRequest") => {
-                Self::AccessPackageResourceRequest(crate::edm::from_value(value)?)
+                Self::AccessPackageResourceRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageResourceRole") => {
-                Self::AccessPackageResourceRole(crate::edm::from_value(value)?)
+                Self::AccessPackageResourceRole(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageResourceRoleScope") => {
-                Self::AccessPackageResourceRoleScope(crate::edm::from_value(value)?)
+                Self::AccessPackageResourceRoleScope(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageResourceScope") => {
-                Self::AccessPackageResourceScope(crate::edm::from_value(value)?)
+                Self::AccessPackageResourceScope(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageSubject") => {
-                Self::AccessPackageSubject(crate::edm::from_value(value)?)
+                Self::AccessPackageSubject(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageSuggestion") => {
-                Self::AccessPackageSuggestion(crate::edm::from_value(value)?)
+                Self::AccessPackageSuggestion(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessReviewHistoryDefinition") => {
-                Self::AccessReviewHistoryDefinition(crate::edm::from_value(value)?)
+                Self::AccessReviewHistoryDefinition(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessReviewHistoryInstance") => {
-                Self::AccessReviewHistoryInstance(crate::edm::from_value(value)?)
+                Self::AccessReviewHistoryInstance(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessReviewInstance") => {
-                Self::AccessReviewInstance(crate::edm::from_value(value)?)
+                Self::AccessReviewInstance(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessReviewInstanceDecisionItem") => {
-                Self::AccessReviewInstanceDecisionItem(crate::edm::from_value(value)?)
+                Self::AccessReviewInstanceDecisionItem(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessReviewReviewer") => {
-                Self::AccessReviewReviewer(crate::edm::from_value(value)?)
+                Self::AccessReviewReviewer(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessReviewScheduleDefinition") => {
-                Self::AccessReviewScheduleDefinition(crate::edm::from_value(value)?)
+                Self::AccessReviewScheduleDefinition(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessReviewSet") => {
-                Self::AccessReviewSet(crate::edm::from_value(value)?)
+                Self::AccessReviewSet(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessReviewStage") => {
-                Self::AccessReviewStage(crate::edm::from_value(value)?)
+                Self::AccessReviewStage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.activitiesContainer") => {
-                Self::ActivitiesContainer(crate::edm::from_value(value)?)
+                Self::ActivitiesContainer(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.activityHistoryItem") => {
-                Self::ActivityHistoryItem(crate::edm::from_value(value)?)
+                Self::ActivityHistoryItem(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.adhocCall") => Self::AdhocCall(crate::edm::from_value(value)?),
+            Some("microsoft.graph.adhocCall") => {
+                Self::AdhocCall(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.adminConsentRequestPolicy") => {
-                Self::AdminConsentRequestPolicy(crate::edm::from_value(value)?)
+                Self::AdminConsentRequestPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.adminMicrosoft365Apps") => {
-                Self::AdminMicrosoft365Apps(crate::edm::from_value(value)?)
+                Self::AdminMicrosoft365Apps(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.adminReportSettings") => {
-                Self::AdminReportSettings(crate::edm::from_value(value)?)
+                Self::AdminReportSettings(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
-            Some("microsoft.graph.agreement") => Self::Agreement(crate::edm::from_value(value)?),
+            Some("microsoft.graph.agreement") => {
+                Self::Agreement(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.agreementAcceptance") => {
-                Self::AgreementAcceptance(crate::edm::from_value(value)?)
+                Self::AgreementAcceptance(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "identity-governance", feature = "other"))]
             Some("microsoft.graph.agreementFileProperties") => {
-                Self::AgreementFileProperties(crate::edm::from_value(value)?)
+                Self::AgreementFileProperties(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.agreementFile") => {
-                Self::AgreementFile(crate::edm::from_value(value)?)
+                Self::AgreementFile(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.agreementFileLocalization") => {
-                Self::AgreementFileLocalization(crate::edm::from_value(value)?)
+                Self::AgreementFileLocalization(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.agreementFileVersion") => {
-                Self::AgreementFileVersion(crate::edm::from_value(value)?)
+                Self::AgreementFileVersion(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.aiInteraction") => {
-                Self::AiInteraction(crate::edm::from_value(value)?)
+                Self::AiInteraction(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "copilot")]
             Some("microsoft.graph.aiInteractionHistory") => {
-                Self::AiInteractionHistory(crate::edm::from_value(value)?)
+                Self::AiInteractionHistory(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "copilot")]
             Some("microsoft.graph.aiOnlineMeeting") => {
-                Self::AiOnlineMeeting(crate::edm::from_value(value)?)
+                Self::AiOnlineMeeting(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "copilot")]
-            Some("microsoft.graph.aiUser") => Self::AiUser(crate::edm::from_value(value)?),
+            Some("microsoft.graph.aiUser") => Self::AiUser(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "security")]
-            Some("microsoft.graph.alert") => Self::Alert(crate::edm::from_value(value)?),
+            Some("microsoft.graph.alert") => Self::Alert(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "directory")]
             Some("microsoft.graph.allowedValue") => {
-                Self::AllowedValue(crate::edm::from_value(value)?)
+                Self::AllowedValue(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.appCatalogs") => {
-                Self::AppCatalogs(crate::edm::from_value(value)?)
+                Self::AppCatalogs(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.appConsentApprovalRoute") => {
-                Self::AppConsentApprovalRoute(crate::edm::from_value(value)?)
+                Self::AppConsentApprovalRoute(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.appConsentRequest") => {
-                Self::AppConsentRequest(crate::edm::from_value(value)?)
+                Self::AppConsentRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.applePushNotificationCertificate") => {
-                Self::ApplePushNotificationCertificate(crate::edm::from_value(value)?)
+                Self::ApplePushNotificationCertificate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.applicationTemplate") => {
-                Self::ApplicationTemplate(crate::edm::from_value(value)?)
+                Self::ApplicationTemplate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.appLogCollectionRequest") => {
-                Self::AppLogCollectionRequest(crate::edm::from_value(value)?)
+                Self::AppLogCollectionRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
-            Some("microsoft.graph.approval") => Self::Approval(crate::edm::from_value(value)?),
+            Some("microsoft.graph.approval") => Self::Approval(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.approvalStage") => {
-                Self::ApprovalStage(crate::edm::from_value(value)?)
+                Self::ApprovalStage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.approvedClientApp") => {
-                Self::ApprovedClientApp(crate::edm::from_value(value)?)
+                Self::ApprovedClientApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
-            Some("microsoft.graph.appScope") => Self::AppScope(crate::edm::from_value(value)?),
+            Some("microsoft.graph.appScope") => Self::AppScope(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "mail")]
-            Some("microsoft.graph.attachment") => Self::Attachment(crate::edm::from_value(value)?),
+            Some("microsoft.graph.attachment") => {
+                Self::Attachment(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.fileAttachment") => {
-                Self::FileAttachment(crate::edm::from_value(value)?)
+                Self::FileAttachment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.itemAttachment") => {
-                Self::ItemAttachment(crate::edm::from_value(value)?)
+                Self::ItemAttachment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.referenceAttachment") => {
-                Self::ReferenceAttachment(crate::edm::from_value(value)?)
+                Self::ReferenceAttachment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "todo")]
             Some("microsoft.graph.attachmentBase") => {
-                Self::AttachmentBase(crate::edm::from_value(value)?)
+                Self::AttachmentBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "todo")]
             Some("microsoft.graph.taskFileAttachment") => {
-                Self::TaskFileAttachment(crate::edm::from_value(value)?)
+                Self::TaskFileAttachment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "todo")]
             Some("microsoft.graph.attachmentSession") => {
-                Self::AttachmentSession(crate::edm::from_value(value)?)
+                Self::AttachmentSession(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.attackSimulationRoot") => {
-                Self::AttackSimulationRoot(crate::edm::from_value(value)?)
+                Self::AttackSimulationRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.attendanceRecord") => {
-                Self::AttendanceRecord(crate::edm::from_value(value)?)
+                Self::AttendanceRecord(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "functions")]
             Some("microsoft.graph.attributeMappingFunctionSchema") => {
-                Self::AttributeMappingFunctionSchema(crate::edm::from_value(value)?)
+                Self::AttributeMappingFunctionSchema(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.attributeSet") => {
-                Self::AttributeSet(crate::edm::from_value(value)?)
+                Self::AttributeSet(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.audioRoutingGroup") => {
-                Self::AudioRoutingGroup(crate::edm::from_value(value)?)
+                Self::AudioRoutingGroup(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.auditEvent") => Self::AuditEvent(crate::edm::from_value(value)?),
+            Some("microsoft.graph.auditEvent") => {
+                Self::AuditEvent(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authentication") => {
-                Self::Authentication(crate::edm::from_value(value)?)
+                Self::Authentication(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationCombinationConfiguration") => {
-                Self::AuthenticationCombinationConfiguration(crate::edm::from_value(value)?)
+                Self::AuthenticationCombinationConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.fido2CombinationConfiguration") => {
-                Self::Fido2CombinationConfiguration(crate::edm::from_value(value)?)
+                Self::Fido2CombinationConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.x509CertificateCombinationConfiguration") => {
-                Self::X509CertificateCombinationConfiguration(crate::edm::from_value(value)?)
+                Self::X509CertificateCombinationConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationContextClassReference") => {
-                Self::AuthenticationContextClassReference(crate::edm::from_value(value)?)
+                Self::AuthenticationContextClassReference(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationEventListener") => {
-                Self::AuthenticationEventListener(crate::edm::from_value(value)?)
+                Self::AuthenticationEventListener(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onAttributeCollectionListener") => {
-                Self::OnAttributeCollectionListener(crate::edm::from_value(value)?)
+                Self::OnAttributeCollectionListener(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onAttributeCollectionStartListener") => {
-                Self::OnAttributeCollectionStartListener(crate::edm::from_value(value)?)
+                Self::OnAttributeCollectionStartListener(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onAttributeCollectionSubmitListener") => {
-                Self::OnAttributeCollectionSubmitListener(crate::edm::from_value(value)?)
+                Self::OnAttributeCollectionSubmitListener(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onAuthenticationMethodLoadStartListener") => {
-                Self::OnAuthenticationMethodLoadStartListener(crate::edm::from_value(value)?)
+                Self::OnAuthenticationMethodLoadStartListener(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onEmailOtpSendListener") => {
-                Self::OnEmailOtpSendListener(crate::edm::from_value(value)?)
+                Self::OnEmailOtpSendListener(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onFraudProtectionLoadStartListener") => {
-                Self::OnFraudProtectionLoadStartListener(crate::edm::from_value(value)?)
+                Self::OnFraudProtectionLoadStartListener(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onInteractiveAuthFlowStartListener") => {
-                Self::OnInteractiveAuthFlowStartListener(crate::edm::from_value(value)?)
+                Self::OnInteractiveAuthFlowStartListener(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onPasswordSubmitListener") => {
-                Self::OnPasswordSubmitListener(crate::edm::from_value(value)?)
+                Self::OnPasswordSubmitListener(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onTokenIssuanceStartListener") => {
-                Self::OnTokenIssuanceStartListener(crate::edm::from_value(value)?)
+                Self::OnTokenIssuanceStartListener(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onUserCreateStartListener") => {
-                Self::OnUserCreateStartListener(crate::edm::from_value(value)?)
+                Self::OnUserCreateStartListener(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onVerifiedIdClaimValidationListener") => {
-                Self::OnVerifiedIdClaimValidationListener(crate::edm::from_value(value)?)
+                Self::OnVerifiedIdClaimValidationListener(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationEventsFlow") => {
-                Self::AuthenticationEventsFlow(crate::edm::from_value(value)?)
+                Self::AuthenticationEventsFlow(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.externalUsersSelfServiceSignUpEventsFlow") => {
-                Self::ExternalUsersSelfServiceSignUpEventsFlow(crate::edm::from_value(value)?)
+                Self::ExternalUsersSelfServiceSignUpEventsFlow(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationFlowsPolicy") => {
-                Self::AuthenticationFlowsPolicy(crate::edm::from_value(value)?)
+                Self::AuthenticationFlowsPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationMethod") => {
-                Self::AuthenticationMethod(crate::edm::from_value(value)?)
+                Self::AuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.emailAuthenticationMethod") => {
-                Self::EmailAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::EmailAuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.externalAuthenticationMethod") => {
-                Self::ExternalAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::ExternalAuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.fido2AuthenticationMethod") => {
-                Self::Fido2AuthenticationMethod(crate::edm::from_value(value)?)
+                Self::Fido2AuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.microsoftAuthenticatorAuthenticationMethod") => {
-                Self::MicrosoftAuthenticatorAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::MicrosoftAuthenticatorAuthenticationMethod(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.passwordAuthenticationMethod") => {
-                Self::PasswordAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::PasswordAuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.phoneAuthenticationMethod") => {
-                Self::PhoneAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::PhoneAuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.platformCredentialAuthenticationMethod") => {
-                Self::PlatformCredentialAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::PlatformCredentialAuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.qrCodePinAuthenticationMethod") => {
-                Self::QrCodePinAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::QrCodePinAuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.softwareOathAuthenticationMethod") => {
-                Self::SoftwareOathAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::SoftwareOathAuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.temporaryAccessPassAuthenticationMethod") => {
-                Self::TemporaryAccessPassAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::TemporaryAccessPassAuthenticationMethod(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.windowsHelloForBusinessAuthenticationMethod") => {
-                Self::WindowsHelloForBusinessAuthenticationMethod(crate::edm::from_value(value)?)
+                Self::WindowsHelloForBusinessAuthenticationMethod(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationMethodConfiguration") => {
-                Self::AuthenticationMethodConfiguration(crate::edm::from_value(value)?)
+                Self::AuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.emailAuthenticationMethodConfiguration") => {
-                Self::EmailAuthenticationMethodConfiguration(crate::edm::from_value(value)?)
+                Self::EmailAuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.externalAuthenticationMethodConfiguration") => {
-                Self::ExternalAuthenticationMethodConfiguration(crate::edm::from_value(value)?)
+                Self::ExternalAuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.fido2AuthenticationMethodConfiguration") => {
-                Self::Fido2AuthenticationMethodConfiguration(crate::edm::from_value(value)?)
+                Self::Fido2AuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration") => {
                 Self::MicrosoftAuthenticatorAuthenticationMethodConfiguration(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.qrCodePinAuthenticationMethodConfiguration") => {
-                Self::QrCodePinAuthenticationMethodConfiguration(crate::edm::from_value(value)?)
+                Self::QrCodePinAuthenticationMethodConfiguration(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.smsAuthenticationMethodConfiguration") => {
-                Self::SmsAuthenticationMethodConfiguration(crate::edm::from_value(value)?)
+                Self::SmsAuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.softwareOathAuthenticationMethodConfiguration") => {
-                Self::SoftwareOathAuthenticationMethodConfiguration(crate::edm::from_value(value)?)
+                Self::SoftwareOathAuthenticationMethodConfiguration(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration") => {
-                Self::TemporaryAccessPassAuthenticationMethodConfiguration(crate::edm::from_value(
-                    value,
-                )?)
+                Self::TemporaryAccessPassAuthenticationMethodConfiguration(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.verifiableCredentialsAuthenticationMethodConfiguration") => {
                 Self::VerifiableCredentialsAuthenticationMethodConfiguration(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.voiceAuthenticationMethodConfiguration") => {
-                Self::VoiceAuthenticationMethodConfiguration(crate::edm::from_value(value)?)
+                Self::VoiceAuthenticationMethodConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.x509CertificateAuthenticationMethodConfiguration") => {
-                Self::X509CertificateAuthenticationMethodConfiguration(crate::edm::from_value(
-                    value,
-                )?)
+                Self::X509CertificateAuthenticationMethodConfiguration(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationMethodModeDetail") => {
-                Self::AuthenticationMethodModeDetail(crate::edm::from_value(value)?)
+                Self::AuthenticationMethodModeDetail(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationMethodsPolicy") => {
-                Self::AuthenticationMethodsPolicy(crate::edm::from_value(value)?)
+                Self::AuthenticationMethodsPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "reports")]
             Some("microsoft.graph.authenticationMethodsRoot") => {
-                Self::AuthenticationMethodsRoot(crate::edm::from_value(value)?)
+                Self::AuthenticationMethodsRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationMethodTarget") => {
-                Self::AuthenticationMethodTarget(crate::edm::from_value(value)?)
+                Self::AuthenticationMethodTarget(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.microsoftAuthenticatorAuthenticationMethodTarget") => {
-                Self::MicrosoftAuthenticatorAuthenticationMethodTarget(crate::edm::from_value(
-                    value,
-                )?)
+                Self::MicrosoftAuthenticatorAuthenticationMethodTarget(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.passkeyAuthenticationMethodTarget") => {
-                Self::PasskeyAuthenticationMethodTarget(crate::edm::from_value(value)?)
+                Self::PasskeyAuthenticationMethodTarget(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.smsAuthenticationMethodTarget") => {
-                Self::SmsAuthenticationMethodTarget(crate::edm::from_value(value)?)
+                Self::SmsAuthenticationMethodTarget(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.verifiableCredentialAuthenticationMethodTarget") => {
-                Self::VerifiableCredentialAuthenticationMethodTarget(crate::edm::from_value(value)?)
+                Self::VerifiableCredentialAuthenticationMethodTarget(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationStrengthPolicy") => {
-                Self::AuthenticationStrengthPolicy(crate::edm::from_value(value)?)
+                Self::AuthenticationStrengthPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authenticationStrengthRoot") => {
-                Self::AuthenticationStrengthRoot(crate::edm::from_value(value)?)
+                Self::AuthenticationStrengthRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.authoredNote") => {
-                Self::AuthoredNote(crate::edm::from_value(value)?)
+                Self::AuthoredNote(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.availableAccessPackage") => {
-                Self::AvailableAccessPackage(crate::edm::from_value(value)?)
+                Self::AvailableAccessPackage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.backupRestoreRoot") => {
-                Self::BackupRestoreRoot(crate::edm::from_value(value)?)
+                Self::BackupRestoreRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(
                 feature = "files",
@@ -6191,946 +7369,978 @@ impl<'de> serde::Deserialize<'de> for AnyEntity {
                 feature = "storage",
                 feature = "other"
             ))]
-            Some("microsoft.graph.baseItem") => Self::BaseItem(crate::edm::from_value(value)?),
+            Some("microsoft.graph.baseItem") => Self::BaseItem(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "sites")]
             Some("microsoft.graph.baseSitePage") => {
-                Self::BaseSitePage(crate::edm::from_value(value)?)
+                Self::BaseSitePage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.sitePage") => Self::SitePage(crate::edm::from_value(value)?),
+            Some("microsoft.graph.sitePage") => Self::SitePage(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.drive") => Self::Drive(crate::edm::from_value(value)?),
+            Some("microsoft.graph.drive") => Self::Drive(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "files")]
-            Some("microsoft.graph.driveItem") => Self::DriveItem(crate::edm::from_value(value)?),
+            Some("microsoft.graph.driveItem") => {
+                Self::DriveItem(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.list") => Self::List(crate::edm::from_value(value)?),
+            Some("microsoft.graph.list") => Self::List(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.listItem") => Self::ListItem(crate::edm::from_value(value)?),
+            Some("microsoft.graph.listItem") => Self::ListItem(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "storage")]
-            Some("microsoft.graph.recycleBin") => Self::RecycleBin(crate::edm::from_value(value)?),
+            Some("microsoft.graph.recycleBin") => {
+                Self::RecycleBin(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.recycleBinItem") => {
-                Self::RecycleBinItem(crate::edm::from_value(value)?)
+                Self::RecycleBinItem(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.sharedDriveItem") => {
-                Self::SharedDriveItem(crate::edm::from_value(value)?)
+                Self::SharedDriveItem(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.site") => Self::Site(crate::edm::from_value(value)?),
+            Some("microsoft.graph.site") => Self::Site(serde::Deserialize::deserialize(d)?),
             #[cfg(any(feature = "files", feature = "sites", feature = "other"))]
             Some("microsoft.graph.baseItemVersion") => {
-                Self::BaseItemVersion(crate::edm::from_value(value)?)
+                Self::BaseItemVersion(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.driveItemVersion") => {
-                Self::DriveItemVersion(crate::edm::from_value(value)?)
+                Self::DriveItemVersion(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.listItemVersion") => {
-                Self::ListItemVersion(crate::edm::from_value(value)?)
+                Self::ListItemVersion(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.documentSetVersion") => {
-                Self::DocumentSetVersion(crate::edm::from_value(value)?)
+                Self::DocumentSetVersion(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "calendar", feature = "other"))]
             Some("microsoft.graph.baseMapFeature") => {
-                Self::BaseMapFeature(crate::edm::from_value(value)?)
+                Self::BaseMapFeature(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "calendar")]
             Some("microsoft.graph.buildingMap") => {
-                Self::BuildingMap(crate::edm::from_value(value)?)
+                Self::BuildingMap(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.fixtureMap") => Self::FixtureMap(crate::edm::from_value(value)?),
+            Some("microsoft.graph.fixtureMap") => {
+                Self::FixtureMap(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "calendar")]
             Some("microsoft.graph.footprintMap") => {
-                Self::FootprintMap(crate::edm::from_value(value)?)
+                Self::FootprintMap(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.levelMap") => Self::LevelMap(crate::edm::from_value(value)?),
+            Some("microsoft.graph.levelMap") => Self::LevelMap(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.sectionMap") => Self::SectionMap(crate::edm::from_value(value)?),
+            Some("microsoft.graph.sectionMap") => {
+                Self::SectionMap(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.unitMap") => Self::UnitMap(crate::edm::from_value(value)?),
+            Some("microsoft.graph.unitMap") => Self::UnitMap(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "security")]
-            Some("microsoft.graph.bitlocker") => Self::Bitlocker(crate::edm::from_value(value)?),
+            Some("microsoft.graph.bitlocker") => {
+                Self::Bitlocker(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "security")]
             Some("microsoft.graph.bitlockerRecoveryKey") => {
-                Self::BitlockerRecoveryKey(crate::edm::from_value(value)?)
+                Self::BitlockerRecoveryKey(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.bookingAppointment") => {
-                Self::BookingAppointment(crate::edm::from_value(value)?)
+                Self::BookingAppointment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.bookingBusiness") => {
-                Self::BookingBusiness(crate::edm::from_value(value)?)
+                Self::BookingBusiness(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.bookingCurrency") => {
-                Self::BookingCurrency(crate::edm::from_value(value)?)
+                Self::BookingCurrency(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.bookingCustomerBase") => {
-                Self::BookingCustomerBase(crate::edm::from_value(value)?)
+                Self::BookingCustomerBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.bookingCustomer") => {
-                Self::BookingCustomer(crate::edm::from_value(value)?)
+                Self::BookingCustomer(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.bookingCustomQuestion") => {
-                Self::BookingCustomQuestion(crate::edm::from_value(value)?)
+                Self::BookingCustomQuestion(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.bookingService") => {
-                Self::BookingService(crate::edm::from_value(value)?)
+                Self::BookingService(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.bookingStaffMemberBase") => {
-                Self::BookingStaffMemberBase(crate::edm::from_value(value)?)
+                Self::BookingStaffMemberBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.bookingStaffMember") => {
-                Self::BookingStaffMember(crate::edm::from_value(value)?)
+                Self::BookingStaffMember(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.browserSharedCookie") => {
-                Self::BrowserSharedCookie(crate::edm::from_value(value)?)
+                Self::BrowserSharedCookie(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.browserSite") => {
-                Self::BrowserSite(crate::edm::from_value(value)?)
+                Self::BrowserSite(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.browserSiteList") => {
-                Self::BrowserSiteList(crate::edm::from_value(value)?)
+                Self::BrowserSiteList(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.browseSessionBase") => {
-                Self::BrowseSessionBase(crate::edm::from_value(value)?)
+                Self::BrowseSessionBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.oneDriveForBusinessBrowseSession") => {
-                Self::OneDriveForBusinessBrowseSession(crate::edm::from_value(value)?)
+                Self::OneDriveForBusinessBrowseSession(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.sharePointBrowseSession") => {
-                Self::SharePointBrowseSession(crate::edm::from_value(value)?)
+                Self::SharePointBrowseSession(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.bulkUpload") => Self::BulkUpload(crate::edm::from_value(value)?),
+            Some("microsoft.graph.bulkUpload") => {
+                Self::BulkUpload(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.calendar") => Self::Calendar(crate::edm::from_value(value)?),
+            Some("microsoft.graph.calendar") => Self::Calendar(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "calendar")]
             Some("microsoft.graph.calendarGroup") => {
-                Self::CalendarGroup(crate::edm::from_value(value)?)
+                Self::CalendarGroup(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "calendar")]
             Some("microsoft.graph.calendarPermission") => {
-                Self::CalendarPermission(crate::edm::from_value(value)?)
+                Self::CalendarPermission(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
-            Some("microsoft.graph.call") => Self::Call(crate::edm::from_value(value)?),
+            Some("microsoft.graph.call") => Self::Call(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "copilot")]
             Some("microsoft.graph.callAiInsight") => {
-                Self::CallAiInsight(crate::edm::from_value(value)?)
+                Self::CallAiInsight(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
-            Some("microsoft.graph.callEvent") => Self::CallEvent(crate::edm::from_value(value)?),
+            Some("microsoft.graph.callEvent") => {
+                Self::CallEvent(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "other")]
             Some("microsoft.graph.emergencyCallEvent") => {
-                Self::EmergencyCallEvent(crate::edm::from_value(value)?)
+                Self::EmergencyCallEvent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.callRecording") => {
-                Self::CallRecording(crate::edm::from_value(value)?)
+                Self::CallRecording(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.callTranscript") => {
-                Self::CallTranscript(crate::edm::from_value(value)?)
+                Self::CallTranscript(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.canvasLayout") => {
-                Self::CanvasLayout(crate::edm::from_value(value)?)
+                Self::CanvasLayout(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.caPoliciesDeletableRoot") => {
-                Self::CaPoliciesDeletableRoot(crate::edm::from_value(value)?)
+                Self::CaPoliciesDeletableRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.certificateBasedAuthConfiguration") => {
-                Self::CertificateBasedAuthConfiguration(crate::edm::from_value(value)?)
+                Self::CertificateBasedAuthConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "identity", feature = "teams", feature = "other"))]
             Some("microsoft.graph.changeTrackedEntity") => {
-                Self::ChangeTrackedEntity(crate::edm::from_value(value)?)
+                Self::ChangeTrackedEntity(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.dayNote") => Self::DayNote(crate::edm::from_value(value)?),
+            Some("microsoft.graph.dayNote") => Self::DayNote(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.openShift") => Self::OpenShift(crate::edm::from_value(value)?),
+            Some("microsoft.graph.openShift") => {
+                Self::OpenShift(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(any(feature = "teams", feature = "other"))]
             Some("microsoft.graph.scheduleChangeRequest") => {
-                Self::ScheduleChangeRequest(crate::edm::from_value(value)?)
+                Self::ScheduleChangeRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.offerShiftRequest") => {
-                Self::OfferShiftRequest(crate::edm::from_value(value)?)
+                Self::OfferShiftRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.swapShiftsChangeRequest") => {
-                Self::SwapShiftsChangeRequest(crate::edm::from_value(value)?)
+                Self::SwapShiftsChangeRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.openShiftChangeRequest") => {
-                Self::OpenShiftChangeRequest(crate::edm::from_value(value)?)
+                Self::OpenShiftChangeRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.timeOffRequest") => {
-                Self::TimeOffRequest(crate::edm::from_value(value)?)
+                Self::TimeOffRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.schedulingGroup") => {
-                Self::SchedulingGroup(crate::edm::from_value(value)?)
+                Self::SchedulingGroup(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.shift") => Self::Shift(crate::edm::from_value(value)?),
+            Some("microsoft.graph.shift") => Self::Shift(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.shiftPreferences") => {
-                Self::ShiftPreferences(crate::edm::from_value(value)?)
+                Self::ShiftPreferences(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.timeCard") => Self::TimeCard(crate::edm::from_value(value)?),
+            Some("microsoft.graph.timeCard") => Self::TimeCard(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.timeOff") => Self::TimeOff(crate::edm::from_value(value)?),
+            Some("microsoft.graph.timeOff") => Self::TimeOff(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.timeOffReason") => {
-                Self::TimeOffReason(crate::edm::from_value(value)?)
+                Self::TimeOffReason(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.workforceIntegration") => {
-                Self::WorkforceIntegration(crate::edm::from_value(value)?)
+                Self::WorkforceIntegration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.channel") => Self::Channel(crate::edm::from_value(value)?),
+            Some("microsoft.graph.channel") => Self::Channel(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.chat") => Self::Chat(crate::edm::from_value(value)?),
+            Some("microsoft.graph.chat") => Self::Chat(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.chatMessage") => {
-                Self::ChatMessage(crate::edm::from_value(value)?)
+                Self::ChatMessage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.targetedChatMessage") => {
-                Self::TargetedChatMessage(crate::edm::from_value(value)?)
+                Self::TargetedChatMessage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.chatMessageInfo") => {
-                Self::ChatMessageInfo(crate::edm::from_value(value)?)
+                Self::ChatMessageInfo(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "todo")]
             Some("microsoft.graph.checklistItem") => {
-                Self::ChecklistItem(crate::edm::from_value(value)?)
+                Self::ChecklistItem(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.cloudClipboardItem") => {
-                Self::CloudClipboardItem(crate::edm::from_value(value)?)
+                Self::CloudClipboardItem(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.cloudClipboardRoot") => {
-                Self::CloudClipboardRoot(crate::edm::from_value(value)?)
+                Self::CloudClipboardRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.cloudPC") => Self::CloudPC(crate::edm::from_value(value)?),
+            Some("microsoft.graph.cloudPC") => Self::CloudPC(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.cloudPcAuditEvent") => {
-                Self::CloudPcAuditEvent(crate::edm::from_value(value)?)
+                Self::CloudPcAuditEvent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.cloudPcDeviceImage") => {
-                Self::CloudPcDeviceImage(crate::edm::from_value(value)?)
+                Self::CloudPcDeviceImage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.cloudPcGalleryImage") => {
-                Self::CloudPcGalleryImage(crate::edm::from_value(value)?)
+                Self::CloudPcGalleryImage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.cloudPcOnPremisesConnection") => {
-                Self::CloudPcOnPremisesConnection(crate::edm::from_value(value)?)
+                Self::CloudPcOnPremisesConnection(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.cloudPcProvisioningPolicy") => {
-                Self::CloudPcProvisioningPolicy(crate::edm::from_value(value)?)
+                Self::CloudPcProvisioningPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.cloudPcProvisioningPolicyAssignment") => {
-                Self::CloudPcProvisioningPolicyAssignment(crate::edm::from_value(value)?)
+                Self::CloudPcProvisioningPolicyAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.cloudPcReport") => {
-                Self::CloudPcReport(crate::edm::from_value(value)?)
+                Self::CloudPcReport(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.cloudPcServicePlan") => {
-                Self::CloudPcServicePlan(crate::edm::from_value(value)?)
+                Self::CloudPcServicePlan(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.cloudPcUserSetting") => {
-                Self::CloudPcUserSetting(crate::edm::from_value(value)?)
+                Self::CloudPcUserSetting(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.cloudPcUserSettingAssignment") => {
-                Self::CloudPcUserSettingAssignment(crate::edm::from_value(value)?)
+                Self::CloudPcUserSettingAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.columnDefinition") => {
-                Self::ColumnDefinition(crate::edm::from_value(value)?)
+                Self::ColumnDefinition(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.columnLink") => Self::ColumnLink(crate::edm::from_value(value)?),
+            Some("microsoft.graph.columnLink") => {
+                Self::ColumnLink(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.commsOperation") => {
-                Self::CommsOperation(crate::edm::from_value(value)?)
+                Self::CommsOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.addLargeGalleryViewOperation") => {
-                Self::AddLargeGalleryViewOperation(crate::edm::from_value(value)?)
+                Self::AddLargeGalleryViewOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.cancelMediaProcessingOperation") => {
-                Self::CancelMediaProcessingOperation(crate::edm::from_value(value)?)
+                Self::CancelMediaProcessingOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.inviteParticipantsOperation") => {
-                Self::InviteParticipantsOperation(crate::edm::from_value(value)?)
+                Self::InviteParticipantsOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.muteParticipantOperation") => {
-                Self::MuteParticipantOperation(crate::edm::from_value(value)?)
+                Self::MuteParticipantOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.playPromptOperation") => {
-                Self::PlayPromptOperation(crate::edm::from_value(value)?)
+                Self::PlayPromptOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.recordOperation") => {
-                Self::RecordOperation(crate::edm::from_value(value)?)
+                Self::RecordOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.sendDtmfTonesOperation") => {
-                Self::SendDtmfTonesOperation(crate::edm::from_value(value)?)
+                Self::SendDtmfTonesOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.startHoldMusicOperation") => {
-                Self::StartHoldMusicOperation(crate::edm::from_value(value)?)
+                Self::StartHoldMusicOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.stopHoldMusicOperation") => {
-                Self::StopHoldMusicOperation(crate::edm::from_value(value)?)
+                Self::StopHoldMusicOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.subscribeToToneOperation") => {
-                Self::SubscribeToToneOperation(crate::edm::from_value(value)?)
+                Self::SubscribeToToneOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.unmuteParticipantOperation") => {
-                Self::UnmuteParticipantOperation(crate::edm::from_value(value)?)
+                Self::UnmuteParticipantOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.updateRecordingStatusOperation") => {
-                Self::UpdateRecordingStatusOperation(crate::edm::from_value(value)?)
+                Self::UpdateRecordingStatusOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "employee-experience")]
-            Some("microsoft.graph.community") => Self::Community(crate::edm::from_value(value)?),
+            Some("microsoft.graph.community") => {
+                Self::Community(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.companySubscription") => {
-                Self::CompanySubscription(crate::edm::from_value(value)?)
+                Self::CompanySubscription(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.complianceManagementPartner") => {
-                Self::ComplianceManagementPartner(crate::edm::from_value(value)?)
+                Self::ComplianceManagementPartner(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.conditionalAccessRoot") => {
-                Self::ConditionalAccessRoot(crate::edm::from_value(value)?)
+                Self::ConditionalAccessRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.conditionalAccessTemplate") => {
-                Self::ConditionalAccessTemplate(crate::edm::from_value(value)?)
+                Self::ConditionalAccessTemplate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.configurationBaseline") => {
-                Self::ConfigurationBaseline(crate::edm::from_value(value)?)
+                Self::ConfigurationBaseline(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.configurationDrift") => {
-                Self::ConfigurationDrift(crate::edm::from_value(value)?)
+                Self::ConfigurationDrift(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.configurationManagement") => {
-                Self::ConfigurationManagement(crate::edm::from_value(value)?)
+                Self::ConfigurationManagement(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.configurationMonitor") => {
-                Self::ConfigurationMonitor(crate::edm::from_value(value)?)
+                Self::ConfigurationMonitor(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.configurationMonitoringResult") => {
-                Self::ConfigurationMonitoringResult(crate::edm::from_value(value)?)
+                Self::ConfigurationMonitoringResult(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.configurationSnapshotJob") => {
-                Self::ConfigurationSnapshotJob(crate::edm::from_value(value)?)
+                Self::ConfigurationSnapshotJob(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.connectedOrganization") => {
-                Self::ConnectedOrganization(crate::edm::from_value(value)?)
+                Self::ConnectedOrganization(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "personal-contacts")]
             Some("microsoft.graph.contactFolder") => {
-                Self::ContactFolder(crate::edm::from_value(value)?)
+                Self::ContactFolder(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.contentActivity") => {
-                Self::ContentActivity(crate::edm::from_value(value)?)
+                Self::ContentActivity(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.contentSharingSession") => {
-                Self::ContentSharingSession(crate::edm::from_value(value)?)
+                Self::ContentSharingSession(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.contentType") => {
-                Self::ContentType(crate::edm::from_value(value)?)
+                Self::ContentType(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.controlConfiguration") => {
-                Self::ControlConfiguration(crate::edm::from_value(value)?)
+                Self::ControlConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.endUserSettings") => {
-                Self::EndUserSettings(crate::edm::from_value(value)?)
+                Self::EndUserSettings(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.conversation") => {
-                Self::Conversation(crate::edm::from_value(value)?)
+                Self::Conversation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.conversationMember") => {
-                Self::ConversationMember(crate::edm::from_value(value)?)
+                Self::ConversationMember(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.aadUserConversationMember") => {
-                Self::AadUserConversationMember(crate::edm::from_value(value)?)
+                Self::AadUserConversationMember(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.anonymousGuestConversationMember") => {
-                Self::AnonymousGuestConversationMember(crate::edm::from_value(value)?)
+                Self::AnonymousGuestConversationMember(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.azureCommunicationServicesUserConversationMember") => {
-                Self::AzureCommunicationServicesUserConversationMember(crate::edm::from_value(
-                    value,
-                )?)
+                Self::AzureCommunicationServicesUserConversationMember(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.microsoftAccountUserConversationMember") => {
-                Self::MicrosoftAccountUserConversationMember(crate::edm::from_value(value)?)
+                Self::MicrosoftAccountUserConversationMember(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.phoneUserConversationMember") => {
-                Self::PhoneUserConversationMember(crate::edm::from_value(value)?)
+                Self::PhoneUserConversationMember(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.skypeForBusinessUserConversationMember") => {
-                Self::SkypeForBusinessUserConversationMember(crate::edm::from_value(value)?)
+                Self::SkypeForBusinessUserConversationMember(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.skypeUserConversationMember") => {
-                Self::SkypeUserConversationMember(crate::edm::from_value(value)?)
+                Self::SkypeUserConversationMember(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.conversationThread") => {
-                Self::ConversationThread(crate::edm::from_value(value)?)
+                Self::ConversationThread(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "copilot")]
             Some("microsoft.graph.copilotAdmin") => {
-                Self::CopilotAdmin(crate::edm::from_value(value)?)
+                Self::CopilotAdmin(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "copilot")]
             Some("microsoft.graph.copilotAdminCatalog") => {
-                Self::CopilotAdminCatalog(crate::edm::from_value(value)?)
+                Self::CopilotAdminCatalog(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "copilot")]
             Some("microsoft.graph.copilotAdminLimitedMode") => {
-                Self::CopilotAdminLimitedMode(crate::edm::from_value(value)?)
+                Self::CopilotAdminLimitedMode(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "copilot")]
             Some("microsoft.graph.copilotAdminSetting") => {
-                Self::CopilotAdminSetting(crate::edm::from_value(value)?)
+                Self::CopilotAdminSetting(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "copilot", feature = "other"))]
             Some("microsoft.graph.copilotPackage") => {
-                Self::CopilotPackage(crate::edm::from_value(value)?)
+                Self::CopilotPackage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "copilot")]
             Some("microsoft.graph.copilotPackageDetail") => {
-                Self::CopilotPackageDetail(crate::edm::from_value(value)?)
+                Self::CopilotPackageDetail(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "copilot")]
             Some("microsoft.graph.copilotReportRoot") => {
-                Self::CopilotReportRoot(crate::edm::from_value(value)?)
+                Self::CopilotReportRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.crossTenantAccessPolicyConfigurationDefault") => {
-                Self::CrossTenantAccessPolicyConfigurationDefault(crate::edm::from_value(value)?)
+                Self::CrossTenantAccessPolicyConfigurationDefault(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
             Some("microsoft.graph.customCalloutExtension") => {
-                Self::CustomCalloutExtension(crate::edm::from_value(value)?)
+                Self::CustomCalloutExtension(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageAssignmentRequestWorkflowExtension") => {
-                Self::AccessPackageAssignmentRequestWorkflowExtension(crate::edm::from_value(
-                    value,
-                )?)
+                Self::AccessPackageAssignmentRequestWorkflowExtension(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.accessPackageAssignmentWorkflowExtension") => {
-                Self::AccessPackageAssignmentWorkflowExtension(crate::edm::from_value(value)?)
+                Self::AccessPackageAssignmentWorkflowExtension(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.customAuthenticationExtension") => {
-                Self::CustomAuthenticationExtension(crate::edm::from_value(value)?)
+                Self::CustomAuthenticationExtension(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onAttributeCollectionStartCustomExtension") => {
-                Self::OnAttributeCollectionStartCustomExtension(crate::edm::from_value(value)?)
+                Self::OnAttributeCollectionStartCustomExtension(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onAttributeCollectionSubmitCustomExtension") => {
-                Self::OnAttributeCollectionSubmitCustomExtension(crate::edm::from_value(value)?)
+                Self::OnAttributeCollectionSubmitCustomExtension(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onOtpSendCustomExtension") => {
-                Self::OnOtpSendCustomExtension(crate::edm::from_value(value)?)
+                Self::OnOtpSendCustomExtension(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onPasswordSubmitCustomExtension") => {
-                Self::OnPasswordSubmitCustomExtension(crate::edm::from_value(value)?)
+                Self::OnPasswordSubmitCustomExtension(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onTokenIssuanceStartCustomExtension") => {
-                Self::OnTokenIssuanceStartCustomExtension(crate::edm::from_value(value)?)
+                Self::OnTokenIssuanceStartCustomExtension(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.onVerifiedIdClaimValidationCustomExtension") => {
-                Self::OnVerifiedIdClaimValidationCustomExtension(crate::edm::from_value(value)?)
+                Self::OnVerifiedIdClaimValidationCustomExtension(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.customTaskExtension") => {
-                Self::IdentityGovernanceCustomTaskExtension(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceCustomTaskExtension(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.customDataProvidedResourceFile") => {
-                Self::CustomDataProvidedResourceFile(crate::edm::from_value(value)?)
+                Self::CustomDataProvidedResourceFile(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.customDataProvidedResourceUploadSession") => {
-                Self::CustomDataProvidedResourceUploadSession(crate::edm::from_value(value)?)
+                Self::CustomDataProvidedResourceUploadSession(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.customDataProvidedResourceAccessReviewUploadSession") => {
-                Self::CustomDataProvidedResourceAccessReviewUploadSession(crate::edm::from_value(
-                    value,
-                )?)
+                Self::CustomDataProvidedResourceAccessReviewUploadSession(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.customExtensionStageSetting") => {
-                Self::CustomExtensionStageSetting(crate::edm::from_value(value)?)
+                Self::CustomExtensionStageSetting(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.customSecurityAttributeDefinition") => {
-                Self::CustomSecurityAttributeDefinition(crate::edm::from_value(value)?)
+                Self::CustomSecurityAttributeDefinition(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.dataPolicyOperation") => {
-                Self::DataPolicyOperation(crate::edm::from_value(value)?)
+                Self::DataPolicyOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "identity", feature = "security", feature = "other"))]
             Some("microsoft.graph.dataSecurityAndGovernance") => {
-                Self::DataSecurityAndGovernance(crate::edm::from_value(value)?)
+                Self::DataSecurityAndGovernance(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.tenantDataSecurityAndGovernance") => {
-                Self::TenantDataSecurityAndGovernance(crate::edm::from_value(value)?)
+                Self::TenantDataSecurityAndGovernance(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.userDataSecurityAndGovernance") => {
-                Self::UserDataSecurityAndGovernance(crate::edm::from_value(value)?)
+                Self::UserDataSecurityAndGovernance(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.delegatedAdminAccessAssignment") => {
-                Self::DelegatedAdminAccessAssignment(crate::edm::from_value(value)?)
+                Self::DelegatedAdminAccessAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.delegatedAdminCustomer") => {
-                Self::DelegatedAdminCustomer(crate::edm::from_value(value)?)
+                Self::DelegatedAdminCustomer(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.delegatedAdminRelationship") => {
-                Self::DelegatedAdminRelationship(crate::edm::from_value(value)?)
+                Self::DelegatedAdminRelationship(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.resellerDelegatedAdminRelationship") => {
-                Self::ResellerDelegatedAdminRelationship(crate::edm::from_value(value)?)
+                Self::ResellerDelegatedAdminRelationship(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.delegatedAdminRelationshipOperation") => {
-                Self::DelegatedAdminRelationshipOperation(crate::edm::from_value(value)?)
+                Self::DelegatedAdminRelationshipOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.delegatedAdminRelationshipRequest") => {
-                Self::DelegatedAdminRelationshipRequest(crate::edm::from_value(value)?)
+                Self::DelegatedAdminRelationshipRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.delegatedAdminServiceManagementDetail") => {
-                Self::DelegatedAdminServiceManagementDetail(crate::edm::from_value(value)?)
+                Self::DelegatedAdminServiceManagementDetail(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.delegatedPermissionClassification") => {
-                Self::DelegatedPermissionClassification(crate::edm::from_value(value)?)
+                Self::DelegatedPermissionClassification(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.deletedChat") => {
-                Self::DeletedChat(crate::edm::from_value(value)?)
+                Self::DeletedChat(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.deletedItemContainer") => {
-                Self::DeletedItemContainer(crate::edm::from_value(value)?)
+                Self::DeletedItemContainer(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.deletedTeam") => {
-                Self::DeletedTeam(crate::edm::from_value(value)?)
+                Self::DeletedTeam(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.deltaParticipants") => {
-                Self::DeltaParticipants(crate::edm::from_value(value)?)
+                Self::DeltaParticipants(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.detectedApp") => {
-                Self::DetectedApp(crate::edm::from_value(value)?)
+                Self::DetectedApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceAppManagement") => {
-                Self::DeviceAppManagement(crate::edm::from_value(value)?)
+                Self::DeviceAppManagement(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceCategory") => {
-                Self::DeviceCategory(crate::edm::from_value(value)?)
+                Self::DeviceCategory(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceComplianceActionItem") => {
-                Self::DeviceComplianceActionItem(crate::edm::from_value(value)?)
+                Self::DeviceComplianceActionItem(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceComplianceDeviceOverview") => {
-                Self::DeviceComplianceDeviceOverview(crate::edm::from_value(value)?)
+                Self::DeviceComplianceDeviceOverview(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceComplianceDeviceStatus") => {
-                Self::DeviceComplianceDeviceStatus(crate::edm::from_value(value)?)
+                Self::DeviceComplianceDeviceStatus(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceCompliancePolicy") => {
-                Self::DeviceCompliancePolicy(crate::edm::from_value(value)?)
+                Self::DeviceCompliancePolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.androidCompliancePolicy") => {
-                Self::AndroidCompliancePolicy(crate::edm::from_value(value)?)
+                Self::AndroidCompliancePolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.androidWorkProfileCompliancePolicy") => {
-                Self::AndroidWorkProfileCompliancePolicy(crate::edm::from_value(value)?)
+                Self::AndroidWorkProfileCompliancePolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosCompliancePolicy") => {
-                Self::IosCompliancePolicy(crate::edm::from_value(value)?)
+                Self::IosCompliancePolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.macOSCompliancePolicy") => {
-                Self::MacOSCompliancePolicy(crate::edm::from_value(value)?)
+                Self::MacOSCompliancePolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows10CompliancePolicy") => {
-                Self::Windows10CompliancePolicy(crate::edm::from_value(value)?)
+                Self::Windows10CompliancePolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows10MobileCompliancePolicy") => {
-                Self::Windows10MobileCompliancePolicy(crate::edm::from_value(value)?)
+                Self::Windows10MobileCompliancePolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows81CompliancePolicy") => {
-                Self::Windows81CompliancePolicy(crate::edm::from_value(value)?)
+                Self::Windows81CompliancePolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsPhone81CompliancePolicy") => {
-                Self::WindowsPhone81CompliancePolicy(crate::edm::from_value(value)?)
+                Self::WindowsPhone81CompliancePolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceCompliancePolicyAssignment") => {
-                Self::DeviceCompliancePolicyAssignment(crate::edm::from_value(value)?)
+                Self::DeviceCompliancePolicyAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceCompliancePolicyDeviceStateSummary") => {
-                Self::DeviceCompliancePolicyDeviceStateSummary(crate::edm::from_value(value)?)
+                Self::DeviceCompliancePolicyDeviceStateSummary(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceCompliancePolicySettingStateSummary") => {
-                Self::DeviceCompliancePolicySettingStateSummary(crate::edm::from_value(value)?)
+                Self::DeviceCompliancePolicySettingStateSummary(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceCompliancePolicyState") => {
-                Self::DeviceCompliancePolicyState(crate::edm::from_value(value)?)
+                Self::DeviceCompliancePolicyState(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceComplianceScheduledActionForRule") => {
-                Self::DeviceComplianceScheduledActionForRule(crate::edm::from_value(value)?)
+                Self::DeviceComplianceScheduledActionForRule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceComplianceSettingState") => {
-                Self::DeviceComplianceSettingState(crate::edm::from_value(value)?)
+                Self::DeviceComplianceSettingState(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceComplianceUserOverview") => {
-                Self::DeviceComplianceUserOverview(crate::edm::from_value(value)?)
+                Self::DeviceComplianceUserOverview(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceComplianceUserStatus") => {
-                Self::DeviceComplianceUserStatus(crate::edm::from_value(value)?)
+                Self::DeviceComplianceUserStatus(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceConfiguration") => {
-                Self::DeviceConfiguration(crate::edm::from_value(value)?)
+                Self::DeviceConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.androidCustomConfiguration") => {
-                Self::AndroidCustomConfiguration(crate::edm::from_value(value)?)
+                Self::AndroidCustomConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.androidGeneralDeviceConfiguration") => {
-                Self::AndroidGeneralDeviceConfiguration(crate::edm::from_value(value)?)
+                Self::AndroidGeneralDeviceConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.androidWorkProfileCustomConfiguration") => {
-                Self::AndroidWorkProfileCustomConfiguration(crate::edm::from_value(value)?)
+                Self::AndroidWorkProfileCustomConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.androidWorkProfileGeneralDeviceConfiguration") => {
-                Self::AndroidWorkProfileGeneralDeviceConfiguration(crate::edm::from_value(value)?)
+                Self::AndroidWorkProfileGeneralDeviceConfiguration(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.appleDeviceFeaturesConfigurationBase") => {
-                Self::AppleDeviceFeaturesConfigurationBase(crate::edm::from_value(value)?)
+                Self::AppleDeviceFeaturesConfigurationBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosDeviceFeaturesConfiguration") => {
-                Self::IosDeviceFeaturesConfiguration(crate::edm::from_value(value)?)
+                Self::IosDeviceFeaturesConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.macOSDeviceFeaturesConfiguration") => {
-                Self::MacOSDeviceFeaturesConfiguration(crate::edm::from_value(value)?)
+                Self::MacOSDeviceFeaturesConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.editionUpgradeConfiguration") => {
-                Self::EditionUpgradeConfiguration(crate::edm::from_value(value)?)
+                Self::EditionUpgradeConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosCertificateProfile") => {
-                Self::IosCertificateProfile(crate::edm::from_value(value)?)
+                Self::IosCertificateProfile(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosCustomConfiguration") => {
-                Self::IosCustomConfiguration(crate::edm::from_value(value)?)
+                Self::IosCustomConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosGeneralDeviceConfiguration") => {
-                Self::IosGeneralDeviceConfiguration(crate::edm::from_value(value)?)
+                Self::IosGeneralDeviceConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosUpdateConfiguration") => {
-                Self::IosUpdateConfiguration(crate::edm::from_value(value)?)
+                Self::IosUpdateConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.macOSCustomConfiguration") => {
-                Self::MacOSCustomConfiguration(crate::edm::from_value(value)?)
+                Self::MacOSCustomConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.macOSGeneralDeviceConfiguration") => {
-                Self::MacOSGeneralDeviceConfiguration(crate::edm::from_value(value)?)
+                Self::MacOSGeneralDeviceConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.sharedPCConfiguration") => {
-                Self::SharedPCConfiguration(crate::edm::from_value(value)?)
+                Self::SharedPCConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows10CustomConfiguration") => {
-                Self::Windows10CustomConfiguration(crate::edm::from_value(value)?)
+                Self::Windows10CustomConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows10EndpointProtectionConfiguration") => {
-                Self::Windows10EndpointProtectionConfiguration(crate::edm::from_value(value)?)
+                Self::Windows10EndpointProtectionConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows10EnterpriseModernAppManagementConfiguration") => {
-                Self::Windows10EnterpriseModernAppManagementConfiguration(crate::edm::from_value(
-                    value,
-                )?)
+                Self::Windows10EnterpriseModernAppManagementConfiguration(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows10GeneralConfiguration") => {
-                Self::Windows10GeneralConfiguration(crate::edm::from_value(value)?)
+                Self::Windows10GeneralConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows10SecureAssessmentConfiguration") => {
-                Self::Windows10SecureAssessmentConfiguration(crate::edm::from_value(value)?)
+                Self::Windows10SecureAssessmentConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows10TeamGeneralConfiguration") => {
-                Self::Windows10TeamGeneralConfiguration(crate::edm::from_value(value)?)
+                Self::Windows10TeamGeneralConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows81GeneralConfiguration") => {
-                Self::Windows81GeneralConfiguration(crate::edm::from_value(value)?)
+                Self::Windows81GeneralConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsDefenderAdvancedThreatProtectionConfiguration") => {
-                Self::WindowsDefenderAdvancedThreatProtectionConfiguration(crate::edm::from_value(
-                    value,
-                )?)
+                Self::WindowsDefenderAdvancedThreatProtectionConfiguration(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsPhone81CustomConfiguration") => {
-                Self::WindowsPhone81CustomConfiguration(crate::edm::from_value(value)?)
+                Self::WindowsPhone81CustomConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsPhone81GeneralConfiguration") => {
-                Self::WindowsPhone81GeneralConfiguration(crate::edm::from_value(value)?)
+                Self::WindowsPhone81GeneralConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsUpdateForBusinessConfiguration") => {
-                Self::WindowsUpdateForBusinessConfiguration(crate::edm::from_value(value)?)
+                Self::WindowsUpdateForBusinessConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceConfigurationAssignment") => {
-                Self::DeviceConfigurationAssignment(crate::edm::from_value(value)?)
+                Self::DeviceConfigurationAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceConfigurationDeviceOverview") => {
-                Self::DeviceConfigurationDeviceOverview(crate::edm::from_value(value)?)
+                Self::DeviceConfigurationDeviceOverview(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceConfigurationDeviceStateSummary") => {
-                Self::DeviceConfigurationDeviceStateSummary(crate::edm::from_value(value)?)
+                Self::DeviceConfigurationDeviceStateSummary(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceConfigurationDeviceStatus") => {
-                Self::DeviceConfigurationDeviceStatus(crate::edm::from_value(value)?)
+                Self::DeviceConfigurationDeviceStatus(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceConfigurationState") => {
-                Self::DeviceConfigurationState(crate::edm::from_value(value)?)
+                Self::DeviceConfigurationState(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceConfigurationUserOverview") => {
-                Self::DeviceConfigurationUserOverview(crate::edm::from_value(value)?)
+                Self::DeviceConfigurationUserOverview(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceConfigurationUserStatus") => {
-                Self::DeviceConfigurationUserStatus(crate::edm::from_value(value)?)
+                Self::DeviceConfigurationUserStatus(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceEnrollmentConfiguration") => {
-                Self::DeviceEnrollmentConfiguration(crate::edm::from_value(value)?)
+                Self::DeviceEnrollmentConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceEnrollmentLimitConfiguration") => {
-                Self::DeviceEnrollmentLimitConfiguration(crate::edm::from_value(value)?)
+                Self::DeviceEnrollmentLimitConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceEnrollmentPlatformRestrictionsConfiguration") => {
-                Self::DeviceEnrollmentPlatformRestrictionsConfiguration(crate::edm::from_value(
-                    value,
-                )?)
+                Self::DeviceEnrollmentPlatformRestrictionsConfiguration(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceEnrollmentWindowsHelloForBusinessConfiguration") => {
-                Self::DeviceEnrollmentWindowsHelloForBusinessConfiguration(crate::edm::from_value(
-                    value,
-                )?)
+                Self::DeviceEnrollmentWindowsHelloForBusinessConfiguration(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windows10EnrollmentCompletionPageConfiguration") => {
-                Self::Windows10EnrollmentCompletionPageConfiguration(crate::edm::from_value(value)?)
+                Self::Windows10EnrollmentCompletionPageConfiguration(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceInstallState") => {
-                Self::DeviceInstallState(crate::edm::from_value(value)?)
+                Self::DeviceInstallState(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.deviceLocalCredentialInfo") => {
-                Self::DeviceLocalCredentialInfo(crate::edm::from_value(value)?)
+                Self::DeviceLocalCredentialInfo(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceLogCollectionResponse") => {
-                Self::DeviceLogCollectionResponse(crate::edm::from_value(value)?)
+                Self::DeviceLogCollectionResponse(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceManagement") => {
-                Self::DeviceManagement(crate::edm::from_value(value)?)
+                Self::DeviceManagement(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.deviceManagementCachedReportConfiguration") => {
-                Self::DeviceManagementCachedReportConfiguration(crate::edm::from_value(value)?)
+                Self::DeviceManagementCachedReportConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceManagementExchangeConnector") => {
-                Self::DeviceManagementExchangeConnector(crate::edm::from_value(value)?)
+                Self::DeviceManagementExchangeConnector(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceManagementExportJob") => {
-                Self::DeviceManagementExportJob(crate::edm::from_value(value)?)
+                Self::DeviceManagementExportJob(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceManagementPartner") => {
-                Self::DeviceManagementPartner(crate::edm::from_value(value)?)
+                Self::DeviceManagementPartner(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceManagementReports") => {
-                Self::DeviceManagementReports(crate::edm::from_value(value)?)
+                Self::DeviceManagementReports(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceManagementTroubleshootingEvent") => {
-                Self::DeviceManagementTroubleshootingEvent(crate::edm::from_value(value)?)
+                Self::DeviceManagementTroubleshootingEvent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.enrollmentTroubleshootingEvent") => {
-                Self::EnrollmentTroubleshootingEvent(crate::edm::from_value(value)?)
+                Self::EnrollmentTroubleshootingEvent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.deviceRegistrationPolicy") => {
-                Self::DeviceRegistrationPolicy(crate::edm::from_value(value)?)
+                Self::DeviceRegistrationPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.directory") => Self::Directory(crate::edm::from_value(value)?),
+            Some("microsoft.graph.directory") => {
+                Self::Directory(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "reports")]
             Some("microsoft.graph.directoryAudit") => {
-                Self::DirectoryAudit(crate::edm::from_value(value)?)
+                Self::DirectoryAudit(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.directoryDefinition") => {
-                Self::DirectoryDefinition(crate::edm::from_value(value)?)
+                Self::DirectoryDefinition(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(
                 feature = "identity",
@@ -7138,610 +8348,628 @@ impl<'de> serde::Deserialize<'de> for AnyEntity {
                 feature = "directory"
             ))]
             Some("microsoft.graph.directoryObject") => {
-                Self::DirectoryObject(crate::edm::from_value(value)?)
+                Self::DirectoryObject(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.administrativeUnit") => {
-                Self::AdministrativeUnit(crate::edm::from_value(value)?)
+                Self::AdministrativeUnit(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.application") => {
-                Self::Application(crate::edm::from_value(value)?)
+                Self::Application(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.agentIdentityBlueprint") => {
-                Self::AgentIdentityBlueprint(crate::edm::from_value(value)?)
+                Self::AgentIdentityBlueprint(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.appRoleAssignment") => {
-                Self::AppRoleAssignment(crate::edm::from_value(value)?)
+                Self::AppRoleAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.certificateAuthorityDetail") => {
-                Self::CertificateAuthorityDetail(crate::edm::from_value(value)?)
+                Self::CertificateAuthorityDetail(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.certificateBasedAuthPki") => {
-                Self::CertificateBasedAuthPki(crate::edm::from_value(value)?)
+                Self::CertificateBasedAuthPki(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.contract") => Self::Contract(crate::edm::from_value(value)?),
+            Some("microsoft.graph.contract") => Self::Contract(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.device") => Self::Device(crate::edm::from_value(value)?),
+            Some("microsoft.graph.device") => Self::Device(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.directoryObjectPartnerReference") => {
-                Self::DirectoryObjectPartnerReference(crate::edm::from_value(value)?)
+                Self::DirectoryObjectPartnerReference(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.directoryRole") => {
-                Self::DirectoryRole(crate::edm::from_value(value)?)
+                Self::DirectoryRole(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.directoryRoleTemplate") => {
-                Self::DirectoryRoleTemplate(crate::edm::from_value(value)?)
+                Self::DirectoryRoleTemplate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.endpoint") => Self::Endpoint(crate::edm::from_value(value)?),
+            Some("microsoft.graph.endpoint") => Self::Endpoint(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.extensionProperty") => {
-                Self::ExtensionProperty(crate::edm::from_value(value)?)
+                Self::ExtensionProperty(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.federatedTokenValidationPolicy") => {
-                Self::FederatedTokenValidationPolicy(crate::edm::from_value(value)?)
+                Self::FederatedTokenValidationPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.group") => Self::Group(crate::edm::from_value(value)?),
+            Some("microsoft.graph.group") => Self::Group(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "directory")]
             Some("microsoft.graph.groupSettingTemplate") => {
-                Self::GroupSettingTemplate(crate::edm::from_value(value)?)
+                Self::GroupSettingTemplate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.mailbox") => Self::Mailbox(crate::edm::from_value(value)?),
+            Some("microsoft.graph.mailbox") => Self::Mailbox(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.multiTenantOrganizationMember") => {
-                Self::MultiTenantOrganizationMember(crate::edm::from_value(value)?)
+                Self::MultiTenantOrganizationMember(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.organization") => {
-                Self::Organization(crate::edm::from_value(value)?)
+                Self::Organization(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.orgContact") => Self::OrgContact(crate::edm::from_value(value)?),
+            Some("microsoft.graph.orgContact") => {
+                Self::OrgContact(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(any(feature = "identity", feature = "identity-access"))]
-            Some("microsoft.graph.policyBase") => Self::PolicyBase(crate::edm::from_value(value)?),
+            Some("microsoft.graph.policyBase") => {
+                Self::PolicyBase(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.appManagementPolicy") => {
-                Self::AppManagementPolicy(crate::edm::from_value(value)?)
+                Self::AppManagementPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.authorizationPolicy") => {
-                Self::AuthorizationPolicy(crate::edm::from_value(value)?)
+                Self::AuthorizationPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.crossTenantAccessPolicy") => {
-                Self::CrossTenantAccessPolicy(crate::edm::from_value(value)?)
+                Self::CrossTenantAccessPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identitySecurityDefaultsEnforcementPolicy") => {
-                Self::IdentitySecurityDefaultsEnforcementPolicy(crate::edm::from_value(value)?)
+                Self::IdentitySecurityDefaultsEnforcementPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.permissionGrantPolicy") => {
-                Self::PermissionGrantPolicy(crate::edm::from_value(value)?)
+                Self::PermissionGrantPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "identity", feature = "identity-access"))]
-            Some("microsoft.graph.stsPolicy") => Self::StsPolicy(crate::edm::from_value(value)?),
+            Some("microsoft.graph.stsPolicy") => {
+                Self::StsPolicy(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.activityBasedTimeoutPolicy") => {
-                Self::ActivityBasedTimeoutPolicy(crate::edm::from_value(value)?)
+                Self::ActivityBasedTimeoutPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.claimsMappingPolicy") => {
-                Self::ClaimsMappingPolicy(crate::edm::from_value(value)?)
+                Self::ClaimsMappingPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.homeRealmDiscoveryPolicy") => {
-                Self::HomeRealmDiscoveryPolicy(crate::edm::from_value(value)?)
+                Self::HomeRealmDiscoveryPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tokenIssuancePolicy") => {
-                Self::TokenIssuancePolicy(crate::edm::from_value(value)?)
+                Self::TokenIssuancePolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tokenLifetimePolicy") => {
-                Self::TokenLifetimePolicy(crate::edm::from_value(value)?)
+                Self::TokenLifetimePolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.tenantAppManagementPolicy") => {
-                Self::TenantAppManagementPolicy(crate::edm::from_value(value)?)
+                Self::TenantAppManagementPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.remoteTenantGroup") => {
-                Self::RemoteTenantGroup(crate::edm::from_value(value)?)
+                Self::RemoteTenantGroup(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.resourceSpecificPermissionGrant") => {
-                Self::ResourceSpecificPermissionGrant(crate::edm::from_value(value)?)
+                Self::ResourceSpecificPermissionGrant(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.servicePrincipal") => {
-                Self::ServicePrincipal(crate::edm::from_value(value)?)
+                Self::ServicePrincipal(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.agentIdentity") => {
-                Self::AgentIdentity(crate::edm::from_value(value)?)
+                Self::AgentIdentity(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.agentIdentityBlueprintPrincipal") => {
-                Self::AgentIdentityBlueprintPrincipal(crate::edm::from_value(value)?)
+                Self::AgentIdentityBlueprintPrincipal(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.user") => Self::User(crate::edm::from_value(value)?),
+            Some("microsoft.graph.user") => Self::User(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.agentUser") => Self::AgentUser(crate::edm::from_value(value)?),
+            Some("microsoft.graph.agentUser") => {
+                Self::AgentUser(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.domain") => Self::Domain(crate::edm::from_value(value)?),
+            Some("microsoft.graph.domain") => Self::Domain(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "directory")]
             Some("microsoft.graph.domainDnsRecord") => {
-                Self::DomainDnsRecord(crate::edm::from_value(value)?)
+                Self::DomainDnsRecord(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.domainDnsCnameRecord") => {
-                Self::DomainDnsCnameRecord(crate::edm::from_value(value)?)
+                Self::DomainDnsCnameRecord(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.domainDnsMxRecord") => {
-                Self::DomainDnsMxRecord(crate::edm::from_value(value)?)
+                Self::DomainDnsMxRecord(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.domainDnsSrvRecord") => {
-                Self::DomainDnsSrvRecord(crate::edm::from_value(value)?)
+                Self::DomainDnsSrvRecord(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.domainDnsTxtRecord") => {
-                Self::DomainDnsTxtRecord(crate::edm::from_value(value)?)
+                Self::DomainDnsTxtRecord(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.domainDnsUnavailableRecord") => {
-                Self::DomainDnsUnavailableRecord(crate::edm::from_value(value)?)
+                Self::DomainDnsUnavailableRecord(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.eBookInstallSummary") => {
-                Self::EBookInstallSummary(crate::edm::from_value(value)?)
+                Self::EBookInstallSummary(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.edge") => Self::Edge(crate::edm::from_value(value)?),
+            Some("microsoft.graph.edge") => Self::Edge(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationAssignment") => {
-                Self::EducationAssignment(crate::edm::from_value(value)?)
+                Self::EducationAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationAssignmentDefaults") => {
-                Self::EducationAssignmentDefaults(crate::edm::from_value(value)?)
+                Self::EducationAssignmentDefaults(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationAssignmentResource") => {
-                Self::EducationAssignmentResource(crate::edm::from_value(value)?)
+                Self::EducationAssignmentResource(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationAssignmentSettings") => {
-                Self::EducationAssignmentSettings(crate::edm::from_value(value)?)
+                Self::EducationAssignmentSettings(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationCategory") => {
-                Self::EducationCategory(crate::edm::from_value(value)?)
+                Self::EducationCategory(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationClass") => {
-                Self::EducationClass(crate::edm::from_value(value)?)
+                Self::EducationClass(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationGradingCategory") => {
-                Self::EducationGradingCategory(crate::edm::from_value(value)?)
+                Self::EducationGradingCategory(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationGradingScheme") => {
-                Self::EducationGradingScheme(crate::edm::from_value(value)?)
+                Self::EducationGradingScheme(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationModule") => {
-                Self::EducationModule(crate::edm::from_value(value)?)
+                Self::EducationModule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationModuleResource") => {
-                Self::EducationModuleResource(crate::edm::from_value(value)?)
+                Self::EducationModuleResource(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "education", feature = "other"))]
             Some("microsoft.graph.educationOrganization") => {
-                Self::EducationOrganization(crate::edm::from_value(value)?)
+                Self::EducationOrganization(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationSchool") => {
-                Self::EducationSchool(crate::edm::from_value(value)?)
+                Self::EducationSchool(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationOutcome") => {
-                Self::EducationOutcome(crate::edm::from_value(value)?)
+                Self::EducationOutcome(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationFeedbackOutcome") => {
-                Self::EducationFeedbackOutcome(crate::edm::from_value(value)?)
+                Self::EducationFeedbackOutcome(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationFeedbackResourceOutcome") => {
-                Self::EducationFeedbackResourceOutcome(crate::edm::from_value(value)?)
+                Self::EducationFeedbackResourceOutcome(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationPointsOutcome") => {
-                Self::EducationPointsOutcome(crate::edm::from_value(value)?)
+                Self::EducationPointsOutcome(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationRubricOutcome") => {
-                Self::EducationRubricOutcome(crate::edm::from_value(value)?)
+                Self::EducationRubricOutcome(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationRubric") => {
-                Self::EducationRubric(crate::edm::from_value(value)?)
+                Self::EducationRubric(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationSubmission") => {
-                Self::EducationSubmission(crate::edm::from_value(value)?)
+                Self::EducationSubmission(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationSubmissionResource") => {
-                Self::EducationSubmissionResource(crate::edm::from_value(value)?)
+                Self::EducationSubmissionResource(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.educationUser") => {
-                Self::EducationUser(crate::edm::from_value(value)?)
+                Self::EducationUser(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.emailNotificationsSetting") => {
-                Self::EmailNotificationsSetting(crate::edm::from_value(value)?)
+                Self::EmailNotificationsSetting(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.employeeExperienceUser") => {
-                Self::EmployeeExperienceUser(crate::edm::from_value(value)?)
+                Self::EmployeeExperienceUser(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.endUserNotification") => {
-                Self::EndUserNotification(crate::edm::from_value(value)?)
+                Self::EndUserNotification(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.endUserNotificationDetail") => {
-                Self::EndUserNotificationDetail(crate::edm::from_value(value)?)
+                Self::EndUserNotificationDetail(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "communications", feature = "other"))]
             Some("microsoft.graph.engagementConversation") => {
-                Self::EngagementConversation(crate::edm::from_value(value)?)
+                Self::EngagementConversation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.onlineMeetingEngagementConversation") => {
-                Self::OnlineMeetingEngagementConversation(crate::edm::from_value(value)?)
+                Self::OnlineMeetingEngagementConversation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.engagementConversationMessage") => {
-                Self::EngagementConversationMessage(crate::edm::from_value(value)?)
+                Self::EngagementConversationMessage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.engagementConversationDiscussionMessage") => {
-                Self::EngagementConversationDiscussionMessage(crate::edm::from_value(value)?)
+                Self::EngagementConversationDiscussionMessage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.engagementConversationQuestionMessage") => {
-                Self::EngagementConversationQuestionMessage(crate::edm::from_value(value)?)
+                Self::EngagementConversationQuestionMessage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.engagementConversationSystemMessage") => {
-                Self::EngagementConversationSystemMessage(crate::edm::from_value(value)?)
+                Self::EngagementConversationSystemMessage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.engagementConversationMessageReaction") => {
-                Self::EngagementConversationMessageReaction(crate::edm::from_value(value)?)
+                Self::EngagementConversationMessageReaction(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "employee-experience")]
             Some("microsoft.graph.engagementRole") => {
-                Self::EngagementRole(crate::edm::from_value(value)?)
+                Self::EngagementRole(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "employee-experience")]
             Some("microsoft.graph.engagementRoleMember") => {
-                Self::EngagementRoleMember(crate::edm::from_value(value)?)
+                Self::EngagementRoleMember(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.enrollmentConfigurationAssignment") => {
-                Self::EnrollmentConfigurationAssignment(crate::edm::from_value(value)?)
+                Self::EnrollmentConfigurationAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.enterpriseCodeSigningCertificate") => {
-                Self::EnterpriseCodeSigningCertificate(crate::edm::from_value(value)?)
+                Self::EnterpriseCodeSigningCertificate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.entitlementManagement") => {
-                Self::EntitlementManagement(crate::edm::from_value(value)?)
+                Self::EntitlementManagement(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.entitlementManagementSettings") => {
-                Self::EntitlementManagementSettings(crate::edm::from_value(value)?)
+                Self::EntitlementManagementSettings(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.exchangeAdmin") => {
-                Self::ExchangeAdmin(crate::edm::from_value(value)?)
+                Self::ExchangeAdmin(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.exchangeMessageTrace") => {
-                Self::ExchangeMessageTrace(crate::edm::from_value(value)?)
+                Self::ExchangeMessageTrace(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.exchangeMessageTraceDetail") => {
-                Self::ExchangeMessageTraceDetail(crate::edm::from_value(value)?)
+                Self::ExchangeMessageTraceDetail(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.exchangeSettings") => {
-                Self::ExchangeSettings(crate::edm::from_value(value)?)
+                Self::ExchangeSettings(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.extension") => Self::Extension(crate::edm::from_value(value)?),
+            Some("microsoft.graph.extension") => {
+                Self::Extension(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.openTypeExtension") => {
-                Self::OpenTypeExtension(crate::edm::from_value(value)?)
+                Self::OpenTypeExtension(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.externalDomainName") => {
-                Self::ExternalDomainName(crate::edm::from_value(value)?)
+                Self::ExternalDomainName(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.featureRolloutPolicy") => {
-                Self::FeatureRolloutPolicy(crate::edm::from_value(value)?)
+                Self::FeatureRolloutPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.federatedIdentityCredential") => {
-                Self::FederatedIdentityCredential(crate::edm::from_value(value)?)
+                Self::FederatedIdentityCredential(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.fieldValueSet") => {
-                Self::FieldValueSet(crate::edm::from_value(value)?)
+                Self::FieldValueSet(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.fileStorage") => {
-                Self::FileStorage(crate::edm::from_value(value)?)
+                Self::FileStorage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.fileStorageContainer") => {
-                Self::FileStorageContainer(crate::edm::from_value(value)?)
+                Self::FileStorageContainer(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.fileStorageContainerType") => {
-                Self::FileStorageContainerType(crate::edm::from_value(value)?)
+                Self::FileStorageContainerType(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.fileStorageContainerTypeRegistration") => {
-                Self::FileStorageContainerTypeRegistration(crate::edm::from_value(value)?)
+                Self::FileStorageContainerTypeRegistration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "filter-operators")]
             Some("microsoft.graph.filterOperatorSchema") => {
-                Self::FilterOperatorSchema(crate::edm::from_value(value)?)
+                Self::FilterOperatorSchema(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.fraudProtectionProvider") => {
-                Self::FraudProtectionProvider(crate::edm::from_value(value)?)
+                Self::FraudProtectionProvider(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.arkoseFraudProtectionProvider") => {
-                Self::ArkoseFraudProtectionProvider(crate::edm::from_value(value)?)
+                Self::ArkoseFraudProtectionProvider(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.humanSecurityFraudProtectionProvider") => {
-                Self::HumanSecurityFraudProtectionProvider(crate::edm::from_value(value)?)
+                Self::HumanSecurityFraudProtectionProvider(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.governanceInsight") => {
-                Self::GovernanceInsight(crate::edm::from_value(value)?)
+                Self::GovernanceInsight(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.membershipOutlierInsight") => {
-                Self::MembershipOutlierInsight(crate::edm::from_value(value)?)
+                Self::MembershipOutlierInsight(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.userSignInInsight") => {
-                Self::UserSignInInsight(crate::edm::from_value(value)?)
+                Self::UserSignInInsight(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "solutions", feature = "other"))]
             Some("microsoft.graph.granularRestoreArtifactBase") => {
-                Self::GranularRestoreArtifactBase(crate::edm::from_value(value)?)
+                Self::GranularRestoreArtifactBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.granularDriveRestoreArtifact") => {
-                Self::GranularDriveRestoreArtifact(crate::edm::from_value(value)?)
+                Self::GranularDriveRestoreArtifact(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.granularSiteRestoreArtifact") => {
-                Self::GranularSiteRestoreArtifact(crate::edm::from_value(value)?)
+                Self::GranularSiteRestoreArtifact(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.groupLifecyclePolicy") => {
-                Self::GroupLifecyclePolicy(crate::edm::from_value(value)?)
+                Self::GroupLifecyclePolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.groupSetting") => {
-                Self::GroupSetting(crate::edm::from_value(value)?)
+                Self::GroupSetting(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.horizontalSection") => {
-                Self::HorizontalSection(crate::edm::from_value(value)?)
+                Self::HorizontalSection(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.horizontalSectionColumn") => {
-                Self::HorizontalSectionColumn(crate::edm::from_value(value)?)
+                Self::HorizontalSectionColumn(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identityApiConnector") => {
-                Self::IdentityApiConnector(crate::edm::from_value(value)?)
+                Self::IdentityApiConnector(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identityContainer") => {
-                Self::IdentityContainer(crate::edm::from_value(value)?)
+                Self::IdentityContainer(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identityProvider") => {
-                Self::IdentityProvider(crate::edm::from_value(value)?)
+                Self::IdentityProvider(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "identity-access", feature = "directory"))]
             Some("microsoft.graph.identityProviderBase") => {
-                Self::IdentityProviderBase(crate::edm::from_value(value)?)
+                Self::IdentityProviderBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.appleManagedIdentityProvider") => {
-                Self::AppleManagedIdentityProvider(crate::edm::from_value(value)?)
+                Self::AppleManagedIdentityProvider(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.builtInIdentityProvider") => {
-                Self::BuiltInIdentityProvider(crate::edm::from_value(value)?)
+                Self::BuiltInIdentityProvider(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.oidcIdentityProvider") => {
-                Self::OidcIdentityProvider(crate::edm::from_value(value)?)
+                Self::OidcIdentityProvider(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "identity-access", feature = "directory"))]
             Some("microsoft.graph.samlOrWsFedProvider") => {
-                Self::SamlOrWsFedProvider(crate::edm::from_value(value)?)
+                Self::SamlOrWsFedProvider(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.internalDomainFederation") => {
-                Self::InternalDomainFederation(crate::edm::from_value(value)?)
+                Self::InternalDomainFederation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.samlOrWsFedExternalDomainFederation") => {
-                Self::SamlOrWsFedExternalDomainFederation(crate::edm::from_value(value)?)
+                Self::SamlOrWsFedExternalDomainFederation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.socialIdentityProvider") => {
-                Self::SocialIdentityProvider(crate::edm::from_value(value)?)
+                Self::SocialIdentityProvider(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "identity-access", feature = "other"))]
             Some("microsoft.graph.identityUserFlow") => {
-                Self::IdentityUserFlow(crate::edm::from_value(value)?)
+                Self::IdentityUserFlow(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.b2xIdentityUserFlow") => {
-                Self::B2xIdentityUserFlow(crate::edm::from_value(value)?)
+                Self::B2xIdentityUserFlow(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identityUserFlowAttribute") => {
-                Self::IdentityUserFlowAttribute(crate::edm::from_value(value)?)
+                Self::IdentityUserFlowAttribute(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identityBuiltInUserFlowAttribute") => {
-                Self::IdentityBuiltInUserFlowAttribute(crate::edm::from_value(value)?)
+                Self::IdentityBuiltInUserFlowAttribute(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identityCustomUserFlowAttribute") => {
-                Self::IdentityCustomUserFlowAttribute(crate::edm::from_value(value)?)
+                Self::IdentityCustomUserFlowAttribute(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identityUserFlowAttributeAssignment") => {
-                Self::IdentityUserFlowAttributeAssignment(crate::edm::from_value(value)?)
+                Self::IdentityUserFlowAttributeAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.identityVerifiedIdRoot") => {
-                Self::IdentityVerifiedIdRoot(crate::edm::from_value(value)?)
+                Self::IdentityVerifiedIdRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.importedWindowsAutopilotDeviceIdentity") => {
-                Self::ImportedWindowsAutopilotDeviceIdentity(crate::edm::from_value(value)?)
+                Self::ImportedWindowsAutopilotDeviceIdentity(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.importedWindowsAutopilotDeviceIdentityUpload") => {
-                Self::ImportedWindowsAutopilotDeviceIdentityUpload(crate::edm::from_value(value)?)
+                Self::ImportedWindowsAutopilotDeviceIdentityUpload(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.inferenceClassification") => {
-                Self::InferenceClassification(crate::edm::from_value(value)?)
+                Self::InferenceClassification(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.inferenceClassificationOverride") => {
-                Self::InferenceClassificationOverride(crate::edm::from_value(value)?)
+                Self::InferenceClassificationOverride(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.insightsSettings") => {
-                Self::InsightsSettings(crate::edm::from_value(value)?)
+                Self::InsightsSettings(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.internetExplorerMode") => {
-                Self::InternetExplorerMode(crate::edm::from_value(value)?)
+                Self::InternetExplorerMode(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
-            Some("microsoft.graph.invitation") => Self::Invitation(crate::edm::from_value(value)?),
+            Some("microsoft.graph.invitation") => {
+                Self::Invitation(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "other")]
             Some("microsoft.graph.iosLobAppProvisioningConfigurationAssignment") => {
-                Self::IosLobAppProvisioningConfigurationAssignment(crate::edm::from_value(value)?)
+                Self::IosLobAppProvisioningConfigurationAssignment(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosUpdateDeviceStatus") => {
-                Self::IosUpdateDeviceStatus(crate::edm::from_value(value)?)
+                Self::IosUpdateDeviceStatus(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.itemActivity") => {
-                Self::ItemActivity(crate::edm::from_value(value)?)
+                Self::ItemActivity(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.itemActivityStat") => {
-                Self::ItemActivityStat(crate::edm::from_value(value)?)
+                Self::ItemActivityStat(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.itemAnalytics") => {
-                Self::ItemAnalytics(crate::edm::from_value(value)?)
+                Self::ItemAnalytics(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.itemRetentionLabel") => {
-                Self::ItemRetentionLabel(crate::edm::from_value(value)?)
+                Self::ItemRetentionLabel(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.labelContentRight") => {
-                Self::LabelContentRight(crate::edm::from_value(value)?)
+                Self::LabelContentRight(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.landingPage") => {
-                Self::LandingPage(crate::edm::from_value(value)?)
+                Self::LandingPage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.landingPageDetail") => {
-                Self::LandingPageDetail(crate::edm::from_value(value)?)
+                Self::LandingPageDetail(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "employee-experience")]
             Some("microsoft.graph.learningContent") => {
-                Self::LearningContent(crate::edm::from_value(value)?)
+                Self::LearningContent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "employee-experience")]
             Some("microsoft.graph.learningCourseActivity") => {
-                Self::LearningCourseActivity(crate::edm::from_value(value)?)
+                Self::LearningCourseActivity(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "employee-experience")]
             Some("microsoft.graph.learningAssignment") => {
-                Self::LearningAssignment(crate::edm::from_value(value)?)
+                Self::LearningAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "employee-experience")]
             Some("microsoft.graph.learningSelfInitiatedCourse") => {
-                Self::LearningSelfInitiatedCourse(crate::edm::from_value(value)?)
+                Self::LearningSelfInitiatedCourse(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "employee-experience")]
             Some("microsoft.graph.learningProvider") => {
-                Self::LearningProvider(crate::edm::from_value(value)?)
+                Self::LearningProvider(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.licenseDetails") => {
-                Self::LicenseDetails(crate::edm::from_value(value)?)
+                Self::LicenseDetails(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "todo")]
             Some("microsoft.graph.linkedResource") => {
-                Self::LinkedResource(crate::edm::from_value(value)?)
+                Self::LinkedResource(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.localizedNotificationMessage") => {
-                Self::LocalizedNotificationMessage(crate::edm::from_value(value)?)
+                Self::LocalizedNotificationMessage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
-            Some("microsoft.graph.loginPage") => Self::LoginPage(crate::edm::from_value(value)?),
+            Some("microsoft.graph.loginPage") => {
+                Self::LoginPage(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(any(
                 feature = "sites",
                 feature = "security",
@@ -7749,433 +8977,451 @@ impl<'de> serde::Deserialize<'de> for AnyEntity {
                 feature = "employee-experience"
             ))]
             Some("microsoft.graph.longRunningOperation") => {
-                Self::LongRunningOperation(crate::edm::from_value(value)?)
+                Self::LongRunningOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.attackSimulationOperation") => {
-                Self::AttackSimulationOperation(crate::edm::from_value(value)?)
+                Self::AttackSimulationOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "employee-experience")]
             Some("microsoft.graph.engagementAsyncOperation") => {
-                Self::EngagementAsyncOperation(crate::edm::from_value(value)?)
+                Self::EngagementAsyncOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.richLongRunningOperation") => {
-                Self::RichLongRunningOperation(crate::edm::from_value(value)?)
+                Self::RichLongRunningOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.m365AppsInstallationOptions") => {
-                Self::M365AppsInstallationOptions(crate::edm::from_value(value)?)
+                Self::M365AppsInstallationOptions(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.mailboxFolder") => {
-                Self::MailboxFolder(crate::edm::from_value(value)?)
+                Self::MailboxFolder(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "mail")]
-            Some("microsoft.graph.mailFolder") => Self::MailFolder(crate::edm::from_value(value)?),
+            Some("microsoft.graph.mailFolder") => {
+                Self::MailFolder(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.mailSearchFolder") => {
-                Self::MailSearchFolder(crate::edm::from_value(value)?)
+                Self::MailSearchFolder(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.malwareStateForWindowsDevice") => {
-                Self::MalwareStateForWindowsDevice(crate::edm::from_value(value)?)
+                Self::MalwareStateForWindowsDevice(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedAppOperation") => {
-                Self::ManagedAppOperation(crate::edm::from_value(value)?)
+                Self::ManagedAppOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedAppPolicy") => {
-                Self::ManagedAppPolicy(crate::edm::from_value(value)?)
+                Self::ManagedAppPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedAppConfiguration") => {
-                Self::ManagedAppConfiguration(crate::edm::from_value(value)?)
+                Self::ManagedAppConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.targetedManagedAppConfiguration") => {
-                Self::TargetedManagedAppConfiguration(crate::edm::from_value(value)?)
+                Self::TargetedManagedAppConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedAppProtection") => {
-                Self::ManagedAppProtection(crate::edm::from_value(value)?)
+                Self::ManagedAppProtection(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.defaultManagedAppProtection") => {
-                Self::DefaultManagedAppProtection(crate::edm::from_value(value)?)
+                Self::DefaultManagedAppProtection(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.targetedManagedAppProtection") => {
-                Self::TargetedManagedAppProtection(crate::edm::from_value(value)?)
+                Self::TargetedManagedAppProtection(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.androidManagedAppProtection") => {
-                Self::AndroidManagedAppProtection(crate::edm::from_value(value)?)
+                Self::AndroidManagedAppProtection(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosManagedAppProtection") => {
-                Self::IosManagedAppProtection(crate::edm::from_value(value)?)
+                Self::IosManagedAppProtection(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsInformationProtection") => {
-                Self::WindowsInformationProtection(crate::edm::from_value(value)?)
+                Self::WindowsInformationProtection(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.mdmWindowsInformationProtectionPolicy") => {
-                Self::MdmWindowsInformationProtectionPolicy(crate::edm::from_value(value)?)
+                Self::MdmWindowsInformationProtectionPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsInformationProtectionPolicy") => {
-                Self::WindowsInformationProtectionPolicy(crate::edm::from_value(value)?)
+                Self::WindowsInformationProtectionPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedAppPolicyDeploymentSummary") => {
-                Self::ManagedAppPolicyDeploymentSummary(crate::edm::from_value(value)?)
+                Self::ManagedAppPolicyDeploymentSummary(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedAppRegistration") => {
-                Self::ManagedAppRegistration(crate::edm::from_value(value)?)
+                Self::ManagedAppRegistration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.androidManagedAppRegistration") => {
-                Self::AndroidManagedAppRegistration(crate::edm::from_value(value)?)
+                Self::AndroidManagedAppRegistration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosManagedAppRegistration") => {
-                Self::IosManagedAppRegistration(crate::edm::from_value(value)?)
+                Self::IosManagedAppRegistration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedAppStatus") => {
-                Self::ManagedAppStatus(crate::edm::from_value(value)?)
+                Self::ManagedAppStatus(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedAppStatusRaw") => {
-                Self::ManagedAppStatusRaw(crate::edm::from_value(value)?)
+                Self::ManagedAppStatusRaw(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedDevice") => {
-                Self::ManagedDevice(crate::edm::from_value(value)?)
+                Self::ManagedDevice(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedDeviceMobileAppConfiguration") => {
-                Self::ManagedDeviceMobileAppConfiguration(crate::edm::from_value(value)?)
+                Self::ManagedDeviceMobileAppConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosMobileAppConfiguration") => {
-                Self::IosMobileAppConfiguration(crate::edm::from_value(value)?)
+                Self::IosMobileAppConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedDeviceMobileAppConfigurationAssignment") => {
-                Self::ManagedDeviceMobileAppConfigurationAssignment(crate::edm::from_value(value)?)
+                Self::ManagedDeviceMobileAppConfigurationAssignment(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedDeviceMobileAppConfigurationDeviceStatus") => {
-                Self::ManagedDeviceMobileAppConfigurationDeviceStatus(crate::edm::from_value(
-                    value,
-                )?)
+                Self::ManagedDeviceMobileAppConfigurationDeviceStatus(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedDeviceMobileAppConfigurationDeviceSummary") => {
-                Self::ManagedDeviceMobileAppConfigurationDeviceSummary(crate::edm::from_value(
-                    value,
-                )?)
+                Self::ManagedDeviceMobileAppConfigurationDeviceSummary(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedDeviceMobileAppConfigurationUserStatus") => {
-                Self::ManagedDeviceMobileAppConfigurationUserStatus(crate::edm::from_value(value)?)
+                Self::ManagedDeviceMobileAppConfigurationUserStatus(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedDeviceMobileAppConfigurationUserSummary") => {
-                Self::ManagedDeviceMobileAppConfigurationUserSummary(crate::edm::from_value(value)?)
+                Self::ManagedDeviceMobileAppConfigurationUserSummary(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.managedDeviceOverview") => {
-                Self::ManagedDeviceOverview(crate::edm::from_value(value)?)
+                Self::ManagedDeviceOverview(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedEBook") => {
-                Self::ManagedEBook(crate::edm::from_value(value)?)
+                Self::ManagedEBook(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosVppEBook") => {
-                Self::IosVppEBook(crate::edm::from_value(value)?)
+                Self::IosVppEBook(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedEBookAssignment") => {
-                Self::ManagedEBookAssignment(crate::edm::from_value(value)?)
+                Self::ManagedEBookAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosVppEBookAssignment") => {
-                Self::IosVppEBookAssignment(crate::edm::from_value(value)?)
+                Self::IosVppEBookAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedMobileApp") => {
-                Self::ManagedMobileApp(crate::edm::from_value(value)?)
+                Self::ManagedMobileApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.meetingAttendanceReport") => {
-                Self::MeetingAttendanceReport(crate::edm::from_value(value)?)
+                Self::MeetingAttendanceReport(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.messageRule") => {
-                Self::MessageRule(crate::edm::from_value(value)?)
+                Self::MessageRule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.messageTracingRoot") => {
-                Self::MessageTracingRoot(crate::edm::from_value(value)?)
+                Self::MessageTracingRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.mobileApp") => Self::MobileApp(crate::edm::from_value(value)?),
+            Some("microsoft.graph.mobileApp") => {
+                Self::MobileApp(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.androidStoreApp") => {
-                Self::AndroidStoreApp(crate::edm::from_value(value)?)
+                Self::AndroidStoreApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosiPadOSWebClip") => {
-                Self::IosiPadOSWebClip(crate::edm::from_value(value)?)
+                Self::IosiPadOSWebClip(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.iosStoreApp") => {
-                Self::IosStoreApp(crate::edm::from_value(value)?)
+                Self::IosStoreApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.iosVppApp") => Self::IosVppApp(crate::edm::from_value(value)?),
+            Some("microsoft.graph.iosVppApp") => {
+                Self::IosVppApp(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.macOSMicrosoftDefenderApp") => {
-                Self::MacOSMicrosoftDefenderApp(crate::edm::from_value(value)?)
+                Self::MacOSMicrosoftDefenderApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.macOSMicrosoftEdgeApp") => {
-                Self::MacOSMicrosoftEdgeApp(crate::edm::from_value(value)?)
+                Self::MacOSMicrosoftEdgeApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.macOSOfficeSuiteApp") => {
-                Self::MacOSOfficeSuiteApp(crate::edm::from_value(value)?)
+                Self::MacOSOfficeSuiteApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.managedApp") => Self::ManagedApp(crate::edm::from_value(value)?),
+            Some("microsoft.graph.managedApp") => {
+                Self::ManagedApp(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedAndroidStoreApp") => {
-                Self::ManagedAndroidStoreApp(crate::edm::from_value(value)?)
+                Self::ManagedAndroidStoreApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedIOSStoreApp") => {
-                Self::ManagedIOSStoreApp(crate::edm::from_value(value)?)
+                Self::ManagedIOSStoreApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedMobileLobApp") => {
-                Self::ManagedMobileLobApp(crate::edm::from_value(value)?)
+                Self::ManagedMobileLobApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedAndroidLobApp") => {
-                Self::ManagedAndroidLobApp(crate::edm::from_value(value)?)
+                Self::ManagedAndroidLobApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.managedIOSLobApp") => {
-                Self::ManagedIOSLobApp(crate::edm::from_value(value)?)
+                Self::ManagedIOSLobApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.microsoftStoreForBusinessApp") => {
-                Self::MicrosoftStoreForBusinessApp(crate::edm::from_value(value)?)
+                Self::MicrosoftStoreForBusinessApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.mobileLobApp") => {
-                Self::MobileLobApp(crate::edm::from_value(value)?)
+                Self::MobileLobApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.androidLobApp") => {
-                Self::AndroidLobApp(crate::edm::from_value(value)?)
+                Self::AndroidLobApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.iosLobApp") => Self::IosLobApp(crate::edm::from_value(value)?),
+            Some("microsoft.graph.iosLobApp") => {
+                Self::IosLobApp(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.macOSDmgApp") => {
-                Self::MacOSDmgApp(crate::edm::from_value(value)?)
+                Self::MacOSDmgApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.macOSLobApp") => {
-                Self::MacOSLobApp(crate::edm::from_value(value)?)
+                Self::MacOSLobApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.win32LobApp") => {
-                Self::Win32LobApp(crate::edm::from_value(value)?)
+                Self::Win32LobApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsAppX") => {
-                Self::WindowsAppX(crate::edm::from_value(value)?)
+                Self::WindowsAppX(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsMobileMSI") => {
-                Self::WindowsMobileMSI(crate::edm::from_value(value)?)
+                Self::WindowsMobileMSI(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsUniversalAppX") => {
-                Self::WindowsUniversalAppX(crate::edm::from_value(value)?)
+                Self::WindowsUniversalAppX(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.webApp") => Self::WebApp(crate::edm::from_value(value)?),
+            Some("microsoft.graph.webApp") => Self::WebApp(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsMicrosoftEdgeApp") => {
-                Self::WindowsMicrosoftEdgeApp(crate::edm::from_value(value)?)
+                Self::WindowsMicrosoftEdgeApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsWebApp") => {
-                Self::WindowsWebApp(crate::edm::from_value(value)?)
+                Self::WindowsWebApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.mobileAppAssignment") => {
-                Self::MobileAppAssignment(crate::edm::from_value(value)?)
+                Self::MobileAppAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.mobileAppCategory") => {
-                Self::MobileAppCategory(crate::edm::from_value(value)?)
+                Self::MobileAppCategory(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.mobileAppContent") => {
-                Self::MobileAppContent(crate::edm::from_value(value)?)
+                Self::MobileAppContent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.mobileAppContentFile") => {
-                Self::MobileAppContentFile(crate::edm::from_value(value)?)
+                Self::MobileAppContentFile(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.mobileAppRelationship") => {
-                Self::MobileAppRelationship(crate::edm::from_value(value)?)
+                Self::MobileAppRelationship(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.mobileAppTroubleshootingEvent") => {
-                Self::MobileAppTroubleshootingEvent(crate::edm::from_value(value)?)
+                Self::MobileAppTroubleshootingEvent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.mobileContainedApp") => {
-                Self::MobileContainedApp(crate::edm::from_value(value)?)
+                Self::MobileContainedApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsUniversalAppXContainedApp") => {
-                Self::WindowsUniversalAppXContainedApp(crate::edm::from_value(value)?)
+                Self::WindowsUniversalAppXContainedApp(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.mobileThreatDefenseConnector") => {
-                Self::MobileThreatDefenseConnector(crate::edm::from_value(value)?)
+                Self::MobileThreatDefenseConnector(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.multiTenantOrganization") => {
-                Self::MultiTenantOrganization(crate::edm::from_value(value)?)
+                Self::MultiTenantOrganization(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.multiTenantOrganizationIdentitySyncPolicyTemplate") => {
-                Self::MultiTenantOrganizationIdentitySyncPolicyTemplate(crate::edm::from_value(
-                    value,
-                )?)
+                Self::MultiTenantOrganizationIdentitySyncPolicyTemplate(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.multiTenantOrganizationJoinRequestRecord") => {
-                Self::MultiTenantOrganizationJoinRequestRecord(crate::edm::from_value(value)?)
+                Self::MultiTenantOrganizationJoinRequestRecord(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.multiTenantOrganizationPartnerConfigurationTemplate") => {
-                Self::MultiTenantOrganizationPartnerConfigurationTemplate(crate::edm::from_value(
-                    value,
-                )?)
+                Self::MultiTenantOrganizationPartnerConfigurationTemplate(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.multiValueLegacyExtendedProperty") => {
-                Self::MultiValueLegacyExtendedProperty(crate::edm::from_value(value)?)
+                Self::MultiValueLegacyExtendedProperty(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.notificationMessageTemplate") => {
-                Self::NotificationMessageTemplate(crate::edm::from_value(value)?)
+                Self::NotificationMessageTemplate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.oAuth2PermissionGrant") => {
-                Self::OAuth2PermissionGrant(crate::edm::from_value(value)?)
+                Self::OAuth2PermissionGrant(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "identity", feature = "other"))]
             Some("microsoft.graph.officeGraphInsights") => {
-                Self::OfficeGraphInsights(crate::edm::from_value(value)?)
+                Self::OfficeGraphInsights(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.itemInsights") => {
-                Self::ItemInsights(crate::edm::from_value(value)?)
+                Self::ItemInsights(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.onenote") => Self::Onenote(crate::edm::from_value(value)?),
+            Some("microsoft.graph.onenote") => Self::Onenote(serde::Deserialize::deserialize(d)?),
             #[cfg(any(feature = "onenote", feature = "other"))]
             Some("microsoft.graph.onenoteEntityBaseModel") => {
-                Self::OnenoteEntityBaseModel(crate::edm::from_value(value)?)
+                Self::OnenoteEntityBaseModel(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "onenote", feature = "other"))]
             Some("microsoft.graph.onenoteEntitySchemaObjectModel") => {
-                Self::OnenoteEntitySchemaObjectModel(crate::edm::from_value(value)?)
+                Self::OnenoteEntitySchemaObjectModel(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "onenote", feature = "other"))]
             Some("microsoft.graph.onenoteEntityHierarchyModel") => {
-                Self::OnenoteEntityHierarchyModel(crate::edm::from_value(value)?)
+                Self::OnenoteEntityHierarchyModel(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.notebook") => Self::Notebook(crate::edm::from_value(value)?),
+            Some("microsoft.graph.notebook") => Self::Notebook(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "onenote")]
             Some("microsoft.graph.onenoteSection") => {
-                Self::OnenoteSection(crate::edm::from_value(value)?)
+                Self::OnenoteSection(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "onenote")]
             Some("microsoft.graph.sectionGroup") => {
-                Self::SectionGroup(crate::edm::from_value(value)?)
+                Self::SectionGroup(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "onenote")]
             Some("microsoft.graph.onenotePage") => {
-                Self::OnenotePage(crate::edm::from_value(value)?)
+                Self::OnenotePage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "onenote")]
             Some("microsoft.graph.onenoteResource") => {
-                Self::OnenoteResource(crate::edm::from_value(value)?)
+                Self::OnenoteResource(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
             Some("microsoft.graph.onlineMeetingBase") => {
-                Self::OnlineMeetingBase(crate::edm::from_value(value)?)
+                Self::OnlineMeetingBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.onlineMeeting") => {
-                Self::OnlineMeeting(crate::edm::from_value(value)?)
+                Self::OnlineMeeting(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventSession") => {
-                Self::VirtualEventSession(crate::edm::from_value(value)?)
+                Self::VirtualEventSession(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.onPremisesConditionalAccessSettings") => {
-                Self::OnPremisesConditionalAccessSettings(crate::edm::from_value(value)?)
+                Self::OnPremisesConditionalAccessSettings(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.onPremisesDirectorySynchronization") => {
-                Self::OnPremisesDirectorySynchronization(crate::edm::from_value(value)?)
+                Self::OnPremisesDirectorySynchronization(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.onPremisesSyncBehavior") => {
-                Self::OnPremisesSyncBehavior(crate::edm::from_value(value)?)
+                Self::OnPremisesSyncBehavior(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "onenote", feature = "other"))]
-            Some("microsoft.graph.operation") => Self::Operation(crate::edm::from_value(value)?),
+            Some("microsoft.graph.operation") => {
+                Self::Operation(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "onenote")]
             Some("microsoft.graph.onenoteOperation") => {
-                Self::OnenoteOperation(crate::edm::from_value(value)?)
+                Self::OnenoteOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "directory", feature = "other"))]
             Some("microsoft.graph.organizationalBrandingProperties") => {
-                Self::OrganizationalBrandingProperties(crate::edm::from_value(value)?)
+                Self::OrganizationalBrandingProperties(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.organizationalBranding") => {
-                Self::OrganizationalBranding(crate::edm::from_value(value)?)
+                Self::OrganizationalBranding(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.organizationalBrandingLocalization") => {
-                Self::OrganizationalBrandingLocalization(crate::edm::from_value(value)?)
+                Self::OrganizationalBrandingLocalization(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.outlookCategory") => {
-                Self::OutlookCategory(crate::edm::from_value(value)?)
+                Self::OutlookCategory(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(
                 feature = "identity",
@@ -8184,1986 +9430,2047 @@ impl<'de> serde::Deserialize<'de> for AnyEntity {
                 feature = "personal-contacts"
             ))]
             Some("microsoft.graph.outlookItem") => {
-                Self::OutlookItem(crate::edm::from_value(value)?)
+                Self::OutlookItem(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "personal-contacts")]
-            Some("microsoft.graph.contact") => Self::Contact(crate::edm::from_value(value)?),
+            Some("microsoft.graph.contact") => Self::Contact(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.event") => Self::Event(crate::edm::from_value(value)?),
+            Some("microsoft.graph.event") => Self::Event(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "identity")]
             Some("microsoft.graph.mailboxItem") => {
-                Self::MailboxItem(crate::edm::from_value(value)?)
+                Self::MailboxItem(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "mail")]
-            Some("microsoft.graph.message") => Self::Message(crate::edm::from_value(value)?),
+            Some("microsoft.graph.message") => Self::Message(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "mail")]
             Some("microsoft.graph.calendarSharingMessage") => {
-                Self::CalendarSharingMessage(crate::edm::from_value(value)?)
+                Self::CalendarSharingMessage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.eventMessage") => {
-                Self::EventMessage(crate::edm::from_value(value)?)
+                Self::EventMessage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.eventMessageRequest") => {
-                Self::EventMessageRequest(crate::edm::from_value(value)?)
+                Self::EventMessageRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.eventMessageResponse") => {
-                Self::EventMessageResponse(crate::edm::from_value(value)?)
+                Self::EventMessageResponse(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.post") => Self::Post(crate::edm::from_value(value)?),
+            Some("microsoft.graph.post") => Self::Post(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "mail")]
             Some("microsoft.graph.outlookUser") => {
-                Self::OutlookUser(crate::edm::from_value(value)?)
+                Self::OutlookUser(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.ownerlessGroupPolicy") => {
-                Self::OwnerlessGroupPolicy(crate::edm::from_value(value)?)
+                Self::OwnerlessGroupPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.participant") => {
-                Self::Participant(crate::edm::from_value(value)?)
+                Self::Participant(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.participantJoiningNotification") => {
-                Self::ParticipantJoiningNotification(crate::edm::from_value(value)?)
+                Self::ParticipantJoiningNotification(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.participantLeftNotification") => {
-                Self::ParticipantLeftNotification(crate::edm::from_value(value)?)
+                Self::ParticipantLeftNotification(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "reports")]
-            Some("microsoft.graph.partners") => Self::Partners(crate::edm::from_value(value)?),
+            Some("microsoft.graph.partners") => Self::Partners(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "other")]
             Some("microsoft.graph.passkeyProfile") => {
-                Self::PasskeyProfile(crate::edm::from_value(value)?)
+                Self::PasskeyProfile(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
-            Some("microsoft.graph.payload") => Self::Payload(crate::edm::from_value(value)?),
+            Some("microsoft.graph.payload") => Self::Payload(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "directory")]
             Some("microsoft.graph.peopleAdminSettings") => {
-                Self::PeopleAdminSettings(crate::edm::from_value(value)?)
+                Self::PeopleAdminSettings(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
-            Some("microsoft.graph.permission") => Self::Permission(crate::edm::from_value(value)?),
+            Some("microsoft.graph.permission") => {
+                Self::Permission(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.permissionGrantConditionSet") => {
-                Self::PermissionGrantConditionSet(crate::edm::from_value(value)?)
+                Self::PermissionGrantConditionSet(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
-            Some("microsoft.graph.person") => Self::Person(crate::edm::from_value(value)?),
+            Some("microsoft.graph.person") => Self::Person(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.pinnedChatMessageInfo") => {
-                Self::PinnedChatMessageInfo(crate::edm::from_value(value)?)
+                Self::PinnedChatMessageInfo(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.place") => Self::Place(crate::edm::from_value(value)?),
+            Some("microsoft.graph.place") => Self::Place(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.building") => Self::Building(crate::edm::from_value(value)?),
+            Some("microsoft.graph.building") => Self::Building(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.desk") => Self::Desk(crate::edm::from_value(value)?),
+            Some("microsoft.graph.desk") => Self::Desk(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.floor") => Self::Floor(crate::edm::from_value(value)?),
+            Some("microsoft.graph.floor") => Self::Floor(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.room") => Self::Room(crate::edm::from_value(value)?),
+            Some("microsoft.graph.room") => Self::Room(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.roomList") => Self::RoomList(crate::edm::from_value(value)?),
+            Some("microsoft.graph.roomList") => Self::RoomList(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.section") => Self::Section(crate::edm::from_value(value)?),
+            Some("microsoft.graph.section") => Self::Section(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "calendar")]
-            Some("microsoft.graph.workspace") => Self::Workspace(crate::edm::from_value(value)?),
+            Some("microsoft.graph.workspace") => {
+                Self::Workspace(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "planner")]
-            Some("microsoft.graph.planner") => Self::Planner(crate::edm::from_value(value)?),
+            Some("microsoft.graph.planner") => Self::Planner(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "planner")]
             Some("microsoft.graph.plannerAssignedToTaskBoardTaskFormat") => {
-                Self::PlannerAssignedToTaskBoardTaskFormat(crate::edm::from_value(value)?)
+                Self::PlannerAssignedToTaskBoardTaskFormat(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "planner")]
             Some("microsoft.graph.plannerBucket") => {
-                Self::PlannerBucket(crate::edm::from_value(value)?)
+                Self::PlannerBucket(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "planner")]
             Some("microsoft.graph.plannerBucketTaskBoardTaskFormat") => {
-                Self::PlannerBucketTaskBoardTaskFormat(crate::edm::from_value(value)?)
+                Self::PlannerBucketTaskBoardTaskFormat(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "planner")]
             Some("microsoft.graph.plannerGroup") => {
-                Self::PlannerGroup(crate::edm::from_value(value)?)
+                Self::PlannerGroup(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "planner")]
             Some("microsoft.graph.plannerPlan") => {
-                Self::PlannerPlan(crate::edm::from_value(value)?)
+                Self::PlannerPlan(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "planner")]
             Some("microsoft.graph.plannerPlanDetails") => {
-                Self::PlannerPlanDetails(crate::edm::from_value(value)?)
+                Self::PlannerPlanDetails(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "planner")]
             Some("microsoft.graph.plannerProgressTaskBoardTaskFormat") => {
-                Self::PlannerProgressTaskBoardTaskFormat(crate::edm::from_value(value)?)
+                Self::PlannerProgressTaskBoardTaskFormat(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "planner")]
             Some("microsoft.graph.plannerTask") => {
-                Self::PlannerTask(crate::edm::from_value(value)?)
+                Self::PlannerTask(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "planner")]
             Some("microsoft.graph.plannerTaskDetails") => {
-                Self::PlannerTaskDetails(crate::edm::from_value(value)?)
+                Self::PlannerTaskDetails(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "planner")]
             Some("microsoft.graph.plannerUser") => {
-                Self::PlannerUser(crate::edm::from_value(value)?)
+                Self::PlannerUser(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
-            Some("microsoft.graph.policyRoot") => Self::PolicyRoot(crate::edm::from_value(value)?),
+            Some("microsoft.graph.policyRoot") => {
+                Self::PolicyRoot(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.policyTemplate") => {
-                Self::PolicyTemplate(crate::edm::from_value(value)?)
+                Self::PolicyTemplate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
-            Some("microsoft.graph.presence") => Self::Presence(crate::edm::from_value(value)?),
+            Some("microsoft.graph.presence") => Self::Presence(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "print")]
             Some("microsoft.graph.printConnector") => {
-                Self::PrintConnector(crate::edm::from_value(value)?)
+                Self::PrintConnector(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.printDocument") => {
-                Self::PrintDocument(crate::edm::from_value(value)?)
+                Self::PrintDocument(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "print", feature = "other"))]
             Some("microsoft.graph.printerBase") => {
-                Self::PrinterBase(crate::edm::from_value(value)?)
+                Self::PrinterBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "print")]
-            Some("microsoft.graph.printer") => Self::Printer(crate::edm::from_value(value)?),
+            Some("microsoft.graph.printer") => Self::Printer(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "print")]
             Some("microsoft.graph.printerShare") => {
-                Self::PrinterShare(crate::edm::from_value(value)?)
+                Self::PrinterShare(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
-            Some("microsoft.graph.printJob") => Self::PrintJob(crate::edm::from_value(value)?),
+            Some("microsoft.graph.printJob") => Self::PrintJob(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "print")]
             Some("microsoft.graph.printOperation") => {
-                Self::PrintOperation(crate::edm::from_value(value)?)
+                Self::PrintOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "print")]
             Some("microsoft.graph.printerCreateOperation") => {
-                Self::PrinterCreateOperation(crate::edm::from_value(value)?)
+                Self::PrinterCreateOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "print")]
             Some("microsoft.graph.printService") => {
-                Self::PrintService(crate::edm::from_value(value)?)
+                Self::PrintService(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "print")]
             Some("microsoft.graph.printServiceEndpoint") => {
-                Self::PrintServiceEndpoint(crate::edm::from_value(value)?)
+                Self::PrintServiceEndpoint(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "print")]
-            Some("microsoft.graph.printTask") => Self::PrintTask(crate::edm::from_value(value)?),
+            Some("microsoft.graph.printTask") => {
+                Self::PrintTask(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "print")]
             Some("microsoft.graph.printTaskDefinition") => {
-                Self::PrintTaskDefinition(crate::edm::from_value(value)?)
+                Self::PrintTaskDefinition(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "print")]
             Some("microsoft.graph.printTaskTrigger") => {
-                Self::PrintTaskTrigger(crate::edm::from_value(value)?)
+                Self::PrintTaskTrigger(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "reports", feature = "other"))]
-            Some("microsoft.graph.printUsage") => Self::PrintUsage(crate::edm::from_value(value)?),
+            Some("microsoft.graph.printUsage") => {
+                Self::PrintUsage(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "reports")]
             Some("microsoft.graph.printUsageByPrinter") => {
-                Self::PrintUsageByPrinter(crate::edm::from_value(value)?)
+                Self::PrintUsageByPrinter(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "reports")]
             Some("microsoft.graph.printUsageByUser") => {
-                Self::PrintUsageByUser(crate::edm::from_value(value)?)
+                Self::PrintUsageByUser(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroup") => {
-                Self::PrivilegedAccessGroup(crate::edm::from_value(value)?)
+                Self::PrivilegedAccessGroup(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessRoot") => {
-                Self::PrivilegedAccessRoot(crate::edm::from_value(value)?)
+                Self::PrivilegedAccessRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "identity-governance", feature = "other"))]
             Some("microsoft.graph.privilegedAccessSchedule") => {
-                Self::PrivilegedAccessSchedule(crate::edm::from_value(value)?)
+                Self::PrivilegedAccessSchedule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupAssignmentSchedule") => {
-                Self::PrivilegedAccessGroupAssignmentSchedule(crate::edm::from_value(value)?)
+                Self::PrivilegedAccessGroupAssignmentSchedule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupEligibilitySchedule") => {
-                Self::PrivilegedAccessGroupEligibilitySchedule(crate::edm::from_value(value)?)
+                Self::PrivilegedAccessGroupEligibilitySchedule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "identity-governance", feature = "other"))]
             Some("microsoft.graph.privilegedAccessScheduleInstance") => {
-                Self::PrivilegedAccessScheduleInstance(crate::edm::from_value(value)?)
+                Self::PrivilegedAccessScheduleInstance(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupAssignmentScheduleInstance") => {
-                Self::PrivilegedAccessGroupAssignmentScheduleInstance(crate::edm::from_value(
-                    value,
-                )?)
+                Self::PrivilegedAccessGroupAssignmentScheduleInstance(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupEligibilityScheduleInstance") => {
-                Self::PrivilegedAccessGroupEligibilityScheduleInstance(crate::edm::from_value(
-                    value,
-                )?)
+                Self::PrivilegedAccessGroupEligibilityScheduleInstance(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.profileCardProperty") => {
-                Self::ProfileCardProperty(crate::edm::from_value(value)?)
+                Self::ProfileCardProperty(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.profilePhoto") => {
-                Self::ProfilePhoto(crate::edm::from_value(value)?)
+                Self::ProfilePhoto(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.profilePropertySetting") => {
-                Self::ProfilePropertySetting(crate::edm::from_value(value)?)
+                Self::ProfilePropertySetting(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.profileSource") => {
-                Self::ProfileSource(crate::edm::from_value(value)?)
+                Self::ProfileSource(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.pronounsSettings") => {
-                Self::PronounsSettings(crate::edm::from_value(value)?)
+                Self::PronounsSettings(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.protectionPolicyBase") => {
-                Self::ProtectionPolicyBase(crate::edm::from_value(value)?)
+                Self::ProtectionPolicyBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.exchangeProtectionPolicy") => {
-                Self::ExchangeProtectionPolicy(crate::edm::from_value(value)?)
+                Self::ExchangeProtectionPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.oneDriveForBusinessProtectionPolicy") => {
-                Self::OneDriveForBusinessProtectionPolicy(crate::edm::from_value(value)?)
+                Self::OneDriveForBusinessProtectionPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.sharePointProtectionPolicy") => {
-                Self::SharePointProtectionPolicy(crate::edm::from_value(value)?)
+                Self::SharePointProtectionPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "solutions", feature = "other"))]
             Some("microsoft.graph.protectionRuleBase") => {
-                Self::ProtectionRuleBase(crate::edm::from_value(value)?)
+                Self::ProtectionRuleBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveProtectionRule") => {
-                Self::DriveProtectionRule(crate::edm::from_value(value)?)
+                Self::DriveProtectionRule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxProtectionRule") => {
-                Self::MailboxProtectionRule(crate::edm::from_value(value)?)
+                Self::MailboxProtectionRule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteProtectionRule") => {
-                Self::SiteProtectionRule(crate::edm::from_value(value)?)
+                Self::SiteProtectionRule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "solutions", feature = "other"))]
             Some("microsoft.graph.protectionUnitBase") => {
-                Self::ProtectionUnitBase(crate::edm::from_value(value)?)
+                Self::ProtectionUnitBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveProtectionUnit") => {
-                Self::DriveProtectionUnit(crate::edm::from_value(value)?)
+                Self::DriveProtectionUnit(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxProtectionUnit") => {
-                Self::MailboxProtectionUnit(crate::edm::from_value(value)?)
+                Self::MailboxProtectionUnit(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteProtectionUnit") => {
-                Self::SiteProtectionUnit(crate::edm::from_value(value)?)
+                Self::SiteProtectionUnit(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "solutions", feature = "other"))]
             Some("microsoft.graph.protectionUnitsBulkJobBase") => {
-                Self::ProtectionUnitsBulkJobBase(crate::edm::from_value(value)?)
+                Self::ProtectionUnitsBulkJobBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveProtectionUnitsBulkAdditionJob") => {
-                Self::DriveProtectionUnitsBulkAdditionJob(crate::edm::from_value(value)?)
+                Self::DriveProtectionUnitsBulkAdditionJob(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxProtectionUnitsBulkAdditionJob") => {
-                Self::MailboxProtectionUnitsBulkAdditionJob(crate::edm::from_value(value)?)
+                Self::MailboxProtectionUnitsBulkAdditionJob(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteProtectionUnitsBulkAdditionJob") => {
-                Self::SiteProtectionUnitsBulkAdditionJob(crate::edm::from_value(value)?)
+                Self::SiteProtectionUnitsBulkAdditionJob(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "reports")]
             Some("microsoft.graph.provisioningObjectSummary") => {
-                Self::ProvisioningObjectSummary(crate::edm::from_value(value)?)
+                Self::ProvisioningObjectSummary(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.publicKeyInfrastructureRoot") => {
-                Self::PublicKeyInfrastructureRoot(crate::edm::from_value(value)?)
+                Self::PublicKeyInfrastructureRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
-            Some("microsoft.graph.qrCode") => Self::QrCode(crate::edm::from_value(value)?),
+            Some("microsoft.graph.qrCode") => Self::QrCode(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "identity-access")]
-            Some("microsoft.graph.qrPin") => Self::QrPin(crate::edm::from_value(value)?),
+            Some("microsoft.graph.qrPin") => Self::QrPin(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.rbacApplication") => {
-                Self::RbacApplication(crate::edm::from_value(value)?)
+                Self::RbacApplication(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.readingAssignmentSubmission") => {
-                Self::ReadingAssignmentSubmission(crate::edm::from_value(value)?)
+                Self::ReadingAssignmentSubmission(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.readingCoachPassage") => {
-                Self::ReadingCoachPassage(crate::edm::from_value(value)?)
+                Self::ReadingCoachPassage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.reflectCheckInResponse") => {
-                Self::ReflectCheckInResponse(crate::edm::from_value(value)?)
+                Self::ReflectCheckInResponse(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.relyingPartyDetailedSummary") => {
-                Self::RelyingPartyDetailedSummary(crate::edm::from_value(value)?)
+                Self::RelyingPartyDetailedSummary(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.remoteAssistancePartner") => {
-                Self::RemoteAssistancePartner(crate::edm::from_value(value)?)
+                Self::RemoteAssistancePartner(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.remoteDesktopSecurityConfiguration") => {
-                Self::RemoteDesktopSecurityConfiguration(crate::edm::from_value(value)?)
+                Self::RemoteDesktopSecurityConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.reportsRoot") => {
-                Self::ReportsRoot(crate::edm::from_value(value)?)
+                Self::ReportsRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(
                 feature = "identity-governance",
                 feature = "identity-access",
                 feature = "other"
             ))]
-            Some("microsoft.graph.request") => Self::Request(crate::edm::from_value(value)?),
+            Some("microsoft.graph.request") => Self::Request(serde::Deserialize::deserialize(d)?),
             #[cfg(any(feature = "identity-governance", feature = "other"))]
             Some("microsoft.graph.privilegedAccessScheduleRequest") => {
-                Self::PrivilegedAccessScheduleRequest(crate::edm::from_value(value)?)
+                Self::PrivilegedAccessScheduleRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupAssignmentScheduleRequest") => {
-                Self::PrivilegedAccessGroupAssignmentScheduleRequest(crate::edm::from_value(value)?)
+                Self::PrivilegedAccessGroupAssignmentScheduleRequest(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupEligibilityScheduleRequest") => {
-                Self::PrivilegedAccessGroupEligibilityScheduleRequest(crate::edm::from_value(
-                    value,
-                )?)
+                Self::PrivilegedAccessGroupEligibilityScheduleRequest(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleAssignmentScheduleRequest") => {
-                Self::UnifiedRoleAssignmentScheduleRequest(crate::edm::from_value(value)?)
+                Self::UnifiedRoleAssignmentScheduleRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleEligibilityScheduleRequest") => {
-                Self::UnifiedRoleEligibilityScheduleRequest(crate::edm::from_value(value)?)
+                Self::UnifiedRoleEligibilityScheduleRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.userConsentRequest") => {
-                Self::UserConsentRequest(crate::edm::from_value(value)?)
+                Self::UserConsentRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.resourceOperation") => {
-                Self::ResourceOperation(crate::edm::from_value(value)?)
+                Self::ResourceOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "solutions", feature = "other"))]
             Some("microsoft.graph.restoreArtifactBase") => {
-                Self::RestoreArtifactBase(crate::edm::from_value(value)?)
+                Self::RestoreArtifactBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveRestoreArtifact") => {
-                Self::DriveRestoreArtifact(crate::edm::from_value(value)?)
+                Self::DriveRestoreArtifact(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxRestoreArtifact") => {
-                Self::MailboxRestoreArtifact(crate::edm::from_value(value)?)
+                Self::MailboxRestoreArtifact(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.granularMailboxRestoreArtifact") => {
-                Self::GranularMailboxRestoreArtifact(crate::edm::from_value(value)?)
+                Self::GranularMailboxRestoreArtifact(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteRestoreArtifact") => {
-                Self::SiteRestoreArtifact(crate::edm::from_value(value)?)
+                Self::SiteRestoreArtifact(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "solutions", feature = "other"))]
             Some("microsoft.graph.restoreArtifactsBulkRequestBase") => {
-                Self::RestoreArtifactsBulkRequestBase(crate::edm::from_value(value)?)
+                Self::RestoreArtifactsBulkRequestBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveRestoreArtifactsBulkAdditionRequest") => {
-                Self::DriveRestoreArtifactsBulkAdditionRequest(crate::edm::from_value(value)?)
+                Self::DriveRestoreArtifactsBulkAdditionRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxRestoreArtifactsBulkAdditionRequest") => {
-                Self::MailboxRestoreArtifactsBulkAdditionRequest(crate::edm::from_value(value)?)
+                Self::MailboxRestoreArtifactsBulkAdditionRequest(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteRestoreArtifactsBulkAdditionRequest") => {
-                Self::SiteRestoreArtifactsBulkAdditionRequest(crate::edm::from_value(value)?)
+                Self::SiteRestoreArtifactsBulkAdditionRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.restorePoint") => {
-                Self::RestorePoint(crate::edm::from_value(value)?)
+                Self::RestorePoint(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.restoreSessionBase") => {
-                Self::RestoreSessionBase(crate::edm::from_value(value)?)
+                Self::RestoreSessionBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.exchangeRestoreSession") => {
-                Self::ExchangeRestoreSession(crate::edm::from_value(value)?)
+                Self::ExchangeRestoreSession(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.oneDriveForBusinessRestoreSession") => {
-                Self::OneDriveForBusinessRestoreSession(crate::edm::from_value(value)?)
+                Self::OneDriveForBusinessRestoreSession(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.sharePointRestoreSession") => {
-                Self::SharePointRestoreSession(crate::edm::from_value(value)?)
+                Self::SharePointRestoreSession(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.riskDetection") => {
-                Self::RiskDetection(crate::edm::from_value(value)?)
+                Self::RiskDetection(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.riskyServicePrincipal") => {
-                Self::RiskyServicePrincipal(crate::edm::from_value(value)?)
+                Self::RiskyServicePrincipal(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.riskyServicePrincipalHistoryItem") => {
-                Self::RiskyServicePrincipalHistoryItem(crate::edm::from_value(value)?)
+                Self::RiskyServicePrincipalHistoryItem(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
-            Some("microsoft.graph.riskyUser") => Self::RiskyUser(crate::edm::from_value(value)?),
+            Some("microsoft.graph.riskyUser") => {
+                Self::RiskyUser(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "security")]
             Some("microsoft.graph.riskyUserHistoryItem") => {
-                Self::RiskyUserHistoryItem(crate::edm::from_value(value)?)
+                Self::RiskyUserHistoryItem(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.roleAssignment") => {
-                Self::RoleAssignment(crate::edm::from_value(value)?)
+                Self::RoleAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceAndAppManagementRoleAssignment") => {
-                Self::DeviceAndAppManagementRoleAssignment(crate::edm::from_value(value)?)
+                Self::DeviceAndAppManagementRoleAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.roleDefinition") => {
-                Self::RoleDefinition(crate::edm::from_value(value)?)
+                Self::RoleDefinition(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.deviceAndAppManagementRoleDefinition") => {
-                Self::DeviceAndAppManagementRoleDefinition(crate::edm::from_value(value)?)
+                Self::DeviceAndAppManagementRoleDefinition(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.schedule") => Self::Schedule(crate::edm::from_value(value)?),
+            Some("microsoft.graph.schedule") => Self::Schedule(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "directory")]
             Some("microsoft.graph.schemaExtension") => {
-                Self::SchemaExtension(crate::edm::from_value(value)?)
+                Self::SchemaExtension(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.scopedRoleMembership") => {
-                Self::ScopedRoleMembership(crate::edm::from_value(value)?)
+                Self::ScopedRoleMembership(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.searchEntity") => {
-                Self::SearchEntity(crate::edm::from_value(value)?)
+                Self::SearchEntity(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.secureScore") => {
-                Self::SecureScore(crate::edm::from_value(value)?)
+                Self::SecureScore(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.secureScoreControlProfile") => {
-                Self::SecureScoreControlProfile(crate::edm::from_value(value)?)
+                Self::SecureScoreControlProfile(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "reports")]
             Some("microsoft.graph.securityReportsRoot") => {
-                Self::SecurityReportsRoot(crate::edm::from_value(value)?)
+                Self::SecurityReportsRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.sensitivityLabel") => {
-                Self::SensitivityLabel(crate::edm::from_value(value)?)
+                Self::SensitivityLabel(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.serviceAnnouncement") => {
-                Self::ServiceAnnouncement(crate::edm::from_value(value)?)
+                Self::ServiceAnnouncement(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.serviceAnnouncementAttachment") => {
-                Self::ServiceAnnouncementAttachment(crate::edm::from_value(value)?)
+                Self::ServiceAnnouncementAttachment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "directory", feature = "other"))]
             Some("microsoft.graph.serviceAnnouncementBase") => {
-                Self::ServiceAnnouncementBase(crate::edm::from_value(value)?)
+                Self::ServiceAnnouncementBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.serviceHealthIssue") => {
-                Self::ServiceHealthIssue(crate::edm::from_value(value)?)
+                Self::ServiceHealthIssue(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.serviceUpdateMessage") => {
-                Self::ServiceUpdateMessage(crate::edm::from_value(value)?)
+                Self::ServiceUpdateMessage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
-            Some("microsoft.graph.serviceApp") => Self::ServiceApp(crate::edm::from_value(value)?),
+            Some("microsoft.graph.serviceApp") => {
+                Self::ServiceApp(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.serviceHealth") => {
-                Self::ServiceHealth(crate::edm::from_value(value)?)
+                Self::ServiceHealth(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.servicePrincipalRiskDetection") => {
-                Self::ServicePrincipalRiskDetection(crate::edm::from_value(value)?)
+                Self::ServicePrincipalRiskDetection(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.serviceProviderConstraints") => {
-                Self::ServiceProviderConstraints(crate::edm::from_value(value)?)
+                Self::ServiceProviderConstraints(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.delegatedAdminServiceProviderConstraints") => {
-                Self::DelegatedAdminServiceProviderConstraints(crate::edm::from_value(value)?)
+                Self::DelegatedAdminServiceProviderConstraints(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.settingStateDeviceSummary") => {
-                Self::SettingStateDeviceSummary(crate::edm::from_value(value)?)
+                Self::SettingStateDeviceSummary(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.sharedInsight") => {
-                Self::SharedInsight(crate::edm::from_value(value)?)
+                Self::SharedInsight(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
-            Some("microsoft.graph.sharepoint") => Self::Sharepoint(crate::edm::from_value(value)?),
+            Some("microsoft.graph.sharepoint") => {
+                Self::Sharepoint(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointGroup") => {
-                Self::SharePointGroup(crate::edm::from_value(value)?)
+                Self::SharePointGroup(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointGroupMember") => {
-                Self::SharePointGroupMember(crate::edm::from_value(value)?)
+                Self::SharePointGroupMember(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationEvent") => {
-                Self::SharePointMigrationEvent(crate::edm::from_value(value)?)
+                Self::SharePointMigrationEvent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationFinishManifestFileUploadEvent") => {
-                Self::SharePointMigrationFinishManifestFileUploadEvent(crate::edm::from_value(
-                    value,
-                )?)
+                Self::SharePointMigrationFinishManifestFileUploadEvent(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationJobCancelledEvent") => {
-                Self::SharePointMigrationJobCancelledEvent(crate::edm::from_value(value)?)
+                Self::SharePointMigrationJobCancelledEvent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationJobDeletedEvent") => {
-                Self::SharePointMigrationJobDeletedEvent(crate::edm::from_value(value)?)
+                Self::SharePointMigrationJobDeletedEvent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationJobErrorEvent") => {
-                Self::SharePointMigrationJobErrorEvent(crate::edm::from_value(value)?)
+                Self::SharePointMigrationJobErrorEvent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationJobPostponedEvent") => {
-                Self::SharePointMigrationJobPostponedEvent(crate::edm::from_value(value)?)
+                Self::SharePointMigrationJobPostponedEvent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationJobProgressEvent") => {
-                Self::SharePointMigrationJobProgressEvent(crate::edm::from_value(value)?)
+                Self::SharePointMigrationJobProgressEvent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationJobQueuedEvent") => {
-                Self::SharePointMigrationJobQueuedEvent(crate::edm::from_value(value)?)
+                Self::SharePointMigrationJobQueuedEvent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationJobStartEvent") => {
-                Self::SharePointMigrationJobStartEvent(crate::edm::from_value(value)?)
+                Self::SharePointMigrationJobStartEvent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.sharePointMigrationJob") => {
-                Self::SharePointMigrationJob(crate::edm::from_value(value)?)
+                Self::SharePointMigrationJob(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.sharepointSettings") => {
-                Self::SharepointSettings(crate::edm::from_value(value)?)
+                Self::SharepointSettings(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "reports")]
-            Some("microsoft.graph.signIn") => Self::SignIn(crate::edm::from_value(value)?),
+            Some("microsoft.graph.signIn") => Self::SignIn(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "security")]
-            Some("microsoft.graph.simulation") => Self::Simulation(crate::edm::from_value(value)?),
+            Some("microsoft.graph.simulation") => {
+                Self::Simulation(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "security")]
             Some("microsoft.graph.simulationAutomation") => {
-                Self::SimulationAutomation(crate::edm::from_value(value)?)
+                Self::SimulationAutomation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.simulationAutomationRun") => {
-                Self::SimulationAutomationRun(crate::edm::from_value(value)?)
+                Self::SimulationAutomationRun(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "mail")]
             Some("microsoft.graph.singleValueLegacyExtendedProperty") => {
-                Self::SingleValueLegacyExtendedProperty(crate::edm::from_value(value)?)
+                Self::SingleValueLegacyExtendedProperty(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.softwareUpdateStatusSummary") => {
-                Self::SoftwareUpdateStatusSummary(crate::edm::from_value(value)?)
+                Self::SoftwareUpdateStatusSummary(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "education")]
             Some("microsoft.graph.speakerAssignmentSubmission") => {
-                Self::SpeakerAssignmentSubmission(crate::edm::from_value(value)?)
+                Self::SpeakerAssignmentSubmission(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "storage", feature = "other"))]
             Some("microsoft.graph.storageQuotaBreakdown") => {
-                Self::StorageQuotaBreakdown(crate::edm::from_value(value)?)
+                Self::StorageQuotaBreakdown(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.serviceStorageQuotaBreakdown") => {
-                Self::ServiceStorageQuotaBreakdown(crate::edm::from_value(value)?)
+                Self::ServiceStorageQuotaBreakdown(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.storageSettings") => {
-                Self::StorageSettings(crate::edm::from_value(value)?)
+                Self::StorageSettings(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.subjectRightsRequest") => {
-                Self::SubjectRightsRequest(crate::edm::from_value(value)?)
+                Self::SubjectRightsRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.subscribedSku") => {
-                Self::SubscribedSku(crate::edm::from_value(value)?)
+                Self::SubscribedSku(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "subscriptions")]
             Some("microsoft.graph.subscription") => {
-                Self::Subscription(crate::edm::from_value(value)?)
+                Self::Subscription(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.synchronization") => {
-                Self::Synchronization(crate::edm::from_value(value)?)
+                Self::Synchronization(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.synchronizationJob") => {
-                Self::SynchronizationJob(crate::edm::from_value(value)?)
+                Self::SynchronizationJob(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.synchronizationSchema") => {
-                Self::SynchronizationSchema(crate::edm::from_value(value)?)
+                Self::SynchronizationSchema(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.synchronizationTemplate") => {
-                Self::SynchronizationTemplate(crate::edm::from_value(value)?)
+                Self::SynchronizationTemplate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.targetDeviceGroup") => {
-                Self::TargetDeviceGroup(crate::edm::from_value(value)?)
+                Self::TargetDeviceGroup(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.targetedManagedAppPolicyAssignment") => {
-                Self::TargetedManagedAppPolicyAssignment(crate::edm::from_value(value)?)
+                Self::TargetedManagedAppPolicyAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.team") => Self::Team(crate::edm::from_value(value)?),
+            Some("microsoft.graph.team") => Self::Team(serde::Deserialize::deserialize(d)?),
             #[cfg(any(feature = "teams", feature = "other"))]
-            Some("microsoft.graph.teamInfo") => Self::TeamInfo(crate::edm::from_value(value)?),
+            Some("microsoft.graph.teamInfo") => Self::TeamInfo(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.associatedTeamInfo") => {
-                Self::AssociatedTeamInfo(crate::edm::from_value(value)?)
+                Self::AssociatedTeamInfo(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.sharedWithChannelTeamInfo") => {
-                Self::SharedWithChannelTeamInfo(crate::edm::from_value(value)?)
+                Self::SharedWithChannelTeamInfo(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.teamsApp") => Self::TeamsApp(crate::edm::from_value(value)?),
+            Some("microsoft.graph.teamsApp") => Self::TeamsApp(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAppDefinition") => {
-                Self::TeamsAppDefinition(crate::edm::from_value(value)?)
+                Self::TeamsAppDefinition(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAppInstallation") => {
-                Self::TeamsAppInstallation(crate::edm::from_value(value)?)
+                Self::TeamsAppInstallation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.userScopeTeamsAppInstallation") => {
-                Self::UserScopeTeamsAppInstallation(crate::edm::from_value(value)?)
+                Self::UserScopeTeamsAppInstallation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAppSettings") => {
-                Self::TeamsAppSettings(crate::edm::from_value(value)?)
+                Self::TeamsAppSettings(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAsyncOperation") => {
-                Self::TeamsAsyncOperation(crate::edm::from_value(value)?)
+                Self::TeamsAsyncOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.teamsTab") => Self::TeamsTab(crate::edm::from_value(value)?),
+            Some("microsoft.graph.teamsTab") => Self::TeamsTab(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsTemplate") => {
-                Self::TeamsTemplate(crate::edm::from_value(value)?)
+                Self::TeamsTemplate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
-            Some("microsoft.graph.teamwork") => Self::Teamwork(crate::edm::from_value(value)?),
+            Some("microsoft.graph.teamwork") => Self::Teamwork(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamworkBot") => {
-                Self::TeamworkBot(crate::edm::from_value(value)?)
+                Self::TeamworkBot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "teams", feature = "other"))]
             Some("microsoft.graph.teamworkHostedContent") => {
-                Self::TeamworkHostedContent(crate::edm::from_value(value)?)
+                Self::TeamworkHostedContent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.chatMessageHostedContent") => {
-                Self::ChatMessageHostedContent(crate::edm::from_value(value)?)
+                Self::ChatMessageHostedContent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamworkTag") => {
-                Self::TeamworkTag(crate::edm::from_value(value)?)
+                Self::TeamworkTag(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamworkTagMember") => {
-                Self::TeamworkTagMember(crate::edm::from_value(value)?)
+                Self::TeamworkTagMember(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.tenantProtectionScopeContainer") => {
-                Self::TenantProtectionScopeContainer(crate::edm::from_value(value)?)
+                Self::TenantProtectionScopeContainer(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.termsAndConditions") => {
-                Self::TermsAndConditions(crate::edm::from_value(value)?)
+                Self::TermsAndConditions(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.termsAndConditionsAcceptanceStatus") => {
-                Self::TermsAndConditionsAcceptanceStatus(crate::edm::from_value(value)?)
+                Self::TermsAndConditionsAcceptanceStatus(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.termsAndConditionsAssignment") => {
-                Self::TermsAndConditionsAssignment(crate::edm::from_value(value)?)
+                Self::TermsAndConditionsAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.termsOfUseContainer") => {
-                Self::TermsOfUseContainer(crate::edm::from_value(value)?)
+                Self::TermsOfUseContainer(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.threatAssessmentRequest") => {
-                Self::ThreatAssessmentRequest(crate::edm::from_value(value)?)
+                Self::ThreatAssessmentRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.emailFileAssessmentRequest") => {
-                Self::EmailFileAssessmentRequest(crate::edm::from_value(value)?)
+                Self::EmailFileAssessmentRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.fileAssessmentRequest") => {
-                Self::FileAssessmentRequest(crate::edm::from_value(value)?)
+                Self::FileAssessmentRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.mailAssessmentRequest") => {
-                Self::MailAssessmentRequest(crate::edm::from_value(value)?)
+                Self::MailAssessmentRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.urlAssessmentRequest") => {
-                Self::UrlAssessmentRequest(crate::edm::from_value(value)?)
+                Self::UrlAssessmentRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.threatAssessmentResult") => {
-                Self::ThreatAssessmentResult(crate::edm::from_value(value)?)
+                Self::ThreatAssessmentResult(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.thumbnailSet") => {
-                Self::ThumbnailSet(crate::edm::from_value(value)?)
+                Self::ThumbnailSet(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "todo")]
-            Some("microsoft.graph.todo") => Self::Todo(crate::edm::from_value(value)?),
+            Some("microsoft.graph.todo") => Self::Todo(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "todo")]
-            Some("microsoft.graph.todoTask") => Self::TodoTask(crate::edm::from_value(value)?),
+            Some("microsoft.graph.todoTask") => Self::TodoTask(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "todo")]
             Some("microsoft.graph.todoTaskList") => {
-                Self::TodoTaskList(crate::edm::from_value(value)?)
+                Self::TodoTaskList(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
-            Some("microsoft.graph.training") => Self::Training(crate::edm::from_value(value)?),
+            Some("microsoft.graph.training") => Self::Training(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "security")]
             Some("microsoft.graph.trainingLanguageDetail") => {
-                Self::TrainingLanguageDetail(crate::edm::from_value(value)?)
+                Self::TrainingLanguageDetail(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
-            Some("microsoft.graph.trending") => Self::Trending(crate::edm::from_value(value)?),
+            Some("microsoft.graph.trending") => Self::Trending(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRbacResourceAction") => {
-                Self::UnifiedRbacResourceAction(crate::edm::from_value(value)?)
+                Self::UnifiedRbacResourceAction(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRbacResourceNamespace") => {
-                Self::UnifiedRbacResourceNamespace(crate::edm::from_value(value)?)
+                Self::UnifiedRbacResourceNamespace(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleAssignment") => {
-                Self::UnifiedRoleAssignment(crate::edm::from_value(value)?)
+                Self::UnifiedRoleAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleDefinition") => {
-                Self::UnifiedRoleDefinition(crate::edm::from_value(value)?)
+                Self::UnifiedRoleDefinition(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleManagementPolicy") => {
-                Self::UnifiedRoleManagementPolicy(crate::edm::from_value(value)?)
+                Self::UnifiedRoleManagementPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleManagementPolicyAssignment") => {
-                Self::UnifiedRoleManagementPolicyAssignment(crate::edm::from_value(value)?)
+                Self::UnifiedRoleManagementPolicyAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleManagementPolicyRule") => {
-                Self::UnifiedRoleManagementPolicyRule(crate::edm::from_value(value)?)
+                Self::UnifiedRoleManagementPolicyRule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleManagementPolicyApprovalRule") => {
-                Self::UnifiedRoleManagementPolicyApprovalRule(crate::edm::from_value(value)?)
+                Self::UnifiedRoleManagementPolicyApprovalRule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule") => {
-                Self::UnifiedRoleManagementPolicyAuthenticationContextRule(crate::edm::from_value(
-                    value,
-                )?)
+                Self::UnifiedRoleManagementPolicyAuthenticationContextRule(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleManagementPolicyEnablementRule") => {
-                Self::UnifiedRoleManagementPolicyEnablementRule(crate::edm::from_value(value)?)
+                Self::UnifiedRoleManagementPolicyEnablementRule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleManagementPolicyExpirationRule") => {
-                Self::UnifiedRoleManagementPolicyExpirationRule(crate::edm::from_value(value)?)
+                Self::UnifiedRoleManagementPolicyExpirationRule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleManagementPolicyNotificationRule") => {
-                Self::UnifiedRoleManagementPolicyNotificationRule(crate::edm::from_value(value)?)
+                Self::UnifiedRoleManagementPolicyNotificationRule(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             #[cfg(any(feature = "identity-access", feature = "other"))]
             Some("microsoft.graph.unifiedRoleScheduleBase") => {
-                Self::UnifiedRoleScheduleBase(crate::edm::from_value(value)?)
+                Self::UnifiedRoleScheduleBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleAssignmentSchedule") => {
-                Self::UnifiedRoleAssignmentSchedule(crate::edm::from_value(value)?)
+                Self::UnifiedRoleAssignmentSchedule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleEligibilitySchedule") => {
-                Self::UnifiedRoleEligibilitySchedule(crate::edm::from_value(value)?)
+                Self::UnifiedRoleEligibilitySchedule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "identity-access", feature = "other"))]
             Some("microsoft.graph.unifiedRoleScheduleInstanceBase") => {
-                Self::UnifiedRoleScheduleInstanceBase(crate::edm::from_value(value)?)
+                Self::UnifiedRoleScheduleInstanceBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleAssignmentScheduleInstance") => {
-                Self::UnifiedRoleAssignmentScheduleInstance(crate::edm::from_value(value)?)
+                Self::UnifiedRoleAssignmentScheduleInstance(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleEligibilityScheduleInstance") => {
-                Self::UnifiedRoleEligibilityScheduleInstance(crate::edm::from_value(value)?)
+                Self::UnifiedRoleEligibilityScheduleInstance(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.unifiedStorageQuota") => {
-                Self::UnifiedStorageQuota(crate::edm::from_value(value)?)
+                Self::UnifiedStorageQuota(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.usageRightsIncluded") => {
-                Self::UsageRightsIncluded(crate::edm::from_value(value)?)
+                Self::UsageRightsIncluded(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.usedInsight") => {
-                Self::UsedInsight(crate::edm::from_value(value)?)
+                Self::UsedInsight(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.userActivity") => {
-                Self::UserActivity(crate::edm::from_value(value)?)
+                Self::UserActivity(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsAppHealthApplicationPerformance") => {
                 Self::UserExperienceAnalyticsAppHealthApplicationPerformance(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
             #[cfg(feature = "device-management")]
             Some(
                 "microsoft.graph.userExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetails",
             ) => Self::UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetails(
-                crate::edm::from_value(value)?,
+                serde::Deserialize::deserialize(d)?,
             ),
             #[cfg(feature = "device-management")]
             Some(
                 "microsoft.graph.userExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceId",
             ) => Self::UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceId(
-                crate::edm::from_value(value)?,
+                serde::Deserialize::deserialize(d)?,
             ),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsAppHealthAppPerformanceByOSVersion") => {
                 Self::UserExperienceAnalyticsAppHealthAppPerformanceByOSVersion(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsAppHealthDeviceModelPerformance") => {
                 Self::UserExperienceAnalyticsAppHealthDeviceModelPerformance(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsAppHealthDevicePerformance") => {
-                Self::UserExperienceAnalyticsAppHealthDevicePerformance(crate::edm::from_value(
-                    value,
-                )?)
+                Self::UserExperienceAnalyticsAppHealthDevicePerformance(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsAppHealthDevicePerformanceDetails") => {
                 Self::UserExperienceAnalyticsAppHealthDevicePerformanceDetails(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsAppHealthOSVersionPerformance") => {
-                Self::UserExperienceAnalyticsAppHealthOSVersionPerformance(crate::edm::from_value(
-                    value,
-                )?)
+                Self::UserExperienceAnalyticsAppHealthOSVersionPerformance(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsBaseline") => {
-                Self::UserExperienceAnalyticsBaseline(crate::edm::from_value(value)?)
+                Self::UserExperienceAnalyticsBaseline(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsCategory") => {
-                Self::UserExperienceAnalyticsCategory(crate::edm::from_value(value)?)
+                Self::UserExperienceAnalyticsCategory(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsDevicePerformance") => {
-                Self::UserExperienceAnalyticsDevicePerformance(crate::edm::from_value(value)?)
+                Self::UserExperienceAnalyticsDevicePerformance(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsDeviceScores") => {
-                Self::UserExperienceAnalyticsDeviceScores(crate::edm::from_value(value)?)
+                Self::UserExperienceAnalyticsDeviceScores(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsDeviceStartupHistory") => {
-                Self::UserExperienceAnalyticsDeviceStartupHistory(crate::edm::from_value(value)?)
+                Self::UserExperienceAnalyticsDeviceStartupHistory(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsDeviceStartupProcess") => {
-                Self::UserExperienceAnalyticsDeviceStartupProcess(crate::edm::from_value(value)?)
+                Self::UserExperienceAnalyticsDeviceStartupProcess(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsDeviceStartupProcessPerformance") => {
                 Self::UserExperienceAnalyticsDeviceStartupProcessPerformance(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsMetric") => {
-                Self::UserExperienceAnalyticsMetric(crate::edm::from_value(value)?)
+                Self::UserExperienceAnalyticsMetric(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsMetricHistory") => {
-                Self::UserExperienceAnalyticsMetricHistory(crate::edm::from_value(value)?)
+                Self::UserExperienceAnalyticsMetricHistory(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsModelScores") => {
-                Self::UserExperienceAnalyticsModelScores(crate::edm::from_value(value)?)
+                Self::UserExperienceAnalyticsModelScores(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsOverview") => {
-                Self::UserExperienceAnalyticsOverview(crate::edm::from_value(value)?)
+                Self::UserExperienceAnalyticsOverview(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsScoreHistory") => {
-                Self::UserExperienceAnalyticsScoreHistory(crate::edm::from_value(value)?)
+                Self::UserExperienceAnalyticsScoreHistory(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsWorkFromAnywhereDevice") => {
-                Self::UserExperienceAnalyticsWorkFromAnywhereDevice(crate::edm::from_value(value)?)
+                Self::UserExperienceAnalyticsWorkFromAnywhereDevice(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "device-management")]
             Some(
                 "microsoft.graph.userExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetric",
             ) => Self::UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetric(
-                crate::edm::from_value(value)?,
+                serde::Deserialize::deserialize(d)?,
             ),
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsWorkFromAnywhereMetric") => {
-                Self::UserExperienceAnalyticsWorkFromAnywhereMetric(crate::edm::from_value(value)?)
+                Self::UserExperienceAnalyticsWorkFromAnywhereMetric(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userExperienceAnalyticsWorkFromAnywhereModelPerformance") => {
                 Self::UserExperienceAnalyticsWorkFromAnywhereModelPerformance(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.userFlowLanguageConfiguration") => {
-                Self::UserFlowLanguageConfiguration(crate::edm::from_value(value)?)
+                Self::UserFlowLanguageConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.userFlowLanguagePage") => {
-                Self::UserFlowLanguagePage(crate::edm::from_value(value)?)
+                Self::UserFlowLanguagePage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.userInsightsSettings") => {
-                Self::UserInsightsSettings(crate::edm::from_value(value)?)
+                Self::UserInsightsSettings(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.userInstallStateSummary") => {
-                Self::UserInstallStateSummary(crate::edm::from_value(value)?)
+                Self::UserInstallStateSummary(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.userProtectionScopeContainer") => {
-                Self::UserProtectionScopeContainer(crate::edm::from_value(value)?)
+                Self::UserProtectionScopeContainer(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "reports")]
             Some("microsoft.graph.userRegistrationDetails") => {
-                Self::UserRegistrationDetails(crate::edm::from_value(value)?)
+                Self::UserRegistrationDetails(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.userSettings") => {
-                Self::UserSettings(crate::edm::from_value(value)?)
+                Self::UserSettings(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.userSolutionRoot") => {
-                Self::UserSolutionRoot(crate::edm::from_value(value)?)
+                Self::UserSolutionRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.userStorage") => {
-                Self::UserStorage(crate::edm::from_value(value)?)
+                Self::UserStorage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.userTeamwork") => {
-                Self::UserTeamwork(crate::edm::from_value(value)?)
+                Self::UserTeamwork(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.verifiedIdProfile") => {
-                Self::VerifiedIdProfile(crate::edm::from_value(value)?)
+                Self::VerifiedIdProfile(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.verticalSection") => {
-                Self::VerticalSection(crate::edm::from_value(value)?)
+                Self::VerticalSection(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.virtualEndpoint") => {
-                Self::VirtualEndpoint(crate::edm::from_value(value)?)
+                Self::VirtualEndpoint(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEvent") => {
-                Self::VirtualEvent(crate::edm::from_value(value)?)
+                Self::VirtualEvent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventTownhall") => {
-                Self::VirtualEventTownhall(crate::edm::from_value(value)?)
+                Self::VirtualEventTownhall(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventWebinar") => {
-                Self::VirtualEventWebinar(crate::edm::from_value(value)?)
+                Self::VirtualEventWebinar(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventPresenter") => {
-                Self::VirtualEventPresenter(crate::edm::from_value(value)?)
+                Self::VirtualEventPresenter(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventRegistration") => {
-                Self::VirtualEventRegistration(crate::edm::from_value(value)?)
+                Self::VirtualEventRegistration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(any(feature = "solutions", feature = "other"))]
             Some("microsoft.graph.virtualEventRegistrationConfiguration") => {
-                Self::VirtualEventRegistrationConfiguration(crate::edm::from_value(value)?)
+                Self::VirtualEventRegistrationConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventTownhallRegistrationConfiguration") => {
-                Self::VirtualEventTownhallRegistrationConfiguration(crate::edm::from_value(value)?)
+                Self::VirtualEventTownhallRegistrationConfiguration(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventWebinarRegistrationConfiguration") => {
-                Self::VirtualEventWebinarRegistrationConfiguration(crate::edm::from_value(value)?)
+                Self::VirtualEventWebinarRegistrationConfiguration(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.virtualEventRegistrationQuestionBase") => {
-                Self::VirtualEventRegistrationQuestionBase(crate::edm::from_value(value)?)
+                Self::VirtualEventRegistrationQuestionBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.virtualEventRegistrationCustomQuestion") => {
-                Self::VirtualEventRegistrationCustomQuestion(crate::edm::from_value(value)?)
+                Self::VirtualEventRegistrationCustomQuestion(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.virtualEventRegistrationPredefinedQuestion") => {
-                Self::VirtualEventRegistrationPredefinedQuestion(crate::edm::from_value(value)?)
+                Self::VirtualEventRegistrationPredefinedQuestion(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventsRoot") => {
-                Self::VirtualEventsRoot(crate::edm::from_value(value)?)
+                Self::VirtualEventsRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
-            Some("microsoft.graph.vppToken") => Self::VppToken(crate::edm::from_value(value)?),
+            Some("microsoft.graph.vppToken") => Self::VppToken(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.webApplicationFirewallProvider") => {
-                Self::WebApplicationFirewallProvider(crate::edm::from_value(value)?)
+                Self::WebApplicationFirewallProvider(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.akamaiWebApplicationFirewallProvider") => {
-                Self::AkamaiWebApplicationFirewallProvider(crate::edm::from_value(value)?)
+                Self::AkamaiWebApplicationFirewallProvider(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.cloudFlareWebApplicationFirewallProvider") => {
-                Self::CloudFlareWebApplicationFirewallProvider(crate::edm::from_value(value)?)
+                Self::CloudFlareWebApplicationFirewallProvider(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.webApplicationFirewallVerificationModel") => {
-                Self::WebApplicationFirewallVerificationModel(crate::edm::from_value(value)?)
+                Self::WebApplicationFirewallVerificationModel(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
-            Some("microsoft.graph.webPart") => Self::WebPart(crate::edm::from_value(value)?),
+            Some("microsoft.graph.webPart") => Self::WebPart(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "sites")]
             Some("microsoft.graph.standardWebPart") => {
-                Self::StandardWebPart(crate::edm::from_value(value)?)
+                Self::StandardWebPart(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.textWebPart") => {
-                Self::TextWebPart(crate::edm::from_value(value)?)
+                Self::TextWebPart(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.windowsAutopilotDeploymentProfile") => {
-                Self::WindowsAutopilotDeploymentProfile(crate::edm::from_value(value)?)
+                Self::WindowsAutopilotDeploymentProfile(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.windowsAutopilotDeploymentProfileAssignment") => {
-                Self::WindowsAutopilotDeploymentProfileAssignment(crate::edm::from_value(value)?)
-            }
-            #[cfg(feature = "device-management")]
-            Some("microsoft.graph.windowsAutopilotDeviceIdentity") => {
-                Self::WindowsAutopilotDeviceIdentity(crate::edm::from_value(value)?)
-            }
-            #[cfg(feature = "device-management")]
-            Some("microsoft.graph.windowsDeviceMalwareState") => {
-                Self::WindowsDeviceMalwareState(crate::edm::from_value(value)?)
-            }
-            #[cfg(feature = "device-management")]
-            Some("microsoft.graph.windowsInformationProtectionAppLearningSummary") => {
-                Self::WindowsInformationProtectionAppLearningSummary(crate::edm::from_value(value)?)
-            }
-            #[cfg(feature = "device-management")]
-            Some("microsoft.graph.windowsInformationProtectionAppLockerFile") => {
-                Self::WindowsInformationProtectionAppLockerFile(crate::edm::from_value(value)?)
-            }
-            #[cfg(feature = "device-management")]
-            Some("microsoft.graph.windowsInformationProtectionNetworkLearningSummary") => {
-                Self::WindowsInformationProtectionNetworkLearningSummary(crate::edm::from_value(
-                    value,
+                Self::WindowsAutopilotDeploymentProfileAssignment(serde::Deserialize::deserialize(
+                    d,
                 )?)
             }
             #[cfg(feature = "device-management")]
+            Some("microsoft.graph.windowsAutopilotDeviceIdentity") => {
+                Self::WindowsAutopilotDeviceIdentity(serde::Deserialize::deserialize(d)?)
+            }
+            #[cfg(feature = "device-management")]
+            Some("microsoft.graph.windowsDeviceMalwareState") => {
+                Self::WindowsDeviceMalwareState(serde::Deserialize::deserialize(d)?)
+            }
+            #[cfg(feature = "device-management")]
+            Some("microsoft.graph.windowsInformationProtectionAppLearningSummary") => {
+                Self::WindowsInformationProtectionAppLearningSummary(
+                    serde::Deserialize::deserialize(d)?,
+                )
+            }
+            #[cfg(feature = "device-management")]
+            Some("microsoft.graph.windowsInformationProtectionAppLockerFile") => {
+                Self::WindowsInformationProtectionAppLockerFile(serde::Deserialize::deserialize(d)?)
+            }
+            #[cfg(feature = "device-management")]
+            Some("microsoft.graph.windowsInformationProtectionNetworkLearningSummary") => {
+                Self::WindowsInformationProtectionNetworkLearningSummary(
+                    serde::Deserialize::deserialize(d)?,
+                )
+            }
+            #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsMalwareInformation") => {
-                Self::WindowsMalwareInformation(crate::edm::from_value(value)?)
+                Self::WindowsMalwareInformation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "device-management")]
             Some("microsoft.graph.windowsProtectionState") => {
-                Self::WindowsProtectionState(crate::edm::from_value(value)?)
+                Self::WindowsProtectionState(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.windowsSetting") => {
-                Self::WindowsSetting(crate::edm::from_value(value)?)
+                Self::WindowsSetting(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.windowsSettingInstance") => {
-                Self::WindowsSettingInstance(crate::edm::from_value(value)?)
+                Self::WindowsSettingInstance(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
-            Some("microsoft.graph.workbook") => Self::Workbook(crate::edm::from_value(value)?),
+            Some("microsoft.graph.workbook") => Self::Workbook(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookApplication") => {
-                Self::WorkbookApplication(crate::edm::from_value(value)?)
+                Self::WorkbookApplication(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChart") => {
-                Self::WorkbookChart(crate::edm::from_value(value)?)
+                Self::WorkbookChart(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartAreaFormat") => {
-                Self::WorkbookChartAreaFormat(crate::edm::from_value(value)?)
+                Self::WorkbookChartAreaFormat(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartAxes") => {
-                Self::WorkbookChartAxes(crate::edm::from_value(value)?)
+                Self::WorkbookChartAxes(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartAxis") => {
-                Self::WorkbookChartAxis(crate::edm::from_value(value)?)
+                Self::WorkbookChartAxis(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartAxisFormat") => {
-                Self::WorkbookChartAxisFormat(crate::edm::from_value(value)?)
+                Self::WorkbookChartAxisFormat(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartAxisTitle") => {
-                Self::WorkbookChartAxisTitle(crate::edm::from_value(value)?)
+                Self::WorkbookChartAxisTitle(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartAxisTitleFormat") => {
-                Self::WorkbookChartAxisTitleFormat(crate::edm::from_value(value)?)
+                Self::WorkbookChartAxisTitleFormat(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartDataLabelFormat") => {
-                Self::WorkbookChartDataLabelFormat(crate::edm::from_value(value)?)
+                Self::WorkbookChartDataLabelFormat(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartDataLabels") => {
-                Self::WorkbookChartDataLabels(crate::edm::from_value(value)?)
+                Self::WorkbookChartDataLabels(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartFill") => {
-                Self::WorkbookChartFill(crate::edm::from_value(value)?)
+                Self::WorkbookChartFill(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartFont") => {
-                Self::WorkbookChartFont(crate::edm::from_value(value)?)
+                Self::WorkbookChartFont(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartGridlines") => {
-                Self::WorkbookChartGridlines(crate::edm::from_value(value)?)
+                Self::WorkbookChartGridlines(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartGridlinesFormat") => {
-                Self::WorkbookChartGridlinesFormat(crate::edm::from_value(value)?)
+                Self::WorkbookChartGridlinesFormat(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartLegend") => {
-                Self::WorkbookChartLegend(crate::edm::from_value(value)?)
+                Self::WorkbookChartLegend(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartLegendFormat") => {
-                Self::WorkbookChartLegendFormat(crate::edm::from_value(value)?)
+                Self::WorkbookChartLegendFormat(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartLineFormat") => {
-                Self::WorkbookChartLineFormat(crate::edm::from_value(value)?)
+                Self::WorkbookChartLineFormat(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartPoint") => {
-                Self::WorkbookChartPoint(crate::edm::from_value(value)?)
+                Self::WorkbookChartPoint(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartPointFormat") => {
-                Self::WorkbookChartPointFormat(crate::edm::from_value(value)?)
+                Self::WorkbookChartPointFormat(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartSeries") => {
-                Self::WorkbookChartSeries(crate::edm::from_value(value)?)
+                Self::WorkbookChartSeries(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartSeriesFormat") => {
-                Self::WorkbookChartSeriesFormat(crate::edm::from_value(value)?)
+                Self::WorkbookChartSeriesFormat(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartTitle") => {
-                Self::WorkbookChartTitle(crate::edm::from_value(value)?)
+                Self::WorkbookChartTitle(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookChartTitleFormat") => {
-                Self::WorkbookChartTitleFormat(crate::edm::from_value(value)?)
+                Self::WorkbookChartTitleFormat(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookComment") => {
-                Self::WorkbookComment(crate::edm::from_value(value)?)
+                Self::WorkbookComment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookCommentReply") => {
-                Self::WorkbookCommentReply(crate::edm::from_value(value)?)
+                Self::WorkbookCommentReply(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookFilter") => {
-                Self::WorkbookFilter(crate::edm::from_value(value)?)
+                Self::WorkbookFilter(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.workbookFormatProtection") => {
-                Self::WorkbookFormatProtection(crate::edm::from_value(value)?)
+                Self::WorkbookFormatProtection(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.workbookFunctionResult") => {
-                Self::WorkbookFunctionResult(crate::edm::from_value(value)?)
+                Self::WorkbookFunctionResult(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookFunctions") => {
-                Self::WorkbookFunctions(crate::edm::from_value(value)?)
+                Self::WorkbookFunctions(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookNamedItem") => {
-                Self::WorkbookNamedItem(crate::edm::from_value(value)?)
+                Self::WorkbookNamedItem(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookOperation") => {
-                Self::WorkbookOperation(crate::edm::from_value(value)?)
+                Self::WorkbookOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookPivotTable") => {
-                Self::WorkbookPivotTable(crate::edm::from_value(value)?)
+                Self::WorkbookPivotTable(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.workbookRange") => {
-                Self::WorkbookRange(crate::edm::from_value(value)?)
+                Self::WorkbookRange(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.workbookRangeBorder") => {
-                Self::WorkbookRangeBorder(crate::edm::from_value(value)?)
+                Self::WorkbookRangeBorder(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.workbookRangeFill") => {
-                Self::WorkbookRangeFill(crate::edm::from_value(value)?)
+                Self::WorkbookRangeFill(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.workbookRangeFont") => {
-                Self::WorkbookRangeFont(crate::edm::from_value(value)?)
+                Self::WorkbookRangeFont(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.workbookRangeFormat") => {
-                Self::WorkbookRangeFormat(crate::edm::from_value(value)?)
+                Self::WorkbookRangeFormat(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.workbookRangeSort") => {
-                Self::WorkbookRangeSort(crate::edm::from_value(value)?)
+                Self::WorkbookRangeSort(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "other")]
             Some("microsoft.graph.workbookRangeView") => {
-                Self::WorkbookRangeView(crate::edm::from_value(value)?)
+                Self::WorkbookRangeView(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookTable") => {
-                Self::WorkbookTable(crate::edm::from_value(value)?)
+                Self::WorkbookTable(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookTableColumn") => {
-                Self::WorkbookTableColumn(crate::edm::from_value(value)?)
+                Self::WorkbookTableColumn(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookTableRow") => {
-                Self::WorkbookTableRow(crate::edm::from_value(value)?)
+                Self::WorkbookTableRow(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookTableSort") => {
-                Self::WorkbookTableSort(crate::edm::from_value(value)?)
+                Self::WorkbookTableSort(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookWorksheet") => {
-                Self::WorkbookWorksheet(crate::edm::from_value(value)?)
+                Self::WorkbookWorksheet(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "files")]
             Some("microsoft.graph.workbookWorksheetProtection") => {
-                Self::WorkbookWorksheetProtection(crate::edm::from_value(value)?)
+                Self::WorkbookWorksheetProtection(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.workHoursAndLocationsSetting") => {
-                Self::WorkHoursAndLocationsSetting(crate::edm::from_value(value)?)
+                Self::WorkHoursAndLocationsSetting(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.workingTimeSchedule") => {
-                Self::WorkingTimeSchedule(crate::edm::from_value(value)?)
+                Self::WorkingTimeSchedule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.workPlanOccurrence") => {
-                Self::WorkPlanOccurrence(crate::edm::from_value(value)?)
+                Self::WorkPlanOccurrence(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.workPlanRecurrence") => {
-                Self::WorkPlanRecurrence(crate::edm::from_value(value)?)
+                Self::WorkPlanRecurrence(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.callRecords.callRecord") => {
-                Self::CallRecordsCallRecord(crate::edm::from_value(value)?)
+                Self::CallRecordsCallRecord(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.callRecords.participantBase") => {
-                Self::CallRecordsParticipantBase(crate::edm::from_value(value)?)
+                Self::CallRecordsParticipantBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.callRecords.organizer") => {
-                Self::CallRecordsOrganizer(crate::edm::from_value(value)?)
+                Self::CallRecordsOrganizer(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.callRecords.participant") => {
-                Self::CallRecordsParticipant(crate::edm::from_value(value)?)
+                Self::CallRecordsParticipant(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.callRecords.segment") => {
-                Self::CallRecordsSegment(crate::edm::from_value(value)?)
+                Self::CallRecordsSegment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.callRecords.session") => {
-                Self::CallRecordsSession(crate::edm::from_value(value)?)
+                Self::CallRecordsSession(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.entraRecoveryServices.recovery") => {
-                Self::EntraRecoveryServicesRecovery(crate::edm::from_value(value)?)
+                Self::EntraRecoveryServicesRecovery(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.entraRecoveryServices.recoveryChangeObjectBase") => {
-                Self::EntraRecoveryServicesRecoveryChangeObjectBase(crate::edm::from_value(value)?)
+                Self::EntraRecoveryServicesRecoveryChangeObjectBase(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.entraRecoveryServices.recoveryJobBase") => {
-                Self::EntraRecoveryServicesRecoveryJobBase(crate::edm::from_value(value)?)
+                Self::EntraRecoveryServicesRecoveryJobBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.entraRecoveryServices.recoveryJob") => {
-                Self::EntraRecoveryServicesRecoveryJob(crate::edm::from_value(value)?)
+                Self::EntraRecoveryServicesRecoveryJob(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.entraRecoveryServices.recoveryPreviewJob") => {
-                Self::EntraRecoveryServicesRecoveryPreviewJob(crate::edm::from_value(value)?)
+                Self::EntraRecoveryServicesRecoveryPreviewJob(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.entraRecoveryServices.snapshot") => {
-                Self::EntraRecoveryServicesSnapshot(crate::edm::from_value(value)?)
+                Self::EntraRecoveryServicesSnapshot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.externalConnectors.connectionOperation") => {
-                Self::ExternalConnectorsConnectionOperation(crate::edm::from_value(value)?)
+                Self::ExternalConnectorsConnectionOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.externalConnectors.externalActivity") => {
-                Self::ExternalConnectorsExternalActivity(crate::edm::from_value(value)?)
+                Self::ExternalConnectorsExternalActivity(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.externalConnectors.externalActivityResult") => {
-                Self::ExternalConnectorsExternalActivityResult(crate::edm::from_value(value)?)
+                Self::ExternalConnectorsExternalActivityResult(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.externalConnectors.externalConnection") => {
-                Self::ExternalConnectorsExternalConnection(crate::edm::from_value(value)?)
+                Self::ExternalConnectorsExternalConnection(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.externalConnectors.externalGroup") => {
-                Self::ExternalConnectorsExternalGroup(crate::edm::from_value(value)?)
+                Self::ExternalConnectorsExternalGroup(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.externalConnectors.externalItem") => {
-                Self::ExternalConnectorsExternalItem(crate::edm::from_value(value)?)
+                Self::ExternalConnectorsExternalItem(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.externalConnectors.identity") => {
-                Self::ExternalConnectorsIdentity(crate::edm::from_value(value)?)
+                Self::ExternalConnectorsIdentity(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.externalConnectors.schema") => {
-                Self::ExternalConnectorsSchema(crate::edm::from_value(value)?)
+                Self::ExternalConnectorsSchema(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.insights") => {
-                Self::IdentityGovernanceInsights(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceInsights(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.lifecycleManagementSettings") => {
-                Self::IdentityGovernanceLifecycleManagementSettings(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceLifecycleManagementSettings(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.lifecycleWorkflowsContainer") => {
-                Self::IdentityGovernanceLifecycleWorkflowsContainer(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceLifecycleWorkflowsContainer(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.run") => {
-                Self::IdentityGovernanceRun(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceRun(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.task") => {
-                Self::IdentityGovernanceTask(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceTask(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.taskDefinition") => {
-                Self::IdentityGovernanceTaskDefinition(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceTaskDefinition(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.taskProcessingResult") => {
-                Self::IdentityGovernanceTaskProcessingResult(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceTaskProcessingResult(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.taskReport") => {
-                Self::IdentityGovernanceTaskReport(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceTaskReport(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.userProcessingResult") => {
-                Self::IdentityGovernanceUserProcessingResult(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceUserProcessingResult(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.identityGovernance.workflowTemplate") => {
-                Self::IdentityGovernanceWorkflowTemplate(crate::edm::from_value(value)?)
+                Self::IdentityGovernanceWorkflowTemplate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.azureUsage") => {
-                Self::PartnersBillingAzureUsage(crate::edm::from_value(value)?)
+                Self::PartnersBillingAzureUsage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.billedReconciliation") => {
-                Self::PartnersBillingBilledReconciliation(crate::edm::from_value(value)?)
+                Self::PartnersBillingBilledReconciliation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.billedUsage") => {
-                Self::PartnersBillingBilledUsage(crate::edm::from_value(value)?)
+                Self::PartnersBillingBilledUsage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.billing") => {
-                Self::PartnersBillingBilling(crate::edm::from_value(value)?)
+                Self::PartnersBillingBilling(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.billingReconciliation") => {
-                Self::PartnersBillingBillingReconciliation(crate::edm::from_value(value)?)
+                Self::PartnersBillingBillingReconciliation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.manifest") => {
-                Self::PartnersBillingManifest(crate::edm::from_value(value)?)
+                Self::PartnersBillingManifest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.operation") => {
-                Self::PartnersBillingOperation(crate::edm::from_value(value)?)
+                Self::PartnersBillingOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.exportSuccessOperation") => {
-                Self::PartnersBillingExportSuccessOperation(crate::edm::from_value(value)?)
+                Self::PartnersBillingExportSuccessOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.failedOperation") => {
-                Self::PartnersBillingFailedOperation(crate::edm::from_value(value)?)
+                Self::PartnersBillingFailedOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.runningOperation") => {
-                Self::PartnersBillingRunningOperation(crate::edm::from_value(value)?)
+                Self::PartnersBillingRunningOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.unbilledReconciliation") => {
-                Self::PartnersBillingUnbilledReconciliation(crate::edm::from_value(value)?)
+                Self::PartnersBillingUnbilledReconciliation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "partners-billing")]
             Some("microsoft.graph.partners.billing.unbilledUsage") => {
-                Self::PartnersBillingUnbilledUsage(crate::edm::from_value(value)?)
+                Self::PartnersBillingUnbilledUsage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.search.searchAnswer") => {
-                Self::SearchSearchAnswer(crate::edm::from_value(value)?)
+                Self::SearchSearchAnswer(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.search.acronym") => {
-                Self::SearchAcronym(crate::edm::from_value(value)?)
+                Self::SearchAcronym(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "search")]
             Some("microsoft.graph.search.bookmark") => {
-                Self::SearchBookmark(crate::edm::from_value(value)?)
+                Self::SearchBookmark(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "search")]
-            Some("microsoft.graph.search.qna") => Self::SearchQna(crate::edm::from_value(value)?),
+            Some("microsoft.graph.search.qna") => {
+                Self::SearchQna(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.alert") => {
-                Self::SecurityAlert(crate::edm::from_value(value)?)
+                Self::SecurityAlert(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.analyzedEmail") => {
-                Self::SecurityAnalyzedEmail(crate::edm::from_value(value)?)
+                Self::SecurityAnalyzedEmail(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.article") => {
-                Self::SecurityArticle(crate::edm::from_value(value)?)
+                Self::SecurityArticle(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.artifact") => {
-                Self::SecurityArtifact(crate::edm::from_value(value)?)
+                Self::SecurityArtifact(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.host") => {
-                Self::SecurityHost(crate::edm::from_value(value)?)
+                Self::SecurityHost(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.hostname") => {
-                Self::SecurityHostname(crate::edm::from_value(value)?)
+                Self::SecurityHostname(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ipAddress") => {
-                Self::SecurityIpAddress(crate::edm::from_value(value)?)
+                Self::SecurityIpAddress(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.hostComponent") => {
-                Self::SecurityHostComponent(crate::edm::from_value(value)?)
+                Self::SecurityHostComponent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.hostCookie") => {
-                Self::SecurityHostCookie(crate::edm::from_value(value)?)
+                Self::SecurityHostCookie(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.hostSslCertificate") => {
-                Self::SecurityHostSslCertificate(crate::edm::from_value(value)?)
+                Self::SecurityHostSslCertificate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.hostTracker") => {
-                Self::SecurityHostTracker(crate::edm::from_value(value)?)
+                Self::SecurityHostTracker(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.passiveDnsRecord") => {
-                Self::SecurityPassiveDnsRecord(crate::edm::from_value(value)?)
+                Self::SecurityPassiveDnsRecord(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.sslCertificate") => {
-                Self::SecuritySslCertificate(crate::edm::from_value(value)?)
+                Self::SecuritySslCertificate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.unclassifiedArtifact") => {
-                Self::SecurityUnclassifiedArtifact(crate::edm::from_value(value)?)
+                Self::SecurityUnclassifiedArtifact(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.auditCoreRoot") => {
-                Self::SecurityAuditCoreRoot(crate::edm::from_value(value)?)
+                Self::SecurityAuditCoreRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.auditLogQuery") => {
-                Self::SecurityAuditLogQuery(crate::edm::from_value(value)?)
+                Self::SecurityAuditLogQuery(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.auditLogRecord") => {
-                Self::SecurityAuditLogRecord(crate::edm::from_value(value)?)
+                Self::SecurityAuditLogRecord(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.autoAuditingConfiguration") => {
-                Self::SecurityAutoAuditingConfiguration(crate::edm::from_value(value)?)
+                Self::SecurityAutoAuditingConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.case") => {
-                Self::SecurityCase(crate::edm::from_value(value)?)
+                Self::SecurityCase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryCase") => {
-                Self::SecurityEdiscoveryCase(crate::edm::from_value(value)?)
+                Self::SecurityEdiscoveryCase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.caseOperation") => {
-                Self::SecurityCaseOperation(crate::edm::from_value(value)?)
+                Self::SecurityCaseOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryAddToReviewSetOperation") => {
-                Self::SecurityEdiscoveryAddToReviewSetOperation(crate::edm::from_value(value)?)
+                Self::SecurityEdiscoveryAddToReviewSetOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryEstimateOperation") => {
-                Self::SecurityEdiscoveryEstimateOperation(crate::edm::from_value(value)?)
+                Self::SecurityEdiscoveryEstimateOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryExportOperation") => {
-                Self::SecurityEdiscoveryExportOperation(crate::edm::from_value(value)?)
+                Self::SecurityEdiscoveryExportOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryHoldOperation") => {
-                Self::SecurityEdiscoveryHoldOperation(crate::edm::from_value(value)?)
+                Self::SecurityEdiscoveryHoldOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryHoldPolicySyncOperation") => {
-                Self::SecurityEdiscoveryHoldPolicySyncOperation(crate::edm::from_value(value)?)
+                Self::SecurityEdiscoveryHoldPolicySyncOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryIndexOperation") => {
-                Self::SecurityEdiscoveryIndexOperation(crate::edm::from_value(value)?)
+                Self::SecurityEdiscoveryIndexOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryPurgeDataOperation") => {
-                Self::SecurityEdiscoveryPurgeDataOperation(crate::edm::from_value(value)?)
+                Self::SecurityEdiscoveryPurgeDataOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoverySearchExportOperation") => {
-                Self::SecurityEdiscoverySearchExportOperation(crate::edm::from_value(value)?)
+                Self::SecurityEdiscoverySearchExportOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryTagOperation") => {
-                Self::SecurityEdiscoveryTagOperation(crate::edm::from_value(value)?)
+                Self::SecurityEdiscoveryTagOperation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.casesRoot") => {
-                Self::SecurityCasesRoot(crate::edm::from_value(value)?)
+                Self::SecurityCasesRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.collaborationRoot") => {
-                Self::SecurityCollaborationRoot(crate::edm::from_value(value)?)
+                Self::SecurityCollaborationRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.dataSet") => {
-                Self::SecurityDataSet(crate::edm::from_value(value)?)
+                Self::SecurityDataSet(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryReviewSet") => {
-                Self::SecurityEdiscoveryReviewSet(crate::edm::from_value(value)?)
+                Self::SecurityEdiscoveryReviewSet(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.dataSource") => {
-                Self::SecurityDataSource(crate::edm::from_value(value)?)
+                Self::SecurityDataSource(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.siteSource") => {
-                Self::SecuritySiteSource(crate::edm::from_value(value)?)
+                Self::SecuritySiteSource(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.unifiedGroupSource") => {
-                Self::SecurityUnifiedGroupSource(crate::edm::from_value(value)?)
+                Self::SecurityUnifiedGroupSource(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.userSource") => {
-                Self::SecurityUserSource(crate::edm::from_value(value)?)
+                Self::SecurityUserSource(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.dataSourceContainer") => {
-                Self::SecurityDataSourceContainer(crate::edm::from_value(value)?)
+                Self::SecurityDataSourceContainer(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryCustodian") => {
-                Self::SecurityEdiscoveryCustodian(crate::edm::from_value(value)?)
+                Self::SecurityEdiscoveryCustodian(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryNoncustodialDataSource") => {
-                Self::SecurityEdiscoveryNoncustodialDataSource(crate::edm::from_value(value)?)
+                Self::SecurityEdiscoveryNoncustodialDataSource(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryCaseMember") => {
-                Self::SecurityEdiscoveryCaseMember(crate::edm::from_value(value)?)
+                Self::SecurityEdiscoveryCaseMember(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryCaseSettings") => {
-                Self::SecurityEdiscoveryCaseSettings(crate::edm::from_value(value)?)
+                Self::SecurityEdiscoveryCaseSettings(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.filePlanDescriptor") => {
-                Self::SecurityFilePlanDescriptor(crate::edm::from_value(value)?)
+                Self::SecurityFilePlanDescriptor(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.filePlanDescriptorTemplate") => {
-                Self::SecurityFilePlanDescriptorTemplate(crate::edm::from_value(value)?)
+                Self::SecurityFilePlanDescriptorTemplate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.authorityTemplate") => {
-                Self::SecurityAuthorityTemplate(crate::edm::from_value(value)?)
+                Self::SecurityAuthorityTemplate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.categoryTemplate") => {
-                Self::SecurityCategoryTemplate(crate::edm::from_value(value)?)
+                Self::SecurityCategoryTemplate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.citationTemplate") => {
-                Self::SecurityCitationTemplate(crate::edm::from_value(value)?)
+                Self::SecurityCitationTemplate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.departmentTemplate") => {
-                Self::SecurityDepartmentTemplate(crate::edm::from_value(value)?)
+                Self::SecurityDepartmentTemplate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.filePlanReferenceTemplate") => {
-                Self::SecurityFilePlanReferenceTemplate(crate::edm::from_value(value)?)
+                Self::SecurityFilePlanReferenceTemplate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.subcategoryTemplate") => {
-                Self::SecuritySubcategoryTemplate(crate::edm::from_value(value)?)
+                Self::SecuritySubcategoryTemplate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.healthIssue") => {
-                Self::SecurityHealthIssue(crate::edm::from_value(value)?)
+                Self::SecurityHealthIssue(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.hostPair") => {
-                Self::SecurityHostPair(crate::edm::from_value(value)?)
+                Self::SecurityHostPair(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.hostPort") => {
-                Self::SecurityHostPort(crate::edm::from_value(value)?)
+                Self::SecurityHostPort(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.hostReputation") => {
-                Self::SecurityHostReputation(crate::edm::from_value(value)?)
+                Self::SecurityHostReputation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.identityAccounts") => {
-                Self::SecurityIdentityAccounts(crate::edm::from_value(value)?)
+                Self::SecurityIdentityAccounts(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.user") => {
-                Self::SecurityUser(crate::edm::from_value(value)?)
+                Self::SecurityUser(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.identityContainer") => {
-                Self::SecurityIdentityContainer(crate::edm::from_value(value)?)
+                Self::SecurityIdentityContainer(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.incident") => {
-                Self::SecurityIncident(crate::edm::from_value(value)?)
+                Self::SecurityIncident(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.indicator") => {
-                Self::SecurityIndicator(crate::edm::from_value(value)?)
+                Self::SecurityIndicator(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.articleIndicator") => {
-                Self::SecurityArticleIndicator(crate::edm::from_value(value)?)
+                Self::SecurityArticleIndicator(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.intelligenceProfileIndicator") => {
-                Self::SecurityIntelligenceProfileIndicator(crate::edm::from_value(value)?)
+                Self::SecurityIntelligenceProfileIndicator(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.intelligenceProfile") => {
-                Self::SecurityIntelligenceProfile(crate::edm::from_value(value)?)
+                Self::SecurityIntelligenceProfile(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.labelsRoot") => {
-                Self::SecurityLabelsRoot(crate::edm::from_value(value)?)
+                Self::SecurityLabelsRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.networkAdapter") => {
-                Self::SecurityNetworkAdapter(crate::edm::from_value(value)?)
+                Self::SecurityNetworkAdapter(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.retentionEvent") => {
-                Self::SecurityRetentionEvent(crate::edm::from_value(value)?)
+                Self::SecurityRetentionEvent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.retentionEventType") => {
-                Self::SecurityRetentionEventType(crate::edm::from_value(value)?)
+                Self::SecurityRetentionEventType(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.retentionLabel") => {
-                Self::SecurityRetentionLabel(crate::edm::from_value(value)?)
+                Self::SecurityRetentionLabel(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.search") => {
-                Self::SecuritySearch(crate::edm::from_value(value)?)
+                Self::SecuritySearch(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryReviewSetQuery") => {
-                Self::SecurityEdiscoveryReviewSetQuery(crate::edm::from_value(value)?)
+                Self::SecurityEdiscoveryReviewSetQuery(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoverySearch") => {
-                Self::SecurityEdiscoverySearch(crate::edm::from_value(value)?)
+                Self::SecurityEdiscoverySearch(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.sensor") => {
-                Self::SecuritySensor(crate::edm::from_value(value)?)
+                Self::SecuritySensor(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.sensorCandidate") => {
-                Self::SecuritySensorCandidate(crate::edm::from_value(value)?)
+                Self::SecuritySensorCandidate(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.sensorCandidateActivationConfiguration") => {
-                Self::SecuritySensorCandidateActivationConfiguration(crate::edm::from_value(value)?)
+                Self::SecuritySensorCandidateActivationConfiguration(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.settingsContainer") => {
-                Self::SecuritySettingsContainer(crate::edm::from_value(value)?)
+                Self::SecuritySettingsContainer(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.subdomain") => {
-                Self::SecuritySubdomain(crate::edm::from_value(value)?)
+                Self::SecuritySubdomain(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.tag") => {
-                Self::SecurityTag(crate::edm::from_value(value)?)
+                Self::SecurityTag(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.ediscoveryReviewTag") => {
-                Self::SecurityEdiscoveryReviewTag(crate::edm::from_value(value)?)
+                Self::SecurityEdiscoveryReviewTag(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.threatIntelligence") => {
-                Self::SecurityThreatIntelligence(crate::edm::from_value(value)?)
+                Self::SecurityThreatIntelligence(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.triggersRoot") => {
-                Self::SecurityTriggersRoot(crate::edm::from_value(value)?)
+                Self::SecurityTriggersRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.triggerTypesRoot") => {
-                Self::SecurityTriggerTypesRoot(crate::edm::from_value(value)?)
+                Self::SecurityTriggerTypesRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.vulnerability") => {
-                Self::SecurityVulnerability(crate::edm::from_value(value)?)
+                Self::SecurityVulnerability(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.vulnerabilityComponent") => {
-                Self::SecurityVulnerabilityComponent(crate::edm::from_value(value)?)
+                Self::SecurityVulnerabilityComponent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.whoisBaseRecord") => {
-                Self::SecurityWhoisBaseRecord(crate::edm::from_value(value)?)
+                Self::SecurityWhoisBaseRecord(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.whoisHistoryRecord") => {
-                Self::SecurityWhoisHistoryRecord(crate::edm::from_value(value)?)
+                Self::SecurityWhoisHistoryRecord(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "security")]
             Some("microsoft.graph.security.whoisRecord") => {
-                Self::SecurityWhoisRecord(crate::edm::from_value(value)?)
+                Self::SecurityWhoisRecord(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAdministration.numberAssignment") => {
-                Self::TeamsAdministrationNumberAssignment(crate::edm::from_value(value)?)
+                Self::TeamsAdministrationNumberAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAdministration.policyIdentifierDetail") => {
-                Self::TeamsAdministrationPolicyIdentifierDetail(crate::edm::from_value(value)?)
+                Self::TeamsAdministrationPolicyIdentifierDetail(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAdministration.teamsAdminRoot") => {
-                Self::TeamsAdministrationTeamsAdminRoot(crate::edm::from_value(value)?)
+                Self::TeamsAdministrationTeamsAdminRoot(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAdministration.teamsPolicyAssignment") => {
-                Self::TeamsAdministrationTeamsPolicyAssignment(crate::edm::from_value(value)?)
+                Self::TeamsAdministrationTeamsPolicyAssignment(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAdministration.teamsPolicyUserAssignment") => {
-                Self::TeamsAdministrationTeamsPolicyUserAssignment(crate::edm::from_value(value)?)
+                Self::TeamsAdministrationTeamsPolicyUserAssignment(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAdministration.teamsUserConfiguration") => {
-                Self::TeamsAdministrationTeamsUserConfiguration(crate::edm::from_value(value)?)
+                Self::TeamsAdministrationTeamsUserConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAdministration.telephoneNumberLongRunningOperation") => {
                 Self::TeamsAdministrationTelephoneNumberLongRunningOperation(
-                    crate::edm::from_value(value)?,
+                    serde::Deserialize::deserialize(d)?,
                 )
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.teamsAdministration.telephoneNumberManagementRoot") => {
-                Self::TeamsAdministrationTelephoneNumberManagementRoot(crate::edm::from_value(
-                    value,
-                )?)
+                Self::TeamsAdministrationTelephoneNumberManagementRoot(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.termStore.group") => {
-                Self::TermStoreGroup(crate::edm::from_value(value)?)
+                Self::TermStoreGroup(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.termStore.relation") => {
-                Self::TermStoreRelation(crate::edm::from_value(value)?)
+                Self::TermStoreRelation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.termStore.set") => {
-                Self::TermStoreSet(crate::edm::from_value(value)?)
+                Self::TermStoreSet(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.termStore.store") => {
-                Self::TermStoreStore(crate::edm::from_value(value)?)
+                Self::TermStoreStore(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "sites")]
             Some("microsoft.graph.termStore.term") => {
-                Self::TermStoreTerm(crate::edm::from_value(value)?)
+                Self::TermStoreTerm(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::Entity(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -10171,8 +11478,8 @@ impl<'de> serde::Deserialize<'de> for AnyEntity {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExchangeMessageTraceDetail {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10202,6 +11509,40 @@ pub struct ExchangeMessageTraceDetail {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for ExchangeMessageTraceDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for ExchangeMessageTraceDetail {
+    const NAME: &'static str = "microsoft.graph.exchangeMessageTraceDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "action" => self.action = map.next_value()?,
+            "data" => self.data = map.next_value()?,
+            "dateTime" => self.date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "event" => self.event = map.next_value()?,
+            "messageId" => self.message_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`ExchangeMessageTraceDetail`] for a typed `$select`.
     pub enum ExchangeMessageTraceDetailField for ExchangeMessageTraceDetail {
@@ -10219,8 +11560,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GranularRestoreArtifactBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10256,6 +11597,43 @@ pub struct GranularRestoreArtifactBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for GranularRestoreArtifactBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl crate::read_fields::ReadFields for GranularRestoreArtifactBase {
+    const NAME: &'static str = "microsoft.graph.granularRestoreArtifactBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "browseSessionId" => self.browse_session_id = map.next_value()?,
+            "completionDateTime" => self.completion_date_time = map.next_value()?,
+            "restoredItemKey" => self.restored_item_key = map.next_value()?,
+            "restoredItemPath" => self.restored_item_path = map.next_value()?,
+            "restoredItemWebUrl" => self.restored_item_web_url = map.next_value()?,
+            "restorePointDateTime" => self.restore_point_date_time = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -10299,21 +11677,40 @@ pub enum AnyGranularRestoreArtifactBase {
 #[cfg(any(feature = "solutions", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyGranularRestoreArtifactBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyGranularRestoreArtifactBase {
+    const DECLARED: &'static str = "microsoft.graph.granularRestoreArtifactBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.granularRestoreArtifactBase") => {
-                Self::GranularRestoreArtifactBase(crate::edm::from_value(value)?)
+                Self::GranularRestoreArtifactBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.granularDriveRestoreArtifact") => {
-                Self::GranularDriveRestoreArtifact(crate::edm::from_value(value)?)
+                Self::GranularDriveRestoreArtifact(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.granularSiteRestoreArtifact") => {
-                Self::GranularSiteRestoreArtifact(crate::edm::from_value(value)?)
+                Self::GranularSiteRestoreArtifact(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::GranularRestoreArtifactBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -10321,8 +11718,8 @@ impl<'de> serde::Deserialize<'de> for AnyGranularRestoreArtifactBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-access", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IdentityUserFlow {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10337,6 +11734,36 @@ pub struct IdentityUserFlow {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-access", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for IdentityUserFlow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-access", feature = "other"))]
+impl crate::read_fields::ReadFields for IdentityUserFlow {
+    const NAME: &'static str = "microsoft.graph.identityUserFlow";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "userFlowType" => self.user_flow_type = map.next_value()?,
+            "userFlowTypeVersion" => self.user_flow_type_version = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
@@ -10370,17 +11797,36 @@ pub enum AnyIdentityUserFlow {
 #[cfg(any(feature = "identity-access", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyIdentityUserFlow {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-access", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyIdentityUserFlow {
+    const DECLARED: &'static str = "microsoft.graph.identityUserFlow";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.identityUserFlow") => {
-                Self::IdentityUserFlow(crate::edm::from_value(value)?)
+                Self::IdentityUserFlow(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.b2xIdentityUserFlow") => {
-                Self::B2xIdentityUserFlow(crate::edm::from_value(value)?)
+                Self::B2xIdentityUserFlow(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::IdentityUserFlow(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -10388,8 +11834,8 @@ impl<'de> serde::Deserialize<'de> for AnyIdentityUserFlow {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImportedWindowsAutopilotDeviceIdentityUpload {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10411,6 +11857,38 @@ pub struct ImportedWindowsAutopilotDeviceIdentityUpload {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for ImportedWindowsAutopilotDeviceIdentityUpload {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for ImportedWindowsAutopilotDeviceIdentityUpload {
+    const NAME: &'static str = "microsoft.graph.importedWindowsAutopilotDeviceIdentityUpload";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTimeUtc" => self.created_date_time_utc = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            #[cfg(feature = "device-management")]
+            "deviceIdentities" => self.device_identities = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`ImportedWindowsAutopilotDeviceIdentityUpload`] for a typed `$select`.
     pub enum ImportedWindowsAutopilotDeviceIdentityUploadField for ImportedWindowsAutopilotDeviceIdentityUpload {
@@ -10425,19 +11903,48 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IosLobAppProvisioningConfigurationAssignment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The target group assignment defined by the admin.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub target: crate::Patch<crate::models::AnyDeviceAndAppManagementAssignmentTarget>,
+    pub target: crate::Patch<Box<crate::models::AnyDeviceAndAppManagementAssignmentTarget>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for IosLobAppProvisioningConfigurationAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for IosLobAppProvisioningConfigurationAssignment {
+    const NAME: &'static str = "microsoft.graph.iosLobAppProvisioningConfigurationAssignment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "target" => self.target = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -10453,8 +11960,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LabelContentRight {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10470,11 +11977,43 @@ pub struct LabelContentRight {
     pub rights: crate::Patch<crate::edm::Flags<crate::models::UsageRights>>,
     /// The `label` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub label: crate::Patch<crate::models::SensitivityLabel>,
+    pub label: crate::Patch<Box<crate::models::SensitivityLabel>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for LabelContentRight {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for LabelContentRight {
+    const NAME: &'static str = "microsoft.graph.labelContentRight";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "cid" => self.cid = map.next_value()?,
+            "format" => self.format = map.next_value()?,
+            "rights" => self.rights = map.next_value()?,
+            "label" => self.label = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -10493,8 +12032,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ManagedDeviceOverview {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10502,10 +12041,11 @@ pub struct ManagedDeviceOverview {
     /// Distribution of Exchange Access State in Intune
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_exchange_access_state_summary:
-        crate::Patch<crate::models::DeviceExchangeAccessStateSummary>,
+        crate::Patch<Box<crate::models::DeviceExchangeAccessStateSummary>>,
     /// Device operating system summary.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub device_operating_system_summary: crate::Patch<crate::models::DeviceOperatingSystemSummary>,
+    pub device_operating_system_summary:
+        crate::Patch<Box<crate::models::DeviceOperatingSystemSummary>>,
     /// The number of devices enrolled in both MDM and EAS
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub dual_enrolled_device_count: crate::Patch<i32>,
@@ -10519,6 +12059,43 @@ pub struct ManagedDeviceOverview {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for ManagedDeviceOverview {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for ManagedDeviceOverview {
+    const NAME: &'static str = "microsoft.graph.managedDeviceOverview";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deviceExchangeAccessStateSummary" => {
+                self.device_exchange_access_state_summary = map.next_value()?
+            }
+            "deviceOperatingSystemSummary" => {
+                self.device_operating_system_summary = map.next_value()?
+            }
+            "dualEnrolledDeviceCount" => self.dual_enrolled_device_count = map.next_value()?,
+            "enrolledDeviceCount" => self.enrolled_device_count = map.next_value()?,
+            "mdmEnrolledCount" => self.mdm_enrolled_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -10538,8 +12115,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MeetingAttendanceReport {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10567,6 +12144,39 @@ pub struct MeetingAttendanceReport {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for MeetingAttendanceReport {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for MeetingAttendanceReport {
+    const NAME: &'static str = "microsoft.graph.meetingAttendanceReport";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "externalEventInformation" => self.external_event_information = map.next_value()?,
+            "meetingEndDateTime" => self.meeting_end_date_time = map.next_value()?,
+            "meetingStartDateTime" => self.meeting_start_date_time = map.next_value()?,
+            "totalParticipantCount" => self.total_participant_count = map.next_value()?,
+            "attendanceRecords" => self.attendance_records = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`MeetingAttendanceReport`] for a typed `$select`.
     pub enum MeetingAttendanceReportField for MeetingAttendanceReport {
@@ -10583,8 +12193,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OfficeGraphInsights {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10612,6 +12222,40 @@ pub struct OfficeGraphInsights {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for OfficeGraphInsights {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "other"))]
+impl crate::read_fields::ReadFields for OfficeGraphInsights {
+    const NAME: &'static str = "microsoft.graph.officeGraphInsights";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            #[cfg(feature = "other")]
+            "shared" => self.shared = map.next_value()?,
+            #[cfg(feature = "other")]
+            "trending" => self.trending = map.next_value()?,
+            #[cfg(feature = "other")]
+            "used" => self.used = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "other"))]
@@ -10643,17 +12287,36 @@ pub enum AnyOfficeGraphInsights {
 #[cfg(any(feature = "identity", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyOfficeGraphInsights {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyOfficeGraphInsights {
+    const DECLARED: &'static str = "microsoft.graph.officeGraphInsights";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.officeGraphInsights") => {
-                Self::OfficeGraphInsights(crate::edm::from_value(value)?)
+                Self::OfficeGraphInsights(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity")]
             Some("microsoft.graph.itemInsights") => {
-                Self::ItemInsights(crate::edm::from_value(value)?)
+                Self::ItemInsights(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OfficeGraphInsights(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -10661,8 +12324,8 @@ impl<'de> serde::Deserialize<'de> for AnyOfficeGraphInsights {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "onenote", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnenoteEntityBaseModel {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10674,6 +12337,35 @@ pub struct OnenoteEntityBaseModel {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "onenote", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for OnenoteEntityBaseModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "onenote", feature = "other"))]
+impl crate::read_fields::ReadFields for OnenoteEntityBaseModel {
+    const NAME: &'static str = "microsoft.graph.onenoteEntityBaseModel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "self" => self.self_ = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
@@ -10722,37 +12414,56 @@ pub enum AnyOnenoteEntityBaseModel {
 #[cfg(any(feature = "onenote", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyOnenoteEntityBaseModel {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "onenote", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyOnenoteEntityBaseModel {
+    const DECLARED: &'static str = "microsoft.graph.onenoteEntityBaseModel";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.onenoteEntityBaseModel") => {
-                Self::OnenoteEntityBaseModel(crate::edm::from_value(value)?)
+                Self::OnenoteEntityBaseModel(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onenoteEntitySchemaObjectModel") => {
-                Self::OnenoteEntitySchemaObjectModel(crate::edm::from_value(value)?)
+                Self::OnenoteEntitySchemaObjectModel(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onenoteEntityHierarchyModel") => {
-                Self::OnenoteEntityHierarchyModel(crate::edm::from_value(value)?)
+                Self::OnenoteEntityHierarchyModel(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.notebook") => Self::Notebook(crate::edm::from_value(value)?),
+            Some("microsoft.graph.notebook") => Self::Notebook(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "onenote")]
             Some("microsoft.graph.onenoteSection") => {
-                Self::OnenoteSection(crate::edm::from_value(value)?)
+                Self::OnenoteSection(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "onenote")]
             Some("microsoft.graph.sectionGroup") => {
-                Self::SectionGroup(crate::edm::from_value(value)?)
+                Self::SectionGroup(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "onenote")]
             Some("microsoft.graph.onenotePage") => {
-                Self::OnenotePage(crate::edm::from_value(value)?)
+                Self::OnenotePage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "onenote")]
             Some("microsoft.graph.onenoteResource") => {
-                Self::OnenoteResource(crate::edm::from_value(value)?)
+                Self::OnenoteResource(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OnenoteEntityBaseModel(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -10760,8 +12471,8 @@ impl<'de> serde::Deserialize<'de> for AnyOnenoteEntityBaseModel {
 ///
 /// Derived from `onenoteEntitySchemaObjectModel` < `onenoteEntityBaseModel` < `entity`; inherited properties are included.
 #[cfg(any(feature = "onenote", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnenoteEntityHierarchyModel {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10776,13 +12487,13 @@ pub struct OnenoteEntityHierarchyModel {
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the user, device, and application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The name of the notebook.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Identity of the user, device, and application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The date and time when the notebook was last modified. The timestamp represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Read-only.
@@ -10792,6 +12503,40 @@ pub struct OnenoteEntityHierarchyModel {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "onenote", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for OnenoteEntityHierarchyModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "onenote", feature = "other"))]
+impl crate::read_fields::ReadFields for OnenoteEntityHierarchyModel {
+    const NAME: &'static str = "microsoft.graph.onenoteEntityHierarchyModel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "self" => self.self_ = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
@@ -10835,23 +12580,42 @@ pub enum AnyOnenoteEntityHierarchyModel {
 #[cfg(any(feature = "onenote", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyOnenoteEntityHierarchyModel {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "onenote", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyOnenoteEntityHierarchyModel {
+    const DECLARED: &'static str = "microsoft.graph.onenoteEntityHierarchyModel";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.onenoteEntityHierarchyModel") => {
-                Self::OnenoteEntityHierarchyModel(crate::edm::from_value(value)?)
+                Self::OnenoteEntityHierarchyModel(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.notebook") => Self::Notebook(crate::edm::from_value(value)?),
+            Some("microsoft.graph.notebook") => Self::Notebook(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "onenote")]
             Some("microsoft.graph.onenoteSection") => {
-                Self::OnenoteSection(crate::edm::from_value(value)?)
+                Self::OnenoteSection(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "onenote")]
             Some("microsoft.graph.sectionGroup") => {
-                Self::SectionGroup(crate::edm::from_value(value)?)
+                Self::SectionGroup(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OnenoteEntityHierarchyModel(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -10859,8 +12623,8 @@ impl<'de> serde::Deserialize<'de> for AnyOnenoteEntityHierarchyModel {
 ///
 /// Derived from `onenoteEntityBaseModel` < `entity`; inherited properties are included.
 #[cfg(any(feature = "onenote", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnenoteEntitySchemaObjectModel {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -10877,6 +12641,36 @@ pub struct OnenoteEntitySchemaObjectModel {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "onenote", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for OnenoteEntitySchemaObjectModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "onenote", feature = "other"))]
+impl crate::read_fields::ReadFields for OnenoteEntitySchemaObjectModel {
+    const NAME: &'static str = "microsoft.graph.onenoteEntitySchemaObjectModel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "self" => self.self_ = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
@@ -10921,30 +12715,49 @@ pub enum AnyOnenoteEntitySchemaObjectModel {
 #[cfg(any(feature = "onenote", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyOnenoteEntitySchemaObjectModel {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "onenote", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyOnenoteEntitySchemaObjectModel {
+    const DECLARED: &'static str = "microsoft.graph.onenoteEntitySchemaObjectModel";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.onenoteEntitySchemaObjectModel") => {
-                Self::OnenoteEntitySchemaObjectModel(crate::edm::from_value(value)?)
+                Self::OnenoteEntitySchemaObjectModel(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.onenoteEntityHierarchyModel") => {
-                Self::OnenoteEntityHierarchyModel(crate::edm::from_value(value)?)
+                Self::OnenoteEntityHierarchyModel(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "onenote")]
-            Some("microsoft.graph.notebook") => Self::Notebook(crate::edm::from_value(value)?),
+            Some("microsoft.graph.notebook") => Self::Notebook(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "onenote")]
             Some("microsoft.graph.onenoteSection") => {
-                Self::OnenoteSection(crate::edm::from_value(value)?)
+                Self::OnenoteSection(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "onenote")]
             Some("microsoft.graph.sectionGroup") => {
-                Self::SectionGroup(crate::edm::from_value(value)?)
+                Self::SectionGroup(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "onenote")]
             Some("microsoft.graph.onenotePage") => {
-                Self::OnenotePage(crate::edm::from_value(value)?)
+                Self::OnenotePage(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OnenoteEntitySchemaObjectModel(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -10952,8 +12765,8 @@ impl<'de> serde::Deserialize<'de> for AnyOnenoteEntitySchemaObjectModel {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OnlineMeetingBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11002,16 +12815,16 @@ pub struct OnlineMeetingBase {
     pub allow_whiteboard: crate::Patch<bool>,
     /// The `audioConferencing` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub audio_conferencing: crate::Patch<crate::models::AudioConferencing>,
+    pub audio_conferencing: crate::Patch<Box<crate::models::AudioConferencing>>,
     /// The `chatInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub chat_info: crate::Patch<crate::models::ChatInfo>,
+    pub chat_info: crate::Patch<Box<crate::models::ChatInfo>>,
     /// The `chatRestrictions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub chat_restrictions: crate::Patch<crate::models::ChatRestrictions>,
+    pub chat_restrictions: crate::Patch<Box<crate::models::ChatRestrictions>>,
     /// The `cloudVideoInteropInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub cloud_video_interop_info: crate::Patch<crate::models::CloudVideoInteropInfo>,
+    pub cloud_video_interop_info: crate::Patch<Box<crate::models::CloudVideoInteropInfo>>,
     /// The `expiryDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiry_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -11023,16 +12836,16 @@ pub struct OnlineMeetingBase {
     pub is_entry_exit_announced: crate::Patch<bool>,
     /// The `joinInformation` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub join_information: crate::Patch<crate::models::ItemBody>,
+    pub join_information: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `joinMeetingIdSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub join_meeting_id_settings: crate::Patch<crate::models::JoinMeetingIdSettings>,
+    pub join_meeting_id_settings: crate::Patch<Box<crate::models::JoinMeetingIdSettings>>,
     /// The `joinWebUrl` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_web_url: crate::Patch<String>,
     /// The `lobbyBypassSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub lobby_bypass_settings: crate::Patch<crate::models::LobbyBypassSettings>,
+    pub lobby_bypass_settings: crate::Patch<Box<crate::models::LobbyBypassSettings>>,
     /// The `meetingOptionsWebUrl` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_options_web_url: crate::Patch<String>,
@@ -11048,7 +12861,7 @@ pub struct OnlineMeetingBase {
     /// The `sensitivityLabelAssignment` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sensitivity_label_assignment:
-        crate::Patch<crate::models::OnlineMeetingSensitivityLabelAssignment>,
+        crate::Patch<Box<crate::models::OnlineMeetingSensitivityLabelAssignment>>,
     /// The `shareMeetingChatHistoryDefault` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub share_meeting_chat_history_default:
@@ -11061,7 +12874,7 @@ pub struct OnlineMeetingBase {
     pub video_teleconference_id: crate::Patch<String>,
     /// The `watermarkProtection` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub watermark_protection: crate::Patch<crate::models::WatermarkProtectionValues>,
+    pub watermark_protection: crate::Patch<Box<crate::models::WatermarkProtectionValues>>,
     /// The `attendanceReports` navigation property (present when expanded).
     #[cfg(feature = "other")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11070,6 +12883,80 @@ pub struct OnlineMeetingBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for OnlineMeetingBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl crate::read_fields::ReadFields for OnlineMeetingBase {
+    const NAME: &'static str = "microsoft.graph.onlineMeetingBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "allowAttendeeToEnableCamera" => {
+                self.allow_attendee_to_enable_camera = map.next_value()?
+            }
+            "allowAttendeeToEnableMic" => self.allow_attendee_to_enable_mic = map.next_value()?,
+            "allowBreakoutRooms" => self.allow_breakout_rooms = map.next_value()?,
+            "allowCopyingAndSharingMeetingContent" => {
+                self.allow_copying_and_sharing_meeting_content = map.next_value()?
+            }
+            "allowedLobbyAdmitters" => self.allowed_lobby_admitters = map.next_value()?,
+            "allowedPresenters" => self.allowed_presenters = map.next_value()?,
+            "allowLiveShare" => self.allow_live_share = map.next_value()?,
+            "allowMeetingChat" => self.allow_meeting_chat = map.next_value()?,
+            "allowParticipantsToChangeName" => {
+                self.allow_participants_to_change_name = map.next_value()?
+            }
+            "allowPowerPointSharing" => self.allow_power_point_sharing = map.next_value()?,
+            "allowRecording" => self.allow_recording = map.next_value()?,
+            "allowTeamworkReactions" => self.allow_teamwork_reactions = map.next_value()?,
+            "allowTranscription" => self.allow_transcription = map.next_value()?,
+            "allowWhiteboard" => self.allow_whiteboard = map.next_value()?,
+            "audioConferencing" => self.audio_conferencing = map.next_value()?,
+            "chatInfo" => self.chat_info = map.next_value()?,
+            "chatRestrictions" => self.chat_restrictions = map.next_value()?,
+            "cloudVideoInteropInfo" => self.cloud_video_interop_info = map.next_value()?,
+            "expiryDateTime" => self.expiry_date_time = map.next_value()?,
+            "isEndToEndEncryptionEnabled" => {
+                self.is_end_to_end_encryption_enabled = map.next_value()?
+            }
+            "isEntryExitAnnounced" => self.is_entry_exit_announced = map.next_value()?,
+            "joinInformation" => self.join_information = map.next_value()?,
+            "joinMeetingIdSettings" => self.join_meeting_id_settings = map.next_value()?,
+            "joinWebUrl" => self.join_web_url = map.next_value()?,
+            "lobbyBypassSettings" => self.lobby_bypass_settings = map.next_value()?,
+            "meetingOptionsWebUrl" => self.meeting_options_web_url = map.next_value()?,
+            "meetingSpokenLanguageTag" => self.meeting_spoken_language_tag = map.next_value()?,
+            "meetingType" => self.meeting_type = map.next_value()?,
+            "recordAutomatically" => self.record_automatically = map.next_value()?,
+            "sensitivityLabelAssignment" => self.sensitivity_label_assignment = map.next_value()?,
+            "shareMeetingChatHistoryDefault" => {
+                self.share_meeting_chat_history_default = map.next_value()?
+            }
+            "subject" => self.subject = map.next_value()?,
+            "videoTeleconferenceId" => self.video_teleconference_id = map.next_value()?,
+            "watermarkProtection" => self.watermark_protection = map.next_value()?,
+            #[cfg(feature = "other")]
+            "attendanceReports" => self.attendance_reports = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
@@ -11138,21 +13025,40 @@ pub enum AnyOnlineMeetingBase {
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyOnlineMeetingBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyOnlineMeetingBase {
+    const DECLARED: &'static str = "microsoft.graph.onlineMeetingBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.onlineMeetingBase") => {
-                Self::OnlineMeetingBase(crate::edm::from_value(value)?)
+                Self::OnlineMeetingBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "communications")]
             Some("microsoft.graph.onlineMeeting") => {
-                Self::OnlineMeeting(crate::edm::from_value(value)?)
+                Self::OnlineMeeting(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventSession") => {
-                Self::VirtualEventSession(crate::edm::from_value(value)?)
+                Self::VirtualEventSession(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OnlineMeetingBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -11160,8 +13066,8 @@ impl<'de> serde::Deserialize<'de> for AnyOnlineMeetingBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "onenote", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Operation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11179,6 +13085,37 @@ pub struct Operation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "onenote", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for Operation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "onenote", feature = "other"))]
+impl crate::read_fields::ReadFields for Operation {
+    const NAME: &'static str = "microsoft.graph.operation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
@@ -11213,17 +13150,36 @@ pub enum AnyOperation {
 #[cfg(any(feature = "onenote", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyOperation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "onenote", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyOperation {
+    const DECLARED: &'static str = "microsoft.graph.operation";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.operation") => {
-                Self::Operation(crate::edm::from_value(value)?)
+                Self::Operation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "onenote")]
             Some("microsoft.graph.onenoteOperation") => {
-                Self::OnenoteOperation(crate::edm::from_value(value)?)
+                Self::OnenoteOperation(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::Operation(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -11231,8 +13187,8 @@ impl<'de> serde::Deserialize<'de> for AnyOperation {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "directory", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OrganizationalBrandingProperties {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11257,7 +13213,7 @@ pub struct OrganizationalBrandingProperties {
     pub cdn_list: crate::Patch<Vec<String>>,
     /// The `contentCustomization` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub content_customization: crate::Patch<crate::models::ContentCustomization>,
+    pub content_customization: crate::Patch<Box<crate::models::ContentCustomization>>,
     /// The `customAccountResetCredentialsUrl` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_account_reset_credentials_url: crate::Patch<String>,
@@ -11302,11 +13258,12 @@ pub struct OrganizationalBrandingProperties {
     pub header_logo_relative_url: crate::Patch<String>,
     /// The `loginPageLayoutConfiguration` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub login_page_layout_configuration: crate::Patch<crate::models::LoginPageLayoutConfiguration>,
+    pub login_page_layout_configuration:
+        crate::Patch<Box<crate::models::LoginPageLayoutConfiguration>>,
     /// The `loginPageTextVisibilitySettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub login_page_text_visibility_settings:
-        crate::Patch<crate::models::LoginPageTextVisibilitySettings>,
+        crate::Patch<Box<crate::models::LoginPageTextVisibilitySettings>>,
     /// Text that appears at the bottom of the sign-in box. You can use this to communicate additional
     /// information, such as the phone number to your help desk or a legal statement. This text must be
     /// Unicode and not exceed 1024 characters.
@@ -11327,6 +13284,76 @@ pub struct OrganizationalBrandingProperties {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "directory", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for OrganizationalBrandingProperties {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "directory", feature = "other"))]
+impl crate::read_fields::ReadFields for OrganizationalBrandingProperties {
+    const NAME: &'static str = "microsoft.graph.organizationalBrandingProperties";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "backgroundColor" => self.background_color = map.next_value()?,
+            "backgroundImageRelativeUrl" => {
+                self.background_image_relative_url = map.next_value()?
+            }
+            "bannerLogoRelativeUrl" => self.banner_logo_relative_url = map.next_value()?,
+            "cdnList" => self.cdn_list = map.next_value()?,
+            "contentCustomization" => self.content_customization = map.next_value()?,
+            "customAccountResetCredentialsUrl" => {
+                self.custom_account_reset_credentials_url = map.next_value()?
+            }
+            "customCannotAccessYourAccountText" => {
+                self.custom_cannot_access_your_account_text = map.next_value()?
+            }
+            "customCannotAccessYourAccountUrl" => {
+                self.custom_cannot_access_your_account_url = map.next_value()?
+            }
+            "customCSSRelativeUrl" => self.custom_css_relative_url = map.next_value()?,
+            "customForgotMyPasswordText" => {
+                self.custom_forgot_my_password_text = map.next_value()?
+            }
+            "customPrivacyAndCookiesText" => {
+                self.custom_privacy_and_cookies_text = map.next_value()?
+            }
+            "customPrivacyAndCookiesUrl" => {
+                self.custom_privacy_and_cookies_url = map.next_value()?
+            }
+            "customResetItNowText" => self.custom_reset_it_now_text = map.next_value()?,
+            "customTermsOfUseText" => self.custom_terms_of_use_text = map.next_value()?,
+            "customTermsOfUseUrl" => self.custom_terms_of_use_url = map.next_value()?,
+            "faviconRelativeUrl" => self.favicon_relative_url = map.next_value()?,
+            "headerBackgroundColor" => self.header_background_color = map.next_value()?,
+            "headerLogoRelativeUrl" => self.header_logo_relative_url = map.next_value()?,
+            "loginPageLayoutConfiguration" => {
+                self.login_page_layout_configuration = map.next_value()?
+            }
+            "loginPageTextVisibilitySettings" => {
+                self.login_page_text_visibility_settings = map.next_value()?
+            }
+            "signInPageText" => self.sign_in_page_text = map.next_value()?,
+            "squareLogoDarkRelativeUrl" => self.square_logo_dark_relative_url = map.next_value()?,
+            "squareLogoRelativeUrl" => self.square_logo_relative_url = map.next_value()?,
+            "usernameHintText" => self.username_hint_text = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "directory", feature = "other"))]
@@ -11385,21 +13412,40 @@ pub enum AnyOrganizationalBrandingProperties {
 #[cfg(any(feature = "directory", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyOrganizationalBrandingProperties {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "directory", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyOrganizationalBrandingProperties {
+    const DECLARED: &'static str = "microsoft.graph.organizationalBrandingProperties";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.organizationalBrandingProperties") => {
-                Self::OrganizationalBrandingProperties(crate::edm::from_value(value)?)
+                Self::OrganizationalBrandingProperties(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.organizationalBranding") => {
-                Self::OrganizationalBranding(crate::edm::from_value(value)?)
+                Self::OrganizationalBranding(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.organizationalBrandingLocalization") => {
-                Self::OrganizationalBrandingLocalization(crate::edm::from_value(value)?)
+                Self::OrganizationalBrandingLocalization(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OrganizationalBrandingProperties(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -11407,8 +13453,8 @@ impl<'de> serde::Deserialize<'de> for AnyOrganizationalBrandingProperties {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ParticipantJoiningNotification {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11416,11 +13462,41 @@ pub struct ParticipantJoiningNotification {
     /// The `call` navigation property (present when expanded).
     #[cfg(feature = "communications")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub call: crate::Patch<crate::models::Call>,
+    pub call: crate::Patch<Box<crate::models::Call>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for ParticipantJoiningNotification {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for ParticipantJoiningNotification {
+    const NAME: &'static str = "microsoft.graph.participantJoiningNotification";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            #[cfg(feature = "communications")]
+            "call" => self.call = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -11435,8 +13511,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ParticipantLeftNotification {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11447,11 +13523,42 @@ pub struct ParticipantLeftNotification {
     /// The `call` navigation property (present when expanded).
     #[cfg(feature = "communications")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub call: crate::Patch<crate::models::Call>,
+    pub call: crate::Patch<Box<crate::models::Call>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for ParticipantLeftNotification {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for ParticipantLeftNotification {
+    const NAME: &'static str = "microsoft.graph.participantLeftNotification";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "participantId" => self.participant_id = map.next_value()?,
+            #[cfg(feature = "communications")]
+            "call" => self.call = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -11467,8 +13574,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PasskeyProfile {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11478,7 +13585,7 @@ pub struct PasskeyProfile {
     pub attestation_enforcement: crate::Patch<crate::models::AttestationEnforcement>,
     /// The `keyRestrictions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub key_restrictions: crate::Patch<crate::models::Fido2KeyRestrictions>,
+    pub key_restrictions: crate::Patch<Box<crate::models::Fido2KeyRestrictions>>,
     /// The `name` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
@@ -11489,6 +13596,38 @@ pub struct PasskeyProfile {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for PasskeyProfile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for PasskeyProfile {
+    const NAME: &'static str = "microsoft.graph.passkeyProfile";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "attestationEnforcement" => self.attestation_enforcement = map.next_value()?,
+            "keyRestrictions" => self.key_restrictions = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "passkeyTypes" => self.passkey_types = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -11505,8 +13644,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.policyDeletableItem` entity type.
 #[cfg(any(feature = "identity-access", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyDeletableItem {
     /// The `deletedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11515,6 +13654,34 @@ pub struct PolicyDeletableItem {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-access", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for PolicyDeletableItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-access", feature = "other"))]
+impl crate::read_fields::ReadFields for PolicyDeletableItem {
+    const NAME: &'static str = "microsoft.graph.policyDeletableItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
@@ -11558,33 +13725,52 @@ pub enum AnyPolicyDeletableItem {
 #[cfg(any(feature = "identity-access", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyPolicyDeletableItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-access", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyPolicyDeletableItem {
+    const DECLARED: &'static str = "microsoft.graph.policyDeletableItem";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.policyDeletableItem") => {
-                Self::PolicyDeletableItem(crate::edm::from_value(value)?)
+                Self::PolicyDeletableItem(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.conditionalAccessPolicy") => {
-                Self::ConditionalAccessPolicy(crate::edm::from_value(value)?)
+                Self::ConditionalAccessPolicy(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.whatIfAnalysisResult") => {
-                Self::WhatIfAnalysisResult(crate::edm::from_value(value)?)
+                Self::WhatIfAnalysisResult(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.namedLocation") => {
-                Self::NamedLocation(crate::edm::from_value(value)?)
+                Self::NamedLocation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.countryNamedLocation") => {
-                Self::CountryNamedLocation(crate::edm::from_value(value)?)
+                Self::CountryNamedLocation(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.ipNamedLocation") => {
-                Self::IpNamedLocation(crate::edm::from_value(value)?)
+                Self::IpNamedLocation(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::PolicyDeletableItem(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -11592,8 +13778,8 @@ impl<'de> serde::Deserialize<'de> for AnyPolicyDeletableItem {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintDocument {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11620,6 +13806,39 @@ pub struct PrintDocument {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for PrintDocument {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for PrintDocument {
+    const NAME: &'static str = "microsoft.graph.printDocument";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "downloadedDateTime" => self.downloaded_date_time = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            "uploadedDateTime" => self.uploaded_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`PrintDocument`] for a typed `$select`.
     pub enum PrintDocumentField for PrintDocument {
@@ -11636,18 +13855,18 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "print", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrinterBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The capabilities of the printer/printerShare.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub capabilities: crate::Patch<crate::models::PrinterCapabilities>,
+    pub capabilities: crate::Patch<Box<crate::models::PrinterCapabilities>>,
     /// The default print settings of printer/printerShare.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub defaults: crate::Patch<crate::models::PrinterDefaults>,
+    pub defaults: crate::Patch<Box<crate::models::PrinterDefaults>>,
     /// The name of the printer/printerShare.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
@@ -11656,7 +13875,7 @@ pub struct PrinterBase {
     pub is_accepting_jobs: crate::Patch<bool>,
     /// The physical and/or organizational location of the printer/printerShare.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub location: crate::Patch<crate::models::PrinterLocation>,
+    pub location: crate::Patch<Box<crate::models::PrinterLocation>>,
     /// The manufacturer of the printer/printerShare.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manufacturer: crate::Patch<String>,
@@ -11665,7 +13884,7 @@ pub struct PrinterBase {
     pub model: crate::Patch<String>,
     /// The processing status of the printer/printerShare, including any errors.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub status: crate::Patch<crate::models::PrinterStatus>,
+    pub status: crate::Patch<Box<crate::models::PrinterStatus>>,
     /// The list of jobs that are queued for printing by the printer/printerShare.
     #[cfg(feature = "other")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11674,6 +13893,44 @@ pub struct PrinterBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for PrinterBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl crate::read_fields::ReadFields for PrinterBase {
+    const NAME: &'static str = "microsoft.graph.printerBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "capabilities" => self.capabilities = map.next_value()?,
+            "defaults" => self.defaults = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isAcceptingJobs" => self.is_accepting_jobs = map.next_value()?,
+            "location" => self.location = map.next_value()?,
+            "manufacturer" => self.manufacturer = map.next_value()?,
+            "model" => self.model = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            #[cfg(feature = "other")]
+            "jobs" => self.jobs = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
@@ -11716,19 +13973,38 @@ pub enum AnyPrinterBase {
 #[cfg(any(feature = "print", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyPrinterBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyPrinterBase {
+    const DECLARED: &'static str = "microsoft.graph.printerBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.printerBase") => {
-                Self::PrinterBase(crate::edm::from_value(value)?)
+                Self::PrinterBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "print")]
-            Some("microsoft.graph.printer") => Self::Printer(crate::edm::from_value(value)?),
+            Some("microsoft.graph.printer") => Self::Printer(serde::Deserialize::deserialize(d)?),
             #[cfg(feature = "print")]
             Some("microsoft.graph.printerShare") => {
-                Self::PrinterShare(crate::edm::from_value(value)?)
+                Self::PrinterShare(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::PrinterBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -11736,8 +14012,8 @@ impl<'de> serde::Deserialize<'de> for AnyPrinterBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintJob {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11747,10 +14023,10 @@ pub struct PrintJob {
     pub acknowledged_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// A group of settings that a printer should use to print a job.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub configuration: crate::Patch<crate::models::PrintJobConfiguration>,
+    pub configuration: crate::Patch<Box<crate::models::PrintJobConfiguration>>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::UserIdentity>,
+    pub created_by: crate::Patch<Box<crate::models::UserIdentity>>,
     /// The DateTimeOffset when the job was created. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -11768,7 +14044,7 @@ pub struct PrintJob {
     pub redirected_to: crate::Patch<String>,
     /// The status of the print job. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub status: crate::Patch<crate::models::PrintJobStatus>,
+    pub status: crate::Patch<Box<crate::models::PrintJobStatus>>,
     /// The `documents` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub documents: crate::Patch<Vec<crate::models::PrintDocument>>,
@@ -11780,6 +14056,46 @@ pub struct PrintJob {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for PrintJob {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for PrintJob {
+    const NAME: &'static str = "microsoft.graph.printJob";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "acknowledgedDateTime" => self.acknowledged_date_time = map.next_value()?,
+            "configuration" => self.configuration = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "errorCode" => self.error_code = map.next_value()?,
+            "isFetchable" => self.is_fetchable = map.next_value()?,
+            "redirectedFrom" => self.redirected_from = map.next_value()?,
+            "redirectedTo" => self.redirected_to = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "documents" => self.documents = map.next_value()?,
+            #[cfg(feature = "print")]
+            "tasks" => self.tasks = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -11804,8 +14120,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "reports", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintUsage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11847,6 +14163,47 @@ pub struct PrintUsage {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "reports", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for PrintUsage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "reports", feature = "other"))]
+impl crate::read_fields::ReadFields for PrintUsage {
+    const NAME: &'static str = "microsoft.graph.printUsage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "blackAndWhitePageCount" => self.black_and_white_page_count = map.next_value()?,
+            "colorPageCount" => self.color_page_count = map.next_value()?,
+            "completedBlackAndWhiteJobCount" => {
+                self.completed_black_and_white_job_count = map.next_value()?
+            }
+            "completedColorJobCount" => self.completed_color_job_count = map.next_value()?,
+            "completedJobCount" => self.completed_job_count = map.next_value()?,
+            "doubleSidedSheetCount" => self.double_sided_sheet_count = map.next_value()?,
+            "incompleteJobCount" => self.incomplete_job_count = map.next_value()?,
+            "mediaSheetCount" => self.media_sheet_count = map.next_value()?,
+            "pageCount" => self.page_count = map.next_value()?,
+            "singleSidedSheetCount" => self.single_sided_sheet_count = map.next_value()?,
+            "usageDate" => self.usage_date = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "reports", feature = "other"))]
@@ -11892,21 +14249,40 @@ pub enum AnyPrintUsage {
 #[cfg(any(feature = "reports", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyPrintUsage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "reports", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyPrintUsage {
+    const DECLARED: &'static str = "microsoft.graph.printUsage";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.printUsage") => {
-                Self::PrintUsage(crate::edm::from_value(value)?)
+                Self::PrintUsage(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "reports")]
             Some("microsoft.graph.printUsageByPrinter") => {
-                Self::PrintUsageByPrinter(crate::edm::from_value(value)?)
+                Self::PrintUsageByPrinter(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "reports")]
             Some("microsoft.graph.printUsageByUser") => {
-                Self::PrintUsageByUser(crate::edm::from_value(value)?)
+                Self::PrintUsageByUser(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::PrintUsage(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -11914,8 +14290,8 @@ impl<'de> serde::Deserialize<'de> for AnyPrintUsage {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrivilegedAccessSchedule {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -11931,7 +14307,7 @@ pub struct PrivilegedAccessSchedule {
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `scheduleInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schedule_info: crate::Patch<crate::models::RequestSchedule>,
+    pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// The `status` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
@@ -11939,6 +14315,39 @@ pub struct PrivilegedAccessSchedule {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for PrivilegedAccessSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "other"))]
+impl crate::read_fields::ReadFields for PrivilegedAccessSchedule {
+    const NAME: &'static str = "microsoft.graph.privilegedAccessSchedule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "createdUsing" => self.created_using = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "scheduleInfo" => self.schedule_info = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
@@ -11980,21 +14389,40 @@ pub enum AnyPrivilegedAccessSchedule {
 #[cfg(any(feature = "identity-governance", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyPrivilegedAccessSchedule {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyPrivilegedAccessSchedule {
+    const DECLARED: &'static str = "microsoft.graph.privilegedAccessSchedule";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.privilegedAccessSchedule") => {
-                Self::PrivilegedAccessSchedule(crate::edm::from_value(value)?)
+                Self::PrivilegedAccessSchedule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupAssignmentSchedule") => {
-                Self::PrivilegedAccessGroupAssignmentSchedule(crate::edm::from_value(value)?)
+                Self::PrivilegedAccessGroupAssignmentSchedule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupEligibilitySchedule") => {
-                Self::PrivilegedAccessGroupEligibilitySchedule(crate::edm::from_value(value)?)
+                Self::PrivilegedAccessGroupEligibilitySchedule(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::PrivilegedAccessSchedule(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -12002,8 +14430,8 @@ impl<'de> serde::Deserialize<'de> for AnyPrivilegedAccessSchedule {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrivilegedAccessScheduleInstance {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12018,6 +14446,36 @@ pub struct PrivilegedAccessScheduleInstance {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for PrivilegedAccessScheduleInstance {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "other"))]
+impl crate::read_fields::ReadFields for PrivilegedAccessScheduleInstance {
+    const NAME: &'static str = "microsoft.graph.privilegedAccessScheduleInstance";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
@@ -12058,25 +14516,44 @@ pub enum AnyPrivilegedAccessScheduleInstance {
 #[cfg(any(feature = "identity-governance", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyPrivilegedAccessScheduleInstance {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyPrivilegedAccessScheduleInstance {
+    const DECLARED: &'static str = "microsoft.graph.privilegedAccessScheduleInstance";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.privilegedAccessScheduleInstance") => {
-                Self::PrivilegedAccessScheduleInstance(crate::edm::from_value(value)?)
+                Self::PrivilegedAccessScheduleInstance(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupAssignmentScheduleInstance") => {
-                Self::PrivilegedAccessGroupAssignmentScheduleInstance(crate::edm::from_value(
-                    value,
-                )?)
+                Self::PrivilegedAccessGroupAssignmentScheduleInstance(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupEligibilityScheduleInstance") => {
-                Self::PrivilegedAccessGroupEligibilityScheduleInstance(crate::edm::from_value(
-                    value,
-                )?)
+                Self::PrivilegedAccessGroupEligibilityScheduleInstance(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::PrivilegedAccessScheduleInstance(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -12084,8 +14561,8 @@ impl<'de> serde::Deserialize<'de> for AnyPrivilegedAccessScheduleInstance {
 ///
 /// Derived from `request` < `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrivilegedAccessScheduleRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12098,7 +14575,7 @@ pub struct PrivilegedAccessScheduleRequest {
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The principal that created the request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The request creation date time.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -12121,14 +14598,53 @@ pub struct PrivilegedAccessScheduleRequest {
     pub justification: crate::Patch<String>,
     /// The `scheduleInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schedule_info: crate::Patch<crate::models::RequestSchedule>,
+    pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// The `ticketInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub ticket_info: crate::Patch<crate::models::TicketInfo>,
+    pub ticket_info: crate::Patch<Box<crate::models::TicketInfo>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for PrivilegedAccessScheduleRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "other"))]
+impl crate::read_fields::ReadFields for PrivilegedAccessScheduleRequest {
+    const NAME: &'static str = "microsoft.graph.privilegedAccessScheduleRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "approvalId" => self.approval_id = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "customData" => self.custom_data = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "action" => self.action = map.next_value()?,
+            "isValidationOnly" => self.is_validation_only = map.next_value()?,
+            "justification" => self.justification = map.next_value()?,
+            "scheduleInfo" => self.schedule_info = map.next_value()?,
+            "ticketInfo" => self.ticket_info = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
@@ -12178,23 +14694,44 @@ pub enum AnyPrivilegedAccessScheduleRequest {
 #[cfg(any(feature = "identity-governance", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyPrivilegedAccessScheduleRequest {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-governance", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyPrivilegedAccessScheduleRequest {
+    const DECLARED: &'static str = "microsoft.graph.privilegedAccessScheduleRequest";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.privilegedAccessScheduleRequest") => {
-                Self::PrivilegedAccessScheduleRequest(crate::edm::from_value(value)?)
+                Self::PrivilegedAccessScheduleRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupAssignmentScheduleRequest") => {
-                Self::PrivilegedAccessGroupAssignmentScheduleRequest(crate::edm::from_value(value)?)
+                Self::PrivilegedAccessGroupAssignmentScheduleRequest(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupEligibilityScheduleRequest") => {
-                Self::PrivilegedAccessGroupEligibilityScheduleRequest(crate::edm::from_value(
-                    value,
-                )?)
+                Self::PrivilegedAccessGroupEligibilityScheduleRequest(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::PrivilegedAccessScheduleRequest(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -12202,27 +14739,27 @@ impl<'de> serde::Deserialize<'de> for AnyPrivilegedAccessScheduleRequest {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProtectionRuleBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `isAutoApplyEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_auto_apply_enabled: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -12233,6 +14770,41 @@ pub struct ProtectionRuleBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for ProtectionRuleBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl crate::read_fields::ReadFields for ProtectionRuleBase {
+    const NAME: &'static str = "microsoft.graph.protectionRuleBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "isAutoApplyEnabled" => self.is_auto_apply_enabled = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -12277,25 +14849,44 @@ pub enum AnyProtectionRuleBase {
 #[cfg(any(feature = "solutions", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyProtectionRuleBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyProtectionRuleBase {
+    const DECLARED: &'static str = "microsoft.graph.protectionRuleBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.protectionRuleBase") => {
-                Self::ProtectionRuleBase(crate::edm::from_value(value)?)
+                Self::ProtectionRuleBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveProtectionRule") => {
-                Self::DriveProtectionRule(crate::edm::from_value(value)?)
+                Self::DriveProtectionRule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxProtectionRule") => {
-                Self::MailboxProtectionRule(crate::edm::from_value(value)?)
+                Self::MailboxProtectionRule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteProtectionRule") => {
-                Self::SiteProtectionRule(crate::edm::from_value(value)?)
+                Self::SiteProtectionRule(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ProtectionRuleBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -12303,24 +14894,24 @@ impl<'de> serde::Deserialize<'de> for AnyProtectionRuleBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProtectionUnitBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -12340,6 +14931,43 @@ pub struct ProtectionUnitBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for ProtectionUnitBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl crate::read_fields::ReadFields for ProtectionUnitBase {
+    const NAME: &'static str = "microsoft.graph.protectionUnitBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "offboardRequestedDateTime" => self.offboard_requested_date_time = map.next_value()?,
+            "policyId" => self.policy_id = map.next_value()?,
+            "protectionSources" => self.protection_sources = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -12386,25 +15014,44 @@ pub enum AnyProtectionUnitBase {
 #[cfg(any(feature = "solutions", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyProtectionUnitBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyProtectionUnitBase {
+    const DECLARED: &'static str = "microsoft.graph.protectionUnitBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.protectionUnitBase") => {
-                Self::ProtectionUnitBase(crate::edm::from_value(value)?)
+                Self::ProtectionUnitBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveProtectionUnit") => {
-                Self::DriveProtectionUnit(crate::edm::from_value(value)?)
+                Self::DriveProtectionUnit(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxProtectionUnit") => {
-                Self::MailboxProtectionUnit(crate::edm::from_value(value)?)
+                Self::MailboxProtectionUnit(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteProtectionUnit") => {
-                Self::SiteProtectionUnit(crate::edm::from_value(value)?)
+                Self::SiteProtectionUnit(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ProtectionUnitBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -12412,15 +15059,15 @@ impl<'de> serde::Deserialize<'de> for AnyProtectionUnitBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProtectionUnitsBulkJobBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -12429,10 +15076,10 @@ pub struct ProtectionUnitsBulkJobBase {
     pub display_name: crate::Patch<String>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -12443,6 +15090,41 @@ pub struct ProtectionUnitsBulkJobBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for ProtectionUnitsBulkJobBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl crate::read_fields::ReadFields for ProtectionUnitsBulkJobBase {
+    const NAME: &'static str = "microsoft.graph.protectionUnitsBulkJobBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -12487,25 +15169,44 @@ pub enum AnyProtectionUnitsBulkJobBase {
 #[cfg(any(feature = "solutions", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyProtectionUnitsBulkJobBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyProtectionUnitsBulkJobBase {
+    const DECLARED: &'static str = "microsoft.graph.protectionUnitsBulkJobBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.protectionUnitsBulkJobBase") => {
-                Self::ProtectionUnitsBulkJobBase(crate::edm::from_value(value)?)
+                Self::ProtectionUnitsBulkJobBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveProtectionUnitsBulkAdditionJob") => {
-                Self::DriveProtectionUnitsBulkAdditionJob(crate::edm::from_value(value)?)
+                Self::DriveProtectionUnitsBulkAdditionJob(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxProtectionUnitsBulkAdditionJob") => {
-                Self::MailboxProtectionUnitsBulkAdditionJob(crate::edm::from_value(value)?)
+                Self::MailboxProtectionUnitsBulkAdditionJob(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteProtectionUnitsBulkAdditionJob") => {
-                Self::SiteProtectionUnitsBulkAdditionJob(crate::edm::from_value(value)?)
+                Self::SiteProtectionUnitsBulkAdditionJob(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ProtectionUnitsBulkJobBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -12513,8 +15214,8 @@ impl<'de> serde::Deserialize<'de> for AnyProtectionUnitsBulkJobBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RelyingPartyDetailedSummary {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12559,6 +15260,45 @@ pub struct RelyingPartyDetailedSummary {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for RelyingPartyDetailedSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for RelyingPartyDetailedSummary {
+    const NAME: &'static str = "microsoft.graph.relyingPartyDetailedSummary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "failedSignInCount" => self.failed_sign_in_count = map.next_value()?,
+            "migrationStatus" => self.migration_status = map.next_value()?,
+            "migrationValidationDetails" => self.migration_validation_details = map.next_value()?,
+            "relyingPartyId" => self.relying_party_id = map.next_value()?,
+            "relyingPartyName" => self.relying_party_name = map.next_value()?,
+            "replyUrls" => self.reply_urls = map.next_value()?,
+            "serviceId" => self.service_id = map.next_value()?,
+            "signInSuccessRate" => self.sign_in_success_rate = map.next_value()?,
+            "successfulSignInCount" => self.successful_sign_in_count = map.next_value()?,
+            "totalSignInCount" => self.total_sign_in_count = map.next_value()?,
+            "uniqueUserCount" => self.unique_user_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`RelyingPartyDetailedSummary`] for a typed `$select`.
     pub enum RelyingPartyDetailedSummaryField for RelyingPartyDetailedSummary {
@@ -12585,8 +15325,8 @@ crate::edm::select_fields! {
     feature = "identity-access",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Request {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12599,7 +15339,7 @@ pub struct Request {
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The principal that created the request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The request creation date time.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -12615,6 +15355,48 @@ pub struct Request {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl<'de> serde::Deserialize<'de> for Request {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl crate::read_fields::ReadFields for Request {
+    const NAME: &'static str = "microsoft.graph.request";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "approvalId" => self.approval_id = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "customData" => self.custom_data = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(
@@ -12683,37 +15465,64 @@ pub enum AnyRequest {
 ))]
 impl<'de> serde::Deserialize<'de> for AnyRequest {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
-            None | Some("microsoft.graph.request") => Self::Request(crate::edm::from_value(value)?),
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl crate::polymorphic::Polymorphic for AnyRequest {
+    const DECLARED: &'static str = "microsoft.graph.request";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
+            None | Some("microsoft.graph.request") => {
+                Self::Request(serde::Deserialize::deserialize(d)?)
+            }
             #[cfg(any(feature = "identity-governance", feature = "other"))]
             Some("microsoft.graph.privilegedAccessScheduleRequest") => {
-                Self::PrivilegedAccessScheduleRequest(crate::edm::from_value(value)?)
+                Self::PrivilegedAccessScheduleRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupAssignmentScheduleRequest") => {
-                Self::PrivilegedAccessGroupAssignmentScheduleRequest(crate::edm::from_value(value)?)
+                Self::PrivilegedAccessGroupAssignmentScheduleRequest(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.privilegedAccessGroupEligibilityScheduleRequest") => {
-                Self::PrivilegedAccessGroupEligibilityScheduleRequest(crate::edm::from_value(
-                    value,
-                )?)
+                Self::PrivilegedAccessGroupEligibilityScheduleRequest(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleAssignmentScheduleRequest") => {
-                Self::UnifiedRoleAssignmentScheduleRequest(crate::edm::from_value(value)?)
+                Self::UnifiedRoleAssignmentScheduleRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleEligibilityScheduleRequest") => {
-                Self::UnifiedRoleEligibilityScheduleRequest(crate::edm::from_value(value)?)
+                Self::UnifiedRoleEligibilityScheduleRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-governance")]
             Some("microsoft.graph.userConsentRequest") => {
-                Self::UserConsentRequest(crate::edm::from_value(value)?)
+                Self::UserConsentRequest(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::Request(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -12721,8 +15530,8 @@ impl<'de> serde::Deserialize<'de> for AnyRequest {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RestoreArtifactBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12735,7 +15544,7 @@ pub struct RestoreArtifactBase {
     pub destination_type: crate::Patch<crate::models::DestinationType>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `startDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -12745,11 +15554,46 @@ pub struct RestoreArtifactBase {
     /// The `restorePoint` navigation property (present when expanded).
     #[cfg(feature = "solutions")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub restore_point: crate::Patch<crate::models::RestorePoint>,
+    pub restore_point: crate::Patch<Box<crate::models::RestorePoint>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for RestoreArtifactBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl crate::read_fields::ReadFields for RestoreArtifactBase {
+    const NAME: &'static str = "microsoft.graph.restoreArtifactBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "completionDateTime" => self.completion_date_time = map.next_value()?,
+            "destinationType" => self.destination_type = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            #[cfg(feature = "solutions")]
+            "restorePoint" => self.restore_point = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -12795,29 +15639,48 @@ pub enum AnyRestoreArtifactBase {
 #[cfg(any(feature = "solutions", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyRestoreArtifactBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyRestoreArtifactBase {
+    const DECLARED: &'static str = "microsoft.graph.restoreArtifactBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.restoreArtifactBase") => {
-                Self::RestoreArtifactBase(crate::edm::from_value(value)?)
+                Self::RestoreArtifactBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveRestoreArtifact") => {
-                Self::DriveRestoreArtifact(crate::edm::from_value(value)?)
+                Self::DriveRestoreArtifact(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxRestoreArtifact") => {
-                Self::MailboxRestoreArtifact(crate::edm::from_value(value)?)
+                Self::MailboxRestoreArtifact(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.granularMailboxRestoreArtifact") => {
-                Self::GranularMailboxRestoreArtifact(crate::edm::from_value(value)?)
+                Self::GranularMailboxRestoreArtifact(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteRestoreArtifact") => {
-                Self::SiteRestoreArtifact(crate::edm::from_value(value)?)
+                Self::SiteRestoreArtifact(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::RestoreArtifactBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -12825,15 +15688,15 @@ impl<'de> serde::Deserialize<'de> for AnyRestoreArtifactBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RestoreArtifactsBulkRequestBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -12845,16 +15708,16 @@ pub struct RestoreArtifactsBulkRequestBase {
     pub display_name: crate::Patch<String>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `protectionTimePeriod` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub protection_time_period: crate::Patch<crate::models::TimePeriod>,
+    pub protection_time_period: crate::Patch<Box<crate::models::TimePeriod>>,
     /// The `protectionUnitIds` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_unit_ids: crate::Patch<Vec<String>>,
@@ -12871,6 +15734,46 @@ pub struct RestoreArtifactsBulkRequestBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for RestoreArtifactsBulkRequestBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl crate::read_fields::ReadFields for RestoreArtifactsBulkRequestBase {
+    const NAME: &'static str = "microsoft.graph.restoreArtifactsBulkRequestBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "destinationType" => self.destination_type = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "protectionTimePeriod" => self.protection_time_period = map.next_value()?,
+            "protectionUnitIds" => self.protection_unit_ids = map.next_value()?,
+            "restorePointPreference" => self.restore_point_preference = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -12924,25 +15827,46 @@ pub enum AnyRestoreArtifactsBulkRequestBase {
 #[cfg(any(feature = "solutions", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyRestoreArtifactsBulkRequestBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyRestoreArtifactsBulkRequestBase {
+    const DECLARED: &'static str = "microsoft.graph.restoreArtifactsBulkRequestBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.restoreArtifactsBulkRequestBase") => {
-                Self::RestoreArtifactsBulkRequestBase(crate::edm::from_value(value)?)
+                Self::RestoreArtifactsBulkRequestBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.driveRestoreArtifactsBulkAdditionRequest") => {
-                Self::DriveRestoreArtifactsBulkAdditionRequest(crate::edm::from_value(value)?)
+                Self::DriveRestoreArtifactsBulkAdditionRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.mailboxRestoreArtifactsBulkAdditionRequest") => {
-                Self::MailboxRestoreArtifactsBulkAdditionRequest(crate::edm::from_value(value)?)
+                Self::MailboxRestoreArtifactsBulkAdditionRequest(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.siteRestoreArtifactsBulkAdditionRequest") => {
-                Self::SiteRestoreArtifactsBulkAdditionRequest(crate::edm::from_value(value)?)
+                Self::SiteRestoreArtifactsBulkAdditionRequest(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::RestoreArtifactsBulkRequestBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -12950,22 +15874,22 @@ impl<'de> serde::Deserialize<'de> for AnyRestoreArtifactsBulkRequestBase {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(any(feature = "teams", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ScheduleChangeRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -12998,6 +15922,46 @@ pub struct ScheduleChangeRequest {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "teams", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for ScheduleChangeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "teams", feature = "other"))]
+impl crate::read_fields::ReadFields for ScheduleChangeRequest {
+    const NAME: &'static str = "microsoft.graph.scheduleChangeRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "assignedTo" => self.assigned_to = map.next_value()?,
+            "managerActionDateTime" => self.manager_action_date_time = map.next_value()?,
+            "managerActionMessage" => self.manager_action_message = map.next_value()?,
+            "managerUserId" => self.manager_user_id = map.next_value()?,
+            "senderDateTime" => self.sender_date_time = map.next_value()?,
+            "senderMessage" => self.sender_message = map.next_value()?,
+            "senderUserId" => self.sender_user_id = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "teams", feature = "other"))]
@@ -13050,29 +16014,48 @@ pub enum AnyScheduleChangeRequest {
 #[cfg(any(feature = "teams", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyScheduleChangeRequest {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "teams", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyScheduleChangeRequest {
+    const DECLARED: &'static str = "microsoft.graph.scheduleChangeRequest";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.scheduleChangeRequest") => {
-                Self::ScheduleChangeRequest(crate::edm::from_value(value)?)
+                Self::ScheduleChangeRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.offerShiftRequest") => {
-                Self::OfferShiftRequest(crate::edm::from_value(value)?)
+                Self::OfferShiftRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.swapShiftsChangeRequest") => {
-                Self::SwapShiftsChangeRequest(crate::edm::from_value(value)?)
+                Self::SwapShiftsChangeRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.openShiftChangeRequest") => {
-                Self::OpenShiftChangeRequest(crate::edm::from_value(value)?)
+                Self::OpenShiftChangeRequest(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.timeOffRequest") => {
-                Self::TimeOffRequest(crate::edm::from_value(value)?)
+                Self::TimeOffRequest(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ScheduleChangeRequest(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -13080,8 +16063,8 @@ impl<'de> serde::Deserialize<'de> for AnyScheduleChangeRequest {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SensitivityLabel {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13124,7 +16107,7 @@ pub struct SensitivityLabel {
     pub tool_tip: crate::Patch<String>,
     /// The `rights` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub rights: crate::Patch<crate::models::UsageRightsIncluded>,
+    pub rights: crate::Patch<Box<crate::models::UsageRightsIncluded>>,
     /// The `sublabels` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sublabels: crate::Patch<Vec<crate::models::SensitivityLabel>>,
@@ -13132,6 +16115,50 @@ pub struct SensitivityLabel {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for SensitivityLabel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for SensitivityLabel {
+    const NAME: &'static str = "microsoft.graph.sensitivityLabel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "actionSource" => self.action_source = map.next_value()?,
+            "autoTooltip" => self.auto_tooltip = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "hasProtection" => self.has_protection = map.next_value()?,
+            "isDefault" => self.is_default = map.next_value()?,
+            "isEndpointProtectionEnabled" => {
+                self.is_endpoint_protection_enabled = map.next_value()?
+            }
+            "isScopedToUser" => self.is_scoped_to_user = map.next_value()?,
+            "locale" => self.locale = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "priority" => self.priority = map.next_value()?,
+            "toolTip" => self.tool_tip = map.next_value()?,
+            "rights" => self.rights = map.next_value()?,
+            "sublabels" => self.sublabels = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -13160,8 +16187,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "directory", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceAnnouncementBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13185,6 +16212,39 @@ pub struct ServiceAnnouncementBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "directory", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for ServiceAnnouncementBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "directory", feature = "other"))]
+impl crate::read_fields::ReadFields for ServiceAnnouncementBase {
+    const NAME: &'static str = "microsoft.graph.serviceAnnouncementBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "directory", feature = "other"))]
@@ -13224,21 +16284,40 @@ pub enum AnyServiceAnnouncementBase {
 #[cfg(any(feature = "directory", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyServiceAnnouncementBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "directory", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyServiceAnnouncementBase {
+    const DECLARED: &'static str = "microsoft.graph.serviceAnnouncementBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.serviceAnnouncementBase") => {
-                Self::ServiceAnnouncementBase(crate::edm::from_value(value)?)
+                Self::ServiceAnnouncementBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.serviceHealthIssue") => {
-                Self::ServiceHealthIssue(crate::edm::from_value(value)?)
+                Self::ServiceHealthIssue(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "directory")]
             Some("microsoft.graph.serviceUpdateMessage") => {
-                Self::ServiceUpdateMessage(crate::edm::from_value(value)?)
+                Self::ServiceUpdateMessage(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ServiceAnnouncementBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -13246,21 +16325,21 @@ impl<'de> serde::Deserialize<'de> for AnyServiceAnnouncementBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharedInsight {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Details about the shared item. Read only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_shared: crate::Patch<crate::models::SharingDetail>,
+    pub last_shared: crate::Patch<Box<crate::models::SharingDetail>>,
     /// Reference properties of the shared document, such as the url and type of the document. Read-only
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub resource_reference: crate::Patch<crate::models::ResourceReference>,
+    pub resource_reference: crate::Patch<Box<crate::models::ResourceReference>>,
     /// Properties that you can use to visualize the document in your experience. Read-only
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub resource_visualization: crate::Patch<crate::models::ResourceVisualization>,
+    pub resource_visualization: crate::Patch<Box<crate::models::ResourceVisualization>>,
     /// The `sharingHistory` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharing_history: crate::Patch<Vec<crate::models::SharingDetail>>,
@@ -13275,6 +16354,40 @@ pub struct SharedInsight {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for SharedInsight {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for SharedInsight {
+    const NAME: &'static str = "microsoft.graph.sharedInsight";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "lastShared" => self.last_shared = map.next_value()?,
+            "resourceReference" => self.resource_reference = map.next_value()?,
+            "resourceVisualization" => self.resource_visualization = map.next_value()?,
+            "sharingHistory" => self.sharing_history = map.next_value()?,
+            "lastSharedMethod" => self.last_shared_method = map.next_value()?,
+            "resource" => self.resource = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -13295,8 +16408,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SoftwareUpdateStatusSummary {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13353,6 +16466,49 @@ pub struct SoftwareUpdateStatusSummary {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for SoftwareUpdateStatusSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for SoftwareUpdateStatusSummary {
+    const NAME: &'static str = "microsoft.graph.softwareUpdateStatusSummary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "compliantDeviceCount" => self.compliant_device_count = map.next_value()?,
+            "compliantUserCount" => self.compliant_user_count = map.next_value()?,
+            "conflictDeviceCount" => self.conflict_device_count = map.next_value()?,
+            "conflictUserCount" => self.conflict_user_count = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "errorDeviceCount" => self.error_device_count = map.next_value()?,
+            "errorUserCount" => self.error_user_count = map.next_value()?,
+            "nonCompliantDeviceCount" => self.non_compliant_device_count = map.next_value()?,
+            "nonCompliantUserCount" => self.non_compliant_user_count = map.next_value()?,
+            "notApplicableDeviceCount" => self.not_applicable_device_count = map.next_value()?,
+            "notApplicableUserCount" => self.not_applicable_user_count = map.next_value()?,
+            "remediatedDeviceCount" => self.remediated_device_count = map.next_value()?,
+            "remediatedUserCount" => self.remediated_user_count = map.next_value()?,
+            "unknownDeviceCount" => self.unknown_device_count = map.next_value()?,
+            "unknownUserCount" => self.unknown_user_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`SoftwareUpdateStatusSummary`] for a typed `$select`.
     pub enum SoftwareUpdateStatusSummaryField for SoftwareUpdateStatusSummary {
@@ -13379,8 +16535,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "storage", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StorageQuotaBreakdown {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13398,6 +16554,37 @@ pub struct StorageQuotaBreakdown {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "storage", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for StorageQuotaBreakdown {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "storage", feature = "other"))]
+impl crate::read_fields::ReadFields for StorageQuotaBreakdown {
+    const NAME: &'static str = "microsoft.graph.storageQuotaBreakdown";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "manageWebUrl" => self.manage_web_url = map.next_value()?,
+            "used" => self.used = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "storage", feature = "other"))]
@@ -13432,17 +16619,36 @@ pub enum AnyStorageQuotaBreakdown {
 #[cfg(any(feature = "storage", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyStorageQuotaBreakdown {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "storage", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyStorageQuotaBreakdown {
+    const DECLARED: &'static str = "microsoft.graph.storageQuotaBreakdown";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.storageQuotaBreakdown") => {
-                Self::StorageQuotaBreakdown(crate::edm::from_value(value)?)
+                Self::StorageQuotaBreakdown(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "storage")]
             Some("microsoft.graph.serviceStorageQuotaBreakdown") => {
-                Self::ServiceStorageQuotaBreakdown(crate::edm::from_value(value)?)
+                Self::ServiceStorageQuotaBreakdown(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::StorageQuotaBreakdown(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -13450,8 +16656,8 @@ impl<'de> serde::Deserialize<'de> for AnyStorageQuotaBreakdown {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "teams", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamInfo {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13465,11 +16671,43 @@ pub struct TeamInfo {
     /// The `team` navigation property (present when expanded).
     #[cfg(feature = "teams")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub team: crate::Patch<crate::models::Team>,
+    pub team: crate::Patch<Box<crate::models::Team>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "teams", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for TeamInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "teams", feature = "other"))]
+impl crate::read_fields::ReadFields for TeamInfo {
+    const NAME: &'static str = "microsoft.graph.teamInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            #[cfg(feature = "teams")]
+            "team" => self.team = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "teams", feature = "other"))]
@@ -13506,21 +16744,40 @@ pub enum AnyTeamInfo {
 #[cfg(any(feature = "teams", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyTeamInfo {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "teams", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyTeamInfo {
+    const DECLARED: &'static str = "microsoft.graph.teamInfo";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.teamInfo") => {
-                Self::TeamInfo(crate::edm::from_value(value)?)
+                Self::TeamInfo(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.associatedTeamInfo") => {
-                Self::AssociatedTeamInfo(crate::edm::from_value(value)?)
+                Self::AssociatedTeamInfo(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.sharedWithChannelTeamInfo") => {
-                Self::SharedWithChannelTeamInfo(crate::edm::from_value(value)?)
+                Self::SharedWithChannelTeamInfo(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::TeamInfo(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -13528,8 +16785,8 @@ impl<'de> serde::Deserialize<'de> for AnyTeamInfo {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "teams", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamworkHostedContent {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13544,6 +16801,36 @@ pub struct TeamworkHostedContent {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "teams", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for TeamworkHostedContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "teams", feature = "other"))]
+impl crate::read_fields::ReadFields for TeamworkHostedContent {
+    const NAME: &'static str = "microsoft.graph.teamworkHostedContent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "contentBytes" => self.content_bytes = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "teams", feature = "other"))]
@@ -13577,17 +16864,36 @@ pub enum AnyTeamworkHostedContent {
 #[cfg(any(feature = "teams", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyTeamworkHostedContent {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "teams", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyTeamworkHostedContent {
+    const DECLARED: &'static str = "microsoft.graph.teamworkHostedContent";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.teamworkHostedContent") => {
-                Self::TeamworkHostedContent(crate::edm::from_value(value)?)
+                Self::TeamworkHostedContent(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "teams")]
             Some("microsoft.graph.chatMessageHostedContent") => {
-                Self::ChatMessageHostedContent(crate::edm::from_value(value)?)
+                Self::ChatMessageHostedContent(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::TeamworkHostedContent(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -13595,8 +16901,8 @@ impl<'de> serde::Deserialize<'de> for AnyTeamworkHostedContent {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Trending {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13606,10 +16912,10 @@ pub struct Trending {
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Reference properties of the trending document, such as the url and type of the document.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub resource_reference: crate::Patch<crate::models::ResourceReference>,
+    pub resource_reference: crate::Patch<Box<crate::models::ResourceReference>>,
     /// Properties that you can use to visualize the document in your experience.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub resource_visualization: crate::Patch<crate::models::ResourceVisualization>,
+    pub resource_visualization: crate::Patch<Box<crate::models::ResourceVisualization>>,
     /// Value indicating how much the document is currently trending. The larger the number, the more the
     /// document is currently trending around the user (the more relevant it is). Returned documents are
     /// sorted by this value.
@@ -13622,6 +16928,39 @@ pub struct Trending {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for Trending {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for Trending {
+    const NAME: &'static str = "microsoft.graph.trending";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "resourceReference" => self.resource_reference = map.next_value()?,
+            "resourceVisualization" => self.resource_visualization = map.next_value()?,
+            "weight" => self.weight = map.next_value()?,
+            "resource" => self.resource = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -13641,8 +16980,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-access", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRoleScheduleBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13684,7 +17023,7 @@ pub struct UnifiedRoleScheduleBase {
     /// is scoped to an app. Nullable.
     #[cfg(feature = "identity-access")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub app_scope: crate::Patch<crate::models::AppScope>,
+    pub app_scope: crate::Patch<Box<crate::models::AppScope>>,
     /// The directory object that is the scope of the role eligibility or assignment. Read-only.
     #[cfg(any(
         feature = "identity",
@@ -13692,7 +17031,7 @@ pub struct UnifiedRoleScheduleBase {
         feature = "directory"
     ))]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub directory_scope: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub directory_scope: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The principal that's getting a role assignment or that's eligible for a role through the request.
     #[cfg(any(
         feature = "identity",
@@ -13700,16 +17039,68 @@ pub struct UnifiedRoleScheduleBase {
         feature = "directory"
     ))]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub principal: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Detailed information for the roleDefinition object that is referenced through the
     /// roleDefinitionId property.
     #[cfg(feature = "identity-access")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub role_definition: crate::Patch<crate::models::UnifiedRoleDefinition>,
+    pub role_definition: crate::Patch<Box<crate::models::UnifiedRoleDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-access", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for UnifiedRoleScheduleBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-access", feature = "other"))]
+impl crate::read_fields::ReadFields for UnifiedRoleScheduleBase {
+    const NAME: &'static str = "microsoft.graph.unifiedRoleScheduleBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appScopeId" => self.app_scope_id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "createdUsing" => self.created_using = map.next_value()?,
+            "directoryScopeId" => self.directory_scope_id = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "principalId" => self.principal_id = map.next_value()?,
+            "roleDefinitionId" => self.role_definition_id = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "appScope" => self.app_scope = map.next_value()?,
+            #[cfg(any(
+                feature = "identity",
+                feature = "identity-access",
+                feature = "directory"
+            ))]
+            "directoryScope" => self.directory_scope = map.next_value()?,
+            #[cfg(any(
+                feature = "identity",
+                feature = "identity-access",
+                feature = "directory"
+            ))]
+            "principal" => self.principal = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "roleDefinition" => self.role_definition = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
@@ -13752,21 +17143,40 @@ pub enum AnyUnifiedRoleScheduleBase {
 #[cfg(any(feature = "identity-access", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyUnifiedRoleScheduleBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-access", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyUnifiedRoleScheduleBase {
+    const DECLARED: &'static str = "microsoft.graph.unifiedRoleScheduleBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.unifiedRoleScheduleBase") => {
-                Self::UnifiedRoleScheduleBase(crate::edm::from_value(value)?)
+                Self::UnifiedRoleScheduleBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleAssignmentSchedule") => {
-                Self::UnifiedRoleAssignmentSchedule(crate::edm::from_value(value)?)
+                Self::UnifiedRoleAssignmentSchedule(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleEligibilitySchedule") => {
-                Self::UnifiedRoleEligibilitySchedule(crate::edm::from_value(value)?)
+                Self::UnifiedRoleEligibilitySchedule(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::UnifiedRoleScheduleBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -13774,8 +17184,8 @@ impl<'de> serde::Deserialize<'de> for AnyUnifiedRoleScheduleBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-access", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedRoleScheduleInstanceBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13806,7 +17216,7 @@ pub struct UnifiedRoleScheduleInstanceBase {
     /// is scoped to an app. Nullable.
     #[cfg(feature = "identity-access")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub app_scope: crate::Patch<crate::models::AppScope>,
+    pub app_scope: crate::Patch<Box<crate::models::AppScope>>,
     /// The directory object that is the scope of the assignment or role eligibility. Read-only.
     #[cfg(any(
         feature = "identity",
@@ -13814,7 +17224,7 @@ pub struct UnifiedRoleScheduleInstanceBase {
         feature = "directory"
     ))]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub directory_scope: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub directory_scope: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The principal that's getting a role assignment or role eligibility through the request.
     #[cfg(any(
         feature = "identity",
@@ -13822,16 +17232,64 @@ pub struct UnifiedRoleScheduleInstanceBase {
         feature = "directory"
     ))]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub principal: crate::Patch<crate::models::AnyDirectoryObject>,
+    pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Detailed information for the roleDefinition object that is referenced through the
     /// roleDefinitionId property.
     #[cfg(feature = "identity-access")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub role_definition: crate::Patch<crate::models::UnifiedRoleDefinition>,
+    pub role_definition: crate::Patch<Box<crate::models::UnifiedRoleDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-access", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for UnifiedRoleScheduleInstanceBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-access", feature = "other"))]
+impl crate::read_fields::ReadFields for UnifiedRoleScheduleInstanceBase {
+    const NAME: &'static str = "microsoft.graph.unifiedRoleScheduleInstanceBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appScopeId" => self.app_scope_id = map.next_value()?,
+            "directoryScopeId" => self.directory_scope_id = map.next_value()?,
+            "principalId" => self.principal_id = map.next_value()?,
+            "roleDefinitionId" => self.role_definition_id = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "appScope" => self.app_scope = map.next_value()?,
+            #[cfg(any(
+                feature = "identity",
+                feature = "identity-access",
+                feature = "directory"
+            ))]
+            "directoryScope" => self.directory_scope = map.next_value()?,
+            #[cfg(any(
+                feature = "identity",
+                feature = "identity-access",
+                feature = "directory"
+            ))]
+            "principal" => self.principal = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "roleDefinition" => self.role_definition = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
@@ -13870,21 +17328,40 @@ pub enum AnyUnifiedRoleScheduleInstanceBase {
 #[cfg(any(feature = "identity-access", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyUnifiedRoleScheduleInstanceBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "identity-access", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyUnifiedRoleScheduleInstanceBase {
+    const DECLARED: &'static str = "microsoft.graph.unifiedRoleScheduleInstanceBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.unifiedRoleScheduleInstanceBase") => {
-                Self::UnifiedRoleScheduleInstanceBase(crate::edm::from_value(value)?)
+                Self::UnifiedRoleScheduleInstanceBase(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleAssignmentScheduleInstance") => {
-                Self::UnifiedRoleAssignmentScheduleInstance(crate::edm::from_value(value)?)
+                Self::UnifiedRoleAssignmentScheduleInstance(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "identity-access")]
             Some("microsoft.graph.unifiedRoleEligibilityScheduleInstance") => {
-                Self::UnifiedRoleEligibilityScheduleInstance(crate::edm::from_value(value)?)
+                Self::UnifiedRoleEligibilityScheduleInstance(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::UnifiedRoleScheduleInstanceBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -13892,8 +17369,8 @@ impl<'de> serde::Deserialize<'de> for AnyUnifiedRoleScheduleInstanceBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UsageRightsIncluded {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13914,6 +17391,37 @@ pub struct UsageRightsIncluded {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for UsageRightsIncluded {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for UsageRightsIncluded {
+    const NAME: &'static str = "microsoft.graph.usageRightsIncluded";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "ownerEmail" => self.owner_email = map.next_value()?,
+            "userEmail" => self.user_email = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`UsageRightsIncluded`] for a typed `$select`.
     pub enum UsageRightsIncludedField for UsageRightsIncluded {
@@ -13928,21 +17436,21 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UsedInsight {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Information about when the item was last viewed or modified by the user. Read only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_used: crate::Patch<crate::models::UsageDetails>,
+    pub last_used: crate::Patch<Box<crate::models::UsageDetails>>,
     /// Reference properties of the used document, such as the url and type of the document. Read-only
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub resource_reference: crate::Patch<crate::models::ResourceReference>,
+    pub resource_reference: crate::Patch<Box<crate::models::ResourceReference>>,
     /// Properties that you can use to visualize the document in your experience. Read-only
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub resource_visualization: crate::Patch<crate::models::ResourceVisualization>,
+    pub resource_visualization: crate::Patch<Box<crate::models::ResourceVisualization>>,
     /// Used for navigating to the item that was used. For file attachments, the type is fileAttachment.
     /// For linked attachments, the type is driveItem.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13951,6 +17459,38 @@ pub struct UsedInsight {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for UsedInsight {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for UsedInsight {
+    const NAME: &'static str = "microsoft.graph.usedInsight";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "lastUsed" => self.last_used = map.next_value()?,
+            "resourceReference" => self.resource_reference = map.next_value()?,
+            "resourceVisualization" => self.resource_visualization = map.next_value()?,
+            "resource" => self.resource = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -13969,8 +17509,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VirtualEventRegistrationConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -13995,6 +17535,40 @@ pub struct VirtualEventRegistrationConfiguration {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for VirtualEventRegistrationConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl crate::read_fields::ReadFields for VirtualEventRegistrationConfiguration {
+    const NAME: &'static str = "microsoft.graph.virtualEventRegistrationConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "capacity" => self.capacity = map.next_value()?,
+            "isManualApprovalEnabled" => self.is_manual_approval_enabled = map.next_value()?,
+            "isWaitlistEnabled" => self.is_waitlist_enabled = map.next_value()?,
+            "registrationWebUrl" => self.registration_web_url = map.next_value()?,
+            #[cfg(feature = "other")]
+            "questions" => self.questions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -14037,21 +17611,44 @@ pub enum AnyVirtualEventRegistrationConfiguration {
 #[cfg(any(feature = "solutions", feature = "other"))]
 impl<'de> serde::Deserialize<'de> for AnyVirtualEventRegistrationConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl crate::polymorphic::Polymorphic for AnyVirtualEventRegistrationConfiguration {
+    const DECLARED: &'static str = "microsoft.graph.virtualEventRegistrationConfiguration";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.virtualEventRegistrationConfiguration") => {
-                Self::VirtualEventRegistrationConfiguration(crate::edm::from_value(value)?)
+                Self::VirtualEventRegistrationConfiguration(serde::Deserialize::deserialize(d)?)
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventTownhallRegistrationConfiguration") => {
-                Self::VirtualEventTownhallRegistrationConfiguration(crate::edm::from_value(value)?)
+                Self::VirtualEventTownhallRegistrationConfiguration(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             #[cfg(feature = "solutions")]
             Some("microsoft.graph.virtualEventWebinarRegistrationConfiguration") => {
-                Self::VirtualEventWebinarRegistrationConfiguration(crate::edm::from_value(value)?)
+                Self::VirtualEventWebinarRegistrationConfiguration(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::VirtualEventRegistrationConfiguration(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -14059,8 +17656,8 @@ impl<'de> serde::Deserialize<'de> for AnyVirtualEventRegistrationConfiguration {
 ///
 /// Derived from `virtualEventRegistrationQuestionBase` < `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VirtualEventRegistrationCustomQuestion {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14085,6 +17682,38 @@ pub struct VirtualEventRegistrationCustomQuestion {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for VirtualEventRegistrationCustomQuestion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for VirtualEventRegistrationCustomQuestion {
+    const NAME: &'static str = "microsoft.graph.virtualEventRegistrationCustomQuestion";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isRequired" => self.is_required = map.next_value()?,
+            "answerChoices" => self.answer_choices = map.next_value()?,
+            "answerInputType" => self.answer_input_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`VirtualEventRegistrationCustomQuestion`] for a typed `$select`.
     pub enum VirtualEventRegistrationCustomQuestionField for VirtualEventRegistrationCustomQuestion {
@@ -14100,8 +17729,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `virtualEventRegistrationQuestionBase` < `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VirtualEventRegistrationPredefinedQuestion {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14122,6 +17751,37 @@ pub struct VirtualEventRegistrationPredefinedQuestion {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for VirtualEventRegistrationPredefinedQuestion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for VirtualEventRegistrationPredefinedQuestion {
+    const NAME: &'static str = "microsoft.graph.virtualEventRegistrationPredefinedQuestion";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isRequired" => self.is_required = map.next_value()?,
+            "label" => self.label = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`VirtualEventRegistrationPredefinedQuestion`] for a typed `$select`.
     pub enum VirtualEventRegistrationPredefinedQuestionField for VirtualEventRegistrationPredefinedQuestion {
@@ -14136,8 +17796,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VirtualEventRegistrationQuestionBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14152,6 +17812,36 @@ pub struct VirtualEventRegistrationQuestionBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for VirtualEventRegistrationQuestionBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for VirtualEventRegistrationQuestionBase {
+    const NAME: &'static str = "microsoft.graph.virtualEventRegistrationQuestionBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isRequired" => self.is_required = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -14188,19 +17878,40 @@ pub enum AnyVirtualEventRegistrationQuestionBase {
 #[cfg(feature = "other")]
 impl<'de> serde::Deserialize<'de> for AnyVirtualEventRegistrationQuestionBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::polymorphic::Polymorphic for AnyVirtualEventRegistrationQuestionBase {
+    const DECLARED: &'static str = "microsoft.graph.virtualEventRegistrationQuestionBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.virtualEventRegistrationQuestionBase") => {
-                Self::VirtualEventRegistrationQuestionBase(crate::edm::from_value(value)?)
+                Self::VirtualEventRegistrationQuestionBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.virtualEventRegistrationCustomQuestion") => {
-                Self::VirtualEventRegistrationCustomQuestion(crate::edm::from_value(value)?)
+                Self::VirtualEventRegistrationCustomQuestion(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.virtualEventRegistrationPredefinedQuestion") => {
-                Self::VirtualEventRegistrationPredefinedQuestion(crate::edm::from_value(value)?)
+                Self::VirtualEventRegistrationPredefinedQuestion(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::VirtualEventRegistrationQuestionBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -14208,8 +17919,8 @@ impl<'de> serde::Deserialize<'de> for AnyVirtualEventRegistrationQuestionBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WindowsAutopilotDeploymentProfile {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14243,7 +17954,7 @@ pub struct WindowsAutopilotDeploymentProfile {
     pub management_service_app_id: crate::Patch<String>,
     /// The `outOfBoxExperienceSetting` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub out_of_box_experience_setting: crate::Patch<crate::models::OutOfBoxExperienceSetting>,
+    pub out_of_box_experience_setting: crate::Patch<Box<crate::models::OutOfBoxExperienceSetting>>,
     /// The `preprovisioningAllowed` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preprovisioning_allowed: crate::Patch<bool>,
@@ -14258,6 +17969,50 @@ pub struct WindowsAutopilotDeploymentProfile {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for WindowsAutopilotDeploymentProfile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for WindowsAutopilotDeploymentProfile {
+    const NAME: &'static str = "microsoft.graph.windowsAutopilotDeploymentProfile";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "deviceNameTemplate" => self.device_name_template = map.next_value()?,
+            "deviceType" => self.device_type = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "hardwareHashExtractionEnabled" => {
+                self.hardware_hash_extraction_enabled = map.next_value()?
+            }
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "locale" => self.locale = map.next_value()?,
+            "managementServiceAppId" => self.management_service_app_id = map.next_value()?,
+            "outOfBoxExperienceSetting" => self.out_of_box_experience_setting = map.next_value()?,
+            "preprovisioningAllowed" => self.preprovisioning_allowed = map.next_value()?,
+            "roleScopeTagIds" => self.role_scope_tag_ids = map.next_value()?,
+            #[cfg(feature = "device-management")]
+            "assignedDevices" => self.assigned_devices = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -14284,8 +18039,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WindowsAutopilotDeploymentProfileAssignment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14294,6 +18049,34 @@ pub struct WindowsAutopilotDeploymentProfileAssignment {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for WindowsAutopilotDeploymentProfileAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for WindowsAutopilotDeploymentProfileAssignment {
+    const NAME: &'static str = "microsoft.graph.windowsAutopilotDeploymentProfileAssignment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -14308,8 +18091,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookFormatProtection {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14329,6 +18112,36 @@ pub struct WorkbookFormatProtection {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for WorkbookFormatProtection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for WorkbookFormatProtection {
+    const NAME: &'static str = "microsoft.graph.workbookFormatProtection";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "formulaHidden" => self.formula_hidden = map.next_value()?,
+            "locked" => self.locked = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`WorkbookFormatProtection`] for a typed `$select`.
     pub enum WorkbookFormatProtectionField for WorkbookFormatProtection {
@@ -14342,8 +18155,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookFunctionResult {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14361,6 +18174,36 @@ pub struct WorkbookFunctionResult {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for WorkbookFunctionResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for WorkbookFunctionResult {
+    const NAME: &'static str = "microsoft.graph.workbookFunctionResult";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`WorkbookFunctionResult`] for a typed `$select`.
     pub enum WorkbookFunctionResultField for WorkbookFunctionResult {
@@ -14374,8 +18217,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookRange {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14440,18 +18283,67 @@ pub struct WorkbookRange {
     /// Returns a format object, encapsulating the range's font, fill, borders, alignment, and other
     /// properties. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub format: crate::Patch<crate::models::WorkbookRangeFormat>,
+    pub format: crate::Patch<Box<crate::models::WorkbookRangeFormat>>,
     /// The worksheet containing the current range. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sort: crate::Patch<crate::models::WorkbookRangeSort>,
+    pub sort: crate::Patch<Box<crate::models::WorkbookRangeSort>>,
     /// The worksheet containing the current range. Read-only.
     #[cfg(feature = "files")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub worksheet: crate::Patch<crate::models::WorkbookWorksheet>,
+    pub worksheet: crate::Patch<Box<crate::models::WorkbookWorksheet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for WorkbookRange {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for WorkbookRange {
+    const NAME: &'static str = "microsoft.graph.workbookRange";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "address" => self.address = map.next_value()?,
+            "addressLocal" => self.address_local = map.next_value()?,
+            "cellCount" => self.cell_count = map.next_value()?,
+            "columnCount" => self.column_count = map.next_value()?,
+            "columnHidden" => self.column_hidden = map.next_value()?,
+            "columnIndex" => self.column_index = map.next_value()?,
+            "formulas" => self.formulas = map.next_value()?,
+            "formulasLocal" => self.formulas_local = map.next_value()?,
+            "formulasR1C1" => self.formulas_r1_c1 = map.next_value()?,
+            "hidden" => self.hidden = map.next_value()?,
+            "numberFormat" => self.number_format = map.next_value()?,
+            "rowCount" => self.row_count = map.next_value()?,
+            "rowHidden" => self.row_hidden = map.next_value()?,
+            "rowIndex" => self.row_index = map.next_value()?,
+            "text" => self.text = map.next_value()?,
+            "values" => self.values = map.next_value()?,
+            "valueTypes" => self.value_types = map.next_value()?,
+            "format" => self.format = map.next_value()?,
+            "sort" => self.sort = map.next_value()?,
+            #[cfg(feature = "files")]
+            "worksheet" => self.worksheet = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -14485,8 +18377,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookRangeBorder {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14515,6 +18407,38 @@ pub struct WorkbookRangeBorder {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for WorkbookRangeBorder {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for WorkbookRangeBorder {
+    const NAME: &'static str = "microsoft.graph.workbookRangeBorder";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "color" => self.color = map.next_value()?,
+            "sideIndex" => self.side_index = map.next_value()?,
+            "style" => self.style = map.next_value()?,
+            "weight" => self.weight = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`WorkbookRangeBorder`] for a typed `$select`.
     pub enum WorkbookRangeBorderField for WorkbookRangeBorder {
@@ -14530,8 +18454,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookRangeFill {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14547,6 +18471,35 @@ pub struct WorkbookRangeFill {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for WorkbookRangeFill {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for WorkbookRangeFill {
+    const NAME: &'static str = "microsoft.graph.workbookRangeFill";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "color" => self.color = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`WorkbookRangeFill`] for a typed `$select`.
     pub enum WorkbookRangeFillField for WorkbookRangeFill {
@@ -14559,8 +18512,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookRangeFont {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14591,6 +18544,40 @@ pub struct WorkbookRangeFont {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for WorkbookRangeFont {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for WorkbookRangeFont {
+    const NAME: &'static str = "microsoft.graph.workbookRangeFont";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "bold" => self.bold = map.next_value()?,
+            "color" => self.color = map.next_value()?,
+            "italic" => self.italic = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            "underline" => self.underline = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`WorkbookRangeFont`] for a typed `$select`.
     pub enum WorkbookRangeFontField for WorkbookRangeFont {
@@ -14608,8 +18595,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookRangeFormat {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14639,17 +18626,54 @@ pub struct WorkbookRangeFormat {
     pub borders: crate::Patch<Vec<crate::models::WorkbookRangeBorder>>,
     /// Returns the fill object defined on the overall range. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub fill: crate::Patch<crate::models::WorkbookRangeFill>,
+    pub fill: crate::Patch<Box<crate::models::WorkbookRangeFill>>,
     /// Returns the font object defined on the overall range selected Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub font: crate::Patch<crate::models::WorkbookRangeFont>,
+    pub font: crate::Patch<Box<crate::models::WorkbookRangeFont>>,
     /// Returns the format protection object for a range. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub protection: crate::Patch<crate::models::WorkbookFormatProtection>,
+    pub protection: crate::Patch<Box<crate::models::WorkbookFormatProtection>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for WorkbookRangeFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for WorkbookRangeFormat {
+    const NAME: &'static str = "microsoft.graph.workbookRangeFormat";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "columnWidth" => self.column_width = map.next_value()?,
+            "horizontalAlignment" => self.horizontal_alignment = map.next_value()?,
+            "rowHeight" => self.row_height = map.next_value()?,
+            "verticalAlignment" => self.vertical_alignment = map.next_value()?,
+            "wrapText" => self.wrap_text = map.next_value()?,
+            "borders" => self.borders = map.next_value()?,
+            "fill" => self.fill = map.next_value()?,
+            "font" => self.font = map.next_value()?,
+            "protection" => self.protection = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -14673,8 +18697,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookRangeSort {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14683,6 +18707,34 @@ pub struct WorkbookRangeSort {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for WorkbookRangeSort {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for WorkbookRangeSort {
+    const NAME: &'static str = "microsoft.graph.workbookRangeSort";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]
@@ -14697,8 +18749,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookRangeView {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14751,6 +18803,46 @@ pub struct WorkbookRangeView {
 }
 
 #[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for WorkbookRangeView {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for WorkbookRangeView {
+    const NAME: &'static str = "microsoft.graph.workbookRangeView";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "cellAddresses" => self.cell_addresses = map.next_value()?,
+            "columnCount" => self.column_count = map.next_value()?,
+            "formulas" => self.formulas = map.next_value()?,
+            "formulasLocal" => self.formulas_local = map.next_value()?,
+            "formulasR1C1" => self.formulas_r1_c1 = map.next_value()?,
+            "index" => self.index = map.next_value()?,
+            "numberFormat" => self.number_format = map.next_value()?,
+            "rowCount" => self.row_count = map.next_value()?,
+            "text" => self.text = map.next_value()?,
+            "values" => self.values = map.next_value()?,
+            "valueTypes" => self.value_types = map.next_value()?,
+            "rows" => self.rows = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "other")]
 crate::edm::select_fields! {
     /// Property names of [`WorkbookRangeView`] for a typed `$select`.
     pub enum WorkbookRangeViewField for WorkbookRangeView {
@@ -14774,8 +18866,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `participantJoiningResponse`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AcceptJoinResponse {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -14783,10 +18875,35 @@ pub struct AcceptJoinResponse {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for AcceptJoinResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for AcceptJoinResponse {
+    const NAME: &'static str = "microsoft.graph.acceptJoinResponse";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.aiInteractionAttachment` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AiInteractionAttachment {
     /// The `attachmentId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14809,10 +18926,42 @@ pub struct AiInteractionAttachment {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for AiInteractionAttachment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for AiInteractionAttachment {
+    const NAME: &'static str = "microsoft.graph.aiInteractionAttachment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "attachmentId" => self.attachment_id = map.next_value()?,
+            "content" => self.content = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "contentUrl" => self.content_url = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.aiInteractionContext` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AiInteractionContext {
     /// The `contextReference` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14829,10 +18978,40 @@ pub struct AiInteractionContext {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for AiInteractionContext {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for AiInteractionContext {
+    const NAME: &'static str = "microsoft.graph.aiInteractionContext";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "contextReference" => self.context_reference = map.next_value()?,
+            "contextType" => self.context_type = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.aiInteractionLink` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AiInteractionLink {
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -14849,14 +19028,44 @@ pub struct AiInteractionLink {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for AiInteractionLink {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for AiInteractionLink {
+    const NAME: &'static str = "microsoft.graph.aiInteractionLink";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "linkType" => self.link_type = map.next_value()?,
+            "linkUrl" => self.link_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.aiInteractionMention` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AiInteractionMention {
     /// The `mentioned` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub mentioned: crate::Patch<crate::models::AiInteractionMentionedIdentitySet>,
+    pub mentioned: crate::Patch<Box<crate::models::AiInteractionMentionedIdentitySet>>,
     /// The `mentionId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mention_id: crate::Patch<i32>,
@@ -14869,10 +19078,40 @@ pub struct AiInteractionMention {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for AiInteractionMention {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for AiInteractionMention {
+    const NAME: &'static str = "microsoft.graph.aiInteractionMention";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "mentioned" => self.mentioned = map.next_value()?,
+            "mentionId" => self.mention_id = map.next_value()?,
+            "mentionText" => self.mention_text = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.attendanceInterval` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttendanceInterval {
     /// Duration of the meeting interval in seconds; that is, the difference between joinDateTime and
     /// leaveDateTime.
@@ -14890,10 +19129,40 @@ pub struct AttendanceInterval {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for AttendanceInterval {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for AttendanceInterval {
+    const NAME: &'static str = "microsoft.graph.attendanceInterval";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "durationInSeconds" => self.duration_in_seconds = map.next_value()?,
+            "joinDateTime" => self.join_date_time = map.next_value()?,
+            "leaveDateTime" => self.leave_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.changeNotification` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChangeNotification {
     /// Indicates the type of change that will raise the change notification. The supported values are:
     /// created, updated, deleted. Required.
@@ -14910,7 +19179,7 @@ pub struct ChangeNotification {
     /// encryptionCertificate and includeResourceData were defined during the subscription request and if
     /// the resource supports it. Optional.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub encrypted_content: crate::Patch<crate::models::ChangeNotificationEncryptedContent>,
+    pub encrypted_content: crate::Patch<Box<crate::models::ChangeNotificationEncryptedContent>>,
     /// Unique ID for the notification. Optional.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
@@ -14924,7 +19193,7 @@ pub struct ChangeNotification {
     pub resource: crate::Patch<String>,
     /// The content of this property depends on the type of resource being subscribed to. Optional.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub resource_data: crate::Patch<crate::models::ResourceData>,
+    pub resource_data: crate::Patch<Box<crate::models::ResourceData>>,
     /// The expiration time for the subscription. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subscription_expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -14940,10 +19209,49 @@ pub struct ChangeNotification {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for ChangeNotification {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for ChangeNotification {
+    const NAME: &'static str = "microsoft.graph.changeNotification";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "changeType" => self.change_type = map.next_value()?,
+            "clientState" => self.client_state = map.next_value()?,
+            "encryptedContent" => self.encrypted_content = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "lifecycleEvent" => self.lifecycle_event = map.next_value()?,
+            "resource" => self.resource = map.next_value()?,
+            "resourceData" => self.resource_data = map.next_value()?,
+            "subscriptionExpirationDateTime" => {
+                self.subscription_expiration_date_time = map.next_value()?
+            }
+            "subscriptionId" => self.subscription_id = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.changeNotificationCollection` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChangeNotificationCollection {
     /// Contains an array of JWT tokens generated by Microsoft Graph for the application to validate the
     /// origin of the notifications. Microsoft Graph generates a single token for each distinct app and
@@ -14961,10 +19269,39 @@ pub struct ChangeNotificationCollection {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for ChangeNotificationCollection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for ChangeNotificationCollection {
+    const NAME: &'static str = "microsoft.graph.changeNotificationCollection";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "validationTokens" => self.validation_tokens = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.changeNotificationEncryptedContent` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChangeNotificationEncryptedContent {
     /// Base64-encoded encrypted data that produces a full resource respresented as JSON. The data has
     /// been encrypted with the provided dataKey using an AES/CBC/PKCS5PADDING cipher suite.
@@ -14992,17 +19329,51 @@ pub struct ChangeNotificationEncryptedContent {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for ChangeNotificationEncryptedContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for ChangeNotificationEncryptedContent {
+    const NAME: &'static str = "microsoft.graph.changeNotificationEncryptedContent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "data" => self.data = map.next_value()?,
+            "dataKey" => self.data_key = map.next_value()?,
+            "dataSignature" => self.data_signature = map.next_value()?,
+            "encryptionCertificateId" => self.encryption_certificate_id = map.next_value()?,
+            "encryptionCertificateThumbprint" => {
+                self.encryption_certificate_thumbprint = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.commentAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CommentAction {
     /// The `isReply` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_reply: crate::Patch<bool>,
     /// The `parentAuthor` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_author: crate::Patch<crate::models::AnyIdentitySet>,
+    pub parent_author: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `participants` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub participants: crate::Patch<Vec<crate::models::AnyIdentitySet>>,
@@ -15012,10 +19383,40 @@ pub struct CommentAction {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for CommentAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for CommentAction {
+    const NAME: &'static str = "microsoft.graph.commentAction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isReply" => self.is_reply = map.next_value()?,
+            "parentAuthor" => self.parent_author = map.next_value()?,
+            "participants" => self.participants = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.commsNotification` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CommsNotification {
     /// Possible values are: created, updated, deleted.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15029,10 +19430,39 @@ pub struct CommsNotification {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for CommsNotification {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for CommsNotification {
+    const NAME: &'static str = "microsoft.graph.commsNotification";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "changeType" => self.change_type = map.next_value()?,
+            "resourceUrl" => self.resource_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.commsNotifications` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CommsNotifications {
     /// The notification of a change in the resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15043,10 +19473,38 @@ pub struct CommsNotifications {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for CommsNotifications {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for CommsNotifications {
+    const NAME: &'static str = "microsoft.graph.commsNotifications";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.ComplexExtensionValue` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ComplexExtensionValue {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -15054,17 +19512,42 @@ pub struct ComplexExtensionValue {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for ComplexExtensionValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for ComplexExtensionValue {
+    const NAME: &'static str = "microsoft.graph.ComplexExtensionValue";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.computeRightsAndInheritanceResult` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ComputeRightsAndInheritanceResult {
     /// The `contentRights` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_rights: crate::Patch<Vec<crate::models::LabelContentRight>>,
     /// The `inheritedLabel` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub inherited_label: crate::Patch<crate::models::SensitivityLabel>,
+    pub inherited_label: crate::Patch<Box<crate::models::SensitivityLabel>>,
     /// The `sensitivityLabels` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sensitivity_labels: crate::Patch<Vec<crate::models::SensitivityLabel>>,
@@ -15074,10 +19557,40 @@ pub struct ComputeRightsAndInheritanceResult {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for ComputeRightsAndInheritanceResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for ComputeRightsAndInheritanceResult {
+    const NAME: &'static str = "microsoft.graph.computeRightsAndInheritanceResult";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "contentRights" => self.content_rights = map.next_value()?,
+            "inheritedLabel" => self.inherited_label = map.next_value()?,
+            "sensitivityLabels" => self.sensitivity_labels = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.createAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CreateAction {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -15085,30 +19598,85 @@ pub struct CreateAction {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for CreateAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for CreateAction {
+    const NAME: &'static str = "microsoft.graph.createAction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.customDataProvidedResourceUploadSessionRequest` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomDataProvidedResourceUploadSessionRequest {
     /// The `data` property.
     #[cfg(feature = "identity-governance")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub data: crate::Patch<crate::models::custom_data_provided_resource_payloads::AnyData>,
+    pub data: crate::Patch<Box<crate::models::custom_data_provided_resource_payloads::AnyData>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for CustomDataProvidedResourceUploadSessionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for CustomDataProvidedResourceUploadSessionRequest {
+    const NAME: &'static str = "microsoft.graph.customDataProvidedResourceUploadSessionRequest";
+
+    #[allow(unreachable_code, unused_variables)] // every property may be compiled out
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            #[cfg(feature = "identity-governance")]
+            "data" => self.data = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.customExtensionCalloutRequest` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomExtensionCalloutRequest {
     /// The `data` property.
     #[cfg(feature = "identity-governance")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub data: crate::Patch<crate::models::AnyCustomExtensionData>,
+    pub data: crate::Patch<Box<crate::models::AnyCustomExtensionData>>,
     /// The `source` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source: crate::Patch<String>,
@@ -15119,17 +19687,48 @@ pub struct CustomExtensionCalloutRequest {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for CustomExtensionCalloutRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for CustomExtensionCalloutRequest {
+    const NAME: &'static str = "microsoft.graph.customExtensionCalloutRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            #[cfg(feature = "identity-governance")]
+            "data" => self.data = map.next_value()?,
+            "source" => self.source = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.customExtensionCalloutResponse` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomExtensionCalloutResponse {
     /// The `data` property.
     #[cfg(feature = "identity-governance")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub data: crate::Patch<crate::models::AnyCustomExtensionData>,
+    pub data: crate::Patch<Box<crate::models::AnyCustomExtensionData>>,
     /// The `source` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source: crate::Patch<String>,
@@ -15142,10 +19741,41 @@ pub struct CustomExtensionCalloutResponse {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for CustomExtensionCalloutResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for CustomExtensionCalloutResponse {
+    const NAME: &'static str = "microsoft.graph.customExtensionCalloutResponse";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            #[cfg(feature = "identity-governance")]
+            "data" => self.data = map.next_value()?,
+            "source" => self.source = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.deleteAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeleteAction {
     /// The `name` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15159,10 +19789,39 @@ pub struct DeleteAction {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for DeleteAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for DeleteAction {
+    const NAME: &'static str = "microsoft.graph.deleteAction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            "objectType" => self.object_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// Device Exchange Access State summary
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeviceExchangeAccessStateSummary {
     /// Total count of devices with Exchange Access State: Allowed.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15185,10 +19844,42 @@ pub struct DeviceExchangeAccessStateSummary {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for DeviceExchangeAccessStateSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for DeviceExchangeAccessStateSummary {
+    const NAME: &'static str = "microsoft.graph.deviceExchangeAccessStateSummary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowedDeviceCount" => self.allowed_device_count = map.next_value()?,
+            "blockedDeviceCount" => self.blocked_device_count = map.next_value()?,
+            "quarantinedDeviceCount" => self.quarantined_device_count = map.next_value()?,
+            "unavailableDeviceCount" => self.unavailable_device_count = map.next_value()?,
+            "unknownDeviceCount" => self.unknown_device_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// Device operating system summary.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeviceOperatingSystemSummary {
     /// The count of Corporate work profile Android devices. Also known as Corporate Owned Personally
     /// Enabled (COPE). Valid values -1 to 2147483647
@@ -15233,10 +19924,51 @@ pub struct DeviceOperatingSystemSummary {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for DeviceOperatingSystemSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for DeviceOperatingSystemSummary {
+    const NAME: &'static str = "microsoft.graph.deviceOperatingSystemSummary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "androidCorporateWorkProfileCount" => {
+                self.android_corporate_work_profile_count = map.next_value()?
+            }
+            "androidCount" => self.android_count = map.next_value()?,
+            "androidDedicatedCount" => self.android_dedicated_count = map.next_value()?,
+            "androidDeviceAdminCount" => self.android_device_admin_count = map.next_value()?,
+            "androidFullyManagedCount" => self.android_fully_managed_count = map.next_value()?,
+            "androidWorkProfileCount" => self.android_work_profile_count = map.next_value()?,
+            "configMgrDeviceCount" => self.config_mgr_device_count = map.next_value()?,
+            "iosCount" => self.ios_count = map.next_value()?,
+            "macOSCount" => self.mac_os_count = map.next_value()?,
+            "unknownCount" => self.unknown_count = map.next_value()?,
+            "windowsCount" => self.windows_count = map.next_value()?,
+            "windowsMobileCount" => self.windows_mobile_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.diagnostic` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Diagnostic {
     /// The `message` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15250,10 +19982,39 @@ pub struct Diagnostic {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for Diagnostic {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for Diagnostic {
+    const NAME: &'static str = "microsoft.graph.diagnostic";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "message" => self.message = map.next_value()?,
+            "url" => self.url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.editAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EditAction {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -15261,17 +20022,42 @@ pub struct EditAction {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for EditAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for EditAction {
+    const NAME: &'static str = "microsoft.graph.editAction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.emergencyCallerInfo` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EmergencyCallerInfo {
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `location` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub location: crate::Patch<crate::models::AnyLocation>,
+    pub location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// The `phoneNumber` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone_number: crate::Patch<String>,
@@ -15287,10 +20073,42 @@ pub struct EmergencyCallerInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for EmergencyCallerInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for EmergencyCallerInfo {
+    const NAME: &'static str = "microsoft.graph.emergencyCallerInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "location" => self.location = map.next_value()?,
+            "phoneNumber" => self.phone_number = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            "upn" => self.upn = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.fileStorageContainerCustomPropertyValue` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileStorageContainerCustomPropertyValue {
     /// The `isSearchable` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15304,10 +20122,39 @@ pub struct FileStorageContainerCustomPropertyValue {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for FileStorageContainerCustomPropertyValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for FileStorageContainerCustomPropertyValue {
+    const NAME: &'static str = "microsoft.graph.fileStorageContainerCustomPropertyValue";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isSearchable" => self.is_searchable = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.insightIdentity` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InsightIdentity {
     /// The email address of the user who shared the item.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15324,10 +20171,40 @@ pub struct InsightIdentity {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for InsightIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for InsightIdentity {
+    const NAME: &'static str = "microsoft.graph.insightIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "address" => self.address = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.instanceResourceAccess` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InstanceResourceAccess {
     /// The `permissions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15341,12 +20218,41 @@ pub struct InstanceResourceAccess {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for InstanceResourceAccess {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for InstanceResourceAccess {
+    const NAME: &'static str = "microsoft.graph.instanceResourceAccess";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "permissions" => self.permissions = map.next_value()?,
+            "resourceAppId" => self.resource_app_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.inviteNewBotResponse` complex type.
 ///
 /// Derived from `participantJoiningResponse`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InviteNewBotResponse {
     /// URI to receive new incoming call notification.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15357,10 +20263,38 @@ pub struct InviteNewBotResponse {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for InviteNewBotResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for InviteNewBotResponse {
+    const NAME: &'static str = "microsoft.graph.inviteNewBotResponse";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "inviteUri" => self.invite_uri = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.Json` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Json {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -15368,10 +20302,35 @@ pub struct Json {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for Json {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for Json {
+    const NAME: &'static str = "microsoft.graph.Json";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.mentionAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MentionAction {
     /// The `mentionees` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15382,10 +20341,38 @@ pub struct MentionAction {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for MentionAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for MentionAction {
+    const NAME: &'static str = "microsoft.graph.mentionAction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "mentionees" => self.mentionees = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.metaDataKeyValuePair` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MetaDataKeyValuePair {
     /// The `key` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15399,10 +20386,39 @@ pub struct MetaDataKeyValuePair {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for MetaDataKeyValuePair {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for MetaDataKeyValuePair {
+    const NAME: &'static str = "microsoft.graph.metaDataKeyValuePair";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "key" => self.key = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.moveAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MoveAction {
     /// The `from` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15416,10 +20432,39 @@ pub struct MoveAction {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for MoveAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for MoveAction {
+    const NAME: &'static str = "microsoft.graph.moveAction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "from" => self.from = map.next_value()?,
+            "to" => self.to = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.outOfBoxExperienceSetting` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OutOfBoxExperienceSetting {
     /// The `deviceUsageType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15445,15 +20490,75 @@ pub struct OutOfBoxExperienceSetting {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for OutOfBoxExperienceSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for OutOfBoxExperienceSetting {
+    const NAME: &'static str = "microsoft.graph.outOfBoxExperienceSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "deviceUsageType" => self.device_usage_type = map.next_value()?,
+            "escapeLinkHidden" => self.escape_link_hidden = map.next_value()?,
+            "eulaHidden" => self.eula_hidden = map.next_value()?,
+            "keyboardSelectionPageSkipped" => {
+                self.keyboard_selection_page_skipped = map.next_value()?
+            }
+            "privacySettingsHidden" => self.privacy_settings_hidden = map.next_value()?,
+            "userType" => self.user_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.participantJoiningResponse` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ParticipantJoiningResponse {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for ParticipantJoiningResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for ParticipantJoiningResponse {
+    const NAME: &'static str = "microsoft.graph.participantJoiningResponse";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `participantJoiningResponse` or any type derived from it, chosen by `@odata.type` when reading.
@@ -15480,33 +20585,52 @@ pub enum AnyParticipantJoiningResponse {
 #[cfg(feature = "other")]
 impl<'de> serde::Deserialize<'de> for AnyParticipantJoiningResponse {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::polymorphic::Polymorphic for AnyParticipantJoiningResponse {
+    const DECLARED: &'static str = "microsoft.graph.participantJoiningResponse";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.participantJoiningResponse") => {
-                Self::ParticipantJoiningResponse(crate::edm::from_value(value)?)
+                Self::ParticipantJoiningResponse(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.acceptJoinResponse") => {
-                Self::AcceptJoinResponse(crate::edm::from_value(value)?)
+                Self::AcceptJoinResponse(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.inviteNewBotResponse") => {
-                Self::InviteNewBotResponse(crate::edm::from_value(value)?)
+                Self::InviteNewBotResponse(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.rejectJoinResponse") => {
-                Self::RejectJoinResponse(crate::edm::from_value(value)?)
+                Self::RejectJoinResponse(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ParticipantJoiningResponse(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.plannerAssignment` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerAssignment {
     /// The identity of the user that performed the assignment of the task, i.e. the assignor.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub assigned_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub assigned_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The time at which the task was assigned. The Timestamp type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
@@ -15521,17 +20645,47 @@ pub struct PlannerAssignment {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for PlannerAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for PlannerAssignment {
+    const NAME: &'static str = "microsoft.graph.plannerAssignment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "assignedBy" => self.assigned_by = map.next_value()?,
+            "assignedDateTime" => self.assigned_date_time = map.next_value()?,
+            "orderHint" => self.order_hint = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.plannerChecklistItem` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerChecklistItem {
     /// Value is true if the item is checked and false otherwise.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_checked: crate::Patch<bool>,
     /// Read-only. User ID by which this is last modified.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Read-only. Date and time at which this is last modified. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z
@@ -15549,17 +20703,49 @@ pub struct PlannerChecklistItem {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for PlannerChecklistItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for PlannerChecklistItem {
+    const NAME: &'static str = "microsoft.graph.plannerChecklistItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isChecked" => self.is_checked = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "orderHint" => self.order_hint = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.plannerExternalReference` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerExternalReference {
     /// A name alias to describe the reference.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub alias: crate::Patch<String>,
     /// Read-only. User ID by which this is last modified.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Read-only. Date and time at which this is last modified. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z
@@ -15578,10 +20764,42 @@ pub struct PlannerExternalReference {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for PlannerExternalReference {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for PlannerExternalReference {
+    const NAME: &'static str = "microsoft.graph.plannerExternalReference";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "alias" => self.alias = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "previewPriority" => self.preview_priority = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.printDocumentUploadProperties` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintDocumentUploadProperties {
     /// The document's content (MIME) type.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15598,10 +20816,40 @@ pub struct PrintDocumentUploadProperties {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for PrintDocumentUploadProperties {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for PrintDocumentUploadProperties {
+    const NAME: &'static str = "microsoft.graph.printDocumentUploadProperties";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "contentType" => self.content_type = map.next_value()?,
+            "documentName" => self.document_name = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.printJobConfiguration` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintJobConfiguration {
     /// Whether the printer should collate pages wehen printing multiple copies of a multi-page document.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15636,7 +20884,7 @@ pub struct PrintJobConfiguration {
     pub input_bin: crate::Patch<String>,
     /// The margin settings to use when printing.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub margin: crate::Patch<crate::models::PrintMargin>,
+    pub margin: crate::Patch<Box<crate::models::PrintMargin>>,
     /// The media size to use when printing. Supports standard size names for ISO and ANSI media sizes.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_size: crate::Patch<String>,
@@ -15670,10 +20918,56 @@ pub struct PrintJobConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for PrintJobConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for PrintJobConfiguration {
+    const NAME: &'static str = "microsoft.graph.printJobConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "collate" => self.collate = map.next_value()?,
+            "colorMode" => self.color_mode = map.next_value()?,
+            "copies" => self.copies = map.next_value()?,
+            "dpi" => self.dpi = map.next_value()?,
+            "duplexMode" => self.duplex_mode = map.next_value()?,
+            "feedOrientation" => self.feed_orientation = map.next_value()?,
+            "finishings" => self.finishings = map.next_value()?,
+            "fitPdfToPage" => self.fit_pdf_to_page = map.next_value()?,
+            "inputBin" => self.input_bin = map.next_value()?,
+            "margin" => self.margin = map.next_value()?,
+            "mediaSize" => self.media_size = map.next_value()?,
+            "mediaType" => self.media_type = map.next_value()?,
+            "multipageLayout" => self.multipage_layout = map.next_value()?,
+            "orientation" => self.orientation = map.next_value()?,
+            "outputBin" => self.output_bin = map.next_value()?,
+            "pageRanges" => self.page_ranges = map.next_value()?,
+            "pagesPerSheet" => self.pages_per_sheet = map.next_value()?,
+            "quality" => self.quality = map.next_value()?,
+            "scaling" => self.scaling = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.printJobStatus` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintJobStatus {
     /// A human-readable description of the print job's current processing state. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15695,10 +20989,41 @@ pub struct PrintJobStatus {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for PrintJobStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for PrintJobStatus {
+    const NAME: &'static str = "microsoft.graph.printJobStatus";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            "isAcquiredByPrinter" => self.is_acquired_by_printer = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.printMargin` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintMargin {
     /// The margin in microns from the bottom edge.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15718,10 +21043,41 @@ pub struct PrintMargin {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for PrintMargin {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for PrintMargin {
+    const NAME: &'static str = "microsoft.graph.printMargin";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "bottom" => self.bottom = map.next_value()?,
+            "left" => self.left = map.next_value()?,
+            "right" => self.right = map.next_value()?,
+            "top" => self.top = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.protectedContent` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProtectedContent {
     /// The `cid` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15738,26 +21094,84 @@ pub struct ProtectedContent {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for ProtectedContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for ProtectedContent {
+    const NAME: &'static str = "microsoft.graph.protectedContent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "cid" => self.cid = map.next_value()?,
+            "format" => self.format = map.next_value()?,
+            "labelId" => self.label_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.publicErrorResponse` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PublicErrorResponse {
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for PublicErrorResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for PublicErrorResponse {
+    const NAME: &'static str = "microsoft.graph.publicErrorResponse";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "error" => self.error = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.rejectJoinResponse` complex type.
 ///
 /// Derived from `participantJoiningResponse`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RejectJoinResponse {
     /// The rejection reason. Possible values are None, Busy, and Forbidden.
     #[cfg(feature = "communications")]
@@ -15769,10 +21183,40 @@ pub struct RejectJoinResponse {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for RejectJoinResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for RejectJoinResponse {
+    const NAME: &'static str = "microsoft.graph.rejectJoinResponse";
+
+    #[allow(unreachable_code, unused_variables)] // every property may be compiled out
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            #[cfg(feature = "communications")]
+            "reason" => self.reason = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.renameAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RenameAction {
     /// The `newName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15786,10 +21230,39 @@ pub struct RenameAction {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for RenameAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for RenameAction {
+    const NAME: &'static str = "microsoft.graph.renameAction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "newName" => self.new_name = map.next_value()?,
+            "oldName" => self.old_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.resourceData` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResourceData {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -15797,10 +21270,35 @@ pub struct ResourceData {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for ResourceData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for ResourceData {
+    const NAME: &'static str = "microsoft.graph.resourceData";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.resourcePermission` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResourcePermission {
     /// The `type` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15814,10 +21312,39 @@ pub struct ResourcePermission {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for ResourcePermission {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for ResourcePermission {
+    const NAME: &'static str = "microsoft.graph.resourcePermission";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "type" => self.r#type = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.resourceReference` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResourceReference {
     /// The item's unique identifier.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15834,10 +21361,40 @@ pub struct ResourceReference {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for ResourceReference {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for ResourceReference {
+    const NAME: &'static str = "microsoft.graph.resourceReference";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.resourceVisualization` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResourceVisualization {
     /// A string describing where the item is stored. For example, the name of a SharePoint site or the
     /// user name identifying the owner of the OneDrive storing the item.
@@ -15873,10 +21430,45 @@ pub struct ResourceVisualization {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for ResourceVisualization {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for ResourceVisualization {
+    const NAME: &'static str = "microsoft.graph.resourceVisualization";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "containerDisplayName" => self.container_display_name = map.next_value()?,
+            "containerType" => self.container_type = map.next_value()?,
+            "containerWebUrl" => self.container_web_url = map.next_value()?,
+            "mediaType" => self.media_type = map.next_value()?,
+            "previewImageUrl" => self.preview_image_url = map.next_value()?,
+            "previewText" => self.preview_text = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.restoreAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RestoreAction {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -15884,10 +21476,35 @@ pub struct RestoreAction {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for RestoreAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for RestoreAction {
+    const NAME: &'static str = "microsoft.graph.restoreAction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.resultTemplate` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResultTemplate {
     /// JSON schema of the result template.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15901,10 +21518,39 @@ pub struct ResultTemplate {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for ResultTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for ResultTemplate {
+    const NAME: &'static str = "microsoft.graph.resultTemplate";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "body" => self.body = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.shareAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ShareAction {
     /// The `recipients` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15915,14 +21561,42 @@ pub struct ShareAction {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for ShareAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for ShareAction {
+    const NAME: &'static str = "microsoft.graph.shareAction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "recipients" => self.recipients = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.sharingDetail` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharingDetail {
     /// The user who shared the document.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub shared_by: crate::Patch<crate::models::InsightIdentity>,
+    pub shared_by: crate::Patch<Box<crate::models::InsightIdentity>>,
     /// The date and time the file was last shared. The timestamp represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Read-only.
@@ -15930,7 +21604,7 @@ pub struct SharingDetail {
     pub shared_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `sharingReference` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sharing_reference: crate::Patch<crate::models::ResourceReference>,
+    pub sharing_reference: crate::Patch<Box<crate::models::ResourceReference>>,
     /// The subject with which the document was shared.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharing_subject: crate::Patch<String>,
@@ -15943,10 +21617,42 @@ pub struct SharingDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for SharingDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for SharingDetail {
+    const NAME: &'static str = "microsoft.graph.sharingDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "sharedBy" => self.shared_by = map.next_value()?,
+            "sharedDateTime" => self.shared_date_time = map.next_value()?,
+            "sharingReference" => self.sharing_reference = map.next_value()?,
+            "sharingSubject" => self.sharing_subject = map.next_value()?,
+            "sharingType" => self.sharing_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamClassSettings` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamClassSettings {
     /// If set to true, enables sending of weekly assignments digest emails to parents/guardians,
     /// provided the tenant admin has enabled the setting globally.
@@ -15958,10 +21664,40 @@ pub struct TeamClassSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for TeamClassSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for TeamClassSettings {
+    const NAME: &'static str = "microsoft.graph.teamClassSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "notifyGuardiansAboutAssignments" => {
+                self.notify_guardians_about_assignments = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.usageDetails` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UsageDetails {
     /// The date and time the resource was last accessed by the user. The timestamp represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
@@ -15979,10 +21715,39 @@ pub struct UsageDetails {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for UsageDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for UsageDetails {
+    const NAME: &'static str = "microsoft.graph.usageDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "lastAccessedDateTime" => self.last_accessed_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.versionAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VersionAction {
     /// The `newVersion` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -15993,10 +21758,38 @@ pub struct VersionAction {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for VersionAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for VersionAction {
+    const NAME: &'static str = "microsoft.graph.versionAction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "newVersion" => self.new_version = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.workbookFilterDatetime` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookFilterDatetime {
     /// The `date` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -16010,10 +21803,39 @@ pub struct WorkbookFilterDatetime {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for WorkbookFilterDatetime {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for WorkbookFilterDatetime {
+    const NAME: &'static str = "microsoft.graph.workbookFilterDatetime";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "date" => self.date = map.next_value()?,
+            "specificity" => self.specificity = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.workbookRangeReference` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkbookRangeReference {
     /// The `address` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -16024,10 +21846,38 @@ pub struct WorkbookRangeReference {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for WorkbookRangeReference {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for WorkbookRangeReference {
+    const NAME: &'static str = "microsoft.graph.workbookRangeReference";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "address" => self.address = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.InnerError` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InnerError {
     /// The `request-id` property.
     #[serde(rename = "request-id", skip_serializing_if = "crate::Patch::is_unset")]
@@ -16045,6 +21895,36 @@ pub struct InnerError {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl<'de> serde::Deserialize<'de> for InnerError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "other")]
+impl crate::read_fields::ReadFields for InnerError {
+    const NAME: &'static str = "microsoft.graph.InnerError";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "request-id" => self.request_id = map.next_value()?,
+            "client-request-id" => self.client_request_id = map.next_value()?,
+            "date" => self.date = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "other")]

@@ -63,22 +63,52 @@ pub struct PartnersBillingUnbilledUsageExportBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AzureUsage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `billed` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub billed: crate::Patch<crate::models::partners_billing::BilledUsage>,
+    pub billed: crate::Patch<Box<crate::models::partners_billing::BilledUsage>>,
     /// The `unbilled` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub unbilled: crate::Patch<crate::models::partners_billing::UnbilledUsage>,
+    pub unbilled: crate::Patch<Box<crate::models::partners_billing::UnbilledUsage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "partners-billing")]
+impl<'de> serde::Deserialize<'de> for AzureUsage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl crate::read_fields::ReadFields for AzureUsage {
+    const NAME: &'static str = "microsoft.graph.partners.billing.azureUsage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "billed" => self.billed = map.next_value()?,
+            "unbilled" => self.unbilled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "partners-billing")]
@@ -95,8 +125,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BilledReconciliation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -105,6 +135,34 @@ pub struct BilledReconciliation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "partners-billing")]
+impl<'de> serde::Deserialize<'de> for BilledReconciliation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl crate::read_fields::ReadFields for BilledReconciliation {
+    const NAME: &'static str = "microsoft.graph.partners.billing.billedReconciliation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "partners-billing")]
@@ -119,8 +177,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BilledUsage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -129,6 +187,34 @@ pub struct BilledUsage {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "partners-billing")]
+impl<'de> serde::Deserialize<'de> for BilledUsage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl crate::read_fields::ReadFields for BilledUsage {
+    const NAME: &'static str = "microsoft.graph.partners.billing.billedUsage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "partners-billing")]
@@ -143,8 +229,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Billing {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -157,14 +243,46 @@ pub struct Billing {
     pub operations: crate::Patch<Vec<crate::models::partners_billing::AnyOperation>>,
     /// The `reconciliation` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub reconciliation: crate::Patch<crate::models::partners_billing::BillingReconciliation>,
+    pub reconciliation: crate::Patch<Box<crate::models::partners_billing::BillingReconciliation>>,
     /// The `usage` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub usage: crate::Patch<crate::models::partners_billing::AzureUsage>,
+    pub usage: crate::Patch<Box<crate::models::partners_billing::AzureUsage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "partners-billing")]
+impl<'de> serde::Deserialize<'de> for Billing {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl crate::read_fields::ReadFields for Billing {
+    const NAME: &'static str = "microsoft.graph.partners.billing.billing";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "manifests" => self.manifests = map.next_value()?,
+            "operations" => self.operations = map.next_value()?,
+            "reconciliation" => self.reconciliation = map.next_value()?,
+            "usage" => self.usage = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "partners-billing")]
@@ -183,22 +301,52 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BillingReconciliation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `billed` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub billed: crate::Patch<crate::models::partners_billing::BilledReconciliation>,
+    pub billed: crate::Patch<Box<crate::models::partners_billing::BilledReconciliation>>,
     /// The `unbilled` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub unbilled: crate::Patch<crate::models::partners_billing::UnbilledReconciliation>,
+    pub unbilled: crate::Patch<Box<crate::models::partners_billing::UnbilledReconciliation>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "partners-billing")]
+impl<'de> serde::Deserialize<'de> for BillingReconciliation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl crate::read_fields::ReadFields for BillingReconciliation {
+    const NAME: &'static str = "microsoft.graph.partners.billing.billingReconciliation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "billed" => self.billed = map.next_value()?,
+            "unbilled" => self.unbilled = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "partners-billing")]
@@ -215,8 +363,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `operation` < `entity`; inherited properties are included.
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExportSuccessOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -232,11 +380,43 @@ pub struct ExportSuccessOperation {
     pub status: crate::Patch<crate::models::LongRunningOperationStatus>,
     /// The `resourceLocation` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub resource_location: crate::Patch<crate::models::partners_billing::Manifest>,
+    pub resource_location: crate::Patch<Box<crate::models::partners_billing::Manifest>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "partners-billing")]
+impl<'de> serde::Deserialize<'de> for ExportSuccessOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl crate::read_fields::ReadFields for ExportSuccessOperation {
+    const NAME: &'static str = "microsoft.graph.partners.billing.exportSuccessOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "resourceLocation" => self.resource_location = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "partners-billing")]
@@ -255,8 +435,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `operation` < `entity`; inherited properties are included.
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FailedOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -272,11 +452,43 @@ pub struct FailedOperation {
     pub status: crate::Patch<crate::models::LongRunningOperationStatus>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "partners-billing")]
+impl<'de> serde::Deserialize<'de> for FailedOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl crate::read_fields::ReadFields for FailedOperation {
+    const NAME: &'static str = "microsoft.graph.partners.billing.failedOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "partners-billing")]
@@ -295,8 +507,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Manifest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -338,6 +550,44 @@ pub struct Manifest {
 }
 
 #[cfg(feature = "partners-billing")]
+impl<'de> serde::Deserialize<'de> for Manifest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl crate::read_fields::ReadFields for Manifest {
+    const NAME: &'static str = "microsoft.graph.partners.billing.manifest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "blobCount" => self.blob_count = map.next_value()?,
+            "blobs" => self.blobs = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "dataFormat" => self.data_format = map.next_value()?,
+            "eTag" => self.e_tag = map.next_value()?,
+            "partitionType" => self.partition_type = map.next_value()?,
+            "partnerTenantId" => self.partner_tenant_id = map.next_value()?,
+            "rootDirectory" => self.root_directory = map.next_value()?,
+            "sasToken" => self.sas_token = map.next_value()?,
+            "schemaVersion" => self.schema_version = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "partners-billing")]
 crate::edm::select_fields! {
     /// Property names of [`Manifest`] for a typed `$select`.
     pub enum ManifestField for Manifest {
@@ -359,8 +609,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Operation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -378,6 +628,37 @@ pub struct Operation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "partners-billing")]
+impl<'de> serde::Deserialize<'de> for Operation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl crate::read_fields::ReadFields for Operation {
+    const NAME: &'static str = "microsoft.graph.partners.billing.operation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "partners-billing")]
@@ -415,22 +696,41 @@ pub enum AnyOperation {
 #[cfg(feature = "partners-billing")]
 impl<'de> serde::Deserialize<'de> for AnyOperation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl crate::polymorphic::Polymorphic for AnyOperation {
+    const DECLARED: &'static str = "microsoft.graph.partners.billing.operation";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.partners.billing.operation") => {
-                Self::PartnersBillingOperation(crate::edm::from_value(value)?)
+                Self::PartnersBillingOperation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.partners.billing.exportSuccessOperation") => {
-                Self::PartnersBillingExportSuccessOperation(crate::edm::from_value(value)?)
+                Self::PartnersBillingExportSuccessOperation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.partners.billing.failedOperation") => {
-                Self::PartnersBillingFailedOperation(crate::edm::from_value(value)?)
+                Self::PartnersBillingFailedOperation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.partners.billing.runningOperation") => {
-                Self::PartnersBillingRunningOperation(crate::edm::from_value(value)?)
+                Self::PartnersBillingRunningOperation(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::PartnersBillingOperation(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -438,8 +738,8 @@ impl<'de> serde::Deserialize<'de> for AnyOperation {
 ///
 /// Derived from `operation` < `entity`; inherited properties are included.
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RunningOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -460,6 +760,37 @@ pub struct RunningOperation {
 }
 
 #[cfg(feature = "partners-billing")]
+impl<'de> serde::Deserialize<'de> for RunningOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl crate::read_fields::ReadFields for RunningOperation {
+    const NAME: &'static str = "microsoft.graph.partners.billing.runningOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "partners-billing")]
 crate::edm::select_fields! {
     /// Property names of [`RunningOperation`] for a typed `$select`.
     pub enum RunningOperationField for RunningOperation {
@@ -474,8 +805,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnbilledReconciliation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -484,6 +815,34 @@ pub struct UnbilledReconciliation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "partners-billing")]
+impl<'de> serde::Deserialize<'de> for UnbilledReconciliation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl crate::read_fields::ReadFields for UnbilledReconciliation {
+    const NAME: &'static str = "microsoft.graph.partners.billing.unbilledReconciliation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "partners-billing")]
@@ -498,8 +857,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnbilledUsage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -508,6 +867,34 @@ pub struct UnbilledUsage {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "partners-billing")]
+impl<'de> serde::Deserialize<'de> for UnbilledUsage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl crate::read_fields::ReadFields for UnbilledUsage {
+    const NAME: &'static str = "microsoft.graph.partners.billing.unbilledUsage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "partners-billing")]
@@ -520,8 +907,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.partners.billing.blob` complex type.
 #[cfg(feature = "partners-billing")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Blob {
     /// The `name` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -533,6 +920,35 @@ pub struct Blob {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "partners-billing")]
+impl<'de> serde::Deserialize<'de> for Blob {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "partners-billing")]
+impl crate::read_fields::ReadFields for Blob {
+    const NAME: &'static str = "microsoft.graph.partners.billing.blob";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            "partitionValue" => self.partition_value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "partners-billing")]

@@ -5,8 +5,8 @@
 ///
 /// Derived from `outlookItem` < `entity`; inherited properties are included.
 #[cfg(feature = "personal-contacts")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Contact {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -36,7 +36,7 @@ pub struct Contact {
     pub birthday: crate::Patch<crate::edm::DateTimeOffset>,
     /// The contact's business address.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub business_address: crate::Patch<crate::models::PhysicalAddress>,
+    pub business_address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The business home page of the contact.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub business_home_page: crate::Patch<String>,
@@ -72,7 +72,7 @@ pub struct Contact {
     pub given_name: crate::Patch<String>,
     /// The contact's home address.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub home_address: crate::Patch<crate::models::PhysicalAddress>,
+    pub home_address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The contact's home phone numbers.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub home_phones: crate::Patch<Vec<String>>,
@@ -102,7 +102,7 @@ pub struct Contact {
     pub office_location: crate::Patch<String>,
     /// The `otherAddress` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub other_address: crate::Patch<crate::models::PhysicalAddress>,
+    pub other_address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The `parentFolderId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_folder_id: crate::Patch<String>,
@@ -111,13 +111,13 @@ pub struct Contact {
     pub personal_notes: crate::Patch<String>,
     /// The `primaryEmailAddress` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub primary_email_address: crate::Patch<crate::models::EmailAddress>,
+    pub primary_email_address: crate::Patch<Box<crate::models::EmailAddress>>,
     /// The `profession` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub profession: crate::Patch<String>,
     /// The `secondaryEmailAddress` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub secondary_email_address: crate::Patch<crate::models::EmailAddress>,
+    pub secondary_email_address: crate::Patch<Box<crate::models::EmailAddress>>,
     /// The `spouseName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub spouse_name: crate::Patch<String>,
@@ -126,7 +126,7 @@ pub struct Contact {
     pub surname: crate::Patch<String>,
     /// The `tertiaryEmailAddress` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub tertiary_email_address: crate::Patch<crate::models::EmailAddress>,
+    pub tertiary_email_address: crate::Patch<Box<crate::models::EmailAddress>>,
     /// The `title` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
@@ -151,7 +151,7 @@ pub struct Contact {
     /// Optional contact picture. You can get or set a photo for a contact.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub photo: crate::Patch<crate::models::ProfilePhoto>,
+    pub photo: crate::Patch<Box<crate::models::ProfilePhoto>>,
     /// The collection of single-value extended properties defined for the contact. Read-only. Nullable.
     #[cfg(feature = "mail")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -161,6 +161,86 @@ pub struct Contact {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "personal-contacts")]
+impl<'de> serde::Deserialize<'de> for Contact {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "personal-contacts")]
+impl crate::read_fields::ReadFields for Contact {
+    const NAME: &'static str = "microsoft.graph.contact";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "categories" => self.categories = map.next_value()?,
+            "changeKey" => self.change_key = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "assistantName" => self.assistant_name = map.next_value()?,
+            "birthday" => self.birthday = map.next_value()?,
+            "businessAddress" => self.business_address = map.next_value()?,
+            "businessHomePage" => self.business_home_page = map.next_value()?,
+            "businessPhones" => self.business_phones = map.next_value()?,
+            "children" => self.children = map.next_value()?,
+            "companyName" => self.company_name = map.next_value()?,
+            "department" => self.department = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "emailAddresses" => self.email_addresses = map.next_value()?,
+            "fileAs" => self.file_as = map.next_value()?,
+            "generation" => self.generation = map.next_value()?,
+            "givenName" => self.given_name = map.next_value()?,
+            "homeAddress" => self.home_address = map.next_value()?,
+            "homePhones" => self.home_phones = map.next_value()?,
+            "imAddresses" => self.im_addresses = map.next_value()?,
+            "initials" => self.initials = map.next_value()?,
+            "jobTitle" => self.job_title = map.next_value()?,
+            "manager" => self.manager = map.next_value()?,
+            "middleName" => self.middle_name = map.next_value()?,
+            "mobilePhone" => self.mobile_phone = map.next_value()?,
+            "nickName" => self.nick_name = map.next_value()?,
+            "officeLocation" => self.office_location = map.next_value()?,
+            "otherAddress" => self.other_address = map.next_value()?,
+            "parentFolderId" => self.parent_folder_id = map.next_value()?,
+            "personalNotes" => self.personal_notes = map.next_value()?,
+            "primaryEmailAddress" => self.primary_email_address = map.next_value()?,
+            "profession" => self.profession = map.next_value()?,
+            "secondaryEmailAddress" => self.secondary_email_address = map.next_value()?,
+            "spouseName" => self.spouse_name = map.next_value()?,
+            "surname" => self.surname = map.next_value()?,
+            "tertiaryEmailAddress" => self.tertiary_email_address = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            "yomiCompanyName" => self.yomi_company_name = map.next_value()?,
+            "yomiGivenName" => self.yomi_given_name = map.next_value()?,
+            "yomiSurname" => self.yomi_surname = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "extensions" => self.extensions = map.next_value()?,
+            #[cfg(feature = "mail")]
+            "multiValueExtendedProperties" => {
+                self.multi_value_extended_properties = map.next_value()?
+            }
+            #[cfg(feature = "identity")]
+            "photo" => self.photo = map.next_value()?,
+            #[cfg(feature = "mail")]
+            "singleValueExtendedProperties" => {
+                self.single_value_extended_properties = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "personal-contacts")]
@@ -215,8 +295,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "personal-contacts")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContactFolder {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -249,6 +329,46 @@ pub struct ContactFolder {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "personal-contacts")]
+impl<'de> serde::Deserialize<'de> for ContactFolder {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "personal-contacts")]
+impl crate::read_fields::ReadFields for ContactFolder {
+    const NAME: &'static str = "microsoft.graph.contactFolder";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "parentFolderId" => self.parent_folder_id = map.next_value()?,
+            "childFolders" => self.child_folders = map.next_value()?,
+            "contacts" => self.contacts = map.next_value()?,
+            #[cfg(feature = "mail")]
+            "multiValueExtendedProperties" => {
+                self.multi_value_extended_properties = map.next_value()?
+            }
+            #[cfg(feature = "mail")]
+            "singleValueExtendedProperties" => {
+                self.single_value_extended_properties = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "personal-contacts")]

@@ -5,8 +5,8 @@
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Planner {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -27,6 +27,37 @@ pub struct Planner {
 }
 
 #[cfg(feature = "planner")]
+impl<'de> serde::Deserialize<'de> for Planner {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "planner")]
+impl crate::read_fields::ReadFields for Planner {
+    const NAME: &'static str = "microsoft.graph.planner";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "buckets" => self.buckets = map.next_value()?,
+            "plans" => self.plans = map.next_value()?,
+            "tasks" => self.tasks = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "planner")]
 crate::edm::select_fields! {
     /// Property names of [`Planner`] for a typed `$select`.
     pub enum PlannerField for Planner {
@@ -41,8 +72,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerAssignedToTaskBoardTaskFormat {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -51,7 +82,7 @@ pub struct PlannerAssignedToTaskBoardTaskFormat {
     /// entry is one of the users the task is assigned to and the value is the order hint. The format of
     /// each value is defined as outlined here.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub order_hints_by_assignee: crate::Patch<crate::models::PlannerOrderHintsByAssignee>,
+    pub order_hints_by_assignee: crate::Patch<Box<crate::models::PlannerOrderHintsByAssignee>>,
     /// Hint value used to order the task on the AssignedTo view of the Task Board when the task is not
     /// assigned to anyone, or if the orderHintsByAssignee dictionary does not provide an order hint for
     /// the user the task is assigned to. The format is defined as outlined here.
@@ -61,6 +92,36 @@ pub struct PlannerAssignedToTaskBoardTaskFormat {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl<'de> serde::Deserialize<'de> for PlannerAssignedToTaskBoardTaskFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "planner")]
+impl crate::read_fields::ReadFields for PlannerAssignedToTaskBoardTaskFormat {
+    const NAME: &'static str = "microsoft.graph.plannerAssignedToTaskBoardTaskFormat";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "orderHintsByAssignee" => self.order_hints_by_assignee = map.next_value()?,
+            "unassignedOrderHint" => self.unassigned_order_hint = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -77,8 +138,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerBucket {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -103,6 +164,38 @@ pub struct PlannerBucket {
 }
 
 #[cfg(feature = "planner")]
+impl<'de> serde::Deserialize<'de> for PlannerBucket {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "planner")]
+impl crate::read_fields::ReadFields for PlannerBucket {
+    const NAME: &'static str = "microsoft.graph.plannerBucket";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "orderHint" => self.order_hint = map.next_value()?,
+            "planId" => self.plan_id = map.next_value()?,
+            "tasks" => self.tasks = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "planner")]
 crate::edm::select_fields! {
     /// Property names of [`PlannerBucket`] for a typed `$select`.
     pub enum PlannerBucketField for PlannerBucket {
@@ -118,8 +211,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerBucketTaskBoardTaskFormat {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -135,6 +228,35 @@ pub struct PlannerBucketTaskBoardTaskFormat {
 }
 
 #[cfg(feature = "planner")]
+impl<'de> serde::Deserialize<'de> for PlannerBucketTaskBoardTaskFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "planner")]
+impl crate::read_fields::ReadFields for PlannerBucketTaskBoardTaskFormat {
+    const NAME: &'static str = "microsoft.graph.plannerBucketTaskBoardTaskFormat";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "orderHint" => self.order_hint = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "planner")]
 crate::edm::select_fields! {
     /// Property names of [`PlannerBucketTaskBoardTaskFormat`] for a typed `$select`.
     pub enum PlannerBucketTaskBoardTaskFormatField for PlannerBucketTaskBoardTaskFormat {
@@ -147,8 +269,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerGroup {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -160,6 +282,35 @@ pub struct PlannerGroup {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl<'de> serde::Deserialize<'de> for PlannerGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "planner")]
+impl crate::read_fields::ReadFields for PlannerGroup {
+    const NAME: &'static str = "microsoft.graph.plannerGroup";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "plans" => self.plans = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -175,8 +326,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerPlan {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -184,10 +335,10 @@ pub struct PlannerPlan {
     /// Identifies the container of the plan. Specify only the url, the containerId and type, or all
     /// properties. After it is set, this property can’t be updated. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub container: crate::Patch<crate::models::PlannerPlanContainer>,
+    pub container: crate::Patch<Box<crate::models::PlannerPlanContainer>>,
     /// Read-only. The user who created the plan.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Read-only. Date and time at which the plan is created. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z
@@ -204,7 +355,7 @@ pub struct PlannerPlan {
     pub buckets: crate::Patch<Vec<crate::models::PlannerBucket>>,
     /// Read-only. Nullable. Additional details about the plan.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub details: crate::Patch<crate::models::PlannerPlanDetails>,
+    pub details: crate::Patch<Box<crate::models::PlannerPlanDetails>>,
     /// Read-only. Nullable. Collection of tasks in the plan.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tasks: crate::Patch<Vec<crate::models::PlannerTask>>,
@@ -212,6 +363,42 @@ pub struct PlannerPlan {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl<'de> serde::Deserialize<'de> for PlannerPlan {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "planner")]
+impl crate::read_fields::ReadFields for PlannerPlan {
+    const NAME: &'static str = "microsoft.graph.plannerPlan";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "container" => self.container = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "owner" => self.owner = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            "buckets" => self.buckets = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            "tasks" => self.tasks = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -234,8 +421,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerPlanDetails {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -243,17 +430,47 @@ pub struct PlannerPlanDetails {
     /// An object that specifies the descriptions of the 25 categories that can be associated with tasks
     /// in the plan.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub category_descriptions: crate::Patch<crate::models::PlannerCategoryDescriptions>,
+    pub category_descriptions: crate::Patch<Box<crate::models::PlannerCategoryDescriptions>>,
     /// Set of user IDs that this plan is shared with. If you are leveraging Microsoft 365 groups, use
     /// the Groups API to manage group membership to share the group's plan. You can also add existing
     /// members of the group to this collection, although it is not required for them to access the plan
     /// owned by the group.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub shared_with: crate::Patch<crate::models::PlannerUserIds>,
+    pub shared_with: crate::Patch<Box<crate::models::PlannerUserIds>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl<'de> serde::Deserialize<'de> for PlannerPlanDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "planner")]
+impl crate::read_fields::ReadFields for PlannerPlanDetails {
+    const NAME: &'static str = "microsoft.graph.plannerPlanDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "categoryDescriptions" => self.category_descriptions = map.next_value()?,
+            "sharedWith" => self.shared_with = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -270,8 +487,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerProgressTaskBoardTaskFormat {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -287,6 +504,35 @@ pub struct PlannerProgressTaskBoardTaskFormat {
 }
 
 #[cfg(feature = "planner")]
+impl<'de> serde::Deserialize<'de> for PlannerProgressTaskBoardTaskFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "planner")]
+impl crate::read_fields::ReadFields for PlannerProgressTaskBoardTaskFormat {
+    const NAME: &'static str = "microsoft.graph.plannerProgressTaskBoardTaskFormat";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "orderHint" => self.order_hint = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "planner")]
 crate::edm::select_fields! {
     /// Property names of [`PlannerProgressTaskBoardTaskFormat`] for a typed `$select`.
     pub enum PlannerProgressTaskBoardTaskFormatField for PlannerProgressTaskBoardTaskFormat {
@@ -299,8 +545,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerTask {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -310,13 +556,13 @@ pub struct PlannerTask {
     pub active_checklist_item_count: crate::Patch<i32>,
     /// The categories to which the task has been applied. See applied Categories for possible values.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub applied_categories: crate::Patch<crate::models::PlannerAppliedCategories>,
+    pub applied_categories: crate::Patch<Box<crate::models::PlannerAppliedCategories>>,
     /// Hint used to order items of this type in a list view. The format is defined as outlined here.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignee_priority: crate::Patch<String>,
     /// The set of assignees the task is assigned to.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub assignments: crate::Patch<crate::models::PlannerAssignments>,
+    pub assignments: crate::Patch<Box<crate::models::PlannerAssignments>>,
     /// Bucket ID to which the task belongs. The bucket needs to be in the plan that the task is in. It
     /// is 28 characters long and case-sensitive. Format validation is done on the service.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -326,7 +572,7 @@ pub struct PlannerTask {
     pub checklist_item_count: crate::Patch<i32>,
     /// Identity of the user that completed the task.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub completed_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub completed_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Read-only. Date and time at which the 'percentComplete' of the task is set to '100'. The
     /// Timestamp type represents date and time information using ISO 8601 format and is always in UTC
     /// time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
@@ -338,7 +584,7 @@ pub struct PlannerTask {
     pub conversation_thread_id: crate::Patch<String>,
     /// Identity of the user that created the task.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Read-only. Date and time at which the task is created. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z
@@ -388,22 +634,77 @@ pub struct PlannerTask {
     /// assignedTo.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_to_task_board_format:
-        crate::Patch<crate::models::PlannerAssignedToTaskBoardTaskFormat>,
+        crate::Patch<Box<crate::models::PlannerAssignedToTaskBoardTaskFormat>>,
     /// Read-only. Nullable. Used to render the task correctly in the task board view when grouped by
     /// bucket.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub bucket_task_board_format: crate::Patch<crate::models::PlannerBucketTaskBoardTaskFormat>,
+    pub bucket_task_board_format:
+        crate::Patch<Box<crate::models::PlannerBucketTaskBoardTaskFormat>>,
     /// Read-only. Nullable. Additional details about the task.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub details: crate::Patch<crate::models::PlannerTaskDetails>,
+    pub details: crate::Patch<Box<crate::models::PlannerTaskDetails>>,
     /// Read-only. Nullable. Used to render the task correctly in the task board view when grouped by
     /// progress.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub progress_task_board_format: crate::Patch<crate::models::PlannerProgressTaskBoardTaskFormat>,
+    pub progress_task_board_format:
+        crate::Patch<Box<crate::models::PlannerProgressTaskBoardTaskFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl<'de> serde::Deserialize<'de> for PlannerTask {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "planner")]
+impl crate::read_fields::ReadFields for PlannerTask {
+    const NAME: &'static str = "microsoft.graph.plannerTask";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "activeChecklistItemCount" => self.active_checklist_item_count = map.next_value()?,
+            "appliedCategories" => self.applied_categories = map.next_value()?,
+            "assigneePriority" => self.assignee_priority = map.next_value()?,
+            "assignments" => self.assignments = map.next_value()?,
+            "bucketId" => self.bucket_id = map.next_value()?,
+            "checklistItemCount" => self.checklist_item_count = map.next_value()?,
+            "completedBy" => self.completed_by = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "conversationThreadId" => self.conversation_thread_id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "dueDateTime" => self.due_date_time = map.next_value()?,
+            "hasDescription" => self.has_description = map.next_value()?,
+            "orderHint" => self.order_hint = map.next_value()?,
+            "percentComplete" => self.percent_complete = map.next_value()?,
+            "planId" => self.plan_id = map.next_value()?,
+            "previewType" => self.preview_type = map.next_value()?,
+            "priority" => self.priority = map.next_value()?,
+            "referenceCount" => self.reference_count = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            "assignedToTaskBoardFormat" => self.assigned_to_task_board_format = map.next_value()?,
+            "bucketTaskBoardFormat" => self.bucket_task_board_format = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            "progressTaskBoardFormat" => self.progress_task_board_format = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -443,15 +744,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerTaskDetails {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The collection of checklist items on the task.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub checklist: crate::Patch<crate::models::PlannerChecklistItems>,
+    pub checklist: crate::Patch<Box<crate::models::PlannerChecklistItems>>,
     /// Description of the task.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -462,11 +763,43 @@ pub struct PlannerTaskDetails {
     pub preview_type: crate::Patch<crate::models::PlannerPreviewType>,
     /// The collection of references on the task.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub references: crate::Patch<crate::models::PlannerExternalReferences>,
+    pub references: crate::Patch<Box<crate::models::PlannerExternalReferences>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl<'de> serde::Deserialize<'de> for PlannerTaskDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "planner")]
+impl crate::read_fields::ReadFields for PlannerTaskDetails {
+    const NAME: &'static str = "microsoft.graph.plannerTaskDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "checklist" => self.checklist = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "previewType" => self.preview_type = map.next_value()?,
+            "references" => self.references = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -485,8 +818,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerUser {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -504,6 +837,36 @@ pub struct PlannerUser {
 }
 
 #[cfg(feature = "planner")]
+impl<'de> serde::Deserialize<'de> for PlannerUser {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "planner")]
+impl crate::read_fields::ReadFields for PlannerUser {
+    const NAME: &'static str = "microsoft.graph.plannerUser";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "plans" => self.plans = map.next_value()?,
+            "tasks" => self.tasks = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "planner")]
 crate::edm::select_fields! {
     /// Property names of [`PlannerUser`] for a typed `$select`.
     pub enum PlannerUserField for PlannerUser {
@@ -515,8 +878,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.plannerAppliedCategories` complex type.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerAppliedCategories {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -524,10 +887,35 @@ pub struct PlannerAppliedCategories {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "planner")]
+impl<'de> serde::Deserialize<'de> for PlannerAppliedCategories {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "planner")]
+impl crate::read_fields::ReadFields for PlannerAppliedCategories {
+    const NAME: &'static str = "microsoft.graph.plannerAppliedCategories";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.plannerAssignments` complex type.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerAssignments {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -535,10 +923,35 @@ pub struct PlannerAssignments {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "planner")]
+impl<'de> serde::Deserialize<'de> for PlannerAssignments {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "planner")]
+impl crate::read_fields::ReadFields for PlannerAssignments {
+    const NAME: &'static str = "microsoft.graph.plannerAssignments";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.plannerCategoryDescriptions` complex type.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerCategoryDescriptions {
     /// The label associated with Category 1
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -621,10 +1034,62 @@ pub struct PlannerCategoryDescriptions {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "planner")]
+impl<'de> serde::Deserialize<'de> for PlannerCategoryDescriptions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "planner")]
+impl crate::read_fields::ReadFields for PlannerCategoryDescriptions {
+    const NAME: &'static str = "microsoft.graph.plannerCategoryDescriptions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "category1" => self.category1 = map.next_value()?,
+            "category10" => self.category10 = map.next_value()?,
+            "category11" => self.category11 = map.next_value()?,
+            "category12" => self.category12 = map.next_value()?,
+            "category13" => self.category13 = map.next_value()?,
+            "category14" => self.category14 = map.next_value()?,
+            "category15" => self.category15 = map.next_value()?,
+            "category16" => self.category16 = map.next_value()?,
+            "category17" => self.category17 = map.next_value()?,
+            "category18" => self.category18 = map.next_value()?,
+            "category19" => self.category19 = map.next_value()?,
+            "category2" => self.category2 = map.next_value()?,
+            "category20" => self.category20 = map.next_value()?,
+            "category21" => self.category21 = map.next_value()?,
+            "category22" => self.category22 = map.next_value()?,
+            "category23" => self.category23 = map.next_value()?,
+            "category24" => self.category24 = map.next_value()?,
+            "category25" => self.category25 = map.next_value()?,
+            "category3" => self.category3 = map.next_value()?,
+            "category4" => self.category4 = map.next_value()?,
+            "category5" => self.category5 = map.next_value()?,
+            "category6" => self.category6 = map.next_value()?,
+            "category7" => self.category7 = map.next_value()?,
+            "category8" => self.category8 = map.next_value()?,
+            "category9" => self.category9 = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.plannerChecklistItems` complex type.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerChecklistItems {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -632,10 +1097,35 @@ pub struct PlannerChecklistItems {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "planner")]
+impl<'de> serde::Deserialize<'de> for PlannerChecklistItems {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "planner")]
+impl crate::read_fields::ReadFields for PlannerChecklistItems {
+    const NAME: &'static str = "microsoft.graph.plannerChecklistItems";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.plannerExternalReferences` complex type.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerExternalReferences {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -643,10 +1133,35 @@ pub struct PlannerExternalReferences {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "planner")]
+impl<'de> serde::Deserialize<'de> for PlannerExternalReferences {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "planner")]
+impl crate::read_fields::ReadFields for PlannerExternalReferences {
+    const NAME: &'static str = "microsoft.graph.plannerExternalReferences";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.plannerOrderHintsByAssignee` complex type.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerOrderHintsByAssignee {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -654,10 +1169,35 @@ pub struct PlannerOrderHintsByAssignee {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "planner")]
+impl<'de> serde::Deserialize<'de> for PlannerOrderHintsByAssignee {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "planner")]
+impl crate::read_fields::ReadFields for PlannerOrderHintsByAssignee {
+    const NAME: &'static str = "microsoft.graph.plannerOrderHintsByAssignee";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.plannerPlanContainer` complex type.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerPlanContainer {
     /// The identifier of the resource that contains the plan. Optional.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -677,15 +1217,70 @@ pub struct PlannerPlanContainer {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "planner")]
+impl<'de> serde::Deserialize<'de> for PlannerPlanContainer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "planner")]
+impl crate::read_fields::ReadFields for PlannerPlanContainer {
+    const NAME: &'static str = "microsoft.graph.plannerPlanContainer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "containerId" => self.container_id = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "url" => self.url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.plannerUserIds` complex type.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannerUserIds {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl<'de> serde::Deserialize<'de> for PlannerUserIds {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "planner")]
+impl crate::read_fields::ReadFields for PlannerUserIds {
+    const NAME: &'static str = "microsoft.graph.plannerUserIds";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "planner")]

@@ -23,7 +23,7 @@ pub struct PrinterCollectionCreateBody {
     pub has_physical_device: Option<bool>,
     /// The `certificateSigningRequest` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub certificate_signing_request: Option<crate::models::PrintCertificateSigningRequest>,
+    pub certificate_signing_request: Option<Box<crate::models::PrintCertificateSigningRequest>>,
     /// The `connectorId` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector_id: Option<String>,
@@ -31,12 +31,12 @@ pub struct PrinterCollectionCreateBody {
 
 /// The `microsoft.graph.print` entity type.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Print {
     /// Tenant-wide settings for the Universal Print service.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub settings: crate::Patch<crate::models::PrintSettings>,
+    pub settings: crate::Patch<Box<crate::models::PrintSettings>>,
     /// The list of available print connectors.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub connectors: crate::Patch<Vec<crate::models::PrintConnector>>,
@@ -63,6 +63,40 @@ pub struct Print {
 }
 
 #[cfg(feature = "print")]
+impl<'de> serde::Deserialize<'de> for Print {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "print")]
+impl crate::read_fields::ReadFields for Print {
+    const NAME: &'static str = "microsoft.graph.print";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "settings" => self.settings = map.next_value()?,
+            "connectors" => self.connectors = map.next_value()?,
+            "operations" => self.operations = map.next_value()?,
+            "printers" => self.printers = map.next_value()?,
+            "services" => self.services = map.next_value()?,
+            "shares" => self.shares = map.next_value()?,
+            "taskDefinitions" => self.task_definitions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "print")]
 crate::edm::select_fields! {
     /// Property names of [`Print`] for a typed `$select`.
     pub enum PrintField for Print {
@@ -80,8 +114,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintConnector {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -97,7 +131,7 @@ pub struct PrintConnector {
     pub fully_qualified_domain_name: crate::Patch<String>,
     /// The physical and/or organizational location of the connector.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub location: crate::Patch<crate::models::PrinterLocation>,
+    pub location: crate::Patch<Box<crate::models::PrinterLocation>>,
     /// The connector machine's operating system version.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operating_system: crate::Patch<String>,
@@ -108,6 +142,40 @@ pub struct PrintConnector {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl<'de> serde::Deserialize<'de> for PrintConnector {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "print")]
+impl crate::read_fields::ReadFields for PrintConnector {
+    const NAME: &'static str = "microsoft.graph.printConnector";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appVersion" => self.app_version = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "fullyQualifiedDomainName" => self.fully_qualified_domain_name = map.next_value()?,
+            "location" => self.location = map.next_value()?,
+            "operatingSystem" => self.operating_system = map.next_value()?,
+            "registeredDateTime" => self.registered_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "print")]
@@ -128,18 +196,18 @@ crate::edm::select_fields! {
 ///
 /// Derived from `printerBase` < `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Printer {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The capabilities of the printer/printerShare.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub capabilities: crate::Patch<crate::models::PrinterCapabilities>,
+    pub capabilities: crate::Patch<Box<crate::models::PrinterCapabilities>>,
     /// The default print settings of printer/printerShare.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub defaults: crate::Patch<crate::models::PrinterDefaults>,
+    pub defaults: crate::Patch<Box<crate::models::PrinterDefaults>>,
     /// The name of the printer/printerShare.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
@@ -148,7 +216,7 @@ pub struct Printer {
     pub is_accepting_jobs: crate::Patch<bool>,
     /// The physical and/or organizational location of the printer/printerShare.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub location: crate::Patch<crate::models::PrinterLocation>,
+    pub location: crate::Patch<Box<crate::models::PrinterLocation>>,
     /// The manufacturer of the printer/printerShare.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manufacturer: crate::Patch<String>,
@@ -157,7 +225,7 @@ pub struct Printer {
     pub model: crate::Patch<String>,
     /// The processing status of the printer/printerShare, including any errors.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub status: crate::Patch<crate::models::PrinterStatus>,
+    pub status: crate::Patch<Box<crate::models::PrinterStatus>>,
     /// True if the printer has a physical device for printing. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_physical_device: crate::Patch<bool>,
@@ -191,6 +259,51 @@ pub struct Printer {
 }
 
 #[cfg(feature = "print")]
+impl<'de> serde::Deserialize<'de> for Printer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "print")]
+impl crate::read_fields::ReadFields for Printer {
+    const NAME: &'static str = "microsoft.graph.printer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "capabilities" => self.capabilities = map.next_value()?,
+            "defaults" => self.defaults = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isAcceptingJobs" => self.is_accepting_jobs = map.next_value()?,
+            "location" => self.location = map.next_value()?,
+            "manufacturer" => self.manufacturer = map.next_value()?,
+            "model" => self.model = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "hasPhysicalDevice" => self.has_physical_device = map.next_value()?,
+            "isShared" => self.is_shared = map.next_value()?,
+            "lastSeenDateTime" => self.last_seen_date_time = map.next_value()?,
+            "registeredDateTime" => self.registered_date_time = map.next_value()?,
+            #[cfg(feature = "other")]
+            "jobs" => self.jobs = map.next_value()?,
+            "connectors" => self.connectors = map.next_value()?,
+            "shares" => self.shares = map.next_value()?,
+            "taskTriggers" => self.task_triggers = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "print")]
 crate::edm::select_fields! {
     /// Property names of [`Printer`] for a typed `$select`.
     pub enum PrinterField for Printer {
@@ -217,8 +330,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `printOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrinterCreateOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -228,17 +341,49 @@ pub struct PrinterCreateOperation {
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The status of the operation. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub status: crate::Patch<crate::models::PrintOperationStatus>,
+    pub status: crate::Patch<Box<crate::models::PrintOperationStatus>>,
     /// The signed certificate created during the registration process. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certificate: crate::Patch<String>,
     /// The created printer entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub printer: crate::Patch<crate::models::Printer>,
+    pub printer: crate::Patch<Box<crate::models::Printer>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl<'de> serde::Deserialize<'de> for PrinterCreateOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "print")]
+impl crate::read_fields::ReadFields for PrinterCreateOperation {
+    const NAME: &'static str = "microsoft.graph.printerCreateOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "certificate" => self.certificate = map.next_value()?,
+            "printer" => self.printer = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "print")]
@@ -257,18 +402,18 @@ crate::edm::select_fields! {
 ///
 /// Derived from `printerBase` < `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrinterShare {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The capabilities of the printer/printerShare.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub capabilities: crate::Patch<crate::models::PrinterCapabilities>,
+    pub capabilities: crate::Patch<Box<crate::models::PrinterCapabilities>>,
     /// The default print settings of printer/printerShare.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub defaults: crate::Patch<crate::models::PrinterDefaults>,
+    pub defaults: crate::Patch<Box<crate::models::PrinterDefaults>>,
     /// The name of the printer/printerShare.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
@@ -277,7 +422,7 @@ pub struct PrinterShare {
     pub is_accepting_jobs: crate::Patch<bool>,
     /// The physical and/or organizational location of the printer/printerShare.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub location: crate::Patch<crate::models::PrinterLocation>,
+    pub location: crate::Patch<Box<crate::models::PrinterLocation>>,
     /// The manufacturer of the printer/printerShare.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manufacturer: crate::Patch<String>,
@@ -286,7 +431,7 @@ pub struct PrinterShare {
     pub model: crate::Patch<String>,
     /// The processing status of the printer/printerShare, including any errors.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub status: crate::Patch<crate::models::PrinterStatus>,
+    pub status: crate::Patch<Box<crate::models::PrinterStatus>>,
     /// If true, all users and groups will be granted access to this printer share. This supersedes the
     /// allow lists defined by the allowedUsers and allowedGroups navigation properties.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -296,7 +441,7 @@ pub struct PrinterShare {
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `viewPoint` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub view_point: crate::Patch<crate::models::PrinterShareViewpoint>,
+    pub view_point: crate::Patch<Box<crate::models::PrinterShareViewpoint>>,
     /// The list of jobs that are queued for printing by the printer/printerShare.
     #[cfg(feature = "other")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -311,11 +456,57 @@ pub struct PrinterShare {
     pub allowed_users: crate::Patch<Vec<crate::models::AnyUser>>,
     /// The printer that this printer share is related to.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub printer: crate::Patch<crate::models::Printer>,
+    pub printer: crate::Patch<Box<crate::models::Printer>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl<'de> serde::Deserialize<'de> for PrinterShare {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "print")]
+impl crate::read_fields::ReadFields for PrinterShare {
+    const NAME: &'static str = "microsoft.graph.printerShare";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "capabilities" => self.capabilities = map.next_value()?,
+            "defaults" => self.defaults = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isAcceptingJobs" => self.is_accepting_jobs = map.next_value()?,
+            "location" => self.location = map.next_value()?,
+            "manufacturer" => self.manufacturer = map.next_value()?,
+            "model" => self.model = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "allowAllUsers" => self.allow_all_users = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "viewPoint" => self.view_point = map.next_value()?,
+            #[cfg(feature = "other")]
+            "jobs" => self.jobs = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "allowedGroups" => self.allowed_groups = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "allowedUsers" => self.allowed_users = map.next_value()?,
+            "printer" => self.printer = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "print")]
@@ -342,8 +533,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -353,11 +544,41 @@ pub struct PrintOperation {
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The status of the operation. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub status: crate::Patch<crate::models::PrintOperationStatus>,
+    pub status: crate::Patch<Box<crate::models::PrintOperationStatus>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl<'de> serde::Deserialize<'de> for PrintOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "print")]
+impl crate::read_fields::ReadFields for PrintOperation {
+    const NAME: &'static str = "microsoft.graph.printOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "print")]
@@ -390,16 +611,35 @@ pub enum AnyPrintOperation {
 #[cfg(feature = "print")]
 impl<'de> serde::Deserialize<'de> for AnyPrintOperation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "print")]
+impl crate::polymorphic::Polymorphic for AnyPrintOperation {
+    const DECLARED: &'static str = "microsoft.graph.printOperation";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.printOperation") => {
-                Self::PrintOperation(crate::edm::from_value(value)?)
+                Self::PrintOperation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.printerCreateOperation") => {
-                Self::PrinterCreateOperation(crate::edm::from_value(value)?)
+                Self::PrinterCreateOperation(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::PrintOperation(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -407,8 +647,8 @@ impl<'de> serde::Deserialize<'de> for AnyPrintOperation {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintService {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -420,6 +660,35 @@ pub struct PrintService {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl<'de> serde::Deserialize<'de> for PrintService {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "print")]
+impl crate::read_fields::ReadFields for PrintService {
+    const NAME: &'static str = "microsoft.graph.printService";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "endpoints" => self.endpoints = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "print")]
@@ -435,8 +704,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintServiceEndpoint {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -454,6 +723,36 @@ pub struct PrintServiceEndpoint {
 }
 
 #[cfg(feature = "print")]
+impl<'de> serde::Deserialize<'de> for PrintServiceEndpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "print")]
+impl crate::read_fields::ReadFields for PrintServiceEndpoint {
+    const NAME: &'static str = "microsoft.graph.printServiceEndpoint";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "uri" => self.uri = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "print")]
 crate::edm::select_fields! {
     /// Property names of [`PrintServiceEndpoint`] for a typed `$select`.
     pub enum PrintServiceEndpointField for PrintServiceEndpoint {
@@ -467,8 +766,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintTask {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -482,17 +781,49 @@ pub struct PrintTask {
     /// to another printer. Failure to report completion will result in the related print job being
     /// blocked from printing and eventually deleted.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub status: crate::Patch<crate::models::PrintTaskStatus>,
+    pub status: crate::Patch<Box<crate::models::PrintTaskStatus>>,
     /// The printTaskDefinition that was used to create this task. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub definition: crate::Patch<crate::models::PrintTaskDefinition>,
+    pub definition: crate::Patch<Box<crate::models::PrintTaskDefinition>>,
     /// The printTaskTrigger that triggered this task's execution. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub trigger: crate::Patch<crate::models::PrintTaskTrigger>,
+    pub trigger: crate::Patch<Box<crate::models::PrintTaskTrigger>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl<'de> serde::Deserialize<'de> for PrintTask {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "print")]
+impl crate::read_fields::ReadFields for PrintTask {
+    const NAME: &'static str = "microsoft.graph.printTask";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "parentUrl" => self.parent_url = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "definition" => self.definition = map.next_value()?,
+            "trigger" => self.trigger = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "print")]
@@ -511,15 +842,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintTaskDefinition {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The application that created the printTaskDefinition. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AppIdentity>,
+    pub created_by: crate::Patch<Box<crate::models::AppIdentity>>,
     /// The name of the printTaskDefinition.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
@@ -531,6 +862,37 @@ pub struct PrintTaskDefinition {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl<'de> serde::Deserialize<'de> for PrintTaskDefinition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "print")]
+impl crate::read_fields::ReadFields for PrintTaskDefinition {
+    const NAME: &'static str = "microsoft.graph.printTaskDefinition";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "tasks" => self.tasks = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "print")]
@@ -548,8 +910,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintTaskTrigger {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -561,11 +923,41 @@ pub struct PrintTaskTrigger {
     /// An abstract definition that will be used to create a printTask when triggered by a print event.
     /// Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub definition: crate::Patch<crate::models::PrintTaskDefinition>,
+    pub definition: crate::Patch<Box<crate::models::PrintTaskDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl<'de> serde::Deserialize<'de> for PrintTaskTrigger {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "print")]
+impl crate::read_fields::ReadFields for PrintTaskTrigger {
+    const NAME: &'static str = "microsoft.graph.printTaskTrigger";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "event" => self.event = map.next_value()?,
+            "definition" => self.definition = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "print")]
@@ -580,8 +972,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.airPrintSettings` complex type.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AirPrintSettings {
     /// The `incompatiblePrinters` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -592,10 +984,38 @@ pub struct AirPrintSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "print")]
+impl<'de> serde::Deserialize<'de> for AirPrintSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "print")]
+impl crate::read_fields::ReadFields for AirPrintSettings {
+    const NAME: &'static str = "microsoft.graph.airPrintSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "incompatiblePrinters" => self.incompatible_printers = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.integerRange` complex type.
 #[cfg(any(feature = "print", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IntegerRange {
     /// The inclusive upper bound of the integer range.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -609,10 +1029,39 @@ pub struct IntegerRange {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "print", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for IntegerRange {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl crate::read_fields::ReadFields for IntegerRange {
+    const NAME: &'static str = "microsoft.graph.integerRange";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "end" => self.end = map.next_value()?,
+            "start" => self.start = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.printCertificateSigningRequest` complex type.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintCertificateSigningRequest {
     /// A base64-encoded pkcs10 certificate request. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -627,10 +1076,39 @@ pub struct PrintCertificateSigningRequest {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "print")]
+impl<'de> serde::Deserialize<'de> for PrintCertificateSigningRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "print")]
+impl crate::read_fields::ReadFields for PrintCertificateSigningRequest {
+    const NAME: &'static str = "microsoft.graph.printCertificateSigningRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "content" => self.content = map.next_value()?,
+            "transportKey" => self.transport_key = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.printerCapabilities` complex type.
 #[cfg(any(feature = "print", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrinterCapabilities {
     /// A list of supported bottom margins(in microns) for the printer.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -648,7 +1126,7 @@ pub struct PrinterCapabilities {
     pub content_types: crate::Patch<Vec<String>>,
     /// The range of copies per job supported by the printer.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub copies_per_job: crate::Patch<crate::models::IntegerRange>,
+    pub copies_per_job: crate::Patch<Box<crate::models::IntegerRange>>,
     /// The list of print resolutions in DPI that are supported by the printer.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub dpis: crate::Patch<Vec<i32>>,
@@ -719,10 +1197,62 @@ pub struct PrinterCapabilities {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "print", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for PrinterCapabilities {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl crate::read_fields::ReadFields for PrinterCapabilities {
+    const NAME: &'static str = "microsoft.graph.printerCapabilities";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "bottomMargins" => self.bottom_margins = map.next_value()?,
+            "collation" => self.collation = map.next_value()?,
+            "colorModes" => self.color_modes = map.next_value()?,
+            "contentTypes" => self.content_types = map.next_value()?,
+            "copiesPerJob" => self.copies_per_job = map.next_value()?,
+            "dpis" => self.dpis = map.next_value()?,
+            "duplexModes" => self.duplex_modes = map.next_value()?,
+            "feedOrientations" => self.feed_orientations = map.next_value()?,
+            "finishings" => self.finishings = map.next_value()?,
+            "inputBins" => self.input_bins = map.next_value()?,
+            "isColorPrintingSupported" => self.is_color_printing_supported = map.next_value()?,
+            "isPageRangeSupported" => self.is_page_range_supported = map.next_value()?,
+            "leftMargins" => self.left_margins = map.next_value()?,
+            "mediaColors" => self.media_colors = map.next_value()?,
+            "mediaSizes" => self.media_sizes = map.next_value()?,
+            "mediaTypes" => self.media_types = map.next_value()?,
+            "multipageLayouts" => self.multipage_layouts = map.next_value()?,
+            "orientations" => self.orientations = map.next_value()?,
+            "outputBins" => self.output_bins = map.next_value()?,
+            "pagesPerSheet" => self.pages_per_sheet = map.next_value()?,
+            "qualities" => self.qualities = map.next_value()?,
+            "rightMargins" => self.right_margins = map.next_value()?,
+            "scalings" => self.scalings = map.next_value()?,
+            "supportsFitPdfToPage" => self.supports_fit_pdf_to_page = map.next_value()?,
+            "topMargins" => self.top_margins = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.printerDefaults` complex type.
 #[cfg(any(feature = "print", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrinterDefaults {
     /// The default color mode to use when printing the document. Valid values are described in the
     /// following table.
@@ -791,24 +1321,96 @@ pub struct PrinterDefaults {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "print", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for PrinterDefaults {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl crate::read_fields::ReadFields for PrinterDefaults {
+    const NAME: &'static str = "microsoft.graph.printerDefaults";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "colorMode" => self.color_mode = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "copiesPerJob" => self.copies_per_job = map.next_value()?,
+            "dpi" => self.dpi = map.next_value()?,
+            "duplexMode" => self.duplex_mode = map.next_value()?,
+            "finishings" => self.finishings = map.next_value()?,
+            "fitPdfToPage" => self.fit_pdf_to_page = map.next_value()?,
+            "inputBin" => self.input_bin = map.next_value()?,
+            "mediaColor" => self.media_color = map.next_value()?,
+            "mediaSize" => self.media_size = map.next_value()?,
+            "mediaType" => self.media_type = map.next_value()?,
+            "multipageLayout" => self.multipage_layout = map.next_value()?,
+            "orientation" => self.orientation = map.next_value()?,
+            "outputBin" => self.output_bin = map.next_value()?,
+            "pagesPerSheet" => self.pages_per_sheet = map.next_value()?,
+            "quality" => self.quality = map.next_value()?,
+            "scaling" => self.scaling = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.printerDiscoverySettings` complex type.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrinterDiscoverySettings {
     /// The `airPrint` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub air_print: crate::Patch<crate::models::AirPrintSettings>,
+    pub air_print: crate::Patch<Box<crate::models::AirPrintSettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "print")]
+impl<'de> serde::Deserialize<'de> for PrinterDiscoverySettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "print")]
+impl crate::read_fields::ReadFields for PrinterDiscoverySettings {
+    const NAME: &'static str = "microsoft.graph.printerDiscoverySettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "airPrint" => self.air_print = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.printerLocation` complex type.
 #[cfg(any(feature = "print", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrinterLocation {
     /// The altitude, in meters, that the printer is located at.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -868,10 +1470,54 @@ pub struct PrinterLocation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "print", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for PrinterLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl crate::read_fields::ReadFields for PrinterLocation {
+    const NAME: &'static str = "microsoft.graph.printerLocation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "altitudeInMeters" => self.altitude_in_meters = map.next_value()?,
+            "building" => self.building = map.next_value()?,
+            "city" => self.city = map.next_value()?,
+            "countryOrRegion" => self.country_or_region = map.next_value()?,
+            "floor" => self.floor = map.next_value()?,
+            "floorDescription" => self.floor_description = map.next_value()?,
+            "latitude" => self.latitude = map.next_value()?,
+            "longitude" => self.longitude = map.next_value()?,
+            "organization" => self.organization = map.next_value()?,
+            "postalCode" => self.postal_code = map.next_value()?,
+            "roomDescription" => self.room_description = map.next_value()?,
+            "roomName" => self.room_name = map.next_value()?,
+            "site" => self.site = map.next_value()?,
+            "stateOrProvince" => self.state_or_province = map.next_value()?,
+            "streetAddress" => self.street_address = map.next_value()?,
+            "subdivision" => self.subdivision = map.next_value()?,
+            "subunit" => self.subunit = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.printerShareViewpoint` complex type.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrinterShareViewpoint {
     /// The `lastUsedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -882,10 +1528,38 @@ pub struct PrinterShareViewpoint {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "print")]
+impl<'de> serde::Deserialize<'de> for PrinterShareViewpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "print")]
+impl crate::read_fields::ReadFields for PrinterShareViewpoint {
+    const NAME: &'static str = "microsoft.graph.printerShareViewpoint";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "lastUsedDateTime" => self.last_used_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.printerStatus` complex type.
 #[cfg(any(feature = "print", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrinterStatus {
     /// A human-readable description of the printer's current processing state. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -903,10 +1577,40 @@ pub struct PrinterStatus {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "print", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for PrinterStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl crate::read_fields::ReadFields for PrinterStatus {
+    const NAME: &'static str = "microsoft.graph.printerStatus";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.printOperationStatus` complex type.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintOperationStatus {
     /// A human-readable description of the printOperation's current processing state. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -921,10 +1625,39 @@ pub struct PrintOperationStatus {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "print")]
+impl<'de> serde::Deserialize<'de> for PrintOperationStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "print")]
+impl crate::read_fields::ReadFields for PrintOperationStatus {
+    const NAME: &'static str = "microsoft.graph.printOperationStatus";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.printSettings` complex type.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintSettings {
     /// Specifies whether document conversion is enabled for the tenant. If document conversion is
     /// enabled, Universal Print service will automatically convert documents into a format compatible
@@ -933,17 +1666,46 @@ pub struct PrintSettings {
     pub document_conversion_enabled: crate::Patch<bool>,
     /// The `printerDiscoverySettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub printer_discovery_settings: crate::Patch<crate::models::PrinterDiscoverySettings>,
+    pub printer_discovery_settings: crate::Patch<Box<crate::models::PrinterDiscoverySettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "print")]
+impl<'de> serde::Deserialize<'de> for PrintSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "print")]
+impl crate::read_fields::ReadFields for PrintSettings {
+    const NAME: &'static str = "microsoft.graph.printSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "documentConversionEnabled" => self.document_conversion_enabled = map.next_value()?,
+            "printerDiscoverySettings" => self.printer_discovery_settings = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.printTaskStatus` complex type.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintTaskStatus {
     /// A human-readable description of the current processing state of the printTask.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -955,6 +1717,35 @@ pub struct PrintTaskStatus {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl<'de> serde::Deserialize<'de> for PrintTaskStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "print")]
+impl crate::read_fields::ReadFields for PrintTaskStatus {
+    const NAME: &'static str = "microsoft.graph.printTaskStatus";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "print")]

@@ -3,8 +3,8 @@
 
 /// The `microsoft.graph.privacy` entity type.
 #[cfg(feature = "privacy")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Privacy {
     /// The `subjectRightsRequests` navigation property (present when expanded).
     #[cfg(feature = "security")]
@@ -14,6 +14,36 @@ pub struct Privacy {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "privacy")]
+impl<'de> serde::Deserialize<'de> for Privacy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "privacy")]
+impl crate::read_fields::ReadFields for Privacy {
+    const NAME: &'static str = "microsoft.graph.privacy";
+
+    #[allow(unreachable_code, unused_variables)] // every property may be compiled out
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            #[cfg(feature = "security")]
+            "subjectRightsRequests" => self.subject_rights_requests = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "privacy")]

@@ -33,8 +33,8 @@ pub struct SignInCollectionDismissBody {
 
 /// The `microsoft.graph.auditLogRoot` entity type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuditLogRoot {
     /// The `directoryAudits` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -52,6 +52,36 @@ pub struct AuditLogRoot {
 }
 
 #[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for AuditLogRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for AuditLogRoot {
+    const NAME: &'static str = "microsoft.graph.auditLogRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "directoryAudits" => self.directory_audits = map.next_value()?,
+            "provisioning" => self.provisioning = map.next_value()?,
+            "signIns" => self.sign_ins = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "reports")]
 crate::edm::select_fields! {
     /// Property names of [`AuditLogRoot`] for a typed `$select`.
     pub enum AuditLogRootField for AuditLogRoot {
@@ -65,8 +95,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationMethodsRoot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -78,6 +108,35 @@ pub struct AuthenticationMethodsRoot {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for AuthenticationMethodsRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for AuthenticationMethodsRoot {
+    const NAME: &'static str = "microsoft.graph.authenticationMethodsRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "userRegistrationDetails" => self.user_registration_details = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -93,8 +152,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DirectoryAudit {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -120,7 +179,7 @@ pub struct DirectoryAudit {
     pub correlation_id: crate::Patch<String>,
     /// Indicates information about the user or app initiated the activity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiated_by: crate::Patch<crate::models::AuditActivityInitiator>,
+    pub initiated_by: crate::Patch<Box<crate::models::AuditActivityInitiator>>,
     /// Indicates information on which service initiated the activity (For example: Self-service Password
     /// Management, Core Directory, B2C, Invited Users, Microsoft Identity Manager, Privileged Identity
     /// Management.
@@ -148,6 +207,45 @@ pub struct DirectoryAudit {
 }
 
 #[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for DirectoryAudit {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for DirectoryAudit {
+    const NAME: &'static str = "microsoft.graph.directoryAudit";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "activityDateTime" => self.activity_date_time = map.next_value()?,
+            "activityDisplayName" => self.activity_display_name = map.next_value()?,
+            "additionalDetails" => self.additional_details = map.next_value()?,
+            "category" => self.category = map.next_value()?,
+            "correlationId" => self.correlation_id = map.next_value()?,
+            "initiatedBy" => self.initiated_by = map.next_value()?,
+            "loggedByService" => self.logged_by_service = map.next_value()?,
+            "operationType" => self.operation_type = map.next_value()?,
+            "result" => self.result = map.next_value()?,
+            "resultReason" => self.result_reason = map.next_value()?,
+            "targetResources" => self.target_resources = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "reports")]
 crate::edm::select_fields! {
     /// Property names of [`DirectoryAudit`] for a typed `$select`.
     pub enum DirectoryAuditField for DirectoryAudit {
@@ -170,8 +268,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Partners {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -179,11 +277,41 @@ pub struct Partners {
     /// The `billing` navigation property (present when expanded).
     #[cfg(feature = "partners-billing")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub billing: crate::Patch<crate::models::partners_billing::Billing>,
+    pub billing: crate::Patch<Box<crate::models::partners_billing::Billing>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for Partners {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for Partners {
+    const NAME: &'static str = "microsoft.graph.partners";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            #[cfg(feature = "partners-billing")]
+            "billing" => self.billing = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -198,8 +326,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `printUsage` < `entity`; inherited properties are included.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintUsageByPrinter {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -250,6 +378,49 @@ pub struct PrintUsageByPrinter {
 }
 
 #[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for PrintUsageByPrinter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for PrintUsageByPrinter {
+    const NAME: &'static str = "microsoft.graph.printUsageByPrinter";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "blackAndWhitePageCount" => self.black_and_white_page_count = map.next_value()?,
+            "colorPageCount" => self.color_page_count = map.next_value()?,
+            "completedBlackAndWhiteJobCount" => {
+                self.completed_black_and_white_job_count = map.next_value()?
+            }
+            "completedColorJobCount" => self.completed_color_job_count = map.next_value()?,
+            "completedJobCount" => self.completed_job_count = map.next_value()?,
+            "doubleSidedSheetCount" => self.double_sided_sheet_count = map.next_value()?,
+            "incompleteJobCount" => self.incomplete_job_count = map.next_value()?,
+            "mediaSheetCount" => self.media_sheet_count = map.next_value()?,
+            "pageCount" => self.page_count = map.next_value()?,
+            "singleSidedSheetCount" => self.single_sided_sheet_count = map.next_value()?,
+            "usageDate" => self.usage_date = map.next_value()?,
+            "printerId" => self.printer_id = map.next_value()?,
+            "printerName" => self.printer_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "reports")]
 crate::edm::select_fields! {
     /// Property names of [`PrintUsageByPrinter`] for a typed `$select`.
     pub enum PrintUsageByPrinterField for PrintUsageByPrinter {
@@ -274,8 +445,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `printUsage` < `entity`; inherited properties are included.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PrintUsageByUser {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -323,6 +494,48 @@ pub struct PrintUsageByUser {
 }
 
 #[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for PrintUsageByUser {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for PrintUsageByUser {
+    const NAME: &'static str = "microsoft.graph.printUsageByUser";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "blackAndWhitePageCount" => self.black_and_white_page_count = map.next_value()?,
+            "colorPageCount" => self.color_page_count = map.next_value()?,
+            "completedBlackAndWhiteJobCount" => {
+                self.completed_black_and_white_job_count = map.next_value()?
+            }
+            "completedColorJobCount" => self.completed_color_job_count = map.next_value()?,
+            "completedJobCount" => self.completed_job_count = map.next_value()?,
+            "doubleSidedSheetCount" => self.double_sided_sheet_count = map.next_value()?,
+            "incompleteJobCount" => self.incomplete_job_count = map.next_value()?,
+            "mediaSheetCount" => self.media_sheet_count = map.next_value()?,
+            "pageCount" => self.page_count = map.next_value()?,
+            "singleSidedSheetCount" => self.single_sided_sheet_count = map.next_value()?,
+            "usageDate" => self.usage_date = map.next_value()?,
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "reports")]
 crate::edm::select_fields! {
     /// Property names of [`PrintUsageByUser`] for a typed `$select`.
     pub enum PrintUsageByUserField for PrintUsageByUser {
@@ -346,8 +559,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProvisioningObjectSummary {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -367,7 +580,7 @@ pub struct ProvisioningObjectSummary {
     pub duration_in_milliseconds: crate::Patch<i32>,
     /// Details of who initiated this provisioning.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiated_by: crate::Patch<crate::models::Initiator>,
+    pub initiated_by: crate::Patch<Box<crate::models::Initiator>>,
     /// The unique ID for the whole provisioning job.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_id: crate::Patch<String>,
@@ -381,25 +594,25 @@ pub struct ProvisioningObjectSummary {
     pub provisioning_action: crate::Patch<crate::models::ProvisioningAction>,
     /// Details of provisioning status.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub provisioning_status_info: crate::Patch<crate::models::ProvisioningStatusInfo>,
+    pub provisioning_status_info: crate::Patch<Box<crate::models::ProvisioningStatusInfo>>,
     /// Details of each step in provisioning.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provisioning_steps: crate::Patch<Vec<crate::models::ProvisioningStep>>,
     /// Represents the service principal used for provisioning.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub service_principal: crate::Patch<crate::models::ProvisioningServicePrincipal>,
+    pub service_principal: crate::Patch<Box<crate::models::ProvisioningServicePrincipal>>,
     /// Details of source object being provisioned.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub source_identity: crate::Patch<crate::models::ProvisionedIdentity>,
+    pub source_identity: crate::Patch<Box<crate::models::ProvisionedIdentity>>,
     /// Details of source system of the object being provisioned.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub source_system: crate::Patch<crate::models::ProvisioningSystem>,
+    pub source_system: crate::Patch<Box<crate::models::ProvisioningSystem>>,
     /// Details of target object being provisioned.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub target_identity: crate::Patch<crate::models::ProvisionedIdentity>,
+    pub target_identity: crate::Patch<Box<crate::models::ProvisionedIdentity>>,
     /// Details of target system of the object being provisioned.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub target_system: crate::Patch<crate::models::ProvisioningSystem>,
+    pub target_system: crate::Patch<Box<crate::models::ProvisioningSystem>>,
     /// Unique Azure AD tenant ID.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
@@ -407,6 +620,50 @@ pub struct ProvisioningObjectSummary {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for ProvisioningObjectSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for ProvisioningObjectSummary {
+    const NAME: &'static str = "microsoft.graph.provisioningObjectSummary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "activityDateTime" => self.activity_date_time = map.next_value()?,
+            "changeId" => self.change_id = map.next_value()?,
+            "cycleId" => self.cycle_id = map.next_value()?,
+            "durationInMilliseconds" => self.duration_in_milliseconds = map.next_value()?,
+            "initiatedBy" => self.initiated_by = map.next_value()?,
+            "jobId" => self.job_id = map.next_value()?,
+            "modifiedProperties" => self.modified_properties = map.next_value()?,
+            "provisioningAction" => self.provisioning_action = map.next_value()?,
+            "provisioningStatusInfo" => self.provisioning_status_info = map.next_value()?,
+            "provisioningSteps" => self.provisioning_steps = map.next_value()?,
+            "servicePrincipal" => self.service_principal = map.next_value()?,
+            "sourceIdentity" => self.source_identity = map.next_value()?,
+            "sourceSystem" => self.source_system = map.next_value()?,
+            "targetIdentity" => self.target_identity = map.next_value()?,
+            "targetSystem" => self.target_system = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -435,12 +692,12 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.reportRoot` entity type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReportRoot {
     /// The `authenticationMethods` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub authentication_methods: crate::Patch<crate::models::AuthenticationMethodsRoot>,
+    pub authentication_methods: crate::Patch<Box<crate::models::AuthenticationMethodsRoot>>,
     /// The `dailyPrintUsageByPrinter` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub daily_print_usage_by_printer: crate::Patch<Vec<crate::models::PrintUsageByPrinter>>,
@@ -455,14 +712,50 @@ pub struct ReportRoot {
     pub monthly_print_usage_by_user: crate::Patch<Vec<crate::models::PrintUsageByUser>>,
     /// The `partners` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub partners: crate::Patch<crate::models::Partners>,
+    pub partners: crate::Patch<Box<crate::models::Partners>>,
     /// The `security` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub security: crate::Patch<crate::models::SecurityReportsRoot>,
+    pub security: crate::Patch<Box<crate::models::SecurityReportsRoot>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for ReportRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for ReportRoot {
+    const NAME: &'static str = "microsoft.graph.reportRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "authenticationMethods" => self.authentication_methods = map.next_value()?,
+            "dailyPrintUsageByPrinter" => self.daily_print_usage_by_printer = map.next_value()?,
+            "dailyPrintUsageByUser" => self.daily_print_usage_by_user = map.next_value()?,
+            "monthlyPrintUsageByPrinter" => {
+                self.monthly_print_usage_by_printer = map.next_value()?
+            }
+            "monthlyPrintUsageByUser" => self.monthly_print_usage_by_user = map.next_value()?,
+            "partners" => self.partners = map.next_value()?,
+            "security" => self.security = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -483,8 +776,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SecurityReportsRoot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -493,6 +786,34 @@ pub struct SecurityReportsRoot {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for SecurityReportsRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for SecurityReportsRoot {
+    const NAME: &'static str = "microsoft.graph.securityReportsRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -507,8 +828,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SignIn {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -528,7 +849,7 @@ pub struct SignIn {
     /// The `authenticationAppDeviceDetails` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_app_device_details:
-        crate::Patch<crate::models::AuthenticationAppDeviceDetails>,
+        crate::Patch<Box<crate::models::AuthenticationAppDeviceDetails>>,
     /// Identifies the client used for the sign-in activity. Modern authentication clients include
     /// Browser and modern clients. Legacy authentication clients include Exchange ActiveSync, IMAP,
     /// MAPI, SMTP, POP, and other clients. Supports $filter (eq operator only).
@@ -550,7 +871,7 @@ pub struct SignIn {
     /// browser. Supports $filter (eq and startsWith operators only) on browser and operatingSytem
     /// properties.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub device_detail: crate::Patch<crate::models::DeviceDetail>,
+    pub device_detail: crate::Patch<Box<crate::models::DeviceDetail>>,
     /// The `homeTenantId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub home_tenant_id: crate::Patch<String>,
@@ -563,7 +884,7 @@ pub struct SignIn {
     /// Provides the city, state, and country code where the sign-in originated. Supports $filter (eq and
     /// startsWith operators only) on city, state, and countryOrRegion properties.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub location: crate::Patch<crate::models::SignInLocation>,
+    pub location: crate::Patch<Box<crate::models::SignInLocation>>,
     /// Name of the resource the user signed into. Supports $filter (eq operator only).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_display_name: crate::Patch<String>,
@@ -623,7 +944,7 @@ pub struct SignIn {
     /// Sign-in status. Includes the error code and description of the error (in case of a sign-in
     /// failure). Supports $filter (eq operator only) on errorCode property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub status: crate::Patch<crate::models::SignInStatus>,
+    pub status: crate::Patch<Box<crate::models::SignInStatus>>,
     /// The `userAgent` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_agent: crate::Patch<String>,
@@ -642,6 +963,67 @@ pub struct SignIn {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for SignIn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for SignIn {
+    const NAME: &'static str = "microsoft.graph.signIn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appDisplayName" => self.app_display_name = map.next_value()?,
+            "appId" => self.app_id = map.next_value()?,
+            "appliedConditionalAccessPolicies" => {
+                self.applied_conditional_access_policies = map.next_value()?
+            }
+            "authenticationAppDeviceDetails" => {
+                self.authentication_app_device_details = map.next_value()?
+            }
+            "clientAppUsed" => self.client_app_used = map.next_value()?,
+            "conditionalAccessStatus" => self.conditional_access_status = map.next_value()?,
+            "correlationId" => self.correlation_id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "deviceDetail" => self.device_detail = map.next_value()?,
+            "homeTenantId" => self.home_tenant_id = map.next_value()?,
+            "ipAddress" => self.ip_address = map.next_value()?,
+            "isInteractive" => self.is_interactive = map.next_value()?,
+            "location" => self.location = map.next_value()?,
+            "resourceDisplayName" => self.resource_display_name = map.next_value()?,
+            "resourceId" => self.resource_id = map.next_value()?,
+            "resourceTenantId" => self.resource_tenant_id = map.next_value()?,
+            "riskDetail" => self.risk_detail = map.next_value()?,
+            "riskEventTypes" => self.risk_event_types = map.next_value()?,
+            "riskEventTypes_v2" => self.risk_event_types_v2 = map.next_value()?,
+            "riskLevelAggregated" => self.risk_level_aggregated = map.next_value()?,
+            "riskLevelDuringSignIn" => self.risk_level_during_sign_in = map.next_value()?,
+            "riskState" => self.risk_state = map.next_value()?,
+            "servicePrincipalId" => self.service_principal_id = map.next_value()?,
+            "servicePrincipalName" => self.service_principal_name = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "userAgent" => self.user_agent = map.next_value()?,
+            "userDisplayName" => self.user_display_name = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -685,8 +1067,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserRegistrationDetails {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -744,6 +1126,55 @@ pub struct UserRegistrationDetails {
 }
 
 #[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for UserRegistrationDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for UserRegistrationDetails {
+    const NAME: &'static str = "microsoft.graph.userRegistrationDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isAdmin" => self.is_admin = map.next_value()?,
+            "isMfaCapable" => self.is_mfa_capable = map.next_value()?,
+            "isMfaRegistered" => self.is_mfa_registered = map.next_value()?,
+            "isPasswordlessCapable" => self.is_passwordless_capable = map.next_value()?,
+            "isSsprCapable" => self.is_sspr_capable = map.next_value()?,
+            "isSsprEnabled" => self.is_sspr_enabled = map.next_value()?,
+            "isSsprRegistered" => self.is_sspr_registered = map.next_value()?,
+            "isSystemPreferredAuthenticationMethodEnabled" => {
+                self.is_system_preferred_authentication_method_enabled = map.next_value()?
+            }
+            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
+            "methodsRegistered" => self.methods_registered = map.next_value()?,
+            "systemPreferredAuthenticationMethods" => {
+                self.system_preferred_authentication_methods = map.next_value()?
+            }
+            "userDisplayName" => self.user_display_name = map.next_value()?,
+            "userPreferredMethodForSecondaryAuthentication" => {
+                self.user_preferred_method_for_secondary_authentication = map.next_value()?
+            }
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            "userType" => self.user_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "reports")]
 crate::edm::select_fields! {
     /// Property names of [`UserRegistrationDetails`] for a typed `$select`.
     pub enum UserRegistrationDetailsField for UserRegistrationDetails {
@@ -768,8 +1199,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.appIdentity` complex type.
 #[cfg(any(feature = "reports", feature = "print"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AppIdentity {
     /// Refers to the Unique GUID representing Application Id in the Azure Active Directory.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -790,10 +1221,41 @@ pub struct AppIdentity {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "reports", feature = "print"))]
+impl<'de> serde::Deserialize<'de> for AppIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "reports", feature = "print"))]
+impl crate::read_fields::ReadFields for AppIdentity {
+    const NAME: &'static str = "microsoft.graph.appIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "appId" => self.app_id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "servicePrincipalId" => self.service_principal_id = map.next_value()?,
+            "servicePrincipalName" => self.service_principal_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.appliedConditionalAccessPolicy` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AppliedConditionalAccessPolicy {
     /// Refers to the Name of the conditional access policy (example: 'Require MFA for Salesforce').
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -820,10 +1282,42 @@ pub struct AppliedConditionalAccessPolicy {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for AppliedConditionalAccessPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for AppliedConditionalAccessPolicy {
+    const NAME: &'static str = "microsoft.graph.appliedConditionalAccessPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "enforcedGrantControls" => self.enforced_grant_controls = map.next_value()?,
+            "enforcedSessionControls" => self.enforced_session_controls = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "result" => self.result = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.archivedPrintJob` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ArchivedPrintJob {
     /// True if the job was acquired by a printer; false otherwise. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -839,7 +1333,7 @@ pub struct ArchivedPrintJob {
     pub copies_printed: crate::Patch<i32>,
     /// The user who created the print job. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::UserIdentity>,
+    pub created_by: crate::Patch<Box<crate::models::UserIdentity>>,
     /// The dateTimeOffset when the job was created. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -861,14 +1355,51 @@ pub struct ArchivedPrintJob {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for ArchivedPrintJob {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for ArchivedPrintJob {
+    const NAME: &'static str = "microsoft.graph.archivedPrintJob";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "acquiredByPrinter" => self.acquired_by_printer = map.next_value()?,
+            "acquiredDateTime" => self.acquired_date_time = map.next_value()?,
+            "completionDateTime" => self.completion_date_time = map.next_value()?,
+            "copiesPrinted" => self.copies_printed = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "printerId" => self.printer_id = map.next_value()?,
+            "printerName" => self.printer_name = map.next_value()?,
+            "processingState" => self.processing_state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.attackSimulationRepeatOffender` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttackSimulationRepeatOffender {
     /// The user in an attack simulation and training campaign.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub attack_simulation_user: crate::Patch<crate::models::AttackSimulationUser>,
+    pub attack_simulation_user: crate::Patch<Box<crate::models::AttackSimulationUser>>,
     /// Number of repeat offences of the user in attack simulation and training campaigns.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub repeat_offence_count: crate::Patch<i32>,
@@ -878,14 +1409,43 @@ pub struct AttackSimulationRepeatOffender {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for AttackSimulationRepeatOffender {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for AttackSimulationRepeatOffender {
+    const NAME: &'static str = "microsoft.graph.attackSimulationRepeatOffender";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "attackSimulationUser" => self.attack_simulation_user = map.next_value()?,
+            "repeatOffenceCount" => self.repeat_offence_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.attackSimulationSimulationUserCoverage` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttackSimulationSimulationUserCoverage {
     /// User in an attack simulation and training campaign.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub attack_simulation_user: crate::Patch<crate::models::AttackSimulationUser>,
+    pub attack_simulation_user: crate::Patch<Box<crate::models::AttackSimulationUser>>,
     /// Number of link clicks in the received payloads by the user in attack simulation and training
     /// campaigns.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -906,14 +1466,46 @@ pub struct AttackSimulationSimulationUserCoverage {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for AttackSimulationSimulationUserCoverage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for AttackSimulationSimulationUserCoverage {
+    const NAME: &'static str = "microsoft.graph.attackSimulationSimulationUserCoverage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "attackSimulationUser" => self.attack_simulation_user = map.next_value()?,
+            "clickCount" => self.click_count = map.next_value()?,
+            "compromisedCount" => self.compromised_count = map.next_value()?,
+            "latestSimulationDateTime" => self.latest_simulation_date_time = map.next_value()?,
+            "simulationCount" => self.simulation_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.attackSimulationTrainingUserCoverage` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttackSimulationTrainingUserCoverage {
     /// User in an attack simulation and training campaign.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub attack_simulation_user: crate::Patch<crate::models::AttackSimulationUser>,
+    pub attack_simulation_user: crate::Patch<Box<crate::models::AttackSimulationUser>>,
     /// List of assigned trainings and their statuses for the user.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_trainings: crate::Patch<Vec<crate::models::UserTrainingStatusInfo>>,
@@ -923,29 +1515,87 @@ pub struct AttackSimulationTrainingUserCoverage {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for AttackSimulationTrainingUserCoverage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for AttackSimulationTrainingUserCoverage {
+    const NAME: &'static str = "microsoft.graph.attackSimulationTrainingUserCoverage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "attackSimulationUser" => self.attack_simulation_user = map.next_value()?,
+            "userTrainings" => self.user_trainings = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.auditActivityInitiator` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuditActivityInitiator {
     /// If the resource initiating the activity is an app, this property indicates all the app related
     /// information like appId, Name, servicePrincipalId, Name.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub app: crate::Patch<crate::models::AppIdentity>,
+    pub app: crate::Patch<Box<crate::models::AppIdentity>>,
     /// If the resource initiating the activity is a user, this property Indicates all the user related
     /// information like userId, Name, UserPrinicpalName.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user: crate::Patch<crate::models::UserIdentity>,
+    pub user: crate::Patch<Box<crate::models::UserIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for AuditActivityInitiator {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for AuditActivityInitiator {
+    const NAME: &'static str = "microsoft.graph.auditActivityInitiator";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "app" => self.app = map.next_value()?,
+            "user" => self.user = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.authenticationAppDeviceDetails` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticationAppDeviceDetails {
     /// The `appVersion` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -965,10 +1615,41 @@ pub struct AuthenticationAppDeviceDetails {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for AuthenticationAppDeviceDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for AuthenticationAppDeviceDetails {
+    const NAME: &'static str = "microsoft.graph.authenticationAppDeviceDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "appVersion" => self.app_version = map.next_value()?,
+            "clientApp" => self.client_app = map.next_value()?,
+            "deviceId" => self.device_id = map.next_value()?,
+            "operatingSystem" => self.operating_system = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.deviceDetail` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeviceDetail {
     /// Indicates the browser information of the used for signing in.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -998,10 +1679,44 @@ pub struct DeviceDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for DeviceDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for DeviceDetail {
+    const NAME: &'static str = "microsoft.graph.deviceDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "browser" => self.browser = map.next_value()?,
+            "deviceId" => self.device_id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isCompliant" => self.is_compliant = map.next_value()?,
+            "isManaged" => self.is_managed = map.next_value()?,
+            "operatingSystem" => self.operating_system = map.next_value()?,
+            "trustType" => self.trust_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.modifiedProperty` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ModifiedProperty {
     /// Indicates the property name of the target attribute that was changed.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1018,10 +1733,40 @@ pub struct ModifiedProperty {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for ModifiedProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for ModifiedProperty {
+    const NAME: &'static str = "microsoft.graph.modifiedProperty";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "newValue" => self.new_value = map.next_value()?,
+            "oldValue" => self.old_value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.provisioningErrorInfo` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProvisioningErrorInfo {
     /// Additional details in case of error.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1045,14 +1790,46 @@ pub struct ProvisioningErrorInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for ProvisioningErrorInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for ProvisioningErrorInfo {
+    const NAME: &'static str = "microsoft.graph.provisioningErrorInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "additionalDetails" => self.additional_details = map.next_value()?,
+            "errorCategory" => self.error_category = map.next_value()?,
+            "errorCode" => self.error_code = map.next_value()?,
+            "reason" => self.reason = map.next_value()?,
+            "recommendedAction" => self.recommended_action = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.provisioningStatusInfo` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProvisioningStatusInfo {
     /// The `errorInformation` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error_information: crate::Patch<crate::models::ProvisioningErrorInfo>,
+    pub error_information: crate::Patch<Box<crate::models::ProvisioningErrorInfo>>,
     /// Possible values are: success, warning, failure, skipped, unknownFutureValue.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ProvisioningResult>,
@@ -1062,17 +1839,46 @@ pub struct ProvisioningStatusInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for ProvisioningStatusInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for ProvisioningStatusInfo {
+    const NAME: &'static str = "microsoft.graph.provisioningStatusInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "errorInformation" => self.error_information = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.provisioningStep` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProvisioningStep {
     /// Summary of what occurred during the step.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Details of what occurred during the step.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub details: crate::Patch<crate::models::DetailsInfo>,
+    pub details: crate::Patch<Box<crate::models::DetailsInfo>>,
     /// Name of the step.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
@@ -1089,10 +1895,42 @@ pub struct ProvisioningStep {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for ProvisioningStep {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for ProvisioningStep {
+    const NAME: &'static str = "microsoft.graph.provisioningStep";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "provisioningStepType" => self.provisioning_step_type = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// Device Configuration profile History reports.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Report {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -1100,10 +1938,35 @@ pub struct Report {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for Report {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for Report {
+    const NAME: &'static str = "microsoft.graph.report";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.signInStatus` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SignInStatus {
     /// Provides additional details on the sign-in activity
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1122,10 +1985,40 @@ pub struct SignInStatus {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for SignInStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for SignInStatus {
+    const NAME: &'static str = "microsoft.graph.signInStatus";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "additionalDetails" => self.additional_details = map.next_value()?,
+            "errorCode" => self.error_code = map.next_value()?,
+            "failureReason" => self.failure_reason = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.targetResource` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TargetResource {
     /// Indicates the visible name defined for the resource. Typically specified when the resource is
     /// created.
@@ -1156,10 +2049,43 @@ pub struct TargetResource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for TargetResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for TargetResource {
+    const NAME: &'static str = "microsoft.graph.targetResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "groupType" => self.group_type = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "modifiedProperties" => self.modified_properties = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.userRegistrationFeatureCount` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserRegistrationFeatureCount {
     /// The `feature` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1173,10 +2099,39 @@ pub struct UserRegistrationFeatureCount {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for UserRegistrationFeatureCount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for UserRegistrationFeatureCount {
+    const NAME: &'static str = "microsoft.graph.userRegistrationFeatureCount";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "feature" => self.feature = map.next_value()?,
+            "userCount" => self.user_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.userRegistrationFeatureSummary` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserRegistrationFeatureSummary {
     /// The `totalUserCount` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1197,10 +2152,43 @@ pub struct UserRegistrationFeatureSummary {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for UserRegistrationFeatureSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for UserRegistrationFeatureSummary {
+    const NAME: &'static str = "microsoft.graph.userRegistrationFeatureSummary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "totalUserCount" => self.total_user_count = map.next_value()?,
+            "userRegistrationFeatureCounts" => {
+                self.user_registration_feature_counts = map.next_value()?
+            }
+            "userRoles" => self.user_roles = map.next_value()?,
+            "userTypes" => self.user_types = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.userRegistrationMethodCount` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserRegistrationMethodCount {
     /// The `authenticationMethod` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1214,10 +2202,39 @@ pub struct UserRegistrationMethodCount {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for UserRegistrationMethodCount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for UserRegistrationMethodCount {
+    const NAME: &'static str = "microsoft.graph.userRegistrationMethodCount";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "authenticationMethod" => self.authentication_method = map.next_value()?,
+            "userCount" => self.user_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.userRegistrationMethodSummary` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserRegistrationMethodSummary {
     /// The `totalUserCount` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1238,10 +2255,43 @@ pub struct UserRegistrationMethodSummary {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for UserRegistrationMethodSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for UserRegistrationMethodSummary {
+    const NAME: &'static str = "microsoft.graph.userRegistrationMethodSummary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "totalUserCount" => self.total_user_count = map.next_value()?,
+            "userRegistrationMethodCounts" => {
+                self.user_registration_method_counts = map.next_value()?
+            }
+            "userRoles" => self.user_roles = map.next_value()?,
+            "userTypes" => self.user_types = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.userTrainingStatusInfo` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserTrainingStatusInfo {
     /// Date and time of assignment of the training to the user.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1260,6 +2310,37 @@ pub struct UserTrainingStatusInfo {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl<'de> serde::Deserialize<'de> for UserTrainingStatusInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "reports")]
+impl crate::read_fields::ReadFields for UserTrainingStatusInfo {
+    const NAME: &'static str = "microsoft.graph.userTrainingStatusInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "assignedDateTime" => self.assigned_date_time = map.next_value()?,
+            "completionDateTime" => self.completion_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "trainingStatus" => self.training_status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "reports")]

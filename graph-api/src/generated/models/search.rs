@@ -5,8 +5,8 @@
 ///
 /// Derived from `searchAnswer` < `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Acronym {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -19,7 +19,7 @@ pub struct Acronym {
     pub display_name: crate::Patch<String>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::search::IdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::search::IdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -36,6 +36,41 @@ pub struct Acronym {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for Acronym {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for Acronym {
+    const NAME: &'static str = "microsoft.graph.search.acronym";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "standsFor" => self.stands_for = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "search")]
@@ -57,8 +92,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `searchAnswer` < `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Bookmark {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -71,7 +106,7 @@ pub struct Bookmark {
     pub display_name: crate::Patch<String>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::search::IdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::search::IdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -95,7 +130,7 @@ pub struct Bookmark {
     pub is_suggested: crate::Patch<bool>,
     /// The `keywords` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub keywords: crate::Patch<crate::models::search::AnswerKeyword>,
+    pub keywords: crate::Patch<Box<crate::models::search::AnswerKeyword>>,
     /// The `languageTags` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_tags: crate::Patch<Vec<String>>,
@@ -115,6 +150,50 @@ pub struct Bookmark {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for Bookmark {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for Bookmark {
+    const NAME: &'static str = "microsoft.graph.search.bookmark";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "availabilityEndDateTime" => self.availability_end_date_time = map.next_value()?,
+            "availabilityStartDateTime" => self.availability_start_date_time = map.next_value()?,
+            "categories" => self.categories = map.next_value()?,
+            "groupIds" => self.group_ids = map.next_value()?,
+            "isSuggested" => self.is_suggested = map.next_value()?,
+            "keywords" => self.keywords = map.next_value()?,
+            "languageTags" => self.language_tags = map.next_value()?,
+            "platforms" => self.platforms = map.next_value()?,
+            "powerAppIds" => self.power_app_ids = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "targetedVariations" => self.targeted_variations = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "search")]
@@ -145,8 +224,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `searchAnswer` < `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Qna {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -159,7 +238,7 @@ pub struct Qna {
     pub display_name: crate::Patch<String>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::search::IdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::search::IdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -180,7 +259,7 @@ pub struct Qna {
     pub is_suggested: crate::Patch<bool>,
     /// The `keywords` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub keywords: crate::Patch<crate::models::search::AnswerKeyword>,
+    pub keywords: crate::Patch<Box<crate::models::search::AnswerKeyword>>,
     /// The `languageTags` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_tags: crate::Patch<Vec<String>>,
@@ -197,6 +276,48 @@ pub struct Qna {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for Qna {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for Qna {
+    const NAME: &'static str = "microsoft.graph.search.qna";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "availabilityEndDateTime" => self.availability_end_date_time = map.next_value()?,
+            "availabilityStartDateTime" => self.availability_start_date_time = map.next_value()?,
+            "groupIds" => self.group_ids = map.next_value()?,
+            "isSuggested" => self.is_suggested = map.next_value()?,
+            "keywords" => self.keywords = map.next_value()?,
+            "languageTags" => self.language_tags = map.next_value()?,
+            "platforms" => self.platforms = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "targetedVariations" => self.targeted_variations = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "search")]
@@ -225,8 +346,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchAnswer {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -239,7 +360,7 @@ pub struct SearchAnswer {
     pub display_name: crate::Patch<String>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::search::IdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::search::IdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -250,6 +371,39 @@ pub struct SearchAnswer {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for SearchAnswer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for SearchAnswer {
+    const NAME: &'static str = "microsoft.graph.search.searchAnswer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "search")]
@@ -289,27 +443,48 @@ pub enum AnySearchAnswer {
 #[cfg(feature = "search")]
 impl<'de> serde::Deserialize<'de> for AnySearchAnswer {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::polymorphic::Polymorphic for AnySearchAnswer {
+    const DECLARED: &'static str = "microsoft.graph.search.searchAnswer";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.search.searchAnswer") => {
-                Self::SearchSearchAnswer(crate::edm::from_value(value)?)
+                Self::SearchSearchAnswer(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.search.acronym") => {
-                Self::SearchAcronym(crate::edm::from_value(value)?)
+                Self::SearchAcronym(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.search.bookmark") => {
-                Self::SearchBookmark(crate::edm::from_value(value)?)
+                Self::SearchBookmark(serde::Deserialize::deserialize(d)?)
             }
-            Some("microsoft.graph.search.qna") => Self::SearchQna(crate::edm::from_value(value)?),
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some("microsoft.graph.search.qna") => {
+                Self::SearchQna(serde::Deserialize::deserialize(d)?)
+            }
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::SearchSearchAnswer(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.search.answerKeyword` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AnswerKeyword {
     /// The `keywords` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -326,10 +501,40 @@ pub struct AnswerKeyword {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for AnswerKeyword {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for AnswerKeyword {
+    const NAME: &'static str = "microsoft.graph.search.answerKeyword";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "keywords" => self.keywords = map.next_value()?,
+            "matchSimilarKeywords" => self.match_similar_keywords = map.next_value()?,
+            "reservedKeywords" => self.reserved_keywords = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.search.answerVariant` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AnswerVariant {
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -352,10 +557,42 @@ pub struct AnswerVariant {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for AnswerVariant {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for AnswerVariant {
+    const NAME: &'static str = "microsoft.graph.search.answerVariant";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "languageTag" => self.language_tag = map.next_value()?,
+            "platform" => self.platform = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.search.identity` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Identity {
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -369,24 +606,83 @@ pub struct Identity {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for Identity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for Identity {
+    const NAME: &'static str = "microsoft.graph.search.identity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.search.identitySet` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IdentitySet {
     /// The `application` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub application: crate::Patch<crate::models::search::Identity>,
+    pub application: crate::Patch<Box<crate::models::search::Identity>>,
     /// The `device` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub device: crate::Patch<crate::models::search::Identity>,
+    pub device: crate::Patch<Box<crate::models::search::Identity>>,
     /// The `user` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user: crate::Patch<crate::models::search::Identity>,
+    pub user: crate::Patch<Box<crate::models::search::Identity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for IdentitySet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for IdentitySet {
+    const NAME: &'static str = "microsoft.graph.search.identitySet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "application" => self.application = map.next_value()?,
+            "device" => self.device = map.next_value()?,
+            "user" => self.user = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "search")]

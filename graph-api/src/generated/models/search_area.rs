@@ -15,8 +15,8 @@ pub struct SearchEntityQueryBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchEntity {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -37,6 +37,37 @@ pub struct SearchEntity {
 }
 
 #[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for SearchEntity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for SearchEntity {
+    const NAME: &'static str = "microsoft.graph.searchEntity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "acronyms" => self.acronyms = map.next_value()?,
+            "bookmarks" => self.bookmarks = map.next_value()?,
+            "qnas" => self.qnas = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "search")]
 crate::edm::select_fields! {
     /// Property names of [`SearchEntity`] for a typed `$select`.
     pub enum SearchEntityField for SearchEntity {
@@ -49,12 +80,12 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.aggregationOption` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AggregationOption {
     /// Specifies the criteria to compute an aggregation. Optional.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub bucket_definition: crate::Patch<crate::models::BucketAggregationDefinition>,
+    pub bucket_definition: crate::Patch<Box<crate::models::BucketAggregationDefinition>>,
     /// Computes aggregation on the field while the field exists in current entity type. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub field: crate::Patch<String>,
@@ -68,17 +99,47 @@ pub struct AggregationOption {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for AggregationOption {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for AggregationOption {
+    const NAME: &'static str = "microsoft.graph.aggregationOption";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "bucketDefinition" => self.bucket_definition = map.next_value()?,
+            "field" => self.field = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.alterationResponse` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AlterationResponse {
     /// Defines the original user query string.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub original_query_string: crate::Patch<String>,
     /// Defines the details of the alteration information for the spelling correction.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub query_alteration: crate::Patch<crate::models::SearchAlteration>,
+    pub query_alteration: crate::Patch<Box<crate::models::SearchAlteration>>,
     /// Defines the type of the spelling correction. Possible values are: suggestion, modification.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query_alteration_type: crate::Patch<crate::models::SearchAlterationType>,
@@ -88,10 +149,40 @@ pub struct AlterationResponse {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for AlterationResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for AlterationResponse {
+    const NAME: &'static str = "microsoft.graph.alterationResponse";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "originalQueryString" => self.original_query_string = map.next_value()?,
+            "queryAlteration" => self.query_alteration = map.next_value()?,
+            "queryAlterationType" => self.query_alteration_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.alteredQueryToken` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AlteredQueryToken {
     /// Defines the length of a changed segment.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -108,10 +199,40 @@ pub struct AlteredQueryToken {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for AlteredQueryToken {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for AlteredQueryToken {
+    const NAME: &'static str = "microsoft.graph.alteredQueryToken";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "length" => self.length = map.next_value()?,
+            "offset" => self.offset = map.next_value()?,
+            "suggestion" => self.suggestion = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.bucketAggregationDefinition` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BucketAggregationDefinition {
     /// True to specify the sort order as descending. The default is false, with the sort order as
     /// ascending. Optional.
@@ -140,10 +261,42 @@ pub struct BucketAggregationDefinition {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for BucketAggregationDefinition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for BucketAggregationDefinition {
+    const NAME: &'static str = "microsoft.graph.bucketAggregationDefinition";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isDescending" => self.is_descending = map.next_value()?,
+            "minimumCount" => self.minimum_count = map.next_value()?,
+            "prefixFilter" => self.prefix_filter = map.next_value()?,
+            "ranges" => self.ranges = map.next_value()?,
+            "sortBy" => self.sort_by = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.bucketAggregationRange` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BucketAggregationRange {
     /// Defines the lower bound from which to compute the aggregation. This can be a numeric value or a
     /// string representation of a date using the YYYY-MM-DDTHH:mm:ss.sssZ format. Required.
@@ -159,10 +312,39 @@ pub struct BucketAggregationRange {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for BucketAggregationRange {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for BucketAggregationRange {
+    const NAME: &'static str = "microsoft.graph.bucketAggregationRange";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "from" => self.from = map.next_value()?,
+            "to" => self.to = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.collapseProperty` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CollapseProperty {
     /// The `fields` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -176,10 +358,39 @@ pub struct CollapseProperty {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for CollapseProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for CollapseProperty {
+    const NAME: &'static str = "microsoft.graph.collapseProperty";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "fields" => self.fields = map.next_value()?,
+            "limit" => self.limit = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.resultTemplateOption` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResultTemplateOption {
     /// Indicates whether search display layouts are enabled. If enabled, the user will get the result
     /// template to render the search results content in the resultTemplates property of the response.
@@ -192,10 +403,38 @@ pub struct ResultTemplateOption {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for ResultTemplateOption {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for ResultTemplateOption {
+    const NAME: &'static str = "microsoft.graph.resultTemplateOption";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "enableResultTemplate" => self.enable_result_template = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.searchAggregation` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchAggregation {
     /// The `buckets` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -209,10 +448,39 @@ pub struct SearchAggregation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for SearchAggregation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for SearchAggregation {
+    const NAME: &'static str = "microsoft.graph.searchAggregation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "buckets" => self.buckets = map.next_value()?,
+            "field" => self.field = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.searchAlteration` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchAlteration {
     /// Defines the altered highlighted query string with spelling correction. The annotation around the
     /// corrected segment is: /ue000, /ue001.
@@ -230,10 +498,42 @@ pub struct SearchAlteration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for SearchAlteration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for SearchAlteration {
+    const NAME: &'static str = "microsoft.graph.searchAlteration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "alteredHighlightedQueryString" => {
+                self.altered_highlighted_query_string = map.next_value()?
+            }
+            "alteredQueryString" => self.altered_query_string = map.next_value()?,
+            "alteredQueryTokens" => self.altered_query_tokens = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.searchAlterationOptions` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchAlterationOptions {
     /// Indicates whether spelling modifications are enabled. If enabled, the user will get the search
     /// results for the corrected query in case of no results for the original query with typos. The
@@ -252,10 +552,39 @@ pub struct SearchAlterationOptions {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for SearchAlterationOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for SearchAlterationOptions {
+    const NAME: &'static str = "microsoft.graph.searchAlterationOptions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "enableModification" => self.enable_modification = map.next_value()?,
+            "enableSuggestion" => self.enable_suggestion = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.searchBucket` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchBucket {
     /// A token containing the encoded filter to aggregate search matches by the specific key value. To
     /// use the filter, pass the token as part of the aggregationFilter property in a searchRequest
@@ -275,10 +604,40 @@ pub struct SearchBucket {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for SearchBucket {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for SearchBucket {
+    const NAME: &'static str = "microsoft.graph.searchBucket";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "aggregationFilterToken" => self.aggregation_filter_token = map.next_value()?,
+            "count" => self.count = map.next_value()?,
+            "key" => self.key = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.searchHit` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchHit {
     /// The name of the content source that the externalItem is part of.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -302,17 +661,51 @@ pub struct SearchHit {
     pub summary: crate::Patch<String>,
     /// The `resource` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub resource: crate::Patch<crate::models::AnyEntity>,
+    pub resource: crate::Patch<Box<crate::models::AnyEntity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for SearchHit {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for SearchHit {
+    const NAME: &'static str = "microsoft.graph.searchHit";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "contentSource" => self.content_source = map.next_value()?,
+            "hitId" => self.hit_id = map.next_value()?,
+            "isCollapsed" => self.is_collapsed = map.next_value()?,
+            "rank" => self.rank = map.next_value()?,
+            "resultTemplateId" => self.result_template_id = map.next_value()?,
+            "summary" => self.summary = map.next_value()?,
+            "resource" => self.resource = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.searchHitsContainer` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchHitsContainer {
     /// The `aggregations` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -334,10 +727,41 @@ pub struct SearchHitsContainer {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for SearchHitsContainer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for SearchHitsContainer {
+    const NAME: &'static str = "microsoft.graph.searchHitsContainer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "aggregations" => self.aggregations = map.next_value()?,
+            "hits" => self.hits = map.next_value()?,
+            "moreResultsAvailable" => self.more_results_available = map.next_value()?,
+            "total" => self.total = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.searchQuery` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchQuery {
     /// The search query containing the search terms. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -351,10 +775,39 @@ pub struct SearchQuery {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for SearchQuery {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for SearchQuery {
+    const NAME: &'static str = "microsoft.graph.searchQuery";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "queryString" => self.query_string = map.next_value()?,
+            "queryTemplate" => self.query_template = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.searchRequest` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchRequest {
     /// The `aggregationFilters` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -382,19 +835,19 @@ pub struct SearchRequest {
     pub from: crate::Patch<i32>,
     /// The `query` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub query: crate::Patch<crate::models::SearchQuery>,
+    pub query: crate::Patch<Box<crate::models::SearchQuery>>,
     /// The `queryAlterationOptions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub query_alteration_options: crate::Patch<crate::models::SearchAlterationOptions>,
+    pub query_alteration_options: crate::Patch<Box<crate::models::SearchAlterationOptions>>,
     /// The `region` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub region: crate::Patch<String>,
     /// The `resultTemplateOptions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub result_template_options: crate::Patch<crate::models::ResultTemplateOption>,
+    pub result_template_options: crate::Patch<Box<crate::models::ResultTemplateOption>>,
     /// The `sharePointOneDriveOptions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub share_point_one_drive_options: crate::Patch<crate::models::SharePointOneDriveOptions>,
+    pub share_point_one_drive_options: crate::Patch<Box<crate::models::SharePointOneDriveOptions>>,
     /// The `size` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i32>,
@@ -407,21 +860,63 @@ pub struct SearchRequest {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for SearchRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for SearchRequest {
+    const NAME: &'static str = "microsoft.graph.searchRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "aggregationFilters" => self.aggregation_filters = map.next_value()?,
+            "aggregations" => self.aggregations = map.next_value()?,
+            "collapseProperties" => self.collapse_properties = map.next_value()?,
+            "contentSources" => self.content_sources = map.next_value()?,
+            "enableTopResults" => self.enable_top_results = map.next_value()?,
+            "entityTypes" => self.entity_types = map.next_value()?,
+            "fields" => self.fields = map.next_value()?,
+            "from" => self.from = map.next_value()?,
+            "query" => self.query = map.next_value()?,
+            "queryAlterationOptions" => self.query_alteration_options = map.next_value()?,
+            "region" => self.region = map.next_value()?,
+            "resultTemplateOptions" => self.result_template_options = map.next_value()?,
+            "sharePointOneDriveOptions" => self.share_point_one_drive_options = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            "sortProperties" => self.sort_properties = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.searchResponse` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchResponse {
     /// A collection of search results.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hits_containers: crate::Patch<Vec<crate::models::SearchHitsContainer>>,
     /// Provides information related to spelling corrections in the alteration response.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub query_alteration_response: crate::Patch<crate::models::AlterationResponse>,
+    pub query_alteration_response: crate::Patch<Box<crate::models::AlterationResponse>>,
     /// A dictionary of resultTemplateIds and associated values, which include the name and JSON schema
     /// of the result templates.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub result_templates: crate::Patch<crate::models::ResultTemplateDictionary>,
+    pub result_templates: crate::Patch<Box<crate::models::ResultTemplateDictionary>>,
     /// Contains the search terms sent in the initial search query.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub search_terms: crate::Patch<Vec<String>>,
@@ -431,10 +926,41 @@ pub struct SearchResponse {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for SearchResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for SearchResponse {
+    const NAME: &'static str = "microsoft.graph.searchResponse";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "hitsContainers" => self.hits_containers = map.next_value()?,
+            "queryAlterationResponse" => self.query_alteration_response = map.next_value()?,
+            "resultTemplates" => self.result_templates = map.next_value()?,
+            "searchTerms" => self.search_terms = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.sharePointOneDriveOptions` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointOneDriveOptions {
     /// The type of search content. The possible values are: sharedContent, privateContent,
     /// unknownFutureValue. Read-only.
@@ -446,10 +972,38 @@ pub struct SharePointOneDriveOptions {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for SharePointOneDriveOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for SharePointOneDriveOptions {
+    const NAME: &'static str = "microsoft.graph.sharePointOneDriveOptions";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "includeContent" => self.include_content = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.sortProperty` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SortProperty {
     /// True if the sort order is descending. Default is false, with the sort order as ascending.
     /// Optional.
@@ -462,6 +1016,35 @@ pub struct SortProperty {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl<'de> serde::Deserialize<'de> for SortProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "search")]
+impl crate::read_fields::ReadFields for SortProperty {
+    const NAME: &'static str = "microsoft.graph.sortProperty";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isDescending" => self.is_descending = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "search")]

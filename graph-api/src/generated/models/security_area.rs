@@ -17,10 +17,10 @@ pub struct TenantProtectionScopeContainerComputeBody {
     pub pivot_on: Option<crate::models::PolicyPivotProperty>,
     /// The `deviceMetadata` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_metadata: Option<crate::models::DeviceMetadata>,
+    pub device_metadata: Option<Box<crate::models::DeviceMetadata>>,
     /// The `integratedAppMetadata` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub integrated_app_metadata: Option<crate::models::AnyIntegratedApplicationMetadata>,
+    pub integrated_app_metadata: Option<Box<crate::models::AnyIntegratedApplicationMetadata>>,
 }
 
 /// The body of the `confirmCompromised` action bound to `microsoft.graph.riskyServicePrincipal`.
@@ -100,8 +100,8 @@ pub struct SecurityRunHuntingQueryBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Alert {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -247,7 +247,7 @@ pub struct Alert {
     /// subprovider (for example, vendor=Microsoft; provider=Windows Defender ATP;
     /// subProvider=AppLocker). Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub vendor_information: crate::Patch<crate::models::SecurityVendorInformation>,
+    pub vendor_information: crate::Patch<Box<crate::models::SecurityVendorInformation>>,
     /// Threat intelligence pertaining to one or more vulnerabilities related to this alert.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub vulnerability_states: crate::Patch<Vec<crate::models::VulnerabilityState>>,
@@ -255,6 +255,75 @@ pub struct Alert {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for Alert {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for Alert {
+    const NAME: &'static str = "microsoft.graph.alert";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "activityGroupName" => self.activity_group_name = map.next_value()?,
+            "alertDetections" => self.alert_detections = map.next_value()?,
+            "assignedTo" => self.assigned_to = map.next_value()?,
+            "azureSubscriptionId" => self.azure_subscription_id = map.next_value()?,
+            "azureTenantId" => self.azure_tenant_id = map.next_value()?,
+            "category" => self.category = map.next_value()?,
+            "closedDateTime" => self.closed_date_time = map.next_value()?,
+            "cloudAppStates" => self.cloud_app_states = map.next_value()?,
+            "comments" => self.comments = map.next_value()?,
+            "confidence" => self.confidence = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "detectionIds" => self.detection_ids = map.next_value()?,
+            "eventDateTime" => self.event_date_time = map.next_value()?,
+            "feedback" => self.feedback = map.next_value()?,
+            "fileStates" => self.file_states = map.next_value()?,
+            "historyStates" => self.history_states = map.next_value()?,
+            "hostStates" => self.host_states = map.next_value()?,
+            "incidentIds" => self.incident_ids = map.next_value()?,
+            "investigationSecurityStates" => {
+                self.investigation_security_states = map.next_value()?
+            }
+            "lastEventDateTime" => self.last_event_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "malwareStates" => self.malware_states = map.next_value()?,
+            "messageSecurityStates" => self.message_security_states = map.next_value()?,
+            "networkConnections" => self.network_connections = map.next_value()?,
+            "processes" => self.processes = map.next_value()?,
+            "recommendedActions" => self.recommended_actions = map.next_value()?,
+            "registryKeyStates" => self.registry_key_states = map.next_value()?,
+            "securityResources" => self.security_resources = map.next_value()?,
+            "severity" => self.severity = map.next_value()?,
+            "sourceMaterials" => self.source_materials = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            "triggers" => self.triggers = map.next_value()?,
+            "uriClickSecurityStates" => self.uri_click_security_states = map.next_value()?,
+            "userStates" => self.user_states = map.next_value()?,
+            "vendorInformation" => self.vendor_information = map.next_value()?,
+            "vulnerabilityStates" => self.vulnerability_states = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -308,8 +377,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `longRunningOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttackSimulationOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -350,6 +419,42 @@ pub struct AttackSimulationOperation {
 }
 
 #[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for AttackSimulationOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for AttackSimulationOperation {
+    const NAME: &'static str = "microsoft.graph.attackSimulationOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
+            "resourceLocation" => self.resource_location = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "statusDetail" => self.status_detail = map.next_value()?,
+            "percentageCompleted" => self.percentage_completed = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "security")]
 crate::edm::select_fields! {
     /// Property names of [`AttackSimulationOperation`] for a typed `$select`.
     pub enum AttackSimulationOperationField for AttackSimulationOperation {
@@ -369,8 +474,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttackSimulationRoot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -406,6 +511,42 @@ pub struct AttackSimulationRoot {
 }
 
 #[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for AttackSimulationRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for AttackSimulationRoot {
+    const NAME: &'static str = "microsoft.graph.attackSimulationRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "endUserNotifications" => self.end_user_notifications = map.next_value()?,
+            "landingPages" => self.landing_pages = map.next_value()?,
+            "loginPages" => self.login_pages = map.next_value()?,
+            "operations" => self.operations = map.next_value()?,
+            "payloads" => self.payloads = map.next_value()?,
+            "simulationAutomations" => self.simulation_automations = map.next_value()?,
+            "simulations" => self.simulations = map.next_value()?,
+            "trainings" => self.trainings = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "security")]
 crate::edm::select_fields! {
     /// Property names of [`AttackSimulationRoot`] for a typed `$select`.
     pub enum AttackSimulationRootField for AttackSimulationRoot {
@@ -425,18 +566,18 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthoredNote {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity information about the note's author.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub author: crate::Patch<crate::models::AnyIdentity>,
+    pub author: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The content of the note.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub content: crate::Patch<crate::models::ItemBody>,
+    pub content: crate::Patch<Box<crate::models::ItemBody>>,
     /// The date and time when the entity was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
@@ -446,6 +587,37 @@ pub struct AuthoredNote {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for AuthoredNote {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for AuthoredNote {
+    const NAME: &'static str = "microsoft.graph.authoredNote";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "author" => self.author = map.next_value()?,
+            "content" => self.content = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -463,8 +635,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Bitlocker {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -476,6 +648,35 @@ pub struct Bitlocker {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for Bitlocker {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for Bitlocker {
+    const NAME: &'static str = "microsoft.graph.bitlocker";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "recoveryKeys" => self.recovery_keys = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -491,8 +692,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BitlockerRecoveryKey {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -518,6 +719,38 @@ pub struct BitlockerRecoveryKey {
 }
 
 #[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for BitlockerRecoveryKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for BitlockerRecoveryKey {
+    const NAME: &'static str = "microsoft.graph.bitlockerRecoveryKey";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "deviceId" => self.device_id = map.next_value()?,
+            "key" => self.key = map.next_value()?,
+            "volumeType" => self.volume_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "security")]
 crate::edm::select_fields! {
     /// Property names of [`BitlockerRecoveryKey`] for a typed `$select`.
     pub enum BitlockerRecoveryKeyField for BitlockerRecoveryKey {
@@ -533,8 +766,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DataPolicyOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -567,6 +800,40 @@ pub struct DataPolicyOperation {
 }
 
 #[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for DataPolicyOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for DataPolicyOperation {
+    const NAME: &'static str = "microsoft.graph.dataPolicyOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "progress" => self.progress = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "storageLocation" => self.storage_location = map.next_value()?,
+            "submittedDateTime" => self.submitted_date_time = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "security")]
 crate::edm::select_fields! {
     /// Property names of [`DataPolicyOperation`] for a typed `$select`.
     pub enum DataPolicyOperationField for DataPolicyOperation {
@@ -584,8 +851,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `threatAssessmentRequest` < `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EmailFileAssessmentRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -598,7 +865,7 @@ pub struct EmailFileAssessmentRequest {
     pub content_type: crate::Patch<crate::models::ThreatAssessmentContentType>,
     /// The threat assessment request creator.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -636,6 +903,45 @@ pub struct EmailFileAssessmentRequest {
 }
 
 #[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for EmailFileAssessmentRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for EmailFileAssessmentRequest {
+    const NAME: &'static str = "microsoft.graph.emailFileAssessmentRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "category" => self.category = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "expectedAssessment" => self.expected_assessment = map.next_value()?,
+            "requestSource" => self.request_source = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "contentData" => self.content_data = map.next_value()?,
+            "destinationRoutingReason" => self.destination_routing_reason = map.next_value()?,
+            "recipientEmail" => self.recipient_email = map.next_value()?,
+            "results" => self.results = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "security")]
 crate::edm::select_fields! {
     /// Property names of [`EmailFileAssessmentRequest`] for a typed `$select`.
     pub enum EmailFileAssessmentRequestField for EmailFileAssessmentRequest {
@@ -658,15 +964,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EndUserNotification {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::EmailIdentity>,
+    pub created_by: crate::Patch<Box<crate::models::EmailIdentity>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -678,7 +984,7 @@ pub struct EndUserNotification {
     pub display_name: crate::Patch<String>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::EmailIdentity>,
+    pub last_modified_by: crate::Patch<Box<crate::models::EmailIdentity>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -704,6 +1010,45 @@ pub struct EndUserNotification {
 }
 
 #[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for EndUserNotification {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for EndUserNotification {
+    const NAME: &'static str = "microsoft.graph.endUserNotification";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "notificationType" => self.notification_type = map.next_value()?,
+            "source" => self.source = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "supportedLocales" => self.supported_locales = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "security")]
 crate::edm::select_fields! {
     /// Property names of [`EndUserNotification`] for a typed `$select`.
     pub enum EndUserNotificationField for EndUserNotification {
@@ -726,8 +1071,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EndUserNotificationDetail {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -746,7 +1091,7 @@ pub struct EndUserNotificationDetail {
     pub locale: crate::Patch<String>,
     /// The `sentFrom` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sent_from: crate::Patch<crate::models::EmailIdentity>,
+    pub sent_from: crate::Patch<Box<crate::models::EmailIdentity>>,
     /// The `subject` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
@@ -754,6 +1099,40 @@ pub struct EndUserNotificationDetail {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for EndUserNotificationDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for EndUserNotificationDetail {
+    const NAME: &'static str = "microsoft.graph.endUserNotificationDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "emailContent" => self.email_content = map.next_value()?,
+            "isDefaultLangauge" => self.is_default_langauge = map.next_value()?,
+            "language" => self.language = map.next_value()?,
+            "locale" => self.locale = map.next_value()?,
+            "sentFrom" => self.sent_from = map.next_value()?,
+            "subject" => self.subject = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -774,8 +1153,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `threatAssessmentRequest` < `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileAssessmentRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -788,7 +1167,7 @@ pub struct FileAssessmentRequest {
     pub content_type: crate::Patch<crate::models::ThreatAssessmentContentType>,
     /// The threat assessment request creator.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -819,6 +1198,44 @@ pub struct FileAssessmentRequest {
 }
 
 #[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for FileAssessmentRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for FileAssessmentRequest {
+    const NAME: &'static str = "microsoft.graph.fileAssessmentRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "category" => self.category = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "expectedAssessment" => self.expected_assessment = map.next_value()?,
+            "requestSource" => self.request_source = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "contentData" => self.content_data = map.next_value()?,
+            "fileName" => self.file_name = map.next_value()?,
+            "results" => self.results = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "security")]
 crate::edm::select_fields! {
     /// Property names of [`FileAssessmentRequest`] for a typed `$select`.
     pub enum FileAssessmentRequestField for FileAssessmentRequest {
@@ -838,8 +1255,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.identityProtectionRoot` entity type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IdentityProtectionRoot {
     /// Risk detection in Azure AD Identity Protection and the associated information about the
     /// detection.
@@ -862,6 +1279,39 @@ pub struct IdentityProtectionRoot {
 }
 
 #[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for IdentityProtectionRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for IdentityProtectionRoot {
+    const NAME: &'static str = "microsoft.graph.identityProtectionRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "riskDetections" => self.risk_detections = map.next_value()?,
+            "riskyServicePrincipals" => self.risky_service_principals = map.next_value()?,
+            "riskyUsers" => self.risky_users = map.next_value()?,
+            "servicePrincipalRiskDetections" => {
+                self.service_principal_risk_detections = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "security")]
 crate::edm::select_fields! {
     /// Property names of [`IdentityProtectionRoot`] for a typed `$select`.
     pub enum IdentityProtectionRootField for IdentityProtectionRoot {
@@ -874,12 +1324,12 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.informationProtection` entity type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InformationProtection {
     /// The `bitlocker` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub bitlocker: crate::Patch<crate::models::Bitlocker>,
+    pub bitlocker: crate::Patch<Box<crate::models::Bitlocker>>,
     /// The `threatAssessmentRequests` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub threat_assessment_requests: crate::Patch<Vec<crate::models::AnyThreatAssessmentRequest>>,
@@ -887,6 +1337,35 @@ pub struct InformationProtection {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for InformationProtection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for InformationProtection {
+    const NAME: &'static str = "microsoft.graph.informationProtection";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "bitlocker" => self.bitlocker = map.next_value()?,
+            "threatAssessmentRequests" => self.threat_assessment_requests = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -902,15 +1381,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LandingPage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::EmailIdentity>,
+    pub created_by: crate::Patch<Box<crate::models::EmailIdentity>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -922,7 +1401,7 @@ pub struct LandingPage {
     pub display_name: crate::Patch<String>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::EmailIdentity>,
+    pub last_modified_by: crate::Patch<Box<crate::models::EmailIdentity>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -948,6 +1427,45 @@ pub struct LandingPage {
 }
 
 #[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for LandingPage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for LandingPage {
+    const NAME: &'static str = "microsoft.graph.landingPage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "locale" => self.locale = map.next_value()?,
+            "source" => self.source = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "supportedLocales" => self.supported_locales = map.next_value()?,
+            "details" => self.details = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "security")]
 crate::edm::select_fields! {
     /// Property names of [`LandingPage`] for a typed `$select`.
     pub enum LandingPageField for LandingPage {
@@ -970,8 +1488,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LandingPageDetail {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -992,6 +1510,37 @@ pub struct LandingPageDetail {
 }
 
 #[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for LandingPageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for LandingPageDetail {
+    const NAME: &'static str = "microsoft.graph.landingPageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "content" => self.content = map.next_value()?,
+            "isDefaultLangauge" => self.is_default_langauge = map.next_value()?,
+            "language" => self.language = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "security")]
 crate::edm::select_fields! {
     /// Property names of [`LandingPageDetail`] for a typed `$select`.
     pub enum LandingPageDetailField for LandingPageDetail {
@@ -1006,8 +1555,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LoginPage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1017,7 +1566,7 @@ pub struct LoginPage {
     pub content: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::EmailIdentity>,
+    pub created_by: crate::Patch<Box<crate::models::EmailIdentity>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1032,7 +1581,7 @@ pub struct LoginPage {
     pub language: crate::Patch<String>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::EmailIdentity>,
+    pub last_modified_by: crate::Patch<Box<crate::models::EmailIdentity>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1046,6 +1595,44 @@ pub struct LoginPage {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for LoginPage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for LoginPage {
+    const NAME: &'static str = "microsoft.graph.loginPage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "content" => self.content = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "language" => self.language = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "source" => self.source = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -1070,8 +1657,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `threatAssessmentRequest` < `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MailAssessmentRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1084,7 +1671,7 @@ pub struct MailAssessmentRequest {
     pub content_type: crate::Patch<crate::models::ThreatAssessmentContentType>,
     /// The threat assessment request creator.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1121,6 +1708,45 @@ pub struct MailAssessmentRequest {
 }
 
 #[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for MailAssessmentRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for MailAssessmentRequest {
+    const NAME: &'static str = "microsoft.graph.mailAssessmentRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "category" => self.category = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "expectedAssessment" => self.expected_assessment = map.next_value()?,
+            "requestSource" => self.request_source = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "destinationRoutingReason" => self.destination_routing_reason = map.next_value()?,
+            "messageUri" => self.message_uri = map.next_value()?,
+            "recipientEmail" => self.recipient_email = map.next_value()?,
+            "results" => self.results = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "security")]
 crate::edm::select_fields! {
     /// Property names of [`MailAssessmentRequest`] for a typed `$select`.
     pub enum MailAssessmentRequestField for MailAssessmentRequest {
@@ -1143,8 +1769,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Payload {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1157,7 +1783,7 @@ pub struct Payload {
     pub complexity: crate::Patch<crate::models::PayloadComplexity>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::EmailIdentity>,
+    pub created_by: crate::Patch<Box<crate::models::EmailIdentity>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1166,7 +1792,7 @@ pub struct Payload {
     pub description: crate::Patch<String>,
     /// The `detail` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub detail: crate::Patch<crate::models::AnyPayloadDetail>,
+    pub detail: crate::Patch<Box<crate::models::AnyPayloadDetail>>,
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
@@ -1187,7 +1813,7 @@ pub struct Payload {
     pub language: crate::Patch<String>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::EmailIdentity>,
+    pub last_modified_by: crate::Patch<Box<crate::models::EmailIdentity>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1219,6 +1845,56 @@ pub struct Payload {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for Payload {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for Payload {
+    const NAME: &'static str = "microsoft.graph.payload";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "brand" => self.brand = map.next_value()?,
+            "complexity" => self.complexity = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "detail" => self.detail = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "industry" => self.industry = map.next_value()?,
+            "isAutomated" => self.is_automated = map.next_value()?,
+            "isControversial" => self.is_controversial = map.next_value()?,
+            "isCurrentEvent" => self.is_current_event = map.next_value()?,
+            "language" => self.language = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "payloadTags" => self.payload_tags = map.next_value()?,
+            "platform" => self.platform = map.next_value()?,
+            "predictedCompromiseRate" => self.predicted_compromise_rate = map.next_value()?,
+            "simulationAttackType" => self.simulation_attack_type = map.next_value()?,
+            "source" => self.source = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "technique" => self.technique = map.next_value()?,
+            "theme" => self.theme = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -1255,8 +1931,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RiskDetection {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1302,7 +1978,7 @@ pub struct RiskDetection {
     pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Location of the sign-in.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub location: crate::Patch<crate::models::SignInLocation>,
+    pub location: crate::Patch<Box<crate::models::SignInLocation>>,
     /// Request ID of the sign-in associated with the risk detection. This property is null if the risk
     /// detection is not associated with a sign-in.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1356,6 +2032,53 @@ pub struct RiskDetection {
 }
 
 #[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for RiskDetection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for RiskDetection {
+    const NAME: &'static str = "microsoft.graph.riskDetection";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "activity" => self.activity = map.next_value()?,
+            "activityDateTime" => self.activity_date_time = map.next_value()?,
+            "additionalInfo" => self.additional_info = map.next_value()?,
+            "correlationId" => self.correlation_id = map.next_value()?,
+            "detectedDateTime" => self.detected_date_time = map.next_value()?,
+            "detectionTimingType" => self.detection_timing_type = map.next_value()?,
+            "ipAddress" => self.ip_address = map.next_value()?,
+            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
+            "location" => self.location = map.next_value()?,
+            "requestId" => self.request_id = map.next_value()?,
+            "riskDetail" => self.risk_detail = map.next_value()?,
+            "riskEventType" => self.risk_event_type = map.next_value()?,
+            "riskLevel" => self.risk_level = map.next_value()?,
+            "riskState" => self.risk_state = map.next_value()?,
+            "source" => self.source = map.next_value()?,
+            "tokenIssuerType" => self.token_issuer_type = map.next_value()?,
+            "userDisplayName" => self.user_display_name = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "security")]
 crate::edm::select_fields! {
     /// Property names of [`RiskDetection`] for a typed `$select`.
     pub enum RiskDetectionField for RiskDetection {
@@ -1386,8 +2109,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RiskyServicePrincipal {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1440,6 +2163,44 @@ pub struct RiskyServicePrincipal {
 }
 
 #[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for RiskyServicePrincipal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for RiskyServicePrincipal {
+    const NAME: &'static str = "microsoft.graph.riskyServicePrincipal";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appId" => self.app_id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "isProcessing" => self.is_processing = map.next_value()?,
+            "riskDetail" => self.risk_detail = map.next_value()?,
+            "riskLastUpdatedDateTime" => self.risk_last_updated_date_time = map.next_value()?,
+            "riskLevel" => self.risk_level = map.next_value()?,
+            "riskState" => self.risk_state = map.next_value()?,
+            "servicePrincipalType" => self.service_principal_type = map.next_value()?,
+            "history" => self.history = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "security")]
 crate::edm::select_fields! {
     /// Property names of [`RiskyServicePrincipal`] for a typed `$select`.
     pub enum RiskyServicePrincipalField for RiskyServicePrincipal, AnyRiskyServicePrincipal {
@@ -1477,16 +2238,35 @@ pub enum AnyRiskyServicePrincipal {
 #[cfg(feature = "security")]
 impl<'de> serde::Deserialize<'de> for AnyRiskyServicePrincipal {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::polymorphic::Polymorphic for AnyRiskyServicePrincipal {
+    const DECLARED: &'static str = "microsoft.graph.riskyServicePrincipal";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.riskyServicePrincipal") => {
-                Self::RiskyServicePrincipal(crate::edm::from_value(value)?)
+                Self::RiskyServicePrincipal(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.riskyServicePrincipalHistoryItem") => {
-                Self::RiskyServicePrincipalHistoryItem(crate::edm::from_value(value)?)
+                Self::RiskyServicePrincipalHistoryItem(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::RiskyServicePrincipal(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1494,8 +2274,8 @@ impl<'de> serde::Deserialize<'de> for AnyRiskyServicePrincipal {
 ///
 /// Derived from `riskyServicePrincipal` < `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RiskyServicePrincipalHistoryItem {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1540,7 +2320,7 @@ pub struct RiskyServicePrincipalHistoryItem {
     pub service_principal_type: crate::Patch<String>,
     /// The activity related to service principal risk level change.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub activity: crate::Patch<crate::models::RiskServicePrincipalActivity>,
+    pub activity: crate::Patch<Box<crate::models::RiskServicePrincipalActivity>>,
     /// The identifier of the actor of the operation.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiated_by: crate::Patch<String>,
@@ -1551,6 +2331,46 @@ pub struct RiskyServicePrincipalHistoryItem {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for RiskyServicePrincipalHistoryItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for RiskyServicePrincipalHistoryItem {
+    const NAME: &'static str = "microsoft.graph.riskyServicePrincipalHistoryItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "appId" => self.app_id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "isProcessing" => self.is_processing = map.next_value()?,
+            "riskDetail" => self.risk_detail = map.next_value()?,
+            "riskLastUpdatedDateTime" => self.risk_last_updated_date_time = map.next_value()?,
+            "riskLevel" => self.risk_level = map.next_value()?,
+            "riskState" => self.risk_state = map.next_value()?,
+            "servicePrincipalType" => self.service_principal_type = map.next_value()?,
+            "activity" => self.activity = map.next_value()?,
+            "initiatedBy" => self.initiated_by = map.next_value()?,
+            "history" => self.history = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -1577,8 +2397,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RiskyUser {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1624,6 +2444,43 @@ pub struct RiskyUser {
 }
 
 #[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for RiskyUser {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for RiskyUser {
+    const NAME: &'static str = "microsoft.graph.riskyUser";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isDeleted" => self.is_deleted = map.next_value()?,
+            "isProcessing" => self.is_processing = map.next_value()?,
+            "riskDetail" => self.risk_detail = map.next_value()?,
+            "riskLastUpdatedDateTime" => self.risk_last_updated_date_time = map.next_value()?,
+            "riskLevel" => self.risk_level = map.next_value()?,
+            "riskState" => self.risk_state = map.next_value()?,
+            "userDisplayName" => self.user_display_name = map.next_value()?,
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            "history" => self.history = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "security")]
 crate::edm::select_fields! {
     /// Property names of [`RiskyUser`] for a typed `$select`.
     pub enum RiskyUserField for RiskyUser, AnyRiskyUser {
@@ -1660,16 +2517,35 @@ pub enum AnyRiskyUser {
 #[cfg(feature = "security")]
 impl<'de> serde::Deserialize<'de> for AnyRiskyUser {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::polymorphic::Polymorphic for AnyRiskyUser {
+    const DECLARED: &'static str = "microsoft.graph.riskyUser";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.riskyUser") => {
-                Self::RiskyUser(crate::edm::from_value(value)?)
+                Self::RiskyUser(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.riskyUserHistoryItem") => {
-                Self::RiskyUserHistoryItem(crate::edm::from_value(value)?)
+                Self::RiskyUserHistoryItem(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::RiskyUser(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1677,8 +2553,8 @@ impl<'de> serde::Deserialize<'de> for AnyRiskyUser {
 ///
 /// Derived from `riskyUser` < `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RiskyUserHistoryItem {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1716,7 +2592,7 @@ pub struct RiskyUserHistoryItem {
     pub user_principal_name: crate::Patch<String>,
     /// The activity related to user risk level change.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub activity: crate::Patch<crate::models::RiskUserActivity>,
+    pub activity: crate::Patch<Box<crate::models::RiskUserActivity>>,
     /// The ID of actor that does the operation.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiated_by: crate::Patch<String>,
@@ -1730,6 +2606,46 @@ pub struct RiskyUserHistoryItem {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for RiskyUserHistoryItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for RiskyUserHistoryItem {
+    const NAME: &'static str = "microsoft.graph.riskyUserHistoryItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isDeleted" => self.is_deleted = map.next_value()?,
+            "isProcessing" => self.is_processing = map.next_value()?,
+            "riskDetail" => self.risk_detail = map.next_value()?,
+            "riskLastUpdatedDateTime" => self.risk_last_updated_date_time = map.next_value()?,
+            "riskLevel" => self.risk_level = map.next_value()?,
+            "riskState" => self.risk_state = map.next_value()?,
+            "userDisplayName" => self.user_display_name = map.next_value()?,
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            "activity" => self.activity = map.next_value()?,
+            "initiatedBy" => self.initiated_by = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            "history" => self.history = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -1756,8 +2672,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SecureScore {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1793,11 +2709,49 @@ pub struct SecureScore {
     /// Complex type containing details about the security product/service vendor, provider, and
     /// subprovider (for example, vendor=Microsoft; provider=SecureScore). Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub vendor_information: crate::Patch<crate::models::SecurityVendorInformation>,
+    pub vendor_information: crate::Patch<Box<crate::models::SecurityVendorInformation>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SecureScore {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SecureScore {
+    const NAME: &'static str = "microsoft.graph.secureScore";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "activeUserCount" => self.active_user_count = map.next_value()?,
+            "averageComparativeScores" => self.average_comparative_scores = map.next_value()?,
+            "azureTenantId" => self.azure_tenant_id = map.next_value()?,
+            "controlScores" => self.control_scores = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "currentScore" => self.current_score = map.next_value()?,
+            "enabledServices" => self.enabled_services = map.next_value()?,
+            "licensedUserCount" => self.licensed_user_count = map.next_value()?,
+            "maxScore" => self.max_score = map.next_value()?,
+            "vendorInformation" => self.vendor_information = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -1822,8 +2776,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SecureScoreControlProfile {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1886,11 +2840,58 @@ pub struct SecureScoreControlProfile {
     pub user_impact: crate::Patch<String>,
     /// The `vendorInformation` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub vendor_information: crate::Patch<crate::models::SecurityVendorInformation>,
+    pub vendor_information: crate::Patch<Box<crate::models::SecurityVendorInformation>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SecureScoreControlProfile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SecureScoreControlProfile {
+    const NAME: &'static str = "microsoft.graph.secureScoreControlProfile";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "actionType" => self.action_type = map.next_value()?,
+            "actionUrl" => self.action_url = map.next_value()?,
+            "azureTenantId" => self.azure_tenant_id = map.next_value()?,
+            "complianceInformation" => self.compliance_information = map.next_value()?,
+            "controlCategory" => self.control_category = map.next_value()?,
+            "controlStateUpdates" => self.control_state_updates = map.next_value()?,
+            "deprecated" => self.deprecated = map.next_value()?,
+            "implementationCost" => self.implementation_cost = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "maxScore" => self.max_score = map.next_value()?,
+            "rank" => self.rank = map.next_value()?,
+            "remediation" => self.remediation = map.next_value()?,
+            "remediationImpact" => self.remediation_impact = map.next_value()?,
+            "service" => self.service = map.next_value()?,
+            "threats" => self.threats = map.next_value()?,
+            "tier" => self.tier = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            "userImpact" => self.user_impact = map.next_value()?,
+            "vendorInformation" => self.vendor_information = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -1922,8 +2923,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.security` entity type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Security {
     /// The `alerts` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1933,29 +2934,30 @@ pub struct Security {
     pub alerts_v2: crate::Patch<Vec<crate::models::security::Alert>>,
     /// The `attackSimulation` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub attack_simulation: crate::Patch<crate::models::AttackSimulationRoot>,
+    pub attack_simulation: crate::Patch<Box<crate::models::AttackSimulationRoot>>,
     /// The `auditLog` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub audit_log: crate::Patch<crate::models::security::AuditCoreRoot>,
+    pub audit_log: crate::Patch<Box<crate::models::security::AuditCoreRoot>>,
     /// The `cases` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub cases: crate::Patch<crate::models::security::CasesRoot>,
+    pub cases: crate::Patch<Box<crate::models::security::CasesRoot>>,
     /// The `collaboration` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub collaboration: crate::Patch<crate::models::security::CollaborationRoot>,
+    pub collaboration: crate::Patch<Box<crate::models::security::CollaborationRoot>>,
     /// The `dataSecurityAndGovernance` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub data_security_and_governance: crate::Patch<crate::models::TenantDataSecurityAndGovernance>,
+    pub data_security_and_governance:
+        crate::Patch<Box<crate::models::TenantDataSecurityAndGovernance>>,
     /// The `identities` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub identities: crate::Patch<crate::models::security::IdentityContainer>,
+    pub identities: crate::Patch<Box<crate::models::security::IdentityContainer>>,
     /// A collection of incidents in Microsoft 365 Defender, each of which is a set of correlated alerts
     /// and associated metadata that reflects the story of an attack.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub incidents: crate::Patch<Vec<crate::models::security::Incident>>,
     /// The `labels` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub labels: crate::Patch<crate::models::security::LabelsRoot>,
+    pub labels: crate::Patch<Box<crate::models::security::LabelsRoot>>,
     /// The `secureScoreControlProfiles` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub secure_score_control_profiles: crate::Patch<Vec<crate::models::SecureScoreControlProfile>>,
@@ -1967,17 +2969,62 @@ pub struct Security {
     pub subject_rights_requests: crate::Patch<Vec<crate::models::SubjectRightsRequest>>,
     /// The `threatIntelligence` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub threat_intelligence: crate::Patch<crate::models::security::ThreatIntelligence>,
+    pub threat_intelligence: crate::Patch<Box<crate::models::security::ThreatIntelligence>>,
     /// The `triggers` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub triggers: crate::Patch<crate::models::security::TriggersRoot>,
+    pub triggers: crate::Patch<Box<crate::models::security::TriggersRoot>>,
     /// The `triggerTypes` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub trigger_types: crate::Patch<crate::models::security::TriggerTypesRoot>,
+    pub trigger_types: crate::Patch<Box<crate::models::security::TriggerTypesRoot>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for Security {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for Security {
+    const NAME: &'static str = "microsoft.graph.security";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "alerts" => self.alerts = map.next_value()?,
+            "alerts_v2" => self.alerts_v2 = map.next_value()?,
+            "attackSimulation" => self.attack_simulation = map.next_value()?,
+            "auditLog" => self.audit_log = map.next_value()?,
+            "cases" => self.cases = map.next_value()?,
+            "collaboration" => self.collaboration = map.next_value()?,
+            "dataSecurityAndGovernance" => self.data_security_and_governance = map.next_value()?,
+            "identities" => self.identities = map.next_value()?,
+            "incidents" => self.incidents = map.next_value()?,
+            "labels" => self.labels = map.next_value()?,
+            "secureScoreControlProfiles" => {
+                self.secure_score_control_profiles = map.next_value()?
+            }
+            "secureScores" => self.secure_scores = map.next_value()?,
+            "subjectRightsRequests" => self.subject_rights_requests = map.next_value()?,
+            "threatIntelligence" => self.threat_intelligence = map.next_value()?,
+            "triggers" => self.triggers = map.next_value()?,
+            "triggerTypes" => self.trigger_types = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -2007,8 +3054,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServicePrincipalRiskDetection {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2054,7 +3101,7 @@ pub struct ServicePrincipalRiskDetection {
     pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Location from where the sign-in was initiated.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub location: crate::Patch<crate::models::SignInLocation>,
+    pub location: crate::Patch<Box<crate::models::SignInLocation>>,
     /// Request identifier of the sign-in activity associated with the risk detection. This property is
     /// null if the risk detection is not associated with a sign-in activity. Supports $filter (eq).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2101,6 +3148,56 @@ pub struct ServicePrincipalRiskDetection {
 }
 
 #[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for ServicePrincipalRiskDetection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for ServicePrincipalRiskDetection {
+    const NAME: &'static str = "microsoft.graph.servicePrincipalRiskDetection";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "activity" => self.activity = map.next_value()?,
+            "activityDateTime" => self.activity_date_time = map.next_value()?,
+            "additionalInfo" => self.additional_info = map.next_value()?,
+            "appId" => self.app_id = map.next_value()?,
+            "correlationId" => self.correlation_id = map.next_value()?,
+            "detectedDateTime" => self.detected_date_time = map.next_value()?,
+            "detectionTimingType" => self.detection_timing_type = map.next_value()?,
+            "ipAddress" => self.ip_address = map.next_value()?,
+            "keyIds" => self.key_ids = map.next_value()?,
+            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
+            "location" => self.location = map.next_value()?,
+            "requestId" => self.request_id = map.next_value()?,
+            "riskDetail" => self.risk_detail = map.next_value()?,
+            "riskEventType" => self.risk_event_type = map.next_value()?,
+            "riskLevel" => self.risk_level = map.next_value()?,
+            "riskState" => self.risk_state = map.next_value()?,
+            "servicePrincipalDisplayName" => {
+                self.service_principal_display_name = map.next_value()?
+            }
+            "servicePrincipalId" => self.service_principal_id = map.next_value()?,
+            "source" => self.source = map.next_value()?,
+            "tokenIssuerType" => self.token_issuer_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "security")]
 crate::edm::select_fields! {
     /// Property names of [`ServicePrincipalRiskDetection`] for a typed `$select`.
     pub enum ServicePrincipalRiskDetectionField for ServicePrincipalRiskDetection {
@@ -2132,8 +3229,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Simulation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2157,7 +3254,7 @@ pub struct Simulation {
     pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the user who created the attack simulation and training campaign.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::EmailIdentity>,
+    pub created_by: crate::Patch<Box<crate::models::EmailIdentity>>,
     /// Date and time of creation of the attack simulation and training campaign.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2172,20 +3269,21 @@ pub struct Simulation {
     pub duration_in_days: crate::Patch<i32>,
     /// The `endUserNotificationSetting` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end_user_notification_setting: crate::Patch<crate::models::AnyEndUserNotificationSetting>,
+    pub end_user_notification_setting:
+        crate::Patch<Box<crate::models::AnyEndUserNotificationSetting>>,
     /// The `excludedAccountTarget` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub excluded_account_target: crate::Patch<crate::models::AnyAccountTargetContent>,
+    pub excluded_account_target: crate::Patch<Box<crate::models::AnyAccountTargetContent>>,
     /// The `includedAccountTarget` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub included_account_target: crate::Patch<crate::models::AnyAccountTargetContent>,
+    pub included_account_target: crate::Patch<Box<crate::models::AnyAccountTargetContent>>,
     /// Flag that represents if the attack simulation and training campaign was created from a simulation
     /// automation flow. Supports $filter and $orderby.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_automated: crate::Patch<bool>,
     /// Identity of the user who most recently modified the attack simulation and training campaign.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::EmailIdentity>,
+    pub last_modified_by: crate::Patch<Box<crate::models::EmailIdentity>>,
     /// Date and time of the most recent modification of the attack simulation and training campaign.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2195,14 +3293,14 @@ pub struct Simulation {
     pub launch_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `oAuthConsentAppDetail` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub o_auth_consent_app_detail: crate::Patch<crate::models::OAuthConsentAppDetail>,
+    pub o_auth_consent_app_detail: crate::Patch<Box<crate::models::OAuthConsentAppDetail>>,
     /// Method of delivery of the phishing payload used in the attack simulation and training campaign.
     /// Possible values are: unknown, sms, email, teams, unknownFutureValue.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub payload_delivery_platform: crate::Patch<crate::models::PayloadDeliveryPlatform>,
     /// Report of the attack simulation and training campaign.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub report: crate::Patch<crate::models::SimulationReport>,
+    pub report: crate::Patch<Box<crate::models::SimulationReport>>,
     /// Status of the attack simulation and training campaign. Supports $filter and $orderby. Possible
     /// values are: unknown, draft, running, scheduled, succeeded, failed, cancelled, excluded,
     /// unknownFutureValue.
@@ -2210,20 +3308,74 @@ pub struct Simulation {
     pub status: crate::Patch<crate::models::SimulationStatus>,
     /// The `trainingSetting` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub training_setting: crate::Patch<crate::models::AnyTrainingSetting>,
+    pub training_setting: crate::Patch<Box<crate::models::AnyTrainingSetting>>,
     /// The `landingPage` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub landing_page: crate::Patch<crate::models::LandingPage>,
+    pub landing_page: crate::Patch<Box<crate::models::LandingPage>>,
     /// The `loginPage` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub login_page: crate::Patch<crate::models::LoginPage>,
+    pub login_page: crate::Patch<Box<crate::models::LoginPage>>,
     /// The `payload` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub payload: crate::Patch<crate::models::Payload>,
+    pub payload: crate::Patch<Box<crate::models::Payload>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for Simulation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for Simulation {
+    const NAME: &'static str = "microsoft.graph.simulation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "attackTechnique" => self.attack_technique = map.next_value()?,
+            "attackType" => self.attack_type = map.next_value()?,
+            "automationId" => self.automation_id = map.next_value()?,
+            "completionDateTime" => self.completion_date_time = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "durationInDays" => self.duration_in_days = map.next_value()?,
+            "endUserNotificationSetting" => {
+                self.end_user_notification_setting = map.next_value()?
+            }
+            "excludedAccountTarget" => self.excluded_account_target = map.next_value()?,
+            "includedAccountTarget" => self.included_account_target = map.next_value()?,
+            "isAutomated" => self.is_automated = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "launchDateTime" => self.launch_date_time = map.next_value()?,
+            "oAuthConsentAppDetail" => self.o_auth_consent_app_detail = map.next_value()?,
+            "payloadDeliveryPlatform" => self.payload_delivery_platform = map.next_value()?,
+            "report" => self.report = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "trainingSetting" => self.training_setting = map.next_value()?,
+            "landingPage" => self.landing_page = map.next_value()?,
+            "loginPage" => self.login_page = map.next_value()?,
+            "payload" => self.payload = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -2262,15 +3414,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SimulationAutomation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user who created the attack simulation automation.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::EmailIdentity>,
+    pub created_by: crate::Patch<Box<crate::models::EmailIdentity>>,
     /// Date and time when the attack simulation automation was created.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2282,7 +3434,7 @@ pub struct SimulationAutomation {
     pub display_name: crate::Patch<String>,
     /// Identity of the user who most recently modified the attack simulation automation.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::EmailIdentity>,
+    pub last_modified_by: crate::Patch<Box<crate::models::EmailIdentity>>,
     /// Date and time when the attack simulation automation was most recently modified.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2303,6 +3455,44 @@ pub struct SimulationAutomation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SimulationAutomation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SimulationAutomation {
+    const NAME: &'static str = "microsoft.graph.simulationAutomation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "lastRunDateTime" => self.last_run_date_time = map.next_value()?,
+            "nextRunDateTime" => self.next_run_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "runs" => self.runs = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -2327,8 +3517,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SimulationAutomationRun {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2354,6 +3544,38 @@ pub struct SimulationAutomationRun {
 }
 
 #[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SimulationAutomationRun {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SimulationAutomationRun {
+    const NAME: &'static str = "microsoft.graph.simulationAutomationRun";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "simulationId" => self.simulation_id = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "security")]
 crate::edm::select_fields! {
     /// Property names of [`SimulationAutomationRun`] for a typed `$select`.
     pub enum SimulationAutomationRunField for SimulationAutomationRun {
@@ -2369,15 +3591,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SubjectRightsRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity that the request is assigned to.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub assigned_to: crate::Patch<crate::models::AnyIdentity>,
+    pub assigned_to: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The date and time when the request was closed. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
@@ -2388,7 +3610,7 @@ pub struct SubjectRightsRequest {
     pub content_query: crate::Patch<String>,
     /// Identity information for the entity that created the request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The date and time when the request was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
@@ -2396,7 +3618,7 @@ pub struct SubjectRightsRequest {
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Information about the data subject.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub data_subject: crate::Patch<crate::models::DataSubject>,
+    pub data_subject: crate::Patch<Box<crate::models::DataSubject>>,
     /// The type of the data subject. Possible values are: customer, currentEmployee, formerEmployee,
     /// prospectiveEmployee, student, teacher, faculty, other, unknownFutureValue.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2421,7 +3643,7 @@ pub struct SubjectRightsRequest {
     pub include_authored_content: crate::Patch<bool>,
     /// Insight about the request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub insight: crate::Patch<crate::models::SubjectRightsRequestDetail>,
+    pub insight: crate::Patch<Box<crate::models::SubjectRightsRequestDetail>>,
     /// The date and time when the request is internally due. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
@@ -2429,7 +3651,7 @@ pub struct SubjectRightsRequest {
     pub internal_due_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity information for the entity that last modified the request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The date and time when the request was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
@@ -2437,7 +3659,7 @@ pub struct SubjectRightsRequest {
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `mailboxLocations` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub mailbox_locations: crate::Patch<crate::models::AnySubjectRightsRequestMailboxLocation>,
+    pub mailbox_locations: crate::Patch<Box<crate::models::AnySubjectRightsRequestMailboxLocation>>,
     /// The `pauseAfterEstimate` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pause_after_estimate: crate::Patch<bool>,
@@ -2446,7 +3668,7 @@ pub struct SubjectRightsRequest {
     pub regulations: crate::Patch<Vec<String>>,
     /// The `siteLocations` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub site_locations: crate::Patch<crate::models::AnySubjectRightsRequestSiteLocation>,
+    pub site_locations: crate::Patch<Box<crate::models::AnySubjectRightsRequestSiteLocation>>,
     /// Information about the different stages for the request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub stages: crate::Patch<Vec<crate::models::SubjectRightsRequestStageDetail>>,
@@ -2471,11 +3693,70 @@ pub struct SubjectRightsRequest {
     /// Information about the Microsoft Teams team that was created for the request.
     #[cfg(feature = "teams")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub team: crate::Patch<crate::models::Team>,
+    pub team: crate::Patch<Box<crate::models::Team>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SubjectRightsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SubjectRightsRequest {
+    const NAME: &'static str = "microsoft.graph.subjectRightsRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "assignedTo" => self.assigned_to = map.next_value()?,
+            "closedDateTime" => self.closed_date_time = map.next_value()?,
+            "contentQuery" => self.content_query = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "dataSubject" => self.data_subject = map.next_value()?,
+            "dataSubjectType" => self.data_subject_type = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "externalId" => self.external_id = map.next_value()?,
+            "history" => self.history = map.next_value()?,
+            "includeAllVersions" => self.include_all_versions = map.next_value()?,
+            "includeAuthoredContent" => self.include_authored_content = map.next_value()?,
+            "insight" => self.insight = map.next_value()?,
+            "internalDueDateTime" => self.internal_due_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "mailboxLocations" => self.mailbox_locations = map.next_value()?,
+            "pauseAfterEstimate" => self.pause_after_estimate = map.next_value()?,
+            "regulations" => self.regulations = map.next_value()?,
+            "siteLocations" => self.site_locations = map.next_value()?,
+            "stages" => self.stages = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "approvers" => self.approvers = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "collaborators" => self.collaborators = map.next_value()?,
+            "notes" => self.notes = map.next_value()?,
+            #[cfg(feature = "teams")]
+            "team" => self.team = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -2515,8 +3796,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `dataSecurityAndGovernance` < `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TenantDataSecurityAndGovernance {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2527,11 +3808,42 @@ pub struct TenantDataSecurityAndGovernance {
     pub sensitivity_labels: crate::Patch<Vec<crate::models::SensitivityLabel>>,
     /// The `protectionScopes` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub protection_scopes: crate::Patch<crate::models::TenantProtectionScopeContainer>,
+    pub protection_scopes: crate::Patch<Box<crate::models::TenantProtectionScopeContainer>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for TenantDataSecurityAndGovernance {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for TenantDataSecurityAndGovernance {
+    const NAME: &'static str = "microsoft.graph.tenantDataSecurityAndGovernance";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            #[cfg(feature = "other")]
+            "sensitivityLabels" => self.sensitivity_labels = map.next_value()?,
+            "protectionScopes" => self.protection_scopes = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -2547,8 +3859,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TenantProtectionScopeContainer {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2557,6 +3869,34 @@ pub struct TenantProtectionScopeContainer {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for TenantProtectionScopeContainer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for TenantProtectionScopeContainer {
+    const NAME: &'static str = "microsoft.graph.tenantProtectionScopeContainer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -2571,8 +3911,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ThreatAssessmentRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2585,7 +3925,7 @@ pub struct ThreatAssessmentRequest {
     pub content_type: crate::Patch<crate::models::ThreatAssessmentContentType>,
     /// The threat assessment request creator.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2607,6 +3947,42 @@ pub struct ThreatAssessmentRequest {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for ThreatAssessmentRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for ThreatAssessmentRequest {
+    const NAME: &'static str = "microsoft.graph.threatAssessmentRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "category" => self.category = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "expectedAssessment" => self.expected_assessment = map.next_value()?,
+            "requestSource" => self.request_source = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "results" => self.results = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -2651,25 +4027,44 @@ pub enum AnyThreatAssessmentRequest {
 #[cfg(feature = "security")]
 impl<'de> serde::Deserialize<'de> for AnyThreatAssessmentRequest {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::polymorphic::Polymorphic for AnyThreatAssessmentRequest {
+    const DECLARED: &'static str = "microsoft.graph.threatAssessmentRequest";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.threatAssessmentRequest") => {
-                Self::ThreatAssessmentRequest(crate::edm::from_value(value)?)
+                Self::ThreatAssessmentRequest(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.emailFileAssessmentRequest") => {
-                Self::EmailFileAssessmentRequest(crate::edm::from_value(value)?)
+                Self::EmailFileAssessmentRequest(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.fileAssessmentRequest") => {
-                Self::FileAssessmentRequest(crate::edm::from_value(value)?)
+                Self::FileAssessmentRequest(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.mailAssessmentRequest") => {
-                Self::MailAssessmentRequest(crate::edm::from_value(value)?)
+                Self::MailAssessmentRequest(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.urlAssessmentRequest") => {
-                Self::UrlAssessmentRequest(crate::edm::from_value(value)?)
+                Self::UrlAssessmentRequest(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ThreatAssessmentRequest(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -2677,8 +4072,8 @@ impl<'de> serde::Deserialize<'de> for AnyThreatAssessmentRequest {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ThreatAssessmentResult {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2700,6 +4095,37 @@ pub struct ThreatAssessmentResult {
 }
 
 #[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for ThreatAssessmentResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for ThreatAssessmentResult {
+    const NAME: &'static str = "microsoft.graph.threatAssessmentResult";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            "resultType" => self.result_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "security")]
 crate::edm::select_fields! {
     /// Property names of [`ThreatAssessmentResult`] for a typed `$select`.
     pub enum ThreatAssessmentResultField for ThreatAssessmentResult {
@@ -2714,8 +4140,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Training {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2725,7 +4151,7 @@ pub struct Training {
     pub availability_status: crate::Patch<crate::models::TrainingAvailabilityStatus>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::EmailIdentity>,
+    pub created_by: crate::Patch<Box<crate::models::EmailIdentity>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2743,7 +4169,7 @@ pub struct Training {
     pub has_evaluation: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::EmailIdentity>,
+    pub last_modified_by: crate::Patch<Box<crate::models::EmailIdentity>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2766,6 +4192,48 @@ pub struct Training {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for Training {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for Training {
+    const NAME: &'static str = "microsoft.graph.training";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "availabilityStatus" => self.availability_status = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "durationInMinutes" => self.duration_in_minutes = map.next_value()?,
+            "hasEvaluation" => self.has_evaluation = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "source" => self.source = map.next_value()?,
+            "supportedLocales" => self.supported_locales = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "languageDetails" => self.language_details = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -2794,8 +4262,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TrainingLanguageDetail {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2805,7 +4273,7 @@ pub struct TrainingLanguageDetail {
     pub content: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::EmailIdentity>,
+    pub created_by: crate::Patch<Box<crate::models::EmailIdentity>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2820,7 +4288,7 @@ pub struct TrainingLanguageDetail {
     pub is_default_langauge: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::EmailIdentity>,
+    pub last_modified_by: crate::Patch<Box<crate::models::EmailIdentity>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2831,6 +4299,43 @@ pub struct TrainingLanguageDetail {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for TrainingLanguageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for TrainingLanguageDetail {
+    const NAME: &'static str = "microsoft.graph.trainingLanguageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "content" => self.content = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isDefaultLangauge" => self.is_default_langauge = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "locale" => self.locale = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]
@@ -2854,8 +4359,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `threatAssessmentRequest` < `entity`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UrlAssessmentRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2868,7 +4373,7 @@ pub struct UrlAssessmentRequest {
     pub content_type: crate::Patch<crate::models::ThreatAssessmentContentType>,
     /// The threat assessment request creator.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2896,6 +4401,43 @@ pub struct UrlAssessmentRequest {
 }
 
 #[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for UrlAssessmentRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for UrlAssessmentRequest {
+    const NAME: &'static str = "microsoft.graph.urlAssessmentRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "category" => self.category = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "expectedAssessment" => self.expected_assessment = map.next_value()?,
+            "requestSource" => self.request_source = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "url" => self.url = map.next_value()?,
+            "results" => self.results = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "security")]
 crate::edm::select_fields! {
     /// Property names of [`UrlAssessmentRequest`] for a typed `$select`.
     pub enum UrlAssessmentRequestField for UrlAssessmentRequest {
@@ -2914,8 +4456,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.accountTargetContent` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccountTargetContent {
     /// The `type` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2924,6 +4466,34 @@ pub struct AccountTargetContent {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for AccountTargetContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for AccountTargetContent {
+    const NAME: &'static str = "microsoft.graph.accountTargetContent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `accountTargetContent` or any type derived from it, chosen by `@odata.type` when reading.
@@ -2948,19 +4518,38 @@ pub enum AnyAccountTargetContent {
 #[cfg(feature = "security")]
 impl<'de> serde::Deserialize<'de> for AnyAccountTargetContent {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::polymorphic::Polymorphic for AnyAccountTargetContent {
+    const DECLARED: &'static str = "microsoft.graph.accountTargetContent";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.accountTargetContent") => {
-                Self::AccountTargetContent(crate::edm::from_value(value)?)
+                Self::AccountTargetContent(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.addressBookAccountTargetContent") => {
-                Self::AddressBookAccountTargetContent(crate::edm::from_value(value)?)
+                Self::AddressBookAccountTargetContent(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.includeAllAccountTargetContent") => {
-                Self::IncludeAllAccountTargetContent(crate::edm::from_value(value)?)
+                Self::IncludeAllAccountTargetContent(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AccountTargetContent(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -2968,8 +4557,8 @@ impl<'de> serde::Deserialize<'de> for AnyAccountTargetContent {
 ///
 /// Derived from `accountTargetContent`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AddressBookAccountTargetContent {
     /// The `type` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2983,10 +4572,39 @@ pub struct AddressBookAccountTargetContent {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for AddressBookAccountTargetContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for AddressBookAccountTargetContent {
+    const NAME: &'static str = "microsoft.graph.addressBookAccountTargetContent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "type" => self.r#type = map.next_value()?,
+            "accountTargetEmails" => self.account_target_emails = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.alertDetection` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AlertDetection {
     /// The `detectionType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3003,10 +4621,40 @@ pub struct AlertDetection {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for AlertDetection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for AlertDetection {
+    const NAME: &'static str = "microsoft.graph.alertDetection";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "detectionType" => self.detection_type = map.next_value()?,
+            "method" => self.method = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.alertHistoryState` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AlertHistoryState {
     /// The `appId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3035,10 +4683,44 @@ pub struct AlertHistoryState {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for AlertHistoryState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for AlertHistoryState {
+    const NAME: &'static str = "microsoft.graph.alertHistoryState";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "appId" => self.app_id = map.next_value()?,
+            "assignedTo" => self.assigned_to = map.next_value()?,
+            "comments" => self.comments = map.next_value()?,
+            "feedback" => self.feedback = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "updatedDateTime" => self.updated_date_time = map.next_value()?,
+            "user" => self.user = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.alertTrigger` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AlertTrigger {
     /// Name of the property serving as a detection trigger.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3055,10 +4737,40 @@ pub struct AlertTrigger {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for AlertTrigger {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for AlertTrigger {
+    const NAME: &'static str = "microsoft.graph.alertTrigger";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.assignedTrainingInfo` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AssignedTrainingInfo {
     /// Number of users who were assigned the training in an attack simulation and training campaign.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3075,10 +4787,40 @@ pub struct AssignedTrainingInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for AssignedTrainingInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for AssignedTrainingInfo {
+    const NAME: &'static str = "microsoft.graph.assignedTrainingInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "assignedUserCount" => self.assigned_user_count = map.next_value()?,
+            "completedUserCount" => self.completed_user_count = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.attackSimulationUser` complex type.
 #[cfg(any(feature = "security", feature = "reports"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttackSimulationUser {
     /// Display name of the user.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3096,10 +4838,40 @@ pub struct AttackSimulationUser {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "security", feature = "reports"))]
+impl<'de> serde::Deserialize<'de> for AttackSimulationUser {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "security", feature = "reports"))]
+impl crate::read_fields::ReadFields for AttackSimulationUser {
+    const NAME: &'static str = "microsoft.graph.attackSimulationUser";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "email" => self.email = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.averageComparativeScore` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AverageComparativeScore {
     /// Average score within specified basis.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3113,21 +4885,79 @@ pub struct AverageComparativeScore {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for AverageComparativeScore {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for AverageComparativeScore {
+    const NAME: &'static str = "microsoft.graph.averageComparativeScore";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "averageScore" => self.average_score = map.next_value()?,
+            "basis" => self.basis = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.baseEndUserNotification` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BaseEndUserNotification {
     /// The `defaultLanguage` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_language: crate::Patch<String>,
     /// The `endUserNotification` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end_user_notification: crate::Patch<crate::models::EndUserNotification>,
+    pub end_user_notification: crate::Patch<Box<crate::models::EndUserNotification>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for BaseEndUserNotification {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for BaseEndUserNotification {
+    const NAME: &'static str = "microsoft.graph.baseEndUserNotification";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "defaultLanguage" => self.default_language = map.next_value()?,
+            "endUserNotification" => self.end_user_notification = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `baseEndUserNotification` or any type derived from it, chosen by `@odata.type` when reading.
@@ -3154,29 +4984,48 @@ pub enum AnyBaseEndUserNotification {
 #[cfg(feature = "security")]
 impl<'de> serde::Deserialize<'de> for AnyBaseEndUserNotification {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::polymorphic::Polymorphic for AnyBaseEndUserNotification {
+    const DECLARED: &'static str = "microsoft.graph.baseEndUserNotification";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.baseEndUserNotification") => {
-                Self::BaseEndUserNotification(crate::edm::from_value(value)?)
+                Self::BaseEndUserNotification(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.positiveReinforcementNotification") => {
-                Self::PositiveReinforcementNotification(crate::edm::from_value(value)?)
+                Self::PositiveReinforcementNotification(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.simulationNotification") => {
-                Self::SimulationNotification(crate::edm::from_value(value)?)
+                Self::SimulationNotification(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.trainingReminderNotification") => {
-                Self::TrainingReminderNotification(crate::edm::from_value(value)?)
+                Self::TrainingReminderNotification(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::BaseEndUserNotification(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.certificationControl` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CertificationControl {
     /// Certification control name
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3190,10 +5039,39 @@ pub struct CertificationControl {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for CertificationControl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for CertificationControl {
+    const NAME: &'static str = "microsoft.graph.certificationControl";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            "url" => self.url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.cloudAppSecurityState` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CloudAppSecurityState {
     /// Destination IP Address of the connection to the cloud application/service.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3211,10 +5089,40 @@ pub struct CloudAppSecurityState {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for CloudAppSecurityState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for CloudAppSecurityState {
+    const NAME: &'static str = "microsoft.graph.cloudAppSecurityState";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "destinationServiceIp" => self.destination_service_ip = map.next_value()?,
+            "destinationServiceName" => self.destination_service_name = map.next_value()?,
+            "riskScore" => self.risk_score = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.coachmarkLocation` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CoachmarkLocation {
     /// The `length` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3231,10 +5139,40 @@ pub struct CoachmarkLocation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for CoachmarkLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for CoachmarkLocation {
+    const NAME: &'static str = "microsoft.graph.coachmarkLocation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "length" => self.length = map.next_value()?,
+            "offset" => self.offset = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.complianceInformation` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ComplianceInformation {
     /// Collection of the certification controls associated with certification
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3248,10 +5186,39 @@ pub struct ComplianceInformation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for ComplianceInformation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for ComplianceInformation {
+    const NAME: &'static str = "microsoft.graph.complianceInformation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "certificationControls" => self.certification_controls = map.next_value()?,
+            "certificationName" => self.certification_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.controlScore` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ControlScore {
     /// Control action category (Identity, Data, Device, Apps, Infrastructure).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3272,12 +5239,43 @@ pub struct ControlScore {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for ControlScore {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for ControlScore {
+    const NAME: &'static str = "microsoft.graph.controlScore";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "controlCategory" => self.control_category = map.next_value()?,
+            "controlName" => self.control_name = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "score" => self.score = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.customTrainingSetting` complex type.
 ///
 /// Derived from `trainingSetting`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomTrainingSetting {
     /// The `settingType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3303,10 +5301,43 @@ pub struct CustomTrainingSetting {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for CustomTrainingSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for CustomTrainingSetting {
+    const NAME: &'static str = "microsoft.graph.customTrainingSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "settingType" => self.setting_type = map.next_value()?,
+            "assignedTo" => self.assigned_to = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "durationInMinutes" => self.duration_in_minutes = map.next_value()?,
+            "url" => self.url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.dataSubject` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DataSubject {
     /// Email of the data subject.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3327,12 +5358,43 @@ pub struct DataSubject {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for DataSubject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for DataSubject {
+    const NAME: &'static str = "microsoft.graph.dataSubject";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "email" => self.email = map.next_value()?,
+            "firstName" => self.first_name = map.next_value()?,
+            "lastName" => self.last_name = map.next_value()?,
+            "residency" => self.residency = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.emailPayloadDetail` complex type.
 ///
 /// Derived from `payloadDetail`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EmailPayloadDetail {
     /// The `coachmarks` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3361,17 +5423,51 @@ pub struct EmailPayloadDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for EmailPayloadDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for EmailPayloadDetail {
+    const NAME: &'static str = "microsoft.graph.emailPayloadDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "coachmarks" => self.coachmarks = map.next_value()?,
+            "content" => self.content = map.next_value()?,
+            "phishingUrl" => self.phishing_url = map.next_value()?,
+            "fromEmail" => self.from_email = map.next_value()?,
+            "fromName" => self.from_name = map.next_value()?,
+            "isExternalSender" => self.is_external_sender = map.next_value()?,
+            "subject" => self.subject = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.endUserNotificationSetting` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EndUserNotificationSetting {
     /// The `notificationPreference` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_preference: crate::Patch<crate::models::EndUserNotificationPreference>,
     /// The `positiveReinforcement` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub positive_reinforcement: crate::Patch<crate::models::PositiveReinforcementNotification>,
+    pub positive_reinforcement: crate::Patch<Box<crate::models::PositiveReinforcementNotification>>,
     /// The `settingType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub setting_type: crate::Patch<crate::models::EndUserNotificationSettingType>,
@@ -3379,6 +5475,36 @@ pub struct EndUserNotificationSetting {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for EndUserNotificationSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for EndUserNotificationSetting {
+    const NAME: &'static str = "microsoft.graph.endUserNotificationSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "notificationPreference" => self.notification_preference = map.next_value()?,
+            "positiveReinforcement" => self.positive_reinforcement = map.next_value()?,
+            "settingType" => self.setting_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `endUserNotificationSetting` or any type derived from it, chosen by `@odata.type` when reading.
@@ -3403,26 +5529,45 @@ pub enum AnyEndUserNotificationSetting {
 #[cfg(feature = "security")]
 impl<'de> serde::Deserialize<'de> for AnyEndUserNotificationSetting {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::polymorphic::Polymorphic for AnyEndUserNotificationSetting {
+    const DECLARED: &'static str = "microsoft.graph.endUserNotificationSetting";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.endUserNotificationSetting") => {
-                Self::EndUserNotificationSetting(crate::edm::from_value(value)?)
+                Self::EndUserNotificationSetting(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.noTrainingNotificationSetting") => {
-                Self::NoTrainingNotificationSetting(crate::edm::from_value(value)?)
+                Self::NoTrainingNotificationSetting(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.trainingNotificationSetting") => {
-                Self::TrainingNotificationSetting(crate::edm::from_value(value)?)
+                Self::TrainingNotificationSetting(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::EndUserNotificationSetting(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.fileHash` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileHash {
     /// File hash type. Possible values are: unknown, sha1, sha256, md5, authenticodeHash256, lsHash,
     /// ctph, peSha1, peSha256.
@@ -3437,14 +5582,43 @@ pub struct FileHash {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for FileHash {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for FileHash {
+    const NAME: &'static str = "microsoft.graph.fileHash";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "hashType" => self.hash_type = map.next_value()?,
+            "hashValue" => self.hash_value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.fileSecurityState` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileSecurityState {
     /// Complex type containing file hashes (cryptographic and location-sensitive).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub file_hash: crate::Patch<crate::models::FileHash>,
+    pub file_hash: crate::Patch<Box<crate::models::FileHash>>,
     /// File name (without path).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
@@ -3461,10 +5635,41 @@ pub struct FileSecurityState {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for FileSecurityState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for FileSecurityState {
+    const NAME: &'static str = "microsoft.graph.fileSecurityState";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "fileHash" => self.file_hash = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "path" => self.path = map.next_value()?,
+            "riskScore" => self.risk_score = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.hostSecurityState` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HostSecurityState {
     /// Host FQDN (Fully Qualified Domain Name) (for example, machine.company.com).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3500,12 +5705,48 @@ pub struct HostSecurityState {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for HostSecurityState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for HostSecurityState {
+    const NAME: &'static str = "microsoft.graph.hostSecurityState";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "fqdn" => self.fqdn = map.next_value()?,
+            "isAzureAdJoined" => self.is_azure_ad_joined = map.next_value()?,
+            "isAzureAdRegistered" => self.is_azure_ad_registered = map.next_value()?,
+            "isHybridAzureDomainJoined" => self.is_hybrid_azure_domain_joined = map.next_value()?,
+            "netBiosName" => self.net_bios_name = map.next_value()?,
+            "os" => self.os = map.next_value()?,
+            "privateIpAddress" => self.private_ip_address = map.next_value()?,
+            "publicIpAddress" => self.public_ip_address = map.next_value()?,
+            "riskScore" => self.risk_score = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.includeAllAccountTargetContent` complex type.
 ///
 /// Derived from `accountTargetContent`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IncludeAllAccountTargetContent {
     /// The `type` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3516,10 +5757,38 @@ pub struct IncludeAllAccountTargetContent {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for IncludeAllAccountTargetContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for IncludeAllAccountTargetContent {
+    const NAME: &'static str = "microsoft.graph.includeAllAccountTargetContent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.investigationSecurityState` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InvestigationSecurityState {
     /// The `name` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3533,10 +5802,39 @@ pub struct InvestigationSecurityState {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for InvestigationSecurityState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for InvestigationSecurityState {
+    const NAME: &'static str = "microsoft.graph.investigationSecurityState";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.malwareState` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MalwareState {
     /// Provider-generated malware category (for example, trojan, ransomware, etc.).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3560,10 +5858,42 @@ pub struct MalwareState {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for MalwareState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for MalwareState {
+    const NAME: &'static str = "microsoft.graph.malwareState";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "category" => self.category = map.next_value()?,
+            "family" => self.family = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "severity" => self.severity = map.next_value()?,
+            "wasRunning" => self.was_running = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.messageSecurityState` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MessageSecurityState {
     /// The `connectingIP` property.
     #[serde(
@@ -3601,12 +5931,48 @@ pub struct MessageSecurityState {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for MessageSecurityState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for MessageSecurityState {
+    const NAME: &'static str = "microsoft.graph.messageSecurityState";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "connectingIP" => self.connecting_ip = map.next_value()?,
+            "deliveryAction" => self.delivery_action = map.next_value()?,
+            "deliveryLocation" => self.delivery_location = map.next_value()?,
+            "directionality" => self.directionality = map.next_value()?,
+            "internetMessageId" => self.internet_message_id = map.next_value()?,
+            "messageFingerprint" => self.message_fingerprint = map.next_value()?,
+            "messageReceivedDateTime" => self.message_received_date_time = map.next_value()?,
+            "messageSubject" => self.message_subject = map.next_value()?,
+            "networkMessageId" => self.network_message_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.microsoftCustomTrainingSetting` complex type.
 ///
 /// Derived from `trainingSetting`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MicrosoftCustomTrainingSetting {
     /// The `settingType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3627,12 +5993,43 @@ pub struct MicrosoftCustomTrainingSetting {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for MicrosoftCustomTrainingSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for MicrosoftCustomTrainingSetting {
+    const NAME: &'static str = "microsoft.graph.microsoftCustomTrainingSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "settingType" => self.setting_type = map.next_value()?,
+            "completionDateTime" => self.completion_date_time = map.next_value()?,
+            "trainingAssignmentMappings" => self.training_assignment_mappings = map.next_value()?,
+            "trainingCompletionDuration" => self.training_completion_duration = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.microsoftManagedTrainingSetting` complex type.
 ///
 /// Derived from `trainingSetting`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MicrosoftManagedTrainingSetting {
     /// The `settingType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3649,12 +6046,42 @@ pub struct MicrosoftManagedTrainingSetting {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for MicrosoftManagedTrainingSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for MicrosoftManagedTrainingSetting {
+    const NAME: &'static str = "microsoft.graph.microsoftManagedTrainingSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "settingType" => self.setting_type = map.next_value()?,
+            "completionDateTime" => self.completion_date_time = map.next_value()?,
+            "trainingCompletionDuration" => self.training_completion_duration = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.microsoftTrainingAssignmentMapping` complex type.
 ///
 /// Derived from `trainingSetting`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MicrosoftTrainingAssignmentMapping {
     /// The `settingType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3664,17 +6091,47 @@ pub struct MicrosoftTrainingAssignmentMapping {
     pub assigned_to: crate::Patch<Vec<crate::models::TrainingAssignedTo>>,
     /// The `training` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub training: crate::Patch<crate::models::Training>,
+    pub training: crate::Patch<Box<crate::models::Training>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for MicrosoftTrainingAssignmentMapping {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for MicrosoftTrainingAssignmentMapping {
+    const NAME: &'static str = "microsoft.graph.microsoftTrainingAssignmentMapping";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "settingType" => self.setting_type = map.next_value()?,
+            "assignedTo" => self.assigned_to = map.next_value()?,
+            "training" => self.training = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.networkConnection` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NetworkConnection {
     /// Name of the application managing the network connection (for example, Facebook or SMTP).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3750,37 +6207,115 @@ pub struct NetworkConnection {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for NetworkConnection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for NetworkConnection {
+    const NAME: &'static str = "microsoft.graph.networkConnection";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "applicationName" => self.application_name = map.next_value()?,
+            "destinationAddress" => self.destination_address = map.next_value()?,
+            "destinationDomain" => self.destination_domain = map.next_value()?,
+            "destinationLocation" => self.destination_location = map.next_value()?,
+            "destinationPort" => self.destination_port = map.next_value()?,
+            "destinationUrl" => self.destination_url = map.next_value()?,
+            "direction" => self.direction = map.next_value()?,
+            "domainRegisteredDateTime" => self.domain_registered_date_time = map.next_value()?,
+            "localDnsName" => self.local_dns_name = map.next_value()?,
+            "natDestinationAddress" => self.nat_destination_address = map.next_value()?,
+            "natDestinationPort" => self.nat_destination_port = map.next_value()?,
+            "natSourceAddress" => self.nat_source_address = map.next_value()?,
+            "natSourcePort" => self.nat_source_port = map.next_value()?,
+            "protocol" => self.protocol = map.next_value()?,
+            "riskScore" => self.risk_score = map.next_value()?,
+            "sourceAddress" => self.source_address = map.next_value()?,
+            "sourceLocation" => self.source_location = map.next_value()?,
+            "sourcePort" => self.source_port = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "urlParameters" => self.url_parameters = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.noTrainingNotificationSetting` complex type.
 ///
 /// Derived from `endUserNotificationSetting`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NoTrainingNotificationSetting {
     /// The `notificationPreference` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_preference: crate::Patch<crate::models::EndUserNotificationPreference>,
     /// The `positiveReinforcement` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub positive_reinforcement: crate::Patch<crate::models::PositiveReinforcementNotification>,
+    pub positive_reinforcement: crate::Patch<Box<crate::models::PositiveReinforcementNotification>>,
     /// The `settingType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub setting_type: crate::Patch<crate::models::EndUserNotificationSettingType>,
     /// The `simulationNotification` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub simulation_notification: crate::Patch<crate::models::SimulationNotification>,
+    pub simulation_notification: crate::Patch<Box<crate::models::SimulationNotification>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for NoTrainingNotificationSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for NoTrainingNotificationSetting {
+    const NAME: &'static str = "microsoft.graph.noTrainingNotificationSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "notificationPreference" => self.notification_preference = map.next_value()?,
+            "positiveReinforcement" => self.positive_reinforcement = map.next_value()?,
+            "settingType" => self.setting_type = map.next_value()?,
+            "simulationNotification" => self.simulation_notification = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.noTrainingSetting` complex type.
 ///
 /// Derived from `trainingSetting`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NoTrainingSetting {
     /// The `settingType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3791,10 +6326,38 @@ pub struct NoTrainingSetting {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for NoTrainingSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for NoTrainingSetting {
+    const NAME: &'static str = "microsoft.graph.noTrainingSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "settingType" => self.setting_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.oAuthConsentAppDetail` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OAuthConsentAppDetail {
     /// The `appScope` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3811,14 +6374,44 @@ pub struct OAuthConsentAppDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for OAuthConsentAppDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for OAuthConsentAppDetail {
+    const NAME: &'static str = "microsoft.graph.oAuthConsentAppDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "appScope" => self.app_scope = map.next_value()?,
+            "displayLogo" => self.display_logo = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.payloadCoachmark` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PayloadCoachmark {
     /// The `coachmarkLocation` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub coachmark_location: crate::Patch<crate::models::CoachmarkLocation>,
+    pub coachmark_location: crate::Patch<Box<crate::models::CoachmarkLocation>>,
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -3840,10 +6433,43 @@ pub struct PayloadCoachmark {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for PayloadCoachmark {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for PayloadCoachmark {
+    const NAME: &'static str = "microsoft.graph.payloadCoachmark";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "coachmarkLocation" => self.coachmark_location = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "indicator" => self.indicator = map.next_value()?,
+            "isValid" => self.is_valid = map.next_value()?,
+            "language" => self.language = map.next_value()?,
+            "order" => self.order = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.payloadDetail` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PayloadDetail {
     /// The `coachmarks` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3858,6 +6484,36 @@ pub struct PayloadDetail {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for PayloadDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for PayloadDetail {
+    const NAME: &'static str = "microsoft.graph.payloadDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "coachmarks" => self.coachmarks = map.next_value()?,
+            "content" => self.content = map.next_value()?,
+            "phishingUrl" => self.phishing_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `payloadDetail` or any type derived from it, chosen by `@odata.type` when reading.
@@ -3880,16 +6536,35 @@ pub enum AnyPayloadDetail {
 #[cfg(feature = "security")]
 impl<'de> serde::Deserialize<'de> for AnyPayloadDetail {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::polymorphic::Polymorphic for AnyPayloadDetail {
+    const DECLARED: &'static str = "microsoft.graph.payloadDetail";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.payloadDetail") => {
-                Self::PayloadDetail(crate::edm::from_value(value)?)
+                Self::PayloadDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.emailPayloadDetail") => {
-                Self::EmailPayloadDetail(crate::edm::from_value(value)?)
+                Self::EmailPayloadDetail(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::PayloadDetail(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -3897,8 +6572,8 @@ impl<'de> serde::Deserialize<'de> for AnyPayloadDetail {
 ///
 /// Derived from `baseEndUserNotification`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PositiveReinforcementNotification {
     /// The `defaultLanguage` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3908,17 +6583,47 @@ pub struct PositiveReinforcementNotification {
     pub delivery_preference: crate::Patch<crate::models::NotificationDeliveryPreference>,
     /// The `endUserNotification` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end_user_notification: crate::Patch<crate::models::EndUserNotification>,
+    pub end_user_notification: crate::Patch<Box<crate::models::EndUserNotification>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for PositiveReinforcementNotification {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for PositiveReinforcementNotification {
+    const NAME: &'static str = "microsoft.graph.positiveReinforcementNotification";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "defaultLanguage" => self.default_language = map.next_value()?,
+            "deliveryPreference" => self.delivery_preference = map.next_value()?,
+            "endUserNotification" => self.end_user_notification = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.process` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Process {
     /// User account identifier (user account context the process ran under) for example, AccountName,
     /// SID, and so on.
@@ -3934,7 +6639,7 @@ pub struct Process {
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Complex type containing file hashes (cryptographic and location-sensitive).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub file_hash: crate::Patch<crate::models::FileHash>,
+    pub file_hash: crate::Patch<Box<crate::models::FileHash>>,
     /// The integrity level of the process. Possible values are: unknown, untrusted, low, medium, high,
     /// system.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3968,14 +6673,55 @@ pub struct Process {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for Process {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for Process {
+    const NAME: &'static str = "microsoft.graph.process";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "accountName" => self.account_name = map.next_value()?,
+            "commandLine" => self.command_line = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "fileHash" => self.file_hash = map.next_value()?,
+            "integrityLevel" => self.integrity_level = map.next_value()?,
+            "isElevated" => self.is_elevated = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "parentProcessCreatedDateTime" => {
+                self.parent_process_created_date_time = map.next_value()?
+            }
+            "parentProcessId" => self.parent_process_id = map.next_value()?,
+            "parentProcessName" => self.parent_process_name = map.next_value()?,
+            "path" => self.path = map.next_value()?,
+            "processId" => self.process_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.processContentBatchRequest` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProcessContentBatchRequest {
     /// The `contentToProcess` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub content_to_process: crate::Patch<crate::models::ProcessContentRequest>,
+    pub content_to_process: crate::Patch<Box<crate::models::ProcessContentRequest>>,
     /// The `requestId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub request_id: crate::Patch<String>,
@@ -3988,27 +6734,86 @@ pub struct ProcessContentBatchRequest {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for ProcessContentBatchRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for ProcessContentBatchRequest {
+    const NAME: &'static str = "microsoft.graph.processContentBatchRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "contentToProcess" => self.content_to_process = map.next_value()?,
+            "requestId" => self.request_id = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.processContentResponses` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProcessContentResponses {
     /// The `requestId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub request_id: crate::Patch<String>,
     /// The `results` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub results: crate::Patch<crate::models::ProcessContentResponse>,
+    pub results: crate::Patch<Box<crate::models::ProcessContentResponse>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for ProcessContentResponses {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for ProcessContentResponses {
+    const NAME: &'static str = "microsoft.graph.processContentResponses";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "requestId" => self.request_id = map.next_value()?,
+            "results" => self.results = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.recommendedAction` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecommendedAction {
     /// Web URL to the recommended action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4025,10 +6830,40 @@ pub struct RecommendedAction {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for RecommendedAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for RecommendedAction {
+    const NAME: &'static str = "microsoft.graph.recommendedAction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "actionWebUrl" => self.action_web_url = map.next_value()?,
+            "potentialScoreImpact" => self.potential_score_impact = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.registryKeyState` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RegistryKeyState {
     /// A Windows registry hive : HKEY_CURRENT_CONFIG HKEY_CURRENT_USER HKEY_LOCAL_MACHINE/SAM
     /// HKEY_LOCAL_MACHINE/Security HKEY_LOCAL_MACHINE/Software HKEY_LOCAL_MACHINE/System
@@ -4074,10 +6909,47 @@ pub struct RegistryKeyState {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for RegistryKeyState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for RegistryKeyState {
+    const NAME: &'static str = "microsoft.graph.registryKeyState";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "hive" => self.hive = map.next_value()?,
+            "key" => self.key = map.next_value()?,
+            "oldKey" => self.old_key = map.next_value()?,
+            "oldValueData" => self.old_value_data = map.next_value()?,
+            "oldValueName" => self.old_value_name = map.next_value()?,
+            "operation" => self.operation = map.next_value()?,
+            "processId" => self.process_id = map.next_value()?,
+            "valueData" => self.value_data = map.next_value()?,
+            "valueName" => self.value_name = map.next_value()?,
+            "valueType" => self.value_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.riskServicePrincipalActivity` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RiskServicePrincipalActivity {
     /// Details of the detected risk. Note: Details for this property are only available for Workload
     /// Identities Premium customers. Events in tenants without this license will be returned hidden. The
@@ -4096,10 +6968,39 @@ pub struct RiskServicePrincipalActivity {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for RiskServicePrincipalActivity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for RiskServicePrincipalActivity {
+    const NAME: &'static str = "microsoft.graph.riskServicePrincipalActivity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "detail" => self.detail = map.next_value()?,
+            "riskEventTypes" => self.risk_event_types = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.riskUserActivity` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RiskUserActivity {
     /// Details of the detected risk. Possible values are: none, adminGeneratedTemporaryPassword,
     /// userPerformedSecuredPasswordChange, userPerformedSecuredPasswordReset, adminConfirmedSigninSafe,
@@ -4116,10 +7017,39 @@ pub struct RiskUserActivity {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for RiskUserActivity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for RiskUserActivity {
+    const NAME: &'static str = "microsoft.graph.riskUserActivity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "detail" => self.detail = map.next_value()?,
+            "riskEventTypes" => self.risk_event_types = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.secureScoreControlStateUpdate` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SecureScoreControlStateUpdate {
     /// Assigns the control to the user who will take the action.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4143,10 +7073,42 @@ pub struct SecureScoreControlStateUpdate {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SecureScoreControlStateUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SecureScoreControlStateUpdate {
+    const NAME: &'static str = "microsoft.graph.secureScoreControlStateUpdate";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "assignedTo" => self.assigned_to = map.next_value()?,
+            "comment" => self.comment = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "updatedBy" => self.updated_by = map.next_value()?,
+            "updatedDateTime" => self.updated_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.securityResource` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SecurityResource {
     /// Name of the resource that is related to current alert. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4161,10 +7123,39 @@ pub struct SecurityResource {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SecurityResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SecurityResource {
+    const NAME: &'static str = "microsoft.graph.securityResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "resource" => self.resource = map.next_value()?,
+            "resourceType" => self.resource_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.securityVendorInformation` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SecurityVendorInformation {
     /// Specific provider (product/service - not vendor company); for example, WindowsDefenderATP.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4184,10 +7175,41 @@ pub struct SecurityVendorInformation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SecurityVendorInformation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SecurityVendorInformation {
+    const NAME: &'static str = "microsoft.graph.securityVendorInformation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "provider" => self.provider = map.next_value()?,
+            "providerVersion" => self.provider_version = map.next_value()?,
+            "subProvider" => self.sub_provider = map.next_value()?,
+            "vendor" => self.vendor = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.signInLocation` complex type.
 #[cfg(any(feature = "security", feature = "reports"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SignInLocation {
     /// Provides the city where the sign-in originated. This is calculated using latitude/longitude
     /// information from the sign-in activity.
@@ -4199,7 +7221,7 @@ pub struct SignInLocation {
     pub country_or_region: crate::Patch<String>,
     /// Provides the latitude, longitude and altitude where the sign-in originated.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub geo_coordinates: crate::Patch<crate::models::GeoCoordinates>,
+    pub geo_coordinates: crate::Patch<Box<crate::models::GeoCoordinates>>,
     /// Provides the State where the sign-in originated. This is calculated using latitude/longitude
     /// information from the sign-in activity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4210,10 +7232,41 @@ pub struct SignInLocation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "security", feature = "reports"))]
+impl<'de> serde::Deserialize<'de> for SignInLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "security", feature = "reports"))]
+impl crate::read_fields::ReadFields for SignInLocation {
+    const NAME: &'static str = "microsoft.graph.signInLocation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "city" => self.city = map.next_value()?,
+            "countryOrRegion" => self.country_or_region = map.next_value()?,
+            "geoCoordinates" => self.geo_coordinates = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.simulationEvent` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SimulationEvent {
     /// Count of the simulation event occurrence in an attack simulation and training campaign.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4227,10 +7280,39 @@ pub struct SimulationEvent {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SimulationEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SimulationEvent {
+    const NAME: &'static str = "microsoft.graph.simulationEvent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "count" => self.count = map.next_value()?,
+            "eventName" => self.event_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.simulationEventsContent` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SimulationEventsContent {
     /// Actual percentage of users who fell for the simulated attack in an attack simulation and training
     /// campaign.
@@ -4245,12 +7327,41 @@ pub struct SimulationEventsContent {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SimulationEventsContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SimulationEventsContent {
+    const NAME: &'static str = "microsoft.graph.simulationEventsContent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "compromisedRate" => self.compromised_rate = map.next_value()?,
+            "events" => self.events = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.simulationNotification` complex type.
 ///
 /// Derived from `baseEndUserNotification`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SimulationNotification {
     /// The `defaultLanguage` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4260,21 +7371,51 @@ pub struct SimulationNotification {
     pub targetted_user_type: crate::Patch<crate::models::TargettedUserType>,
     /// The `endUserNotification` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end_user_notification: crate::Patch<crate::models::EndUserNotification>,
+    pub end_user_notification: crate::Patch<Box<crate::models::EndUserNotification>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SimulationNotification {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SimulationNotification {
+    const NAME: &'static str = "microsoft.graph.simulationNotification";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "defaultLanguage" => self.default_language = map.next_value()?,
+            "targettedUserType" => self.targetted_user_type = map.next_value()?,
+            "endUserNotification" => self.end_user_notification = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.simulationReport` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SimulationReport {
     /// Overview of an attack simulation and training campaign.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub overview: crate::Patch<crate::models::SimulationReportOverview>,
+    pub overview: crate::Patch<Box<crate::models::SimulationReportOverview>>,
     /// The tenant users and their online actions in an attack simulation and training campaign.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub simulation_users: crate::Patch<Vec<crate::models::UserSimulationDetails>>,
@@ -4284,10 +7425,39 @@ pub struct SimulationReport {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SimulationReport {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SimulationReport {
+    const NAME: &'static str = "microsoft.graph.simulationReport";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "overview" => self.overview = map.next_value()?,
+            "simulationUsers" => self.simulation_users = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.simulationReportOverview` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SimulationReportOverview {
     /// List of recommended actions for a tenant to improve its security posture based on the attack
     /// simulation and training campaign attack type.
@@ -4298,22 +7468,53 @@ pub struct SimulationReportOverview {
     pub resolved_targets_count: crate::Patch<i32>,
     /// Summary of simulation events in the attack simulation and training campaign.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub simulation_events_content: crate::Patch<crate::models::SimulationEventsContent>,
+    pub simulation_events_content: crate::Patch<Box<crate::models::SimulationEventsContent>>,
     /// Summary of assigned trainings in the attack simulation and training campaign.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub training_events_content: crate::Patch<crate::models::TrainingEventsContent>,
+    pub training_events_content: crate::Patch<Box<crate::models::TrainingEventsContent>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SimulationReportOverview {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SimulationReportOverview {
+    const NAME: &'static str = "microsoft.graph.simulationReportOverview";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "recommendedActions" => self.recommended_actions = map.next_value()?,
+            "resolvedTargetsCount" => self.resolved_targets_count = map.next_value()?,
+            "simulationEventsContent" => self.simulation_events_content = map.next_value()?,
+            "trainingEventsContent" => self.training_events_content = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.subjectRightsRequestAllMailboxLocation` complex type.
 ///
 /// Derived from `subjectRightsRequestMailboxLocation`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SubjectRightsRequestAllMailboxLocation {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -4321,12 +7522,37 @@ pub struct SubjectRightsRequestAllMailboxLocation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SubjectRightsRequestAllMailboxLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SubjectRightsRequestAllMailboxLocation {
+    const NAME: &'static str = "microsoft.graph.subjectRightsRequestAllMailboxLocation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.subjectRightsRequestAllSiteLocation` complex type.
 ///
 /// Derived from `subjectRightsRequestSiteLocation`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SubjectRightsRequestAllSiteLocation {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -4334,10 +7560,35 @@ pub struct SubjectRightsRequestAllSiteLocation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SubjectRightsRequestAllSiteLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SubjectRightsRequestAllSiteLocation {
+    const NAME: &'static str = "microsoft.graph.subjectRightsRequestAllSiteLocation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.subjectRightsRequestDetail` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SubjectRightsRequestDetail {
     /// Count of items that are excluded from the request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4366,12 +7617,46 @@ pub struct SubjectRightsRequestDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SubjectRightsRequestDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SubjectRightsRequestDetail {
+    const NAME: &'static str = "microsoft.graph.subjectRightsRequestDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "excludedItemCount" => self.excluded_item_count = map.next_value()?,
+            "insightCounts" => self.insight_counts = map.next_value()?,
+            "itemCount" => self.item_count = map.next_value()?,
+            "itemNeedReview" => self.item_need_review = map.next_value()?,
+            "productItemCounts" => self.product_item_counts = map.next_value()?,
+            "signedOffItemCount" => self.signed_off_item_count = map.next_value()?,
+            "totalItemSize" => self.total_item_size = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.subjectRightsRequestEnumeratedMailboxLocation` complex type.
 ///
 /// Derived from `subjectRightsRequestMailboxLocation`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SubjectRightsRequestEnumeratedMailboxLocation {
     /// The `userPrincipalNames` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4382,12 +7667,40 @@ pub struct SubjectRightsRequestEnumeratedMailboxLocation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SubjectRightsRequestEnumeratedMailboxLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SubjectRightsRequestEnumeratedMailboxLocation {
+    const NAME: &'static str = "microsoft.graph.subjectRightsRequestEnumeratedMailboxLocation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "userPrincipalNames" => self.user_principal_names = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.subjectRightsRequestEnumeratedSiteLocation` complex type.
 ///
 /// Derived from `subjectRightsRequestSiteLocation`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SubjectRightsRequestEnumeratedSiteLocation {
     /// The `urls` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4398,14 +7711,42 @@ pub struct SubjectRightsRequestEnumeratedSiteLocation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SubjectRightsRequestEnumeratedSiteLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SubjectRightsRequestEnumeratedSiteLocation {
+    const NAME: &'static str = "microsoft.graph.subjectRightsRequestEnumeratedSiteLocation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "urls" => self.urls = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.subjectRightsRequestHistory` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SubjectRightsRequestHistory {
     /// Identity of the user who changed the subject rights request.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub changed_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub changed_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Data and time when the entity was changed.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -4426,15 +7767,72 @@ pub struct SubjectRightsRequestHistory {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SubjectRightsRequestHistory {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SubjectRightsRequestHistory {
+    const NAME: &'static str = "microsoft.graph.subjectRightsRequestHistory";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "changedBy" => self.changed_by = map.next_value()?,
+            "eventDateTime" => self.event_date_time = map.next_value()?,
+            "stage" => self.stage = map.next_value()?,
+            "stageStatus" => self.stage_status = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.subjectRightsRequestMailboxLocation` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SubjectRightsRequestMailboxLocation {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SubjectRightsRequestMailboxLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SubjectRightsRequestMailboxLocation {
+    const NAME: &'static str = "microsoft.graph.subjectRightsRequestMailboxLocation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `subjectRightsRequestMailboxLocation` or any type derived from it, chosen by `@odata.type` when reading.
@@ -4461,31 +7859,77 @@ pub enum AnySubjectRightsRequestMailboxLocation {
 #[cfg(feature = "security")]
 impl<'de> serde::Deserialize<'de> for AnySubjectRightsRequestMailboxLocation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::polymorphic::Polymorphic for AnySubjectRightsRequestMailboxLocation {
+    const DECLARED: &'static str = "microsoft.graph.subjectRightsRequestMailboxLocation";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.subjectRightsRequestMailboxLocation") => {
-                Self::SubjectRightsRequestMailboxLocation(crate::edm::from_value(value)?)
+                Self::SubjectRightsRequestMailboxLocation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.subjectRightsRequestAllMailboxLocation") => {
-                Self::SubjectRightsRequestAllMailboxLocation(crate::edm::from_value(value)?)
+                Self::SubjectRightsRequestAllMailboxLocation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.subjectRightsRequestEnumeratedMailboxLocation") => {
-                Self::SubjectRightsRequestEnumeratedMailboxLocation(crate::edm::from_value(value)?)
+                Self::SubjectRightsRequestEnumeratedMailboxLocation(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::SubjectRightsRequestMailboxLocation(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.subjectRightsRequestSiteLocation` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SubjectRightsRequestSiteLocation {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SubjectRightsRequestSiteLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SubjectRightsRequestSiteLocation {
+    const NAME: &'static str = "microsoft.graph.subjectRightsRequestSiteLocation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `subjectRightsRequestSiteLocation` or any type derived from it, chosen by `@odata.type` when reading.
@@ -4512,30 +7956,51 @@ pub enum AnySubjectRightsRequestSiteLocation {
 #[cfg(feature = "security")]
 impl<'de> serde::Deserialize<'de> for AnySubjectRightsRequestSiteLocation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::polymorphic::Polymorphic for AnySubjectRightsRequestSiteLocation {
+    const DECLARED: &'static str = "microsoft.graph.subjectRightsRequestSiteLocation";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.subjectRightsRequestSiteLocation") => {
-                Self::SubjectRightsRequestSiteLocation(crate::edm::from_value(value)?)
+                Self::SubjectRightsRequestSiteLocation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.subjectRightsRequestAllSiteLocation") => {
-                Self::SubjectRightsRequestAllSiteLocation(crate::edm::from_value(value)?)
+                Self::SubjectRightsRequestAllSiteLocation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.subjectRightsRequestEnumeratedSiteLocation") => {
-                Self::SubjectRightsRequestEnumeratedSiteLocation(crate::edm::from_value(value)?)
+                Self::SubjectRightsRequestEnumeratedSiteLocation(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::SubjectRightsRequestSiteLocation(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.subjectRightsRequestStageDetail` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SubjectRightsRequestStageDetail {
     /// Describes the error, if any, for the current stage.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The stage of the subject rights request. Possible values are: contentRetrieval, contentReview,
     /// generateReport, contentDeletion, caseResolved, unknownFutureValue.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4550,10 +8015,40 @@ pub struct SubjectRightsRequestStageDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for SubjectRightsRequestStageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for SubjectRightsRequestStageDetail {
+    const NAME: &'static str = "microsoft.graph.subjectRightsRequestStageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "error" => self.error = map.next_value()?,
+            "stage" => self.stage = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.trainingEventsContent` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TrainingEventsContent {
     /// List of assigned trainings and their information in an attack simulation and training campaign.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4567,40 +8062,103 @@ pub struct TrainingEventsContent {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for TrainingEventsContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for TrainingEventsContent {
+    const NAME: &'static str = "microsoft.graph.trainingEventsContent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "assignedTrainingsInfos" => self.assigned_trainings_infos = map.next_value()?,
+            "trainingsAssignedUserCount" => {
+                self.trainings_assigned_user_count = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.trainingNotificationSetting` complex type.
 ///
 /// Derived from `endUserNotificationSetting`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TrainingNotificationSetting {
     /// The `notificationPreference` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_preference: crate::Patch<crate::models::EndUserNotificationPreference>,
     /// The `positiveReinforcement` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub positive_reinforcement: crate::Patch<crate::models::PositiveReinforcementNotification>,
+    pub positive_reinforcement: crate::Patch<Box<crate::models::PositiveReinforcementNotification>>,
     /// The `settingType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub setting_type: crate::Patch<crate::models::EndUserNotificationSettingType>,
     /// The `trainingAssignment` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub training_assignment: crate::Patch<crate::models::AnyBaseEndUserNotification>,
+    pub training_assignment: crate::Patch<Box<crate::models::AnyBaseEndUserNotification>>,
     /// The `trainingReminder` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub training_reminder: crate::Patch<crate::models::TrainingReminderNotification>,
+    pub training_reminder: crate::Patch<Box<crate::models::TrainingReminderNotification>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for TrainingNotificationSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for TrainingNotificationSetting {
+    const NAME: &'static str = "microsoft.graph.trainingNotificationSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "notificationPreference" => self.notification_preference = map.next_value()?,
+            "positiveReinforcement" => self.positive_reinforcement = map.next_value()?,
+            "settingType" => self.setting_type = map.next_value()?,
+            "trainingAssignment" => self.training_assignment = map.next_value()?,
+            "trainingReminder" => self.training_reminder = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.trainingReminderNotification` complex type.
 ///
 /// Derived from `baseEndUserNotification`; inherited properties are included.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TrainingReminderNotification {
     /// The `defaultLanguage` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4610,17 +8168,47 @@ pub struct TrainingReminderNotification {
     pub delivery_frequency: crate::Patch<crate::models::NotificationDeliveryFrequency>,
     /// The `endUserNotification` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end_user_notification: crate::Patch<crate::models::EndUserNotification>,
+    pub end_user_notification: crate::Patch<Box<crate::models::EndUserNotification>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for TrainingReminderNotification {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for TrainingReminderNotification {
+    const NAME: &'static str = "microsoft.graph.trainingReminderNotification";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "defaultLanguage" => self.default_language = map.next_value()?,
+            "deliveryFrequency" => self.delivery_frequency = map.next_value()?,
+            "endUserNotification" => self.end_user_notification = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.trainingSetting` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TrainingSetting {
     /// The `settingType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4629,6 +8217,34 @@ pub struct TrainingSetting {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for TrainingSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for TrainingSetting {
+    const NAME: &'static str = "microsoft.graph.trainingSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "settingType" => self.setting_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `trainingSetting` or any type derived from it, chosen by `@odata.type` when reading.
@@ -4659,35 +8275,54 @@ pub enum AnyTrainingSetting {
 #[cfg(feature = "security")]
 impl<'de> serde::Deserialize<'de> for AnyTrainingSetting {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::polymorphic::Polymorphic for AnyTrainingSetting {
+    const DECLARED: &'static str = "microsoft.graph.trainingSetting";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.trainingSetting") => {
-                Self::TrainingSetting(crate::edm::from_value(value)?)
+                Self::TrainingSetting(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.customTrainingSetting") => {
-                Self::CustomTrainingSetting(crate::edm::from_value(value)?)
+                Self::CustomTrainingSetting(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.microsoftCustomTrainingSetting") => {
-                Self::MicrosoftCustomTrainingSetting(crate::edm::from_value(value)?)
+                Self::MicrosoftCustomTrainingSetting(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.microsoftManagedTrainingSetting") => {
-                Self::MicrosoftManagedTrainingSetting(crate::edm::from_value(value)?)
+                Self::MicrosoftManagedTrainingSetting(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.microsoftTrainingAssignmentMapping") => {
-                Self::MicrosoftTrainingAssignmentMapping(crate::edm::from_value(value)?)
+                Self::MicrosoftTrainingAssignmentMapping(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.noTrainingSetting") => {
-                Self::NoTrainingSetting(crate::edm::from_value(value)?)
+                Self::NoTrainingSetting(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::TrainingSetting(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.uriClickSecurityState` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UriClickSecurityState {
     /// The `clickAction` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4713,10 +8348,43 @@ pub struct UriClickSecurityState {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for UriClickSecurityState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for UriClickSecurityState {
+    const NAME: &'static str = "microsoft.graph.uriClickSecurityState";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "clickAction" => self.click_action = map.next_value()?,
+            "clickDateTime" => self.click_date_time = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "sourceId" => self.source_id = map.next_value()?,
+            "uriDomain" => self.uri_domain = map.next_value()?,
+            "verdict" => self.verdict = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.userSecurityState` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserSecurityState {
     /// AAD User object identifier (GUID) - represents the physical/multi-account user entity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4773,10 +8441,53 @@ pub struct UserSecurityState {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for UserSecurityState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for UserSecurityState {
+    const NAME: &'static str = "microsoft.graph.userSecurityState";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "aadUserId" => self.aad_user_id = map.next_value()?,
+            "accountName" => self.account_name = map.next_value()?,
+            "domainName" => self.domain_name = map.next_value()?,
+            "emailRole" => self.email_role = map.next_value()?,
+            "isVpn" => self.is_vpn = map.next_value()?,
+            "logonDateTime" => self.logon_date_time = map.next_value()?,
+            "logonId" => self.logon_id = map.next_value()?,
+            "logonIp" => self.logon_ip = map.next_value()?,
+            "logonLocation" => self.logon_location = map.next_value()?,
+            "logonType" => self.logon_type = map.next_value()?,
+            "onPremisesSecurityIdentifier" => {
+                self.on_premises_security_identifier = map.next_value()?
+            }
+            "riskScore" => self.risk_score = map.next_value()?,
+            "userAccountType" => self.user_account_type = map.next_value()?,
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.userSimulationDetails` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserSimulationDetails {
     /// Number of trainings assigned to a user in an attack simulation and training campaign.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4803,7 +8514,7 @@ pub struct UserSimulationDetails {
     pub simulation_events: crate::Patch<Vec<crate::models::UserSimulationEventInfo>>,
     /// User in an attack simulation and training campaign.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub simulation_user: crate::Patch<crate::models::AttackSimulationUser>,
+    pub simulation_user: crate::Patch<Box<crate::models::AttackSimulationUser>>,
     /// List of training events of a user in the attack simulation and training campaign.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub training_events: crate::Patch<Vec<crate::models::UserTrainingEventInfo>>,
@@ -4813,10 +8524,46 @@ pub struct UserSimulationDetails {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for UserSimulationDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for UserSimulationDetails {
+    const NAME: &'static str = "microsoft.graph.userSimulationDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "assignedTrainingsCount" => self.assigned_trainings_count = map.next_value()?,
+            "completedTrainingsCount" => self.completed_trainings_count = map.next_value()?,
+            "compromisedDateTime" => self.compromised_date_time = map.next_value()?,
+            "inProgressTrainingsCount" => self.in_progress_trainings_count = map.next_value()?,
+            "isCompromised" => self.is_compromised = map.next_value()?,
+            "reportedPhishDateTime" => self.reported_phish_date_time = map.next_value()?,
+            "simulationEvents" => self.simulation_events = map.next_value()?,
+            "simulationUser" => self.simulation_user = map.next_value()?,
+            "trainingEvents" => self.training_events = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.userSimulationEventInfo` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserSimulationEventInfo {
     /// Browser information from where the simulation event was initiated by a user in an attack
     /// simulation and training campaign.
@@ -4845,10 +8592,43 @@ pub struct UserSimulationEventInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for UserSimulationEventInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for UserSimulationEventInfo {
+    const NAME: &'static str = "microsoft.graph.userSimulationEventInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "browser" => self.browser = map.next_value()?,
+            "clickSource" => self.click_source = map.next_value()?,
+            "eventDateTime" => self.event_date_time = map.next_value()?,
+            "eventName" => self.event_name = map.next_value()?,
+            "ipAddress" => self.ip_address = map.next_value()?,
+            "osPlatformDeviceDetails" => self.os_platform_device_details = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.userTrainingContentEventInfo` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserTrainingContentEventInfo {
     /// Browser of the user from where the training event was generated.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4872,10 +8652,42 @@ pub struct UserTrainingContentEventInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for UserTrainingContentEventInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for UserTrainingContentEventInfo {
+    const NAME: &'static str = "microsoft.graph.userTrainingContentEventInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "browser" => self.browser = map.next_value()?,
+            "contentDateTime" => self.content_date_time = map.next_value()?,
+            "ipAddress" => self.ip_address = map.next_value()?,
+            "osPlatformDeviceDetails" => self.os_platform_device_details = map.next_value()?,
+            "potentialScoreImpact" => self.potential_score_impact = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.userTrainingEventInfo` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserTrainingEventInfo {
     /// Display name of the training.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4886,23 +8698,59 @@ pub struct UserTrainingEventInfo {
     pub latest_training_status: crate::Patch<crate::models::TrainingStatus>,
     /// Event details of the training when it was assigned to the user.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub training_assigned_properties: crate::Patch<crate::models::UserTrainingContentEventInfo>,
+    pub training_assigned_properties:
+        crate::Patch<Box<crate::models::UserTrainingContentEventInfo>>,
     /// Event details of the training when it was completed by the user.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub training_completed_properties: crate::Patch<crate::models::UserTrainingContentEventInfo>,
+    pub training_completed_properties:
+        crate::Patch<Box<crate::models::UserTrainingContentEventInfo>>,
     /// Event details of the training when it was updated/in-progress by the user.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub training_updated_properties: crate::Patch<crate::models::UserTrainingContentEventInfo>,
+    pub training_updated_properties: crate::Patch<Box<crate::models::UserTrainingContentEventInfo>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for UserTrainingEventInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for UserTrainingEventInfo {
+    const NAME: &'static str = "microsoft.graph.userTrainingEventInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "latestTrainingStatus" => self.latest_training_status = map.next_value()?,
+            "trainingAssignedProperties" => self.training_assigned_properties = map.next_value()?,
+            "trainingCompletedProperties" => {
+                self.training_completed_properties = map.next_value()?
+            }
+            "trainingUpdatedProperties" => self.training_updated_properties = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.vulnerabilityState` complex type.
 #[cfg(feature = "security")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VulnerabilityState {
     /// Common Vulnerabilities and Exposures (CVE) for the vulnerability.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4918,6 +8766,36 @@ pub struct VulnerabilityState {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "security")]
+impl<'de> serde::Deserialize<'de> for VulnerabilityState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "security")]
+impl crate::read_fields::ReadFields for VulnerabilityState {
+    const NAME: &'static str = "microsoft.graph.vulnerabilityState";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "cve" => self.cve = map.next_value()?,
+            "severity" => self.severity = map.next_value()?,
+            "wasRunning" => self.was_running = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "security")]

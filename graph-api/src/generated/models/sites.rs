@@ -51,7 +51,7 @@ pub struct ContentTypeAssociateWithHubSitesBody {
 pub struct ContentTypeCopyToDefaultContentLocationBody {
     /// The `sourceFile` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_file: Option<crate::models::ItemReference>,
+    pub source_file: Option<Box<crate::models::ItemReference>>,
     /// The `destinationFileName` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub destination_file_name: Option<String>,
@@ -121,15 +121,15 @@ pub struct SiteCollectionRemoveBody {
 ///
 /// Derived from `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BaseSitePage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -141,7 +141,7 @@ pub struct BaseSitePage {
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -150,7 +150,7 @@ pub struct BaseSitePage {
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_reference: crate::Patch<crate::models::ItemReference>,
+    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
@@ -159,22 +159,66 @@ pub struct BaseSitePage {
     pub page_layout: crate::Patch<crate::models::PageLayoutType>,
     /// The `publishingState` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub publishing_state: crate::Patch<crate::models::PublicationFacet>,
+    pub publishing_state: crate::Patch<Box<crate::models::PublicationFacet>>,
     /// The `title` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by_user: crate::Patch<crate::models::AnyUser>,
+    pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Identity of the user who last modified the item. Read-only.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by_user: crate::Patch<crate::models::AnyUser>,
+    pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for BaseSitePage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for BaseSitePage {
+    const NAME: &'static str = "microsoft.graph.baseSitePage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "eTag" => self.e_tag = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "parentReference" => self.parent_reference = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "pageLayout" => self.page_layout = map.next_value()?,
+            "publishingState" => self.publishing_state = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "createdByUser" => self.created_by_user = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -217,14 +261,33 @@ pub enum AnyBaseSitePage {
 #[cfg(feature = "sites")]
 impl<'de> serde::Deserialize<'de> for AnyBaseSitePage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::polymorphic::Polymorphic for AnyBaseSitePage {
+    const DECLARED: &'static str = "microsoft.graph.baseSitePage";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.baseSitePage") => {
-                Self::BaseSitePage(crate::edm::from_value(value)?)
+                Self::BaseSitePage(serde::Deserialize::deserialize(d)?)
             }
-            Some("microsoft.graph.sitePage") => Self::SitePage(crate::edm::from_value(value)?),
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some("microsoft.graph.sitePage") => Self::SitePage(serde::Deserialize::deserialize(d)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::BaseSitePage(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -232,8 +295,8 @@ impl<'de> serde::Deserialize<'de> for AnyBaseSitePage {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CanvasLayout {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -243,11 +306,41 @@ pub struct CanvasLayout {
     pub horizontal_sections: crate::Patch<Vec<crate::models::HorizontalSection>>,
     /// The `verticalSection` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub vertical_section: crate::Patch<crate::models::VerticalSection>,
+    pub vertical_section: crate::Patch<Box<crate::models::VerticalSection>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for CanvasLayout {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for CanvasLayout {
+    const NAME: &'static str = "microsoft.graph.canvasLayout";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "horizontalSections" => self.horizontal_sections = map.next_value()?,
+            "verticalSection" => self.vertical_section = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -264,36 +357,36 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ColumnDefinition {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// This column stores boolean values.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub boolean: crate::Patch<crate::models::BooleanColumn>,
+    pub boolean: crate::Patch<Box<crate::models::BooleanColumn>>,
     /// This column's data is calculated based on other columns.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub calculated: crate::Patch<crate::models::CalculatedColumn>,
+    pub calculated: crate::Patch<Box<crate::models::CalculatedColumn>>,
     /// This column stores data from a list of choices.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub choice: crate::Patch<crate::models::ChoiceColumn>,
+    pub choice: crate::Patch<Box<crate::models::ChoiceColumn>>,
     /// For site columns, the name of the group this column belongs to. Helps organize related columns.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub column_group: crate::Patch<String>,
     /// This column stores content approval status.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub content_approval_status: crate::Patch<crate::models::ContentApprovalStatusColumn>,
+    pub content_approval_status: crate::Patch<Box<crate::models::ContentApprovalStatusColumn>>,
     /// This column stores currency values.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub currency: crate::Patch<crate::models::CurrencyColumn>,
+    pub currency: crate::Patch<Box<crate::models::CurrencyColumn>>,
     /// This column stores DateTime values.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub date_time: crate::Patch<crate::models::DateTimeColumn>,
+    pub date_time: crate::Patch<Box<crate::models::DateTimeColumn>>,
     /// The default value for this column.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub default_value: crate::Patch<crate::models::DefaultColumnValue>,
+    pub default_value: crate::Patch<Box<crate::models::DefaultColumnValue>>,
     /// The user-facing description of the column.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -305,13 +398,13 @@ pub struct ColumnDefinition {
     pub enforce_unique_values: crate::Patch<bool>,
     /// This column stores a geolocation.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub geolocation: crate::Patch<crate::models::GeolocationColumn>,
+    pub geolocation: crate::Patch<Box<crate::models::GeolocationColumn>>,
     /// Specifies whether the column is displayed in the user interface.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hidden: crate::Patch<bool>,
     /// This column stores hyperlink or picture values.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub hyperlink_or_picture: crate::Patch<crate::models::HyperlinkOrPictureColumn>,
+    pub hyperlink_or_picture: crate::Patch<Box<crate::models::HyperlinkOrPictureColumn>>,
     /// Specifies whether the column values can be used for sorting and searching.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub indexed: crate::Patch<bool>,
@@ -326,17 +419,17 @@ pub struct ColumnDefinition {
     pub is_sealed: crate::Patch<bool>,
     /// This column's data is looked up from another source in the site.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub lookup: crate::Patch<crate::models::LookupColumn>,
+    pub lookup: crate::Patch<Box<crate::models::LookupColumn>>,
     /// The API-facing name of the column as it appears in the \[fields\]\[\] on a \[listItem\]\[\]. For
     /// the user-facing name, see displayName.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// This column stores number values.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub number: crate::Patch<crate::models::NumberColumn>,
+    pub number: crate::Patch<Box<crate::models::NumberColumn>>,
     /// This column stores Person or Group values.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub person_or_group: crate::Patch<crate::models::PersonOrGroupColumn>,
+    pub person_or_group: crate::Patch<Box<crate::models::PersonOrGroupColumn>>,
     /// If 'true', changes to this column will be propagated to lists that implement the column.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub propagate_changes: crate::Patch<bool>,
@@ -349,22 +442,22 @@ pub struct ColumnDefinition {
     /// ContentType from which this column is inherited from. Present only in contentTypes columns
     /// response. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub source_content_type: crate::Patch<crate::models::ContentTypeInfo>,
+    pub source_content_type: crate::Patch<Box<crate::models::ContentTypeInfo>>,
     /// This column stores taxonomy terms.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub term: crate::Patch<crate::models::TermColumn>,
+    pub term: crate::Patch<Box<crate::models::TermColumn>>,
     /// This column stores text values.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub text: crate::Patch<crate::models::TextColumn>,
+    pub text: crate::Patch<Box<crate::models::TextColumn>>,
     /// This column stores thumbnail values.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub thumbnail: crate::Patch<crate::models::ThumbnailColumn>,
+    pub thumbnail: crate::Patch<Box<crate::models::ThumbnailColumn>>,
     /// For site columns, the type of column. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::ColumnTypes>,
     /// This column stores validation formula and message for the column.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub validation: crate::Patch<crate::models::ColumnValidation>,
+    pub validation: crate::Patch<Box<crate::models::ColumnValidation>>,
     /// The source column for the content type column.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_column: crate::Patch<Box<crate::models::ColumnDefinition>>,
@@ -372,6 +465,66 @@ pub struct ColumnDefinition {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for ColumnDefinition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for ColumnDefinition {
+    const NAME: &'static str = "microsoft.graph.columnDefinition";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "boolean" => self.boolean = map.next_value()?,
+            "calculated" => self.calculated = map.next_value()?,
+            "choice" => self.choice = map.next_value()?,
+            "columnGroup" => self.column_group = map.next_value()?,
+            "contentApprovalStatus" => self.content_approval_status = map.next_value()?,
+            "currency" => self.currency = map.next_value()?,
+            "dateTime" => self.date_time = map.next_value()?,
+            "defaultValue" => self.default_value = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "enforceUniqueValues" => self.enforce_unique_values = map.next_value()?,
+            "geolocation" => self.geolocation = map.next_value()?,
+            "hidden" => self.hidden = map.next_value()?,
+            "hyperlinkOrPicture" => self.hyperlink_or_picture = map.next_value()?,
+            "indexed" => self.indexed = map.next_value()?,
+            "isDeletable" => self.is_deletable = map.next_value()?,
+            "isReorderable" => self.is_reorderable = map.next_value()?,
+            "isSealed" => self.is_sealed = map.next_value()?,
+            "lookup" => self.lookup = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "number" => self.number = map.next_value()?,
+            "personOrGroup" => self.person_or_group = map.next_value()?,
+            "propagateChanges" => self.propagate_changes = map.next_value()?,
+            "readOnly" => self.read_only = map.next_value()?,
+            "required" => self.required = map.next_value()?,
+            "sourceContentType" => self.source_content_type = map.next_value()?,
+            "term" => self.term = map.next_value()?,
+            "text" => self.text = map.next_value()?,
+            "thumbnail" => self.thumbnail = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "validation" => self.validation = map.next_value()?,
+            "sourceColumn" => self.source_column = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -418,8 +571,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ColumnLink {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -431,6 +584,35 @@ pub struct ColumnLink {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for ColumnLink {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for ColumnLink {
+    const NAME: &'static str = "microsoft.graph.columnLink";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -446,8 +628,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContentType {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -463,11 +645,11 @@ pub struct ContentType {
     pub description: crate::Patch<String>,
     /// Document Set metadata.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub document_set: crate::Patch<crate::models::DocumentSet>,
+    pub document_set: crate::Patch<Box<crate::models::DocumentSet>>,
     /// Document template metadata. To make sure that documents have consistent content across a site and
     /// its subsites, you can associate a Word, Excel, or PowerPoint template with a site content type.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub document_template: crate::Patch<crate::models::DocumentSetContent>,
+    pub document_template: crate::Patch<Box<crate::models::DocumentSetContent>>,
     /// The name of the group this content type belongs to. Helps organize related content types.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group: crate::Patch<String>,
@@ -477,7 +659,7 @@ pub struct ContentType {
     /// If this content type is inherited from another scope (like a site), provides a reference to the
     /// item where the content type is defined.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub inherited_from: crate::Patch<crate::models::ItemReference>,
+    pub inherited_from: crate::Patch<Box<crate::models::ItemReference>>,
     /// Specifies if a content type is a built-in content type.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_built_in: crate::Patch<bool>,
@@ -486,7 +668,7 @@ pub struct ContentType {
     pub name: crate::Patch<String>,
     /// Specifies the order in which the content type appears in the selection UI.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub order: crate::Patch<crate::models::ContentTypeOrder>,
+    pub order: crate::Patch<Box<crate::models::ContentTypeOrder>>,
     /// The unique identifier of the content type.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_id: crate::Patch<String>,
@@ -523,6 +705,53 @@ pub struct ContentType {
 }
 
 #[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for ContentType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for ContentType {
+    const NAME: &'static str = "microsoft.graph.contentType";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "associatedHubsUrls" => self.associated_hubs_urls = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "documentSet" => self.document_set = map.next_value()?,
+            "documentTemplate" => self.document_template = map.next_value()?,
+            "group" => self.group = map.next_value()?,
+            "hidden" => self.hidden = map.next_value()?,
+            "inheritedFrom" => self.inherited_from = map.next_value()?,
+            "isBuiltIn" => self.is_built_in = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "order" => self.order = map.next_value()?,
+            "parentId" => self.parent_id = map.next_value()?,
+            "propagateChanges" => self.propagate_changes = map.next_value()?,
+            "readOnly" => self.read_only = map.next_value()?,
+            "sealed" => self.sealed = map.next_value()?,
+            "base" => self.base = map.next_value()?,
+            "baseTypes" => self.base_types = map.next_value()?,
+            "columnLinks" => self.column_links = map.next_value()?,
+            "columnPositions" => self.column_positions = map.next_value()?,
+            "columns" => self.columns = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "sites")]
 crate::edm::select_fields! {
     /// Property names of [`ContentType`] for a typed `$select`.
     pub enum ContentTypeField for ContentType {
@@ -553,27 +782,27 @@ crate::edm::select_fields! {
 ///
 /// Derived from `listItemVersion` < `baseItemVersion` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DocumentSetVersion {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user which last modified the version. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the version was last modified. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates the publication status of this particular version. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub publication: crate::Patch<crate::models::PublicationFacet>,
+    pub publication: crate::Patch<Box<crate::models::PublicationFacet>>,
     /// Comment about the captured version.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub comment: crate::Patch<String>,
     /// User who captured the version.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time when this version was created.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -586,11 +815,48 @@ pub struct DocumentSetVersion {
     pub should_capture_minor_version: crate::Patch<bool>,
     /// A collection of the fields and values for this version of the list item.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub fields: crate::Patch<crate::models::FieldValueSet>,
+    pub fields: crate::Patch<Box<crate::models::FieldValueSet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for DocumentSetVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for DocumentSetVersion {
+    const NAME: &'static str = "microsoft.graph.documentSetVersion";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "publication" => self.publication = map.next_value()?,
+            "comment" => self.comment = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "items" => self.items = map.next_value()?,
+            "shouldCaptureMinorVersion" => self.should_capture_minor_version = map.next_value()?,
+            "fields" => self.fields = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -614,8 +880,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FieldValueSet {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -624,6 +890,34 @@ pub struct FieldValueSet {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for FieldValueSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for FieldValueSet {
+    const NAME: &'static str = "microsoft.graph.fieldValueSet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -638,8 +932,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HorizontalSection {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -660,6 +954,37 @@ pub struct HorizontalSection {
 }
 
 #[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for HorizontalSection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for HorizontalSection {
+    const NAME: &'static str = "microsoft.graph.horizontalSection";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "emphasis" => self.emphasis = map.next_value()?,
+            "layout" => self.layout = map.next_value()?,
+            "columns" => self.columns = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "sites")]
 crate::edm::select_fields! {
     /// Property names of [`HorizontalSection`] for a typed `$select`.
     pub enum HorizontalSectionField for HorizontalSection {
@@ -674,8 +999,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HorizontalSectionColumn {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -693,6 +1018,36 @@ pub struct HorizontalSectionColumn {
 }
 
 #[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for HorizontalSectionColumn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for HorizontalSectionColumn {
+    const NAME: &'static str = "microsoft.graph.horizontalSectionColumn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "width" => self.width = map.next_value()?,
+            "webparts" => self.webparts = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "sites")]
 crate::edm::select_fields! {
     /// Property names of [`HorizontalSectionColumn`] for a typed `$select`.
     pub enum HorizontalSectionColumnField for HorizontalSectionColumn {
@@ -706,15 +1061,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct List {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -726,7 +1081,7 @@ pub struct List {
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -735,7 +1090,7 @@ pub struct List {
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_reference: crate::Patch<crate::models::ItemReference>,
+    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
@@ -744,13 +1099,13 @@ pub struct List {
     pub display_name: crate::Patch<String>,
     /// Provides additional details about the list.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub list: crate::Patch<crate::models::ListInfo>,
+    pub list: crate::Patch<Box<crate::models::ListInfo>>,
     /// Returns identifiers useful for SharePoint REST compatibility. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sharepoint_ids: crate::Patch<crate::models::SharepointIds>,
+    pub sharepoint_ids: crate::Patch<Box<crate::models::SharepointIds>>,
     /// If present, indicates that this is a system-managed list. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub system: crate::Patch<crate::models::SystemFacet>,
+    pub system: crate::Patch<Box<crate::models::SystemFacet>>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -791,6 +1146,61 @@ pub struct List {
 }
 
 #[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for List {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for List {
+    const NAME: &'static str = "microsoft.graph.list";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "eTag" => self.e_tag = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "parentReference" => self.parent_reference = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "list" => self.list = map.next_value()?,
+            "sharepointIds" => self.sharepoint_ids = map.next_value()?,
+            "system" => self.system = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "createdByUser" => self.created_by_user = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
+            "columns" => self.columns = map.next_value()?,
+            "contentTypes" => self.content_types = map.next_value()?,
+            #[cfg(feature = "files")]
+            "drive" => self.drive = map.next_value()?,
+            "items" => self.items = map.next_value()?,
+            "operations" => self.operations = map.next_value()?,
+            #[cfg(feature = "files")]
+            "permissions" => self.permissions = map.next_value()?,
+            #[cfg(feature = "subscriptions")]
+            "subscriptions" => self.subscriptions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "sites")]
 crate::edm::select_fields! {
     /// Property names of [`List`] for a typed `$select`.
     pub enum ListField for List {
@@ -819,15 +1229,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ListItem {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -839,7 +1249,7 @@ pub struct ListItem {
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -848,19 +1258,19 @@ pub struct ListItem {
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_reference: crate::Patch<crate::models::ItemReference>,
+    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// The content type of this list item
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub content_type: crate::Patch<crate::models::ContentTypeInfo>,
+    pub content_type: crate::Patch<Box<crate::models::ContentTypeInfo>>,
     /// The `deleted` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub deleted: crate::Patch<crate::models::Deleted>,
+    pub deleted: crate::Patch<Box<crate::models::Deleted>>,
     /// Returns identifiers useful for SharePoint REST compatibility. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sharepoint_ids: crate::Patch<crate::models::SharepointIds>,
+    pub sharepoint_ids: crate::Patch<Box<crate::models::SharepointIds>>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -872,7 +1282,7 @@ pub struct ListItem {
     /// Analytics about the view activities that took place on this item.
     #[cfg(feature = "files")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub analytics: crate::Patch<crate::models::ItemAnalytics>,
+    pub analytics: crate::Patch<Box<crate::models::ItemAnalytics>>,
     /// Version information for a document set version created by a user.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub document_set_versions: crate::Patch<Vec<crate::models::DocumentSetVersion>>,
@@ -882,7 +1292,7 @@ pub struct ListItem {
     pub drive_item: crate::Patch<Box<crate::models::DriveItem>>,
     /// The values of the columns set on this list item.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub fields: crate::Patch<crate::models::FieldValueSet>,
+    pub fields: crate::Patch<Box<crate::models::FieldValueSet>>,
     /// The `permissions` navigation property (present when expanded).
     #[cfg(feature = "files")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -894,6 +1304,59 @@ pub struct ListItem {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for ListItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for ListItem {
+    const NAME: &'static str = "microsoft.graph.listItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "eTag" => self.e_tag = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "parentReference" => self.parent_reference = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "deleted" => self.deleted = map.next_value()?,
+            "sharepointIds" => self.sharepoint_ids = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "createdByUser" => self.created_by_user = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
+            #[cfg(feature = "files")]
+            "analytics" => self.analytics = map.next_value()?,
+            "documentSetVersions" => self.document_set_versions = map.next_value()?,
+            #[cfg(feature = "files")]
+            "driveItem" => self.drive_item = map.next_value()?,
+            "fields" => self.fields = map.next_value()?,
+            #[cfg(feature = "files")]
+            "permissions" => self.permissions = map.next_value()?,
+            "versions" => self.versions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -923,28 +1386,60 @@ crate::edm::select_fields! {
 ///
 /// Derived from `baseItemVersion` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ListItemVersion {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user which last modified the version. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the version was last modified. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates the publication status of this particular version. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub publication: crate::Patch<crate::models::PublicationFacet>,
+    pub publication: crate::Patch<Box<crate::models::PublicationFacet>>,
     /// A collection of the fields and values for this version of the list item.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub fields: crate::Patch<crate::models::FieldValueSet>,
+    pub fields: crate::Patch<Box<crate::models::FieldValueSet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for ListItemVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for ListItemVersion {
+    const NAME: &'static str = "microsoft.graph.listItemVersion";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "publication" => self.publication = map.next_value()?,
+            "fields" => self.fields = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -979,16 +1474,35 @@ pub enum AnyListItemVersion {
 #[cfg(feature = "sites")]
 impl<'de> serde::Deserialize<'de> for AnyListItemVersion {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::polymorphic::Polymorphic for AnyListItemVersion {
+    const DECLARED: &'static str = "microsoft.graph.listItemVersion";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.listItemVersion") => {
-                Self::ListItemVersion(crate::edm::from_value(value)?)
+                Self::ListItemVersion(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.documentSetVersion") => {
-                Self::DocumentSetVersion(crate::edm::from_value(value)?)
+                Self::DocumentSetVersion(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ListItemVersion(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -996,8 +1510,8 @@ impl<'de> serde::Deserialize<'de> for AnyListItemVersion {
 ///
 /// Derived from `longRunningOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RichLongRunningOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1024,7 +1538,7 @@ pub struct RichLongRunningOperation {
     pub status_detail: crate::Patch<String>,
     /// Error that caused the operation to fail.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// A value between 0 and 100 that indicates the progress of the operation.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub percentage_complete: crate::Patch<i32>,
@@ -1038,6 +1552,43 @@ pub struct RichLongRunningOperation {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for RichLongRunningOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for RichLongRunningOperation {
+    const NAME: &'static str = "microsoft.graph.richLongRunningOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
+            "resourceLocation" => self.resource_location = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "statusDetail" => self.status_detail = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "percentageComplete" => self.percentage_complete = map.next_value()?,
+            "resourceId" => self.resource_id = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -1061,15 +1612,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Site {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1081,7 +1632,7 @@ pub struct Site {
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1090,7 +1641,7 @@ pub struct Site {
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_reference: crate::Patch<crate::models::ItemReference>,
+    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
@@ -1099,31 +1650,31 @@ pub struct Site {
     pub display_name: crate::Patch<String>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `isPersonalSite` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_personal_site: crate::Patch<bool>,
     /// If present, indicates that this is the root site in the site collection. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub root: crate::Patch<crate::models::Root>,
+    pub root: crate::Patch<Box<crate::models::Root>>,
     /// Returns identifiers useful for SharePoint REST compatibility. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub sharepoint_ids: crate::Patch<crate::models::SharepointIds>,
+    pub sharepoint_ids: crate::Patch<Box<crate::models::SharepointIds>>,
     /// Provides details about the site's site collection. Available only on the root site. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub site_collection: crate::Patch<crate::models::SiteCollection>,
+    pub site_collection: crate::Patch<Box<crate::models::SiteCollection>>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by_user: crate::Patch<crate::models::AnyUser>,
+    pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Identity of the user who last modified the item. Read-only.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by_user: crate::Patch<crate::models::AnyUser>,
+    pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Analytics about the view activities that took place in this site.
     #[cfg(feature = "files")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub analytics: crate::Patch<crate::models::ItemAnalytics>,
+    pub analytics: crate::Patch<Box<crate::models::ItemAnalytics>>,
     /// The collection of column definitions reusable across lists under this site.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub columns: crate::Patch<Vec<crate::models::ColumnDefinition>>,
@@ -1133,7 +1684,7 @@ pub struct Site {
     /// The default drive (document library) for this site.
     #[cfg(feature = "files")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub drive: crate::Patch<crate::models::Drive>,
+    pub drive: crate::Patch<Box<crate::models::Drive>>,
     /// The collection of drives (document libraries) under this site.
     #[cfg(feature = "files")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1150,7 +1701,7 @@ pub struct Site {
     /// Calls the OneNote service for notebook related operations.
     #[cfg(feature = "onenote")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub onenote: crate::Patch<crate::models::Onenote>,
+    pub onenote: crate::Patch<Box<crate::models::Onenote>>,
     /// The collection of long-running operations on the site.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operations: crate::Patch<Vec<crate::models::RichLongRunningOperation>>,
@@ -1166,7 +1717,7 @@ pub struct Site {
     pub sites: crate::Patch<Vec<crate::models::Site>>,
     /// The default termStore under this site.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub term_store: crate::Patch<crate::models::term_store::Store>,
+    pub term_store: crate::Patch<Box<crate::models::term_store::Store>>,
     /// The collection of termStores under this site.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub term_stores: crate::Patch<Vec<crate::models::term_store::Store>>,
@@ -1174,6 +1725,73 @@ pub struct Site {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for Site {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for Site {
+    const NAME: &'static str = "microsoft.graph.site";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "eTag" => self.e_tag = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "parentReference" => self.parent_reference = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "isPersonalSite" => self.is_personal_site = map.next_value()?,
+            "root" => self.root = map.next_value()?,
+            "sharepointIds" => self.sharepoint_ids = map.next_value()?,
+            "siteCollection" => self.site_collection = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "createdByUser" => self.created_by_user = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
+            #[cfg(feature = "files")]
+            "analytics" => self.analytics = map.next_value()?,
+            "columns" => self.columns = map.next_value()?,
+            "contentTypes" => self.content_types = map.next_value()?,
+            #[cfg(feature = "files")]
+            "drive" => self.drive = map.next_value()?,
+            #[cfg(feature = "files")]
+            "drives" => self.drives = map.next_value()?,
+            "externalColumns" => self.external_columns = map.next_value()?,
+            "items" => self.items = map.next_value()?,
+            "lists" => self.lists = map.next_value()?,
+            #[cfg(feature = "onenote")]
+            "onenote" => self.onenote = map.next_value()?,
+            "operations" => self.operations = map.next_value()?,
+            "pages" => self.pages = map.next_value()?,
+            #[cfg(feature = "files")]
+            "permissions" => self.permissions = map.next_value()?,
+            "sites" => self.sites = map.next_value()?,
+            "termStore" => self.term_store = map.next_value()?,
+            "termStores" => self.term_stores = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -1213,15 +1831,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `baseSitePage` < `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SitePage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1233,7 +1851,7 @@ pub struct SitePage {
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1242,7 +1860,7 @@ pub struct SitePage {
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_reference: crate::Patch<crate::models::ItemReference>,
+    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
@@ -1251,7 +1869,7 @@ pub struct SitePage {
     pub page_layout: crate::Patch<crate::models::PageLayoutType>,
     /// The `publishingState` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub publishing_state: crate::Patch<crate::models::PublicationFacet>,
+    pub publishing_state: crate::Patch<Box<crate::models::PublicationFacet>>,
     /// The `title` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
@@ -1260,7 +1878,7 @@ pub struct SitePage {
     pub promotion_kind: crate::Patch<crate::models::PagePromotionType>,
     /// The `reactions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub reactions: crate::Patch<crate::models::ReactionsFacet>,
+    pub reactions: crate::Patch<Box<crate::models::ReactionsFacet>>,
     /// The `showComments` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_comments: crate::Patch<bool>,
@@ -1272,18 +1890,18 @@ pub struct SitePage {
     pub thumbnail_web_url: crate::Patch<String>,
     /// The `titleArea` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub title_area: crate::Patch<crate::models::TitleArea>,
+    pub title_area: crate::Patch<Box<crate::models::TitleArea>>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by_user: crate::Patch<crate::models::AnyUser>,
+    pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Identity of the user who last modified the item. Read-only.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by_user: crate::Patch<crate::models::AnyUser>,
+    pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `canvasLayout` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub canvas_layout: crate::Patch<crate::models::CanvasLayout>,
+    pub canvas_layout: crate::Patch<Box<crate::models::CanvasLayout>>,
     /// The `webParts` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_parts: crate::Patch<Vec<crate::models::AnyWebPart>>,
@@ -1291,6 +1909,58 @@ pub struct SitePage {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for SitePage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for SitePage {
+    const NAME: &'static str = "microsoft.graph.sitePage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "eTag" => self.e_tag = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "parentReference" => self.parent_reference = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "pageLayout" => self.page_layout = map.next_value()?,
+            "publishingState" => self.publishing_state = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            "promotionKind" => self.promotion_kind = map.next_value()?,
+            "reactions" => self.reactions = map.next_value()?,
+            "showComments" => self.show_comments = map.next_value()?,
+            "showRecommendedPages" => self.show_recommended_pages = map.next_value()?,
+            "thumbnailWebUrl" => self.thumbnail_web_url = map.next_value()?,
+            "titleArea" => self.title_area = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "createdByUser" => self.created_by_user = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
+            "canvasLayout" => self.canvas_layout = map.next_value()?,
+            "webParts" => self.web_parts = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -1325,8 +1995,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `webPart` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StandardWebPart {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1336,7 +2006,7 @@ pub struct StandardWebPart {
     pub container_text_web_part_id: crate::Patch<String>,
     /// The `data` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub data: crate::Patch<crate::models::WebPartData>,
+    pub data: crate::Patch<Box<crate::models::WebPartData>>,
     /// The `webPartType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_part_type: crate::Patch<String>,
@@ -1344,6 +2014,37 @@ pub struct StandardWebPart {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for StandardWebPart {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for StandardWebPart {
+    const NAME: &'static str = "microsoft.graph.standardWebPart";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "containerTextWebPartId" => self.container_text_web_part_id = map.next_value()?,
+            "data" => self.data = map.next_value()?,
+            "webPartType" => self.web_part_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -1361,8 +2062,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `webPart` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TextWebPart {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1374,6 +2075,35 @@ pub struct TextWebPart {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for TextWebPart {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for TextWebPart {
+    const NAME: &'static str = "microsoft.graph.textWebPart";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "innerHtml" => self.inner_html = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -1389,8 +2119,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VerticalSection {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1408,6 +2138,36 @@ pub struct VerticalSection {
 }
 
 #[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for VerticalSection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for VerticalSection {
+    const NAME: &'static str = "microsoft.graph.verticalSection";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "emphasis" => self.emphasis = map.next_value()?,
+            "webparts" => self.webparts = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "sites")]
 crate::edm::select_fields! {
     /// Property names of [`VerticalSection`] for a typed `$select`.
     pub enum VerticalSectionField for VerticalSection {
@@ -1421,8 +2181,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebPart {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1431,6 +2191,34 @@ pub struct WebPart {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for WebPart {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for WebPart {
+    const NAME: &'static str = "microsoft.graph.webPart";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -1463,24 +2251,45 @@ pub enum AnyWebPart {
 #[cfg(feature = "sites")]
 impl<'de> serde::Deserialize<'de> for AnyWebPart {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
-            None | Some("microsoft.graph.webPart") => Self::WebPart(crate::edm::from_value(value)?),
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::polymorphic::Polymorphic for AnyWebPart {
+    const DECLARED: &'static str = "microsoft.graph.webPart";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
+            None | Some("microsoft.graph.webPart") => {
+                Self::WebPart(serde::Deserialize::deserialize(d)?)
+            }
             Some("microsoft.graph.standardWebPart") => {
-                Self::StandardWebPart(crate::edm::from_value(value)?)
+                Self::StandardWebPart(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.textWebPart") => {
-                Self::TextWebPart(crate::edm::from_value(value)?)
+                Self::TextWebPart(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::WebPart(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.booleanColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BooleanColumn {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -1488,10 +2297,35 @@ pub struct BooleanColumn {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for BooleanColumn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for BooleanColumn {
+    const NAME: &'static str = "microsoft.graph.booleanColumn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.calculatedColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CalculatedColumn {
     /// For dateTime output types, the format of the value. Must be one of dateOnly or dateTime.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1509,10 +2343,40 @@ pub struct CalculatedColumn {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for CalculatedColumn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for CalculatedColumn {
+    const NAME: &'static str = "microsoft.graph.calculatedColumn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "format" => self.format = map.next_value()?,
+            "formula" => self.formula = map.next_value()?,
+            "outputType" => self.output_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.choiceColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChoiceColumn {
     /// If true, allows custom values that aren't in the configured choices.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1530,10 +2394,40 @@ pub struct ChoiceColumn {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for ChoiceColumn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for ChoiceColumn {
+    const NAME: &'static str = "microsoft.graph.choiceColumn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowTextEntry" => self.allow_text_entry = map.next_value()?,
+            "choices" => self.choices = map.next_value()?,
+            "displayAs" => self.display_as = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.columnValidation` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ColumnValidation {
     /// Default BCP 47 language tag for the description.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1551,10 +2445,40 @@ pub struct ColumnValidation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for ColumnValidation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for ColumnValidation {
+    const NAME: &'static str = "microsoft.graph.columnValidation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "defaultLanguage" => self.default_language = map.next_value()?,
+            "descriptions" => self.descriptions = map.next_value()?,
+            "formula" => self.formula = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.contentApprovalStatusColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContentApprovalStatusColumn {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -1562,10 +2486,35 @@ pub struct ContentApprovalStatusColumn {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for ContentApprovalStatusColumn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for ContentApprovalStatusColumn {
+    const NAME: &'static str = "microsoft.graph.contentApprovalStatusColumn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.contentTypeInfo` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContentTypeInfo {
     /// The id of the content type.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1579,10 +2528,39 @@ pub struct ContentTypeInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for ContentTypeInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for ContentTypeInfo {
+    const NAME: &'static str = "microsoft.graph.contentTypeInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.contentTypeOrder` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContentTypeOrder {
     /// Whether this is the default Content Type
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1596,10 +2574,39 @@ pub struct ContentTypeOrder {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for ContentTypeOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for ContentTypeOrder {
+    const NAME: &'static str = "microsoft.graph.contentTypeOrder";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "default" => self.default = map.next_value()?,
+            "position" => self.position = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.currencyColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CurrencyColumn {
     /// Specifies the locale from which to infer the currency symbol.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1610,10 +2617,38 @@ pub struct CurrencyColumn {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for CurrencyColumn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for CurrencyColumn {
+    const NAME: &'static str = "microsoft.graph.currencyColumn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "locale" => self.locale = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.dateTimeColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DateTimeColumn {
     /// How the value should be presented in the UX. Must be one of default, friendly, or standard. See
     /// below for more details. If unspecified, treated as default.
@@ -1629,10 +2664,39 @@ pub struct DateTimeColumn {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for DateTimeColumn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for DateTimeColumn {
+    const NAME: &'static str = "microsoft.graph.dateTimeColumn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayAs" => self.display_as = map.next_value()?,
+            "format" => self.format = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.defaultColumnValue` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DefaultColumnValue {
     /// The formula used to compute the default value for this column.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1646,10 +2710,39 @@ pub struct DefaultColumnValue {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for DefaultColumnValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for DefaultColumnValue {
+    const NAME: &'static str = "microsoft.graph.defaultColumnValue";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "formula" => self.formula = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.displayNameLocalization` complex type.
 #[cfg(any(feature = "sites", feature = "directory"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DisplayNameLocalization {
     /// If present, the value of this field contains the displayName string that has been set for the
     /// language present in the languageTag field.
@@ -1665,10 +2758,39 @@ pub struct DisplayNameLocalization {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "sites", feature = "directory"))]
+impl<'de> serde::Deserialize<'de> for DisplayNameLocalization {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "sites", feature = "directory"))]
+impl crate::read_fields::ReadFields for DisplayNameLocalization {
+    const NAME: &'static str = "microsoft.graph.displayNameLocalization";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "displayName" => self.display_name = map.next_value()?,
+            "languageTag" => self.language_tag = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.documentSet` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DocumentSet {
     /// Content types allowed in document set.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1697,14 +2819,50 @@ pub struct DocumentSet {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for DocumentSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for DocumentSet {
+    const NAME: &'static str = "microsoft.graph.documentSet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowedContentTypes" => self.allowed_content_types = map.next_value()?,
+            "defaultContents" => self.default_contents = map.next_value()?,
+            "propagateWelcomePageChanges" => {
+                self.propagate_welcome_page_changes = map.next_value()?
+            }
+            "shouldPrefixNameToFile" => self.should_prefix_name_to_file = map.next_value()?,
+            "welcomePageUrl" => self.welcome_page_url = map.next_value()?,
+            "sharedColumns" => self.shared_columns = map.next_value()?,
+            "welcomePageColumns" => self.welcome_page_columns = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.documentSetContent` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DocumentSetContent {
     /// Content type information of the file.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub content_type: crate::Patch<crate::models::ContentTypeInfo>,
+    pub content_type: crate::Patch<Box<crate::models::ContentTypeInfo>>,
     /// Name of the file in resource folder that should be added as a default content or a template in
     /// the document set.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1718,10 +2876,40 @@ pub struct DocumentSetContent {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for DocumentSetContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for DocumentSetContent {
+    const NAME: &'static str = "microsoft.graph.documentSetContent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "contentType" => self.content_type = map.next_value()?,
+            "fileName" => self.file_name = map.next_value()?,
+            "folderName" => self.folder_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.documentSetVersionItem` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DocumentSetVersionItem {
     /// The unique identifier for the item.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1738,10 +2926,40 @@ pub struct DocumentSetVersionItem {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for DocumentSetVersionItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for DocumentSetVersionItem {
+    const NAME: &'static str = "microsoft.graph.documentSetVersionItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "itemId" => self.item_id = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            "versionId" => self.version_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.geolocationColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GeolocationColumn {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -1749,10 +2967,35 @@ pub struct GeolocationColumn {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for GeolocationColumn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for GeolocationColumn {
+    const NAME: &'static str = "microsoft.graph.geolocationColumn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.hyperlinkOrPictureColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HyperlinkOrPictureColumn {
     /// Specifies whether the display format used for URL columns is an image or a hyperlink.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1763,10 +3006,38 @@ pub struct HyperlinkOrPictureColumn {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for HyperlinkOrPictureColumn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for HyperlinkOrPictureColumn {
+    const NAME: &'static str = "microsoft.graph.hyperlinkOrPictureColumn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isPicture" => self.is_picture = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.listInfo` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ListInfo {
     /// If true, indicates that content types are enabled for this list.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1784,10 +3055,40 @@ pub struct ListInfo {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for ListInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for ListInfo {
+    const NAME: &'static str = "microsoft.graph.listInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "contentTypesEnabled" => self.content_types_enabled = map.next_value()?,
+            "hidden" => self.hidden = map.next_value()?,
+            "template" => self.template = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.lookupColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LookupColumn {
     /// Indicates whether multiple values can be selected from the source.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1813,10 +3114,42 @@ pub struct LookupColumn {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for LookupColumn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for LookupColumn {
+    const NAME: &'static str = "microsoft.graph.lookupColumn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowMultipleValues" => self.allow_multiple_values = map.next_value()?,
+            "allowUnlimitedLength" => self.allow_unlimited_length = map.next_value()?,
+            "columnName" => self.column_name = map.next_value()?,
+            "listId" => self.list_id = map.next_value()?,
+            "primaryLookupColumnId" => self.primary_lookup_column_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.metaDataKeyStringPair` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MetaDataKeyStringPair {
     /// The `key` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1830,10 +3163,39 @@ pub struct MetaDataKeyStringPair {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for MetaDataKeyStringPair {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for MetaDataKeyStringPair {
+    const NAME: &'static str = "microsoft.graph.metaDataKeyStringPair";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "key" => self.key = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.numberColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NumberColumn {
     /// How many decimal places to display. See below for information about the possible values.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1854,10 +3216,41 @@ pub struct NumberColumn {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for NumberColumn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for NumberColumn {
+    const NAME: &'static str = "microsoft.graph.numberColumn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "decimalPlaces" => self.decimal_places = map.next_value()?,
+            "displayAs" => self.display_as = map.next_value()?,
+            "maximum" => self.maximum = map.next_value()?,
+            "minimum" => self.minimum = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.personOrGroupColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PersonOrGroupColumn {
     /// Indicates whether multiple values can be selected from the source.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1875,10 +3268,40 @@ pub struct PersonOrGroupColumn {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for PersonOrGroupColumn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for PersonOrGroupColumn {
+    const NAME: &'static str = "microsoft.graph.personOrGroupColumn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowMultipleSelection" => self.allow_multiple_selection = map.next_value()?,
+            "chooseFromType" => self.choose_from_type = map.next_value()?,
+            "displayAs" => self.display_as = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.reactionsFacet` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReactionsFacet {
     /// The `commentCount` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1895,10 +3318,40 @@ pub struct ReactionsFacet {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for ReactionsFacet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for ReactionsFacet {
+    const NAME: &'static str = "microsoft.graph.reactionsFacet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "commentCount" => self.comment_count = map.next_value()?,
+            "likeCount" => self.like_count = map.next_value()?,
+            "shareCount" => self.share_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.serverProcessedContent` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServerProcessedContent {
     /// The `htmlStrings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1918,10 +3371,41 @@ pub struct ServerProcessedContent {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for ServerProcessedContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for ServerProcessedContent {
+    const NAME: &'static str = "microsoft.graph.serverProcessedContent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "htmlStrings" => self.html_strings = map.next_value()?,
+            "imageSources" => self.image_sources = map.next_value()?,
+            "links" => self.links = map.next_value()?,
+            "searchablePlainTexts" => self.searchable_plain_texts = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.siteArchivalDetails` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SiteArchivalDetails {
     /// The `archiveStatus` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1932,14 +3416,42 @@ pub struct SiteArchivalDetails {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for SiteArchivalDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for SiteArchivalDetails {
+    const NAME: &'static str = "microsoft.graph.siteArchivalDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "archiveStatus" => self.archive_status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.siteCollection` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SiteCollection {
     /// The `archivalDetails` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub archival_details: crate::Patch<crate::models::SiteArchivalDetails>,
+    pub archival_details: crate::Patch<Box<crate::models::SiteArchivalDetails>>,
     /// The geographic region code for where this site collection resides. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data_location_code: crate::Patch<String>,
@@ -1948,17 +3460,48 @@ pub struct SiteCollection {
     pub hostname: crate::Patch<String>,
     /// If present, indicates that this is a root site collection in SharePoint. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub root: crate::Patch<crate::models::Root>,
+    pub root: crate::Patch<Box<crate::models::Root>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for SiteCollection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for SiteCollection {
+    const NAME: &'static str = "microsoft.graph.siteCollection";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "archivalDetails" => self.archival_details = map.next_value()?,
+            "dataLocationCode" => self.data_location_code = map.next_value()?,
+            "hostname" => self.hostname = map.next_value()?,
+            "root" => self.root = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.termColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TermColumn {
     /// Specifies whether the column will allow more than one value.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1968,20 +3511,51 @@ pub struct TermColumn {
     pub show_fully_qualified_name: crate::Patch<bool>,
     /// The `parentTerm` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_term: crate::Patch<crate::models::term_store::Term>,
+    pub parent_term: crate::Patch<Box<crate::models::term_store::Term>>,
     /// The `termSet` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub term_set: crate::Patch<crate::models::term_store::Set>,
+    pub term_set: crate::Patch<Box<crate::models::term_store::Set>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for TermColumn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for TermColumn {
+    const NAME: &'static str = "microsoft.graph.termColumn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowMultipleValues" => self.allow_multiple_values = map.next_value()?,
+            "showFullyQualifiedName" => self.show_fully_qualified_name = map.next_value()?,
+            "parentTerm" => self.parent_term = map.next_value()?,
+            "termSet" => self.term_set = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.textColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TextColumn {
     /// Whether to allow multiple lines of text.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2004,10 +3578,44 @@ pub struct TextColumn {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for TextColumn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for TextColumn {
+    const NAME: &'static str = "microsoft.graph.textColumn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowMultipleLines" => self.allow_multiple_lines = map.next_value()?,
+            "appendChangesToExistingText" => {
+                self.append_changes_to_existing_text = map.next_value()?
+            }
+            "linesForEditing" => self.lines_for_editing = map.next_value()?,
+            "maxLength" => self.max_length = map.next_value()?,
+            "textType" => self.text_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.thumbnailColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ThumbnailColumn {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
@@ -2015,10 +3623,35 @@ pub struct ThumbnailColumn {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for ThumbnailColumn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for ThumbnailColumn {
+    const NAME: &'static str = "microsoft.graph.thumbnailColumn";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.titleArea` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TitleArea {
     /// The `alternativeText` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2034,7 +3667,7 @@ pub struct TitleArea {
     pub layout: crate::Patch<crate::models::TitleAreaLayoutType>,
     /// The `serverProcessedContent` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub server_processed_content: crate::Patch<crate::models::ServerProcessedContent>,
+    pub server_processed_content: crate::Patch<Box<crate::models::ServerProcessedContent>>,
     /// The `showAuthor` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_author: crate::Patch<bool>,
@@ -2056,10 +3689,47 @@ pub struct TitleArea {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for TitleArea {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for TitleArea {
+    const NAME: &'static str = "microsoft.graph.titleArea";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "alternativeText" => self.alternative_text = map.next_value()?,
+            "enableGradientEffect" => self.enable_gradient_effect = map.next_value()?,
+            "imageWebUrl" => self.image_web_url = map.next_value()?,
+            "layout" => self.layout = map.next_value()?,
+            "serverProcessedContent" => self.server_processed_content = map.next_value()?,
+            "showAuthor" => self.show_author = map.next_value()?,
+            "showPublishedDate" => self.show_published_date = map.next_value()?,
+            "showTextBlockAboveTitle" => self.show_text_block_above_title = map.next_value()?,
+            "textAboveTitle" => self.text_above_title = map.next_value()?,
+            "textAlignment" => self.text_alignment = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.webPartData` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebPartData {
     /// The `dataVersion` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2072,7 +3742,7 @@ pub struct WebPartData {
     pub properties: crate::Patch<serde_json::Value>,
     /// The `serverProcessedContent` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub server_processed_content: crate::Patch<crate::models::ServerProcessedContent>,
+    pub server_processed_content: crate::Patch<Box<crate::models::ServerProcessedContent>>,
     /// The `title` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
@@ -2082,10 +3752,42 @@ pub struct WebPartData {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for WebPartData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for WebPartData {
+    const NAME: &'static str = "microsoft.graph.webPartData";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "dataVersion" => self.data_version = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "properties" => self.properties = map.next_value()?,
+            "serverProcessedContent" => self.server_processed_content = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.webPartPosition` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebPartPosition {
     /// The `columnId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2103,6 +3805,37 @@ pub struct WebPartPosition {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for WebPartPosition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for WebPartPosition {
+    const NAME: &'static str = "microsoft.graph.webPartPosition";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "columnId" => self.column_id = map.next_value()?,
+            "horizontalSectionId" => self.horizontal_section_id = map.next_value()?,
+            "isInVerticalSection" => self.is_in_vertical_section = map.next_value()?,
+            "webPartIndex" => self.web_part_index = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "sites")]

@@ -60,10 +60,10 @@ pub struct BookingBusinessGetStaffAvailabilityBody {
     pub staff_ids: Option<Vec<String>>,
     /// The `startDateTime` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_date_time: Option<crate::models::DateTimeTimeZone>,
+    pub start_date_time: Option<Box<crate::models::DateTimeTimeZone>>,
     /// The `endDateTime` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_date_time: Option<crate::models::DateTimeTimeZone>,
+    pub end_date_time: Option<Box<crate::models::DateTimeTimeZone>>,
 }
 
 /// The body of the `search` action bound to `microsoft.graph.restorePoint`.
@@ -76,7 +76,7 @@ pub struct RestorePointCollectionSearchBody {
     pub protection_unit_ids: Option<Vec<String>>,
     /// The `protectionTimePeriod` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub protection_time_period: Option<crate::models::TimePeriod>,
+    pub protection_time_period: Option<Box<crate::models::TimePeriod>>,
     /// The `restorePointPreference` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restore_point_preference: Option<crate::models::RestorePointPreference>,
@@ -85,7 +85,7 @@ pub struct RestorePointCollectionSearchBody {
     pub tags: Option<crate::edm::Flags<crate::models::RestorePointTags>>,
     /// The `artifactQuery` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub artifact_query: Option<crate::models::ArtifactQuery>,
+    pub artifact_query: Option<Box<crate::models::ArtifactQuery>>,
 }
 
 /// The body of the `setExternalEventInformation` action bound to `microsoft.graph.virtualEvent`.
@@ -102,15 +102,15 @@ pub struct VirtualEventSetExternalEventInformationBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BackupRestoreRoot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `serviceStatus` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub service_status: crate::Patch<crate::models::ServiceStatus>,
+    pub service_status: crate::Patch<Box<crate::models::ServiceStatus>>,
     /// The `browseSessions` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub browse_sessions: crate::Patch<Vec<crate::models::AnyBrowseSessionBase>>,
@@ -126,7 +126,7 @@ pub struct BackupRestoreRoot {
         crate::Patch<Vec<crate::models::DriveProtectionUnitsBulkAdditionJob>>,
     /// The `emailNotificationsSetting` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub email_notifications_setting: crate::Patch<crate::models::EmailNotificationsSetting>,
+    pub email_notifications_setting: crate::Patch<Box<crate::models::EmailNotificationsSetting>>,
     /// The `exchangeProtectionPolicies` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exchange_protection_policies: crate::Patch<Vec<crate::models::ExchangeProtectionPolicy>>,
@@ -197,6 +197,73 @@ pub struct BackupRestoreRoot {
 }
 
 #[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BackupRestoreRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BackupRestoreRoot {
+    const NAME: &'static str = "microsoft.graph.backupRestoreRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "serviceStatus" => self.service_status = map.next_value()?,
+            "browseSessions" => self.browse_sessions = map.next_value()?,
+            "driveInclusionRules" => self.drive_inclusion_rules = map.next_value()?,
+            "driveProtectionUnits" => self.drive_protection_units = map.next_value()?,
+            "driveProtectionUnitsBulkAdditionJobs" => {
+                self.drive_protection_units_bulk_addition_jobs = map.next_value()?
+            }
+            "emailNotificationsSetting" => self.email_notifications_setting = map.next_value()?,
+            "exchangeProtectionPolicies" => self.exchange_protection_policies = map.next_value()?,
+            "exchangeRestoreSessions" => self.exchange_restore_sessions = map.next_value()?,
+            "mailboxInclusionRules" => self.mailbox_inclusion_rules = map.next_value()?,
+            "mailboxProtectionUnits" => self.mailbox_protection_units = map.next_value()?,
+            "mailboxProtectionUnitsBulkAdditionJobs" => {
+                self.mailbox_protection_units_bulk_addition_jobs = map.next_value()?
+            }
+            "oneDriveForBusinessBrowseSessions" => {
+                self.one_drive_for_business_browse_sessions = map.next_value()?
+            }
+            "oneDriveForBusinessProtectionPolicies" => {
+                self.one_drive_for_business_protection_policies = map.next_value()?
+            }
+            "oneDriveForBusinessRestoreSessions" => {
+                self.one_drive_for_business_restore_sessions = map.next_value()?
+            }
+            "protectionPolicies" => self.protection_policies = map.next_value()?,
+            "protectionUnits" => self.protection_units = map.next_value()?,
+            "restorePoints" => self.restore_points = map.next_value()?,
+            "restoreSessions" => self.restore_sessions = map.next_value()?,
+            "serviceApps" => self.service_apps = map.next_value()?,
+            "sharePointBrowseSessions" => self.share_point_browse_sessions = map.next_value()?,
+            "sharePointProtectionPolicies" => {
+                self.share_point_protection_policies = map.next_value()?
+            }
+            "sharePointRestoreSessions" => self.share_point_restore_sessions = map.next_value()?,
+            "siteInclusionRules" => self.site_inclusion_rules = map.next_value()?,
+            "siteProtectionUnits" => self.site_protection_units = map.next_value()?,
+            "siteProtectionUnitsBulkAdditionJobs" => {
+                self.site_protection_units_bulk_addition_jobs = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "solutions")]
 crate::edm::select_fields! {
     /// Property names of [`BackupRestoreRoot`] for a typed `$select`.
     pub enum BackupRestoreRootField for BackupRestoreRoot {
@@ -233,8 +300,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingAppointment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -276,7 +343,7 @@ pub struct BookingAppointment {
     pub duration: crate::Patch<crate::edm::Duration>,
     /// The date, time, and time zone that the appointment ends.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The current number of customers in the appointment
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub filled_attendees_count: crate::Patch<i32>,
@@ -330,7 +397,7 @@ pub struct BookingAppointment {
     pub service_id: crate::Patch<String>,
     /// The location where the service is delivered.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub service_location: crate::Patch<crate::models::AnyLocation>,
+    pub service_location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// The name of the bookingService associated with this appointment.This property is optional when
     /// creating a new appointment. If not specified, it is computed from the service associated with the
     /// appointment by the serviceId property.
@@ -349,11 +416,73 @@ pub struct BookingAppointment {
     pub staff_member_ids: crate::Patch<Vec<String>>,
     /// The date, time, and time zone that the appointment begins.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub start_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingAppointment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingAppointment {
+    const NAME: &'static str = "microsoft.graph.bookingAppointment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "additionalInformation" => self.additional_information = map.next_value()?,
+            "anonymousJoinWebUrl" => self.anonymous_join_web_url = map.next_value()?,
+            "appointmentLabel" => self.appointment_label = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "customerEmailAddress" => self.customer_email_address = map.next_value()?,
+            "customerName" => self.customer_name = map.next_value()?,
+            "customerNotes" => self.customer_notes = map.next_value()?,
+            "customerPhone" => self.customer_phone = map.next_value()?,
+            "customers" => self.customers = map.next_value()?,
+            "customerTimeZone" => self.customer_time_zone = map.next_value()?,
+            "duration" => self.duration = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "filledAttendeesCount" => self.filled_attendees_count = map.next_value()?,
+            "isCustomerAllowedToManageBooking" => {
+                self.is_customer_allowed_to_manage_booking = map.next_value()?
+            }
+            "isLocationOnline" => self.is_location_online = map.next_value()?,
+            "joinWebUrl" => self.join_web_url = map.next_value()?,
+            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
+            "maximumAttendeesCount" => self.maximum_attendees_count = map.next_value()?,
+            "optOutOfCustomerEmail" => self.opt_out_of_customer_email = map.next_value()?,
+            "postBuffer" => self.post_buffer = map.next_value()?,
+            "preBuffer" => self.pre_buffer = map.next_value()?,
+            "price" => self.price = map.next_value()?,
+            "priceType" => self.price_type = map.next_value()?,
+            "reminders" => self.reminders = map.next_value()?,
+            "selfServiceAppointmentId" => self.self_service_appointment_id = map.next_value()?,
+            "serviceId" => self.service_id = map.next_value()?,
+            "serviceLocation" => self.service_location = map.next_value()?,
+            "serviceName" => self.service_name = map.next_value()?,
+            "serviceNotes" => self.service_notes = map.next_value()?,
+            "smsNotificationsEnabled" => self.sms_notifications_enabled = map.next_value()?,
+            "staffMemberIds" => self.staff_member_ids = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -400,8 +529,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingBusiness {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -410,10 +539,10 @@ pub struct BookingBusiness {
     /// appear in the footer of a business scheduling page. The attribute type of physicalAddress is not
     /// supported in v1.0. Internally we map the addresses to the type others.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub address: crate::Patch<crate::models::PhysicalAddress>,
+    pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The `bookingPageSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub booking_page_settings: crate::Patch<crate::models::BookingPageSettings>,
+    pub booking_page_settings: crate::Patch<Box<crate::models::BookingPageSettings>>,
     /// The hours of operation for the business.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub business_hours: crate::Patch<Vec<crate::models::BookingWorkHours>>,
@@ -452,7 +581,7 @@ pub struct BookingBusiness {
     pub public_url: crate::Patch<String>,
     /// Specifies how bookings can be created for this business.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub scheduling_policy: crate::Patch<crate::models::BookingSchedulingPolicy>,
+    pub scheduling_policy: crate::Patch<Box<crate::models::BookingSchedulingPolicy>>,
     /// The URL of the business web site. The webSiteUrl property, together with address, phone, appear
     /// in the footer of a business scheduling page.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -479,6 +608,55 @@ pub struct BookingBusiness {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingBusiness {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingBusiness {
+    const NAME: &'static str = "microsoft.graph.bookingBusiness";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "address" => self.address = map.next_value()?,
+            "bookingPageSettings" => self.booking_page_settings = map.next_value()?,
+            "businessHours" => self.business_hours = map.next_value()?,
+            "businessType" => self.business_type = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "defaultCurrencyIso" => self.default_currency_iso = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "email" => self.email = map.next_value()?,
+            "isPublished" => self.is_published = map.next_value()?,
+            "languageTag" => self.language_tag = map.next_value()?,
+            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
+            "phone" => self.phone = map.next_value()?,
+            "publicUrl" => self.public_url = map.next_value()?,
+            "schedulingPolicy" => self.scheduling_policy = map.next_value()?,
+            "webSiteUrl" => self.web_site_url = map.next_value()?,
+            "appointments" => self.appointments = map.next_value()?,
+            "calendarView" => self.calendar_view = map.next_value()?,
+            "customers" => self.customers = map.next_value()?,
+            "customQuestions" => self.custom_questions = map.next_value()?,
+            "services" => self.services = map.next_value()?,
+            "staffMembers" => self.staff_members = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -514,8 +692,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingCurrency {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -531,6 +709,35 @@ pub struct BookingCurrency {
 }
 
 #[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingCurrency {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingCurrency {
+    const NAME: &'static str = "microsoft.graph.bookingCurrency";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "symbol" => self.symbol = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "solutions")]
 crate::edm::select_fields! {
     /// Property names of [`BookingCurrency`] for a typed `$select`.
     pub enum BookingCurrencyField for BookingCurrency {
@@ -543,8 +750,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `bookingCustomerBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingCustomer {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -575,6 +782,40 @@ pub struct BookingCustomer {
 }
 
 #[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingCustomer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingCustomer {
+    const NAME: &'static str = "microsoft.graph.bookingCustomer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "addresses" => self.addresses = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "emailAddress" => self.email_address = map.next_value()?,
+            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
+            "phones" => self.phones = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "solutions")]
 crate::edm::select_fields! {
     /// Property names of [`BookingCustomer`] for a typed `$select`.
     pub enum BookingCustomerField for BookingCustomer {
@@ -592,8 +833,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingCustomerBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -602,6 +843,34 @@ pub struct BookingCustomerBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingCustomerBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingCustomerBase {
+    const NAME: &'static str = "microsoft.graph.bookingCustomerBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -632,16 +901,35 @@ pub enum AnyBookingCustomerBase {
 #[cfg(feature = "solutions")]
 impl<'de> serde::Deserialize<'de> for AnyBookingCustomerBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::polymorphic::Polymorphic for AnyBookingCustomerBase {
+    const DECLARED: &'static str = "microsoft.graph.bookingCustomerBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.bookingCustomerBase") => {
-                Self::BookingCustomerBase(crate::edm::from_value(value)?)
+                Self::BookingCustomerBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.bookingCustomer") => {
-                Self::BookingCustomer(crate::edm::from_value(value)?)
+                Self::BookingCustomer(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::BookingCustomerBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -649,8 +937,8 @@ impl<'de> serde::Deserialize<'de> for AnyBookingCustomerBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingCustomQuestion {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -677,6 +965,39 @@ pub struct BookingCustomQuestion {
 }
 
 #[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingCustomQuestion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingCustomQuestion {
+    const NAME: &'static str = "microsoft.graph.bookingCustomQuestion";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "answerInputType" => self.answer_input_type = map.next_value()?,
+            "answerOptions" => self.answer_options = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "solutions")]
 crate::edm::select_fields! {
     /// Property names of [`BookingCustomQuestion`] for a typed `$select`.
     pub enum BookingCustomQuestionField for BookingCustomQuestion {
@@ -693,8 +1014,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingService {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -714,7 +1035,7 @@ pub struct BookingService {
     pub default_duration: crate::Patch<crate::edm::Duration>,
     /// The default physical location for the service.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub default_location: crate::Patch<crate::models::AnyLocation>,
+    pub default_location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// The default monetary price for the service.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_price: crate::Patch<crate::edm::Double>,
@@ -769,7 +1090,7 @@ pub struct BookingService {
     /// The set of policies that determine how appointments for this type of service should be created
     /// and managed.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub scheduling_policy: crate::Patch<crate::models::BookingSchedulingPolicy>,
+    pub scheduling_policy: crate::Patch<Box<crate::models::BookingSchedulingPolicy>>,
     /// True indicates SMS notifications can be sent to the customers for the appointment of the service.
     /// Default value is false.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -784,6 +1105,60 @@ pub struct BookingService {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingService {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingService {
+    const NAME: &'static str = "microsoft.graph.bookingService";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "additionalInformation" => self.additional_information = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "customQuestions" => self.custom_questions = map.next_value()?,
+            "defaultDuration" => self.default_duration = map.next_value()?,
+            "defaultLocation" => self.default_location = map.next_value()?,
+            "defaultPrice" => self.default_price = map.next_value()?,
+            "defaultPriceType" => self.default_price_type = map.next_value()?,
+            "defaultReminders" => self.default_reminders = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isAnonymousJoinEnabled" => self.is_anonymous_join_enabled = map.next_value()?,
+            "isCustomerAllowedToManageBooking" => {
+                self.is_customer_allowed_to_manage_booking = map.next_value()?
+            }
+            "isHiddenFromCustomers" => self.is_hidden_from_customers = map.next_value()?,
+            "isLocationOnline" => self.is_location_online = map.next_value()?,
+            "languageTag" => self.language_tag = map.next_value()?,
+            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
+            "maximumAttendeesCount" => self.maximum_attendees_count = map.next_value()?,
+            "notes" => self.notes = map.next_value()?,
+            "postBuffer" => self.post_buffer = map.next_value()?,
+            "preBuffer" => self.pre_buffer = map.next_value()?,
+            "schedulingPolicy" => self.scheduling_policy = map.next_value()?,
+            "smsNotificationsEnabled" => self.sms_notifications_enabled = map.next_value()?,
+            "staffMemberIds" => self.staff_member_ids = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -822,8 +1197,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `bookingStaffMemberBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingStaffMember {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -879,6 +1254,49 @@ pub struct BookingStaffMember {
 }
 
 #[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingStaffMember {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingStaffMember {
+    const NAME: &'static str = "microsoft.graph.bookingStaffMember";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "availabilityIsAffectedByPersonalCalendar" => {
+                self.availability_is_affected_by_personal_calendar = map.next_value()?
+            }
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "emailAddress" => self.email_address = map.next_value()?,
+            "isEmailNotificationEnabled" => {
+                self.is_email_notification_enabled = map.next_value()?
+            }
+            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
+            "membershipStatus" => self.membership_status = map.next_value()?,
+            "role" => self.role = map.next_value()?,
+            "timeZone" => self.time_zone = map.next_value()?,
+            "useBusinessHours" => self.use_business_hours = map.next_value()?,
+            "workingHours" => self.working_hours = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "solutions")]
 crate::edm::select_fields! {
     /// Property names of [`BookingStaffMember`] for a typed `$select`.
     pub enum BookingStaffMemberField for BookingStaffMember {
@@ -901,8 +1319,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingStaffMemberBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -911,6 +1329,34 @@ pub struct BookingStaffMemberBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingStaffMemberBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingStaffMemberBase {
+    const NAME: &'static str = "microsoft.graph.bookingStaffMemberBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -941,16 +1387,35 @@ pub enum AnyBookingStaffMemberBase {
 #[cfg(feature = "solutions")]
 impl<'de> serde::Deserialize<'de> for AnyBookingStaffMemberBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::polymorphic::Polymorphic for AnyBookingStaffMemberBase {
+    const DECLARED: &'static str = "microsoft.graph.bookingStaffMemberBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.bookingStaffMemberBase") => {
-                Self::BookingStaffMemberBase(crate::edm::from_value(value)?)
+                Self::BookingStaffMemberBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.bookingStaffMember") => {
-                Self::BookingStaffMember(crate::edm::from_value(value)?)
+                Self::BookingStaffMember(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::BookingStaffMemberBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -958,8 +1423,8 @@ impl<'de> serde::Deserialize<'de> for AnyBookingStaffMemberBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BrowseSessionBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -972,7 +1437,7 @@ pub struct BrowseSessionBase {
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `expirationDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -989,6 +1454,41 @@ pub struct BrowseSessionBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BrowseSessionBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BrowseSessionBase {
+    const NAME: &'static str = "microsoft.graph.browseSessionBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "backupSizeInBytes" => self.backup_size_in_bytes = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "restorePointDateTime" => self.restore_point_date_time = map.next_value()?,
+            "restorePointId" => self.restore_point_id = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1028,19 +1528,38 @@ pub enum AnyBrowseSessionBase {
 #[cfg(feature = "solutions")]
 impl<'de> serde::Deserialize<'de> for AnyBrowseSessionBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::polymorphic::Polymorphic for AnyBrowseSessionBase {
+    const DECLARED: &'static str = "microsoft.graph.browseSessionBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.browseSessionBase") => {
-                Self::BrowseSessionBase(crate::edm::from_value(value)?)
+                Self::BrowseSessionBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.oneDriveForBusinessBrowseSession") => {
-                Self::OneDriveForBusinessBrowseSession(crate::edm::from_value(value)?)
+                Self::OneDriveForBusinessBrowseSession(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.sharePointBrowseSession") => {
-                Self::SharePointBrowseSession(crate::edm::from_value(value)?)
+                Self::SharePointBrowseSession(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::BrowseSessionBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1048,27 +1567,27 @@ impl<'de> serde::Deserialize<'de> for AnyBrowseSessionBase {
 ///
 /// Derived from `protectionRuleBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DriveProtectionRule {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `isAutoApplyEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_auto_apply_enabled: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1082,6 +1601,42 @@ pub struct DriveProtectionRule {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for DriveProtectionRule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for DriveProtectionRule {
+    const NAME: &'static str = "microsoft.graph.driveProtectionRule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "isAutoApplyEnabled" => self.is_auto_apply_enabled = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "driveExpression" => self.drive_expression = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1104,24 +1659,24 @@ crate::edm::select_fields! {
 ///
 /// Derived from `protectionUnitBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DriveProtectionUnit {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1153,6 +1708,46 @@ pub struct DriveProtectionUnit {
 }
 
 #[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for DriveProtectionUnit {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for DriveProtectionUnit {
+    const NAME: &'static str = "microsoft.graph.driveProtectionUnit";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "offboardRequestedDateTime" => self.offboard_requested_date_time = map.next_value()?,
+            "policyId" => self.policy_id = map.next_value()?,
+            "protectionSources" => self.protection_sources = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "directoryObjectId" => self.directory_object_id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "email" => self.email = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "solutions")]
 crate::edm::select_fields! {
     /// Property names of [`DriveProtectionUnit`] for a typed `$select`.
     pub enum DriveProtectionUnitField for DriveProtectionUnit {
@@ -1176,15 +1771,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `protectionUnitsBulkJobBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DriveProtectionUnitsBulkAdditionJob {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1193,10 +1788,10 @@ pub struct DriveProtectionUnitsBulkAdditionJob {
     pub display_name: crate::Patch<String>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1213,6 +1808,43 @@ pub struct DriveProtectionUnitsBulkAdditionJob {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for DriveProtectionUnitsBulkAdditionJob {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for DriveProtectionUnitsBulkAdditionJob {
+    const NAME: &'static str = "microsoft.graph.driveProtectionUnitsBulkAdditionJob";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "directoryObjectIds" => self.directory_object_ids = map.next_value()?,
+            "drives" => self.drives = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1236,8 +1868,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `restoreArtifactBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DriveRestoreArtifact {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1250,7 +1882,7 @@ pub struct DriveRestoreArtifact {
     pub destination_type: crate::Patch<crate::models::DestinationType>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `startDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1268,11 +1900,48 @@ pub struct DriveRestoreArtifact {
     pub restored_site_web_url: crate::Patch<String>,
     /// The `restorePoint` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub restore_point: crate::Patch<crate::models::RestorePoint>,
+    pub restore_point: crate::Patch<Box<crate::models::RestorePoint>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for DriveRestoreArtifact {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for DriveRestoreArtifact {
+    const NAME: &'static str = "microsoft.graph.driveRestoreArtifact";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "completionDateTime" => self.completion_date_time = map.next_value()?,
+            "destinationType" => self.destination_type = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "restoredSiteId" => self.restored_site_id = map.next_value()?,
+            "restoredSiteName" => self.restored_site_name = map.next_value()?,
+            "restoredSiteWebUrl" => self.restored_site_web_url = map.next_value()?,
+            "restorePoint" => self.restore_point = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1296,15 +1965,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `restoreArtifactsBulkRequestBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DriveRestoreArtifactsBulkAdditionRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1316,16 +1985,16 @@ pub struct DriveRestoreArtifactsBulkAdditionRequest {
     pub display_name: crate::Patch<String>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `protectionTimePeriod` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub protection_time_period: crate::Patch<crate::models::TimePeriod>,
+    pub protection_time_period: crate::Patch<Box<crate::models::TimePeriod>>,
     /// The `protectionUnitIds` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_unit_ids: crate::Patch<Vec<String>>,
@@ -1348,6 +2017,48 @@ pub struct DriveRestoreArtifactsBulkAdditionRequest {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for DriveRestoreArtifactsBulkAdditionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for DriveRestoreArtifactsBulkAdditionRequest {
+    const NAME: &'static str = "microsoft.graph.driveRestoreArtifactsBulkAdditionRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "destinationType" => self.destination_type = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "protectionTimePeriod" => self.protection_time_period = map.next_value()?,
+            "protectionUnitIds" => self.protection_unit_ids = map.next_value()?,
+            "restorePointPreference" => self.restore_point_preference = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "directoryObjectIds" => self.directory_object_ids = map.next_value()?,
+            "drives" => self.drives = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1376,8 +2087,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EmailNotificationsSetting {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1390,11 +2101,42 @@ pub struct EmailNotificationsSetting {
     pub is_enabled: crate::Patch<bool>,
     /// The `recipients` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub recipients: crate::Patch<crate::models::NotificationRecipients>,
+    pub recipients: crate::Patch<Box<crate::models::NotificationRecipients>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for EmailNotificationsSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for EmailNotificationsSetting {
+    const NAME: &'static str = "microsoft.graph.emailNotificationsSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "additionalEvents" => self.additional_events = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "recipients" => self.recipients = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1412,15 +2154,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `protectionPolicyBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExchangeProtectionPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1432,14 +2174,14 @@ pub struct ExchangeProtectionPolicy {
     pub is_enabled: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `protectionPolicyArtifactCount` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_policy_artifact_count:
-        crate::Patch<crate::models::ProtectionPolicyArtifactCount>,
+        crate::Patch<Box<crate::models::ProtectionPolicyArtifactCount>>,
     /// The `retentionSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub retention_settings: crate::Patch<Vec<crate::models::RetentionSetting>>,
@@ -1460,6 +2202,50 @@ pub struct ExchangeProtectionPolicy {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for ExchangeProtectionPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for ExchangeProtectionPolicy {
+    const NAME: &'static str = "microsoft.graph.exchangeProtectionPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "protectionPolicyArtifactCount" => {
+                self.protection_policy_artifact_count = map.next_value()?
+            }
+            "retentionSettings" => self.retention_settings = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "mailboxInclusionRules" => self.mailbox_inclusion_rules = map.next_value()?,
+            "mailboxProtectionUnits" => self.mailbox_protection_units = map.next_value()?,
+            "mailboxProtectionUnitsBulkAdditionJobs" => {
+                self.mailbox_protection_units_bulk_addition_jobs = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1486,8 +2272,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `restoreSessionBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExchangeRestoreSession {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1497,16 +2283,16 @@ pub struct ExchangeRestoreSession {
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1515,7 +2301,8 @@ pub struct ExchangeRestoreSession {
     pub restore_job_type: crate::Patch<crate::models::RestoreJobType>,
     /// The `restoreSessionArtifactCount` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub restore_session_artifact_count: crate::Patch<crate::models::RestoreSessionArtifactCount>,
+    pub restore_session_artifact_count:
+        crate::Patch<Box<crate::models::RestoreSessionArtifactCount>>,
     /// The `status` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::RestoreSessionStatus>,
@@ -1534,6 +2321,52 @@ pub struct ExchangeRestoreSession {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for ExchangeRestoreSession {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for ExchangeRestoreSession {
+    const NAME: &'static str = "microsoft.graph.exchangeRestoreSession";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "restoreJobType" => self.restore_job_type = map.next_value()?,
+            "restoreSessionArtifactCount" => {
+                self.restore_session_artifact_count = map.next_value()?
+            }
+            "status" => self.status = map.next_value()?,
+            "granularMailboxRestoreArtifacts" => {
+                self.granular_mailbox_restore_artifacts = map.next_value()?
+            }
+            "mailboxRestoreArtifacts" => self.mailbox_restore_artifacts = map.next_value()?,
+            "mailboxRestoreArtifactsBulkAdditionRequests" => {
+                self.mailbox_restore_artifacts_bulk_addition_requests = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1560,8 +2393,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `granularRestoreArtifactBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GranularDriveRestoreArtifact {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1603,6 +2436,44 @@ pub struct GranularDriveRestoreArtifact {
 }
 
 #[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for GranularDriveRestoreArtifact {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for GranularDriveRestoreArtifact {
+    const NAME: &'static str = "microsoft.graph.granularDriveRestoreArtifact";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "browseSessionId" => self.browse_session_id = map.next_value()?,
+            "completionDateTime" => self.completion_date_time = map.next_value()?,
+            "restoredItemKey" => self.restored_item_key = map.next_value()?,
+            "restoredItemPath" => self.restored_item_path = map.next_value()?,
+            "restoredItemWebUrl" => self.restored_item_web_url = map.next_value()?,
+            "restorePointDateTime" => self.restore_point_date_time = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "directoryObjectId" => self.directory_object_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "solutions")]
 crate::edm::select_fields! {
     /// Property names of [`GranularDriveRestoreArtifact`] for a typed `$select`.
     pub enum GranularDriveRestoreArtifactField for GranularDriveRestoreArtifact {
@@ -1624,8 +2495,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `mailboxRestoreArtifact` < `restoreArtifactBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GranularMailboxRestoreArtifact {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1638,7 +2509,7 @@ pub struct GranularMailboxRestoreArtifact {
     pub destination_type: crate::Patch<crate::models::DestinationType>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `startDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1662,11 +2533,50 @@ pub struct GranularMailboxRestoreArtifact {
     pub search_response_id: crate::Patch<String>,
     /// The `restorePoint` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub restore_point: crate::Patch<crate::models::RestorePoint>,
+    pub restore_point: crate::Patch<Box<crate::models::RestorePoint>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for GranularMailboxRestoreArtifact {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for GranularMailboxRestoreArtifact {
+    const NAME: &'static str = "microsoft.graph.granularMailboxRestoreArtifact";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "completionDateTime" => self.completion_date_time = map.next_value()?,
+            "destinationType" => self.destination_type = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "restoredFolderId" => self.restored_folder_id = map.next_value()?,
+            "restoredFolderName" => self.restored_folder_name = map.next_value()?,
+            "restoredItemCount" => self.restored_item_count = map.next_value()?,
+            "artifactCount" => self.artifact_count = map.next_value()?,
+            "searchResponseId" => self.search_response_id = map.next_value()?,
+            "restorePoint" => self.restore_point = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1692,8 +2602,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `granularRestoreArtifactBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GranularSiteRestoreArtifact {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1735,6 +2645,44 @@ pub struct GranularSiteRestoreArtifact {
 }
 
 #[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for GranularSiteRestoreArtifact {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for GranularSiteRestoreArtifact {
+    const NAME: &'static str = "microsoft.graph.granularSiteRestoreArtifact";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "browseSessionId" => self.browse_session_id = map.next_value()?,
+            "completionDateTime" => self.completion_date_time = map.next_value()?,
+            "restoredItemKey" => self.restored_item_key = map.next_value()?,
+            "restoredItemPath" => self.restored_item_path = map.next_value()?,
+            "restoredItemWebUrl" => self.restored_item_web_url = map.next_value()?,
+            "restorePointDateTime" => self.restore_point_date_time = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "siteId" => self.site_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "solutions")]
 crate::edm::select_fields! {
     /// Property names of [`GranularSiteRestoreArtifact`] for a typed `$select`.
     pub enum GranularSiteRestoreArtifactField for GranularSiteRestoreArtifact {
@@ -1756,27 +2704,27 @@ crate::edm::select_fields! {
 ///
 /// Derived from `protectionRuleBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MailboxProtectionRule {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `isAutoApplyEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_auto_apply_enabled: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1790,6 +2738,42 @@ pub struct MailboxProtectionRule {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for MailboxProtectionRule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for MailboxProtectionRule {
+    const NAME: &'static str = "microsoft.graph.mailboxProtectionRule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "isAutoApplyEnabled" => self.is_auto_apply_enabled = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "mailboxExpression" => self.mailbox_expression = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1812,24 +2796,24 @@ crate::edm::select_fields! {
 ///
 /// Derived from `protectionUnitBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MailboxProtectionUnit {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1861,6 +2845,46 @@ pub struct MailboxProtectionUnit {
 }
 
 #[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for MailboxProtectionUnit {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for MailboxProtectionUnit {
+    const NAME: &'static str = "microsoft.graph.mailboxProtectionUnit";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "offboardRequestedDateTime" => self.offboard_requested_date_time = map.next_value()?,
+            "policyId" => self.policy_id = map.next_value()?,
+            "protectionSources" => self.protection_sources = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "directoryObjectId" => self.directory_object_id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "email" => self.email = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "solutions")]
 crate::edm::select_fields! {
     /// Property names of [`MailboxProtectionUnit`] for a typed `$select`.
     pub enum MailboxProtectionUnitField for MailboxProtectionUnit {
@@ -1884,15 +2908,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `protectionUnitsBulkJobBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MailboxProtectionUnitsBulkAdditionJob {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1901,10 +2925,10 @@ pub struct MailboxProtectionUnitsBulkAdditionJob {
     pub display_name: crate::Patch<String>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1921,6 +2945,43 @@ pub struct MailboxProtectionUnitsBulkAdditionJob {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for MailboxProtectionUnitsBulkAdditionJob {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for MailboxProtectionUnitsBulkAdditionJob {
+    const NAME: &'static str = "microsoft.graph.mailboxProtectionUnitsBulkAdditionJob";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "directoryObjectIds" => self.directory_object_ids = map.next_value()?,
+            "mailboxes" => self.mailboxes = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1944,8 +3005,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `restoreArtifactBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MailboxRestoreArtifact {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1958,7 +3019,7 @@ pub struct MailboxRestoreArtifact {
     pub destination_type: crate::Patch<crate::models::DestinationType>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `startDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1976,11 +3037,48 @@ pub struct MailboxRestoreArtifact {
     pub restored_item_count: crate::Patch<i32>,
     /// The `restorePoint` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub restore_point: crate::Patch<crate::models::RestorePoint>,
+    pub restore_point: crate::Patch<Box<crate::models::RestorePoint>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for MailboxRestoreArtifact {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for MailboxRestoreArtifact {
+    const NAME: &'static str = "microsoft.graph.mailboxRestoreArtifact";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "completionDateTime" => self.completion_date_time = map.next_value()?,
+            "destinationType" => self.destination_type = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "restoredFolderId" => self.restored_folder_id = map.next_value()?,
+            "restoredFolderName" => self.restored_folder_name = map.next_value()?,
+            "restoredItemCount" => self.restored_item_count = map.next_value()?,
+            "restorePoint" => self.restore_point = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2020,16 +3118,35 @@ pub enum AnyMailboxRestoreArtifact {
 #[cfg(feature = "solutions")]
 impl<'de> serde::Deserialize<'de> for AnyMailboxRestoreArtifact {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::polymorphic::Polymorphic for AnyMailboxRestoreArtifact {
+    const DECLARED: &'static str = "microsoft.graph.mailboxRestoreArtifact";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.mailboxRestoreArtifact") => {
-                Self::MailboxRestoreArtifact(crate::edm::from_value(value)?)
+                Self::MailboxRestoreArtifact(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.granularMailboxRestoreArtifact") => {
-                Self::GranularMailboxRestoreArtifact(crate::edm::from_value(value)?)
+                Self::GranularMailboxRestoreArtifact(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::MailboxRestoreArtifact(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -2037,15 +3154,15 @@ impl<'de> serde::Deserialize<'de> for AnyMailboxRestoreArtifact {
 ///
 /// Derived from `restoreArtifactsBulkRequestBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MailboxRestoreArtifactsBulkAdditionRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2057,16 +3174,16 @@ pub struct MailboxRestoreArtifactsBulkAdditionRequest {
     pub display_name: crate::Patch<String>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `protectionTimePeriod` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub protection_time_period: crate::Patch<crate::models::TimePeriod>,
+    pub protection_time_period: crate::Patch<Box<crate::models::TimePeriod>>,
     /// The `protectionUnitIds` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_unit_ids: crate::Patch<Vec<String>>,
@@ -2089,6 +3206,48 @@ pub struct MailboxRestoreArtifactsBulkAdditionRequest {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for MailboxRestoreArtifactsBulkAdditionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for MailboxRestoreArtifactsBulkAdditionRequest {
+    const NAME: &'static str = "microsoft.graph.mailboxRestoreArtifactsBulkAdditionRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "destinationType" => self.destination_type = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "protectionTimePeriod" => self.protection_time_period = map.next_value()?,
+            "protectionUnitIds" => self.protection_unit_ids = map.next_value()?,
+            "restorePointPreference" => self.restore_point_preference = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "directoryObjectIds" => self.directory_object_ids = map.next_value()?,
+            "mailboxes" => self.mailboxes = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2117,8 +3276,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `browseSessionBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OneDriveForBusinessBrowseSession {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2131,7 +3290,7 @@ pub struct OneDriveForBusinessBrowseSession {
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `expirationDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2154,6 +3313,42 @@ pub struct OneDriveForBusinessBrowseSession {
 }
 
 #[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for OneDriveForBusinessBrowseSession {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for OneDriveForBusinessBrowseSession {
+    const NAME: &'static str = "microsoft.graph.oneDriveForBusinessBrowseSession";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "backupSizeInBytes" => self.backup_size_in_bytes = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "restorePointDateTime" => self.restore_point_date_time = map.next_value()?,
+            "restorePointId" => self.restore_point_id = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "directoryObjectId" => self.directory_object_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "solutions")]
 crate::edm::select_fields! {
     /// Property names of [`OneDriveForBusinessBrowseSession`] for a typed `$select`.
     pub enum OneDriveForBusinessBrowseSessionField for OneDriveForBusinessBrowseSession {
@@ -2173,15 +3368,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `protectionPolicyBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OneDriveForBusinessProtectionPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2193,14 +3388,14 @@ pub struct OneDriveForBusinessProtectionPolicy {
     pub is_enabled: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `protectionPolicyArtifactCount` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_policy_artifact_count:
-        crate::Patch<crate::models::ProtectionPolicyArtifactCount>,
+        crate::Patch<Box<crate::models::ProtectionPolicyArtifactCount>>,
     /// The `retentionSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub retention_settings: crate::Patch<Vec<crate::models::RetentionSetting>>,
@@ -2221,6 +3416,50 @@ pub struct OneDriveForBusinessProtectionPolicy {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for OneDriveForBusinessProtectionPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for OneDriveForBusinessProtectionPolicy {
+    const NAME: &'static str = "microsoft.graph.oneDriveForBusinessProtectionPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "protectionPolicyArtifactCount" => {
+                self.protection_policy_artifact_count = map.next_value()?
+            }
+            "retentionSettings" => self.retention_settings = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "driveInclusionRules" => self.drive_inclusion_rules = map.next_value()?,
+            "driveProtectionUnits" => self.drive_protection_units = map.next_value()?,
+            "driveProtectionUnitsBulkAdditionJobs" => {
+                self.drive_protection_units_bulk_addition_jobs = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2247,8 +3486,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `restoreSessionBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OneDriveForBusinessRestoreSession {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2258,16 +3497,16 @@ pub struct OneDriveForBusinessRestoreSession {
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2276,7 +3515,8 @@ pub struct OneDriveForBusinessRestoreSession {
     pub restore_job_type: crate::Patch<crate::models::RestoreJobType>,
     /// The `restoreSessionArtifactCount` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub restore_session_artifact_count: crate::Patch<crate::models::RestoreSessionArtifactCount>,
+    pub restore_session_artifact_count:
+        crate::Patch<Box<crate::models::RestoreSessionArtifactCount>>,
     /// The `status` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::RestoreSessionStatus>,
@@ -2295,6 +3535,52 @@ pub struct OneDriveForBusinessRestoreSession {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for OneDriveForBusinessRestoreSession {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for OneDriveForBusinessRestoreSession {
+    const NAME: &'static str = "microsoft.graph.oneDriveForBusinessRestoreSession";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "restoreJobType" => self.restore_job_type = map.next_value()?,
+            "restoreSessionArtifactCount" => {
+                self.restore_session_artifact_count = map.next_value()?
+            }
+            "status" => self.status = map.next_value()?,
+            "driveRestoreArtifacts" => self.drive_restore_artifacts = map.next_value()?,
+            "driveRestoreArtifactsBulkAdditionRequests" => {
+                self.drive_restore_artifacts_bulk_addition_requests = map.next_value()?
+            }
+            "granularDriveRestoreArtifacts" => {
+                self.granular_drive_restore_artifacts = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2321,15 +3607,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProtectionPolicyBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2341,14 +3627,14 @@ pub struct ProtectionPolicyBase {
     pub is_enabled: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `protectionPolicyArtifactCount` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_policy_artifact_count:
-        crate::Patch<crate::models::ProtectionPolicyArtifactCount>,
+        crate::Patch<Box<crate::models::ProtectionPolicyArtifactCount>>,
     /// The `retentionSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub retention_settings: crate::Patch<Vec<crate::models::RetentionSetting>>,
@@ -2359,6 +3645,45 @@ pub struct ProtectionPolicyBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for ProtectionPolicyBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for ProtectionPolicyBase {
+    const NAME: &'static str = "microsoft.graph.protectionPolicyBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "protectionPolicyArtifactCount" => {
+                self.protection_policy_artifact_count = map.next_value()?
+            }
+            "retentionSettings" => self.retention_settings = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2402,22 +3727,41 @@ pub enum AnyProtectionPolicyBase {
 #[cfg(feature = "solutions")]
 impl<'de> serde::Deserialize<'de> for AnyProtectionPolicyBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::polymorphic::Polymorphic for AnyProtectionPolicyBase {
+    const DECLARED: &'static str = "microsoft.graph.protectionPolicyBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.protectionPolicyBase") => {
-                Self::ProtectionPolicyBase(crate::edm::from_value(value)?)
+                Self::ProtectionPolicyBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.exchangeProtectionPolicy") => {
-                Self::ExchangeProtectionPolicy(crate::edm::from_value(value)?)
+                Self::ExchangeProtectionPolicy(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.oneDriveForBusinessProtectionPolicy") => {
-                Self::OneDriveForBusinessProtectionPolicy(crate::edm::from_value(value)?)
+                Self::OneDriveForBusinessProtectionPolicy(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.sharePointProtectionPolicy") => {
-                Self::SharePointProtectionPolicy(crate::edm::from_value(value)?)
+                Self::SharePointProtectionPolicy(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ProtectionPolicyBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -2425,8 +3769,8 @@ impl<'de> serde::Deserialize<'de> for AnyProtectionPolicyBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RestorePoint {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2442,11 +3786,43 @@ pub struct RestorePoint {
     pub tags: crate::Patch<crate::edm::Flags<crate::models::RestorePointTags>>,
     /// The `protectionUnit` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub protection_unit: crate::Patch<crate::models::AnyProtectionUnitBase>,
+    pub protection_unit: crate::Patch<Box<crate::models::AnyProtectionUnitBase>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for RestorePoint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for RestorePoint {
+    const NAME: &'static str = "microsoft.graph.restorePoint";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "protectionDateTime" => self.protection_date_time = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "protectionUnit" => self.protection_unit = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2465,8 +3841,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RestoreSessionBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2476,16 +3852,16 @@ pub struct RestoreSessionBase {
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2494,7 +3870,8 @@ pub struct RestoreSessionBase {
     pub restore_job_type: crate::Patch<crate::models::RestoreJobType>,
     /// The `restoreSessionArtifactCount` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub restore_session_artifact_count: crate::Patch<crate::models::RestoreSessionArtifactCount>,
+    pub restore_session_artifact_count:
+        crate::Patch<Box<crate::models::RestoreSessionArtifactCount>>,
     /// The `status` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::RestoreSessionStatus>,
@@ -2502,6 +3879,45 @@ pub struct RestoreSessionBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for RestoreSessionBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for RestoreSessionBase {
+    const NAME: &'static str = "microsoft.graph.restoreSessionBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "restoreJobType" => self.restore_job_type = map.next_value()?,
+            "restoreSessionArtifactCount" => {
+                self.restore_session_artifact_count = map.next_value()?
+            }
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2545,22 +3961,41 @@ pub enum AnyRestoreSessionBase {
 #[cfg(feature = "solutions")]
 impl<'de> serde::Deserialize<'de> for AnyRestoreSessionBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::polymorphic::Polymorphic for AnyRestoreSessionBase {
+    const DECLARED: &'static str = "microsoft.graph.restoreSessionBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.restoreSessionBase") => {
-                Self::RestoreSessionBase(crate::edm::from_value(value)?)
+                Self::RestoreSessionBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.exchangeRestoreSession") => {
-                Self::ExchangeRestoreSession(crate::edm::from_value(value)?)
+                Self::ExchangeRestoreSession(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.oneDriveForBusinessRestoreSession") => {
-                Self::OneDriveForBusinessRestoreSession(crate::edm::from_value(value)?)
+                Self::OneDriveForBusinessRestoreSession(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.sharePointRestoreSession") => {
-                Self::SharePointRestoreSession(crate::edm::from_value(value)?)
+                Self::SharePointRestoreSession(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::RestoreSessionBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -2568,21 +4003,21 @@ impl<'de> serde::Deserialize<'de> for AnyRestoreSessionBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceApp {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `application` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub application: crate::Patch<crate::models::AnyIdentity>,
+    pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `effectiveDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub effective_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2596,6 +4031,40 @@ pub struct ServiceApp {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for ServiceApp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for ServiceApp {
+    const NAME: &'static str = "microsoft.graph.serviceApp";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "application" => self.application = map.next_value()?,
+            "effectiveDateTime" => self.effective_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "registrationDateTime" => self.registration_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2616,8 +4085,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `browseSessionBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointBrowseSession {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2630,7 +4099,7 @@ pub struct SharePointBrowseSession {
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `expirationDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2653,6 +4122,42 @@ pub struct SharePointBrowseSession {
 }
 
 #[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for SharePointBrowseSession {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for SharePointBrowseSession {
+    const NAME: &'static str = "microsoft.graph.sharePointBrowseSession";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "backupSizeInBytes" => self.backup_size_in_bytes = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "restorePointDateTime" => self.restore_point_date_time = map.next_value()?,
+            "restorePointId" => self.restore_point_id = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "siteId" => self.site_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "solutions")]
 crate::edm::select_fields! {
     /// Property names of [`SharePointBrowseSession`] for a typed `$select`.
     pub enum SharePointBrowseSessionField for SharePointBrowseSession {
@@ -2672,15 +4177,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `protectionPolicyBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointProtectionPolicy {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2692,14 +4197,14 @@ pub struct SharePointProtectionPolicy {
     pub is_enabled: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `protectionPolicyArtifactCount` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_policy_artifact_count:
-        crate::Patch<crate::models::ProtectionPolicyArtifactCount>,
+        crate::Patch<Box<crate::models::ProtectionPolicyArtifactCount>>,
     /// The `retentionSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub retention_settings: crate::Patch<Vec<crate::models::RetentionSetting>>,
@@ -2720,6 +4225,50 @@ pub struct SharePointProtectionPolicy {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for SharePointProtectionPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for SharePointProtectionPolicy {
+    const NAME: &'static str = "microsoft.graph.sharePointProtectionPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isEnabled" => self.is_enabled = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "protectionPolicyArtifactCount" => {
+                self.protection_policy_artifact_count = map.next_value()?
+            }
+            "retentionSettings" => self.retention_settings = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "siteInclusionRules" => self.site_inclusion_rules = map.next_value()?,
+            "siteProtectionUnits" => self.site_protection_units = map.next_value()?,
+            "siteProtectionUnitsBulkAdditionJobs" => {
+                self.site_protection_units_bulk_addition_jobs = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2746,8 +4295,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `restoreSessionBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointRestoreSession {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2757,16 +4306,16 @@ pub struct SharePointRestoreSession {
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2775,7 +4324,8 @@ pub struct SharePointRestoreSession {
     pub restore_job_type: crate::Patch<crate::models::RestoreJobType>,
     /// The `restoreSessionArtifactCount` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub restore_session_artifact_count: crate::Patch<crate::models::RestoreSessionArtifactCount>,
+    pub restore_session_artifact_count:
+        crate::Patch<Box<crate::models::RestoreSessionArtifactCount>>,
     /// The `status` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::RestoreSessionStatus>,
@@ -2794,6 +4344,52 @@ pub struct SharePointRestoreSession {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for SharePointRestoreSession {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for SharePointRestoreSession {
+    const NAME: &'static str = "microsoft.graph.sharePointRestoreSession";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "restoreJobType" => self.restore_job_type = map.next_value()?,
+            "restoreSessionArtifactCount" => {
+                self.restore_session_artifact_count = map.next_value()?
+            }
+            "status" => self.status = map.next_value()?,
+            "granularSiteRestoreArtifacts" => {
+                self.granular_site_restore_artifacts = map.next_value()?
+            }
+            "siteRestoreArtifacts" => self.site_restore_artifacts = map.next_value()?,
+            "siteRestoreArtifactsBulkAdditionRequests" => {
+                self.site_restore_artifacts_bulk_addition_requests = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2820,27 +4416,27 @@ crate::edm::select_fields! {
 ///
 /// Derived from `protectionRuleBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SiteProtectionRule {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `isAutoApplyEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_auto_apply_enabled: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2854,6 +4450,42 @@ pub struct SiteProtectionRule {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for SiteProtectionRule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for SiteProtectionRule {
+    const NAME: &'static str = "microsoft.graph.siteProtectionRule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "isAutoApplyEnabled" => self.is_auto_apply_enabled = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "siteExpression" => self.site_expression = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2876,24 +4508,24 @@ crate::edm::select_fields! {
 ///
 /// Derived from `protectionUnitBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SiteProtectionUnit {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2925,6 +4557,46 @@ pub struct SiteProtectionUnit {
 }
 
 #[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for SiteProtectionUnit {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for SiteProtectionUnit {
+    const NAME: &'static str = "microsoft.graph.siteProtectionUnit";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "offboardRequestedDateTime" => self.offboard_requested_date_time = map.next_value()?,
+            "policyId" => self.policy_id = map.next_value()?,
+            "protectionSources" => self.protection_sources = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "siteId" => self.site_id = map.next_value()?,
+            "siteName" => self.site_name = map.next_value()?,
+            "siteWebUrl" => self.site_web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "solutions")]
 crate::edm::select_fields! {
     /// Property names of [`SiteProtectionUnit`] for a typed `$select`.
     pub enum SiteProtectionUnitField for SiteProtectionUnit {
@@ -2948,15 +4620,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `protectionUnitsBulkJobBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SiteProtectionUnitsBulkAdditionJob {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2965,10 +4637,10 @@ pub struct SiteProtectionUnitsBulkAdditionJob {
     pub display_name: crate::Patch<String>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2985,6 +4657,43 @@ pub struct SiteProtectionUnitsBulkAdditionJob {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for SiteProtectionUnitsBulkAdditionJob {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for SiteProtectionUnitsBulkAdditionJob {
+    const NAME: &'static str = "microsoft.graph.siteProtectionUnitsBulkAdditionJob";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "siteIds" => self.site_ids = map.next_value()?,
+            "siteWebUrls" => self.site_web_urls = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -3008,8 +4717,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `restoreArtifactBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SiteRestoreArtifact {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3022,7 +4731,7 @@ pub struct SiteRestoreArtifact {
     pub destination_type: crate::Patch<crate::models::DestinationType>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `startDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -3040,11 +4749,48 @@ pub struct SiteRestoreArtifact {
     pub restored_site_web_url: crate::Patch<String>,
     /// The `restorePoint` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub restore_point: crate::Patch<crate::models::RestorePoint>,
+    pub restore_point: crate::Patch<Box<crate::models::RestorePoint>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for SiteRestoreArtifact {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for SiteRestoreArtifact {
+    const NAME: &'static str = "microsoft.graph.siteRestoreArtifact";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "completionDateTime" => self.completion_date_time = map.next_value()?,
+            "destinationType" => self.destination_type = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "restoredSiteId" => self.restored_site_id = map.next_value()?,
+            "restoredSiteName" => self.restored_site_name = map.next_value()?,
+            "restoredSiteWebUrl" => self.restored_site_web_url = map.next_value()?,
+            "restorePoint" => self.restore_point = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -3068,15 +4814,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `restoreArtifactsBulkRequestBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SiteRestoreArtifactsBulkAdditionRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -3088,16 +4834,16 @@ pub struct SiteRestoreArtifactsBulkAdditionRequest {
     pub display_name: crate::Patch<String>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `protectionTimePeriod` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub protection_time_period: crate::Patch<crate::models::TimePeriod>,
+    pub protection_time_period: crate::Patch<Box<crate::models::TimePeriod>>,
     /// The `protectionUnitIds` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_unit_ids: crate::Patch<Vec<String>>,
@@ -3120,6 +4866,48 @@ pub struct SiteRestoreArtifactsBulkAdditionRequest {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for SiteRestoreArtifactsBulkAdditionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for SiteRestoreArtifactsBulkAdditionRequest {
+    const NAME: &'static str = "microsoft.graph.siteRestoreArtifactsBulkAdditionRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "destinationType" => self.destination_type = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "protectionTimePeriod" => self.protection_time_period = map.next_value()?,
+            "protectionUnitIds" => self.protection_unit_ids = map.next_value()?,
+            "restorePointPreference" => self.restore_point_preference = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "siteIds" => self.site_ids = map.next_value()?,
+            "siteWebUrls" => self.site_web_urls = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -3146,12 +4934,12 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.solutionsRoot` entity type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SolutionsRoot {
     /// The `backupRestore` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub backup_restore: crate::Patch<crate::models::BackupRestoreRoot>,
+    pub backup_restore: crate::Patch<Box<crate::models::BackupRestoreRoot>>,
     /// The `bookingBusinesses` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub booking_businesses: crate::Patch<Vec<crate::models::BookingBusiness>>,
@@ -3160,11 +4948,42 @@ pub struct SolutionsRoot {
     pub booking_currencies: crate::Patch<Vec<crate::models::BookingCurrency>>,
     /// The `virtualEvents` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub virtual_events: crate::Patch<crate::models::VirtualEventsRoot>,
+    pub virtual_events: crate::Patch<Box<crate::models::VirtualEventsRoot>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for SolutionsRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for SolutionsRoot {
+    const NAME: &'static str = "microsoft.graph.solutionsRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "backupRestore" => self.backup_restore = map.next_value()?,
+            "bookingBusinesses" => self.booking_businesses = map.next_value()?,
+            "bookingCurrencies" => self.booking_currencies = map.next_value()?,
+            "virtualEvents" => self.virtual_events = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -3182,24 +5001,24 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VirtualEvent {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::CommunicationsIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::CommunicationsIdentitySet>>,
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub description: crate::Patch<crate::models::ItemBody>,
+    pub description: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `endDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `externalEventInformation` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_event_information:
@@ -3209,10 +5028,10 @@ pub struct VirtualEvent {
     pub is_registration_required: crate::Patch<bool>,
     /// The `settings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub settings: crate::Patch<crate::models::VirtualEventSettings>,
+    pub settings: crate::Patch<Box<crate::models::VirtualEventSettings>>,
     /// The `startDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub start_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `status` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::VirtualEventStatus>,
@@ -3226,6 +5045,45 @@ pub struct VirtualEvent {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for VirtualEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for VirtualEvent {
+    const NAME: &'static str = "microsoft.graph.virtualEvent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "externalEventInformation" => self.external_event_information = map.next_value()?,
+            "isRegistrationRequired" => self.is_registration_required = map.next_value()?,
+            "settings" => self.settings = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "presenters" => self.presenters = map.next_value()?,
+            "sessions" => self.sessions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -3269,19 +5127,38 @@ pub enum AnyVirtualEvent {
 #[cfg(feature = "solutions")]
 impl<'de> serde::Deserialize<'de> for AnyVirtualEvent {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::polymorphic::Polymorphic for AnyVirtualEvent {
+    const DECLARED: &'static str = "microsoft.graph.virtualEvent";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.virtualEvent") => {
-                Self::VirtualEvent(crate::edm::from_value(value)?)
+                Self::VirtualEvent(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.virtualEventTownhall") => {
-                Self::VirtualEventTownhall(crate::edm::from_value(value)?)
+                Self::VirtualEventTownhall(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.virtualEventWebinar") => {
-                Self::VirtualEventWebinar(crate::edm::from_value(value)?)
+                Self::VirtualEventWebinar(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::VirtualEvent(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -3289,8 +5166,8 @@ impl<'de> serde::Deserialize<'de> for AnyVirtualEvent {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VirtualEventPresenter {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3300,14 +5177,45 @@ pub struct VirtualEventPresenter {
     pub email: crate::Patch<String>,
     /// The `identity` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub identity: crate::Patch<crate::models::AnyIdentity>,
+    pub identity: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `presenterDetails` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub presenter_details: crate::Patch<crate::models::VirtualEventPresenterDetails>,
+    pub presenter_details: crate::Patch<Box<crate::models::VirtualEventPresenterDetails>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for VirtualEventPresenter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for VirtualEventPresenter {
+    const NAME: &'static str = "microsoft.graph.virtualEventPresenter";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "email" => self.email = map.next_value()?,
+            "identity" => self.identity = map.next_value()?,
+            "presenterDetails" => self.presenter_details = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -3325,8 +5233,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VirtualEventRegistration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3340,7 +5248,7 @@ pub struct VirtualEventRegistration {
     /// The `externalRegistrationInformation` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_registration_information:
-        crate::Patch<crate::models::VirtualEventExternalRegistrationInformation>,
+        crate::Patch<Box<crate::models::VirtualEventExternalRegistrationInformation>>,
     /// The `firstName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub first_name: crate::Patch<String>,
@@ -3376,6 +5284,50 @@ pub struct VirtualEventRegistration {
 }
 
 #[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for VirtualEventRegistration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for VirtualEventRegistration {
+    const NAME: &'static str = "microsoft.graph.virtualEventRegistration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "cancelationDateTime" => self.cancelation_date_time = map.next_value()?,
+            "email" => self.email = map.next_value()?,
+            "externalRegistrationInformation" => {
+                self.external_registration_information = map.next_value()?
+            }
+            "firstName" => self.first_name = map.next_value()?,
+            "lastName" => self.last_name = map.next_value()?,
+            "preferredLanguage" => self.preferred_language = map.next_value()?,
+            "preferredTimezone" => self.preferred_timezone = map.next_value()?,
+            "registrationDateTime" => self.registration_date_time = map.next_value()?,
+            "registrationQuestionAnswers" => {
+                self.registration_question_answers = map.next_value()?
+            }
+            "status" => self.status = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            "sessions" => self.sessions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "solutions")]
 crate::edm::select_fields! {
     /// Property names of [`VirtualEventRegistration`] for a typed `$select`.
     pub enum VirtualEventRegistrationField for VirtualEventRegistration {
@@ -3399,8 +5351,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `onlineMeetingBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VirtualEventSession {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3449,16 +5401,16 @@ pub struct VirtualEventSession {
     pub allow_whiteboard: crate::Patch<bool>,
     /// The `audioConferencing` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub audio_conferencing: crate::Patch<crate::models::AudioConferencing>,
+    pub audio_conferencing: crate::Patch<Box<crate::models::AudioConferencing>>,
     /// The `chatInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub chat_info: crate::Patch<crate::models::ChatInfo>,
+    pub chat_info: crate::Patch<Box<crate::models::ChatInfo>>,
     /// The `chatRestrictions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub chat_restrictions: crate::Patch<crate::models::ChatRestrictions>,
+    pub chat_restrictions: crate::Patch<Box<crate::models::ChatRestrictions>>,
     /// The `cloudVideoInteropInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub cloud_video_interop_info: crate::Patch<crate::models::CloudVideoInteropInfo>,
+    pub cloud_video_interop_info: crate::Patch<Box<crate::models::CloudVideoInteropInfo>>,
     /// The `expiryDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiry_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -3470,16 +5422,16 @@ pub struct VirtualEventSession {
     pub is_entry_exit_announced: crate::Patch<bool>,
     /// The `joinInformation` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub join_information: crate::Patch<crate::models::ItemBody>,
+    pub join_information: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `joinMeetingIdSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub join_meeting_id_settings: crate::Patch<crate::models::JoinMeetingIdSettings>,
+    pub join_meeting_id_settings: crate::Patch<Box<crate::models::JoinMeetingIdSettings>>,
     /// The `joinWebUrl` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_web_url: crate::Patch<String>,
     /// The `lobbyBypassSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub lobby_bypass_settings: crate::Patch<crate::models::LobbyBypassSettings>,
+    pub lobby_bypass_settings: crate::Patch<Box<crate::models::LobbyBypassSettings>>,
     /// The `meetingOptionsWebUrl` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_options_web_url: crate::Patch<String>,
@@ -3495,7 +5447,7 @@ pub struct VirtualEventSession {
     /// The `sensitivityLabelAssignment` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sensitivity_label_assignment:
-        crate::Patch<crate::models::OnlineMeetingSensitivityLabelAssignment>,
+        crate::Patch<Box<crate::models::OnlineMeetingSensitivityLabelAssignment>>,
     /// The `shareMeetingChatHistoryDefault` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub share_meeting_chat_history_default:
@@ -3508,16 +5460,16 @@ pub struct VirtualEventSession {
     pub video_teleconference_id: crate::Patch<String>,
     /// The `watermarkProtection` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub watermark_protection: crate::Patch<crate::models::WatermarkProtectionValues>,
+    pub watermark_protection: crate::Patch<Box<crate::models::WatermarkProtectionValues>>,
     /// The `capacity` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capacity: crate::Patch<i32>,
     /// The `endDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `startDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub start_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `videoOnDemandWebUrl` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub video_on_demand_web_url: crate::Patch<String>,
@@ -3529,6 +5481,84 @@ pub struct VirtualEventSession {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for VirtualEventSession {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for VirtualEventSession {
+    const NAME: &'static str = "microsoft.graph.virtualEventSession";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "allowAttendeeToEnableCamera" => {
+                self.allow_attendee_to_enable_camera = map.next_value()?
+            }
+            "allowAttendeeToEnableMic" => self.allow_attendee_to_enable_mic = map.next_value()?,
+            "allowBreakoutRooms" => self.allow_breakout_rooms = map.next_value()?,
+            "allowCopyingAndSharingMeetingContent" => {
+                self.allow_copying_and_sharing_meeting_content = map.next_value()?
+            }
+            "allowedLobbyAdmitters" => self.allowed_lobby_admitters = map.next_value()?,
+            "allowedPresenters" => self.allowed_presenters = map.next_value()?,
+            "allowLiveShare" => self.allow_live_share = map.next_value()?,
+            "allowMeetingChat" => self.allow_meeting_chat = map.next_value()?,
+            "allowParticipantsToChangeName" => {
+                self.allow_participants_to_change_name = map.next_value()?
+            }
+            "allowPowerPointSharing" => self.allow_power_point_sharing = map.next_value()?,
+            "allowRecording" => self.allow_recording = map.next_value()?,
+            "allowTeamworkReactions" => self.allow_teamwork_reactions = map.next_value()?,
+            "allowTranscription" => self.allow_transcription = map.next_value()?,
+            "allowWhiteboard" => self.allow_whiteboard = map.next_value()?,
+            "audioConferencing" => self.audio_conferencing = map.next_value()?,
+            "chatInfo" => self.chat_info = map.next_value()?,
+            "chatRestrictions" => self.chat_restrictions = map.next_value()?,
+            "cloudVideoInteropInfo" => self.cloud_video_interop_info = map.next_value()?,
+            "expiryDateTime" => self.expiry_date_time = map.next_value()?,
+            "isEndToEndEncryptionEnabled" => {
+                self.is_end_to_end_encryption_enabled = map.next_value()?
+            }
+            "isEntryExitAnnounced" => self.is_entry_exit_announced = map.next_value()?,
+            "joinInformation" => self.join_information = map.next_value()?,
+            "joinMeetingIdSettings" => self.join_meeting_id_settings = map.next_value()?,
+            "joinWebUrl" => self.join_web_url = map.next_value()?,
+            "lobbyBypassSettings" => self.lobby_bypass_settings = map.next_value()?,
+            "meetingOptionsWebUrl" => self.meeting_options_web_url = map.next_value()?,
+            "meetingSpokenLanguageTag" => self.meeting_spoken_language_tag = map.next_value()?,
+            "meetingType" => self.meeting_type = map.next_value()?,
+            "recordAutomatically" => self.record_automatically = map.next_value()?,
+            "sensitivityLabelAssignment" => self.sensitivity_label_assignment = map.next_value()?,
+            "shareMeetingChatHistoryDefault" => {
+                self.share_meeting_chat_history_default = map.next_value()?
+            }
+            "subject" => self.subject = map.next_value()?,
+            "videoTeleconferenceId" => self.video_teleconference_id = map.next_value()?,
+            "watermarkProtection" => self.watermark_protection = map.next_value()?,
+            "capacity" => self.capacity = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "videoOnDemandWebUrl" => self.video_on_demand_web_url = map.next_value()?,
+            #[cfg(feature = "other")]
+            "attendanceReports" => self.attendance_reports = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -3581,8 +5611,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VirtualEventsRoot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3603,6 +5633,37 @@ pub struct VirtualEventsRoot {
 }
 
 #[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for VirtualEventsRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for VirtualEventsRoot {
+    const NAME: &'static str = "microsoft.graph.virtualEventsRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "events" => self.events = map.next_value()?,
+            "townhalls" => self.townhalls = map.next_value()?,
+            "webinars" => self.webinars = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "solutions")]
 crate::edm::select_fields! {
     /// Property names of [`VirtualEventsRoot`] for a typed `$select`.
     pub enum VirtualEventsRootField for VirtualEventsRoot {
@@ -3617,24 +5678,24 @@ crate::edm::select_fields! {
 ///
 /// Derived from `virtualEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VirtualEventTownhall {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::CommunicationsIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::CommunicationsIdentitySet>>,
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub description: crate::Patch<crate::models::ItemBody>,
+    pub description: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `endDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `externalEventInformation` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_event_information:
@@ -3644,10 +5705,10 @@ pub struct VirtualEventTownhall {
     pub is_registration_required: crate::Patch<bool>,
     /// The `settings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub settings: crate::Patch<crate::models::VirtualEventSettings>,
+    pub settings: crate::Patch<Box<crate::models::VirtualEventSettings>>,
     /// The `startDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub start_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `status` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::VirtualEventStatus>,
@@ -3675,7 +5736,7 @@ pub struct VirtualEventTownhall {
     /// The `registrationConfiguration` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registration_configuration:
-        crate::Patch<crate::models::VirtualEventTownhallRegistrationConfiguration>,
+        crate::Patch<Box<crate::models::VirtualEventTownhallRegistrationConfiguration>>,
     /// The `registrations` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registrations: crate::Patch<Vec<crate::models::VirtualEventRegistration>>,
@@ -3683,6 +5744,52 @@ pub struct VirtualEventTownhall {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for VirtualEventTownhall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for VirtualEventTownhall {
+    const NAME: &'static str = "microsoft.graph.virtualEventTownhall";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "externalEventInformation" => self.external_event_information = map.next_value()?,
+            "isRegistrationRequired" => self.is_registration_required = map.next_value()?,
+            "settings" => self.settings = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "audience" => self.audience = map.next_value()?,
+            "capacity" => self.capacity = map.next_value()?,
+            "coOrganizers" => self.co_organizers = map.next_value()?,
+            "invitedAttendees" => self.invited_attendees = map.next_value()?,
+            "isInviteOnly" => self.is_invite_only = map.next_value()?,
+            "presenters" => self.presenters = map.next_value()?,
+            "sessions" => self.sessions = map.next_value()?,
+            "registrationConfiguration" => self.registration_configuration = map.next_value()?,
+            "registrations" => self.registrations = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -3715,8 +5822,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `virtualEventRegistrationConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VirtualEventTownhallRegistrationConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3744,6 +5851,40 @@ pub struct VirtualEventTownhallRegistrationConfiguration {
 }
 
 #[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for VirtualEventTownhallRegistrationConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for VirtualEventTownhallRegistrationConfiguration {
+    const NAME: &'static str = "microsoft.graph.virtualEventTownhallRegistrationConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "capacity" => self.capacity = map.next_value()?,
+            "isManualApprovalEnabled" => self.is_manual_approval_enabled = map.next_value()?,
+            "isWaitlistEnabled" => self.is_waitlist_enabled = map.next_value()?,
+            "registrationWebUrl" => self.registration_web_url = map.next_value()?,
+            #[cfg(feature = "other")]
+            "questions" => self.questions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "solutions")]
 crate::edm::select_fields! {
     /// Property names of [`VirtualEventTownhallRegistrationConfiguration`] for a typed `$select`.
     pub enum VirtualEventTownhallRegistrationConfigurationField for VirtualEventTownhallRegistrationConfiguration {
@@ -3759,24 +5900,24 @@ crate::edm::select_fields! {
 ///
 /// Derived from `virtualEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VirtualEventWebinar {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::CommunicationsIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::CommunicationsIdentitySet>>,
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub description: crate::Patch<crate::models::ItemBody>,
+    pub description: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `displayName` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `endDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `externalEventInformation` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_event_information:
@@ -3786,10 +5927,10 @@ pub struct VirtualEventWebinar {
     pub is_registration_required: crate::Patch<bool>,
     /// The `settings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub settings: crate::Patch<crate::models::VirtualEventSettings>,
+    pub settings: crate::Patch<Box<crate::models::VirtualEventSettings>>,
     /// The `startDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub start_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `status` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::VirtualEventStatus>,
@@ -3808,7 +5949,7 @@ pub struct VirtualEventWebinar {
     /// The `registrationConfiguration` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registration_configuration:
-        crate::Patch<crate::models::VirtualEventWebinarRegistrationConfiguration>,
+        crate::Patch<Box<crate::models::VirtualEventWebinarRegistrationConfiguration>>,
     /// The `registrations` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registrations: crate::Patch<Vec<crate::models::VirtualEventRegistration>>,
@@ -3816,6 +5957,49 @@ pub struct VirtualEventWebinar {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for VirtualEventWebinar {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for VirtualEventWebinar {
+    const NAME: &'static str = "microsoft.graph.virtualEventWebinar";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "externalEventInformation" => self.external_event_information = map.next_value()?,
+            "isRegistrationRequired" => self.is_registration_required = map.next_value()?,
+            "settings" => self.settings = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "audience" => self.audience = map.next_value()?,
+            "coOrganizers" => self.co_organizers = map.next_value()?,
+            "presenters" => self.presenters = map.next_value()?,
+            "sessions" => self.sessions = map.next_value()?,
+            "registrationConfiguration" => self.registration_configuration = map.next_value()?,
+            "registrations" => self.registrations = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -3845,8 +6029,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `virtualEventRegistrationConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VirtualEventWebinarRegistrationConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3874,6 +6058,40 @@ pub struct VirtualEventWebinarRegistrationConfiguration {
 }
 
 #[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for VirtualEventWebinarRegistrationConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for VirtualEventWebinarRegistrationConfiguration {
+    const NAME: &'static str = "microsoft.graph.virtualEventWebinarRegistrationConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "capacity" => self.capacity = map.next_value()?,
+            "isManualApprovalEnabled" => self.is_manual_approval_enabled = map.next_value()?,
+            "isWaitlistEnabled" => self.is_waitlist_enabled = map.next_value()?,
+            "registrationWebUrl" => self.registration_web_url = map.next_value()?,
+            #[cfg(feature = "other")]
+            "questions" => self.questions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "solutions")]
 crate::edm::select_fields! {
     /// Property names of [`VirtualEventWebinarRegistrationConfiguration`] for a typed `$select`.
     pub enum VirtualEventWebinarRegistrationConfigurationField for VirtualEventWebinarRegistrationConfiguration {
@@ -3887,8 +6105,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.artifactQuery` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ArtifactQuery {
     /// The `artifactType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3902,21 +6120,50 @@ pub struct ArtifactQuery {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for ArtifactQuery {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for ArtifactQuery {
+    const NAME: &'static str = "microsoft.graph.artifactQuery";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "artifactType" => self.artifact_type = map.next_value()?,
+            "queryExpression" => self.query_expression = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.availabilityItem` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AvailabilityItem {
     /// The end time of the time slot.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Indicates the service ID in case of 1:n appointments. If the appointment is of type 1:n, this
     /// field will be present, otherwise, null.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_id: crate::Patch<String>,
     /// The start time of the time slot.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub start_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The status of the staff member. Possible values are: available, busy, slotsAvailable,
     /// outOfOffice, unknownFutureValue.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3927,12 +6174,43 @@ pub struct AvailabilityItem {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for AvailabilityItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for AvailabilityItem {
+    const NAME: &'static str = "microsoft.graph.availabilityItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "serviceId" => self.service_id = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.bookingCustomerInformation` complex type.
 ///
 /// Derived from `bookingCustomerInformationBase`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingCustomerInformation {
     /// The ID of the bookingCustomer for this appointment. If no ID is specified when an appointment is
     /// created, then a new bookingCustomer object is created. Once set, you should consider the
@@ -3948,7 +6226,7 @@ pub struct BookingCustomerInformation {
     pub email_address: crate::Patch<String>,
     /// Represents location information for the bookingCustomer who is booking the appointment.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub location: crate::Patch<crate::models::AnyLocation>,
+    pub location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// The customer's name.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
@@ -3970,15 +6248,75 @@ pub struct BookingCustomerInformation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingCustomerInformation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingCustomerInformation {
+    const NAME: &'static str = "microsoft.graph.bookingCustomerInformation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "customerId" => self.customer_id = map.next_value()?,
+            "customQuestionAnswers" => self.custom_question_answers = map.next_value()?,
+            "emailAddress" => self.email_address = map.next_value()?,
+            "location" => self.location = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "notes" => self.notes = map.next_value()?,
+            "phone" => self.phone = map.next_value()?,
+            "timeZone" => self.time_zone = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.bookingCustomerInformationBase` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingCustomerInformationBase {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingCustomerInformationBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingCustomerInformationBase {
+    const NAME: &'static str = "microsoft.graph.bookingCustomerInformationBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `bookingCustomerInformationBase` or any type derived from it, chosen by `@odata.type` when reading.
@@ -4001,23 +6339,42 @@ pub enum AnyBookingCustomerInformationBase {
 #[cfg(feature = "solutions")]
 impl<'de> serde::Deserialize<'de> for AnyBookingCustomerInformationBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::polymorphic::Polymorphic for AnyBookingCustomerInformationBase {
+    const DECLARED: &'static str = "microsoft.graph.bookingCustomerInformationBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.bookingCustomerInformationBase") => {
-                Self::BookingCustomerInformationBase(crate::edm::from_value(value)?)
+                Self::BookingCustomerInformationBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.bookingCustomerInformation") => {
-                Self::BookingCustomerInformation(crate::edm::from_value(value)?)
+                Self::BookingCustomerInformation(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::BookingCustomerInformationBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.bookingPageSettings` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingPageSettings {
     /// The `accessControl` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4058,10 +6415,54 @@ pub struct BookingPageSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingPageSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingPageSettings {
+    const NAME: &'static str = "microsoft.graph.bookingPageSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "accessControl" => self.access_control = map.next_value()?,
+            "bookingPageColorCode" => self.booking_page_color_code = map.next_value()?,
+            "businessTimeZone" => self.business_time_zone = map.next_value()?,
+            "customerConsentMessage" => self.customer_consent_message = map.next_value()?,
+            "enforceOneTimePassword" => self.enforce_one_time_password = map.next_value()?,
+            "isBusinessLogoDisplayEnabled" => {
+                self.is_business_logo_display_enabled = map.next_value()?
+            }
+            "isCustomerConsentEnabled" => self.is_customer_consent_enabled = map.next_value()?,
+            "isSearchEngineIndexabilityDisabled" => {
+                self.is_search_engine_indexability_disabled = map.next_value()?
+            }
+            "isTimeSlotTimeZoneSetToBusinessTimeZone" => {
+                self.is_time_slot_time_zone_set_to_business_time_zone = map.next_value()?
+            }
+            "privacyPolicyWebUrl" => self.privacy_policy_web_url = map.next_value()?,
+            "termsAndConditionsWebUrl" => self.terms_and_conditions_web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.bookingQuestionAnswer` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingQuestionAnswer {
     /// The answer given by the user in case the answerInputType is text.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4091,10 +6492,44 @@ pub struct BookingQuestionAnswer {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingQuestionAnswer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingQuestionAnswer {
+    const NAME: &'static str = "microsoft.graph.bookingQuestionAnswer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "answer" => self.answer = map.next_value()?,
+            "answerInputType" => self.answer_input_type = map.next_value()?,
+            "answerOptions" => self.answer_options = map.next_value()?,
+            "isRequired" => self.is_required = map.next_value()?,
+            "question" => self.question = map.next_value()?,
+            "questionId" => self.question_id = map.next_value()?,
+            "selectedOptions" => self.selected_options = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.bookingQuestionAssignment` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingQuestionAssignment {
     /// The ID of the custom question.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4108,10 +6543,39 @@ pub struct BookingQuestionAssignment {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingQuestionAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingQuestionAssignment {
+    const NAME: &'static str = "microsoft.graph.bookingQuestionAssignment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isRequired" => self.is_required = map.next_value()?,
+            "questionId" => self.question_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// This type represents when and to whom to send an e-mail reminder.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingReminder {
     /// The message in the reminder.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4130,10 +6594,40 @@ pub struct BookingReminder {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingReminder {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingReminder {
+    const NAME: &'static str = "microsoft.graph.bookingReminder";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "message" => self.message = map.next_value()?,
+            "offset" => self.offset = map.next_value()?,
+            "recipients" => self.recipients = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.bookingsAvailability` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingsAvailability {
     /// The `availabilityType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4145,6 +6639,35 @@ pub struct BookingsAvailability {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingsAvailability {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingsAvailability {
+    const NAME: &'static str = "microsoft.graph.bookingsAvailability";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "availabilityType" => self.availability_type = map.next_value()?,
+            "businessHours" => self.business_hours = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `bookingsAvailability` or any type derived from it, chosen by `@odata.type` when reading.
@@ -4167,16 +6690,35 @@ pub enum AnyBookingsAvailability {
 #[cfg(feature = "solutions")]
 impl<'de> serde::Deserialize<'de> for AnyBookingsAvailability {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::polymorphic::Polymorphic for AnyBookingsAvailability {
+    const DECLARED: &'static str = "microsoft.graph.bookingsAvailability";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.bookingsAvailability") => {
-                Self::BookingsAvailability(crate::edm::from_value(value)?)
+                Self::BookingsAvailability(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.bookingsAvailabilityWindow") => {
-                Self::BookingsAvailabilityWindow(crate::edm::from_value(value)?)
+                Self::BookingsAvailabilityWindow(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::BookingsAvailability(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -4184,8 +6726,8 @@ impl<'de> serde::Deserialize<'de> for AnyBookingsAvailability {
 ///
 /// Derived from `bookingsAvailability`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingsAvailabilityWindow {
     /// The `availabilityType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4205,11 +6747,42 @@ pub struct BookingsAvailabilityWindow {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingsAvailabilityWindow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingsAvailabilityWindow {
+    const NAME: &'static str = "microsoft.graph.bookingsAvailabilityWindow";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "availabilityType" => self.availability_type = map.next_value()?,
+            "businessHours" => self.business_hours = map.next_value()?,
+            "endDate" => self.end_date = map.next_value()?,
+            "startDate" => self.start_date = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// This type represents the set of policies that dictate how bookings can be created in a Booking
 /// Calendar.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingSchedulingPolicy {
     /// True if to allow customers to choose a specific person for the booking.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4219,7 +6792,7 @@ pub struct BookingSchedulingPolicy {
     pub custom_availabilities: crate::Patch<Vec<crate::models::BookingsAvailabilityWindow>>,
     /// The `generalAvailability` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub general_availability: crate::Patch<crate::models::AnyBookingsAvailability>,
+    pub general_availability: crate::Patch<Box<crate::models::AnyBookingsAvailability>>,
     /// The `isMeetingInviteToCustomersEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_meeting_invite_to_customers_enabled: crate::Patch<bool>,
@@ -4243,10 +6816,47 @@ pub struct BookingSchedulingPolicy {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingSchedulingPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingSchedulingPolicy {
+    const NAME: &'static str = "microsoft.graph.bookingSchedulingPolicy";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowStaffSelection" => self.allow_staff_selection = map.next_value()?,
+            "customAvailabilities" => self.custom_availabilities = map.next_value()?,
+            "generalAvailability" => self.general_availability = map.next_value()?,
+            "isMeetingInviteToCustomersEnabled" => {
+                self.is_meeting_invite_to_customers_enabled = map.next_value()?
+            }
+            "maximumAdvance" => self.maximum_advance = map.next_value()?,
+            "minimumLeadTime" => self.minimum_lead_time = map.next_value()?,
+            "sendConfirmationsToOwner" => self.send_confirmations_to_owner = map.next_value()?,
+            "timeSlotInterval" => self.time_slot_interval = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// This type represents the set of working hours in a single day of the week.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingWorkHours {
     /// The day of the week represented by this instance. Possible values are: sunday, monday, tuesday,
     /// wednesday, thursday, friday, saturday.
@@ -4261,10 +6871,39 @@ pub struct BookingWorkHours {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingWorkHours {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingWorkHours {
+    const NAME: &'static str = "microsoft.graph.bookingWorkHours";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "day" => self.day = map.next_value()?,
+            "timeSlots" => self.time_slots = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.bookingWorkTimeSlot` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BookingWorkTimeSlot {
     /// The time of the day when work stops. For example, 17:00:00.0000000.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4278,10 +6917,39 @@ pub struct BookingWorkTimeSlot {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BookingWorkTimeSlot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BookingWorkTimeSlot {
+    const NAME: &'static str = "microsoft.graph.bookingWorkTimeSlot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "endTime" => self.end_time = map.next_value()?,
+            "startTime" => self.start_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.browseQueryResponseItem` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BrowseQueryResponseItem {
     /// The `itemKey` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4307,10 +6975,43 @@ pub struct BrowseQueryResponseItem {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for BrowseQueryResponseItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for BrowseQueryResponseItem {
+    const NAME: &'static str = "microsoft.graph.browseQueryResponseItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "itemKey" => self.item_key = map.next_value()?,
+            "itemsCount" => self.items_count = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "sizeInBytes" => self.size_in_bytes = map.next_value()?,
+            "type" => self.r#type = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.notificationRecipients` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NotificationRecipients {
     /// The `customRecipients` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4324,10 +7025,39 @@ pub struct NotificationRecipients {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for NotificationRecipients {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for NotificationRecipients {
+    const NAME: &'static str = "microsoft.graph.notificationRecipients";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "customRecipients" => self.custom_recipients = map.next_value()?,
+            "role" => self.role = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.protectionPolicyArtifactCount` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProtectionPolicyArtifactCount {
     /// The `completed` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4347,10 +7077,41 @@ pub struct ProtectionPolicyArtifactCount {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for ProtectionPolicyArtifactCount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for ProtectionPolicyArtifactCount {
+    const NAME: &'static str = "microsoft.graph.protectionPolicyArtifactCount";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "completed" => self.completed = map.next_value()?,
+            "failed" => self.failed = map.next_value()?,
+            "inProgress" => self.in_progress = map.next_value()?,
+            "total" => self.total = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.restorePointSearchResponse` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RestorePointSearchResponse {
     /// The `noResultProtectionUnitIds` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4367,27 +7128,86 @@ pub struct RestorePointSearchResponse {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for RestorePointSearchResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for RestorePointSearchResponse {
+    const NAME: &'static str = "microsoft.graph.restorePointSearchResponse";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "noResultProtectionUnitIds" => self.no_result_protection_unit_ids = map.next_value()?,
+            "searchResponseId" => self.search_response_id = map.next_value()?,
+            "searchResults" => self.search_results = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.restorePointSearchResult` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RestorePointSearchResult {
     /// The `artifactHitCount` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub artifact_hit_count: crate::Patch<i32>,
     /// The `restorePoint` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub restore_point: crate::Patch<crate::models::RestorePoint>,
+    pub restore_point: crate::Patch<Box<crate::models::RestorePoint>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for RestorePointSearchResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for RestorePointSearchResult {
+    const NAME: &'static str = "microsoft.graph.restorePointSearchResult";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "artifactHitCount" => self.artifact_hit_count = map.next_value()?,
+            "restorePoint" => self.restore_point = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.restoreSessionArtifactCount` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RestoreSessionArtifactCount {
     /// The `completed` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4407,10 +7227,41 @@ pub struct RestoreSessionArtifactCount {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for RestoreSessionArtifactCount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for RestoreSessionArtifactCount {
+    const NAME: &'static str = "microsoft.graph.restoreSessionArtifactCount";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "completed" => self.completed = map.next_value()?,
+            "failed" => self.failed = map.next_value()?,
+            "inProgress" => self.in_progress = map.next_value()?,
+            "total" => self.total = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.retentionSetting` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RetentionSetting {
     /// The `interval` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4424,10 +7275,39 @@ pub struct RetentionSetting {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for RetentionSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for RetentionSetting {
+    const NAME: &'static str = "microsoft.graph.retentionSetting";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "interval" => self.interval = map.next_value()?,
+            "period" => self.period = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.serviceStatus` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceStatus {
     /// The `backupServiceConsumer` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4440,7 +7320,7 @@ pub struct ServiceStatus {
     pub grace_period_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `lastModifiedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -4456,10 +7336,46 @@ pub struct ServiceStatus {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for ServiceStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for ServiceStatus {
+    const NAME: &'static str = "microsoft.graph.serviceStatus";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "backupServiceConsumer" => self.backup_service_consumer = map.next_value()?,
+            "disableReason" => self.disable_reason = map.next_value()?,
+            "gracePeriodDateTime" => self.grace_period_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "restoreAllowedTillDateTime" => {
+                self.restore_allowed_till_date_time = map.next_value()?
+            }
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.staffAvailabilityItem` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StaffAvailabilityItem {
     /// Each item in this collection indicates a slot and the status of the staff member.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4473,10 +7389,39 @@ pub struct StaffAvailabilityItem {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for StaffAvailabilityItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for StaffAvailabilityItem {
+    const NAME: &'static str = "microsoft.graph.staffAvailabilityItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "availabilityItems" => self.availability_items = map.next_value()?,
+            "staffId" => self.staff_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.timePeriod` complex type.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TimePeriod {
     /// The `endDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4490,10 +7435,39 @@ pub struct TimePeriod {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for TimePeriod {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl crate::read_fields::ReadFields for TimePeriod {
+    const NAME: &'static str = "microsoft.graph.timePeriod";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.virtualEventExternalInformation` complex type.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VirtualEventExternalInformation {
     /// The `applicationId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4507,10 +7481,39 @@ pub struct VirtualEventExternalInformation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for VirtualEventExternalInformation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl crate::read_fields::ReadFields for VirtualEventExternalInformation {
+    const NAME: &'static str = "microsoft.graph.virtualEventExternalInformation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "applicationId" => self.application_id = map.next_value()?,
+            "externalEventId" => self.external_event_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.virtualEventExternalRegistrationInformation` complex type.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VirtualEventExternalRegistrationInformation {
     /// The `referrer` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4524,10 +7527,39 @@ pub struct VirtualEventExternalRegistrationInformation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl<'de> serde::Deserialize<'de> for VirtualEventExternalRegistrationInformation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl crate::read_fields::ReadFields for VirtualEventExternalRegistrationInformation {
+    const NAME: &'static str = "microsoft.graph.virtualEventExternalRegistrationInformation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "referrer" => self.referrer = map.next_value()?,
+            "registrationId" => self.registration_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.virtualEventRegistrationQuestionAnswer` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VirtualEventRegistrationQuestionAnswer {
     /// The `booleanValue` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4550,10 +7582,42 @@ pub struct VirtualEventRegistrationQuestionAnswer {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for VirtualEventRegistrationQuestionAnswer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for VirtualEventRegistrationQuestionAnswer {
+    const NAME: &'static str = "microsoft.graph.virtualEventRegistrationQuestionAnswer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "booleanValue" => self.boolean_value = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "multiChoiceValues" => self.multi_choice_values = map.next_value()?,
+            "questionId" => self.question_id = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.virtualEventSettings` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VirtualEventSettings {
     /// The `isAttendeeEmailNotificationEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4562,6 +7626,36 @@ pub struct VirtualEventSettings {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl<'de> serde::Deserialize<'de> for VirtualEventSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "solutions")]
+impl crate::read_fields::ReadFields for VirtualEventSettings {
+    const NAME: &'static str = "microsoft.graph.virtualEventSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isAttendeeEmailNotificationEnabled" => {
+                self.is_attendee_email_notification_enabled = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "solutions")]

@@ -15,8 +15,8 @@ pub struct FileStorageContainerLockBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileStorage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -41,6 +41,38 @@ pub struct FileStorage {
 }
 
 #[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for FileStorage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for FileStorage {
+    const NAME: &'static str = "microsoft.graph.fileStorage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "containers" => self.containers = map.next_value()?,
+            "containerTypeRegistrations" => self.container_type_registrations = map.next_value()?,
+            "containerTypes" => self.container_types = map.next_value()?,
+            "deletedContainers" => self.deleted_containers = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "storage")]
 crate::edm::select_fields! {
     /// Property names of [`FileStorage`] for a typed `$select`.
     pub enum FileStorageField for FileStorage {
@@ -56,15 +88,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileStorageContainer {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `assignedSensitivityLabel` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub assigned_sensitivity_label: crate::Patch<crate::models::AssignedLabel>,
+    pub assigned_sensitivity_label: crate::Patch<Box<crate::models::AssignedLabel>>,
     /// The `containerTypeId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub container_type_id: crate::Patch<crate::edm::Guid>,
@@ -74,7 +106,7 @@ pub struct FileStorageContainer {
     /// The `customProperties` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_properties:
-        crate::Patch<crate::models::FileStorageContainerCustomPropertyDictionary>,
+        crate::Patch<Box<crate::models::FileStorageContainerCustomPropertyDictionary>>,
     /// The `description` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -86,13 +118,13 @@ pub struct FileStorageContainer {
     pub lock_state: crate::Patch<crate::models::SiteLockState>,
     /// The `settings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub settings: crate::Patch<crate::models::FileStorageContainerSettings>,
+    pub settings: crate::Patch<Box<crate::models::FileStorageContainerSettings>>,
     /// The `status` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::FileStorageContainerStatus>,
     /// The `viewpoint` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub viewpoint: crate::Patch<crate::models::FileStorageContainerViewpoint>,
+    pub viewpoint: crate::Patch<Box<crate::models::FileStorageContainerViewpoint>>,
     /// The `columns` navigation property (present when expanded).
     #[cfg(feature = "sites")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -100,7 +132,7 @@ pub struct FileStorageContainer {
     /// The `drive` navigation property (present when expanded).
     #[cfg(feature = "files")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub drive: crate::Patch<crate::models::Drive>,
+    pub drive: crate::Patch<Box<crate::models::Drive>>,
     /// The `migrationJobs` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub migration_jobs: crate::Patch<Vec<crate::models::SharePointMigrationJob>>,
@@ -110,7 +142,7 @@ pub struct FileStorageContainer {
     pub permissions: crate::Patch<Vec<crate::models::Permission>>,
     /// The `recycleBin` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub recycle_bin: crate::Patch<crate::models::RecycleBin>,
+    pub recycle_bin: crate::Patch<Box<crate::models::RecycleBin>>,
     /// The `sharePointGroups` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub share_point_groups: crate::Patch<Vec<crate::models::SharePointGroup>>,
@@ -118,6 +150,53 @@ pub struct FileStorageContainer {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for FileStorageContainer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for FileStorageContainer {
+    const NAME: &'static str = "microsoft.graph.fileStorageContainer";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "assignedSensitivityLabel" => self.assigned_sensitivity_label = map.next_value()?,
+            "containerTypeId" => self.container_type_id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "customProperties" => self.custom_properties = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lockState" => self.lock_state = map.next_value()?,
+            "settings" => self.settings = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "viewpoint" => self.viewpoint = map.next_value()?,
+            #[cfg(feature = "sites")]
+            "columns" => self.columns = map.next_value()?,
+            #[cfg(feature = "files")]
+            "drive" => self.drive = map.next_value()?,
+            "migrationJobs" => self.migration_jobs = map.next_value()?,
+            #[cfg(feature = "files")]
+            "permissions" => self.permissions = map.next_value()?,
+            "recycleBin" => self.recycle_bin = map.next_value()?,
+            "sharePointGroups" => self.share_point_groups = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -145,8 +224,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileStorageContainerType {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -175,11 +254,47 @@ pub struct FileStorageContainerType {
     pub owning_app_id: crate::Patch<crate::edm::Guid>,
     /// The `settings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub settings: crate::Patch<crate::models::FileStorageContainerTypeSettings>,
+    pub settings: crate::Patch<Box<crate::models::FileStorageContainerTypeSettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for FileStorageContainerType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for FileStorageContainerType {
+    const NAME: &'static str = "microsoft.graph.fileStorageContainerType";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "billingClassification" => self.billing_classification = map.next_value()?,
+            "billingStatus" => self.billing_status = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "etag" => self.etag = map.next_value()?,
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "owningAppId" => self.owning_app_id = map.next_value()?,
+            "settings" => self.settings = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -200,8 +315,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.fileStorageContainerTypeAppPermissionGrant` entity type.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileStorageContainerTypeAppPermissionGrant {
     /// The `appId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -221,6 +336,36 @@ pub struct FileStorageContainerTypeAppPermissionGrant {
 }
 
 #[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for FileStorageContainerTypeAppPermissionGrant {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for FileStorageContainerTypeAppPermissionGrant {
+    const NAME: &'static str = "microsoft.graph.fileStorageContainerTypeAppPermissionGrant";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "appId" => self.app_id = map.next_value()?,
+            "applicationPermissions" => self.application_permissions = map.next_value()?,
+            "delegatedPermissions" => self.delegated_permissions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "storage")]
 crate::edm::select_fields! {
     /// Property names of [`FileStorageContainerTypeAppPermissionGrant`] for a typed `$select`.
     pub enum FileStorageContainerTypeAppPermissionGrantField for FileStorageContainerTypeAppPermissionGrant {
@@ -234,8 +379,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileStorageContainerTypeRegistration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -264,7 +409,7 @@ pub struct FileStorageContainerTypeRegistration {
     pub registered_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `settings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub settings: crate::Patch<crate::models::FileStorageContainerTypeRegistrationSettings>,
+    pub settings: crate::Patch<Box<crate::models::FileStorageContainerTypeRegistrationSettings>>,
     /// The `applicationPermissionGrants` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_permission_grants:
@@ -273,6 +418,45 @@ pub struct FileStorageContainerTypeRegistration {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for FileStorageContainerTypeRegistration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for FileStorageContainerTypeRegistration {
+    const NAME: &'static str = "microsoft.graph.fileStorageContainerTypeRegistration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "billingClassification" => self.billing_classification = map.next_value()?,
+            "billingStatus" => self.billing_status = map.next_value()?,
+            "etag" => self.etag = map.next_value()?,
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "owningAppId" => self.owning_app_id = map.next_value()?,
+            "registeredDateTime" => self.registered_date_time = map.next_value()?,
+            "settings" => self.settings = map.next_value()?,
+            "applicationPermissionGrants" => {
+                self.application_permission_grants = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -296,15 +480,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecycleBin {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -316,7 +500,7 @@ pub struct RecycleBin {
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -325,21 +509,21 @@ pub struct RecycleBin {
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_reference: crate::Patch<crate::models::ItemReference>,
+    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// The `settings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub settings: crate::Patch<crate::models::RecycleBinSettings>,
+    pub settings: crate::Patch<Box<crate::models::RecycleBinSettings>>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by_user: crate::Patch<crate::models::AnyUser>,
+    pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Identity of the user who last modified the item. Read-only.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by_user: crate::Patch<crate::models::AnyUser>,
+    pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `items` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub items: crate::Patch<Vec<crate::models::RecycleBinItem>>,
@@ -347,6 +531,49 @@ pub struct RecycleBin {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for RecycleBin {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for RecycleBin {
+    const NAME: &'static str = "microsoft.graph.recycleBin";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "eTag" => self.e_tag = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "parentReference" => self.parent_reference = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "settings" => self.settings = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "createdByUser" => self.created_by_user = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
+            "items" => self.items = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -372,15 +599,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecycleBinItem {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -392,7 +619,7 @@ pub struct RecycleBinItem {
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -401,7 +628,7 @@ pub struct RecycleBinItem {
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_reference: crate::Patch<crate::models::ItemReference>,
+    pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
@@ -417,15 +644,59 @@ pub struct RecycleBinItem {
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by_user: crate::Patch<crate::models::AnyUser>,
+    pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Identity of the user who last modified the item. Read-only.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by_user: crate::Patch<crate::models::AnyUser>,
+    pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for RecycleBinItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for RecycleBinItem {
+    const NAME: &'static str = "microsoft.graph.recycleBinItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "eTag" => self.e_tag = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "parentReference" => self.parent_reference = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "deletedFromLocation" => self.deleted_from_location = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "createdByUser" => self.created_by_user = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "lastModifiedByUser" => self.last_modified_by_user = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -452,8 +723,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `storageQuotaBreakdown` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceStorageQuotaBreakdown {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -474,6 +745,37 @@ pub struct ServiceStorageQuotaBreakdown {
 }
 
 #[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for ServiceStorageQuotaBreakdown {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for ServiceStorageQuotaBreakdown {
+    const NAME: &'static str = "microsoft.graph.serviceStorageQuotaBreakdown";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "manageWebUrl" => self.manage_web_url = map.next_value()?,
+            "used" => self.used = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "storage")]
 crate::edm::select_fields! {
     /// Property names of [`ServiceStorageQuotaBreakdown`] for a typed `$select`.
     pub enum ServiceStorageQuotaBreakdownField for ServiceStorageQuotaBreakdown {
@@ -488,8 +790,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointGroup {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -513,6 +815,38 @@ pub struct SharePointGroup {
 }
 
 #[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for SharePointGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for SharePointGroup {
+    const NAME: &'static str = "microsoft.graph.sharePointGroup";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "principalId" => self.principal_id = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            "members" => self.members = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "storage")]
 crate::edm::select_fields! {
     /// Property names of [`SharePointGroup`] for a typed `$select`.
     pub enum SharePointGroupField for SharePointGroup {
@@ -528,19 +862,48 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointGroupMember {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `identity` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub identity: crate::Patch<crate::models::SharePointIdentitySet>,
+    pub identity: crate::Patch<Box<crate::models::SharePointIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for SharePointGroupMember {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for SharePointGroupMember {
+    const NAME: &'static str = "microsoft.graph.sharePointGroupMember";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "identity" => self.identity = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -556,8 +919,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointMigrationEvent {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -575,6 +938,37 @@ pub struct SharePointMigrationEvent {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for SharePointMigrationEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for SharePointMigrationEvent {
+    const NAME: &'static str = "microsoft.graph.sharePointMigrationEvent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "correlationId" => self.correlation_id = map.next_value()?,
+            "eventDateTime" => self.event_date_time = map.next_value()?,
+            "jobId" => self.job_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -624,39 +1018,58 @@ pub enum AnySharePointMigrationEvent {
 #[cfg(feature = "storage")]
 impl<'de> serde::Deserialize<'de> for AnySharePointMigrationEvent {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::polymorphic::Polymorphic for AnySharePointMigrationEvent {
+    const DECLARED: &'static str = "microsoft.graph.sharePointMigrationEvent";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.sharePointMigrationEvent") => {
-                Self::SharePointMigrationEvent(crate::edm::from_value(value)?)
+                Self::SharePointMigrationEvent(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.sharePointMigrationFinishManifestFileUploadEvent") => {
-                Self::SharePointMigrationFinishManifestFileUploadEvent(crate::edm::from_value(
-                    value,
-                )?)
+                Self::SharePointMigrationFinishManifestFileUploadEvent(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             Some("microsoft.graph.sharePointMigrationJobCancelledEvent") => {
-                Self::SharePointMigrationJobCancelledEvent(crate::edm::from_value(value)?)
+                Self::SharePointMigrationJobCancelledEvent(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.sharePointMigrationJobDeletedEvent") => {
-                Self::SharePointMigrationJobDeletedEvent(crate::edm::from_value(value)?)
+                Self::SharePointMigrationJobDeletedEvent(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.sharePointMigrationJobErrorEvent") => {
-                Self::SharePointMigrationJobErrorEvent(crate::edm::from_value(value)?)
+                Self::SharePointMigrationJobErrorEvent(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.sharePointMigrationJobPostponedEvent") => {
-                Self::SharePointMigrationJobPostponedEvent(crate::edm::from_value(value)?)
+                Self::SharePointMigrationJobPostponedEvent(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.sharePointMigrationJobProgressEvent") => {
-                Self::SharePointMigrationJobProgressEvent(crate::edm::from_value(value)?)
+                Self::SharePointMigrationJobProgressEvent(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.sharePointMigrationJobQueuedEvent") => {
-                Self::SharePointMigrationJobQueuedEvent(crate::edm::from_value(value)?)
+                Self::SharePointMigrationJobQueuedEvent(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.sharePointMigrationJobStartEvent") => {
-                Self::SharePointMigrationJobStartEvent(crate::edm::from_value(value)?)
+                Self::SharePointMigrationJobStartEvent(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::SharePointMigrationEvent(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -664,8 +1077,8 @@ impl<'de> serde::Deserialize<'de> for AnySharePointMigrationEvent {
 ///
 /// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointMigrationFinishManifestFileUploadEvent {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -689,6 +1102,38 @@ pub struct SharePointMigrationFinishManifestFileUploadEvent {
 }
 
 #[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for SharePointMigrationFinishManifestFileUploadEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for SharePointMigrationFinishManifestFileUploadEvent {
+    const NAME: &'static str = "microsoft.graph.sharePointMigrationFinishManifestFileUploadEvent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "correlationId" => self.correlation_id = map.next_value()?,
+            "eventDateTime" => self.event_date_time = map.next_value()?,
+            "jobId" => self.job_id = map.next_value()?,
+            "manifestFileName" => self.manifest_file_name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "storage")]
 crate::edm::select_fields! {
     /// Property names of [`SharePointMigrationFinishManifestFileUploadEvent`] for a typed `$select`.
     pub enum SharePointMigrationFinishManifestFileUploadEventField for SharePointMigrationFinishManifestFileUploadEvent {
@@ -704,15 +1149,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointMigrationJob {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `containerInfo` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub container_info: crate::Patch<crate::models::SharePointMigrationContainerInfo>,
+    pub container_info: crate::Patch<Box<crate::models::SharePointMigrationContainerInfo>>,
     /// The `progressEvents` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub progress_events: crate::Patch<Vec<crate::models::AnySharePointMigrationEvent>>,
@@ -720,6 +1165,36 @@ pub struct SharePointMigrationJob {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for SharePointMigrationJob {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for SharePointMigrationJob {
+    const NAME: &'static str = "microsoft.graph.sharePointMigrationJob";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "containerInfo" => self.container_info = map.next_value()?,
+            "progressEvents" => self.progress_events = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -736,8 +1211,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointMigrationJobCancelledEvent {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -764,6 +1239,39 @@ pub struct SharePointMigrationJobCancelledEvent {
 }
 
 #[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for SharePointMigrationJobCancelledEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for SharePointMigrationJobCancelledEvent {
+    const NAME: &'static str = "microsoft.graph.sharePointMigrationJobCancelledEvent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "correlationId" => self.correlation_id = map.next_value()?,
+            "eventDateTime" => self.event_date_time = map.next_value()?,
+            "jobId" => self.job_id = map.next_value()?,
+            "isCancelledByUser" => self.is_cancelled_by_user = map.next_value()?,
+            "totalRetryCount" => self.total_retry_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "storage")]
 crate::edm::select_fields! {
     /// Property names of [`SharePointMigrationJobCancelledEvent`] for a typed `$select`.
     pub enum SharePointMigrationJobCancelledEventField for SharePointMigrationJobCancelledEvent {
@@ -780,8 +1288,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointMigrationJobDeletedEvent {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -802,6 +1310,37 @@ pub struct SharePointMigrationJobDeletedEvent {
 }
 
 #[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for SharePointMigrationJobDeletedEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for SharePointMigrationJobDeletedEvent {
+    const NAME: &'static str = "microsoft.graph.sharePointMigrationJobDeletedEvent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "correlationId" => self.correlation_id = map.next_value()?,
+            "eventDateTime" => self.event_date_time = map.next_value()?,
+            "jobId" => self.job_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "storage")]
 crate::edm::select_fields! {
     /// Property names of [`SharePointMigrationJobDeletedEvent`] for a typed `$select`.
     pub enum SharePointMigrationJobDeletedEventField for SharePointMigrationJobDeletedEvent {
@@ -816,8 +1355,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointMigrationJobErrorEvent {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -833,7 +1372,7 @@ pub struct SharePointMigrationJobErrorEvent {
     pub job_id: crate::Patch<String>,
     /// The `error` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `errorLevel` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error_level: crate::Patch<crate::models::SharePointMigrationJobErrorLevel>,
@@ -853,6 +1392,43 @@ pub struct SharePointMigrationJobErrorEvent {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for SharePointMigrationJobErrorEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for SharePointMigrationJobErrorEvent {
+    const NAME: &'static str = "microsoft.graph.sharePointMigrationJobErrorEvent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "correlationId" => self.correlation_id = map.next_value()?,
+            "eventDateTime" => self.event_date_time = map.next_value()?,
+            "jobId" => self.job_id = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "errorLevel" => self.error_level = map.next_value()?,
+            "objectId" => self.object_id = map.next_value()?,
+            "objectType" => self.object_type = map.next_value()?,
+            "objectUrl" => self.object_url = map.next_value()?,
+            "totalRetryCount" => self.total_retry_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -876,8 +1452,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointMigrationJobPostponedEvent {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -910,6 +1486,41 @@ pub struct SharePointMigrationJobPostponedEvent {
 }
 
 #[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for SharePointMigrationJobPostponedEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for SharePointMigrationJobPostponedEvent {
+    const NAME: &'static str = "microsoft.graph.sharePointMigrationJobPostponedEvent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "correlationId" => self.correlation_id = map.next_value()?,
+            "eventDateTime" => self.event_date_time = map.next_value()?,
+            "jobId" => self.job_id = map.next_value()?,
+            "jobsInQueue" => self.jobs_in_queue = map.next_value()?,
+            "nextPickupDateTime" => self.next_pickup_date_time = map.next_value()?,
+            "reason" => self.reason = map.next_value()?,
+            "totalRetryCount" => self.total_retry_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "storage")]
 crate::edm::select_fields! {
     /// Property names of [`SharePointMigrationJobPostponedEvent`] for a typed `$select`.
     pub enum SharePointMigrationJobPostponedEventField for SharePointMigrationJobPostponedEvent {
@@ -928,8 +1539,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointMigrationJobProgressEvent {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1001,6 +1612,60 @@ pub struct SharePointMigrationJobProgressEvent {
 }
 
 #[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for SharePointMigrationJobProgressEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for SharePointMigrationJobProgressEvent {
+    const NAME: &'static str = "microsoft.graph.sharePointMigrationJobProgressEvent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "correlationId" => self.correlation_id = map.next_value()?,
+            "eventDateTime" => self.event_date_time = map.next_value()?,
+            "jobId" => self.job_id = map.next_value()?,
+            "bytesProcessed" => self.bytes_processed = map.next_value()?,
+            "bytesProcessedOnlyCurrentVersion" => {
+                self.bytes_processed_only_current_version = map.next_value()?
+            }
+            "cpuDurationMs" => self.cpu_duration_ms = map.next_value()?,
+            "filesProcessed" => self.files_processed = map.next_value()?,
+            "filesProcessedOnlyCurrentVersion" => {
+                self.files_processed_only_current_version = map.next_value()?
+            }
+            "isCompleted" => self.is_completed = map.next_value()?,
+            "lastProcessedObjectId" => self.last_processed_object_id = map.next_value()?,
+            "objectsProcessed" => self.objects_processed = map.next_value()?,
+            "sqlDurationMs" => self.sql_duration_ms = map.next_value()?,
+            "sqlQueryCount" => self.sql_query_count = map.next_value()?,
+            "totalDurationMs" => self.total_duration_ms = map.next_value()?,
+            "totalErrors" => self.total_errors = map.next_value()?,
+            "totalExpectedBytes" => self.total_expected_bytes = map.next_value()?,
+            "totalExpectedObjects" => self.total_expected_objects = map.next_value()?,
+            "totalRetryCount" => self.total_retry_count = map.next_value()?,
+            "totalWarnings" => self.total_warnings = map.next_value()?,
+            "waitTimeOnSqlThrottlingMs" => {
+                self.wait_time_on_sql_throttling_ms = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "storage")]
 crate::edm::select_fields! {
     /// Property names of [`SharePointMigrationJobProgressEvent`] for a typed `$select`.
     pub enum SharePointMigrationJobProgressEventField for SharePointMigrationJobProgressEvent {
@@ -1032,8 +1697,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointMigrationJobQueuedEvent {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1054,6 +1719,37 @@ pub struct SharePointMigrationJobQueuedEvent {
 }
 
 #[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for SharePointMigrationJobQueuedEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for SharePointMigrationJobQueuedEvent {
+    const NAME: &'static str = "microsoft.graph.sharePointMigrationJobQueuedEvent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "correlationId" => self.correlation_id = map.next_value()?,
+            "eventDateTime" => self.event_date_time = map.next_value()?,
+            "jobId" => self.job_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "storage")]
 crate::edm::select_fields! {
     /// Property names of [`SharePointMigrationJobQueuedEvent`] for a typed `$select`.
     pub enum SharePointMigrationJobQueuedEventField for SharePointMigrationJobQueuedEvent {
@@ -1068,8 +1764,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointMigrationJobStartEvent {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1096,6 +1792,39 @@ pub struct SharePointMigrationJobStartEvent {
 }
 
 #[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for SharePointMigrationJobStartEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for SharePointMigrationJobStartEvent {
+    const NAME: &'static str = "microsoft.graph.sharePointMigrationJobStartEvent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "correlationId" => self.correlation_id = map.next_value()?,
+            "eventDateTime" => self.event_date_time = map.next_value()?,
+            "jobId" => self.job_id = map.next_value()?,
+            "isRestarted" => self.is_restarted = map.next_value()?,
+            "totalRetryCount" => self.total_retry_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "storage")]
 crate::edm::select_fields! {
     /// Property names of [`SharePointMigrationJobStartEvent`] for a typed `$select`.
     pub enum SharePointMigrationJobStartEventField for SharePointMigrationJobStartEvent {
@@ -1110,19 +1839,48 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.storage` entity type.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Storage {
     /// The `fileStorage` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub file_storage: crate::Patch<crate::models::FileStorage>,
+    pub file_storage: crate::Patch<Box<crate::models::FileStorage>>,
     /// The `settings` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub settings: crate::Patch<crate::models::StorageSettings>,
+    pub settings: crate::Patch<Box<crate::models::StorageSettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for Storage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for Storage {
+    const NAME: &'static str = "microsoft.graph.storage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "fileStorage" => self.file_storage = map.next_value()?,
+            "settings" => self.settings = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -1138,19 +1896,48 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StorageSettings {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `quota` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub quota: crate::Patch<crate::models::UnifiedStorageQuota>,
+    pub quota: crate::Patch<Box<crate::models::UnifiedStorageQuota>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for StorageSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for StorageSettings {
+    const NAME: &'static str = "microsoft.graph.storageSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "quota" => self.quota = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -1166,8 +1953,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnifiedStorageQuota {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1200,6 +1987,41 @@ pub struct UnifiedStorageQuota {
 }
 
 #[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for UnifiedStorageQuota {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for UnifiedStorageQuota {
+    const NAME: &'static str = "microsoft.graph.unifiedStorageQuota";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "deleted" => self.deleted = map.next_value()?,
+            "manageWebUrl" => self.manage_web_url = map.next_value()?,
+            "remaining" => self.remaining = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "total" => self.total = map.next_value()?,
+            "used" => self.used = map.next_value()?,
+            "services" => self.services = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "storage")]
 crate::edm::select_fields! {
     /// Property names of [`UnifiedStorageQuota`] for a typed `$select`.
     pub enum UnifiedStorageQuotaField for UnifiedStorageQuota {
@@ -1216,8 +2038,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.fileStorageContainerSettings` complex type.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileStorageContainerSettings {
     /// The `isItemVersioningEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1234,10 +2056,40 @@ pub struct FileStorageContainerSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for FileStorageContainerSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for FileStorageContainerSettings {
+    const NAME: &'static str = "microsoft.graph.fileStorageContainerSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isItemVersioningEnabled" => self.is_item_versioning_enabled = map.next_value()?,
+            "isOcrEnabled" => self.is_ocr_enabled = map.next_value()?,
+            "itemMajorVersionLimit" => self.item_major_version_limit = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.fileStorageContainerTypeRegistrationSettings` complex type.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileStorageContainerTypeRegistrationSettings {
     /// The `isDiscoverabilityEnabled` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1269,10 +2121,47 @@ pub struct FileStorageContainerTypeRegistrationSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for FileStorageContainerTypeRegistrationSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for FileStorageContainerTypeRegistrationSettings {
+    const NAME: &'static str = "microsoft.graph.fileStorageContainerTypeRegistrationSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isDiscoverabilityEnabled" => self.is_discoverability_enabled = map.next_value()?,
+            "isItemVersioningEnabled" => self.is_item_versioning_enabled = map.next_value()?,
+            "isSearchEnabled" => self.is_search_enabled = map.next_value()?,
+            "isSharingRestricted" => self.is_sharing_restricted = map.next_value()?,
+            "itemMajorVersionLimit" => self.item_major_version_limit = map.next_value()?,
+            "maxStoragePerContainerInBytes" => {
+                self.max_storage_per_container_in_bytes = map.next_value()?
+            }
+            "sharingCapability" => self.sharing_capability = map.next_value()?,
+            "urlTemplate" => self.url_template = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.fileStorageContainerTypeSettings` complex type.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileStorageContainerTypeSettings {
     /// The `consumingTenantOverridables` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1308,10 +2197,50 @@ pub struct FileStorageContainerTypeSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for FileStorageContainerTypeSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for FileStorageContainerTypeSettings {
+    const NAME: &'static str = "microsoft.graph.fileStorageContainerTypeSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "consumingTenantOverridables" => {
+                self.consuming_tenant_overridables = map.next_value()?
+            }
+            "isDiscoverabilityEnabled" => self.is_discoverability_enabled = map.next_value()?,
+            "isItemVersioningEnabled" => self.is_item_versioning_enabled = map.next_value()?,
+            "isSearchEnabled" => self.is_search_enabled = map.next_value()?,
+            "isSharingRestricted" => self.is_sharing_restricted = map.next_value()?,
+            "itemMajorVersionLimit" => self.item_major_version_limit = map.next_value()?,
+            "maxStoragePerContainerInBytes" => {
+                self.max_storage_per_container_in_bytes = map.next_value()?
+            }
+            "sharingCapability" => self.sharing_capability = map.next_value()?,
+            "urlTemplate" => self.url_template = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.fileStorageContainerViewpoint` complex type.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileStorageContainerViewpoint {
     /// The `effectiveRole` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1322,10 +2251,38 @@ pub struct FileStorageContainerViewpoint {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for FileStorageContainerViewpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for FileStorageContainerViewpoint {
+    const NAME: &'static str = "microsoft.graph.fileStorageContainerViewpoint";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "effectiveRole" => self.effective_role = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.recycleBinSettings` complex type.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecycleBinSettings {
     /// The `retentionPeriodOverrideDays` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1336,10 +2293,40 @@ pub struct RecycleBinSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for RecycleBinSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for RecycleBinSettings {
+    const NAME: &'static str = "microsoft.graph.recycleBinSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "retentionPeriodOverrideDays" => {
+                self.retention_period_override_days = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.sharePointMigrationContainerInfo` complex type.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharePointMigrationContainerInfo {
     /// The `dataContainerUri` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1354,6 +2341,36 @@ pub struct SharePointMigrationContainerInfo {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl<'de> serde::Deserialize<'de> for SharePointMigrationContainerInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "storage")]
+impl crate::read_fields::ReadFields for SharePointMigrationContainerInfo {
+    const NAME: &'static str = "microsoft.graph.sharePointMigrationContainerInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "dataContainerUri" => self.data_container_uri = map.next_value()?,
+            "encryptionKey" => self.encryption_key = map.next_value()?,
+            "metadataContainerUri" => self.metadata_container_uri = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "storage")]

@@ -5,8 +5,8 @@
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "subscriptions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Subscription {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -95,6 +95,48 @@ pub struct Subscription {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "subscriptions")]
+impl<'de> serde::Deserialize<'de> for Subscription {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "subscriptions")]
+impl crate::read_fields::ReadFields for Subscription {
+    const NAME: &'static str = "microsoft.graph.subscription";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "applicationId" => self.application_id = map.next_value()?,
+            "changeType" => self.change_type = map.next_value()?,
+            "clientState" => self.client_state = map.next_value()?,
+            "creatorId" => self.creator_id = map.next_value()?,
+            "encryptionCertificate" => self.encryption_certificate = map.next_value()?,
+            "encryptionCertificateId" => self.encryption_certificate_id = map.next_value()?,
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "includeResourceData" => self.include_resource_data = map.next_value()?,
+            "latestSupportedTlsVersion" => self.latest_supported_tls_version = map.next_value()?,
+            "lifecycleNotificationUrl" => self.lifecycle_notification_url = map.next_value()?,
+            "notificationQueryOptions" => self.notification_query_options = map.next_value()?,
+            "notificationUrl" => self.notification_url = map.next_value()?,
+            "notificationUrlAppId" => self.notification_url_app_id = map.next_value()?,
+            "resource" => self.resource = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "subscriptions")]

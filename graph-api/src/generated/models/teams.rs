@@ -44,7 +44,7 @@ pub struct TimeCardCollectionClockInBody {
     pub on_behalf_of_user_id: Option<String>,
     /// The `notes` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub notes: Option<crate::models::ItemBody>,
+    pub notes: Option<Box<crate::models::ItemBody>>,
 }
 
 /// The body of the `clockOut` action bound to `microsoft.graph.timeCard`.
@@ -57,7 +57,7 @@ pub struct TimeCardClockOutBody {
     pub is_at_approved_location: Option<bool>,
     /// The `notes` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub notes: Option<crate::models::ItemBody>,
+    pub notes: Option<Box<crate::models::ItemBody>>,
 }
 
 /// The body of the `clone` action bound to `microsoft.graph.team`.
@@ -111,7 +111,7 @@ pub struct TimeCardEndBreakBody {
     pub is_at_approved_location: Option<bool>,
     /// The `notes` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub notes: Option<crate::models::ItemBody>,
+    pub notes: Option<Box<crate::models::ItemBody>>,
 }
 
 /// The body of the `hideForUser` action bound to `microsoft.graph.chat`.
@@ -121,7 +121,7 @@ pub struct TimeCardEndBreakBody {
 pub struct ChatHideForUserBody {
     /// The `user` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<crate::models::TeamworkUserIdentity>,
+    pub user: Option<Box<crate::models::TeamworkUserIdentity>>,
 }
 
 /// The body of the `markChatReadForUser` action bound to `microsoft.graph.chat`.
@@ -131,7 +131,7 @@ pub struct ChatHideForUserBody {
 pub struct ChatMarkChatReadForUserBody {
     /// The `user` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<crate::models::TeamworkUserIdentity>,
+    pub user: Option<Box<crate::models::TeamworkUserIdentity>>,
 }
 
 /// The body of the `markChatUnreadForUser` action bound to `microsoft.graph.chat`.
@@ -141,7 +141,7 @@ pub struct ChatMarkChatReadForUserBody {
 pub struct ChatMarkChatUnreadForUserBody {
     /// The `user` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<crate::models::TeamworkUserIdentity>,
+    pub user: Option<Box<crate::models::TeamworkUserIdentity>>,
     /// The `lastMessageReadDateTime` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_message_read_date_time: Option<crate::edm::DateTimeOffset>,
@@ -164,7 +164,7 @@ pub struct ConversationMemberCollectionRemoveBody {
 pub struct ChatRemoveAllAccessForUserBody {
     /// The `user` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<crate::models::TeamworkUserIdentity>,
+    pub user: Option<Box<crate::models::TeamworkUserIdentity>>,
 }
 
 /// The body of the `replyWithQuote` action bound to `microsoft.graph.chatMessage`.
@@ -187,7 +187,7 @@ pub struct ChatMessageCollectionReplyWithQuoteBody {
 pub struct ChatSendActivityNotificationBody {
     /// The `topic` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub topic: Option<crate::models::TeamworkActivityTopic>,
+    pub topic: Option<Box<crate::models::TeamworkActivityTopic>>,
     /// The `activityType` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_type: Option<String>,
@@ -196,7 +196,7 @@ pub struct ChatSendActivityNotificationBody {
     pub chain_id: Option<i64>,
     /// The `previewText` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub preview_text: Option<crate::models::ItemBody>,
+    pub preview_text: Option<Box<crate::models::ItemBody>>,
     /// The `teamsAppId` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub teams_app_id: Option<String>,
@@ -205,7 +205,7 @@ pub struct ChatSendActivityNotificationBody {
     pub template_parameters: Option<Vec<crate::models::KeyValuePair>>,
     /// The `recipient` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub recipient: Option<crate::models::AnyTeamworkNotificationRecipient>,
+    pub recipient: Option<Box<crate::models::AnyTeamworkNotificationRecipient>>,
     /// The `iconId` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub icon_id: Option<String>,
@@ -218,7 +218,7 @@ pub struct ChatSendActivityNotificationBody {
 pub struct TeamSendActivityNotificationBody {
     /// The `topic` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub topic: Option<crate::models::TeamworkActivityTopic>,
+    pub topic: Option<Box<crate::models::TeamworkActivityTopic>>,
     /// The `activityType` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_type: Option<String>,
@@ -227,7 +227,7 @@ pub struct TeamSendActivityNotificationBody {
     pub chain_id: Option<i64>,
     /// The `previewText` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub preview_text: Option<crate::models::ItemBody>,
+    pub preview_text: Option<Box<crate::models::ItemBody>>,
     /// The `teamsAppId` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub teams_app_id: Option<String>,
@@ -236,7 +236,7 @@ pub struct TeamSendActivityNotificationBody {
     pub template_parameters: Option<Vec<crate::models::KeyValuePair>>,
     /// The `recipient` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub recipient: Option<crate::models::AnyTeamworkNotificationRecipient>,
+    pub recipient: Option<Box<crate::models::AnyTeamworkNotificationRecipient>>,
     /// The `iconId` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub icon_id: Option<String>,
@@ -249,7 +249,7 @@ pub struct TeamSendActivityNotificationBody {
 pub struct UserTeamworkSendActivityNotificationBody {
     /// The `topic` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub topic: Option<crate::models::TeamworkActivityTopic>,
+    pub topic: Option<Box<crate::models::TeamworkActivityTopic>>,
     /// The `activityType` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_type: Option<String>,
@@ -258,7 +258,7 @@ pub struct UserTeamworkSendActivityNotificationBody {
     pub chain_id: Option<i64>,
     /// The `previewText` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub preview_text: Option<crate::models::ItemBody>,
+    pub preview_text: Option<Box<crate::models::ItemBody>>,
     /// The `teamsAppId` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub teams_app_id: Option<String>,
@@ -277,7 +277,7 @@ pub struct UserTeamworkSendActivityNotificationBody {
 pub struct TeamworkSendActivityNotificationToRecipientsBody {
     /// The `topic` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub topic: Option<crate::models::TeamworkActivityTopic>,
+    pub topic: Option<Box<crate::models::TeamworkActivityTopic>>,
     /// The `activityType` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_type: Option<String>,
@@ -286,7 +286,7 @@ pub struct TeamworkSendActivityNotificationToRecipientsBody {
     pub chain_id: Option<i64>,
     /// The `previewText` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub preview_text: Option<crate::models::ItemBody>,
+    pub preview_text: Option<Box<crate::models::ItemBody>>,
     /// The `teamsAppId` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub teams_app_id: Option<String>,
@@ -337,7 +337,7 @@ pub struct TimeCardStartBreakBody {
     pub is_at_approved_location: Option<bool>,
     /// The `notes` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub notes: Option<crate::models::ItemBody>,
+    pub notes: Option<Box<crate::models::ItemBody>>,
 }
 
 /// The body of the `startMigration` action bound to `microsoft.graph.channel`.
@@ -367,7 +367,7 @@ pub struct ChatStartMigrationBody {
 pub struct ChatUnhideForUserBody {
     /// The `user` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<crate::models::TeamworkUserIdentity>,
+    pub user: Option<Box<crate::models::TeamworkUserIdentity>>,
 }
 
 /// The body of the `unsetReaction` action bound to `microsoft.graph.chatMessage`.
@@ -387,15 +387,15 @@ pub struct ChatMessageUnsetReactionBody {
 pub struct TeamsAppInstallationUpgradeBody {
     /// The `consentedPermissionSet` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub consented_permission_set: Option<crate::models::TeamsAppPermissionSet>,
+    pub consented_permission_set: Option<Box<crate::models::TeamsAppPermissionSet>>,
 }
 
 /// The `microsoft.graph.aadUserConversationMember` entity type.
 ///
 /// Derived from `conversationMember` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AadUserConversationMember {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -425,11 +425,49 @@ pub struct AadUserConversationMember {
     /// The `user` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user: crate::Patch<crate::models::AnyUser>,
+    pub user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for AadUserConversationMember {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for AadUserConversationMember {
+    const NAME: &'static str = "microsoft.graph.aadUserConversationMember";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "roles" => self.roles = map.next_value()?,
+            "visibleHistoryStartDateTime" => {
+                self.visible_history_start_date_time = map.next_value()?
+            }
+            "email" => self.email = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "user" => self.user = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -450,8 +488,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `conversationMember` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AnonymousGuestConversationMember {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -480,6 +518,40 @@ pub struct AnonymousGuestConversationMember {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for AnonymousGuestConversationMember {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for AnonymousGuestConversationMember {
+    const NAME: &'static str = "microsoft.graph.anonymousGuestConversationMember";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "roles" => self.roles = map.next_value()?,
+            "visibleHistoryStartDateTime" => {
+                self.visible_history_start_date_time = map.next_value()?
+            }
+            "anonymousGuestId" => self.anonymous_guest_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`AnonymousGuestConversationMember`] for a typed `$select`.
     pub enum AnonymousGuestConversationMemberField for AnonymousGuestConversationMember {
@@ -495,8 +567,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AppCatalogs {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -508,6 +580,35 @@ pub struct AppCatalogs {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for AppCatalogs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for AppCatalogs {
+    const NAME: &'static str = "microsoft.graph.appCatalogs";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "teamsApps" => self.teams_apps = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -523,8 +624,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `teamInfo` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AssociatedTeamInfo {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -537,11 +638,42 @@ pub struct AssociatedTeamInfo {
     pub tenant_id: crate::Patch<String>,
     /// The `team` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub team: crate::Patch<crate::models::Team>,
+    pub team: crate::Patch<Box<crate::models::Team>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for AssociatedTeamInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for AssociatedTeamInfo {
+    const NAME: &'static str = "microsoft.graph.associatedTeamInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            "team" => self.team = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -559,8 +691,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `conversationMember` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AzureCommunicationServicesUserConversationMember {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -588,6 +720,42 @@ pub struct AzureCommunicationServicesUserConversationMember {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for AzureCommunicationServicesUserConversationMember {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for AzureCommunicationServicesUserConversationMember {
+    const NAME: &'static str = "microsoft.graph.azureCommunicationServicesUserConversationMember";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "roles" => self.roles = map.next_value()?,
+            "visibleHistoryStartDateTime" => {
+                self.visible_history_start_date_time = map.next_value()?
+            }
+            "azureCommunicationServicesId" => {
+                self.azure_communication_services_id = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`AzureCommunicationServicesUserConversationMember`] for a typed `$select`.
     pub enum AzureCommunicationServicesUserConversationMemberField for AzureCommunicationServicesUserConversationMember {
@@ -603,8 +771,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Channel {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -646,7 +814,7 @@ pub struct Channel {
     pub original_created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `summary` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub summary: crate::Patch<crate::models::ChannelSummary>,
+    pub summary: crate::Patch<Box<crate::models::ChannelSummary>>,
     /// The ID of the Azure Active Directory tenant.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
@@ -684,6 +852,55 @@ pub struct Channel {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for Channel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for Channel {
+    const NAME: &'static str = "microsoft.graph.channel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "email" => self.email = map.next_value()?,
+            "isArchived" => self.is_archived = map.next_value()?,
+            "isFavoriteByDefault" => self.is_favorite_by_default = map.next_value()?,
+            "layoutType" => self.layout_type = map.next_value()?,
+            "membershipType" => self.membership_type = map.next_value()?,
+            "migrationMode" => self.migration_mode = map.next_value()?,
+            "originalCreatedDateTime" => self.original_created_date_time = map.next_value()?,
+            "summary" => self.summary = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "allMembers" => self.all_members = map.next_value()?,
+            "enabledApps" => self.enabled_apps = map.next_value()?,
+            #[cfg(feature = "files")]
+            "filesFolder" => self.files_folder = map.next_value()?,
+            "members" => self.members = map.next_value()?,
+            "messages" => self.messages = map.next_value()?,
+            "sharedWithTeams" => self.shared_with_teams = map.next_value()?,
+            "tabs" => self.tabs = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`Channel`] for a typed `$select`.
     pub enum ChannelField for Channel {
@@ -714,8 +931,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Chat {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -738,7 +955,7 @@ pub struct Chat {
     /// Represents details about an online meeting. If the chat isn't associated with an online meeting,
     /// the property is empty. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub online_meeting_info: crate::Patch<crate::models::TeamworkOnlineMeetingInfo>,
+    pub online_meeting_info: crate::Patch<Box<crate::models::TeamworkOnlineMeetingInfo>>,
     /// The `originalCreatedDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub original_created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -751,7 +968,7 @@ pub struct Chat {
     /// Represents caller-specific information about the chat, such as last message read date and time.
     /// This property is populated only when the request is made in a delegated context.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub viewpoint: crate::Patch<crate::models::ChatViewpoint>,
+    pub viewpoint: crate::Patch<Box<crate::models::ChatViewpoint>>,
     /// The URL for the chat in Microsoft Teams. The URL should be treated as an opaque blob, and not
     /// parsed. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -762,7 +979,7 @@ pub struct Chat {
     /// Preview of the last message sent in the chat. Null if no messages have been sent in the chat.
     /// Currently, only the list chats operation supports this property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_message_preview: crate::Patch<crate::models::ChatMessageInfo>,
+    pub last_message_preview: crate::Patch<Box<crate::models::ChatMessageInfo>>,
     /// A collection of all the members in the chat. Nullable.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::AnyConversationMember>>,
@@ -786,6 +1003,54 @@ pub struct Chat {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for Chat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for Chat {
+    const NAME: &'static str = "microsoft.graph.chat";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "chatType" => self.chat_type = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "isHiddenForAllMembers" => self.is_hidden_for_all_members = map.next_value()?,
+            "lastUpdatedDateTime" => self.last_updated_date_time = map.next_value()?,
+            "migrationMode" => self.migration_mode = map.next_value()?,
+            "onlineMeetingInfo" => self.online_meeting_info = map.next_value()?,
+            "originalCreatedDateTime" => self.original_created_date_time = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            "topic" => self.topic = map.next_value()?,
+            "viewpoint" => self.viewpoint = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "installedApps" => self.installed_apps = map.next_value()?,
+            "lastMessagePreview" => self.last_message_preview = map.next_value()?,
+            "members" => self.members = map.next_value()?,
+            "messages" => self.messages = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "permissionGrants" => self.permission_grants = map.next_value()?,
+            "pinnedMessages" => self.pinned_messages = map.next_value()?,
+            "tabs" => self.tabs = map.next_value()?,
+            "targetedMessages" => self.targeted_messages = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -818,8 +1083,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChatMessage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -831,10 +1096,10 @@ pub struct ChatMessage {
     /// the contentType inside the body. The content is always in HTML if the chat message contains a
     /// chatMessageMention.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub body: crate::Patch<crate::models::ItemBody>,
+    pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// If the message was sent in a channel, represents identity of the channel.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub channel_identity: crate::Patch<crate::models::ChannelIdentity>,
+    pub channel_identity: crate::Patch<Box<crate::models::ChannelIdentity>>,
     /// If the message was sent in a chat, represents the identity of the chat.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub chat_id: crate::Patch<String>,
@@ -851,10 +1116,10 @@ pub struct ChatMessage {
     /// team, for example, adding new members. For event messages, the messageType property will be set
     /// to systemEventMessage.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub event_detail: crate::Patch<crate::models::AnyEventMessageDetail>,
+    pub event_detail: crate::Patch<Box<crate::models::AnyEventMessageDetail>>,
     /// Details of the sender of the chat message. Can only be set during migration.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub from: crate::Patch<crate::models::ChatMessageFromIdentitySet>,
+    pub from: crate::Patch<Box<crate::models::ChatMessageFromIdentitySet>>,
     /// The importance of the chat message. The possible values are: normal, high, urgent.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub importance: crate::Patch<crate::models::ChatMessageImportance>,
@@ -884,7 +1149,7 @@ pub struct ChatMessage {
     pub message_type: crate::Patch<crate::models::ChatMessageType>,
     /// Defines the properties of a policy violation set by a data loss prevention (DLP) application.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub policy_violation: crate::Patch<crate::models::ChatMessagePolicyViolation>,
+    pub policy_violation: crate::Patch<Box<crate::models::ChatMessagePolicyViolation>>,
     /// Reactions for this chat message (for example, Like).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reactions: crate::Patch<Vec<crate::models::ChatMessageReaction>>,
@@ -912,6 +1177,58 @@ pub struct ChatMessage {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChatMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChatMessage {
+    const NAME: &'static str = "microsoft.graph.chatMessage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "attachments" => self.attachments = map.next_value()?,
+            "body" => self.body = map.next_value()?,
+            "channelIdentity" => self.channel_identity = map.next_value()?,
+            "chatId" => self.chat_id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "etag" => self.etag = map.next_value()?,
+            "eventDetail" => self.event_detail = map.next_value()?,
+            "from" => self.from = map.next_value()?,
+            "importance" => self.importance = map.next_value()?,
+            "lastEditedDateTime" => self.last_edited_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "locale" => self.locale = map.next_value()?,
+            "mentions" => self.mentions = map.next_value()?,
+            "messageHistory" => self.message_history = map.next_value()?,
+            "messageType" => self.message_type = map.next_value()?,
+            "policyViolation" => self.policy_violation = map.next_value()?,
+            "reactions" => self.reactions = map.next_value()?,
+            "replyToId" => self.reply_to_id = map.next_value()?,
+            "subject" => self.subject = map.next_value()?,
+            "summary" => self.summary = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "hostedContents" => self.hosted_contents = map.next_value()?,
+            "replies" => self.replies = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -966,16 +1283,35 @@ pub enum AnyChatMessage {
 #[cfg(feature = "teams")]
 impl<'de> serde::Deserialize<'de> for AnyChatMessage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::polymorphic::Polymorphic for AnyChatMessage {
+    const DECLARED: &'static str = "microsoft.graph.chatMessage";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.chatMessage") => {
-                Self::ChatMessage(crate::edm::from_value(value)?)
+                Self::ChatMessage(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.targetedChatMessage") => {
-                Self::TargetedChatMessage(crate::edm::from_value(value)?)
+                Self::TargetedChatMessage(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ChatMessage(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -983,8 +1319,8 @@ impl<'de> serde::Deserialize<'de> for AnyChatMessage {
 ///
 /// Derived from `teamworkHostedContent` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChatMessageHostedContent {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1002,6 +1338,36 @@ pub struct ChatMessageHostedContent {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChatMessageHostedContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChatMessageHostedContent {
+    const NAME: &'static str = "microsoft.graph.chatMessageHostedContent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "contentBytes" => self.content_bytes = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`ChatMessageHostedContent`] for a typed `$select`.
     pub enum ChatMessageHostedContentField for ChatMessageHostedContent {
@@ -1015,8 +1381,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChatMessageInfo {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1024,7 +1390,7 @@ pub struct ChatMessageInfo {
     /// Body of the chatMessage. This will still contain markers for @mentions and attachments even
     /// though the object does not return @mentions and attachments.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub body: crate::Patch<crate::models::ItemBody>,
+    pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// Date time object representing the time at which message was created.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -1032,10 +1398,10 @@ pub struct ChatMessageInfo {
     /// team, for example, members were added, and so on. For event messages, the messageType property
     /// will be set to systemEventMessage.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub event_detail: crate::Patch<crate::models::AnyEventMessageDetail>,
+    pub event_detail: crate::Patch<Box<crate::models::AnyEventMessageDetail>>,
     /// Information about the sender of the message.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub from: crate::Patch<crate::models::ChatMessageFromIdentitySet>,
+    pub from: crate::Patch<Box<crate::models::ChatMessageFromIdentitySet>>,
     /// If set to true, the original message has been deleted.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_deleted: crate::Patch<bool>,
@@ -1047,6 +1413,40 @@ pub struct ChatMessageInfo {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChatMessageInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChatMessageInfo {
+    const NAME: &'static str = "microsoft.graph.chatMessageInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "body" => self.body = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "eventDetail" => self.event_detail = map.next_value()?,
+            "from" => self.from = map.next_value()?,
+            "isDeleted" => self.is_deleted = map.next_value()?,
+            "messageType" => self.message_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -1067,8 +1467,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConversationMember {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1090,6 +1490,39 @@ pub struct ConversationMember {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ConversationMember {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ConversationMember {
+    const NAME: &'static str = "microsoft.graph.conversationMember";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "roles" => self.roles = map.next_value()?,
+            "visibleHistoryStartDateTime" => {
+                self.visible_history_start_date_time = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -1137,36 +1570,55 @@ pub enum AnyConversationMember {
 #[cfg(feature = "teams")]
 impl<'de> serde::Deserialize<'de> for AnyConversationMember {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::polymorphic::Polymorphic for AnyConversationMember {
+    const DECLARED: &'static str = "microsoft.graph.conversationMember";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.conversationMember") => {
-                Self::ConversationMember(crate::edm::from_value(value)?)
+                Self::ConversationMember(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.aadUserConversationMember") => {
-                Self::AadUserConversationMember(crate::edm::from_value(value)?)
+                Self::AadUserConversationMember(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.anonymousGuestConversationMember") => {
-                Self::AnonymousGuestConversationMember(crate::edm::from_value(value)?)
+                Self::AnonymousGuestConversationMember(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.azureCommunicationServicesUserConversationMember") => {
-                Self::AzureCommunicationServicesUserConversationMember(crate::edm::from_value(
-                    value,
-                )?)
+                Self::AzureCommunicationServicesUserConversationMember(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             Some("microsoft.graph.microsoftAccountUserConversationMember") => {
-                Self::MicrosoftAccountUserConversationMember(crate::edm::from_value(value)?)
+                Self::MicrosoftAccountUserConversationMember(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.phoneUserConversationMember") => {
-                Self::PhoneUserConversationMember(crate::edm::from_value(value)?)
+                Self::PhoneUserConversationMember(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.skypeForBusinessUserConversationMember") => {
-                Self::SkypeForBusinessUserConversationMember(crate::edm::from_value(value)?)
+                Self::SkypeForBusinessUserConversationMember(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.skypeUserConversationMember") => {
-                Self::SkypeUserConversationMember(crate::edm::from_value(value)?)
+                Self::SkypeUserConversationMember(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ConversationMember(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1174,22 +1626,22 @@ impl<'de> serde::Deserialize<'de> for AnyConversationMember {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DayNote {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1199,14 +1651,49 @@ pub struct DayNote {
     pub day_note_date: crate::Patch<crate::edm::Date>,
     /// The `draftDayNote` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub draft_day_note: crate::Patch<crate::models::ItemBody>,
+    pub draft_day_note: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `sharedDayNote` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub shared_day_note: crate::Patch<crate::models::ItemBody>,
+    pub shared_day_note: crate::Patch<Box<crate::models::ItemBody>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for DayNote {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for DayNote {
+    const NAME: &'static str = "microsoft.graph.dayNote";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "dayNoteDate" => self.day_note_date = map.next_value()?,
+            "draftDayNote" => self.draft_day_note = map.next_value()?,
+            "sharedDayNote" => self.shared_day_note = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -1228,8 +1715,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeletedChat {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1238,6 +1725,34 @@ pub struct DeletedChat {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for DeletedChat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for DeletedChat {
+    const NAME: &'static str = "microsoft.graph.deletedChat";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -1252,8 +1767,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeletedTeam {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1265,6 +1780,35 @@ pub struct DeletedTeam {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for DeletedTeam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for DeletedTeam {
+    const NAME: &'static str = "microsoft.graph.deletedTeam";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "channels" => self.channels = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -1280,8 +1824,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `conversationMember` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MicrosoftAccountUserConversationMember {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1309,6 +1853,40 @@ pub struct MicrosoftAccountUserConversationMember {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for MicrosoftAccountUserConversationMember {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for MicrosoftAccountUserConversationMember {
+    const NAME: &'static str = "microsoft.graph.microsoftAccountUserConversationMember";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "roles" => self.roles = map.next_value()?,
+            "visibleHistoryStartDateTime" => {
+                self.visible_history_start_date_time = map.next_value()?
+            }
+            "userId" => self.user_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`MicrosoftAccountUserConversationMember`] for a typed `$select`.
     pub enum MicrosoftAccountUserConversationMemberField for MicrosoftAccountUserConversationMember {
@@ -1324,22 +1902,22 @@ crate::edm::select_fields! {
 ///
 /// Derived from `scheduleChangeRequest` < `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OfferShiftRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1388,6 +1966,50 @@ pub struct OfferShiftRequest {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for OfferShiftRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for OfferShiftRequest {
+    const NAME: &'static str = "microsoft.graph.offerShiftRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "assignedTo" => self.assigned_to = map.next_value()?,
+            "managerActionDateTime" => self.manager_action_date_time = map.next_value()?,
+            "managerActionMessage" => self.manager_action_message = map.next_value()?,
+            "managerUserId" => self.manager_user_id = map.next_value()?,
+            "senderDateTime" => self.sender_date_time = map.next_value()?,
+            "senderMessage" => self.sender_message = map.next_value()?,
+            "senderUserId" => self.sender_user_id = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "recipientActionDateTime" => self.recipient_action_date_time = map.next_value()?,
+            "recipientActionMessage" => self.recipient_action_message = map.next_value()?,
+            "recipientUserId" => self.recipient_user_id = map.next_value()?,
+            "senderShiftId" => self.sender_shift_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`OfferShiftRequest`] for a typed `$select`.
     pub enum OfferShiftRequestField for OfferShiftRequest, AnyOfferShiftRequest {
@@ -1431,16 +2053,35 @@ pub enum AnyOfferShiftRequest {
 #[cfg(feature = "teams")]
 impl<'de> serde::Deserialize<'de> for AnyOfferShiftRequest {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::polymorphic::Polymorphic for AnyOfferShiftRequest {
+    const DECLARED: &'static str = "microsoft.graph.offerShiftRequest";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.offerShiftRequest") => {
-                Self::OfferShiftRequest(crate::edm::from_value(value)?)
+                Self::OfferShiftRequest(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.swapShiftsChangeRequest") => {
-                Self::SwapShiftsChangeRequest(crate::edm::from_value(value)?)
+                Self::SwapShiftsChangeRequest(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::OfferShiftRequest(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -1448,29 +2089,29 @@ impl<'de> serde::Deserialize<'de> for AnyOfferShiftRequest {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OpenShift {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// An unpublished open shift.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub draft_open_shift: crate::Patch<crate::models::OpenShiftItem>,
+    pub draft_open_shift: crate::Patch<Box<crate::models::OpenShiftItem>>,
     /// The `isStagedForDeletion` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_staged_for_deletion: crate::Patch<bool>,
@@ -1479,11 +2120,47 @@ pub struct OpenShift {
     pub scheduling_group_id: crate::Patch<String>,
     /// A published open shift.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub shared_open_shift: crate::Patch<crate::models::OpenShiftItem>,
+    pub shared_open_shift: crate::Patch<Box<crate::models::OpenShiftItem>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for OpenShift {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for OpenShift {
+    const NAME: &'static str = "microsoft.graph.openShift";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "draftOpenShift" => self.draft_open_shift = map.next_value()?,
+            "isStagedForDeletion" => self.is_staged_for_deletion = map.next_value()?,
+            "schedulingGroupId" => self.scheduling_group_id = map.next_value()?,
+            "sharedOpenShift" => self.shared_open_shift = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -1506,22 +2183,22 @@ crate::edm::select_fields! {
 ///
 /// Derived from `scheduleChangeRequest` < `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OpenShiftChangeRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1560,6 +2237,47 @@ pub struct OpenShiftChangeRequest {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for OpenShiftChangeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for OpenShiftChangeRequest {
+    const NAME: &'static str = "microsoft.graph.openShiftChangeRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "assignedTo" => self.assigned_to = map.next_value()?,
+            "managerActionDateTime" => self.manager_action_date_time = map.next_value()?,
+            "managerActionMessage" => self.manager_action_message = map.next_value()?,
+            "managerUserId" => self.manager_user_id = map.next_value()?,
+            "senderDateTime" => self.sender_date_time = map.next_value()?,
+            "senderMessage" => self.sender_message = map.next_value()?,
+            "senderUserId" => self.sender_user_id = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "openShiftId" => self.open_shift_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`OpenShiftChangeRequest`] for a typed `$select`.
     pub enum OpenShiftChangeRequestField for OpenShiftChangeRequest {
@@ -1584,8 +2302,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `conversationMember` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PhoneUserConversationMember {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1613,6 +2331,40 @@ pub struct PhoneUserConversationMember {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for PhoneUserConversationMember {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for PhoneUserConversationMember {
+    const NAME: &'static str = "microsoft.graph.phoneUserConversationMember";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "roles" => self.roles = map.next_value()?,
+            "visibleHistoryStartDateTime" => {
+                self.visible_history_start_date_time = map.next_value()?
+            }
+            "phoneNumber" => self.phone_number = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`PhoneUserConversationMember`] for a typed `$select`.
     pub enum PhoneUserConversationMemberField for PhoneUserConversationMember {
@@ -1628,19 +2380,48 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PinnedChatMessageInfo {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents details about the chat message that is pinned.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub message: crate::Patch<crate::models::AnyChatMessage>,
+    pub message: crate::Patch<Box<crate::models::AnyChatMessage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for PinnedChatMessageInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for PinnedChatMessageInfo {
+    const NAME: &'static str = "microsoft.graph.pinnedChatMessageInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -1656,8 +2437,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Schedule {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1692,7 +2473,7 @@ pub struct Schedule {
     pub time_clock_enabled: crate::Patch<bool>,
     /// The `timeClockSettings` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub time_clock_settings: crate::Patch<crate::models::TimeClockSettings>,
+    pub time_clock_settings: crate::Patch<Box<crate::models::TimeClockSettings>>,
     /// Indicates whether time off requests are enabled for the schedule.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_off_requests_enabled: crate::Patch<bool>,
@@ -1742,6 +2523,60 @@ pub struct Schedule {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for Schedule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for Schedule {
+    const NAME: &'static str = "microsoft.graph.schedule";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "enabled" => self.enabled = map.next_value()?,
+            "isActivitiesIncludedWhenCopyingShiftsEnabled" => {
+                self.is_activities_included_when_copying_shifts_enabled = map.next_value()?
+            }
+            "offerShiftRequestsEnabled" => self.offer_shift_requests_enabled = map.next_value()?,
+            "openShiftsEnabled" => self.open_shifts_enabled = map.next_value()?,
+            "provisionStatus" => self.provision_status = map.next_value()?,
+            "provisionStatusCode" => self.provision_status_code = map.next_value()?,
+            "startDayOfWeek" => self.start_day_of_week = map.next_value()?,
+            "swapShiftsRequestsEnabled" => self.swap_shifts_requests_enabled = map.next_value()?,
+            "timeClockEnabled" => self.time_clock_enabled = map.next_value()?,
+            "timeClockSettings" => self.time_clock_settings = map.next_value()?,
+            "timeOffRequestsEnabled" => self.time_off_requests_enabled = map.next_value()?,
+            "timeZone" => self.time_zone = map.next_value()?,
+            "workforceIntegrationIds" => self.workforce_integration_ids = map.next_value()?,
+            "dayNotes" => self.day_notes = map.next_value()?,
+            "offerShiftRequests" => self.offer_shift_requests = map.next_value()?,
+            "openShiftChangeRequests" => self.open_shift_change_requests = map.next_value()?,
+            "openShifts" => self.open_shifts = map.next_value()?,
+            "schedulingGroups" => self.scheduling_groups = map.next_value()?,
+            "shifts" => self.shifts = map.next_value()?,
+            "swapShiftsChangeRequests" => self.swap_shifts_change_requests = map.next_value()?,
+            "timeCards" => self.time_cards = map.next_value()?,
+            "timeOffReasons" => self.time_off_reasons = map.next_value()?,
+            "timeOffRequests" => self.time_off_requests = map.next_value()?,
+            "timesOff" => self.times_off = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`Schedule`] for a typed `$select`.
     pub enum ScheduleField for Schedule {
@@ -1777,22 +2612,22 @@ crate::edm::select_fields! {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SchedulingGroup {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1817,6 +2652,42 @@ pub struct SchedulingGroup {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for SchedulingGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for SchedulingGroup {
+    const NAME: &'static str = "microsoft.graph.schedulingGroup";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "code" => self.code = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isActive" => self.is_active = map.next_value()?,
+            "userIds" => self.user_ids = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`SchedulingGroup`] for a typed `$select`.
     pub enum SchedulingGroupField for SchedulingGroup {
@@ -1836,8 +2707,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `teamInfo` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharedWithChannelTeamInfo {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1853,7 +2724,7 @@ pub struct SharedWithChannelTeamInfo {
     pub is_host_team: crate::Patch<bool>,
     /// The `team` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub team: crate::Patch<crate::models::Team>,
+    pub team: crate::Patch<Box<crate::models::Team>>,
     /// A collection of team members who have access to the shared channel.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_members: crate::Patch<Vec<crate::models::AnyConversationMember>>,
@@ -1861,6 +2732,39 @@ pub struct SharedWithChannelTeamInfo {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for SharedWithChannelTeamInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for SharedWithChannelTeamInfo {
+    const NAME: &'static str = "microsoft.graph.sharedWithChannelTeamInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            "isHostTeam" => self.is_host_team = map.next_value()?,
+            "team" => self.team = map.next_value()?,
+            "allowedMembers" => self.allowed_members = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -1880,29 +2784,29 @@ crate::edm::select_fields! {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Shift {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The draft version of this shift that is viewable by managers. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub draft_shift: crate::Patch<crate::models::AnyShiftItem>,
+    pub draft_shift: crate::Patch<Box<crate::models::AnyShiftItem>>,
     /// The `isStagedForDeletion` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_staged_for_deletion: crate::Patch<bool>,
@@ -1911,7 +2815,7 @@ pub struct Shift {
     pub scheduling_group_id: crate::Patch<String>,
     /// The shared version of this shift that is viewable by both employees and managers. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub shared_shift: crate::Patch<crate::models::AnyShiftItem>,
+    pub shared_shift: crate::Patch<Box<crate::models::AnyShiftItem>>,
     /// ID of the user assigned to the shift. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
@@ -1919,6 +2823,43 @@ pub struct Shift {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for Shift {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for Shift {
+    const NAME: &'static str = "microsoft.graph.shift";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "draftShift" => self.draft_shift = map.next_value()?,
+            "isStagedForDeletion" => self.is_staged_for_deletion = map.next_value()?,
+            "schedulingGroupId" => self.scheduling_group_id = map.next_value()?,
+            "sharedShift" => self.shared_shift = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -1942,8 +2883,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `conversationMember` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SkypeForBusinessUserConversationMember {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -1974,6 +2915,41 @@ pub struct SkypeForBusinessUserConversationMember {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for SkypeForBusinessUserConversationMember {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for SkypeForBusinessUserConversationMember {
+    const NAME: &'static str = "microsoft.graph.skypeForBusinessUserConversationMember";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "roles" => self.roles = map.next_value()?,
+            "visibleHistoryStartDateTime" => {
+                self.visible_history_start_date_time = map.next_value()?
+            }
+            "tenantId" => self.tenant_id = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`SkypeForBusinessUserConversationMember`] for a typed `$select`.
     pub enum SkypeForBusinessUserConversationMemberField for SkypeForBusinessUserConversationMember {
@@ -1990,8 +2966,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `conversationMember` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SkypeUserConversationMember {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2019,6 +2995,40 @@ pub struct SkypeUserConversationMember {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for SkypeUserConversationMember {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for SkypeUserConversationMember {
+    const NAME: &'static str = "microsoft.graph.skypeUserConversationMember";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "roles" => self.roles = map.next_value()?,
+            "visibleHistoryStartDateTime" => {
+                self.visible_history_start_date_time = map.next_value()?
+            }
+            "skypeId" => self.skype_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`SkypeUserConversationMember`] for a typed `$select`.
     pub enum SkypeUserConversationMemberField for SkypeUserConversationMember {
@@ -2034,22 +3044,22 @@ crate::edm::select_fields! {
 ///
 /// Derived from `offerShiftRequest` < `scheduleChangeRequest` < `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SwapShiftsChangeRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2101,6 +3111,51 @@ pub struct SwapShiftsChangeRequest {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for SwapShiftsChangeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for SwapShiftsChangeRequest {
+    const NAME: &'static str = "microsoft.graph.swapShiftsChangeRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "assignedTo" => self.assigned_to = map.next_value()?,
+            "managerActionDateTime" => self.manager_action_date_time = map.next_value()?,
+            "managerActionMessage" => self.manager_action_message = map.next_value()?,
+            "managerUserId" => self.manager_user_id = map.next_value()?,
+            "senderDateTime" => self.sender_date_time = map.next_value()?,
+            "senderMessage" => self.sender_message = map.next_value()?,
+            "senderUserId" => self.sender_user_id = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "recipientActionDateTime" => self.recipient_action_date_time = map.next_value()?,
+            "recipientActionMessage" => self.recipient_action_message = map.next_value()?,
+            "recipientUserId" => self.recipient_user_id = map.next_value()?,
+            "senderShiftId" => self.sender_shift_id = map.next_value()?,
+            "recipientShiftId" => self.recipient_shift_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`SwapShiftsChangeRequest`] for a typed `$select`.
     pub enum SwapShiftsChangeRequestField for SwapShiftsChangeRequest {
@@ -2129,8 +3184,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `chatMessage` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TargetedChatMessage {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2142,10 +3197,10 @@ pub struct TargetedChatMessage {
     /// the contentType inside the body. The content is always in HTML if the chat message contains a
     /// chatMessageMention.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub body: crate::Patch<crate::models::ItemBody>,
+    pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// If the message was sent in a channel, represents identity of the channel.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub channel_identity: crate::Patch<crate::models::ChannelIdentity>,
+    pub channel_identity: crate::Patch<Box<crate::models::ChannelIdentity>>,
     /// If the message was sent in a chat, represents the identity of the chat.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub chat_id: crate::Patch<String>,
@@ -2162,10 +3217,10 @@ pub struct TargetedChatMessage {
     /// team, for example, adding new members. For event messages, the messageType property will be set
     /// to systemEventMessage.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub event_detail: crate::Patch<crate::models::AnyEventMessageDetail>,
+    pub event_detail: crate::Patch<Box<crate::models::AnyEventMessageDetail>>,
     /// Details of the sender of the chat message. Can only be set during migration.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub from: crate::Patch<crate::models::ChatMessageFromIdentitySet>,
+    pub from: crate::Patch<Box<crate::models::ChatMessageFromIdentitySet>>,
     /// The importance of the chat message. The possible values are: normal, high, urgent.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub importance: crate::Patch<crate::models::ChatMessageImportance>,
@@ -2195,7 +3250,7 @@ pub struct TargetedChatMessage {
     pub message_type: crate::Patch<crate::models::ChatMessageType>,
     /// Defines the properties of a policy violation set by a data loss prevention (DLP) application.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub policy_violation: crate::Patch<crate::models::ChatMessagePolicyViolation>,
+    pub policy_violation: crate::Patch<Box<crate::models::ChatMessagePolicyViolation>>,
     /// Reactions for this chat message (for example, Like).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reactions: crate::Patch<Vec<crate::models::ChatMessageReaction>>,
@@ -2215,7 +3270,7 @@ pub struct TargetedChatMessage {
     pub web_url: crate::Patch<String>,
     /// The `recipient` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub recipient: crate::Patch<crate::models::AnyIdentity>,
+    pub recipient: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Content in a message hosted by Microsoft Teams - for example, images or code snippets.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hosted_contents: crate::Patch<Vec<crate::models::ChatMessageHostedContent>>,
@@ -2226,6 +3281,59 @@ pub struct TargetedChatMessage {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TargetedChatMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TargetedChatMessage {
+    const NAME: &'static str = "microsoft.graph.targetedChatMessage";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "attachments" => self.attachments = map.next_value()?,
+            "body" => self.body = map.next_value()?,
+            "channelIdentity" => self.channel_identity = map.next_value()?,
+            "chatId" => self.chat_id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "deletedDateTime" => self.deleted_date_time = map.next_value()?,
+            "etag" => self.etag = map.next_value()?,
+            "eventDetail" => self.event_detail = map.next_value()?,
+            "from" => self.from = map.next_value()?,
+            "importance" => self.importance = map.next_value()?,
+            "lastEditedDateTime" => self.last_edited_date_time = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "locale" => self.locale = map.next_value()?,
+            "mentions" => self.mentions = map.next_value()?,
+            "messageHistory" => self.message_history = map.next_value()?,
+            "messageType" => self.message_type = map.next_value()?,
+            "policyViolation" => self.policy_violation = map.next_value()?,
+            "reactions" => self.reactions = map.next_value()?,
+            "replyToId" => self.reply_to_id = map.next_value()?,
+            "subject" => self.subject = map.next_value()?,
+            "summary" => self.summary = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "recipient" => self.recipient = map.next_value()?,
+            "hostedContents" => self.hosted_contents = map.next_value()?,
+            "replies" => self.replies = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2265,8 +3373,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Team {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2289,10 +3397,10 @@ pub struct Team {
     pub first_channel_name: crate::Patch<String>,
     /// Settings to configure use of Giphy, memes, and stickers in the team.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub fun_settings: crate::Patch<crate::models::TeamFunSettings>,
+    pub fun_settings: crate::Patch<Box<crate::models::TeamFunSettings>>,
     /// Settings to configure whether guests can create, update, or delete channels in the team.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub guest_settings: crate::Patch<crate::models::TeamGuestSettings>,
+    pub guest_settings: crate::Patch<Box<crate::models::TeamGuestSettings>>,
     /// A unique ID for the team that has been used in a few places such as the audit log/Office 365
     /// Management Activity API.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2303,17 +3411,17 @@ pub struct Team {
     /// Settings to configure whether members can perform certain actions, for example, create channels
     /// and add bots, in the team.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub member_settings: crate::Patch<crate::models::TeamMemberSettings>,
+    pub member_settings: crate::Patch<Box<crate::models::TeamMemberSettings>>,
     /// Settings to configure messaging and mentions in the team.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub messaging_settings: crate::Patch<crate::models::TeamMessagingSettings>,
+    pub messaging_settings: crate::Patch<Box<crate::models::TeamMessagingSettings>>,
     /// Optional. Indicates whether the team is intended for a particular use case. Each team
     /// specialization has access to unique behaviors and experiences targeted to its use case.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub specialization: crate::Patch<crate::models::TeamSpecialization>,
     /// Contains summary information about the team, including number of owners, members, and guests.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub summary: crate::Patch<crate::models::TeamSummary>,
+    pub summary: crate::Patch<Box<crate::models::TeamSummary>>,
     /// The ID of the Azure Active Directory tenant.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
@@ -2354,23 +3462,83 @@ pub struct Team {
     /// The profile photo for the team.
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub photo: crate::Patch<crate::models::ProfilePhoto>,
+    pub photo: crate::Patch<Box<crate::models::ProfilePhoto>>,
     /// The general channel for the team.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub primary_channel: crate::Patch<Box<crate::models::Channel>>,
     /// The schedule of shifts for this team.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub schedule: crate::Patch<crate::models::Schedule>,
+    pub schedule: crate::Patch<Box<crate::models::Schedule>>,
     /// The tags associated with the team.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<Vec<crate::models::TeamworkTag>>,
     /// The template this team was created from. See available templates.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub template: crate::Patch<crate::models::TeamsTemplate>,
+    pub template: crate::Patch<Box<crate::models::TeamsTemplate>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for Team {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for Team {
+    const NAME: &'static str = "microsoft.graph.team";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "classification" => self.classification = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "firstChannelName" => self.first_channel_name = map.next_value()?,
+            "funSettings" => self.fun_settings = map.next_value()?,
+            "guestSettings" => self.guest_settings = map.next_value()?,
+            "internalId" => self.internal_id = map.next_value()?,
+            "isArchived" => self.is_archived = map.next_value()?,
+            "memberSettings" => self.member_settings = map.next_value()?,
+            "messagingSettings" => self.messaging_settings = map.next_value()?,
+            "specialization" => self.specialization = map.next_value()?,
+            "summary" => self.summary = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            "visibility" => self.visibility = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "allChannels" => self.all_channels = map.next_value()?,
+            "channels" => self.channels = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "group" => self.group = map.next_value()?,
+            "incomingChannels" => self.incoming_channels = map.next_value()?,
+            "installedApps" => self.installed_apps = map.next_value()?,
+            "members" => self.members = map.next_value()?,
+            "operations" => self.operations = map.next_value()?,
+            #[cfg(feature = "identity-access")]
+            "permissionGrants" => self.permission_grants = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "photo" => self.photo = map.next_value()?,
+            "primaryChannel" => self.primary_channel = map.next_value()?,
+            "schedule" => self.schedule = map.next_value()?,
+            "tags" => self.tags = map.next_value()?,
+            "template" => self.template = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2411,8 +3579,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamsApp {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2436,6 +3604,38 @@ pub struct TeamsApp {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamsApp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamsApp {
+    const NAME: &'static str = "microsoft.graph.teamsApp";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "distributionMethod" => self.distribution_method = map.next_value()?,
+            "externalId" => self.external_id = map.next_value()?,
+            "appDefinitions" => self.app_definitions = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`TeamsApp`] for a typed `$select`.
     pub enum TeamsAppField for TeamsApp {
@@ -2451,18 +3651,18 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamsAppDefinition {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authorization` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub authorization: crate::Patch<crate::models::TeamsAppAuthorization>,
+    pub authorization: crate::Patch<Box<crate::models::TeamsAppAuthorization>>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Verbose description of the application.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
@@ -2490,11 +3690,49 @@ pub struct TeamsAppDefinition {
     pub version: crate::Patch<String>,
     /// The details of the bot specified in the Teams app manifest.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub bot: crate::Patch<crate::models::TeamworkBot>,
+    pub bot: crate::Patch<Box<crate::models::TeamworkBot>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamsAppDefinition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamsAppDefinition {
+    const NAME: &'static str = "microsoft.graph.teamsAppDefinition";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "authorization" => self.authorization = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "publishingState" => self.publishing_state = map.next_value()?,
+            "shortDescription" => self.short_description = map.next_value()?,
+            "teamsAppId" => self.teams_app_id = map.next_value()?,
+            "version" => self.version = map.next_value()?,
+            "bot" => self.bot = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2519,25 +3757,56 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamsAppInstallation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `consentedPermissionSet` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub consented_permission_set: crate::Patch<crate::models::TeamsAppPermissionSet>,
+    pub consented_permission_set: crate::Patch<Box<crate::models::TeamsAppPermissionSet>>,
     /// The app that is installed.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub teams_app: crate::Patch<crate::models::TeamsApp>,
+    pub teams_app: crate::Patch<Box<crate::models::TeamsApp>>,
     /// The details of this version of the app.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub teams_app_definition: crate::Patch<crate::models::TeamsAppDefinition>,
+    pub teams_app_definition: crate::Patch<Box<crate::models::TeamsAppDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamsAppInstallation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamsAppInstallation {
+    const NAME: &'static str = "microsoft.graph.teamsAppInstallation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "consentedPermissionSet" => self.consented_permission_set = map.next_value()?,
+            "teamsApp" => self.teams_app = map.next_value()?,
+            "teamsAppDefinition" => self.teams_app_definition = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2571,16 +3840,35 @@ pub enum AnyTeamsAppInstallation {
 #[cfg(feature = "teams")]
 impl<'de> serde::Deserialize<'de> for AnyTeamsAppInstallation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::polymorphic::Polymorphic for AnyTeamsAppInstallation {
+    const DECLARED: &'static str = "microsoft.graph.teamsAppInstallation";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.teamsAppInstallation") => {
-                Self::TeamsAppInstallation(crate::edm::from_value(value)?)
+                Self::TeamsAppInstallation(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.userScopeTeamsAppInstallation") => {
-                Self::UserScopeTeamsAppInstallation(crate::edm::from_value(value)?)
+                Self::UserScopeTeamsAppInstallation(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::TeamsAppInstallation(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -2588,8 +3876,8 @@ impl<'de> serde::Deserialize<'de> for AnyTeamsAppInstallation {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamsAppSettings {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2607,6 +3895,40 @@ pub struct TeamsAppSettings {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamsAppSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamsAppSettings {
+    const NAME: &'static str = "microsoft.graph.teamsAppSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "allowUserRequestsForAppAccess" => {
+                self.allow_user_requests_for_app_access = map.next_value()?
+            }
+            "isUserPersonalScopeResourceSpecificConsentEnabled" => {
+                self.is_user_personal_scope_resource_specific_consent_enabled = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`TeamsAppSettings`] for a typed `$select`.
     pub enum TeamsAppSettingsField for TeamsAppSettings {
@@ -2620,8 +3942,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamsAsyncOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2634,7 +3956,7 @@ pub struct TeamsAsyncOperation {
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Any error that causes the async operation to fail.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::OperationError>,
+    pub error: crate::Patch<Box<crate::models::OperationError>>,
     /// Time when the async operation was last updated.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
@@ -2659,6 +3981,42 @@ pub struct TeamsAsyncOperation {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamsAsyncOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamsAsyncOperation {
+    const NAME: &'static str = "microsoft.graph.teamsAsyncOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "attemptsCount" => self.attempts_count = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "lastActionDateTime" => self.last_action_date_time = map.next_value()?,
+            "operationType" => self.operation_type = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "targetResourceId" => self.target_resource_id = map.next_value()?,
+            "targetResourceLocation" => self.target_resource_location = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`TeamsAsyncOperation`] for a typed `$select`.
     pub enum TeamsAsyncOperationField for TeamsAsyncOperation {
@@ -2678,8 +4036,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamsTab {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2687,7 +4045,7 @@ pub struct TeamsTab {
     /// Container for custom settings applied to a tab. The tab is considered configured only once this
     /// property is set.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub configuration: crate::Patch<crate::models::TeamsTabConfiguration>,
+    pub configuration: crate::Patch<Box<crate::models::TeamsTabConfiguration>>,
     /// Name of the tab.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
@@ -2696,11 +4054,43 @@ pub struct TeamsTab {
     pub web_url: crate::Patch<String>,
     /// The application that is linked to the tab. This cannot be changed after tab creation.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub teams_app: crate::Patch<crate::models::TeamsApp>,
+    pub teams_app: crate::Patch<Box<crate::models::TeamsApp>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamsTab {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamsTab {
+    const NAME: &'static str = "microsoft.graph.teamsTab";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "configuration" => self.configuration = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            "teamsApp" => self.teams_app = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2719,8 +4109,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamsTemplate {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2729,6 +4119,34 @@ pub struct TeamsTemplate {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamsTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamsTemplate {
+    const NAME: &'static str = "microsoft.graph.teamsTemplate";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2743,8 +4161,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Teamwork {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2763,7 +4181,7 @@ pub struct Teamwork {
     pub deleted_teams: crate::Patch<Vec<crate::models::DeletedTeam>>,
     /// The `teamsAppSettings` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub teams_app_settings: crate::Patch<crate::models::TeamsAppSettings>,
+    pub teams_app_settings: crate::Patch<Box<crate::models::TeamsAppSettings>>,
     /// The `workforceIntegrations` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub workforce_integrations: crate::Patch<Vec<crate::models::WorkforceIntegration>>,
@@ -2771,6 +4189,40 @@ pub struct Teamwork {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for Teamwork {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for Teamwork {
+    const NAME: &'static str = "microsoft.graph.teamwork";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "isTeamsEnabled" => self.is_teams_enabled = map.next_value()?,
+            "region" => self.region = map.next_value()?,
+            "deletedChats" => self.deleted_chats = map.next_value()?,
+            "deletedTeams" => self.deleted_teams = map.next_value()?,
+            "teamsAppSettings" => self.teams_app_settings = map.next_value()?,
+            "workforceIntegrations" => self.workforce_integrations = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2791,8 +4243,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamworkBot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2801,6 +4253,34 @@ pub struct TeamworkBot {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamworkBot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamworkBot {
+    const NAME: &'static str = "microsoft.graph.teamworkBot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2815,8 +4295,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamworkTag {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2847,6 +4327,40 @@ pub struct TeamworkTag {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamworkTag {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamworkTag {
+    const NAME: &'static str = "microsoft.graph.teamworkTag";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "memberCount" => self.member_count = map.next_value()?,
+            "tagType" => self.tag_type = map.next_value()?,
+            "teamId" => self.team_id = map.next_value()?,
+            "members" => self.members = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`TeamworkTag`] for a typed `$select`.
     pub enum TeamworkTagField for TeamworkTag {
@@ -2864,8 +4378,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamworkTagMember {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2886,6 +4400,37 @@ pub struct TeamworkTagMember {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamworkTagMember {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamworkTagMember {
+    const NAME: &'static str = "microsoft.graph.teamworkTagMember";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`TeamworkTagMember`] for a typed `$select`.
     pub enum TeamworkTagMemberField for TeamworkTagMember {
@@ -2900,22 +4445,22 @@ crate::edm::select_fields! {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TimeCard {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -2925,19 +4470,19 @@ pub struct TimeCard {
     pub breaks: crate::Patch<Vec<crate::models::TimeCardBreak>>,
     /// The `clockInEvent` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub clock_in_event: crate::Patch<crate::models::TimeCardEvent>,
+    pub clock_in_event: crate::Patch<Box<crate::models::TimeCardEvent>>,
     /// The `clockOutEvent` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub clock_out_event: crate::Patch<crate::models::TimeCardEvent>,
+    pub clock_out_event: crate::Patch<Box<crate::models::TimeCardEvent>>,
     /// The `confirmedBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub confirmed_by: crate::Patch<crate::edm::Flags<crate::models::ConfirmedBy>>,
     /// The `notes` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub notes: crate::Patch<crate::models::ItemBody>,
+    pub notes: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `originalEntry` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub original_entry: crate::Patch<crate::models::TimeCardEntry>,
+    pub original_entry: crate::Patch<Box<crate::models::TimeCardEntry>>,
     /// The `state` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::TimeCardState>,
@@ -2948,6 +4493,46 @@ pub struct TimeCard {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TimeCard {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TimeCard {
+    const NAME: &'static str = "microsoft.graph.timeCard";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "breaks" => self.breaks = map.next_value()?,
+            "clockInEvent" => self.clock_in_event = map.next_value()?,
+            "clockOutEvent" => self.clock_out_event = map.next_value()?,
+            "confirmedBy" => self.confirmed_by = map.next_value()?,
+            "notes" => self.notes = map.next_value()?,
+            "originalEntry" => self.original_entry = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2974,35 +4559,35 @@ crate::edm::select_fields! {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TimeOff {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The draft version of this timeOff that is viewable by managers. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub draft_time_off: crate::Patch<crate::models::TimeOffItem>,
+    pub draft_time_off: crate::Patch<Box<crate::models::TimeOffItem>>,
     /// The `isStagedForDeletion` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_staged_for_deletion: crate::Patch<bool>,
     /// The shared version of this timeOff that is viewable by both employees and managers. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub shared_time_off: crate::Patch<crate::models::TimeOffItem>,
+    pub shared_time_off: crate::Patch<Box<crate::models::TimeOffItem>>,
     /// ID of the user assigned to the timeOff. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
@@ -3010,6 +4595,42 @@ pub struct TimeOff {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TimeOff {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TimeOff {
+    const NAME: &'static str = "microsoft.graph.timeOff";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "draftTimeOff" => self.draft_time_off = map.next_value()?,
+            "isStagedForDeletion" => self.is_staged_for_deletion = map.next_value()?,
+            "sharedTimeOff" => self.shared_time_off = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -3032,22 +4653,22 @@ crate::edm::select_fields! {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TimeOffReason {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3074,6 +4695,42 @@ pub struct TimeOffReason {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TimeOffReason {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TimeOffReason {
+    const NAME: &'static str = "microsoft.graph.timeOffReason";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "code" => self.code = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "iconType" => self.icon_type = map.next_value()?,
+            "isActive" => self.is_active = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`TimeOffReason`] for a typed `$select`.
     pub enum TimeOffReasonField for TimeOffReason {
@@ -3093,22 +4750,22 @@ crate::edm::select_fields! {
 ///
 /// Derived from `scheduleChangeRequest` < `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TimeOffRequest {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3155,6 +4812,49 @@ pub struct TimeOffRequest {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TimeOffRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TimeOffRequest {
+    const NAME: &'static str = "microsoft.graph.timeOffRequest";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "assignedTo" => self.assigned_to = map.next_value()?,
+            "managerActionDateTime" => self.manager_action_date_time = map.next_value()?,
+            "managerActionMessage" => self.manager_action_message = map.next_value()?,
+            "managerUserId" => self.manager_user_id = map.next_value()?,
+            "senderDateTime" => self.sender_date_time = map.next_value()?,
+            "senderMessage" => self.sender_message = map.next_value()?,
+            "senderUserId" => self.sender_user_id = map.next_value()?,
+            "state" => self.state = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "timeOffReasonId" => self.time_off_reason_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`TimeOffRequest`] for a typed `$select`.
     pub enum TimeOffRequestField for TimeOffRequest {
@@ -3181,28 +4881,60 @@ crate::edm::select_fields! {
 ///
 /// Derived from `teamsAppInstallation` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserScopeTeamsAppInstallation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `consentedPermissionSet` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub consented_permission_set: crate::Patch<crate::models::TeamsAppPermissionSet>,
+    pub consented_permission_set: crate::Patch<Box<crate::models::TeamsAppPermissionSet>>,
     /// The app that is installed.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub teams_app: crate::Patch<crate::models::TeamsApp>,
+    pub teams_app: crate::Patch<Box<crate::models::TeamsApp>>,
     /// The details of this version of the app.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub teams_app_definition: crate::Patch<crate::models::TeamsAppDefinition>,
+    pub teams_app_definition: crate::Patch<Box<crate::models::TeamsAppDefinition>>,
     /// The chat between the user and Teams app.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub chat: crate::Patch<crate::models::Chat>,
+    pub chat: crate::Patch<Box<crate::models::Chat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for UserScopeTeamsAppInstallation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for UserScopeTeamsAppInstallation {
+    const NAME: &'static str = "microsoft.graph.userScopeTeamsAppInstallation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "consentedPermissionSet" => self.consented_permission_set = map.next_value()?,
+            "teamsApp" => self.teams_app = map.next_value()?,
+            "teamsAppDefinition" => self.teams_app_definition = map.next_value()?,
+            "chat" => self.chat = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -3221,8 +4953,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserTeamwork {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3246,6 +4978,38 @@ pub struct UserTeamwork {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for UserTeamwork {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for UserTeamwork {
+    const NAME: &'static str = "microsoft.graph.userTeamwork";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "locale" => self.locale = map.next_value()?,
+            "region" => self.region = map.next_value()?,
+            "associatedTeams" => self.associated_teams = map.next_value()?,
+            "installedApps" => self.installed_apps = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`UserTeamwork`] for a typed `$select`.
     pub enum UserTeamworkField for UserTeamwork {
@@ -3261,22 +5025,22 @@ crate::edm::select_fields! {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkforceIntegration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub created_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub last_modified_by: crate::Patch<crate::models::AnyIdentitySet>,
+    pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3293,7 +5057,7 @@ pub struct WorkforceIntegration {
         crate::Patch<crate::edm::Flags<crate::models::EligibilityFilteringEnabledEntities>>,
     /// The workforce integration encryption resource.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub encryption: crate::Patch<crate::models::WorkforceIntegrationEncryption>,
+    pub encryption: crate::Patch<Box<crate::models::WorkforceIntegrationEncryption>>,
     /// Indicates whether this workforce integration is currently active and available.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_active: crate::Patch<bool>,
@@ -3311,6 +5075,47 @@ pub struct WorkforceIntegration {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for WorkforceIntegration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for WorkforceIntegration {
+    const NAME: &'static str = "microsoft.graph.workforceIntegration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdBy" => self.created_by = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "lastModifiedBy" => self.last_modified_by = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "apiVersion" => self.api_version = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "eligibilityFilteringEnabledEntities" => {
+                self.eligibility_filtering_enabled_entities = map.next_value()?
+            }
+            "encryption" => self.encryption = map.next_value()?,
+            "isActive" => self.is_active = map.next_value()?,
+            "supportedEntities" => self.supported_entities = map.next_value()?,
+            "url" => self.url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -3336,12 +5141,12 @@ crate::edm::select_fields! {
 ///
 /// Derived from `actionResultPart`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AadUserConversationMemberResult {
     /// The error that occurred, if any, during the course of the bulk operation.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `userId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
@@ -3351,12 +5156,41 @@ pub struct AadUserConversationMemberResult {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for AadUserConversationMemberResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for AadUserConversationMemberResult {
+    const NAME: &'static str = "microsoft.graph.aadUserConversationMemberResult";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "error" => self.error = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.aadUserNotificationRecipient` complex type.
 ///
 /// Derived from `teamworkNotificationRecipient`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AadUserNotificationRecipient {
     /// Azure AD user identifier. Use the List users method to get this ID.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3367,18 +5201,74 @@ pub struct AadUserNotificationRecipient {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for AadUserNotificationRecipient {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for AadUserNotificationRecipient {
+    const NAME: &'static str = "microsoft.graph.aadUserNotificationRecipient";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "userId" => self.user_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.actionResultPart` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ActionResultPart {
     /// The error that occurred, if any, during the course of the bulk operation.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub error: crate::Patch<crate::models::PublicError>,
+    pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ActionResultPart {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ActionResultPart {
+    const NAME: &'static str = "microsoft.graph.actionResultPart";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "error" => self.error = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `actionResultPart` or any type derived from it, chosen by `@odata.type` when reading.
@@ -3401,16 +5291,35 @@ pub enum AnyActionResultPart {
 #[cfg(feature = "teams")]
 impl<'de> serde::Deserialize<'de> for AnyActionResultPart {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::polymorphic::Polymorphic for AnyActionResultPart {
+    const DECLARED: &'static str = "microsoft.graph.actionResultPart";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.actionResultPart") => {
-                Self::ActionResultPart(crate::edm::from_value(value)?)
+                Self::ActionResultPart(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.aadUserConversationMemberResult") => {
-                Self::AadUserConversationMemberResult(crate::edm::from_value(value)?)
+                Self::AadUserConversationMemberResult(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ActionResultPart(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -3418,8 +5327,8 @@ impl<'de> serde::Deserialize<'de> for AnyActionResultPart {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallEndedEventMessageDetail {
     /// Duration of the call.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3436,33 +5345,93 @@ pub struct CallEndedEventMessageDetail {
     pub call_participants: crate::Patch<Vec<crate::models::CallParticipantInfo>>,
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for CallEndedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for CallEndedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.callEndedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "callDuration" => self.call_duration = map.next_value()?,
+            "callEventType" => self.call_event_type = map.next_value()?,
+            "callId" => self.call_id = map.next_value()?,
+            "callParticipants" => self.call_participants = map.next_value()?,
+            "initiator" => self.initiator = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callParticipantInfo` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallParticipantInfo {
     /// Identity of the call participant.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub participant: crate::Patch<crate::models::AnyIdentitySet>,
+    pub participant: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for CallParticipantInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for CallParticipantInfo {
+    const NAME: &'static str = "microsoft.graph.callParticipantInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "participant" => self.participant = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.callRecordingEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallRecordingEventMessageDetail {
     /// Unique identifier of the call.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3482,22 +5451,56 @@ pub struct CallRecordingEventMessageDetail {
     pub call_recording_url: crate::Patch<String>,
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Organizer of the meeting.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub meeting_organizer: crate::Patch<crate::models::AnyIdentitySet>,
+    pub meeting_organizer: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for CallRecordingEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for CallRecordingEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.callRecordingEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "callId" => self.call_id = map.next_value()?,
+            "callRecordingDisplayName" => self.call_recording_display_name = map.next_value()?,
+            "callRecordingDuration" => self.call_recording_duration = map.next_value()?,
+            "callRecordingStatus" => self.call_recording_status = map.next_value()?,
+            "callRecordingUrl" => self.call_recording_url = map.next_value()?,
+            "initiator" => self.initiator = map.next_value()?,
+            "meetingOrganizer" => self.meeting_organizer = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callStartedEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallStartedEventMessageDetail {
     /// Represents the call event type. Possible values are: call, meeting, screenShare,
     /// unknownFutureValue.
@@ -3508,19 +5511,49 @@ pub struct CallStartedEventMessageDetail {
     pub call_id: crate::Patch<String>,
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for CallStartedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for CallStartedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.callStartedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "callEventType" => self.call_event_type = map.next_value()?,
+            "callId" => self.call_id = map.next_value()?,
+            "initiator" => self.initiator = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.callTranscriptEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallTranscriptEventMessageDetail {
     /// Unique identifier of the call.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3530,19 +5563,49 @@ pub struct CallTranscriptEventMessageDetail {
     pub call_transcript_i_cal_uid: crate::Patch<String>,
     /// The organizer of the meeting.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub meeting_organizer: crate::Patch<crate::models::AnyIdentitySet>,
+    pub meeting_organizer: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for CallTranscriptEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for CallTranscriptEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.callTranscriptEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "callId" => self.call_id = map.next_value()?,
+            "callTranscriptICalUid" => self.call_transcript_i_cal_uid = map.next_value()?,
+            "meetingOrganizer" => self.meeting_organizer = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.channelAddedEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChannelAddedEventMessageDetail {
     /// Display name of the channel.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3552,19 +5615,49 @@ pub struct ChannelAddedEventMessageDetail {
     pub channel_id: crate::Patch<String>,
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChannelAddedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChannelAddedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.channelAddedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "channelDisplayName" => self.channel_display_name = map.next_value()?,
+            "channelId" => self.channel_id = map.next_value()?,
+            "initiator" => self.initiator = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.channelDeletedEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChannelDeletedEventMessageDetail {
     /// Display name of the channel.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3574,19 +5667,49 @@ pub struct ChannelDeletedEventMessageDetail {
     pub channel_id: crate::Patch<String>,
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChannelDeletedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChannelDeletedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.channelDeletedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "channelDisplayName" => self.channel_display_name = map.next_value()?,
+            "channelId" => self.channel_id = map.next_value()?,
+            "initiator" => self.initiator = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.channelDescriptionUpdatedEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChannelDescriptionUpdatedEventMessageDetail {
     /// The updated description of the channel.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3596,17 +5719,47 @@ pub struct ChannelDescriptionUpdatedEventMessageDetail {
     pub channel_id: crate::Patch<String>,
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChannelDescriptionUpdatedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChannelDescriptionUpdatedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.channelDescriptionUpdatedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "channelDescription" => self.channel_description = map.next_value()?,
+            "channelId" => self.channel_id = map.next_value()?,
+            "initiator" => self.initiator = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.channelIdentity` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChannelIdentity {
     /// The identity of the channel in which the message was posted.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3620,12 +5773,41 @@ pub struct ChannelIdentity {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChannelIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChannelIdentity {
+    const NAME: &'static str = "microsoft.graph.channelIdentity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "channelId" => self.channel_id = map.next_value()?,
+            "teamId" => self.team_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.channelMembersNotificationRecipient` complex type.
 ///
 /// Derived from `teamworkNotificationRecipient`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChannelMembersNotificationRecipient {
     /// The unique identifier for the channel whose members should receive the notification.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3639,12 +5821,41 @@ pub struct ChannelMembersNotificationRecipient {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChannelMembersNotificationRecipient {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChannelMembersNotificationRecipient {
+    const NAME: &'static str = "microsoft.graph.channelMembersNotificationRecipient";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "channelId" => self.channel_id = map.next_value()?,
+            "teamId" => self.team_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.channelRenamedEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChannelRenamedEventMessageDetail {
     /// The updated name of the channel.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3654,36 +5865,95 @@ pub struct ChannelRenamedEventMessageDetail {
     pub channel_id: crate::Patch<String>,
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChannelRenamedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChannelRenamedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.channelRenamedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "channelDisplayName" => self.channel_display_name = map.next_value()?,
+            "channelId" => self.channel_id = map.next_value()?,
+            "initiator" => self.initiator = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.channelSetAsFavoriteByDefaultEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChannelSetAsFavoriteByDefaultEventMessageDetail {
     /// Unique identifier of the channel.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_id: crate::Patch<String>,
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChannelSetAsFavoriteByDefaultEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChannelSetAsFavoriteByDefaultEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.channelSetAsFavoriteByDefaultEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "channelId" => self.channel_id = map.next_value()?,
+            "initiator" => self.initiator = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.channelSummary` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChannelSummary {
     /// The `guestsCount` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3703,31 +5973,93 @@ pub struct ChannelSummary {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChannelSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChannelSummary {
+    const NAME: &'static str = "microsoft.graph.channelSummary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "guestsCount" => self.guests_count = map.next_value()?,
+            "hasMembersFromOtherTenants" => {
+                self.has_members_from_other_tenants = map.next_value()?
+            }
+            "membersCount" => self.members_count = map.next_value()?,
+            "ownersCount" => self.owners_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.channelUnsetAsFavoriteByDefaultEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChannelUnsetAsFavoriteByDefaultEventMessageDetail {
     /// Unique identifier of the channel.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_id: crate::Patch<String>,
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChannelUnsetAsFavoriteByDefaultEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChannelUnsetAsFavoriteByDefaultEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.channelUnsetAsFavoriteByDefaultEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "channelId" => self.channel_id = map.next_value()?,
+            "initiator" => self.initiator = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.chatMembersNotificationRecipient` complex type.
 ///
 /// Derived from `teamworkNotificationRecipient`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChatMembersNotificationRecipient {
     /// The unique identifier for the chat whose members should receive the notifications.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3738,10 +6070,38 @@ pub struct ChatMembersNotificationRecipient {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChatMembersNotificationRecipient {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChatMembersNotificationRecipient {
+    const NAME: &'static str = "microsoft.graph.chatMembersNotificationRecipient";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "chatId" => self.chat_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.chatMessageAttachment` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChatMessageAttachment {
     /// The content of the attachment. If the attachment is a rich card, set the property to the rich
     /// card object. This property and contentUrl are mutually exclusive.
@@ -3779,10 +6139,44 @@ pub struct ChatMessageAttachment {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChatMessageAttachment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChatMessageAttachment {
+    const NAME: &'static str = "microsoft.graph.chatMessageAttachment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "content" => self.content = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "contentUrl" => self.content_url = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "teamsAppId" => self.teams_app_id = map.next_value()?,
+            "thumbnailUrl" => self.thumbnail_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.chatMessageHistoryItem` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChatMessageHistoryItem {
     /// The `actions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3792,17 +6186,47 @@ pub struct ChatMessageHistoryItem {
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `reaction` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub reaction: crate::Patch<crate::models::ChatMessageReaction>,
+    pub reaction: crate::Patch<Box<crate::models::ChatMessageReaction>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChatMessageHistoryItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChatMessageHistoryItem {
+    const NAME: &'static str = "microsoft.graph.chatMessageHistoryItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "actions" => self.actions = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "reaction" => self.reaction = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.chatMessageMention` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChatMessageMention {
     /// Index of an entity being mentioned in the specified chatMessage. Matches the {index} value in the
     /// corresponding &lt;at id='{index}'&gt; tag in the message body.
@@ -3810,7 +6234,7 @@ pub struct ChatMessageMention {
     pub id: crate::Patch<i32>,
     /// The entity (user, application, team, or channel) that was @mentioned.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub mentioned: crate::Patch<crate::models::ChatMessageMentionedIdentitySet>,
+    pub mentioned: crate::Patch<Box<crate::models::ChatMessageMentionedIdentitySet>>,
     /// String used to represent the mention. For example, a user's display name, a team name.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mention_text: crate::Patch<String>,
@@ -3820,10 +6244,40 @@ pub struct ChatMessageMention {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChatMessageMention {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChatMessageMention {
+    const NAME: &'static str = "microsoft.graph.chatMessageMention";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "mentioned" => self.mentioned = map.next_value()?,
+            "mentionText" => self.mention_text = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.chatMessagePolicyViolation` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChatMessagePolicyViolation {
     /// The action taken by the DLP provider on the message with sensitive content. Supported values are:
     /// NoneNotifySender -- Inform the sender of the violation but allow readers to read the
@@ -3838,7 +6292,7 @@ pub struct ChatMessagePolicyViolation {
     pub justification_text: crate::Patch<String>,
     /// Information to display to the message sender about why the message was flagged as a violation.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub policy_tip: crate::Patch<crate::models::ChatMessagePolicyViolationPolicyTip>,
+    pub policy_tip: crate::Patch<Box<crate::models::ChatMessagePolicyViolationPolicyTip>>,
     /// Indicates the action taken by the user on a message blocked by the DLP provider. Supported values
     /// are: NoneOverrideReportFalsePositiveWhen the DLP provider is updating the message for blocking
     /// sensitive content, userAction is not required.
@@ -3864,10 +6318,42 @@ pub struct ChatMessagePolicyViolation {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChatMessagePolicyViolation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChatMessagePolicyViolation {
+    const NAME: &'static str = "microsoft.graph.chatMessagePolicyViolation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "dlpAction" => self.dlp_action = map.next_value()?,
+            "justificationText" => self.justification_text = map.next_value()?,
+            "policyTip" => self.policy_tip = map.next_value()?,
+            "userAction" => self.user_action = map.next_value()?,
+            "verdictDetails" => self.verdict_details = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.chatMessagePolicyViolationPolicyTip` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChatMessagePolicyViolationPolicyTip {
     /// The URL a user can visit to read about the data loss prevention policies for the organization.
     /// (ie, policies about what users shouldn't say in chats)
@@ -3887,10 +6373,42 @@ pub struct ChatMessagePolicyViolationPolicyTip {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChatMessagePolicyViolationPolicyTip {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChatMessagePolicyViolationPolicyTip {
+    const NAME: &'static str = "microsoft.graph.chatMessagePolicyViolationPolicyTip";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "complianceUrl" => self.compliance_url = map.next_value()?,
+            "generalText" => self.general_text = map.next_value()?,
+            "matchedConditionDescriptions" => {
+                self.matched_condition_descriptions = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.chatMessageReaction` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChatMessageReaction {
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
@@ -3907,19 +6425,51 @@ pub struct ChatMessageReaction {
     pub reaction_type: crate::Patch<String>,
     /// The user who reacted to the message.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user: crate::Patch<crate::models::ChatMessageReactionIdentitySet>,
+    pub user: crate::Patch<Box<crate::models::ChatMessageReactionIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChatMessageReaction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChatMessageReaction {
+    const NAME: &'static str = "microsoft.graph.chatMessageReaction";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "reactionContentUrl" => self.reaction_content_url = map.next_value()?,
+            "reactionType" => self.reaction_type = map.next_value()?,
+            "user" => self.user = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.chatRenamedEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChatRenamedEventMessageDetail {
     /// The updated name of the chat.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3929,17 +6479,47 @@ pub struct ChatRenamedEventMessageDetail {
     pub chat_id: crate::Patch<String>,
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChatRenamedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChatRenamedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.chatRenamedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "chatDisplayName" => self.chat_display_name = map.next_value()?,
+            "chatId" => self.chat_id = map.next_value()?,
+            "initiator" => self.initiator = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.chatViewpoint` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChatViewpoint {
     /// Indicates whether the chat is hidden for the current user.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -3953,37 +6533,121 @@ pub struct ChatViewpoint {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ChatViewpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ChatViewpoint {
+    const NAME: &'static str = "microsoft.graph.chatViewpoint";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isHidden" => self.is_hidden = map.next_value()?,
+            "lastMessageReadDateTime" => self.last_message_read_date_time = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.conversationMemberRoleUpdatedEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConversationMemberRoleUpdatedEventMessageDetail {
     /// Roles for the coversation member user.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation_member_roles: crate::Patch<Vec<String>>,
     /// Identity of the conversation member user.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub conversation_member_user: crate::Patch<crate::models::TeamworkUserIdentity>,
+    pub conversation_member_user: crate::Patch<Box<crate::models::TeamworkUserIdentity>>,
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ConversationMemberRoleUpdatedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ConversationMemberRoleUpdatedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.conversationMemberRoleUpdatedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "conversationMemberRoles" => self.conversation_member_roles = map.next_value()?,
+            "conversationMemberUser" => self.conversation_member_user = map.next_value()?,
+            "initiator" => self.initiator = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.eventMessageDetail` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EventMessageDetail {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for EventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for EventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.eventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `eventMessageDetail` or any type derived from it, chosen by `@odata.type` when reading.
@@ -4074,109 +6738,130 @@ pub enum AnyEventMessageDetail {
 #[cfg(feature = "teams")]
 impl<'de> serde::Deserialize<'de> for AnyEventMessageDetail {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::polymorphic::Polymorphic for AnyEventMessageDetail {
+    const DECLARED: &'static str = "microsoft.graph.eventMessageDetail";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.eventMessageDetail") => {
-                Self::EventMessageDetail(crate::edm::from_value(value)?)
+                Self::EventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.callEndedEventMessageDetail") => {
-                Self::CallEndedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::CallEndedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.callRecordingEventMessageDetail") => {
-                Self::CallRecordingEventMessageDetail(crate::edm::from_value(value)?)
+                Self::CallRecordingEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.callStartedEventMessageDetail") => {
-                Self::CallStartedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::CallStartedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.callTranscriptEventMessageDetail") => {
-                Self::CallTranscriptEventMessageDetail(crate::edm::from_value(value)?)
+                Self::CallTranscriptEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.channelAddedEventMessageDetail") => {
-                Self::ChannelAddedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::ChannelAddedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.channelDeletedEventMessageDetail") => {
-                Self::ChannelDeletedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::ChannelDeletedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.channelDescriptionUpdatedEventMessageDetail") => {
-                Self::ChannelDescriptionUpdatedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::ChannelDescriptionUpdatedEventMessageDetail(serde::Deserialize::deserialize(
+                    d,
+                )?)
             }
             Some("microsoft.graph.channelRenamedEventMessageDetail") => {
-                Self::ChannelRenamedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::ChannelRenamedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.channelSetAsFavoriteByDefaultEventMessageDetail") => {
-                Self::ChannelSetAsFavoriteByDefaultEventMessageDetail(crate::edm::from_value(
-                    value,
-                )?)
+                Self::ChannelSetAsFavoriteByDefaultEventMessageDetail(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             Some("microsoft.graph.channelUnsetAsFavoriteByDefaultEventMessageDetail") => {
-                Self::ChannelUnsetAsFavoriteByDefaultEventMessageDetail(crate::edm::from_value(
-                    value,
-                )?)
+                Self::ChannelUnsetAsFavoriteByDefaultEventMessageDetail(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             Some("microsoft.graph.chatRenamedEventMessageDetail") => {
-                Self::ChatRenamedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::ChatRenamedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.conversationMemberRoleUpdatedEventMessageDetail") => {
-                Self::ConversationMemberRoleUpdatedEventMessageDetail(crate::edm::from_value(
-                    value,
-                )?)
+                Self::ConversationMemberRoleUpdatedEventMessageDetail(
+                    serde::Deserialize::deserialize(d)?,
+                )
             }
             Some("microsoft.graph.meetingPolicyUpdatedEventMessageDetail") => {
-                Self::MeetingPolicyUpdatedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::MeetingPolicyUpdatedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.membersAddedEventMessageDetail") => {
-                Self::MembersAddedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::MembersAddedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.membersDeletedEventMessageDetail") => {
-                Self::MembersDeletedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::MembersDeletedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.membersJoinedEventMessageDetail") => {
-                Self::MembersJoinedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::MembersJoinedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.membersLeftEventMessageDetail") => {
-                Self::MembersLeftEventMessageDetail(crate::edm::from_value(value)?)
+                Self::MembersLeftEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.messagePinnedEventMessageDetail") => {
-                Self::MessagePinnedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::MessagePinnedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.messageUnpinnedEventMessageDetail") => {
-                Self::MessageUnpinnedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::MessageUnpinnedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.tabUpdatedEventMessageDetail") => {
-                Self::TabUpdatedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::TabUpdatedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.teamArchivedEventMessageDetail") => {
-                Self::TeamArchivedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::TeamArchivedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.teamCreatedEventMessageDetail") => {
-                Self::TeamCreatedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::TeamCreatedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.teamDescriptionUpdatedEventMessageDetail") => {
-                Self::TeamDescriptionUpdatedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::TeamDescriptionUpdatedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.teamJoiningDisabledEventMessageDetail") => {
-                Self::TeamJoiningDisabledEventMessageDetail(crate::edm::from_value(value)?)
+                Self::TeamJoiningDisabledEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.teamJoiningEnabledEventMessageDetail") => {
-                Self::TeamJoiningEnabledEventMessageDetail(crate::edm::from_value(value)?)
+                Self::TeamJoiningEnabledEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.teamRenamedEventMessageDetail") => {
-                Self::TeamRenamedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::TeamRenamedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.teamsAppInstalledEventMessageDetail") => {
-                Self::TeamsAppInstalledEventMessageDetail(crate::edm::from_value(value)?)
+                Self::TeamsAppInstalledEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.teamsAppRemovedEventMessageDetail") => {
-                Self::TeamsAppRemovedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::TeamsAppRemovedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.teamsAppUpgradedEventMessageDetail") => {
-                Self::TeamsAppUpgradedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::TeamsAppUpgradedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.teamUnarchivedEventMessageDetail") => {
-                Self::TeamUnarchivedEventMessageDetail(crate::edm::from_value(value)?)
+                Self::TeamUnarchivedEventMessageDetail(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::EventMessageDetail(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -4184,12 +6869,12 @@ impl<'de> serde::Deserialize<'de> for AnyEventMessageDetail {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MeetingPolicyUpdatedEventMessageDetail {
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Represents whether the meeting chat is enabled or not.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_chat_enabled: crate::Patch<bool>,
@@ -4202,16 +6887,46 @@ pub struct MeetingPolicyUpdatedEventMessageDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for MeetingPolicyUpdatedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for MeetingPolicyUpdatedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.meetingPolicyUpdatedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "initiator" => self.initiator = map.next_value()?,
+            "meetingChatEnabled" => self.meeting_chat_enabled = map.next_value()?,
+            "meetingChatId" => self.meeting_chat_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.membersAddedEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MembersAddedEventMessageDetail {
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// List of members added.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::TeamworkUserIdentity>>,
@@ -4225,16 +6940,48 @@ pub struct MembersAddedEventMessageDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for MembersAddedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for MembersAddedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.membersAddedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "initiator" => self.initiator = map.next_value()?,
+            "members" => self.members = map.next_value()?,
+            "visibleHistoryStartDateTime" => {
+                self.visible_history_start_date_time = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.membersDeletedEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MembersDeletedEventMessageDetail {
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// List of members deleted.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::TeamworkUserIdentity>>,
@@ -4244,16 +6991,45 @@ pub struct MembersDeletedEventMessageDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for MembersDeletedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for MembersDeletedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.membersDeletedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "initiator" => self.initiator = map.next_value()?,
+            "members" => self.members = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.membersJoinedEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MembersJoinedEventMessageDetail {
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// List of members who joined the chat.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::TeamworkUserIdentity>>,
@@ -4263,16 +7039,45 @@ pub struct MembersJoinedEventMessageDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for MembersJoinedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for MembersJoinedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.membersJoinedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "initiator" => self.initiator = map.next_value()?,
+            "members" => self.members = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.membersLeftEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MembersLeftEventMessageDetail {
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// List of members who left the chat.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::TeamworkUserIdentity>>,
@@ -4282,50 +7087,137 @@ pub struct MembersLeftEventMessageDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for MembersLeftEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for MembersLeftEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.membersLeftEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "initiator" => self.initiator = map.next_value()?,
+            "members" => self.members = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.messagePinnedEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MessagePinnedEventMessageDetail {
     /// Date and time when the event occurred.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for MessagePinnedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for MessagePinnedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.messagePinnedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "eventDateTime" => self.event_date_time = map.next_value()?,
+            "initiator" => self.initiator = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.messageUnpinnedEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MessageUnpinnedEventMessageDetail {
     /// Date and time when the event occurred.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for MessageUnpinnedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for MessageUnpinnedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.messageUnpinnedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "eventDateTime" => self.event_date_time = map.next_value()?,
+            "initiator" => self.initiator = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.openShiftItem` complex type.
 ///
 /// Derived from `shiftItem` < `scheduleEntity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OpenShiftItem {
     /// The `endDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4355,10 +7247,44 @@ pub struct OpenShiftItem {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for OpenShiftItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for OpenShiftItem {
+    const NAME: &'static str = "microsoft.graph.openShiftItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "theme" => self.theme = map.next_value()?,
+            "activities" => self.activities = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "notes" => self.notes = map.next_value()?,
+            "openSlotCount" => self.open_slot_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.operationError` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OperationError {
     /// Operation error code.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4372,10 +7298,39 @@ pub struct OperationError {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for OperationError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for OperationError {
+    const NAME: &'static str = "microsoft.graph.operationError";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "code" => self.code = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.provisionChannelEmailResult` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProvisionChannelEmailResult {
     /// Represents the provisioned email address.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4386,10 +7341,38 @@ pub struct ProvisionChannelEmailResult {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ProvisionChannelEmailResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ProvisionChannelEmailResult {
+    const NAME: &'static str = "microsoft.graph.provisionChannelEmailResult";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "email" => self.email = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.scheduleEntity` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ScheduleEntity {
     /// The `endDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4404,6 +7387,36 @@ pub struct ScheduleEntity {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ScheduleEntity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ScheduleEntity {
+    const NAME: &'static str = "microsoft.graph.scheduleEntity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "theme" => self.theme = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `scheduleEntity` or any type derived from it, chosen by `@odata.type` when reading.
@@ -4430,27 +7443,48 @@ pub enum AnyScheduleEntity {
 #[cfg(feature = "teams")]
 impl<'de> serde::Deserialize<'de> for AnyScheduleEntity {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::polymorphic::Polymorphic for AnyScheduleEntity {
+    const DECLARED: &'static str = "microsoft.graph.scheduleEntity";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.scheduleEntity") => {
-                Self::ScheduleEntity(crate::edm::from_value(value)?)
+                Self::ScheduleEntity(serde::Deserialize::deserialize(d)?)
             }
-            Some("microsoft.graph.shiftItem") => Self::ShiftItem(crate::edm::from_value(value)?),
+            Some("microsoft.graph.shiftItem") => {
+                Self::ShiftItem(serde::Deserialize::deserialize(d)?)
+            }
             Some("microsoft.graph.openShiftItem") => {
-                Self::OpenShiftItem(crate::edm::from_value(value)?)
+                Self::OpenShiftItem(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.timeOffItem") => {
-                Self::TimeOffItem(crate::edm::from_value(value)?)
+                Self::TimeOffItem(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ScheduleEntity(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.shiftActivity` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ShiftActivity {
     /// Customer defined code for the shiftActivity. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4481,12 +7515,45 @@ pub struct ShiftActivity {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ShiftActivity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ShiftActivity {
+    const NAME: &'static str = "microsoft.graph.shiftActivity";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "code" => self.code = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "isPaid" => self.is_paid = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "theme" => self.theme = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.shiftItem` complex type.
 ///
 /// Derived from `scheduleEntity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ShiftItem {
     /// The `endDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4513,6 +7580,39 @@ pub struct ShiftItem {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for ShiftItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for ShiftItem {
+    const NAME: &'static str = "microsoft.graph.shiftItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "theme" => self.theme = map.next_value()?,
+            "activities" => self.activities = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "notes" => self.notes = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// A `shiftItem` or any type derived from it, chosen by `@odata.type` when reading.
 ///
 /// Without `@odata.type` the value is read as [`ShiftItem`]; an `@odata.type` this
@@ -4533,16 +7633,35 @@ pub enum AnyShiftItem {
 #[cfg(feature = "teams")]
 impl<'de> serde::Deserialize<'de> for AnyShiftItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::polymorphic::Polymorphic for AnyShiftItem {
+    const DECLARED: &'static str = "microsoft.graph.shiftItem";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.shiftItem") => {
-                Self::ShiftItem(crate::edm::from_value(value)?)
+                Self::ShiftItem(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.openShiftItem") => {
-                Self::OpenShiftItem(crate::edm::from_value(value)?)
+                Self::OpenShiftItem(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::ShiftItem(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -4550,12 +7669,12 @@ impl<'de> serde::Deserialize<'de> for AnyShiftItem {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TabUpdatedEventMessageDetail {
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Unique identifier of the tab.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tab_id: crate::Patch<String>,
@@ -4565,16 +7684,45 @@ pub struct TabUpdatedEventMessageDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TabUpdatedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TabUpdatedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.tabUpdatedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "initiator" => self.initiator = map.next_value()?,
+            "tabId" => self.tab_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamArchivedEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamArchivedEventMessageDetail {
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Unique identifier of the team.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_id: crate::Patch<String>,
@@ -4584,16 +7732,45 @@ pub struct TeamArchivedEventMessageDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamArchivedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamArchivedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.teamArchivedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "initiator" => self.initiator = map.next_value()?,
+            "teamId" => self.team_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamCreatedEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamCreatedEventMessageDetail {
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Description for the team.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_description: crate::Patch<String>,
@@ -4609,16 +7786,47 @@ pub struct TeamCreatedEventMessageDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamCreatedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamCreatedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.teamCreatedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "initiator" => self.initiator = map.next_value()?,
+            "teamDescription" => self.team_description = map.next_value()?,
+            "teamDisplayName" => self.team_display_name = map.next_value()?,
+            "teamId" => self.team_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamDescriptionUpdatedEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamDescriptionUpdatedEventMessageDetail {
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The updated description for the team.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_description: crate::Patch<String>,
@@ -4631,10 +7839,40 @@ pub struct TeamDescriptionUpdatedEventMessageDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamDescriptionUpdatedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamDescriptionUpdatedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.teamDescriptionUpdatedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "initiator" => self.initiator = map.next_value()?,
+            "teamDescription" => self.team_description = map.next_value()?,
+            "teamId" => self.team_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamFunSettings` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamFunSettings {
     /// If set to true, enables users to include custom memes.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4654,10 +7892,41 @@ pub struct TeamFunSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamFunSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamFunSettings {
+    const NAME: &'static str = "microsoft.graph.teamFunSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowCustomMemes" => self.allow_custom_memes = map.next_value()?,
+            "allowGiphy" => self.allow_giphy = map.next_value()?,
+            "allowStickersAndMemes" => self.allow_stickers_and_memes = map.next_value()?,
+            "giphyContentRating" => self.giphy_content_rating = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamGuestSettings` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamGuestSettings {
     /// If set to true, guests can add and update channels.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4671,16 +7940,45 @@ pub struct TeamGuestSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamGuestSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamGuestSettings {
+    const NAME: &'static str = "microsoft.graph.teamGuestSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowCreateUpdateChannels" => self.allow_create_update_channels = map.next_value()?,
+            "allowDeleteChannels" => self.allow_delete_channels = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamJoiningDisabledEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamJoiningDisabledEventMessageDetail {
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Unique identifier of the team.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_id: crate::Patch<String>,
@@ -4688,18 +7986,47 @@ pub struct TeamJoiningDisabledEventMessageDetail {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamJoiningDisabledEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamJoiningDisabledEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.teamJoiningDisabledEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "initiator" => self.initiator = map.next_value()?,
+            "teamId" => self.team_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.teamJoiningEnabledEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamJoiningEnabledEventMessageDetail {
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Unique identifier of the team.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_id: crate::Patch<String>,
@@ -4709,10 +8036,39 @@ pub struct TeamJoiningEnabledEventMessageDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamJoiningEnabledEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamJoiningEnabledEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.teamJoiningEnabledEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "initiator" => self.initiator = map.next_value()?,
+            "teamId" => self.team_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamMemberSettings` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamMemberSettings {
     /// If set to true, members can add and remove apps.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4738,12 +8094,51 @@ pub struct TeamMemberSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamMemberSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamMemberSettings {
+    const NAME: &'static str = "microsoft.graph.teamMemberSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowAddRemoveApps" => self.allow_add_remove_apps = map.next_value()?,
+            "allowCreatePrivateChannels" => {
+                self.allow_create_private_channels = map.next_value()?
+            }
+            "allowCreateUpdateChannels" => self.allow_create_update_channels = map.next_value()?,
+            "allowCreateUpdateRemoveConnectors" => {
+                self.allow_create_update_remove_connectors = map.next_value()?
+            }
+            "allowCreateUpdateRemoveTabs" => {
+                self.allow_create_update_remove_tabs = map.next_value()?
+            }
+            "allowDeleteChannels" => self.allow_delete_channels = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamMembersNotificationRecipient` complex type.
 ///
 /// Derived from `teamworkNotificationRecipient`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamMembersNotificationRecipient {
     /// The unique identifier for the team whose members should receive the notification.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4754,10 +8149,38 @@ pub struct TeamMembersNotificationRecipient {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamMembersNotificationRecipient {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamMembersNotificationRecipient {
+    const NAME: &'static str = "microsoft.graph.teamMembersNotificationRecipient";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "teamId" => self.team_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamMessagingSettings` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamMessagingSettings {
     /// If set to true, @channel mentions are allowed.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4780,16 +8203,48 @@ pub struct TeamMessagingSettings {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamMessagingSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamMessagingSettings {
+    const NAME: &'static str = "microsoft.graph.teamMessagingSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "allowChannelMentions" => self.allow_channel_mentions = map.next_value()?,
+            "allowOwnerDeleteMessages" => self.allow_owner_delete_messages = map.next_value()?,
+            "allowTeamMentions" => self.allow_team_mentions = map.next_value()?,
+            "allowUserDeleteMessages" => self.allow_user_delete_messages = map.next_value()?,
+            "allowUserEditMessages" => self.allow_user_edit_messages = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamRenamedEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamRenamedEventMessageDetail {
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The updated name of the team.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_display_name: crate::Patch<String>,
@@ -4802,33 +8257,92 @@ pub struct TeamRenamedEventMessageDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamRenamedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamRenamedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.teamRenamedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "initiator" => self.initiator = map.next_value()?,
+            "teamDisplayName" => self.team_display_name = map.next_value()?,
+            "teamId" => self.team_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamsAppAuthorization` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamsAppAuthorization {
     /// The `clientAppId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_app_id: crate::Patch<String>,
     /// The `requiredPermissionSet` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub required_permission_set: crate::Patch<crate::models::TeamsAppPermissionSet>,
+    pub required_permission_set: crate::Patch<Box<crate::models::TeamsAppPermissionSet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamsAppAuthorization {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamsAppAuthorization {
+    const NAME: &'static str = "microsoft.graph.teamsAppAuthorization";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "clientAppId" => self.client_app_id = map.next_value()?,
+            "requiredPermissionSet" => self.required_permission_set = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamsAppInstalledEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamsAppInstalledEventMessageDetail {
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Display name of the teamsApp.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_app_display_name: crate::Patch<String>,
@@ -4841,10 +8355,40 @@ pub struct TeamsAppInstalledEventMessageDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamsAppInstalledEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamsAppInstalledEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.teamsAppInstalledEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "initiator" => self.initiator = map.next_value()?,
+            "teamsAppDisplayName" => self.teams_app_display_name = map.next_value()?,
+            "teamsAppId" => self.teams_app_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamsAppPermissionSet` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamsAppPermissionSet {
     /// The `resourceSpecificPermissions` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4856,16 +8400,46 @@ pub struct TeamsAppPermissionSet {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamsAppPermissionSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamsAppPermissionSet {
+    const NAME: &'static str = "microsoft.graph.teamsAppPermissionSet";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "resourceSpecificPermissions" => {
+                self.resource_specific_permissions = map.next_value()?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamsAppRemovedEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamsAppRemovedEventMessageDetail {
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Display name of the teamsApp.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_app_display_name: crate::Patch<String>,
@@ -4878,10 +8452,40 @@ pub struct TeamsAppRemovedEventMessageDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamsAppRemovedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamsAppRemovedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.teamsAppRemovedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "initiator" => self.initiator = map.next_value()?,
+            "teamsAppDisplayName" => self.teams_app_display_name = map.next_value()?,
+            "teamsAppId" => self.teams_app_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamsAppResourceSpecificPermission` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamsAppResourceSpecificPermission {
     /// The `permissionType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4895,16 +8499,45 @@ pub struct TeamsAppResourceSpecificPermission {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamsAppResourceSpecificPermission {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamsAppResourceSpecificPermission {
+    const NAME: &'static str = "microsoft.graph.teamsAppResourceSpecificPermission";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "permissionType" => self.permission_type = map.next_value()?,
+            "permissionValue" => self.permission_value = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamsAppUpgradedEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamsAppUpgradedEventMessageDetail {
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Display name of the teamsApp.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_app_display_name: crate::Patch<String>,
@@ -4917,10 +8550,40 @@ pub struct TeamsAppUpgradedEventMessageDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamsAppUpgradedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamsAppUpgradedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.teamsAppUpgradedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "initiator" => self.initiator = map.next_value()?,
+            "teamsAppDisplayName" => self.teams_app_display_name = map.next_value()?,
+            "teamsAppId" => self.teams_app_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamsTabConfiguration` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamsTabConfiguration {
     /// Url used for rendering tab contents in Teams. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4940,10 +8603,41 @@ pub struct TeamsTabConfiguration {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamsTabConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamsTabConfiguration {
+    const NAME: &'static str = "microsoft.graph.teamsTabConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "contentUrl" => self.content_url = map.next_value()?,
+            "entityId" => self.entity_id = map.next_value()?,
+            "removeUrl" => self.remove_url = map.next_value()?,
+            "websiteUrl" => self.website_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamSummary` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamSummary {
     /// Count of guests in a team.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -4960,16 +8654,46 @@ pub struct TeamSummary {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamSummary {
+    const NAME: &'static str = "microsoft.graph.teamSummary";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "guestsCount" => self.guests_count = map.next_value()?,
+            "membersCount" => self.members_count = map.next_value()?,
+            "ownersCount" => self.owners_count = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamUnarchivedEventMessageDetail` complex type.
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamUnarchivedEventMessageDetail {
     /// Initiator of the event.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub initiator: crate::Patch<crate::models::AnyIdentitySet>,
+    pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Unique identifier of the team.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_id: crate::Patch<String>,
@@ -4979,10 +8703,39 @@ pub struct TeamUnarchivedEventMessageDetail {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamUnarchivedEventMessageDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamUnarchivedEventMessageDetail {
+    const NAME: &'static str = "microsoft.graph.teamUnarchivedEventMessageDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "initiator" => self.initiator = map.next_value()?,
+            "teamId" => self.team_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamworkActivityTopic` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamworkActivityTopic {
     /// Type of source. Possible values are: entityUrl, text. For supported Microsoft Graph URLs, use
     /// entityUrl. For custom text, use text.
@@ -5002,15 +8755,70 @@ pub struct TeamworkActivityTopic {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamworkActivityTopic {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamworkActivityTopic {
+    const NAME: &'static str = "microsoft.graph.teamworkActivityTopic";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "source" => self.source = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamworkNotificationRecipient` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamworkNotificationRecipient {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamworkNotificationRecipient {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamworkNotificationRecipient {
+    const NAME: &'static str = "microsoft.graph.teamworkNotificationRecipient";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        let _ = (key, map);
+        Ok(false)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// A `teamworkNotificationRecipient` or any type derived from it, chosen by `@odata.type` when reading.
@@ -5039,32 +8847,51 @@ pub enum AnyTeamworkNotificationRecipient {
 #[cfg(feature = "teams")]
 impl<'de> serde::Deserialize<'de> for AnyTeamworkNotificationRecipient {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::polymorphic::Polymorphic for AnyTeamworkNotificationRecipient {
+    const DECLARED: &'static str = "microsoft.graph.teamworkNotificationRecipient";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.teamworkNotificationRecipient") => {
-                Self::TeamworkNotificationRecipient(crate::edm::from_value(value)?)
+                Self::TeamworkNotificationRecipient(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.aadUserNotificationRecipient") => {
-                Self::AadUserNotificationRecipient(crate::edm::from_value(value)?)
+                Self::AadUserNotificationRecipient(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.channelMembersNotificationRecipient") => {
-                Self::ChannelMembersNotificationRecipient(crate::edm::from_value(value)?)
+                Self::ChannelMembersNotificationRecipient(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.chatMembersNotificationRecipient") => {
-                Self::ChatMembersNotificationRecipient(crate::edm::from_value(value)?)
+                Self::ChatMembersNotificationRecipient(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.teamMembersNotificationRecipient") => {
-                Self::TeamMembersNotificationRecipient(crate::edm::from_value(value)?)
+                Self::TeamMembersNotificationRecipient(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::TeamworkNotificationRecipient(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
 /// The `microsoft.graph.teamworkOnlineMeetingInfo` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamworkOnlineMeetingInfo {
     /// The identifier of the calendar event associated with the meeting.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5074,60 +8901,151 @@ pub struct TeamworkOnlineMeetingInfo {
     pub join_web_url: crate::Patch<String>,
     /// The organizer of the meeting.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub organizer: crate::Patch<crate::models::TeamworkUserIdentity>,
+    pub organizer: crate::Patch<Box<crate::models::TeamworkUserIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamworkOnlineMeetingInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamworkOnlineMeetingInfo {
+    const NAME: &'static str = "microsoft.graph.teamworkOnlineMeetingInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "calendarEventId" => self.calendar_event_id = map.next_value()?,
+            "joinWebUrl" => self.join_web_url = map.next_value()?,
+            "organizer" => self.organizer = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.timeCardBreak` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TimeCardBreak {
     /// The `breakId` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub break_id: crate::Patch<String>,
     /// The `end` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub end: crate::Patch<crate::models::TimeCardEvent>,
+    pub end: crate::Patch<Box<crate::models::TimeCardEvent>>,
     /// The `notes` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub notes: crate::Patch<crate::models::ItemBody>,
+    pub notes: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `start` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub start: crate::Patch<crate::models::TimeCardEvent>,
+    pub start: crate::Patch<Box<crate::models::TimeCardEvent>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TimeCardBreak {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TimeCardBreak {
+    const NAME: &'static str = "microsoft.graph.timeCardBreak";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "breakId" => self.break_id = map.next_value()?,
+            "end" => self.end = map.next_value()?,
+            "notes" => self.notes = map.next_value()?,
+            "start" => self.start = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.timeCardEntry` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TimeCardEntry {
     /// The `breaks` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub breaks: crate::Patch<Vec<crate::models::TimeCardBreak>>,
     /// The `clockInEvent` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub clock_in_event: crate::Patch<crate::models::TimeCardEvent>,
+    pub clock_in_event: crate::Patch<Box<crate::models::TimeCardEvent>>,
     /// The `clockOutEvent` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub clock_out_event: crate::Patch<crate::models::TimeCardEvent>,
+    pub clock_out_event: crate::Patch<Box<crate::models::TimeCardEvent>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TimeCardEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TimeCardEntry {
+    const NAME: &'static str = "microsoft.graph.timeCardEntry";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "breaks" => self.breaks = map.next_value()?,
+            "clockInEvent" => self.clock_in_event = map.next_value()?,
+            "clockOutEvent" => self.clock_out_event = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.timeCardEvent` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TimeCardEvent {
     /// The `dateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5137,33 +9055,91 @@ pub struct TimeCardEvent {
     pub is_at_approved_location: crate::Patch<bool>,
     /// The `notes` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub notes: crate::Patch<crate::models::ItemBody>,
+    pub notes: crate::Patch<Box<crate::models::ItemBody>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TimeCardEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TimeCardEvent {
+    const NAME: &'static str = "microsoft.graph.timeCardEvent";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "dateTime" => self.date_time = map.next_value()?,
+            "isAtApprovedLocation" => self.is_at_approved_location = map.next_value()?,
+            "notes" => self.notes = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.timeClockSettings` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TimeClockSettings {
     /// The `approvedLocation` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub approved_location: crate::Patch<crate::models::GeoCoordinates>,
+    pub approved_location: crate::Patch<Box<crate::models::GeoCoordinates>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TimeClockSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TimeClockSettings {
+    const NAME: &'static str = "microsoft.graph.timeClockSettings";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "approvedLocation" => self.approved_location = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 /// The `microsoft.graph.timeOffItem` complex type.
 ///
 /// Derived from `scheduleEntity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TimeOffItem {
     /// The `endDateTime` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5183,10 +9159,41 @@ pub struct TimeOffItem {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TimeOffItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TimeOffItem {
+    const NAME: &'static str = "microsoft.graph.timeOffItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "endDateTime" => self.end_date_time = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "theme" => self.theme = map.next_value()?,
+            "timeOffReasonId" => self.time_off_reason_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.workforceIntegrationEncryption` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkforceIntegrationEncryption {
     /// Possible values are: sharedSecret, unknownFutureValue.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -5198,6 +9205,35 @@ pub struct WorkforceIntegrationEncryption {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for WorkforceIntegrationEncryption {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for WorkforceIntegrationEncryption {
+    const NAME: &'static str = "microsoft.graph.workforceIntegrationEncryption";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "protocol" => self.protocol = map.next_value()?,
+            "secret" => self.secret = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]

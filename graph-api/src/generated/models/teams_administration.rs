@@ -79,8 +79,8 @@ pub struct TeamsAdministrationNumberAssignmentCollectionUpdateNumberBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NumberAssignment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -145,6 +145,53 @@ pub struct NumberAssignment {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for NumberAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for NumberAssignment {
+    const NAME: &'static str = "microsoft.graph.teamsAdministration.numberAssignment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "activationState" => self.activation_state = map.next_value()?,
+            "assignmentCategory" => self.assignment_category = map.next_value()?,
+            "assignmentStatus" => self.assignment_status = map.next_value()?,
+            "assignmentTargetId" => self.assignment_target_id = map.next_value()?,
+            "capabilities" => self.capabilities = map.next_value()?,
+            "city" => self.city = map.next_value()?,
+            "civicAddressId" => self.civic_address_id = map.next_value()?,
+            "isoCountryCode" => self.iso_country_code = map.next_value()?,
+            "locationId" => self.location_id = map.next_value()?,
+            "networkSiteId" => self.network_site_id = map.next_value()?,
+            "numberSource" => self.number_source = map.next_value()?,
+            "numberType" => self.number_type = map.next_value()?,
+            "operatorId" => self.operator_id = map.next_value()?,
+            "portInStatus" => self.port_in_status = map.next_value()?,
+            "reverseNumberLookupOptions" => {
+                self.reverse_number_lookup_options = map.next_value()?
+            }
+            "supportedCustomerActions" => self.supported_customer_actions = map.next_value()?,
+            "telephoneNumber" => self.telephone_number = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`NumberAssignment`] for a typed `$select`.
     pub enum NumberAssignmentField for NumberAssignment {
@@ -173,8 +220,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyIdentifierDetail {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -192,6 +239,36 @@ pub struct PolicyIdentifierDetail {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for PolicyIdentifierDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for PolicyIdentifierDetail {
+    const NAME: &'static str = "microsoft.graph.teamsAdministration.policyIdentifierDetail";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "policyId" => self.policy_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`PolicyIdentifierDetail`] for a typed `$select`.
     pub enum PolicyIdentifierDetailField for PolicyIdentifierDetail {
@@ -205,19 +282,19 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamsAdminRoot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `policy` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub policy: crate::Patch<crate::models::teams_administration::TeamsPolicyAssignment>,
+    pub policy: crate::Patch<Box<crate::models::teams_administration::TeamsPolicyAssignment>>,
     /// The `telephoneNumberManagement` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub telephone_number_management:
-        crate::Patch<crate::models::teams_administration::TelephoneNumberManagementRoot>,
+        crate::Patch<Box<crate::models::teams_administration::TelephoneNumberManagementRoot>>,
     /// The `userConfigurations` navigation property (present when expanded).
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_configurations:
@@ -226,6 +303,37 @@ pub struct TeamsAdminRoot {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamsAdminRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamsAdminRoot {
+    const NAME: &'static str = "microsoft.graph.teamsAdministration.teamsAdminRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "policy" => self.policy = map.next_value()?,
+            "telephoneNumberManagement" => self.telephone_number_management = map.next_value()?,
+            "userConfigurations" => self.user_configurations = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -243,8 +351,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamsPolicyAssignment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -260,6 +368,35 @@ pub struct TeamsPolicyAssignment {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamsPolicyAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamsPolicyAssignment {
+    const NAME: &'static str = "microsoft.graph.teamsAdministration.teamsPolicyAssignment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "userAssignments" => self.user_assignments = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`TeamsPolicyAssignment`] for a typed `$select`.
     pub enum TeamsPolicyAssignmentField for TeamsPolicyAssignment {
@@ -272,8 +409,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamsPolicyUserAssignment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -294,6 +431,37 @@ pub struct TeamsPolicyUserAssignment {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamsPolicyUserAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamsPolicyUserAssignment {
+    const NAME: &'static str = "microsoft.graph.teamsAdministration.teamsPolicyUserAssignment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "policyId" => self.policy_id = map.next_value()?,
+            "policyType" => self.policy_type = map.next_value()?,
+            "userId" => self.user_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`TeamsPolicyUserAssignment`] for a typed `$select`.
     pub enum TeamsPolicyUserAssignmentField for TeamsPolicyUserAssignment {
@@ -308,8 +476,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TeamsUserConfiguration {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -346,11 +514,50 @@ pub struct TeamsUserConfiguration {
     /// The `user` navigation property (present when expanded).
     #[cfg(feature = "identity")]
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub user: crate::Patch<crate::models::AnyUser>,
+    pub user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TeamsUserConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TeamsUserConfiguration {
+    const NAME: &'static str = "microsoft.graph.teamsAdministration.teamsUserConfiguration";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "accountType" => self.account_type = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "effectivePolicyAssignments" => self.effective_policy_assignments = map.next_value()?,
+            "featureTypes" => self.feature_types = map.next_value()?,
+            "isEnterpriseVoiceEnabled" => self.is_enterprise_voice_enabled = map.next_value()?,
+            "modifiedDateTime" => self.modified_date_time = map.next_value()?,
+            "telephoneNumbers" => self.telephone_numbers = map.next_value()?,
+            "tenantId" => self.tenant_id = map.next_value()?,
+            "userPrincipalName" => self.user_principal_name = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "user" => self.user = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -374,8 +581,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TelephoneNumberLongRunningOperation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -398,6 +605,38 @@ pub struct TelephoneNumberLongRunningOperation {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TelephoneNumberLongRunningOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TelephoneNumberLongRunningOperation {
+    const NAME: &'static str =
+        "microsoft.graph.teamsAdministration.telephoneNumberLongRunningOperation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "numbers" => self.numbers = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`TelephoneNumberLongRunningOperation`] for a typed `$select`.
     pub enum TelephoneNumberLongRunningOperationField for TelephoneNumberLongRunningOperation {
@@ -412,8 +651,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TelephoneNumberManagementRoot {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -433,6 +672,36 @@ pub struct TelephoneNumberManagementRoot {
 }
 
 #[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TelephoneNumberManagementRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TelephoneNumberManagementRoot {
+    const NAME: &'static str = "microsoft.graph.teamsAdministration.telephoneNumberManagementRoot";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "numberAssignments" => self.number_assignments = map.next_value()?,
+            "operations" => self.operations = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "teams")]
 crate::edm::select_fields! {
     /// Property names of [`TelephoneNumberManagementRoot`] for a typed `$select`.
     pub enum TelephoneNumberManagementRootField for TelephoneNumberManagementRoot {
@@ -444,8 +713,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.teamsAdministration.assignedTelephoneNumber` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AssignedTelephoneNumber {
     /// The `assignmentCategory` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -459,14 +728,43 @@ pub struct AssignedTelephoneNumber {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for AssignedTelephoneNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for AssignedTelephoneNumber {
+    const NAME: &'static str = "microsoft.graph.teamsAdministration.assignedTelephoneNumber";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "assignmentCategory" => self.assignment_category = map.next_value()?,
+            "telephoneNumber" => self.telephone_number = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamsAdministration.effectivePolicyAssignment` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EffectivePolicyAssignment {
     /// The `policyAssignment` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub policy_assignment: crate::Patch<crate::models::teams_administration::PolicyAssignment>,
+    pub policy_assignment: crate::Patch<Box<crate::models::teams_administration::PolicyAssignment>>,
     /// The `policyType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_type: crate::Patch<String>,
@@ -476,10 +774,39 @@ pub struct EffectivePolicyAssignment {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for EffectivePolicyAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for EffectivePolicyAssignment {
+    const NAME: &'static str = "microsoft.graph.teamsAdministration.effectivePolicyAssignment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "policyAssignment" => self.policy_assignment = map.next_value()?,
+            "policyType" => self.policy_type = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamsAdministration.policyAssignment` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyAssignment {
     /// The `assignmentType` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -499,10 +826,41 @@ pub struct PolicyAssignment {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for PolicyAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for PolicyAssignment {
+    const NAME: &'static str = "microsoft.graph.teamsAdministration.policyAssignment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "assignmentType" => self.assignment_type = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "groupId" => self.group_id = map.next_value()?,
+            "policyId" => self.policy_id = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.teamsAdministration.telephoneNumberLongRunningOperationDetails` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TelephoneNumberLongRunningOperationDetails {
     /// The `resourceLocation` property.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -517,6 +875,37 @@ pub struct TelephoneNumberLongRunningOperationDetails {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl<'de> serde::Deserialize<'de> for TelephoneNumberLongRunningOperationDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "teams")]
+impl crate::read_fields::ReadFields for TelephoneNumberLongRunningOperationDetails {
+    const NAME: &'static str =
+        "microsoft.graph.teamsAdministration.telephoneNumberLongRunningOperationDetails";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "resourceLocation" => self.resource_location = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "statusDetail" => self.status_detail = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "teams")]

@@ -5,8 +5,8 @@
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Group {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -36,6 +36,40 @@ pub struct Group {
 }
 
 #[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for Group {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for Group {
+    const NAME: &'static str = "microsoft.graph.termStore.group";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "parentSiteId" => self.parent_site_id = map.next_value()?,
+            "scope" => self.scope = map.next_value()?,
+            "sets" => self.sets = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "sites")]
 crate::edm::select_fields! {
     /// Property names of [`Group`] for a typed `$select`.
     pub enum GroupField for Group {
@@ -53,8 +87,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Relation {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -65,17 +99,49 @@ pub struct Relation {
     /// The from \[term\] of the relation. The term from which the relationship is defined. A null value
     /// would indicate the relation is directly with the \[set\].
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub from_term: crate::Patch<crate::models::term_store::Term>,
+    pub from_term: crate::Patch<Box<crate::models::term_store::Term>>,
     /// The \[set\] in which the relation is relevant.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub set: crate::Patch<crate::models::term_store::Set>,
+    pub set: crate::Patch<Box<crate::models::term_store::Set>>,
     /// The to \[term\] of the relation. The term to which the relationship is defined.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub to_term: crate::Patch<crate::models::term_store::Term>,
+    pub to_term: crate::Patch<Box<crate::models::term_store::Term>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for Relation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for Relation {
+    const NAME: &'static str = "microsoft.graph.termStore.relation";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "relationship" => self.relationship = map.next_value()?,
+            "fromTerm" => self.from_term = map.next_value()?,
+            "set" => self.set = map.next_value()?,
+            "toTerm" => self.to_term = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -94,8 +160,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Set {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -117,7 +183,7 @@ pub struct Set {
     pub children: crate::Patch<Vec<crate::models::term_store::Term>>,
     /// The parent \[group\] that contains the set.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub parent_group: crate::Patch<crate::models::term_store::Group>,
+    pub parent_group: crate::Patch<Box<crate::models::term_store::Group>>,
     /// Indicates which terms have been pinned or reused directly under the set.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub relations: crate::Patch<Vec<crate::models::term_store::Relation>>,
@@ -128,6 +194,42 @@ pub struct Set {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for Set {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for Set {
+    const NAME: &'static str = "microsoft.graph.termStore.set";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "description" => self.description = map.next_value()?,
+            "localizedNames" => self.localized_names = map.next_value()?,
+            "properties" => self.properties = map.next_value()?,
+            "children" => self.children = map.next_value()?,
+            "parentGroup" => self.parent_group = map.next_value()?,
+            "relations" => self.relations = map.next_value()?,
+            "terms" => self.terms = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -150,8 +252,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Store {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -176,6 +278,38 @@ pub struct Store {
 }
 
 #[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for Store {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for Store {
+    const NAME: &'static str = "microsoft.graph.termStore.store";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "defaultLanguageTag" => self.default_language_tag = map.next_value()?,
+            "languageTags" => self.language_tags = map.next_value()?,
+            "groups" => self.groups = map.next_value()?,
+            "sets" => self.sets = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "sites")]
 crate::edm::select_fields! {
     /// Property names of [`Store`] for a typed `$select`.
     pub enum StoreField for Store {
@@ -191,8 +325,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Term {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -220,11 +354,47 @@ pub struct Term {
     pub relations: crate::Patch<Vec<crate::models::term_store::Relation>>,
     /// The \[set\] in which the term is created.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub set: crate::Patch<crate::models::term_store::Set>,
+    pub set: crate::Patch<Box<crate::models::term_store::Set>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for Term {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for Term {
+    const NAME: &'static str = "microsoft.graph.termStore.term";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "descriptions" => self.descriptions = map.next_value()?,
+            "labels" => self.labels = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "properties" => self.properties = map.next_value()?,
+            "children" => self.children = map.next_value()?,
+            "relations" => self.relations = map.next_value()?,
+            "set" => self.set = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -245,8 +415,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.termStore.localizedDescription` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LocalizedDescription {
     /// The description in the localized language.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -260,10 +430,39 @@ pub struct LocalizedDescription {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for LocalizedDescription {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for LocalizedDescription {
+    const NAME: &'static str = "microsoft.graph.termStore.localizedDescription";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            "languageTag" => self.language_tag = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.termStore.localizedLabel` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LocalizedLabel {
     /// Indicates whether the label is the default label.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -280,10 +479,40 @@ pub struct LocalizedLabel {
     pub additional_data: crate::AdditionalData,
 }
 
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for LocalizedLabel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for LocalizedLabel {
+    const NAME: &'static str = "microsoft.graph.termStore.localizedLabel";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "isDefault" => self.is_default = map.next_value()?,
+            "languageTag" => self.language_tag = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
 /// The `microsoft.graph.termStore.localizedName` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LocalizedName {
     /// The language tag for the label.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -295,6 +524,35 @@ pub struct LocalizedName {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl<'de> serde::Deserialize<'de> for LocalizedName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "sites")]
+impl crate::read_fields::ReadFields for LocalizedName {
+    const NAME: &'static str = "microsoft.graph.termStore.localizedName";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "languageTag" => self.language_tag = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "sites")]

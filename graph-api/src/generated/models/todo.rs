@@ -8,15 +8,15 @@
 pub struct AttachmentBaseCollectionCreateUploadSessionBody {
     /// The `attachmentInfo` parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub attachment_info: Option<crate::models::AttachmentInfo>,
+    pub attachment_info: Option<Box<crate::models::AttachmentInfo>>,
 }
 
 /// The `microsoft.graph.attachmentBase` entity type.
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttachmentBase {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -38,6 +38,38 @@ pub struct AttachmentBase {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "todo")]
+impl<'de> serde::Deserialize<'de> for AttachmentBase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "todo")]
+impl crate::read_fields::ReadFields for AttachmentBase {
+    const NAME: &'static str = "microsoft.graph.attachmentBase";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "todo")]
@@ -72,16 +104,35 @@ pub enum AnyAttachmentBase {
 #[cfg(feature = "todo")]
 impl<'de> serde::Deserialize<'de> for AnyAttachmentBase {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (odata_type, value) = crate::edm::tagged(deserializer)?;
-        Ok(match odata_type.as_deref() {
+        crate::polymorphic::read(deserializer)
+    }
+}
+
+#[cfg(feature = "todo")]
+impl crate::polymorphic::Polymorphic for AnyAttachmentBase {
+    const DECLARED: &'static str = "microsoft.graph.attachmentBase";
+
+    fn read_as<'de, D: serde::Deserializer<'de>>(
+        odata_type: Option<&str>,
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let d = deserializer;
+        Ok(match odata_type {
             None | Some("microsoft.graph.attachmentBase") => {
-                Self::AttachmentBase(crate::edm::from_value(value)?)
+                Self::AttachmentBase(serde::Deserialize::deserialize(d)?)
             }
             Some("microsoft.graph.taskFileAttachment") => {
-                Self::TaskFileAttachment(crate::edm::from_value(value)?)
+                Self::TaskFileAttachment(serde::Deserialize::deserialize(d)?)
             }
-            Some(_) => Self::Unknown(crate::edm::from_value(value)?),
+            Some(_) => Self::Unknown(serde::Deserialize::deserialize(d)?),
         })
+    }
+
+    fn declared_data(&self) -> Option<&crate::AdditionalData> {
+        match self {
+            Self::AttachmentBase(value) => Some(&value.additional_data),
+            _ => None,
+        }
     }
 }
 
@@ -89,8 +140,8 @@ impl<'de> serde::Deserialize<'de> for AnyAttachmentBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttachmentSession {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -110,6 +161,36 @@ pub struct AttachmentSession {
 }
 
 #[cfg(feature = "todo")]
+impl<'de> serde::Deserialize<'de> for AttachmentSession {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "todo")]
+impl crate::read_fields::ReadFields for AttachmentSession {
+    const NAME: &'static str = "microsoft.graph.attachmentSession";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "expirationDateTime" => self.expiration_date_time = map.next_value()?,
+            "nextExpectedRanges" => self.next_expected_ranges = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "todo")]
 crate::edm::select_fields! {
     /// Property names of [`AttachmentSession`] for a typed `$select`.
     pub enum AttachmentSessionField for AttachmentSession {
@@ -123,8 +204,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChecklistItem {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -148,6 +229,38 @@ pub struct ChecklistItem {
 }
 
 #[cfg(feature = "todo")]
+impl<'de> serde::Deserialize<'de> for ChecklistItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "todo")]
+impl crate::read_fields::ReadFields for ChecklistItem {
+    const NAME: &'static str = "microsoft.graph.checklistItem";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "checkedDateTime" => self.checked_date_time = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isChecked" => self.is_checked = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "todo")]
 crate::edm::select_fields! {
     /// Property names of [`ChecklistItem`] for a typed `$select`.
     pub enum ChecklistItemField for ChecklistItem {
@@ -163,8 +276,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LinkedResource {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -188,6 +301,38 @@ pub struct LinkedResource {
 }
 
 #[cfg(feature = "todo")]
+impl<'de> serde::Deserialize<'de> for LinkedResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "todo")]
+impl crate::read_fields::ReadFields for LinkedResource {
+    const NAME: &'static str = "microsoft.graph.linkedResource";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "applicationName" => self.application_name = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "externalId" => self.external_id = map.next_value()?,
+            "webUrl" => self.web_url = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "todo")]
 crate::edm::select_fields! {
     /// Property names of [`LinkedResource`] for a typed `$select`.
     pub enum LinkedResourceField for LinkedResource {
@@ -203,8 +348,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `attachmentBase` < `entity`; inherited properties are included.
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TaskFileAttachment {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -232,6 +377,39 @@ pub struct TaskFileAttachment {
 }
 
 #[cfg(feature = "todo")]
+impl<'de> serde::Deserialize<'de> for TaskFileAttachment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "todo")]
+impl crate::read_fields::ReadFields for TaskFileAttachment {
+    const NAME: &'static str = "microsoft.graph.taskFileAttachment";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            "contentBytes" => self.content_bytes = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "todo")]
 crate::edm::select_fields! {
     /// Property names of [`TaskFileAttachment`] for a typed `$select`.
     pub enum TaskFileAttachmentField for TaskFileAttachment {
@@ -248,8 +426,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Todo {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -261,6 +439,35 @@ pub struct Todo {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "todo")]
+impl<'de> serde::Deserialize<'de> for Todo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "todo")]
+impl crate::read_fields::ReadFields for Todo {
+    const NAME: &'static str = "microsoft.graph.todo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "lists" => self.lists = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "todo")]
@@ -276,15 +483,15 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TodoTask {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The task body that typically contains information about the task.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub body: crate::Patch<crate::models::ItemBody>,
+    pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The date and time when the task body was last modified. By default, it is in UTC. You can provide
     /// a custom time zone in the request header. The property value uses ISO 8601 format and is always
     /// in UTC time. For example, midnight UTC on Jan 1, 2020 would look like this:
@@ -297,7 +504,7 @@ pub struct TodoTask {
     pub categories: crate::Patch<Vec<String>>,
     /// The date and time in the specified time zone that the task was finished.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub completed_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub completed_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The date and time when the task was created. By default, it is in UTC. You can provide a custom
     /// time zone in the request header. The property value uses ISO 8601 format. For example, midnight
     /// UTC on Jan 1, 2020 would look like this: '2020-01-01T00:00:00Z'.
@@ -305,7 +512,7 @@ pub struct TodoTask {
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The date and time in the specified time zone that the task is to be finished.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub due_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub due_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Indicates whether the task has attachments.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_attachments: crate::Patch<bool>,
@@ -322,13 +529,13 @@ pub struct TodoTask {
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The recurrence pattern for the task.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub recurrence: crate::Patch<crate::models::PatternedRecurrence>,
+    pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// The date and time in the specified time zone for a reminder alert of the task to occur.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub reminder_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub reminder_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The date and time in the specified time zone at which the task is scheduled to start.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
-    pub start_date_time: crate::Patch<crate::models::DateTimeTimeZone>,
+    pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Indicates the state or progress of the task. Possible values are: notStarted, inProgress,
     /// completed, waitingOnOthers, deferred.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -356,6 +563,55 @@ pub struct TodoTask {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "todo")]
+impl<'de> serde::Deserialize<'de> for TodoTask {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "todo")]
+impl crate::read_fields::ReadFields for TodoTask {
+    const NAME: &'static str = "microsoft.graph.todoTask";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "body" => self.body = map.next_value()?,
+            "bodyLastModifiedDateTime" => self.body_last_modified_date_time = map.next_value()?,
+            "categories" => self.categories = map.next_value()?,
+            "completedDateTime" => self.completed_date_time = map.next_value()?,
+            "createdDateTime" => self.created_date_time = map.next_value()?,
+            "dueDateTime" => self.due_date_time = map.next_value()?,
+            "hasAttachments" => self.has_attachments = map.next_value()?,
+            "importance" => self.importance = map.next_value()?,
+            "isReminderOn" => self.is_reminder_on = map.next_value()?,
+            "lastModifiedDateTime" => self.last_modified_date_time = map.next_value()?,
+            "recurrence" => self.recurrence = map.next_value()?,
+            "reminderDateTime" => self.reminder_date_time = map.next_value()?,
+            "startDateTime" => self.start_date_time = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "title" => self.title = map.next_value()?,
+            "attachments" => self.attachments = map.next_value()?,
+            "attachmentSessions" => self.attachment_sessions = map.next_value()?,
+            "checklistItems" => self.checklist_items = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "extensions" => self.extensions = map.next_value()?,
+            "linkedResources" => self.linked_resources = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "todo")]
@@ -389,8 +645,8 @@ crate::edm::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TodoTaskList {
     /// The unique idenfier for an entity. Read-only.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -422,6 +678,41 @@ pub struct TodoTaskList {
 }
 
 #[cfg(feature = "todo")]
+impl<'de> serde::Deserialize<'de> for TodoTaskList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "todo")]
+impl crate::read_fields::ReadFields for TodoTaskList {
+    const NAME: &'static str = "microsoft.graph.todoTaskList";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "displayName" => self.display_name = map.next_value()?,
+            "isOwner" => self.is_owner = map.next_value()?,
+            "isShared" => self.is_shared = map.next_value()?,
+            "wellknownListName" => self.wellknown_list_name = map.next_value()?,
+            #[cfg(feature = "identity")]
+            "extensions" => self.extensions = map.next_value()?,
+            "tasks" => self.tasks = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
+}
+
+#[cfg(feature = "todo")]
 crate::edm::select_fields! {
     /// Property names of [`TodoTaskList`] for a typed `$select`.
     pub enum TodoTaskListField for TodoTaskList {
@@ -436,8 +727,8 @@ crate::edm::select_fields! {
 
 /// The `microsoft.graph.attachmentInfo` complex type.
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttachmentInfo {
     /// The type of the attachment. The possible values are: file, item, reference. Required.
     #[serde(skip_serializing_if = "crate::Patch::is_unset")]
@@ -456,6 +747,37 @@ pub struct AttachmentInfo {
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
     #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "todo")]
+impl<'de> serde::Deserialize<'de> for AttachmentInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::read_fields::read(deserializer)
+    }
+}
+
+#[cfg(feature = "todo")]
+impl crate::read_fields::ReadFields for AttachmentInfo {
+    const NAME: &'static str = "microsoft.graph.attachmentInfo";
+
+    fn read_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "attachmentType" => self.attachment_type = map.next_value()?,
+            "contentType" => self.content_type = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn additional_data_mut(&mut self) -> &mut crate::AdditionalData {
+        &mut self.additional_data
+    }
 }
 
 #[cfg(feature = "todo")]
