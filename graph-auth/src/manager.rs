@@ -365,6 +365,10 @@ impl TokenManager {
 
     fn state(&self, key: &CacheKey) -> Arc<KeyState> {
         let mut keys = self.inner.keys.lock();
+        // Every call comes here, cache hits included: clone the key only for a new entry.
+        if let Some(state) = keys.get(key) {
+            return state.clone();
+        }
         keys.get_or_insert(key.clone(), || Arc::new(KeyState::default()))
             .clone()
     }

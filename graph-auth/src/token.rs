@@ -1,6 +1,7 @@
 //! The access token type: the secret is redacted in every `Debug` output.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -8,7 +9,9 @@ use secrecy::{ExposeSecret, SecretString};
 /// An access token with its expiry and the time a proactive refresh should start.
 #[derive(Clone)]
 pub struct AccessToken {
-    secret: SecretString,
+    /// Shared with the cache entry it came from: a cache hit copies no secret bytes; the
+    /// bytes are zeroised when the last holder drops them.
+    secret: Arc<SecretString>,
     expires_on: SystemTime,
     refresh_on: Option<SystemTime>,
 }
@@ -17,7 +20,7 @@ impl AccessToken {
     /// A token that expires at `expires_on`, with no proactive refresh time.
     pub fn new(secret: impl Into<String>, expires_on: SystemTime) -> Self {
         Self {
-            secret: SecretString::from(secret.into()),
+            secret: Arc::new(SecretString::from(secret.into())),
             expires_on,
             refresh_on: None,
         }
@@ -33,6 +36,24 @@ impl AccessToken {
     /// The token itself, for an `Authorization: Bearer` header. Never log it.
     pub fn secret(&self) -> &str {
         self.secret.expose_secret()
+    }
+
+    /// The secret's shared allocation (for the cache, which keeps the same one).
+    pub(crate) fn shared_secret(&self) -> &Arc<SecretString> {
+        &self.secret
+    }
+
+    /// A token over an already shared secret.
+    pub(crate) fn from_shared(
+        secret: Arc<SecretString>,
+        expires_on: SystemTime,
+        refresh_on: Option<SystemTime>,
+    ) -> Self {
+        Self {
+            secret,
+            expires_on,
+            refresh_on,
+        }
     }
 
     /// When the token stops being accepted.

@@ -14,6 +14,7 @@ mod memory;
 mod redis;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -105,7 +106,8 @@ pub trait TokenCache: Send + Sync + fmt::Debug {
 /// serialise it only into a store you trust or encrypt.
 #[derive(Clone)]
 pub struct CachedToken {
-    secret: SecretString,
+    /// Shared with the [`AccessToken`]s handed out for it (see [`AccessToken`]).
+    secret: Arc<SecretString>,
     expires_on: SystemTime,
     refresh_on: Option<SystemTime>,
 }
@@ -118,7 +120,7 @@ impl CachedToken {
         refresh_on: Option<SystemTime>,
     ) -> Self {
         Self {
-            secret: SecretString::from(secret.into()),
+            secret: Arc::new(SecretString::from(secret.into())),
             expires_on,
             refresh_on,
         }
@@ -141,17 +143,17 @@ impl CachedToken {
 
     /// As an access token.
     pub fn to_access_token(&self) -> AccessToken {
-        let token = AccessToken::new(self.secret.expose_secret(), self.expires_on);
-        match self.refresh_on {
-            Some(at) => token.with_refresh_on(at),
-            None => token,
-        }
+        AccessToken::from_shared(self.secret.clone(), self.expires_on, self.refresh_on)
     }
 }
 
 impl From<&AccessToken> for CachedToken {
     fn from(token: &AccessToken) -> Self {
-        Self::new(token.secret(), token.expires_on(), token.refresh_on())
+        Self {
+            secret: token.shared_secret().clone(),
+            expires_on: token.expires_on(),
+            refresh_on: token.refresh_on(),
+        }
     }
 }
 
