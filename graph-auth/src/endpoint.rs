@@ -4,8 +4,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use rand::Rng;
 use reqwest::header::{self, HeaderMap, HeaderValue};
+use ring::rand::{SecureRandom, SystemRandom};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use url::Url;
@@ -111,11 +111,7 @@ impl TokenResponse {
             None if self.expires_in >= HALF_LIFE_THRESHOLD => {
                 let half = self.expires_in / 2;
                 let span = MAX_REFRESH_JITTER.min(self.expires_in / 20).as_secs() as i64;
-                let jitter = if span > 0 {
-                    rand::thread_rng().gen_range(-span..=span)
-                } else {
-                    0
-                };
+                let jitter = jitter_secs(span);
                 let secs = half.as_secs() as i64 + jitter;
                 Some(Duration::from_secs(secs.max(0) as u64))
             }
@@ -370,9 +366,35 @@ fn httpdate_parse(raw: &str) -> Option<SystemTime> {
     httpdate::parse_http_date(raw).ok()
 }
 
+/// A uniformly random whole number of seconds in `-span..=span` (no jitter for `span <= 0`, or
+/// if the operating system's random source fails: jitter only spreads refreshes out).
+fn jitter_secs(span: i64) -> i64 {
+    let mut bytes = [0u8; 8];
+    if span <= 0 || SystemRandom::new().fill(&mut bytes).is_err() {
+        return 0;
+    }
+    // The modulo bias is below 2^-50 for the spans used here (at most 300 s).
+    let width = span.unsigned_abs() * 2 + 1;
+    (u64::from_le_bytes(bytes) % width) as i64 - span
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refresh_jitter_is_spread_over_the_whole_span() {
+        assert_eq!(jitter_secs(0), 0);
+        assert_eq!(jitter_secs(-5), 0);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..300 {
+            let j = jitter_secs(2);
+            assert!((-2..=2).contains(&j), "{j}");
+            seen.insert(j);
+        }
+        // Missing one of five values in 300 uniform draws has a probability below 1e-28.
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![-2, -1, 0, 1, 2]);
+    }
 
     #[test]
     fn html_garbage_and_empty_bodies_are_typed_errors() {

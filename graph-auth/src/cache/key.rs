@@ -4,8 +4,8 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::digest::{SHA256, digest};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// What a cache entry holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -147,7 +147,7 @@ impl fmt::Debug for CacheKey {
 
 /// base64url(SHA-256(value)): how assertions and claims appear in keys and logs.
 pub fn hash_secret(value: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(value.as_bytes()))
+    URL_SAFE_NO_PAD.encode(digest(&SHA256, value.as_bytes()))
 }
 
 #[cfg(test)]

@@ -6,9 +6,9 @@ use std::fmt;
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
+use ring::digest::{SHA256, digest};
+use ring::rand::{SecureRandom, SystemRandom};
 use secrecy::SecretString;
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::client_auth::ClientAuthentication;
@@ -104,14 +104,18 @@ impl AuthorizationCodeFlow {
         })
     }
 
-    /// A new sign-in: fresh PKCE verifier, state and nonce.
+    /// A new sign-in: fresh PKCE verifier, state and nonce from the operating system's CSPRNG.
+    ///
+    /// # Panics
+    /// When the operating system cannot provide random bytes (`getrandom(2)` and `/dev/urandom`
+    /// both fail), since no secure verifier can be made then.
     pub fn start<I, S>(&self, scopes: I) -> AuthorizationSession
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         let verifier = random_token(32);
-        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        let challenge = URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()));
         AuthorizationSession {
             authorize_url: self.core.endpoint_url(&self.core.tenant, "authorize"),
             client_id: self.core.client_id.clone(),
@@ -394,15 +398,29 @@ impl TokenCredential for AuthorizationCodeCredential {
     }
 }
 
+/// `bytes` bytes from the operating system's CSPRNG, base64url-encoded (PKCE verifier, state, nonce).
 fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
-    rand::thread_rng().fill_bytes(&mut buf);
+    SystemRandom::new()
+        .fill(&mut buf)
+        // Only fails when the kernel has no random source at all; a predictable verifier or
+        // state would defeat PKCE and CSRF protection, so there is no safe fallback.
+        .expect("the operating system's random number generator failed");
     URL_SAFE_NO_PAD.encode(buf)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_tokens_are_fresh_base64url_values_of_the_asked_size() {
+        let verifier = random_token(32);
+        assert_eq!(verifier.len(), 43, "32 bytes are 43 base64url characters");
+        assert_eq!(URL_SAFE_NO_PAD.decode(&verifier).unwrap().len(), 32);
+        let tokens: std::collections::HashSet<String> = (0..50).map(|_| random_token(16)).collect();
+        assert_eq!(tokens.len(), 50, "no repeats");
+    }
 
     #[test]
     fn the_id_token_nonce_must_match_the_session() {
@@ -442,7 +460,7 @@ mod tests {
         assert_eq!(q["code_challenge_method"], "S256");
         assert_eq!(
             q["code_challenge"],
-            URL_SAFE_NO_PAD.encode(Sha256::digest(session.verifier().as_bytes()))
+            URL_SAFE_NO_PAD.encode(digest(&SHA256, session.verifier().as_bytes()))
         );
         assert_eq!(q["state"], session.state());
         assert_eq!(q["nonce"], session.nonce());

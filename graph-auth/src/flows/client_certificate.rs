@@ -7,13 +7,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
-use rsa::pkcs8::DecodePrivateKey;
+use ring::digest::{SHA1_FOR_LEGACY_USE_ONLY, SHA256, digest};
+use ring::error::KeyRejected;
+use ring::rand::SystemRandom;
+use ring::signature::{RSA_PKCS1_SHA256, RSA_PSS_SHA256, RsaEncoding, RsaKeyPair};
 use secrecy::SecretString;
 use serde::Serialize;
-use sha1::Sha1;
-use sha2::{Digest, Sha256};
 
 use super::client_auth::ClientAuthentication;
 use super::client_secret::ClientCredentialsFlow;
@@ -33,9 +32,10 @@ pub enum AssertionAlgorithm {
     Rs256,
 }
 
-/// A certificate (PEM) and its RSA private key (PKCS#8 or PKCS#1 PEM, unencrypted).
+/// A certificate (PEM) and its RSA private key (PKCS#8 or PKCS#1 PEM, unencrypted, 2048 to
+/// 4096 bits, as Entra ID requires at least 2048).
 pub struct ClientCertificate {
-    key: EncodingKey,
+    key: RsaKeyPair,
     chain_der: Vec<Vec<u8>>,
     thumbprint_sha1: String,
     thumbprint_sha256: String,
@@ -47,8 +47,9 @@ impl ClientCertificate {
     /// Reads a PEM holding the certificate (and optionally its chain) and the private key.
     ///
     /// # Errors
-    /// [`AuthError::Configuration`] when no certificate or no RSA private key is found, or the
-    /// key is encrypted.
+    /// [`AuthError::Configuration`] when no certificate or no RSA private key is found, the key
+    /// is encrypted, or it is not a usable RSA key (another algorithm, malformed, or a size
+    /// outside 2048 to 4096 bits); the message says which.
     pub fn from_pem(pem: &[u8]) -> Result<Self, AuthError> {
         Self::from_pem_parts(pem, pem)
     }
@@ -76,12 +77,8 @@ impl ClientCertificate {
         let key = key_blocks
             .iter()
             .find_map(|b| match b.tag() {
-                "PRIVATE KEY" => Some(
-                    rsa::RsaPrivateKey::from_pkcs8_der(b.contents()).map_err(|e| e.to_string()),
-                ),
-                "RSA PRIVATE KEY" => Some(
-                    rsa::RsaPrivateKey::from_pkcs1_der(b.contents()).map_err(|e| e.to_string()),
-                ),
+                "PRIVATE KEY" => Some(RsaKeyPair::from_pkcs8(b.contents())),
+                "RSA PRIVATE KEY" => Some(RsaKeyPair::from_der(b.contents())),
                 _ => None,
             })
             .ok_or_else(|| {
@@ -94,16 +91,16 @@ impl ClientCertificate {
                     "no PRIVATE KEY or RSA PRIVATE KEY block in the private key PEM".to_string()
                 })
             })?
-            .map_err(|e| {
-                AuthError::config(format!("the private key is not a valid RSA key: {e}"))
+            .map_err(|rejected| {
+                AuthError::config(format!(
+                    "the private key is not a valid RSA key: {}",
+                    key_rejection_reason(&rejected)
+                ))
             })?;
-        let pkcs1 = key
-            .to_pkcs1_der()
-            .map_err(|e| AuthError::config(format!("cannot encode the private key: {e}")))?;
         Ok(Self {
-            key: EncodingKey::from_rsa_der(pkcs1.as_bytes()),
-            thumbprint_sha1: URL_SAFE_NO_PAD.encode(Sha1::digest(leaf)),
-            thumbprint_sha256: URL_SAFE_NO_PAD.encode(Sha256::digest(leaf)),
+            key,
+            thumbprint_sha1: URL_SAFE_NO_PAD.encode(digest(&SHA1_FOR_LEGACY_USE_ONLY, leaf)),
+            thumbprint_sha256: URL_SAFE_NO_PAD.encode(digest(&SHA256, leaf)),
             chain_der,
             algorithm: AssertionAlgorithm::Ps256,
             send_x5c: false,
@@ -172,26 +169,33 @@ impl ClientCertificate {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let mut header = match self.algorithm {
-            AssertionAlgorithm::Ps256 => {
-                let mut h = Header::new(Algorithm::PS256);
-                h.x5t_s256 = Some(self.thumbprint_sha256.clone());
-                h
-            }
-            AssertionAlgorithm::Rs256 => {
-                let mut h = Header::new(Algorithm::RS256);
-                h.x5t = Some(self.thumbprint_sha1.clone());
-                h
-            }
-        };
-        if self.send_x5c {
-            header.x5c = Some(
+        let (alg, padding, x5t, x5t_s256): (_, &'static dyn RsaEncoding, _, _) =
+            match self.algorithm {
+                AssertionAlgorithm::Ps256 => (
+                    "PS256",
+                    &RSA_PSS_SHA256,
+                    None,
+                    Some(self.thumbprint_sha256.as_str()),
+                ),
+                AssertionAlgorithm::Rs256 => (
+                    "RS256",
+                    &RSA_PKCS1_SHA256,
+                    Some(self.thumbprint_sha1.as_str()),
+                    None,
+                ),
+            };
+        let header = Header {
+            alg,
+            typ: "JWT",
+            x5t,
+            x5t_s256,
+            x5c: self.send_x5c.then(|| {
                 self.chain_der
                     .iter()
                     .map(|der| STANDARD.encode(der))
-                    .collect(),
-            );
-        }
+                    .collect()
+            }),
+        };
         let claims = Claims {
             aud: audience,
             iss: client_id,
@@ -201,9 +205,66 @@ impl ClientCertificate {
             iat: now_secs,
             exp: now_secs + ASSERTION_LIFETIME.as_secs(),
         };
-        jsonwebtoken::encode(&header, &claims, &self.key)
-            .map(SecretString::from)
-            .map_err(|e| AuthError::config(format!("cannot sign the client assertion: {e}")))
+        // JWS compact serialisation (RFC 7515 §7.1): base64url(header).base64url(claims).base64url(signature).
+        let mut jwt = String::new();
+        for part in [json_part(&header)?, json_part(&claims)?] {
+            if !jwt.is_empty() {
+                jwt.push('.');
+            }
+            URL_SAFE_NO_PAD.encode_string(part, &mut jwt);
+        }
+        let mut signature = vec![0; self.key.public().modulus_len()];
+        self.key
+            .sign(
+                padding,
+                &SystemRandom::new(),
+                jwt.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|_| {
+                AuthError::config("cannot sign the client assertion: the RSA signature failed")
+            })?;
+        jwt.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, &mut jwt);
+        Ok(SecretString::from(jwt))
+    }
+}
+
+/// The JOSE header of a client assertion: only the members this SDK sends.
+#[derive(Serialize)]
+struct Header<'a> {
+    alg: &'static str,
+    typ: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    x5t: Option<&'a str>,
+    #[serde(rename = "x5t#S256", skip_serializing_if = "Option::is_none")]
+    x5t_s256: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    x5c: Option<Vec<String>>,
+}
+
+/// One JWS part as JSON bytes.
+fn json_part(value: &impl Serialize) -> Result<Vec<u8>, AuthError> {
+    serde_json::to_vec(value)
+        .map_err(|e| AuthError::config(format!("cannot serialise the client assertion: {e}")))
+}
+
+/// Why ring refused a private key, in words a user can act on.
+fn key_rejection_reason(rejected: &KeyRejected) -> String {
+    match rejected.to_string().as_str() {
+        "WrongAlgorithm" => "it is not an RSA key (client assertions are signed with RSA)".into(),
+        "TooSmall" => "the key is smaller than 2048 bits".into(),
+        "TooLarge" => "the key is larger than 4096 bits".into(),
+        "PrivateModulusLenNotMultipleOf512Bits" => {
+            "unsupported key size (use 2048, 3072 or 4096 bits)".into()
+        }
+        "InvalidEncoding" | "VersionNotSupported" | "PublicKeyIsMissing" => {
+            "the DER inside the PEM block is malformed or not a private key".into()
+        }
+        "InconsistentComponents" | "InvalidComponent" => {
+            "its components are inconsistent or out of range".into()
+        }
+        other => format!("rejected ({other})"),
     }
 }
 
@@ -276,5 +337,103 @@ impl ClientCertificateCredential {
 impl TokenCredential for ClientCertificateCredential {
     async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, AuthError> {
         self.flow.get_token(request).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn load_error(key_pem: &[u8]) -> String {
+        match ClientCertificate::from_pem_parts(&fixture("cert.pem"), key_pem) {
+            Ok(_) => panic!("the key was accepted"),
+            Err(e) => {
+                assert!(e.is_configuration(), "{e:?}");
+                e.to_string()
+            }
+        }
+    }
+
+    #[test]
+    fn unusable_keys_say_what_is_wrong() {
+        let ec = load_error(&fixture("key-ec-p256.pem"));
+        assert!(
+            ec.contains("not a valid RSA key") && ec.contains("not an RSA key"),
+            "{ec}"
+        );
+        let small = load_error(&fixture("key-rsa1024.pem"));
+        assert!(small.contains("smaller than 2048 bits"), "{small}");
+        let garbage = load_error(
+            b"-----BEGIN PRIVATE KEY-----\nAAECAwQFBgcICQ==\n-----END PRIVATE KEY-----\n",
+        );
+        assert!(garbage.contains("malformed"), "{garbage}");
+        let garbage_pkcs1 = load_error(
+            b"-----BEGIN RSA PRIVATE KEY-----\nAAECAwQFBgcICQ==\n-----END RSA PRIVATE KEY-----\n",
+        );
+        assert!(garbage_pkcs1.contains("malformed"), "{garbage_pkcs1}");
+    }
+
+    /// Splits a compact JWS into its decoded header and claims, and the signature bytes.
+    fn parts(jwt: &str) -> (serde_json::Value, serde_json::Value, Vec<u8>) {
+        let parts: Vec<&str> = jwt.split('.').collect();
+        assert_eq!(parts.len(), 3, "{jwt}");
+        let json = |part: &str| -> serde_json::Value {
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+        };
+        (
+            json(parts[0]),
+            json(parts[1]),
+            URL_SAFE_NO_PAD.decode(parts[2]).unwrap(),
+        )
+    }
+
+    #[test]
+    fn assertions_are_signed_compact_jws_with_the_chosen_algorithm() {
+        use ring::signature::{
+            RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey,
+        };
+        use secrecy::ExposeSecret;
+
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        for (pem_name, algorithm) in [
+            ("key-pkcs8.pem", AssertionAlgorithm::Ps256),
+            ("key-pkcs1.pem", AssertionAlgorithm::Rs256),
+        ] {
+            let cert = ClientCertificate::from_pem_parts(&fixture("cert.pem"), &fixture(pem_name))
+                .unwrap()
+                .with_algorithm(algorithm);
+            let jwt = cert
+                .sign_assertion("app", "https://login.example/token", now)
+                .unwrap();
+            let jwt = jwt.expose_secret();
+            let (header, claims, signature) = parts(jwt);
+            assert_eq!(header["typ"], "JWT");
+            assert_eq!(claims["iat"], 1_700_000_000);
+            assert_eq!(claims["exp"], 1_700_000_600);
+            assert_eq!(claims["aud"], "https://login.example/token");
+            let verification: &dyn ring::signature::VerificationAlgorithm = match algorithm {
+                AssertionAlgorithm::Ps256 => {
+                    assert_eq!(header["alg"], "PS256");
+                    &RSA_PSS_2048_8192_SHA256
+                }
+                AssertionAlgorithm::Rs256 => {
+                    assert_eq!(header["alg"], "RS256");
+                    &RSA_PKCS1_2048_8192_SHA256
+                }
+            };
+            // The signature covers exactly `header.claims` and verifies with the key's public half.
+            let signed = &jwt[..jwt.rfind('.').unwrap()];
+            let public = UnparsedPublicKey::new(verification, cert.key.public().as_ref());
+            public.verify(signed.as_bytes(), &signature).unwrap();
+            assert!(
+                public.verify(b"something else", &signature).is_err(),
+                "a signature over other bytes must not verify"
+            );
+        }
     }
 }

@@ -14,7 +14,6 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use http::{HeaderValue, StatusCode};
-use rand::Rng;
 
 use super::{Context, Next, Stage};
 use crate::clock::Clock;
@@ -74,6 +73,18 @@ pub(crate) fn backoff_delay(options: &RetryOptions, attempt: u32, jitter: f64) -
         .min(options.max_delay)
 }
 
+/// A uniform value in `[0, 1)` from the OS random source (ring, already compiled for rustls);
+/// `0.0` (no jitter) if the source fails, which only spreads retries less.
+fn unit_jitter() -> f64 {
+    use ring::rand::SecureRandom as _;
+    let mut bytes = [0u8; 8];
+    match ring::rand::SystemRandom::new().fill(&mut bytes) {
+        // 53 random bits: every value is exactly representable and below 1.
+        Ok(()) => (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64,
+        Err(_) => 0.0,
+    }
+}
+
 /// The wait the strategy would apply after `response` on retry number `attempt + 1`, and
 /// whether the server gave it.
 pub(crate) fn delay_for(
@@ -83,7 +94,7 @@ pub(crate) fn delay_for(
     now: SystemTime,
 ) -> Duration {
     let jitter = if options.jitter {
-        rand::thread_rng().gen_range(0.0..0.25)
+        unit_jitter() * 0.25
     } else {
         0.0
     };
@@ -207,6 +218,17 @@ mod tests {
         );
         assert_eq!(backoff_delay(&options, 9, 0.0), Duration::from_secs(180));
         assert_eq!(backoff_delay(&options, 40, 0.24), Duration::from_secs(180));
+    }
+
+    #[test]
+    fn jitter_is_uniform_in_the_unit_interval() {
+        let samples: Vec<f64> = (0..200).map(|_| unit_jitter()).collect();
+        assert!(
+            samples.iter().all(|j| (0.0..1.0).contains(j)),
+            "{samples:?}"
+        );
+        let low = samples.iter().filter(|j| **j < 0.5).count();
+        assert!((40..=160).contains(&low), "{low} of 200 below 0.5");
     }
 
     fn no_jitter() -> RequestOptions {
