@@ -68,21 +68,44 @@ pub struct Identity {
 /// An SDK client as an application builds it: client credentials with an in-memory token
 /// cache, against `graph_url` (the emulator's or the static server's `/v1.0`).
 pub fn sdk_client(identity: &Identity, graph_url: &str) -> Result<GraphClient, BoxError> {
+    sdk_client_with(identity, graph_url, None)
+}
+
+/// As [`sdk_client`], over a caller-supplied reqwest client (token and Graph traffic).
+pub fn sdk_client_over(
+    identity: &Identity,
+    graph_url: &str,
+    http: reqwest::Client,
+) -> Result<GraphClient, BoxError> {
+    sdk_client_with(identity, graph_url, Some(http))
+}
+
+fn sdk_client_with(
+    identity: &Identity,
+    graph_url: &str,
+    http: Option<reqwest::Client>,
+) -> Result<GraphClient, BoxError> {
     let cloud = Cloud::custom(&identity.authority, &identity.origin)?;
+    let mut options = CredentialOptions::default()
+        .with_cloud(cloud)
+        .with_cache(Arc::new(MemoryTokenCache::new()));
+    if let Some(http) = &http {
+        options = options.with_http_client(http.clone());
+    }
     let credential = ClientSecretCredential::with_options(
         &identity.tenant,
         seeded::DAEMON_CLIENT_ID,
         ClientAuthentication::secret(seeded::DAEMON_CLIENT_SECRET),
-        CredentialOptions::default()
-            .with_cloud(cloud)
-            .with_cache(Arc::new(MemoryTokenCache::new())),
+        options,
     )?;
-    let client = graph_api::Client::builder()
+    let mut builder = graph_api::Client::builder()
         .credential(credential)
         .base_url(graph_url)
-        .scopes([GRAPH_SCOPE])
-        .build()?;
-    Ok(GraphClient::new(client))
+        .scopes([GRAPH_SCOPE]);
+    if let Some(http) = http {
+        builder = builder.http_client(http);
+    }
+    Ok(GraphClient::new(builder.build()?))
 }
 
 /// A client-credentials token for the baseline, fetched once with plain reqwest.

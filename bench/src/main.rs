@@ -8,6 +8,9 @@
 //!   of a server with ours or with the baseline, prints the count).
 
 mod common;
+mod decode;
+mod full_user;
+mod gets;
 mod report;
 mod scenarios;
 mod servers;
@@ -40,6 +43,27 @@ fn main() -> Result<(), BoxError> {
             server_rt.shutdown_timeout(Duration::from_secs(1));
             result
         }
+        Some("decode") => {
+            let rounds = args.get(1).map(|r| r.parse()).transpose()?.unwrap_or(50);
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(decode::run(rounds))
+        }
+        Some("gets") => {
+            let n = args.get(1).map(|r| r.parse()).transpose()?.unwrap_or(5000);
+            let server_rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .thread_name("server")
+                .build()?;
+            let client_rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let result = client_rt.block_on(gets::run(n, server_rt.handle().clone()));
+            drop(client_rt);
+            server_rt.shutdown_timeout(Duration::from_secs(1));
+            result
+        }
         Some("stream") => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -49,6 +73,7 @@ fn main() -> Result<(), BoxError> {
         _ => Err(
             "usage: graph-bench run [--out FILE] [--command TEXT] [--users N] [--reps N] \
                   [--peer-bin PATH | --peer-error FILE] [--criterion FILE] [--builds FILE]\n       \
+                  graph-bench decode [ROUNDS] | gets [N]   (one step alone, for profiles)\n       \
                   (graph-bench stream is the child process of the memory benchmark)"
                 .into(),
         ),
@@ -162,6 +187,7 @@ async fn run(o: RunOptions, server_handle: tokio::runtime::Handle) -> Result<(),
     let pagers = [
         Pager::Ours,
         Pager::Raw,
+        Pager::RawFull,
         Pager::RawIntoSdkModel,
         Pager::FetchOnly,
     ];

@@ -72,6 +72,8 @@ pub async fn fetch_only(
 pub enum Pager {
     Ours,
     Raw,
+    /// The baseline loop into a plain struct with every property of `User`.
+    RawFull,
     RawIntoSdkModel,
     FetchOnly,
 }
@@ -101,6 +103,13 @@ pub async fn paging_round(
                 }
                 Pager::Raw => {
                     let (n, d) = timed(raw_paging::<RawUser>(&http, graph_url, token)).await;
+                    (n?, d)
+                }
+                Pager::RawFull => {
+                    let (n, d) = timed(raw_paging::<crate::full_user::FullUser>(
+                        &http, graph_url, token,
+                    ))
+                    .await;
                     (n?, d)
                 }
                 Pager::RawIntoSdkModel => {
