@@ -28,7 +28,8 @@
 //! # Organisation
 //!
 //! - [`models`]: one struct per entity and complex type (inherited properties flattened in,
-//!   every field a tri-state [`Patch`], unknown properties kept in `additional_data`), an
+//!   every field a tri-state [`Patch`], structured values boxed (`Patch<Box<T>>`, which
+//!   `value.into()` fills), unknown properties kept in `additional_data`), an
 //!   `AnyX` enum per polymorphic base type (chosen by `@odata.type`), one enum per enum
 //!   type (with `Unknown(String)`), and a `XField` enum per entity type for `$select`.
 //!   Types of other namespaces live in submodules (`models::security`, ...).
