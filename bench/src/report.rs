@@ -340,7 +340,7 @@ impl Report {
             load(self.load_start),
             load(self.load_end),
             if self.under_load() {
-                " -- **MEASURED UNDER LOAD**: the machine was shared with other builds; absolute figures are pessimistic and noisy, the ratios (interleaved runs, best of each) are the meaningful part"
+                " -- **MEASURED UNDER LOAD** (load above half the cores at start or end: other work, or this script's own earlier steps): absolute figures are pessimistic and noisy; the ratios (interleaved runs, best of each) are the meaningful part"
             } else {
                 ""
             }
