@@ -4,6 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use futures::future::BoxFuture;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use ring::rand::{SecureRandom, SystemRandom};
 use secrecy::{ExposeSecret, SecretString};
@@ -172,6 +173,9 @@ pub(crate) struct TokenEndpoint {
     retry_delay: Duration,
 }
 
+/// A 2xx answer: its status and JSON object.
+type JsonAnswer = (u16, Map<String, Value>);
+
 impl TokenEndpoint {
     pub(crate) fn new(http: reqwest::Client, timeout: Duration, retry_delay: Duration) -> Self {
         Self {
@@ -195,21 +199,26 @@ impl TokenEndpoint {
     /// Posts `form` and returns the JSON object of a 2xx answer; every failure is typed.
     /// Retries once after the retry delay on 5xx or a transport failure, unless the server
     /// sent `Retry-After`.
-    pub(crate) async fn post(
-        &self,
-        url: &Url,
-        form: &TokenForm,
-        grant: &str,
-    ) -> Result<(u16, Map<String, Value>), AuthError> {
-        match self.post_once(url, form, grant).await {
-            Err(error) if quick_retry(&error) => {
-                tracing::debug!(grant, error = %error, delay_ms = self.retry_delay.as_millis() as u64,
-                    "token request failed; retrying once");
-                tokio::time::sleep(self.retry_delay).await;
-                self.post_once(url, form, grant).await
+    ///
+    /// The future is boxed: every flow awaits it, and a boxed future keeps reqwest's future
+    /// types out of each flow's own state machine (which made graph-auth slow to compile).
+    pub(crate) fn post<'a>(
+        &'a self,
+        url: &'a Url,
+        form: &'a TokenForm,
+        grant: &'a str,
+    ) -> BoxFuture<'a, Result<JsonAnswer, AuthError>> {
+        Box::pin(async move {
+            match self.post_once(url, form, grant).await {
+                Err(error) if quick_retry(&error) => {
+                    tracing::debug!(grant, error = %error, delay_ms = self.retry_delay.as_millis() as u64,
+                        "token request failed; retrying once");
+                    tokio::time::sleep(self.retry_delay).await;
+                    self.post_once(url, form, grant).await
+                }
+                other => other,
             }
-            other => other,
-        }
+        })
     }
 
     async fn post_once(
@@ -217,7 +226,7 @@ impl TokenEndpoint {
         url: &Url,
         form: &TokenForm,
         grant: &str,
-    ) -> Result<(u16, Map<String, Value>), AuthError> {
+    ) -> Result<JsonAnswer, AuthError> {
         let client_request_id = Uuid::new_v4().to_string();
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));

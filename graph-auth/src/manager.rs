@@ -23,6 +23,12 @@ use crate::clock::Clock;
 use crate::endpoint::MAX_RETRY_AFTER;
 use crate::{AccessToken, AuthError};
 
+/// A token fetch, boxed (see [`TokenManager::get_token_with`]).
+type Fetch = Box<
+    dyn FnOnce() -> std::pin::Pin<Box<dyn Future<Output = Result<AccessToken, AuthError>> + Send>>
+        + Send,
+>;
+
 /// Tuning of the [`TokenManager`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -201,6 +207,19 @@ impl TokenManager {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<AccessToken, AuthError>> + Send + 'static,
     {
+        let fetch: Fetch = Box::new(move || Box::pin(fetch()));
+        self.get_token_with(key, force_refresh, fetch).await
+    }
+
+    /// [`get_token`](Self::get_token) behind one boxed fetch, so the cache-and-flight logic
+    /// is compiled once rather than once per credential type (a token fetch is a network
+    /// round trip; the two allocations are nothing next to it).
+    async fn get_token_with(
+        &self,
+        key: &CacheKey,
+        force_refresh: bool,
+        fetch: Fetch,
+    ) -> Result<AccessToken, AuthError> {
         let skew = self.inner.options.skew;
         let state = self.state(key);
         // Read the ticket before the cache: a fetch completing after this point is noticed.
@@ -271,11 +290,7 @@ impl TokenManager {
         self.remove(key).await;
     }
 
-    fn refresh_in_background<F, Fut>(&self, key: &CacheKey, state: &Arc<KeyState>, fetch: F)
-    where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future<Output = Result<AccessToken, AuthError>> + Send + 'static,
-    {
+    fn refresh_in_background(&self, key: &CacheKey, state: &Arc<KeyState>, fetch: Fetch) {
         let Ok(guard) = state.gate.clone().try_lock_owned() else {
             return; // a fetch is already running
         };
@@ -291,18 +306,14 @@ impl TokenManager {
         });
     }
 
-    async fn run_flight<F, Fut>(
+    async fn run_flight(
         &self,
         key: &CacheKey,
         state: &KeyState,
         mut guard: OwnedMutexGuard<Option<Failure>>,
-        fetch: F,
+        fetch: Fetch,
         background: bool,
-    ) -> Result<AccessToken, AuthError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<AccessToken, AuthError>>,
-    {
+    ) -> Result<AccessToken, AuthError> {
         self.inner.fetches.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(key = ?key, background, "fetching token");
         let result = fetch().await;
