@@ -9,7 +9,7 @@ SDK's). Run from the repository root after regenerating graph-api:
 import re
 import sys
 
-SOURCE = "graph-api/src/generated/models/identity.rs"
+SOURCE = "graph-models/src/generated/models/identity.rs"
 TARGET = "bench/src/full_user.rs"
 
 

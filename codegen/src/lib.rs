@@ -1,4 +1,5 @@
-//! Generates the `graph-api` crate from Microsoft Graph CSDL metadata.
+//! Generates the `graph-models` (typed models) and `graph-api` (request builders) crates
+//! from Microsoft Graph CSDL metadata.
 //!
 //! The pipeline is: [`csdl::parse`] (XML to plain structures, with locations) ->
 //! [`model::Model::build`] (aliases resolved, types linked, operations bound) ->

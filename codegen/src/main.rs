@@ -1,4 +1,4 @@
-//! `cargo run -p codegen` regenerates `graph-api/src/generated`;
+//! `cargo run -p codegen` regenerates `graph-models/src/generated` and `graph-api/src/generated`;
 //! `cargo run -p codegen -- --check` exits non-zero when the committed code differs.
 
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ fn main() -> ExitCode {
             "--stats" => stats = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: codegen [--check] [--stats]\n  regenerates graph-api/src/generated from codegen/metadata"
+                    "usage: codegen [--check] [--stats]\n  regenerates graph-models/src/generated and graph-api/src/generated from codegen/metadata"
                 );
                 return ExitCode::SUCCESS;
             }

@@ -41,8 +41,11 @@
 //! - Anything not generated: [`GraphClient::request`] and [`GraphClient::raw`] send a method and
 //!   path through the same pipeline.
 //!
-//! Everything under `src/generated/` is written by the `codegen` crate
-//! (`cargo run -p codegen`); do not edit it by hand.
+//! The models are the `graph-models` crate and the Edm types, [`Patch`] and [`Selectable`]
+//! come from `graph-odata`, both re-exported here: they compile in parallel with the HTTP
+//! stack rather than after it. Everything under `src/generated/` (here and in
+//! `graph-models`) is written by the `codegen` crate (`cargo run -p codegen`); do not edit it
+//! by hand.
 //!
 //! # Features
 //!
@@ -51,11 +54,15 @@
 //! administrative units. A type needed by an enabled type is compiled with it; a
 //! navigation into another area (a user's messages, drive or calendar) exists only when
 //! that area's feature is enabled. `full` enables everything.
-
-pub mod edm;
-mod patch;
-mod polymorphic;
-mod read_fields;
+//!
+//! Besides the areas, all off by default:
+//! - `time`: `DateTimeOffset::to_offset_date_time`, `Date::to_date`,
+//!   `TimeOfDay::to_time` and `From<time::OffsetDateTime>` (values are otherwise the exact
+//!   text Graph sent, which any date library parses);
+//! - `uuid`: `Guid::to_uuid` and `From<uuid::Uuid>`;
+//! - `http2`: HTTP/2 to Graph, negotiated by ALPN (otherwise a pool of HTTP/1.1 keep-alive
+//!   connections);
+//! - `redis`: graph-auth's encrypted Redis token cache.
 
 #[allow(
     clippy::large_enum_variant,
@@ -66,9 +73,10 @@ mod read_fields;
 )]
 mod generated;
 
-pub use generated::{builders, models};
+pub use generated::builders;
+pub use graph_models::models;
+pub use graph_models::{AdditionalData, ODataValue, Patch, edm};
 pub use http::Method;
-pub use patch::Patch;
 
 pub use graph_auth as auth;
 pub use graph_core::{
@@ -84,20 +92,6 @@ struct ReadmeDoctests;
 
 /// The Graph API version this crate was generated for.
 pub const GRAPH_VERSION: &str = "v1.0";
-
-/// Unknown properties and instance annotations of a model, by wire name.
-pub type AdditionalData = serde_json::Map<String, serde_json::Value>;
-
-/// The `{"value": ...}` envelope of an action or function that returns a primitive or a
-/// collection (for example `getMemberGroups`).
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ODataValue<T> {
-    /// The result.
-    pub value: T,
-    /// `@odata.context` and anything else the service sent.
-    #[serde(flatten)]
-    pub additional_data: AdditionalData,
-}
 
 /// The typed Graph client: entry points for every entity set and singleton of the enabled
 /// features, plus raw requests for anything else. Cheap to clone.

@@ -23,47 +23,9 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'@')
     .remove(b'*');
 
-/// Characters left as they are in a path segment.
-const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'!')
-    .remove(b'$')
-    .remove(b'&')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')')
-    .remove(b'*')
-    .remove(b',')
-    .remove(b';')
-    .remove(b'=')
-    .remove(b':')
-    .remove(b'@');
-
-/// Path helpers for builders.
-pub mod path {
-    /// Percent-encodes one path segment (an id, a UPN, a key): `/`, `?`, `#`, `%`, spaces,
-    /// `+` and non-ASCII are encoded. `.` and `..` become `%2E` and `%2E%2E`; URL parsing still
-    /// reads those as dot segments, so a request whose path holds one fails with an
-    /// invalid-request error instead of climbing out of the API version.
-    ///
-    /// ```
-    /// use graph_core::path::encode_segment;
-    /// assert_eq!(encode_segment("alice@contoso.com"), "alice@contoso.com");
-    /// assert_eq!(encode_segment("bob_contoso.com#EXT#@x.onmicrosoft.com"), "bob_contoso.com%23EXT%23@x.onmicrosoft.com");
-    /// assert_eq!(encode_segment("a/b c+é"), "a%2Fb%20c%2B%C3%A9");
-    /// assert_eq!(encode_segment(".."), "%2E%2E");
-    /// ```
-    pub fn encode_segment(segment: &str) -> String {
-        match segment {
-            "." => "%2E".to_string(),
-            ".." => "%2E%2E".to_string(),
-            _ => super::utf8_percent_encode(segment, super::PATH_SEGMENT).to_string(),
-        }
-    }
-}
+/// Path helpers for builders (OData's path-segment rules live in `graph-odata`, next to the
+/// literals that use them).
+pub use graph_odata::path;
 
 /// Percent-encodes one query value.
 pub fn encode_query_value(value: &str) -> String {

@@ -17,12 +17,7 @@ use crate::odata::QueryOptions;
 use crate::options::RequestOptions;
 use crate::transport::{Body, HttpRequest, HttpResponse};
 
-/// Implemented by generated models so that `select` takes typed field names: a typo is a
-/// compile error.
-pub trait Selectable {
-    /// The model's field names (their wire names via `AsRef<str>`).
-    type Field: AsRef<str> + Copy;
-}
+pub use graph_odata::Selectable;
 
 /// A response type for requests that answer with no body (204). It accepts any body.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

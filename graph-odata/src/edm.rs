@@ -1,14 +1,18 @@
 //! EDM (OData primitive) types as they travel in Graph's JSON, and the small helpers the
-//! generated code uses (string enums, flags sets, `$select` field enums, polymorphic reads).
+//! generated code uses (string enums, flags sets, literals).
+//!
+//! Typed conversions to the `time` and `uuid` crates' types are behind this crate's features
+//! of the same names (`graph-api` forwards them); without them, values are text.
 //!
 //! Date and time values are kept as the exact text the service sent, so a round trip is
 //! lossless and a malformed value never fails a whole response; typed accessors parse on
 //! demand:
 //!
 //! ```
-//! use graph_api::edm::{DateTimeOffset, Double};
+//! use graph_odata::edm::{DateTimeOffset, Double};
 //!
 //! let when = DateTimeOffset::new("2021-07-16T10:11:12.1234567Z");
+//! # #[cfg(feature = "time")]
 //! assert_eq!(when.to_offset_date_time()?.nanosecond(), 123_456_700);
 //! let x: Double = serde_json::from_str("\"-INF\"")?;
 //! assert!(x.0.is_infinite());
@@ -20,6 +24,8 @@ use std::fmt;
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+mod conversions;
 
 /// A value that could not be parsed as the EDM type it claims to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +90,7 @@ macro_rules! text_newtype {
 
         impl ODataLiteral for $name {
             fn literal(&self) -> String {
-                graph_core::path::encode_segment(&self.0)
+                crate::path::encode_segment(&self.0)
             }
         }
     };
@@ -110,63 +116,6 @@ text_newtype!(
     /// `Edm.Guid`: a UUID in its text form.
     Guid
 );
-
-impl DateTimeOffset {
-    /// Parses the value. A value without an offset (seen on some Graph properties) is UTC.
-    ///
-    /// # Errors
-    /// [`EdmError`] when the text is not an RFC 3339 date-time.
-    pub fn to_offset_date_time(&self) -> Result<time::OffsetDateTime, EdmError> {
-        use time::format_description::well_known::Rfc3339;
-        let s = self.0.trim();
-        time::OffsetDateTime::parse(s, &Rfc3339)
-            .or_else(|_| time::OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339))
-            .map_err(|_| EdmError::new("DateTimeOffset", s))
-    }
-}
-
-impl From<time::OffsetDateTime> for DateTimeOffset {
-    fn from(value: time::OffsetDateTime) -> Self {
-        use time::format_description::well_known::Rfc3339;
-        // Formatting a valid OffsetDateTime as RFC 3339 only fails for years beyond 9999.
-        Self(value.format(&Rfc3339).unwrap_or_else(|_| value.to_string()))
-    }
-}
-
-impl Date {
-    /// Parses the value.
-    ///
-    /// # Errors
-    /// [`EdmError`] when the text is not `YYYY-MM-DD`.
-    pub fn to_date(&self) -> Result<time::Date, EdmError> {
-        let fmt = time::macros::format_description!("[year]-[month]-[day]");
-        time::Date::parse(self.0.trim(), &fmt).map_err(|_| EdmError::new("Date", &self.0))
-    }
-}
-
-impl TimeOfDay {
-    /// Parses the value (fractional seconds up to nanoseconds).
-    ///
-    /// # Errors
-    /// [`EdmError`] when the text is not `hh:mm[:ss[.f]]`.
-    pub fn to_time(&self) -> Result<time::Time, EdmError> {
-        let s = self.0.trim();
-        let err = || EdmError::new("TimeOfDay", s);
-        let (hms, frac) = s.split_once('.').unwrap_or((s, ""));
-        let mut parts = hms.split(':').map(|p| p.parse::<u8>().map_err(|_| err()));
-        let h = parts.next().ok_or_else(err)??;
-        let m = parts.next().ok_or_else(err)??;
-        let sec = parts.next().transpose()?.unwrap_or(0);
-        let nanos = if frac.is_empty() {
-            0
-        } else if frac.len() <= 9 && frac.bytes().all(|b| b.is_ascii_digit()) {
-            format!("{frac:0<9}").parse::<u32>().map_err(|_| err())?
-        } else {
-            return Err(err());
-        };
-        time::Time::from_hms_nano(h, m, sec, nanos).map_err(|_| err())
-    }
-}
 
 impl Duration {
     /// Parses the value into a [`std::time::Duration`]. Years and months have no fixed
@@ -215,22 +164,6 @@ impl From<std::time::Duration> for Duration {
             let frac = format!("{nanos:09}");
             Self(format!("PT{}.{}S", d.as_secs(), frac.trim_end_matches('0')))
         }
-    }
-}
-
-impl Guid {
-    /// Parses the value.
-    ///
-    /// # Errors
-    /// [`EdmError`] when the text is not a UUID.
-    pub fn to_uuid(&self) -> Result<uuid::Uuid, EdmError> {
-        uuid::Uuid::parse_str(self.0.trim()).map_err(|_| EdmError::new("Guid", &self.0))
-    }
-}
-
-impl From<uuid::Uuid> for Guid {
-    fn from(u: uuid::Uuid) -> Self {
-        Self(u.to_string())
     }
 }
 
@@ -329,89 +262,10 @@ pub fn de_enum<'de, E: StringEnum, D: Deserializer<'de>>(deserializer: D) -> Res
     Ok(E::from_wire(&text))
 }
 
-/// Defines a string enum with an `Unknown(String)` variant (used by generated code).
-macro_rules! string_enum {
-    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal,)* }) => {
-        $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)*
-            /// A value this version of the SDK does not know, kept verbatim.
-            Unknown(String),
-        }
-
-        impl $crate::edm::StringEnum for $name {
-            fn as_str(&self) -> &str {
-                match self {
-                    $(Self::$variant => $wire,)*
-                    Self::Unknown(other) => other,
-                }
-            }
-
-            fn from_wire(text: &str) -> Self {
-                match text {
-                    $($wire => Self::$variant,)*
-                    other => Self::Unknown(other.to_owned()),
-                }
-            }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                $crate::edm::ser_enum(self, serializer)
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                $crate::edm::de_enum(deserializer)
-            }
-        }
-
-        impl $crate::edm::ODataLiteral for $name {
-            fn literal(&self) -> String {
-                $crate::edm::quoted(<Self as $crate::edm::StringEnum>::as_str(self))
-            }
-        }
-    };
-}
-pub(crate) use string_enum;
-
-/// Defines the `$select` field enum of an entity type (used by generated code).
-macro_rules! select_fields {
-    ($(#[$meta:meta])* pub enum $name:ident for $($target:ident),+ { $($variant:ident = $wire:literal,)* }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $(#[doc = concat!("`", $wire, "`")] $variant,)*
-        }
-
-        impl $name {
-            /// The property name as on the wire.
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $wire,)*
-                }
-            }
-        }
-
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                self.as_str()
-            }
-        }
-
-        $(impl graph_core::Selectable for $target {
-            type Field = $name;
-        })+
-    };
-}
-pub(crate) use select_fields;
-
 /// A set of members of a flags enum; on the wire, a comma-separated string (`"a,b"`).
 ///
 /// ```
-/// use graph_api::edm::{Flags, StringEnum};
+/// use graph_odata::edm::{Flags, StringEnum};
 /// # #[derive(Clone, Debug, PartialEq)] enum Mode { A, B, Unknown(String) }
 /// # impl StringEnum for Mode {
 /// #     fn as_str(&self) -> &str { match self { Mode::A => "a", Mode::B => "b", Mode::Unknown(s) => s } }
@@ -510,7 +364,7 @@ pub trait ODataLiteral {
 pub fn quoted(text: &str) -> String {
     format!(
         "'{}'",
-        graph_core::path::encode_segment(&text.replace('\'', "''"))
+        crate::path::encode_segment(&text.replace('\'', "''"))
     )
 }
 
@@ -548,37 +402,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn date_time_offset_with_seven_digits_and_offsets() {
+    fn date_times_round_trip_as_sent() {
         let a = DateTimeOffset::new("2014-01-01T00:00:00.1234567Z");
-        assert_eq!(a.to_offset_date_time().unwrap().nanosecond(), 123_456_700);
-        let b = DateTimeOffset::new("2014-01-01T02:00:00+02:00");
-        assert_eq!(
-            b.to_offset_date_time().unwrap().unix_timestamp(),
-            1_388_534_400
-        );
-        let c = DateTimeOffset::new("2014-01-01T00:00:00");
-        assert_eq!(
-            c.to_offset_date_time().unwrap().unix_timestamp(),
-            1_388_534_400
-        );
-        assert!(
-            DateTimeOffset::new("datetime-value")
-                .to_offset_date_time()
-                .is_err()
-        );
-        // Round trip keeps the text exactly.
         let json = serde_json::to_string(&a).unwrap();
         assert_eq!(json, "\"2014-01-01T00:00:00.1234567Z\"");
+        let back: DateTimeOffset = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, a);
     }
 
     #[test]
-    fn date_time_and_duration() {
-        assert_eq!(Date::new("2023-05-09").to_date().unwrap().day(), 9);
-        let t = TimeOfDay::new("08:30:15.5").to_time().unwrap();
-        assert_eq!(
-            (t.hour(), t.minute(), t.second(), t.millisecond()),
-            (8, 30, 15, 500)
-        );
+    fn durations() {
         assert_eq!(
             Duration::new("P1DT2H3M4.5S").to_std().unwrap(),
             std::time::Duration::from_secs_f64(86_400.0 + 7_200.0 + 180.0 + 4.5)
@@ -587,11 +420,6 @@ mod tests {
         assert_eq!(
             Duration::from(std::time::Duration::from_millis(1500)).as_str(),
             "PT1.5S"
-        );
-        assert!(
-            Guid::new("48d31887-5fad-4d73-a9f5-3c356e68a038")
-                .to_uuid()
-                .is_ok()
         );
     }
 

@@ -10,11 +10,22 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// and values are sent as they are.
 ///
 /// ```
-/// use graph_api::{Patch, models::User};
+/// use graph_odata::Patch;
+///
+/// #[derive(serde::Serialize, Default)]
+/// #[serde(rename_all = "camelCase")]
+/// struct User {
+///     #[serde(skip_serializing_if = "Patch::is_unset")]
+///     display_name: Patch<String>,
+///     #[serde(skip_serializing_if = "Patch::is_unset")]
+///     mobile_phone: Patch<String>,
+///     #[serde(skip_serializing_if = "Patch::is_unset")]
+///     job_title: Patch<String>,
+/// }
 ///
 /// let mut body = User::default();
 /// body.display_name = Patch::from("Adele Vance".to_owned());
-/// body.mobile_phone = Patch::Null; // clear it
+/// body.mobile_phone = Patch::Null; // clear it; job_title stays Unset and is not sent
 /// let json = serde_json::to_value(&body)?;
 /// assert_eq!(json, serde_json::json!({"displayName": "Adele Vance", "mobilePhone": null}));
 /// assert_eq!(body.display_name.value().map(String::as_str), Some("Adele Vance"));

@@ -1,4 +1,5 @@
-//! Emission of Rust source for `graph-api/src/generated` and its cargo features.
+//! Emission of Rust source and cargo features: the models into
+//! `graph-models/src/generated/models/`, the builders into `graph-api/src/generated/builders/`.
 
 mod builders;
 mod models;
@@ -55,14 +56,23 @@ fn read(path: &Path) -> Result<String, Error> {
     })
 }
 
-/// The generated output: relative path (under `graph-api/src/generated`) to content,
-/// plus the `[features]` table for graph-api's Cargo.toml.
+/// The crate that receives the generated models.
+pub const MODELS_CRATE: &str = "graph-models";
+/// The crate that receives the generated builders (and re-exports the models).
+pub const API_CRATE: &str = "graph-api";
+/// Where generated code lives inside each crate.
+const GENERATED_DIR: &str = "src/generated";
+
+/// The generated output: path relative to the workspace root (for example
+/// `graph-models/src/generated/models/identity.rs`) to content, plus the `[features]` table
+/// of each crate's Cargo.toml.
 #[derive(Debug, Default)]
 pub struct Output {
     /// Files, already formatted.
     pub files: BTreeMap<String, String>,
-    /// The features table (lines after `[features]`).
-    pub features: String,
+    /// Crate directory (`graph-models`, `graph-api`) to its features table (the lines
+    /// between the generated-features markers).
+    pub features: BTreeMap<String, String>,
     /// Diagnostics from parsing, modelling and emission.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -95,23 +105,41 @@ pub fn generate(model: &Model) -> Result<Output, Error> {
     let mut raw: BTreeMap<String, String> = BTreeMap::new();
     builders::emit(&mut ctx, &mut raw);
     models::emit(&mut ctx, &mut raw);
-    raw.insert(
-        "mod.rs".into(),
-        "//! Code generated from Microsoft Graph v1.0 metadata by the `codegen` crate.\n\n\
-         pub mod builders;\npub mod models;\n"
-            .into(),
-    );
+    let mut files = BTreeMap::new();
     for (name, text) in raw {
+        // `models/...` and `builders/...` go to their crates.
+        let krate = if name.starts_with("models/") {
+            MODELS_CRATE
+        } else {
+            API_CRATE
+        };
+        files.insert(format!("{krate}/{GENERATED_DIR}/{name}"), text);
+    }
+    for (krate, module) in [(MODELS_CRATE, "models"), (API_CRATE, "builders")] {
+        files.insert(
+            format!("{krate}/{GENERATED_DIR}/mod.rs"),
+            format!(
+                "//! Code generated from Microsoft Graph v1.0 metadata by the `codegen` crate.\n\n\
+                 pub mod {module};\n"
+            ),
+        );
+    }
+    for (name, text) in files {
         let formatted = rustfmt(&name, &format!("{HEADER}\n{text}"))?;
         out.files.insert(name, formatted);
     }
-    out.features = features_table(&areas);
+    out.features
+        .insert(MODELS_CRATE.into(), features_table(&areas, None));
+    out.features
+        .insert(API_CRATE.into(), features_table(&areas, Some(MODELS_CRATE)));
     out.diagnostics = model.diagnostics.clone();
     out.diagnostics.extend(ctx.diagnostics);
     Ok(out)
 }
 
-fn features_table(areas: &Areas) -> String {
+/// The areas as cargo features; with `forward_to`, each one enables the feature of the same
+/// name in that crate (graph-api's features turn on graph-models' areas).
+fn features_table(areas: &Areas, forward_to: Option<&str>) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "default = [\"identity\"]");
     let all: Vec<String> = areas.names.iter().map(|n| format!("\"{n}\"")).collect();
@@ -122,7 +150,14 @@ fn features_table(areas: &Areas) -> String {
     let _ = writeln!(s, "full = [{}]", all.join(", "));
     for (name, doc) in areas.names.iter().zip(&areas.docs) {
         let _ = writeln!(s, "# {doc}");
-        let _ = writeln!(s, "{name} = []");
+        match forward_to {
+            Some(krate) => {
+                let _ = writeln!(s, "{name} = [\"{krate}/{name}\"]");
+            }
+            None => {
+                let _ = writeln!(s, "{name} = []");
+            }
+        }
     }
     s
 }
@@ -195,7 +230,8 @@ pub fn splice_features(cargo_toml: &str, table: &str) -> String {
     }
 }
 
-/// Regenerates (or checks) `graph-api` next to the codegen crate at `codegen_dir`.
+/// Regenerates (or checks) `graph-models` and `graph-api` next to the codegen crate at
+/// `codegen_dir`.
 /// Returns `Ok(false)` when `check` is set and something differs.
 pub fn run(codegen_dir: &Path, check: bool, stats: bool) -> Result<bool, Error> {
     let model = load(codegen_dir)?;
@@ -218,17 +254,23 @@ pub fn run(codegen_dir: &Path, check: bool, stats: bool) -> Result<bool, Error> 
             .count();
         eprintln!("types in no area: {unused}");
     }
-    let api_dir = codegen_dir.join("../graph-api");
-    let gen_dir = api_dir.join("src/generated");
-    let cargo_path = api_dir.join("Cargo.toml");
-    let cargo_old = read(&cargo_path)?;
-    let cargo_new = splice_features(&cargo_old, &output.features);
+    let root = codegen_dir.join("..");
     let mut existing: BTreeMap<String, String> = BTreeMap::new();
-    collect(&gen_dir, &gen_dir, &mut existing);
-    let mut differs = Vec::new();
-    if cargo_old != cargo_new {
-        differs.push("Cargo.toml [features]".to_owned());
+    let mut cargo_changes = Vec::new();
+    for (krate, table) in &output.features {
+        let gen_dir = root.join(krate).join(GENERATED_DIR);
+        collect(&root, &gen_dir, &mut existing);
+        let cargo_path = root.join(krate).join("Cargo.toml");
+        let cargo_old = read(&cargo_path)?;
+        let cargo_new = splice_features(&cargo_old, table);
+        if cargo_old != cargo_new {
+            cargo_changes.push((cargo_path, cargo_new));
+        }
     }
+    let mut differs: Vec<String> = cargo_changes
+        .iter()
+        .map(|(path, _)| format!("{} [features]", path.display()))
+        .collect();
     for (name, text) in &output.files {
         if existing.get(name) != Some(text) {
             differs.push(name.clone());
@@ -242,12 +284,12 @@ pub fn run(codegen_dir: &Path, check: bool, stats: bool) -> Result<bool, Error> 
     if check {
         if differs.is_empty() {
             eprintln!(
-                "codegen: graph-api is up to date ({} files)",
+                "codegen: graph-models and graph-api are up to date ({} files)",
                 output.files.len()
             );
             return Ok(true);
         }
-        eprintln!("codegen: graph-api differs from the generator's output:");
+        eprintln!("codegen: the generated code differs from the generator's output:");
         for d in &differs {
             eprintln!("  {d}");
         }
@@ -256,7 +298,7 @@ pub fn run(codegen_dir: &Path, check: bool, stats: bool) -> Result<bool, Error> 
     }
     for name in existing.keys() {
         if !output.files.contains_key(name) {
-            let p = gen_dir.join(name);
+            let p = root.join(name);
             std::fs::remove_file(&p).map_err(|source| Error::Io { path: p, source })?;
         }
     }
@@ -264,7 +306,7 @@ pub fn run(codegen_dir: &Path, check: bool, stats: bool) -> Result<bool, Error> 
         if existing.get(name) == Some(text) {
             continue;
         }
-        let p = gen_dir.join(name);
+        let p = root.join(name);
         if let Some(parent) = p.parent() {
             std::fs::create_dir_all(parent).map_err(|source| Error::Io {
                 path: parent.to_owned(),
@@ -273,7 +315,7 @@ pub fn run(codegen_dir: &Path, check: bool, stats: bool) -> Result<bool, Error> 
         }
         std::fs::write(&p, text).map_err(|source| Error::Io { path: p, source })?;
     }
-    if cargo_old != cargo_new {
+    for (cargo_path, cargo_new) in cargo_changes {
         std::fs::write(&cargo_path, cargo_new).map_err(|source| Error::Io {
             path: cargo_path.clone(),
             source,

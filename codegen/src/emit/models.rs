@@ -109,7 +109,7 @@ fn emit_enum(ctx: &mut Ctx<'_>, t: usize) -> String {
     let name = ctx.type_name(t);
     let mut s = String::new();
     s.push_str(&ctx.cfg(t).attr(ctx.areas, &Cfg::always()));
-    s.push_str("crate::edm::string_enum! {\n");
+    s.push_str("crate::macros::string_enum! {\n");
     // rustfmt does not format macro bodies: indent by hand.
     s.push_str(&indent(
         &doc_or(def.doc.as_ref(), &format!("The `{}` enumeration.", def.fqn)),
@@ -345,7 +345,7 @@ fn emit_select(ctx: &Ctx<'_>, t: usize, fields: &[Field], cfg: &str) -> String {
     let name = ctx.type_name(t);
     let mut s = String::new();
     s.push_str(cfg);
-    s.push_str("crate::edm::select_fields! {\n");
+    s.push_str("crate::macros::select_fields! {\n");
     let _ = writeln!(
         s,
         "    /// Property names of [`{name}`] for a typed `$select`."

@@ -2,4 +2,3 @@
 //! Code generated from Microsoft Graph v1.0 metadata by the `codegen` crate.
 
 pub mod builders;
-pub mod models;

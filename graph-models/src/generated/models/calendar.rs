@@ -211,7 +211,7 @@ impl crate::read_fields::ReadFields for Building {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Building`] for a typed `$select`.
     pub enum BuildingField for Building {
         Id = "id",
@@ -292,7 +292,7 @@ impl crate::read_fields::ReadFields for BuildingMap {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BuildingMap`] for a typed `$select`.
     pub enum BuildingMapField for BuildingMap {
         Id = "id",
@@ -449,7 +449,7 @@ impl crate::read_fields::ReadFields for Calendar {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Calendar`] for a typed `$select`.
     pub enum CalendarField for Calendar {
         Id = "id",
@@ -535,7 +535,7 @@ impl crate::read_fields::ReadFields for CalendarGroup {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CalendarGroup`] for a typed `$select`.
     pub enum CalendarGroupField for CalendarGroup {
         Id = "id",
@@ -618,7 +618,7 @@ impl crate::read_fields::ReadFields for CalendarPermission {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CalendarPermission`] for a typed `$select`.
     pub enum CalendarPermissionField for CalendarPermission {
         Id = "id",
@@ -681,7 +681,7 @@ impl crate::read_fields::ReadFields for CheckInClaim {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CheckInClaim`] for a typed `$select`.
     pub enum CheckInClaimField for CheckInClaim {
         CalendarEventId = "calendarEventId",
@@ -795,7 +795,7 @@ impl crate::read_fields::ReadFields for Desk {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Desk`] for a typed `$select`.
     pub enum DeskField for Desk {
         Id = "id",
@@ -1080,7 +1080,7 @@ impl crate::read_fields::ReadFields for Event {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Event`] for a typed `$select`.
     pub enum EventField for Event {
         Id = "id",
@@ -1184,7 +1184,7 @@ impl crate::read_fields::ReadFields for FixtureMap {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`FixtureMap`] for a typed `$select`.
     pub enum FixtureMapField for FixtureMap {
         Id = "id",
@@ -1282,7 +1282,7 @@ impl crate::read_fields::ReadFields for Floor {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Floor`] for a typed `$select`.
     pub enum FloorField for Floor {
         Id = "id",
@@ -1349,7 +1349,7 @@ impl crate::read_fields::ReadFields for FootprintMap {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`FootprintMap`] for a typed `$select`.
     pub enum FootprintMapField for FootprintMap {
         Id = "id",
@@ -1422,7 +1422,7 @@ impl crate::read_fields::ReadFields for LevelMap {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`LevelMap`] for a typed `$select`.
     pub enum LevelMapField for LevelMap {
         Id = "id",
@@ -1519,7 +1519,7 @@ impl crate::read_fields::ReadFields for Place {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Place`] for a typed `$select`.
     pub enum PlaceField for Place, AnyPlace {
         Id = "id",
@@ -1735,7 +1735,7 @@ impl crate::read_fields::ReadFields for Room {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Room`] for a typed `$select`.
     pub enum RoomField for Room {
         Id = "id",
@@ -1860,7 +1860,7 @@ impl crate::read_fields::ReadFields for RoomList {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RoomList`] for a typed `$select`.
     pub enum RoomListField for RoomList {
         Id = "id",
@@ -1965,7 +1965,7 @@ impl crate::read_fields::ReadFields for Section {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Section`] for a typed `$select`.
     pub enum SectionField for Section {
         Id = "id",
@@ -2035,7 +2035,7 @@ impl crate::read_fields::ReadFields for SectionMap {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SectionMap`] for a typed `$select`.
     pub enum SectionMapField for SectionMap {
         Id = "id",
@@ -2097,7 +2097,7 @@ impl crate::read_fields::ReadFields for UnitMap {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnitMap`] for a typed `$select`.
     pub enum UnitMapField for UnitMap {
         Id = "id",
@@ -2211,7 +2211,7 @@ impl crate::read_fields::ReadFields for Workspace {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Workspace`] for a typed `$select`.
     pub enum WorkspaceField for Workspace {
         Id = "id",
@@ -2921,7 +2921,7 @@ impl crate::read_fields::ReadFields for UnavailablePlaceMode {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.bookingType` enumeration.
     pub enum BookingType {
         /// `unknown`
@@ -2934,7 +2934,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.calendarColor` enumeration.
     pub enum CalendarColor {
         /// `auto`
@@ -2963,7 +2963,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.calendarRoleType` enumeration.
     pub enum CalendarRoleType {
         /// `none`
@@ -2986,7 +2986,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.checkInMethod` enumeration.
     pub enum CheckInMethod {
         /// `unspecified`
@@ -3003,7 +3003,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.onlineMeetingProviderType` enumeration.
     pub enum OnlineMeetingProviderType {
         /// `unknown`
@@ -3018,7 +3018,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.placeFeatureEnablement` enumeration.
     pub enum PlaceFeatureEnablement {
         /// `unknown`
@@ -3033,7 +3033,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "calendar")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.resourceLinkType` enumeration.
     pub enum ResourceLinkType {
         /// `url`

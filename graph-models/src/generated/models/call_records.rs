@@ -110,7 +110,7 @@ impl crate::read_fields::ReadFields for CallRecord {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CallRecord`] for a typed `$select`.
     pub enum CallRecordField for CallRecord {
         Id = "id",
@@ -183,7 +183,7 @@ impl crate::read_fields::ReadFields for Organizer {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Organizer`] for a typed `$select`.
     pub enum OrganizerField for Organizer {
         Id = "id",
@@ -246,7 +246,7 @@ impl crate::read_fields::ReadFields for Participant {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Participant`] for a typed `$select`.
     pub enum ParticipantField for Participant {
         Id = "id",
@@ -309,7 +309,7 @@ impl crate::read_fields::ReadFields for ParticipantBase {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ParticipantBase`] for a typed `$select`.
     pub enum ParticipantBaseField for ParticipantBase, AnyParticipantBase {
         Id = "id",
@@ -448,7 +448,7 @@ impl crate::read_fields::ReadFields for Segment {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Segment`] for a typed `$select`.
     pub enum SegmentField for Segment {
         Id = "id",
@@ -543,7 +543,7 @@ impl crate::read_fields::ReadFields for Session {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Session`] for a typed `$select`.
     pub enum SessionField for Session {
         Id = "id",
@@ -2175,7 +2175,7 @@ impl crate::read_fields::ReadFields for UserIdentity {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callRecords.audioCodec` enumeration.
     pub enum AudioCodec {
         /// `unknown`
@@ -2228,7 +2228,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callRecords.callType` enumeration.
     pub enum CallType {
         /// `unknown`
@@ -2243,7 +2243,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callRecords.clientPlatform` enumeration.
     pub enum ClientPlatform {
         /// `unknown`
@@ -2272,7 +2272,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callRecords.failureStage` enumeration.
     pub enum FailureStage {
         /// `unknown`
@@ -2287,7 +2287,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callRecords.mediaStreamDirection` enumeration.
     pub enum MediaStreamDirection {
         /// `callerToCallee`
@@ -2298,7 +2298,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callRecords.modality` enumeration.
     pub enum Modality {
         /// `audio`
@@ -2317,7 +2317,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callRecords.networkConnectionType` enumeration.
     pub enum NetworkConnectionType {
         /// `unknown`
@@ -2336,7 +2336,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callRecords.networkTransportProtocol` enumeration.
     pub enum NetworkTransportProtocol {
         /// `unknown`
@@ -2351,7 +2351,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callRecords.productFamily` enumeration.
     pub enum ProductFamily {
         /// `unknown`
@@ -2370,7 +2370,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callRecords.pstnCallDurationSource` enumeration.
     pub enum PstnCallDurationSource {
         /// `microsoft`
@@ -2381,7 +2381,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callRecords.serviceRole` enumeration.
     pub enum ServiceRole {
         /// `unknown`
@@ -2432,7 +2432,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callRecords.userFeedbackRating` enumeration.
     pub enum UserFeedbackRating {
         /// `notRated`
@@ -2453,7 +2453,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callRecords.videoCodec` enumeration.
     pub enum VideoCodec {
         /// `unknown`
@@ -2484,7 +2484,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callRecords.wifiBand` enumeration.
     pub enum WifiBand {
         /// `unknown`
@@ -2501,7 +2501,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callRecords.wifiRadioType` enumeration.
     pub enum WifiRadioType {
         /// `unknown`

@@ -453,7 +453,7 @@ impl crate::read_fields::ReadFields for AddLargeGalleryViewOperation {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AddLargeGalleryViewOperation`] for a typed `$select`.
     pub enum AddLargeGalleryViewOperationField for AddLargeGalleryViewOperation {
         Id = "id",
@@ -520,7 +520,7 @@ impl crate::read_fields::ReadFields for AudioRoutingGroup {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AudioRoutingGroup`] for a typed `$select`.
     pub enum AudioRoutingGroupField for AudioRoutingGroup {
         Id = "id",
@@ -675,7 +675,7 @@ impl crate::read_fields::ReadFields for Call {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Call`] for a typed `$select`.
     pub enum CallField for Call {
         Id = "id",
@@ -779,7 +779,7 @@ impl crate::read_fields::ReadFields for CallRecording {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CallRecording`] for a typed `$select`.
     pub enum CallRecordingField for CallRecording {
         Id = "id",
@@ -866,7 +866,7 @@ impl crate::read_fields::ReadFields for CallTranscript {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CallTranscript`] for a typed `$select`.
     pub enum CallTranscriptField for CallTranscript {
         Id = "id",
@@ -937,7 +937,7 @@ impl crate::read_fields::ReadFields for CancelMediaProcessingOperation {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CancelMediaProcessingOperation`] for a typed `$select`.
     pub enum CancelMediaProcessingOperationField for CancelMediaProcessingOperation {
         Id = "id",
@@ -1013,7 +1013,7 @@ impl crate::read_fields::ReadFields for CloudCommunications {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CloudCommunications`] for a typed `$select`.
     pub enum CloudCommunicationsField for CloudCommunications {
         CallRecords = "callRecords",
@@ -1081,7 +1081,7 @@ impl crate::read_fields::ReadFields for CommsOperation {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CommsOperation`] for a typed `$select`.
     pub enum CommsOperationField for CommsOperation, AnyCommsOperation {
         Id = "id",
@@ -1243,7 +1243,7 @@ impl crate::read_fields::ReadFields for ContentSharingSession {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ContentSharingSession`] for a typed `$select`.
     pub enum ContentSharingSessionField for ContentSharingSession {
         Id = "id",
@@ -1311,7 +1311,7 @@ impl crate::read_fields::ReadFields for InviteParticipantsOperation {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`InviteParticipantsOperation`] for a typed `$select`.
     pub enum InviteParticipantsOperationField for InviteParticipantsOperation {
         Id = "id",
@@ -1379,7 +1379,7 @@ impl crate::read_fields::ReadFields for MuteParticipantOperation {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MuteParticipantOperation`] for a typed `$select`.
     pub enum MuteParticipantOperationField for MuteParticipantOperation {
         Id = "id",
@@ -1629,7 +1629,7 @@ impl crate::read_fields::ReadFields for OnlineMeeting {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnlineMeeting`] for a typed `$select`.
     pub enum OnlineMeetingField for OnlineMeeting {
         Id = "id",
@@ -1765,7 +1765,7 @@ impl crate::read_fields::ReadFields for OnlineMeetingEngagementConversation {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnlineMeetingEngagementConversation`] for a typed `$select`.
     pub enum OnlineMeetingEngagementConversationField for OnlineMeetingEngagementConversation {
         Id = "id",
@@ -1860,7 +1860,7 @@ impl crate::read_fields::ReadFields for Participant {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Participant`] for a typed `$select`.
     pub enum ParticipantField for Participant {
         Id = "id",
@@ -1933,7 +1933,7 @@ impl crate::read_fields::ReadFields for PlayPromptOperation {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PlayPromptOperation`] for a typed `$select`.
     pub enum PlayPromptOperationField for PlayPromptOperation {
         Id = "id",
@@ -2015,7 +2015,7 @@ impl crate::read_fields::ReadFields for Presence {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Presence`] for a typed `$select`.
     pub enum PresenceField for Presence {
         Id = "id",
@@ -2093,7 +2093,7 @@ impl crate::read_fields::ReadFields for RecordOperation {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RecordOperation`] for a typed `$select`.
     pub enum RecordOperationField for RecordOperation {
         Id = "id",
@@ -2166,7 +2166,7 @@ impl crate::read_fields::ReadFields for SendDtmfTonesOperation {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SendDtmfTonesOperation`] for a typed `$select`.
     pub enum SendDtmfTonesOperationField for SendDtmfTonesOperation {
         Id = "id",
@@ -2234,7 +2234,7 @@ impl crate::read_fields::ReadFields for StartHoldMusicOperation {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`StartHoldMusicOperation`] for a typed `$select`.
     pub enum StartHoldMusicOperationField for StartHoldMusicOperation {
         Id = "id",
@@ -2301,7 +2301,7 @@ impl crate::read_fields::ReadFields for StopHoldMusicOperation {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`StopHoldMusicOperation`] for a typed `$select`.
     pub enum StopHoldMusicOperationField for StopHoldMusicOperation {
         Id = "id",
@@ -2368,7 +2368,7 @@ impl crate::read_fields::ReadFields for SubscribeToToneOperation {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SubscribeToToneOperation`] for a typed `$select`.
     pub enum SubscribeToToneOperationField for SubscribeToToneOperation {
         Id = "id",
@@ -2435,7 +2435,7 @@ impl crate::read_fields::ReadFields for UnmuteParticipantOperation {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnmuteParticipantOperation`] for a typed `$select`.
     pub enum UnmuteParticipantOperationField for UnmuteParticipantOperation {
         Id = "id",
@@ -2502,7 +2502,7 @@ impl crate::read_fields::ReadFields for UpdateRecordingStatusOperation {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UpdateRecordingStatusOperation`] for a typed `$select`.
     pub enum UpdateRecordingStatusOperationField for UpdateRecordingStatusOperation {
         Id = "id",
@@ -5748,7 +5748,7 @@ impl crate::read_fields::ReadFields for WatermarkProtectionValues {
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.allowedLobbyAdmitterRoles` enumeration.
     pub enum AllowedLobbyAdmitterRoles {
         /// `organizerAndCoOrganizersAndPresenters`
@@ -5761,7 +5761,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.broadcastMeetingAudience` enumeration.
     pub enum BroadcastMeetingAudience {
         /// `roleIsAttendee`
@@ -5776,7 +5776,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callDirection` enumeration.
     pub enum CallDirection {
         /// `incoming`
@@ -5787,7 +5787,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callState` enumeration.
     pub enum CallState {
         /// `incoming`
@@ -5814,7 +5814,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callTranscriptionState` enumeration.
     pub enum CallTranscriptionState {
         /// `notStarted`
@@ -5829,7 +5829,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.engagementConversationModerationState` enumeration.
     pub enum EngagementConversationModerationState {
         /// `published`
@@ -5844,7 +5844,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "communications", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.engagementCreationMode` enumeration.
     pub enum EngagementCreationMode {
         /// `none`
@@ -5857,7 +5857,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.lobbyBypassScope` enumeration.
     pub enum LobbyBypassScope {
         /// `organizer`
@@ -5878,7 +5878,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.mediaDirection` enumeration.
     pub enum MediaDirection {
         /// `inactive`
@@ -5893,7 +5893,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.mediaState` enumeration.
     pub enum MediaState {
         /// `active`
@@ -5906,7 +5906,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.meetingChatHistoryDefaultMode` enumeration.
     pub enum MeetingChatHistoryDefaultMode {
         /// `none`
@@ -5919,7 +5919,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.meetingChatMode` enumeration.
     pub enum MeetingChatMode {
         /// `enabled`
@@ -5934,7 +5934,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.meetingLiveShareOptions` enumeration.
     pub enum MeetingLiveShareOptions {
         /// `enabled`
@@ -5947,7 +5947,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.modality` enumeration.
     pub enum Modality {
         /// `audio`
@@ -5964,7 +5964,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.onlineMeetingContentSharingDisabledReason` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -5977,7 +5977,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.onlineMeetingPresenters` enumeration.
     pub enum OnlineMeetingPresenters {
         /// `everyone`
@@ -5994,7 +5994,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.onlineMeetingRole` enumeration.
     pub enum OnlineMeetingRole {
         /// `attendee`
@@ -6011,7 +6011,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.onlineMeetingType` enumeration.
     pub enum OnlineMeetingType {
         /// `adhoc`
@@ -6030,7 +6030,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.onlineMeetingVideoDisabledReason` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -6043,7 +6043,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.recordingStatus` enumeration.
     pub enum RecordingStatus {
         /// `unknown`
@@ -6060,7 +6060,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.rejectReason` enumeration.
     pub enum RejectReason {
         /// `none`
@@ -6075,7 +6075,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.remindBeforeTimeInMinutesType` enumeration.
     pub enum RemindBeforeTimeInMinutesType {
         /// `mins15`
@@ -6086,7 +6086,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.routingMode` enumeration.
     pub enum RoutingMode {
         /// `oneToOne`
@@ -6099,7 +6099,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.routingType` enumeration.
     pub enum RoutingType {
         /// `forwarded`
@@ -6114,7 +6114,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.screenSharingRole` enumeration.
     pub enum ScreenSharingRole {
         /// `viewer`
@@ -6125,7 +6125,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.sendDtmfCompletionReason` enumeration.
     pub enum SendDtmfCompletionReason {
         /// `unknown`
@@ -6140,7 +6140,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.tone` enumeration.
     pub enum Tone {
         /// `tone0`
@@ -6181,7 +6181,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.virtualAppointmentMessageType` enumeration.
     pub enum VirtualAppointmentMessageType {
         /// `confirmation`
@@ -6196,7 +6196,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "communications")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.workLocationSource` enumeration.
     pub enum WorkLocationSource {
         /// `none`

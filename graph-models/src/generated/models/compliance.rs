@@ -38,7 +38,7 @@ impl crate::read_fields::ReadFields for Compliance {
 }
 
 #[cfg(feature = "compliance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Compliance`] for a typed `$select`.
     pub enum ComplianceField for Compliance {
     }

@@ -71,7 +71,7 @@ impl crate::read_fields::ReadFields for AiInteractionHistory {
 }
 
 #[cfg(feature = "copilot")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AiInteractionHistory`] for a typed `$select`.
     pub enum AiInteractionHistoryField for AiInteractionHistory {
         Id = "id",
@@ -127,7 +127,7 @@ impl crate::read_fields::ReadFields for AiOnlineMeeting {
 }
 
 #[cfg(feature = "copilot")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AiOnlineMeeting`] for a typed `$select`.
     pub enum AiOnlineMeetingField for AiOnlineMeeting {
         Id = "id",
@@ -188,7 +188,7 @@ impl crate::read_fields::ReadFields for AiUser {
 }
 
 #[cfg(feature = "copilot")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AiUser`] for a typed `$select`.
     pub enum AiUserField for AiUser {
         Id = "id",
@@ -270,7 +270,7 @@ impl crate::read_fields::ReadFields for CallAiInsight {
 }
 
 #[cfg(feature = "copilot")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CallAiInsight`] for a typed `$select`.
     pub enum CallAiInsightField for CallAiInsight {
         Id = "id",
@@ -337,7 +337,7 @@ impl crate::read_fields::ReadFields for CopilotAdmin {
 }
 
 #[cfg(feature = "copilot")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CopilotAdmin`] for a typed `$select`.
     pub enum CopilotAdminField for CopilotAdmin {
         Id = "id",
@@ -395,7 +395,7 @@ impl crate::read_fields::ReadFields for CopilotAdminCatalog {
 }
 
 #[cfg(feature = "copilot")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CopilotAdminCatalog`] for a typed `$select`.
     pub enum CopilotAdminCatalogField for CopilotAdminCatalog {
         Id = "id",
@@ -456,7 +456,7 @@ impl crate::read_fields::ReadFields for CopilotAdminLimitedMode {
 }
 
 #[cfg(feature = "copilot")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CopilotAdminLimitedMode`] for a typed `$select`.
     pub enum CopilotAdminLimitedModeField for CopilotAdminLimitedMode {
         Id = "id",
@@ -514,7 +514,7 @@ impl crate::read_fields::ReadFields for CopilotAdminSetting {
 }
 
 #[cfg(feature = "copilot")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CopilotAdminSetting`] for a typed `$select`.
     pub enum CopilotAdminSettingField for CopilotAdminSetting {
         Id = "id",
@@ -667,7 +667,7 @@ impl crate::read_fields::ReadFields for CopilotPackageDetail {
 }
 
 #[cfg(feature = "copilot")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CopilotPackageDetail`] for a typed `$select`.
     pub enum CopilotPackageDetailField for CopilotPackageDetail {
         Id = "id",
@@ -744,7 +744,7 @@ impl crate::read_fields::ReadFields for CopilotReportRoot {
 }
 
 #[cfg(feature = "copilot")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CopilotReportRoot`] for a typed `$select`.
     pub enum CopilotReportRootField for CopilotReportRoot {
         Id = "id",
@@ -806,7 +806,7 @@ impl crate::read_fields::ReadFields for CopilotRoot {
 }
 
 #[cfg(feature = "copilot")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CopilotRoot`] for a typed `$select`.
     pub enum CopilotRootField for CopilotRoot {
         Admin = "admin",
@@ -1649,7 +1649,7 @@ impl crate::read_fields::ReadFields for SensitivityLabelInfo {
 }
 
 #[cfg(feature = "copilot")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessEntityType` enumeration.
     pub enum AccessEntityType {
         /// `user`
@@ -1662,7 +1662,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "copilot", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.packageStatus` enumeration.
     pub enum PackageStatus {
         /// `none`
@@ -1677,7 +1677,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "copilot", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.packageType` enumeration.
     pub enum PackageType {
         /// `microsoft`
@@ -1694,7 +1694,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "copilot")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.retrievalDataSource` enumeration.
     pub enum RetrievalDataSource {
         /// `sharePoint`
@@ -1709,7 +1709,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "copilot")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.retrievalEntityType` enumeration.
     pub enum RetrievalEntityType {
         /// `site`

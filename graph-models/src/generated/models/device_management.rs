@@ -1201,7 +1201,7 @@ impl crate::read_fields::ReadFields for AndroidCompliancePolicy {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AndroidCompliancePolicy`] for a typed `$select`.
     pub enum AndroidCompliancePolicyField for AndroidCompliancePolicy {
         Id = "id",
@@ -1337,7 +1337,7 @@ impl crate::read_fields::ReadFields for AndroidCustomConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AndroidCustomConfiguration`] for a typed `$select`.
     pub enum AndroidCustomConfigurationField for AndroidCustomConfiguration {
         Id = "id",
@@ -1670,7 +1670,7 @@ impl crate::read_fields::ReadFields for AndroidGeneralDeviceConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AndroidGeneralDeviceConfiguration`] for a typed `$select`.
     pub enum AndroidGeneralDeviceConfigurationField for AndroidGeneralDeviceConfiguration {
         Id = "id",
@@ -1877,7 +1877,7 @@ impl crate::read_fields::ReadFields for AndroidLobApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AndroidLobApp`] for a typed `$select`.
     pub enum AndroidLobAppField for AndroidLobApp {
         Id = "id",
@@ -2175,7 +2175,7 @@ impl crate::read_fields::ReadFields for AndroidManagedAppProtection {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AndroidManagedAppProtection`] for a typed `$select`.
     pub enum AndroidManagedAppProtectionField for AndroidManagedAppProtection {
         Id = "id",
@@ -2334,7 +2334,7 @@ impl crate::read_fields::ReadFields for AndroidManagedAppRegistration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AndroidManagedAppRegistration`] for a typed `$select`.
     pub enum AndroidManagedAppRegistrationField for AndroidManagedAppRegistration {
         Id = "id",
@@ -2477,7 +2477,7 @@ impl crate::read_fields::ReadFields for AndroidStoreApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AndroidStoreApp`] for a typed `$select`.
     pub enum AndroidStoreAppField for AndroidStoreApp {
         Id = "id",
@@ -2713,7 +2713,7 @@ impl crate::read_fields::ReadFields for AndroidWorkProfileCompliancePolicy {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AndroidWorkProfileCompliancePolicy`] for a typed `$select`.
     pub enum AndroidWorkProfileCompliancePolicyField for AndroidWorkProfileCompliancePolicy {
         Id = "id",
@@ -2848,7 +2848,7 @@ impl crate::read_fields::ReadFields for AndroidWorkProfileCustomConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AndroidWorkProfileCustomConfiguration`] for a typed `$select`.
     pub enum AndroidWorkProfileCustomConfigurationField for AndroidWorkProfileCustomConfiguration {
         Id = "id",
@@ -3162,7 +3162,7 @@ impl crate::read_fields::ReadFields for AndroidWorkProfileGeneralDeviceConfigura
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AndroidWorkProfileGeneralDeviceConfiguration`] for a typed `$select`.
     pub enum AndroidWorkProfileGeneralDeviceConfigurationField for AndroidWorkProfileGeneralDeviceConfiguration {
         Id = "id",
@@ -3305,7 +3305,7 @@ impl crate::read_fields::ReadFields for AppleDeviceFeaturesConfigurationBase {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AppleDeviceFeaturesConfigurationBase`] for a typed `$select`.
     pub enum AppleDeviceFeaturesConfigurationBaseField for AppleDeviceFeaturesConfigurationBase, AnyAppleDeviceFeaturesConfigurationBase {
         Id = "id",
@@ -3459,7 +3459,7 @@ impl crate::read_fields::ReadFields for ApplePushNotificationCertificate {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ApplePushNotificationCertificate`] for a typed `$select`.
     pub enum ApplePushNotificationCertificateField for ApplePushNotificationCertificate {
         Id = "id",
@@ -3535,7 +3535,7 @@ impl crate::read_fields::ReadFields for AppLogCollectionRequest {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AppLogCollectionRequest`] for a typed `$select`.
     pub enum AppLogCollectionRequestField for AppLogCollectionRequest {
         Id = "id",
@@ -3635,7 +3635,7 @@ impl crate::read_fields::ReadFields for AuditEvent {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuditEvent`] for a typed `$select`.
     pub enum AuditEventField for AuditEvent {
         Id = "id",
@@ -3742,7 +3742,7 @@ impl crate::read_fields::ReadFields for CloudPcAuditEvent {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CloudPcAuditEvent`] for a typed `$select`.
     pub enum CloudPcAuditEventField for CloudPcAuditEvent {
         Id = "id",
@@ -3853,7 +3853,7 @@ impl crate::read_fields::ReadFields for CloudPcDeviceImage {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CloudPcDeviceImage`] for a typed `$select`.
     pub enum CloudPcDeviceImageField for CloudPcDeviceImage {
         Id = "id",
@@ -3957,7 +3957,7 @@ impl crate::read_fields::ReadFields for CloudPcGalleryImage {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CloudPcGalleryImage`] for a typed `$select`.
     pub enum CloudPcGalleryImageField for CloudPcGalleryImage {
         Id = "id",
@@ -4096,7 +4096,7 @@ impl crate::read_fields::ReadFields for CloudPcOnPremisesConnection {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CloudPcOnPremisesConnection`] for a typed `$select`.
     pub enum CloudPcOnPremisesConnectionField for CloudPcOnPremisesConnection {
         Id = "id",
@@ -4236,7 +4236,7 @@ impl crate::read_fields::ReadFields for CloudPcProvisioningPolicy {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CloudPcProvisioningPolicy`] for a typed `$select`.
     pub enum CloudPcProvisioningPolicyField for CloudPcProvisioningPolicy {
         Id = "id",
@@ -4315,7 +4315,7 @@ impl crate::read_fields::ReadFields for CloudPcProvisioningPolicyAssignment {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CloudPcProvisioningPolicyAssignment`] for a typed `$select`.
     pub enum CloudPcProvisioningPolicyAssignmentField for CloudPcProvisioningPolicyAssignment {
         Id = "id",
@@ -4368,7 +4368,7 @@ impl crate::read_fields::ReadFields for CloudPcReport {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CloudPcReport`] for a typed `$select`.
     pub enum CloudPcReportField for CloudPcReport {
         Id = "id",
@@ -4436,7 +4436,7 @@ impl crate::read_fields::ReadFields for CloudPcServicePlan {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CloudPcServicePlan`] for a typed `$select`.
     pub enum CloudPcServicePlanField for CloudPcServicePlan {
         Id = "id",
@@ -4520,7 +4520,7 @@ impl crate::read_fields::ReadFields for CloudPcUserSetting {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CloudPcUserSetting`] for a typed `$select`.
     pub enum CloudPcUserSettingField for CloudPcUserSetting {
         Id = "id",
@@ -4587,7 +4587,7 @@ impl crate::read_fields::ReadFields for CloudPcUserSettingAssignment {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CloudPcUserSettingAssignment`] for a typed `$select`.
     pub enum CloudPcUserSettingAssignmentField for CloudPcUserSettingAssignment {
         Id = "id",
@@ -4685,7 +4685,7 @@ impl crate::read_fields::ReadFields for ComplianceManagementPartner {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ComplianceManagementPartner`] for a typed `$select`.
     pub enum ComplianceManagementPartnerField for ComplianceManagementPartner {
         Id = "id",
@@ -4971,7 +4971,7 @@ impl crate::read_fields::ReadFields for DefaultManagedAppProtection {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DefaultManagedAppProtection`] for a typed `$select`.
     pub enum DefaultManagedAppProtectionField for DefaultManagedAppProtection {
         Id = "id",
@@ -5100,7 +5100,7 @@ impl crate::read_fields::ReadFields for DetectedApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DetectedApp`] for a typed `$select`.
     pub enum DetectedAppField for DetectedApp {
         Id = "id",
@@ -5181,7 +5181,7 @@ impl crate::read_fields::ReadFields for DeviceAndAppManagementRoleAssignment {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceAndAppManagementRoleAssignment`] for a typed `$select`.
     pub enum DeviceAndAppManagementRoleAssignmentField for DeviceAndAppManagementRoleAssignment {
         Id = "id",
@@ -5264,7 +5264,7 @@ impl crate::read_fields::ReadFields for DeviceAndAppManagementRoleDefinition {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceAndAppManagementRoleDefinition`] for a typed `$select`.
     pub enum DeviceAndAppManagementRoleDefinitionField for DeviceAndAppManagementRoleDefinition {
         Id = "id",
@@ -5430,7 +5430,7 @@ impl crate::read_fields::ReadFields for DeviceAppManagement {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceAppManagement`] for a typed `$select`.
     pub enum DeviceAppManagementField for DeviceAppManagement {
         Id = "id",
@@ -5513,7 +5513,7 @@ impl crate::read_fields::ReadFields for DeviceCategory {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceCategory`] for a typed `$select`.
     pub enum DeviceCategoryField for DeviceCategory {
         Id = "id",
@@ -5587,7 +5587,7 @@ impl crate::read_fields::ReadFields for DeviceComplianceActionItem {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceComplianceActionItem`] for a typed `$select`.
     pub enum DeviceComplianceActionItemField for DeviceComplianceActionItem {
         Id = "id",
@@ -5671,7 +5671,7 @@ impl crate::read_fields::ReadFields for DeviceComplianceDeviceOverview {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceComplianceDeviceOverview`] for a typed `$select`.
     pub enum DeviceComplianceDeviceOverviewField for DeviceComplianceDeviceOverview {
         Id = "id",
@@ -5761,7 +5761,7 @@ impl crate::read_fields::ReadFields for DeviceComplianceDeviceStatus {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceComplianceDeviceStatus`] for a typed `$select`.
     pub enum DeviceComplianceDeviceStatusField for DeviceComplianceDeviceStatus {
         Id = "id",
@@ -5873,7 +5873,7 @@ impl crate::read_fields::ReadFields for DeviceCompliancePolicy {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceCompliancePolicy`] for a typed `$select`.
     pub enum DeviceCompliancePolicyField for DeviceCompliancePolicy, AnyDeviceCompliancePolicy {
         Id = "id",
@@ -6028,7 +6028,7 @@ impl crate::read_fields::ReadFields for DeviceCompliancePolicyAssignment {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceCompliancePolicyAssignment`] for a typed `$select`.
     pub enum DeviceCompliancePolicyAssignmentField for DeviceCompliancePolicyAssignment {
         Id = "id",
@@ -6117,7 +6117,7 @@ impl crate::read_fields::ReadFields for DeviceCompliancePolicyDeviceStateSummary
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceCompliancePolicyDeviceStateSummary`] for a typed `$select`.
     pub enum DeviceCompliancePolicyDeviceStateSummaryField for DeviceCompliancePolicyDeviceStateSummary {
         Id = "id",
@@ -6226,7 +6226,7 @@ impl crate::read_fields::ReadFields for DeviceCompliancePolicySettingStateSummar
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceCompliancePolicySettingStateSummary`] for a typed `$select`.
     pub enum DeviceCompliancePolicySettingStateSummaryField for DeviceCompliancePolicySettingStateSummary {
         Id = "id",
@@ -6313,7 +6313,7 @@ impl crate::read_fields::ReadFields for DeviceCompliancePolicyState {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceCompliancePolicyState`] for a typed `$select`.
     pub enum DeviceCompliancePolicyStateField for DeviceCompliancePolicyState {
         Id = "id",
@@ -6384,7 +6384,7 @@ impl crate::read_fields::ReadFields for DeviceComplianceScheduledActionForRule {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceComplianceScheduledActionForRule`] for a typed `$select`.
     pub enum DeviceComplianceScheduledActionForRuleField for DeviceComplianceScheduledActionForRule {
         Id = "id",
@@ -6485,7 +6485,7 @@ impl crate::read_fields::ReadFields for DeviceComplianceSettingState {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceComplianceSettingState`] for a typed `$select`.
     pub enum DeviceComplianceSettingStateField for DeviceComplianceSettingState {
         Id = "id",
@@ -6576,7 +6576,7 @@ impl crate::read_fields::ReadFields for DeviceComplianceUserOverview {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceComplianceUserOverview`] for a typed `$select`.
     pub enum DeviceComplianceUserOverviewField for DeviceComplianceUserOverview {
         Id = "id",
@@ -6656,7 +6656,7 @@ impl crate::read_fields::ReadFields for DeviceComplianceUserStatus {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceComplianceUserStatus`] for a typed `$select`.
     pub enum DeviceComplianceUserStatusField for DeviceComplianceUserStatus {
         Id = "id",
@@ -6759,7 +6759,7 @@ impl crate::read_fields::ReadFields for DeviceConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceConfiguration`] for a typed `$select`.
     pub enum DeviceConfigurationField for DeviceConfiguration, AnyDeviceConfiguration {
         Id = "id",
@@ -7018,7 +7018,7 @@ impl crate::read_fields::ReadFields for DeviceConfigurationAssignment {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceConfigurationAssignment`] for a typed `$select`.
     pub enum DeviceConfigurationAssignmentField for DeviceConfigurationAssignment {
         Id = "id",
@@ -7099,7 +7099,7 @@ impl crate::read_fields::ReadFields for DeviceConfigurationDeviceOverview {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceConfigurationDeviceOverview`] for a typed `$select`.
     pub enum DeviceConfigurationDeviceOverviewField for DeviceConfigurationDeviceOverview {
         Id = "id",
@@ -7186,7 +7186,7 @@ impl crate::read_fields::ReadFields for DeviceConfigurationDeviceStateSummary {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceConfigurationDeviceStateSummary`] for a typed `$select`.
     pub enum DeviceConfigurationDeviceStateSummaryField for DeviceConfigurationDeviceStateSummary {
         Id = "id",
@@ -7276,7 +7276,7 @@ impl crate::read_fields::ReadFields for DeviceConfigurationDeviceStatus {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceConfigurationDeviceStatus`] for a typed `$select`.
     pub enum DeviceConfigurationDeviceStatusField for DeviceConfigurationDeviceStatus {
         Id = "id",
@@ -7359,7 +7359,7 @@ impl crate::read_fields::ReadFields for DeviceConfigurationState {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceConfigurationState`] for a typed `$select`.
     pub enum DeviceConfigurationStateField for DeviceConfigurationState {
         Id = "id",
@@ -7445,7 +7445,7 @@ impl crate::read_fields::ReadFields for DeviceConfigurationUserOverview {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceConfigurationUserOverview`] for a typed `$select`.
     pub enum DeviceConfigurationUserOverviewField for DeviceConfigurationUserOverview {
         Id = "id",
@@ -7525,7 +7525,7 @@ impl crate::read_fields::ReadFields for DeviceConfigurationUserStatus {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceConfigurationUserStatus`] for a typed `$select`.
     pub enum DeviceConfigurationUserStatusField for DeviceConfigurationUserStatus {
         Id = "id",
@@ -7611,7 +7611,7 @@ impl crate::read_fields::ReadFields for DeviceEnrollmentConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceEnrollmentConfiguration`] for a typed `$select`.
     pub enum DeviceEnrollmentConfigurationField for DeviceEnrollmentConfiguration, AnyDeviceEnrollmentConfiguration {
         Id = "id",
@@ -7782,7 +7782,7 @@ impl crate::read_fields::ReadFields for DeviceEnrollmentLimitConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceEnrollmentLimitConfiguration`] for a typed `$select`.
     pub enum DeviceEnrollmentLimitConfigurationField for DeviceEnrollmentLimitConfiguration {
         Id = "id",
@@ -7896,7 +7896,7 @@ impl crate::read_fields::ReadFields for DeviceEnrollmentPlatformRestrictionsConf
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceEnrollmentPlatformRestrictionsConfiguration`] for a typed `$select`.
     pub enum DeviceEnrollmentPlatformRestrictionsConfigurationField for DeviceEnrollmentPlatformRestrictionsConfiguration {
         Id = "id",
@@ -8079,7 +8079,7 @@ impl crate::read_fields::ReadFields for DeviceEnrollmentWindowsHelloForBusinessC
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceEnrollmentWindowsHelloForBusinessConfiguration`] for a typed `$select`.
     pub enum DeviceEnrollmentWindowsHelloForBusinessConfigurationField for DeviceEnrollmentWindowsHelloForBusinessConfiguration {
         Id = "id",
@@ -8183,7 +8183,7 @@ impl crate::read_fields::ReadFields for DeviceInstallState {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceInstallState`] for a typed `$select`.
     pub enum DeviceInstallStateField for DeviceInstallState {
         Id = "id",
@@ -8286,7 +8286,7 @@ impl crate::read_fields::ReadFields for DeviceLogCollectionResponse {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceLogCollectionResponse`] for a typed `$select`.
     pub enum DeviceLogCollectionResponseField for DeviceLogCollectionResponse {
         Id = "id",
@@ -8660,7 +8660,7 @@ _ => return Ok(false),
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceManagement`] for a typed `$select`.
     pub enum DeviceManagementField for DeviceManagement {
         Id = "id",
@@ -8812,7 +8812,7 @@ impl crate::read_fields::ReadFields for DeviceManagementExchangeConnector {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceManagementExchangeConnector`] for a typed `$select`.
     pub enum DeviceManagementExchangeConnectorField for DeviceManagementExchangeConnector {
         Id = "id",
@@ -8918,7 +8918,7 @@ impl crate::read_fields::ReadFields for DeviceManagementExportJob {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceManagementExportJob`] for a typed `$select`.
     pub enum DeviceManagementExportJobField for DeviceManagementExportJob {
         Id = "id",
@@ -9026,7 +9026,7 @@ impl crate::read_fields::ReadFields for DeviceManagementPartner {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceManagementPartner`] for a typed `$select`.
     pub enum DeviceManagementPartnerField for DeviceManagementPartner {
         Id = "id",
@@ -9091,7 +9091,7 @@ impl crate::read_fields::ReadFields for DeviceManagementReports {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceManagementReports`] for a typed `$select`.
     pub enum DeviceManagementReportsField for DeviceManagementReports {
         Id = "id",
@@ -9152,7 +9152,7 @@ impl crate::read_fields::ReadFields for DeviceManagementTroubleshootingEvent {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceManagementTroubleshootingEvent`] for a typed `$select`.
     pub enum DeviceManagementTroubleshootingEventField for DeviceManagementTroubleshootingEvent, AnyDeviceManagementTroubleshootingEvent {
         Id = "id",
@@ -9282,7 +9282,7 @@ impl crate::read_fields::ReadFields for EBookInstallSummary {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EBookInstallSummary`] for a typed `$select`.
     pub enum EBookInstallSummaryField for EBookInstallSummary {
         Id = "id",
@@ -9406,7 +9406,7 @@ impl crate::read_fields::ReadFields for EditionUpgradeConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EditionUpgradeConfiguration`] for a typed `$select`.
     pub enum EditionUpgradeConfigurationField for EditionUpgradeConfiguration {
         Id = "id",
@@ -9477,7 +9477,7 @@ impl crate::read_fields::ReadFields for EnrollmentConfigurationAssignment {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EnrollmentConfigurationAssignment`] for a typed `$select`.
     pub enum EnrollmentConfigurationAssignmentField for EnrollmentConfigurationAssignment {
         Id = "id",
@@ -9575,7 +9575,7 @@ impl crate::read_fields::ReadFields for EnrollmentTroubleshootingEvent {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EnrollmentTroubleshootingEvent`] for a typed `$select`.
     pub enum EnrollmentTroubleshootingEventField for EnrollmentTroubleshootingEvent {
         Id = "id",
@@ -9665,7 +9665,7 @@ impl crate::read_fields::ReadFields for ImportedWindowsAutopilotDeviceIdentity {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ImportedWindowsAutopilotDeviceIdentity`] for a typed `$select`.
     pub enum ImportedWindowsAutopilotDeviceIdentityField for ImportedWindowsAutopilotDeviceIdentity {
         Id = "id",
@@ -9770,7 +9770,7 @@ impl crate::read_fields::ReadFields for IosCertificateProfile {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IosCertificateProfile`] for a typed `$select`.
     pub enum IosCertificateProfileField for IosCertificateProfile {
         Id = "id",
@@ -9957,7 +9957,7 @@ impl crate::read_fields::ReadFields for IosCompliancePolicy {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IosCompliancePolicy`] for a typed `$select`.
     pub enum IosCompliancePolicyField for IosCompliancePolicy {
         Id = "id",
@@ -10094,7 +10094,7 @@ impl crate::read_fields::ReadFields for IosCustomConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IosCustomConfiguration`] for a typed `$select`.
     pub enum IosCustomConfigurationField for IosCustomConfiguration {
         Id = "id",
@@ -10228,7 +10228,7 @@ impl crate::read_fields::ReadFields for IosDeviceFeaturesConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IosDeviceFeaturesConfiguration`] for a typed `$select`.
     pub enum IosDeviceFeaturesConfigurationField for IosDeviceFeaturesConfiguration {
         Id = "id",
@@ -11066,7 +11066,7 @@ impl crate::read_fields::ReadFields for IosGeneralDeviceConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IosGeneralDeviceConfiguration`] for a typed `$select`.
     pub enum IosGeneralDeviceConfigurationField for IosGeneralDeviceConfiguration {
         Id = "id",
@@ -11331,7 +11331,7 @@ impl crate::read_fields::ReadFields for IosiPadOSWebClip {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IosiPadOSWebClip`] for a typed `$select`.
     pub enum IosiPadOSWebClipField for IosiPadOSWebClip {
         Id = "id",
@@ -11504,7 +11504,7 @@ impl crate::read_fields::ReadFields for IosLobApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IosLobApp`] for a typed `$select`.
     pub enum IosLobAppField for IosLobApp {
         Id = "id",
@@ -11783,7 +11783,7 @@ impl crate::read_fields::ReadFields for IosManagedAppProtection {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IosManagedAppProtection`] for a typed `$select`.
     pub enum IosManagedAppProtectionField for IosManagedAppProtection {
         Id = "id",
@@ -11939,7 +11939,7 @@ impl crate::read_fields::ReadFields for IosManagedAppRegistration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IosManagedAppRegistration`] for a typed `$select`.
     pub enum IosManagedAppRegistrationField for IosManagedAppRegistration {
         Id = "id",
@@ -12063,7 +12063,7 @@ impl crate::read_fields::ReadFields for IosMobileAppConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IosMobileAppConfiguration`] for a typed `$select`.
     pub enum IosMobileAppConfigurationField for IosMobileAppConfiguration {
         Id = "id",
@@ -12208,7 +12208,7 @@ impl crate::read_fields::ReadFields for IosStoreApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IosStoreApp`] for a typed `$select`.
     pub enum IosStoreAppField for IosStoreApp {
         Id = "id",
@@ -12342,7 +12342,7 @@ impl crate::read_fields::ReadFields for IosUpdateConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IosUpdateConfiguration`] for a typed `$select`.
     pub enum IosUpdateConfigurationField for IosUpdateConfiguration {
         Id = "id",
@@ -12460,7 +12460,7 @@ impl crate::read_fields::ReadFields for IosUpdateDeviceStatus {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IosUpdateDeviceStatus`] for a typed `$select`.
     pub enum IosUpdateDeviceStatusField for IosUpdateDeviceStatus {
         Id = "id",
@@ -12626,7 +12626,7 @@ impl crate::read_fields::ReadFields for IosVppApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IosVppApp`] for a typed `$select`.
     pub enum IosVppAppField for IosVppApp {
         Id = "id",
@@ -12787,7 +12787,7 @@ impl crate::read_fields::ReadFields for IosVppEBook {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IosVppEBook`] for a typed `$select`.
     pub enum IosVppEBookField for IosVppEBook {
         Id = "id",
@@ -12869,7 +12869,7 @@ impl crate::read_fields::ReadFields for IosVppEBookAssignment {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IosVppEBookAssignment`] for a typed `$select`.
     pub enum IosVppEBookAssignmentField for IosVppEBookAssignment {
         Id = "id",
@@ -12944,7 +12944,7 @@ impl crate::read_fields::ReadFields for LocalizedNotificationMessage {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`LocalizedNotificationMessage`] for a typed `$select`.
     pub enum LocalizedNotificationMessageField for LocalizedNotificationMessage {
         Id = "id",
@@ -13135,7 +13135,7 @@ impl crate::read_fields::ReadFields for MacOSCompliancePolicy {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MacOSCompliancePolicy`] for a typed `$select`.
     pub enum MacOSCompliancePolicyField for MacOSCompliancePolicy {
         Id = "id",
@@ -13275,7 +13275,7 @@ impl crate::read_fields::ReadFields for MacOSCustomConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MacOSCustomConfiguration`] for a typed `$select`.
     pub enum MacOSCustomConfigurationField for MacOSCustomConfiguration {
         Id = "id",
@@ -13387,7 +13387,7 @@ impl crate::read_fields::ReadFields for MacOSDeviceFeaturesConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MacOSDeviceFeaturesConfiguration`] for a typed `$select`.
     pub enum MacOSDeviceFeaturesConfigurationField for MacOSDeviceFeaturesConfiguration {
         Id = "id",
@@ -13550,7 +13550,7 @@ impl crate::read_fields::ReadFields for MacOSDmgApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MacOSDmgApp`] for a typed `$select`.
     pub enum MacOSDmgAppField for MacOSDmgApp {
         Id = "id",
@@ -13732,7 +13732,7 @@ impl crate::read_fields::ReadFields for MacOSGeneralDeviceConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MacOSGeneralDeviceConfiguration`] for a typed `$select`.
     pub enum MacOSGeneralDeviceConfigurationField for MacOSGeneralDeviceConfiguration {
         Id = "id",
@@ -13934,7 +13934,7 @@ impl crate::read_fields::ReadFields for MacOSLobApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MacOSLobApp`] for a typed `$select`.
     pub enum MacOSLobAppField for MacOSLobApp {
         Id = "id",
@@ -14075,7 +14075,7 @@ impl crate::read_fields::ReadFields for MacOSMicrosoftDefenderApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MacOSMicrosoftDefenderApp`] for a typed `$select`.
     pub enum MacOSMicrosoftDefenderAppField for MacOSMicrosoftDefenderApp {
         Id = "id",
@@ -14208,7 +14208,7 @@ impl crate::read_fields::ReadFields for MacOSMicrosoftEdgeApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MacOSMicrosoftEdgeApp`] for a typed `$select`.
     pub enum MacOSMicrosoftEdgeAppField for MacOSMicrosoftEdgeApp {
         Id = "id",
@@ -14337,7 +14337,7 @@ impl crate::read_fields::ReadFields for MacOSOfficeSuiteApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MacOSOfficeSuiteApp`] for a typed `$select`.
     pub enum MacOSOfficeSuiteAppField for MacOSOfficeSuiteApp {
         Id = "id",
@@ -14428,7 +14428,7 @@ impl crate::read_fields::ReadFields for MalwareStateForWindowsDevice {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MalwareStateForWindowsDevice`] for a typed `$select`.
     pub enum MalwareStateForWindowsDeviceField for MalwareStateForWindowsDevice {
         Id = "id",
@@ -14590,7 +14590,7 @@ impl crate::read_fields::ReadFields for ManagedAndroidLobApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedAndroidLobApp`] for a typed `$select`.
     pub enum ManagedAndroidLobAppField for ManagedAndroidLobApp {
         Id = "id",
@@ -14752,7 +14752,7 @@ impl crate::read_fields::ReadFields for ManagedAndroidStoreApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedAndroidStoreApp`] for a typed `$select`.
     pub enum ManagedAndroidStoreAppField for ManagedAndroidStoreApp {
         Id = "id",
@@ -14894,7 +14894,7 @@ impl crate::read_fields::ReadFields for ManagedApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedApp`] for a typed `$select`.
     pub enum ManagedAppField for ManagedApp, AnyManagedApp {
         Id = "id",
@@ -15061,7 +15061,7 @@ impl crate::read_fields::ReadFields for ManagedAppConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedAppConfiguration`] for a typed `$select`.
     pub enum ManagedAppConfigurationField for ManagedAppConfiguration, AnyManagedAppConfiguration {
         Id = "id",
@@ -15187,7 +15187,7 @@ impl crate::read_fields::ReadFields for ManagedAppOperation {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedAppOperation`] for a typed `$select`.
     pub enum ManagedAppOperationField for ManagedAppOperation {
         Id = "id",
@@ -15263,7 +15263,7 @@ impl crate::read_fields::ReadFields for ManagedAppPolicy {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedAppPolicy`] for a typed `$select`.
     pub enum ManagedAppPolicyField for ManagedAppPolicy, AnyManagedAppPolicy {
         Id = "id",
@@ -15443,7 +15443,7 @@ impl crate::read_fields::ReadFields for ManagedAppPolicyDeploymentSummary {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedAppPolicyDeploymentSummary`] for a typed `$select`.
     pub enum ManagedAppPolicyDeploymentSummaryField for ManagedAppPolicyDeploymentSummary {
         Id = "id",
@@ -15663,7 +15663,7 @@ impl crate::read_fields::ReadFields for ManagedAppProtection {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedAppProtection`] for a typed `$select`.
     pub enum ManagedAppProtectionField for ManagedAppProtection, AnyManagedAppProtection {
         Id = "id",
@@ -15877,7 +15877,7 @@ impl crate::read_fields::ReadFields for ManagedAppRegistration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedAppRegistration`] for a typed `$select`.
     pub enum ManagedAppRegistrationField for ManagedAppRegistration, AnyManagedAppRegistration {
         Id = "id",
@@ -16009,7 +16009,7 @@ impl crate::read_fields::ReadFields for ManagedAppStatus {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedAppStatus`] for a typed `$select`.
     pub enum ManagedAppStatusField for ManagedAppStatus, AnyManagedAppStatus {
         Id = "id",
@@ -16127,7 +16127,7 @@ impl crate::read_fields::ReadFields for ManagedAppStatusRaw {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedAppStatusRaw`] for a typed `$select`.
     pub enum ManagedAppStatusRawField for ManagedAppStatusRaw {
         Id = "id",
@@ -16499,7 +16499,7 @@ impl crate::read_fields::ReadFields for ManagedDevice {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedDevice`] for a typed `$select`.
     pub enum ManagedDeviceField for ManagedDevice {
         Id = "id",
@@ -16660,7 +16660,7 @@ impl crate::read_fields::ReadFields for ManagedDeviceMobileAppConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedDeviceMobileAppConfiguration`] for a typed `$select`.
     pub enum ManagedDeviceMobileAppConfigurationField for ManagedDeviceMobileAppConfiguration, AnyManagedDeviceMobileAppConfiguration {
         Id = "id",
@@ -16779,7 +16779,7 @@ impl crate::read_fields::ReadFields for ManagedDeviceMobileAppConfigurationAssig
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedDeviceMobileAppConfigurationAssignment`] for a typed `$select`.
     pub enum ManagedDeviceMobileAppConfigurationAssignmentField for ManagedDeviceMobileAppConfigurationAssignment {
         Id = "id",
@@ -16864,7 +16864,7 @@ impl crate::read_fields::ReadFields for ManagedDeviceMobileAppConfigurationDevic
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedDeviceMobileAppConfigurationDeviceStatus`] for a typed `$select`.
     pub enum ManagedDeviceMobileAppConfigurationDeviceStatusField for ManagedDeviceMobileAppConfigurationDeviceStatus {
         Id = "id",
@@ -16952,7 +16952,7 @@ impl crate::read_fields::ReadFields for ManagedDeviceMobileAppConfigurationDevic
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedDeviceMobileAppConfigurationDeviceSummary`] for a typed `$select`.
     pub enum ManagedDeviceMobileAppConfigurationDeviceSummaryField for ManagedDeviceMobileAppConfigurationDeviceSummary {
         Id = "id",
@@ -17033,7 +17033,7 @@ impl crate::read_fields::ReadFields for ManagedDeviceMobileAppConfigurationUserS
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedDeviceMobileAppConfigurationUserStatus`] for a typed `$select`.
     pub enum ManagedDeviceMobileAppConfigurationUserStatusField for ManagedDeviceMobileAppConfigurationUserStatus {
         Id = "id",
@@ -17119,7 +17119,7 @@ impl crate::read_fields::ReadFields for ManagedDeviceMobileAppConfigurationUserS
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedDeviceMobileAppConfigurationUserSummary`] for a typed `$select`.
     pub enum ManagedDeviceMobileAppConfigurationUserSummaryField for ManagedDeviceMobileAppConfigurationUserSummary {
         Id = "id",
@@ -17230,7 +17230,7 @@ impl crate::read_fields::ReadFields for ManagedEBook {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedEBook`] for a typed `$select`.
     pub enum ManagedEBookField for ManagedEBook, AnyManagedEBook {
         Id = "id",
@@ -17356,7 +17356,7 @@ impl crate::read_fields::ReadFields for ManagedEBookAssignment {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedEBookAssignment`] for a typed `$select`.
     pub enum ManagedEBookAssignmentField for ManagedEBookAssignment, AnyManagedEBookAssignment {
         Id = "id",
@@ -17574,7 +17574,7 @@ impl crate::read_fields::ReadFields for ManagedIOSLobApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedIOSLobApp`] for a typed `$select`.
     pub enum ManagedIOSLobAppField for ManagedIOSLobApp {
         Id = "id",
@@ -17742,7 +17742,7 @@ impl crate::read_fields::ReadFields for ManagedIOSStoreApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedIOSStoreApp`] for a typed `$select`.
     pub enum ManagedIOSStoreAppField for ManagedIOSStoreApp {
         Id = "id",
@@ -17823,7 +17823,7 @@ impl crate::read_fields::ReadFields for ManagedMobileApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedMobileApp`] for a typed `$select`.
     pub enum ManagedMobileAppField for ManagedMobileApp {
         Id = "id",
@@ -17962,7 +17962,7 @@ impl crate::read_fields::ReadFields for ManagedMobileLobApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedMobileLobApp`] for a typed `$select`.
     pub enum ManagedMobileLobAppField for ManagedMobileLobApp, AnyManagedMobileLobApp {
         Id = "id",
@@ -18277,7 +18277,7 @@ impl crate::read_fields::ReadFields for MdmWindowsInformationProtectionPolicy {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MdmWindowsInformationProtectionPolicy`] for a typed `$select`.
     pub enum MdmWindowsInformationProtectionPolicyField for MdmWindowsInformationProtectionPolicy {
         Id = "id",
@@ -18440,7 +18440,7 @@ impl crate::read_fields::ReadFields for MicrosoftStoreForBusinessApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MicrosoftStoreForBusinessApp`] for a typed `$select`.
     pub enum MicrosoftStoreForBusinessAppField for MicrosoftStoreForBusinessApp {
         Id = "id",
@@ -18573,7 +18573,7 @@ impl crate::read_fields::ReadFields for MobileApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MobileApp`] for a typed `$select`.
     pub enum MobileAppField for MobileApp, AnyMobileApp {
         Id = "id",
@@ -18828,7 +18828,7 @@ impl crate::read_fields::ReadFields for MobileAppAssignment {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MobileAppAssignment`] for a typed `$select`.
     pub enum MobileAppAssignmentField for MobileAppAssignment {
         Id = "id",
@@ -18891,7 +18891,7 @@ impl crate::read_fields::ReadFields for MobileAppCategory {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MobileAppCategory`] for a typed `$select`.
     pub enum MobileAppCategoryField for MobileAppCategory {
         Id = "id",
@@ -18954,7 +18954,7 @@ impl crate::read_fields::ReadFields for MobileAppContent {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MobileAppContent`] for a typed `$select`.
     pub enum MobileAppContentField for MobileAppContent {
         Id = "id",
@@ -19055,7 +19055,7 @@ impl crate::read_fields::ReadFields for MobileAppContentFile {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MobileAppContentFile`] for a typed `$select`.
     pub enum MobileAppContentFileField for MobileAppContentFile {
         Id = "id",
@@ -19153,7 +19153,7 @@ impl crate::read_fields::ReadFields for MobileAppRelationship {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MobileAppRelationship`] for a typed `$select`.
     pub enum MobileAppRelationshipField for MobileAppRelationship {
         Id = "id",
@@ -19217,7 +19217,7 @@ impl crate::read_fields::ReadFields for MobileAppTroubleshootingEvent {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MobileAppTroubleshootingEvent`] for a typed `$select`.
     pub enum MobileAppTroubleshootingEventField for MobileAppTroubleshootingEvent {
         Id = "id",
@@ -19270,7 +19270,7 @@ impl crate::read_fields::ReadFields for MobileContainedApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MobileContainedApp`] for a typed `$select`.
     pub enum MobileContainedAppField for MobileContainedApp, AnyMobileContainedApp {
         Id = "id",
@@ -19451,7 +19451,7 @@ impl crate::read_fields::ReadFields for MobileLobApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MobileLobApp`] for a typed `$select`.
     pub enum MobileLobAppField for MobileLobApp, AnyMobileLobApp {
         Id = "id",
@@ -19724,7 +19724,7 @@ impl crate::read_fields::ReadFields for MobileThreatDefenseConnector {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MobileThreatDefenseConnector`] for a typed `$select`.
     pub enum MobileThreatDefenseConnectorField for MobileThreatDefenseConnector {
         Id = "id",
@@ -19826,7 +19826,7 @@ impl crate::read_fields::ReadFields for NotificationMessageTemplate {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`NotificationMessageTemplate`] for a typed `$select`.
     pub enum NotificationMessageTemplateField for NotificationMessageTemplate {
         Id = "id",
@@ -19903,7 +19903,7 @@ impl crate::read_fields::ReadFields for OnPremisesConditionalAccessSettings {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnPremisesConditionalAccessSettings`] for a typed `$select`.
     pub enum OnPremisesConditionalAccessSettingsField for OnPremisesConditionalAccessSettings {
         Id = "id",
@@ -19978,7 +19978,7 @@ impl crate::read_fields::ReadFields for RemoteAssistancePartner {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RemoteAssistancePartner`] for a typed `$select`.
     pub enum RemoteAssistancePartnerField for RemoteAssistancePartner {
         Id = "id",
@@ -20049,7 +20049,7 @@ impl crate::read_fields::ReadFields for ResourceOperation {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ResourceOperation`] for a typed `$select`.
     pub enum ResourceOperationField for ResourceOperation {
         Id = "id",
@@ -20122,7 +20122,7 @@ impl crate::read_fields::ReadFields for RoleAssignment {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RoleAssignment`] for a typed `$select`.
     pub enum RoleAssignmentField for RoleAssignment, AnyRoleAssignment {
         Id = "id",
@@ -20256,7 +20256,7 @@ impl crate::read_fields::ReadFields for RoleDefinition {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RoleDefinition`] for a typed `$select`.
     pub enum RoleDefinitionField for RoleDefinition, AnyRoleDefinition {
         Id = "id",
@@ -20401,7 +20401,7 @@ impl crate::read_fields::ReadFields for SettingStateDeviceSummary {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SettingStateDeviceSummary`] for a typed `$select`.
     pub enum SettingStateDeviceSummaryField for SettingStateDeviceSummary {
         Id = "id",
@@ -20565,7 +20565,7 @@ impl crate::read_fields::ReadFields for SharedPCConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharedPCConfiguration`] for a typed `$select`.
     pub enum SharedPCConfigurationField for SharedPCConfiguration {
         Id = "id",
@@ -20686,7 +20686,7 @@ impl crate::read_fields::ReadFields for TargetedManagedAppConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TargetedManagedAppConfiguration`] for a typed `$select`.
     pub enum TargetedManagedAppConfigurationField for TargetedManagedAppConfiguration {
         Id = "id",
@@ -20753,7 +20753,7 @@ impl crate::read_fields::ReadFields for TargetedManagedAppPolicyAssignment {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TargetedManagedAppPolicyAssignment`] for a typed `$select`.
     pub enum TargetedManagedAppPolicyAssignmentField for TargetedManagedAppPolicyAssignment {
         Id = "id",
@@ -20977,7 +20977,7 @@ impl crate::read_fields::ReadFields for TargetedManagedAppProtection {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TargetedManagedAppProtection`] for a typed `$select`.
     pub enum TargetedManagedAppProtectionField for TargetedManagedAppProtection, AnyTargetedManagedAppProtection {
         Id = "id",
@@ -21169,7 +21169,7 @@ impl crate::read_fields::ReadFields for TermsAndConditions {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TermsAndConditions`] for a typed `$select`.
     pub enum TermsAndConditionsField for TermsAndConditions {
         Id = "id",
@@ -21253,7 +21253,7 @@ impl crate::read_fields::ReadFields for TermsAndConditionsAcceptanceStatus {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TermsAndConditionsAcceptanceStatus`] for a typed `$select`.
     pub enum TermsAndConditionsAcceptanceStatusField for TermsAndConditionsAcceptanceStatus {
         Id = "id",
@@ -21316,7 +21316,7 @@ impl crate::read_fields::ReadFields for TermsAndConditionsAssignment {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TermsAndConditionsAssignment`] for a typed `$select`.
     pub enum TermsAndConditionsAssignmentField for TermsAndConditionsAssignment {
         Id = "id",
@@ -21408,7 +21408,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsAppHealthApplicat
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsAppHealthApplicationPerformance`] for a typed `$select`.
     pub enum UserExperienceAnalyticsAppHealthApplicationPerformanceField for UserExperienceAnalyticsAppHealthApplicationPerformance {
         Id = "id",
@@ -21506,7 +21506,7 @@ impl crate::read_fields::ReadFields
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetails`] for a typed `$select`.
     pub enum UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetailsField for UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDetails {
         Id = "id",
@@ -21603,7 +21603,7 @@ impl crate::read_fields::ReadFields
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceId`] for a typed `$select`.
     pub enum UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceIdField for UserExperienceAnalyticsAppHealthAppPerformanceByAppVersionDeviceId {
         Id = "id",
@@ -21702,7 +21702,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsAppHealthAppPerfo
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsAppHealthAppPerformanceByOSVersion`] for a typed `$select`.
     pub enum UserExperienceAnalyticsAppHealthAppPerformanceByOSVersionField for UserExperienceAnalyticsAppHealthAppPerformanceByOSVersion {
         Id = "id",
@@ -21790,7 +21790,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsAppHealthDeviceMo
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsAppHealthDeviceModelPerformance`] for a typed `$select`.
     pub enum UserExperienceAnalyticsAppHealthDeviceModelPerformanceField for UserExperienceAnalyticsAppHealthDeviceModelPerformance {
         Id = "id",
@@ -21894,7 +21894,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsAppHealthDevicePe
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsAppHealthDevicePerformance`] for a typed `$select`.
     pub enum UserExperienceAnalyticsAppHealthDevicePerformanceField for UserExperienceAnalyticsAppHealthDevicePerformance {
         Id = "id",
@@ -21986,7 +21986,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsAppHealthDevicePe
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsAppHealthDevicePerformanceDetails`] for a typed `$select`.
     pub enum UserExperienceAnalyticsAppHealthDevicePerformanceDetailsField for UserExperienceAnalyticsAppHealthDevicePerformanceDetails {
         Id = "id",
@@ -22068,7 +22068,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsAppHealthOSVersio
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsAppHealthOSVersionPerformance`] for a typed `$select`.
     pub enum UserExperienceAnalyticsAppHealthOSVersionPerformanceField for UserExperienceAnalyticsAppHealthOSVersionPerformance {
         Id = "id",
@@ -22170,7 +22170,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsBaseline {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsBaseline`] for a typed `$select`.
     pub enum UserExperienceAnalyticsBaselineField for UserExperienceAnalyticsBaseline {
         Id = "id",
@@ -22240,7 +22240,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsCategory {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsCategory`] for a typed `$select`.
     pub enum UserExperienceAnalyticsCategoryField for UserExperienceAnalyticsCategory {
         Id = "id",
@@ -22378,7 +22378,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsDevicePerformance
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsDevicePerformance`] for a typed `$select`.
     pub enum UserExperienceAnalyticsDevicePerformanceField for UserExperienceAnalyticsDevicePerformance {
         Id = "id",
@@ -22486,7 +22486,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsDeviceScores {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsDeviceScores`] for a typed `$select`.
     pub enum UserExperienceAnalyticsDeviceScoresField for UserExperienceAnalyticsDeviceScores {
         Id = "id",
@@ -22614,7 +22614,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsDeviceStartupHist
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsDeviceStartupHistory`] for a typed `$select`.
     pub enum UserExperienceAnalyticsDeviceStartupHistoryField for UserExperienceAnalyticsDeviceStartupHistory {
         Id = "id",
@@ -22702,7 +22702,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsDeviceStartupProc
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsDeviceStartupProcess`] for a typed `$select`.
     pub enum UserExperienceAnalyticsDeviceStartupProcessField for UserExperienceAnalyticsDeviceStartupProcess {
         Id = "id",
@@ -22784,7 +22784,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsDeviceStartupProc
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsDeviceStartupProcessPerformance`] for a typed `$select`.
     pub enum UserExperienceAnalyticsDeviceStartupProcessPerformanceField for UserExperienceAnalyticsDeviceStartupProcessPerformance {
         Id = "id",
@@ -22850,7 +22850,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsMetric {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsMetric`] for a typed `$select`.
     pub enum UserExperienceAnalyticsMetricField for UserExperienceAnalyticsMetric {
         Id = "id",
@@ -22916,7 +22916,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsMetricHistory {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsMetricHistory`] for a typed `$select`.
     pub enum UserExperienceAnalyticsMetricHistoryField for UserExperienceAnalyticsMetricHistory {
         Id = "id",
@@ -23007,7 +23007,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsModelScores {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsModelScores`] for a typed `$select`.
     pub enum UserExperienceAnalyticsModelScoresField for UserExperienceAnalyticsModelScores {
         Id = "id",
@@ -23072,7 +23072,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsOverview {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsOverview`] for a typed `$select`.
     pub enum UserExperienceAnalyticsOverviewField for UserExperienceAnalyticsOverview {
         Id = "id",
@@ -23129,7 +23129,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsScoreHistory {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsScoreHistory`] for a typed `$select`.
     pub enum UserExperienceAnalyticsScoreHistoryField for UserExperienceAnalyticsScoreHistory {
         Id = "id",
@@ -23326,7 +23326,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsWorkFromAnywhereD
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsWorkFromAnywhereDevice`] for a typed `$select`.
     pub enum UserExperienceAnalyticsWorkFromAnywhereDeviceField for UserExperienceAnalyticsWorkFromAnywhereDevice {
         Id = "id",
@@ -23475,7 +23475,7 @@ impl crate::read_fields::ReadFields
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetric`] for a typed `$select`.
     pub enum UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetricField for UserExperienceAnalyticsWorkFromAnywhereHardwareReadinessMetric {
         Id = "id",
@@ -23543,7 +23543,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsWorkFromAnywhereM
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsWorkFromAnywhereMetric`] for a typed `$select`.
     pub enum UserExperienceAnalyticsWorkFromAnywhereMetricField for UserExperienceAnalyticsWorkFromAnywhereMetric {
         Id = "id",
@@ -23633,7 +23633,7 @@ impl crate::read_fields::ReadFields for UserExperienceAnalyticsWorkFromAnywhereM
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserExperienceAnalyticsWorkFromAnywhereModelPerformance`] for a typed `$select`.
     pub enum UserExperienceAnalyticsWorkFromAnywhereModelPerformanceField for UserExperienceAnalyticsWorkFromAnywhereModelPerformance {
         Id = "id",
@@ -23714,7 +23714,7 @@ impl crate::read_fields::ReadFields for UserInstallStateSummary {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserInstallStateSummary`] for a typed `$select`.
     pub enum UserInstallStateSummaryField for UserInstallStateSummary {
         Id = "id",
@@ -23809,7 +23809,7 @@ impl crate::read_fields::ReadFields for VirtualEndpoint {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VirtualEndpoint`] for a typed `$select`.
     pub enum VirtualEndpointField for VirtualEndpoint {
         Id = "id",
@@ -23924,7 +23924,7 @@ impl crate::read_fields::ReadFields for VppToken {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VppToken`] for a typed `$select`.
     pub enum VppTokenField for VppToken {
         Id = "id",
@@ -24056,7 +24056,7 @@ impl crate::read_fields::ReadFields for WebApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WebApp`] for a typed `$select`.
     pub enum WebAppField for WebApp {
         Id = "id",
@@ -24268,7 +24268,7 @@ impl crate::read_fields::ReadFields for Win32LobApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Win32LobApp`] for a typed `$select`.
     pub enum Win32LobAppField for Win32LobApp {
         Id = "id",
@@ -24496,7 +24496,7 @@ impl crate::read_fields::ReadFields for Windows10CompliancePolicy {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Windows10CompliancePolicy`] for a typed `$select`.
     pub enum Windows10CompliancePolicyField for Windows10CompliancePolicy {
         Id = "id",
@@ -24630,7 +24630,7 @@ impl crate::read_fields::ReadFields for Windows10CustomConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Windows10CustomConfiguration`] for a typed `$select`.
     pub enum Windows10CustomConfigurationField for Windows10CustomConfiguration {
         Id = "id",
@@ -24987,7 +24987,7 @@ impl crate::read_fields::ReadFields for Windows10EndpointProtectionConfiguration
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Windows10EndpointProtectionConfiguration`] for a typed `$select`.
     pub enum Windows10EndpointProtectionConfigurationField for Windows10EndpointProtectionConfiguration {
         Id = "id",
@@ -25121,7 +25121,7 @@ impl crate::read_fields::ReadFields for Windows10EnrollmentCompletionPageConfigu
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Windows10EnrollmentCompletionPageConfiguration`] for a typed `$select`.
     pub enum Windows10EnrollmentCompletionPageConfigurationField for Windows10EnrollmentCompletionPageConfiguration {
         Id = "id",
@@ -25232,7 +25232,7 @@ impl crate::read_fields::ReadFields for Windows10EnterpriseModernAppManagementCo
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Windows10EnterpriseModernAppManagementConfiguration`] for a typed `$select`.
     pub enum Windows10EnterpriseModernAppManagementConfigurationField for Windows10EnterpriseModernAppManagementConfiguration {
         Id = "id",
@@ -26493,7 +26493,7 @@ impl crate::read_fields::ReadFields for Windows10GeneralConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Windows10GeneralConfiguration`] for a typed `$select`.
     pub enum Windows10GeneralConfigurationField for Windows10GeneralConfiguration {
         Id = "id",
@@ -26886,7 +26886,7 @@ impl crate::read_fields::ReadFields for Windows10MobileCompliancePolicy {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Windows10MobileCompliancePolicy`] for a typed `$select`.
     pub enum Windows10MobileCompliancePolicyField for Windows10MobileCompliancePolicy {
         Id = "id",
@@ -27035,7 +27035,7 @@ impl crate::read_fields::ReadFields for Windows10SecureAssessmentConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Windows10SecureAssessmentConfiguration`] for a typed `$select`.
     pub enum Windows10SecureAssessmentConfigurationField for Windows10SecureAssessmentConfiguration {
         Id = "id",
@@ -27267,7 +27267,7 @@ impl crate::read_fields::ReadFields for Windows10TeamGeneralConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Windows10TeamGeneralConfiguration`] for a typed `$select`.
     pub enum Windows10TeamGeneralConfigurationField for Windows10TeamGeneralConfiguration {
         Id = "id",
@@ -27452,7 +27452,7 @@ impl crate::read_fields::ReadFields for Windows81CompliancePolicy {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Windows81CompliancePolicy`] for a typed `$select`.
     pub enum Windows81CompliancePolicyField for Windows81CompliancePolicy {
         Id = "id",
@@ -27753,7 +27753,7 @@ impl crate::read_fields::ReadFields for Windows81GeneralConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Windows81GeneralConfiguration`] for a typed `$select`.
     pub enum Windows81GeneralConfigurationField for Windows81GeneralConfiguration {
         Id = "id",
@@ -27962,7 +27962,7 @@ impl crate::read_fields::ReadFields for WindowsAppX {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsAppX`] for a typed `$select`.
     pub enum WindowsAppXField for WindowsAppX {
         Id = "id",
@@ -28107,7 +28107,7 @@ impl crate::read_fields::ReadFields for WindowsAutopilotDeviceIdentity {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsAutopilotDeviceIdentity`] for a typed `$select`.
     pub enum WindowsAutopilotDeviceIdentityField for WindowsAutopilotDeviceIdentity {
         Id = "id",
@@ -28232,7 +28232,7 @@ impl crate::read_fields::ReadFields for WindowsDefenderAdvancedThreatProtectionC
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsDefenderAdvancedThreatProtectionConfiguration`] for a typed `$select`.
     pub enum WindowsDefenderAdvancedThreatProtectionConfigurationField for WindowsDefenderAdvancedThreatProtectionConfiguration {
         Id = "id",
@@ -28337,7 +28337,7 @@ impl crate::read_fields::ReadFields for WindowsDeviceMalwareState {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsDeviceMalwareState`] for a typed `$select`.
     pub enum WindowsDeviceMalwareStateField for WindowsDeviceMalwareState {
         Id = "id",
@@ -28584,7 +28584,7 @@ impl crate::read_fields::ReadFields for WindowsInformationProtection {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsInformationProtection`] for a typed `$select`.
     pub enum WindowsInformationProtectionField for WindowsInformationProtection, AnyWindowsInformationProtection {
         Id = "id",
@@ -28735,7 +28735,7 @@ impl crate::read_fields::ReadFields for WindowsInformationProtectionAppLearningS
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsInformationProtectionAppLearningSummary`] for a typed `$select`.
     pub enum WindowsInformationProtectionAppLearningSummaryField for WindowsInformationProtectionAppLearningSummary {
         Id = "id",
@@ -28806,7 +28806,7 @@ impl crate::read_fields::ReadFields for WindowsInformationProtectionAppLockerFil
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsInformationProtectionAppLockerFile`] for a typed `$select`.
     pub enum WindowsInformationProtectionAppLockerFileField for WindowsInformationProtectionAppLockerFile {
         Id = "id",
@@ -28870,7 +28870,7 @@ impl crate::read_fields::ReadFields for WindowsInformationProtectionNetworkLearn
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsInformationProtectionNetworkLearningSummary`] for a typed `$select`.
     pub enum WindowsInformationProtectionNetworkLearningSummaryField for WindowsInformationProtectionNetworkLearningSummary {
         Id = "id",
@@ -29191,7 +29191,7 @@ impl crate::read_fields::ReadFields for WindowsInformationProtectionPolicy {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsInformationProtectionPolicy`] for a typed `$select`.
     pub enum WindowsInformationProtectionPolicyField for WindowsInformationProtectionPolicy {
         Id = "id",
@@ -29309,7 +29309,7 @@ impl crate::read_fields::ReadFields for WindowsMalwareInformation {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsMalwareInformation`] for a typed `$select`.
     pub enum WindowsMalwareInformationField for WindowsMalwareInformation {
         Id = "id",
@@ -29437,7 +29437,7 @@ impl crate::read_fields::ReadFields for WindowsMicrosoftEdgeApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsMicrosoftEdgeApp`] for a typed `$select`.
     pub enum WindowsMicrosoftEdgeAppField for WindowsMicrosoftEdgeApp {
         Id = "id",
@@ -29601,7 +29601,7 @@ impl crate::read_fields::ReadFields for WindowsMobileMSI {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsMobileMSI`] for a typed `$select`.
     pub enum WindowsMobileMSIField for WindowsMobileMSI {
         Id = "id",
@@ -29778,7 +29778,7 @@ impl crate::read_fields::ReadFields for WindowsPhone81CompliancePolicy {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsPhone81CompliancePolicy`] for a typed `$select`.
     pub enum WindowsPhone81CompliancePolicyField for WindowsPhone81CompliancePolicy {
         Id = "id",
@@ -29904,7 +29904,7 @@ impl crate::read_fields::ReadFields for WindowsPhone81CustomConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsPhone81CustomConfiguration`] for a typed `$select`.
     pub enum WindowsPhone81CustomConfigurationField for WindowsPhone81CustomConfiguration {
         Id = "id",
@@ -30151,7 +30151,7 @@ impl crate::read_fields::ReadFields for WindowsPhone81GeneralConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsPhone81GeneralConfiguration`] for a typed `$select`.
     pub enum WindowsPhone81GeneralConfigurationField for WindowsPhone81GeneralConfiguration {
         Id = "id",
@@ -30340,7 +30340,7 @@ impl crate::read_fields::ReadFields for WindowsProtectionState {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsProtectionState`] for a typed `$select`.
     pub enum WindowsProtectionStateField for WindowsProtectionState {
         Id = "id",
@@ -30533,7 +30533,7 @@ impl crate::read_fields::ReadFields for WindowsUniversalAppX {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsUniversalAppX`] for a typed `$select`.
     pub enum WindowsUniversalAppXField for WindowsUniversalAppX {
         Id = "id",
@@ -30617,7 +30617,7 @@ impl crate::read_fields::ReadFields for WindowsUniversalAppXContainedApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsUniversalAppXContainedApp`] for a typed `$select`.
     pub enum WindowsUniversalAppXContainedAppField for WindowsUniversalAppXContainedApp {
         Id = "id",
@@ -30980,7 +30980,7 @@ impl crate::read_fields::ReadFields for WindowsUpdateForBusinessConfiguration {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsUpdateForBusinessConfiguration`] for a typed `$select`.
     pub enum WindowsUpdateForBusinessConfigurationField for WindowsUpdateForBusinessConfiguration {
         Id = "id",
@@ -31144,7 +31144,7 @@ impl crate::read_fields::ReadFields for WindowsWebApp {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsWebApp`] for a typed `$select`.
     pub enum WindowsWebAppField for WindowsWebApp {
         Id = "id",
@@ -40537,7 +40537,7 @@ impl crate::read_fields::ReadFields for WindowsUpdateScheduledInstall {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// State of the action on the device
     pub enum ActionState {
         /// Not a valid action state
@@ -40558,7 +40558,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Android required password type.
     pub enum AndroidRequiredPasswordType {
         /// Device default value, no intent.
@@ -40581,7 +40581,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Android Work Profile cross profile data sharing type.
     pub enum AndroidWorkProfileCrossProfileDataSharingType {
         /// Device default value, no intent.
@@ -40596,7 +40596,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Android Work Profile default app permission policy type.
     pub enum AndroidWorkProfileDefaultAppPermissionPolicyType {
         /// Device default value, no intent.
@@ -40611,7 +40611,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Android Work Profile required password type.
     pub enum AndroidWorkProfileRequiredPasswordType {
         /// Device default value, no intent.
@@ -40634,7 +40634,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for applicationGuardBlockClipboardSharingType
     pub enum ApplicationGuardBlockClipboardSharingType {
         /// Not Configured
@@ -40651,7 +40651,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for applicationGuardBlockFileTransfer
     pub enum ApplicationGuardBlockFileTransferType {
         /// Not Configured
@@ -40668,7 +40668,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible types of Application
     pub enum ApplicationType {
         /// The windows universal application
@@ -40679,7 +40679,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values of the compliance app list.
     pub enum AppListType {
         /// Default value, no intent.
@@ -40694,7 +40694,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values of AppLocker Application Control Types
     pub enum AppLockerApplicationControlType {
         /// Device default value, no Application Control type selected.
@@ -40711,7 +40711,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.appLogDecryptionAlgorithm` enumeration.
     pub enum AppLogDecryptionAlgorithm {
         /// `aes256`
@@ -40722,7 +40722,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.appLogUploadState` enumeration.
     pub enum AppLogUploadState {
         /// `pending`
@@ -40737,7 +40737,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for automatic update mode.
     pub enum AutomaticUpdateMode {
         /// User Defined, default value, no intent.
@@ -40756,7 +40756,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Auto restart required notification dismissal method
     pub enum AutoRestartNotificationDismissalMethod {
         /// Not configured
@@ -40772,7 +40772,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// BitLockerEncryptionMethod types
     pub enum BitLockerEncryptionMethod {
         /// AES-CBC 128-bit.
@@ -40787,7 +40787,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.cloudPcAuditActivityOperationType` enumeration.
     pub enum CloudPcAuditActivityOperationType {
         /// `create`
@@ -40802,7 +40802,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.cloudPcAuditActivityResult` enumeration.
     pub enum CloudPcAuditActivityResult {
         /// `success`
@@ -40819,7 +40819,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.cloudPcAuditCategory` enumeration.
     pub enum CloudPcAuditCategory {
         /// `cloudPC`
@@ -40830,7 +40830,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.cloudPcDeviceImageErrorCode` enumeration.
     pub enum CloudPcDeviceImageErrorCode {
         /// `internalServerError`
@@ -40857,7 +40857,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.cloudPcDeviceImageOsStatus` enumeration.
     pub enum CloudPcDeviceImageOsStatus {
         /// `supported`
@@ -40872,7 +40872,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.cloudPcDeviceImageStatus` enumeration.
     pub enum CloudPcDeviceImageStatus {
         /// `pending`
@@ -40887,7 +40887,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.cloudPcDomainJoinType` enumeration.
     pub enum CloudPcDomainJoinType {
         /// `azureADJoin`
@@ -40900,7 +40900,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.cloudPcGalleryImageStatus` enumeration.
     pub enum CloudPcGalleryImageStatus {
         /// `supported`
@@ -40915,7 +40915,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.cloudPcOnPremisesConnectionHealthCheckErrorType` enumeration.
     pub enum CloudPcOnPremisesConnectionHealthCheckErrorType {
         /// `dnsCheckFqdnNotFound`
@@ -41058,7 +41058,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.cloudPcOnPremisesConnectionStatus` enumeration.
     pub enum CloudPcOnPremisesConnectionStatus {
         /// `pending`
@@ -41079,7 +41079,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.cloudPcOnPremisesConnectionType` enumeration.
     pub enum CloudPcOnPremisesConnectionType {
         /// `hybridAzureADJoin`
@@ -41092,7 +41092,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.cloudPcProvisioningPolicyImageType` enumeration.
     pub enum CloudPcProvisioningPolicyImageType {
         /// `gallery`
@@ -41105,7 +41105,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.cloudPcRecommendationReportType` enumeration.
     pub enum CloudPcRecommendationReportType {
         /// `cloudPcUsageCategoryReport`
@@ -41116,7 +41116,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.cloudPcRegionGroup` enumeration.
     pub enum CloudPcRegionGroup {
         /// `default`
@@ -41165,7 +41165,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.cloudPcRestorePointFrequencyType` enumeration.
     pub enum CloudPcRestorePointFrequencyType {
         /// `default`
@@ -41186,7 +41186,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Compliance state.
     pub enum ComplianceState {
         /// Unknown.
@@ -41207,7 +41207,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.complianceStatus` enumeration.
     pub enum ComplianceStatus {
         /// `unknown`
@@ -41230,7 +41230,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values of Cloud Block Level
     pub enum DefenderCloudBlockLevelType {
         /// Default value, uses the default Windows Defender Antivirus blocking level and provides strong
@@ -41246,7 +41246,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for monitoring file activity.
     pub enum DefenderMonitorFileActivity {
         /// User Defined, default value, no intent.
@@ -41263,7 +41263,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for prompting user for samples submission.
     pub enum DefenderPromptForSampleSubmission {
         /// User Defined, default value, no intent.
@@ -41280,7 +41280,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for system scan type.
     pub enum DefenderScanType {
         /// User Defined, default value, no intent.
@@ -41295,7 +41295,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Defender’s default action to take on detected Malware threats.
     pub enum DefenderThreatAction {
         /// Apply action based on the update definition.
@@ -41316,7 +41316,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Indicates the operating system / platform of the discovered application. Some possible values are
     /// Windows, iOS, macOS. The default value is unknown (0).
     pub enum DetectedAppPlatformType {
@@ -41348,7 +41348,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Scheduled Action Type Enum
     pub enum DeviceComplianceActionType {
         /// No Action
@@ -41369,7 +41369,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Top level failure categories for enrollment.
     pub enum DeviceEnrollmentFailureReason {
         /// Default value, failure reason is unknown.
@@ -41401,7 +41401,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible ways of adding a mobile device to management.
     pub enum DeviceEnrollmentType {
         /// Default value, enrollment type was not collected.
@@ -41436,7 +41436,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Device Exchange Access State.
     pub enum DeviceManagementExchangeAccessState {
         /// No access state discovered from Exchange
@@ -41453,7 +41453,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Device Exchange Access State Reason.
     pub enum DeviceManagementExchangeAccessStateReason {
         /// No access state reason discovered from Exchange
@@ -41492,7 +41492,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The current status of the Exchange Connector.
     pub enum DeviceManagementExchangeConnectorStatus {
         /// No Connector exists.
@@ -41509,7 +41509,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The type of Exchange Connector sync requested.
     pub enum DeviceManagementExchangeConnectorSyncType {
         /// Discover all the device in Exchange.
@@ -41520,7 +41520,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The type of Exchange Connector.
     pub enum DeviceManagementExchangeConnectorType {
         /// Connects to on-premises Exchange Environment.
@@ -41537,7 +41537,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Configures how the requested export job is localized
     pub enum DeviceManagementExportJobLocalizationType {
         /// Configures the export job to expose localized values as an additional column
@@ -41548,7 +41548,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Partner App Type.
     pub enum DeviceManagementPartnerAppType {
         /// Partner App type is unknown.
@@ -41561,7 +41561,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Partner state of this tenant.
     pub enum DeviceManagementPartnerTenantState {
         /// Partner state is unknown.
@@ -41580,7 +41580,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for the file format of a report
     pub enum DeviceManagementReportFileFormat {
         /// CSV Format
@@ -41595,7 +41595,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible statuses associated with a generated report
     pub enum DeviceManagementReportStatus {
         /// Report generation status is unknown
@@ -41612,7 +41612,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Tenant mobile device management subscription state.
     pub enum DeviceManagementSubscriptionState {
         /// Pending
@@ -41633,7 +41633,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Device registration status.
     pub enum DeviceRegistrationState {
         /// The device is not registered.
@@ -41656,7 +41656,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Device threat protection levels for the Device Threat Protection API.
     pub enum DeviceThreatProtectionLevel {
         /// Default Value. Do not use.
@@ -41680,7 +41680,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Allow the device to send diagnostic and usage telemetry data, such as Watson.
     pub enum DiagnosticDataSubmissionMode {
         /// Allow the user to set.
@@ -41698,7 +41698,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.diskType` enumeration.
     pub enum DiskType {
         /// Enum member for unknown or default diskType
@@ -41713,7 +41713,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values to specify which cookies are allowed in Microsoft Edge.
     pub enum EdgeCookiePolicy {
         /// Allow the user to set.
@@ -41728,7 +41728,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Allows IT admind to set a predefined default search engine for MDM-Controlled devices
     pub enum EdgeSearchEngineType {
         /// Uses factory settings of Edge to assign the default search engine as per the user market
@@ -41739,7 +41739,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Edition Upgrade License type
     pub enum EditionUpgradeLicenseType {
         /// Product Key Type
@@ -41750,7 +41750,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values of a property
     pub enum Enablement {
         /// Device default value, no intent.
@@ -41763,7 +41763,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.enrollmentState` enumeration.
     pub enum EnrollmentState {
         /// Device enrollment state is unknown
@@ -41781,7 +41781,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for firewallCertificateRevocationListCheckMethod
     pub enum FirewallCertificateRevocationListCheckMethodType {
         /// No value configured by Intune, do not override the user-configured device default value
@@ -41796,7 +41796,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for firewallPacketQueueingMethod
     pub enum FirewallPacketQueueingMethodType {
         /// No value configured by Intune, do not override the user-configured device default value
@@ -41813,7 +41813,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for firewallPreSharedKeyEncodingMethod
     pub enum FirewallPreSharedKeyEncodingMethodType {
         /// No value configured by Intune, do not override the user-configured device default value
@@ -41826,7 +41826,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.importedWindowsAutopilotDeviceIdentityImportStatus` enumeration.
     pub enum ImportedWindowsAutopilotDeviceIdentityImportStatus {
         /// Unknown status.
@@ -41843,7 +41843,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for the install intent chosen by the admin.
     pub enum InstallIntent {
         /// Available install intent.
@@ -41858,7 +41858,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for install state.
     pub enum InstallState {
         /// Not Applicable.
@@ -41877,7 +41877,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for internet site security level.
     pub enum InternetSiteSecurityLevel {
         /// User Defined, default value, no intent.
@@ -41892,7 +41892,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Notification Settings Alert Type.
     pub enum IosNotificationAlertType {
         /// Device default value, no intent.
@@ -41907,7 +41907,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.iosUpdatesInstallStatus` enumeration.
     pub enum IosUpdatesInstallStatus {
         /// `deviceOsHigherThanDesiredOsVersion`
@@ -41950,7 +41950,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// A managed (MAM) application's availability.
     pub enum ManagedAppAvailability {
         /// A globally available app to all tenants.
@@ -41961,7 +41961,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Represents the level to which the device's clipboard may be shared between apps
     pub enum ManagedAppClipboardSharingLevel {
         /// Sharing is allowed between all apps, managed or not
@@ -41976,7 +41976,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Represents the level to which app data is encrypted for managed apps
     pub enum ManagedAppDataEncryptionType {
         /// App data is encrypted based on the default settings on the device.
@@ -41992,7 +41992,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Storage locations where managed apps can potentially store their data
     pub enum ManagedAppDataStorageLocation {
         /// OneDrive for business
@@ -42007,7 +42007,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Data can be transferred from/to these classes of apps
     pub enum ManagedAppDataTransferLevel {
         /// All apps.
@@ -42020,7 +42020,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The reason for which a user has been flagged
     pub enum ManagedAppFlaggedReason {
         /// No issue.
@@ -42031,7 +42031,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Character set which is to be used for a user's app PIN
     pub enum ManagedAppPinCharacterSet {
         /// Numeric characters
@@ -42042,7 +42042,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Type of managed browser
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -42055,7 +42055,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Owner type of device.
     pub enum ManagedDeviceOwnerType {
         /// Unknown.
@@ -42070,7 +42070,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Available health states for the Device Health API
     pub enum ManagedDevicePartnerReportedHealthState {
         /// Device health state is not yet reported
@@ -42102,7 +42102,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.managementAgentType` enumeration.
     pub enum ManagementAgentType {
         /// The device is managed by Exchange server.
@@ -42135,7 +42135,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.managementState` enumeration.
     pub enum ManagementState {
         /// `managed`
@@ -42168,7 +42168,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// App configuration key types.
     pub enum MdmAppConfigKeyType {
         /// `stringType`
@@ -42185,7 +42185,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The enum to specify the channels for Microsoft Edge apps.
     pub enum MicrosoftEdgeChannel {
         /// The Dev Channel is intended to help you plan and develop with the latest capabilities of
@@ -42204,7 +42204,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.microsoftManagedDesktopType` enumeration.
     pub enum MicrosoftManagedDesktopType {
         /// `notManaged`
@@ -42221,7 +42221,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.microsoftStoreForBusinessLicenseType` enumeration.
     pub enum MicrosoftStoreForBusinessLicenseType {
         /// `offline`
@@ -42232,7 +42232,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for Miracast channel.
     pub enum MiracastChannel {
         /// User Defined, default value, no intent.
@@ -42281,7 +42281,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Contains properties for upload request states.
     pub enum MobileAppContentFileUploadState {
         /// `success`
@@ -42320,7 +42320,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Indicates the publishing state of an app.
     pub enum MobileAppPublishingState {
         /// The app is not yet published.
@@ -42333,7 +42333,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Partner state of this tenant.
     pub enum MobileThreatPartnerTenantState {
         /// Partner is unavailable.
@@ -42350,7 +42350,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Branding Options for the Message Template. Branding is defined in the Intune Admin Console.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -42373,7 +42373,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.operatingSystemUpgradeEligibility` enumeration.
     pub enum OperatingSystemUpgradeEligibility {
         /// `upgraded`
@@ -42390,7 +42390,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Supported platform types for policies.
     pub enum PolicyPlatformType {
         /// Android.
@@ -42413,7 +42413,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for pre-release features.
     pub enum PrereleaseFeatures {
         /// User Defined, default value, no intent.
@@ -42428,7 +42428,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Apps rating as in media content
     pub enum RatingAppsType {
         /// Default value, allow all apps content
@@ -42447,7 +42447,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Movies rating labels in Australia
     pub enum RatingAustraliaMoviesType {
         /// Default value, allow all movies content
@@ -42468,7 +42468,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// TV content rating labels in Australia
     pub enum RatingAustraliaTelevisionType {
         /// Default value, allow all TV shows content
@@ -42493,7 +42493,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Movies rating labels in Canada
     pub enum RatingCanadaMoviesType {
         /// Default value, allow all movies content
@@ -42514,7 +42514,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// TV content rating labels in Canada
     pub enum RatingCanadaTelevisionType {
         /// Default value, allow all TV shows content
@@ -42537,7 +42537,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Movies rating labels in France
     pub enum RatingFranceMoviesType {
         /// Default value, allow all movies content
@@ -42556,7 +42556,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// TV content rating labels in France
     pub enum RatingFranceTelevisionType {
         /// Default value, allow all TV shows content
@@ -42575,7 +42575,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Movies rating labels in Germany
     pub enum RatingGermanyMoviesType {
         /// Default value, allow all movies content
@@ -42596,7 +42596,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// TV content rating labels in Germany
     pub enum RatingGermanyTelevisionType {
         /// Default value, allow all TV shows content
@@ -42617,7 +42617,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Movies rating labels in Ireland
     pub enum RatingIrelandMoviesType {
         /// Default value, allow all movies content
@@ -42640,7 +42640,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// TV content rating labels in Ireland
     pub enum RatingIrelandTelevisionType {
         /// Default value, allow all TV shows content
@@ -42661,7 +42661,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Movies rating labels in Japan
     pub enum RatingJapanMoviesType {
         /// Default value, allow all movies content
@@ -42680,7 +42680,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// TV content rating labels in Japan
     pub enum RatingJapanTelevisionType {
         /// Default value, allow all TV shows content
@@ -42693,7 +42693,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Movies rating labels in New Zealand
     pub enum RatingNewZealandMoviesType {
         /// Default value, allow all movies content
@@ -42722,7 +42722,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// TV content rating labels in New Zealand
     pub enum RatingNewZealandTelevisionType {
         /// Default value, allow all TV shows content
@@ -42739,7 +42739,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Movies rating labels in United Kingdom
     pub enum RatingUnitedKingdomMoviesType {
         /// Default value, allow all movies content
@@ -42764,7 +42764,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// TV content rating labels in United Kingdom
     pub enum RatingUnitedKingdomTelevisionType {
         /// Default value, allow all TV shows content
@@ -42777,7 +42777,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Movies rating labels in United States
     pub enum RatingUnitedStatesMoviesType {
         /// Default value, allow all movies content
@@ -42798,7 +42798,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// TV content rating labels in United States
     pub enum RatingUnitedStatesTelevisionType {
         /// Default value, allow all TV shows content
@@ -42821,7 +42821,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The current TeamViewer connector status
     pub enum RemoteAssistanceOnboardingStatus {
         /// The status reported when there is no active TeamViewer connector configured or active
@@ -42836,7 +42836,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values of required passwords.
     pub enum RequiredPasswordType {
         /// Device default value, no intent.
@@ -42849,7 +42849,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Indicates the type of execution context the app runs in.
     pub enum RunAsAccountType {
         /// System context
@@ -42860,7 +42860,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Specifies what level of safe search (filtering adult content) is required
     pub enum SafeSearchFilterType {
         /// User Defined, default value, no intent.
@@ -42873,7 +42873,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.settingSourceType` enumeration.
     pub enum SettingSourceType {
         /// `deviceConfiguration`
@@ -42884,7 +42884,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for when accounts are deleted on a shared PC.
     pub enum SharedPCAccountDeletionPolicyType {
         /// Delete immediately.
@@ -42897,7 +42897,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Type of accounts that are allowed to share the PC.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -42910,7 +42910,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for site security level.
     pub enum SiteSecurityLevel {
         /// User Defined, default value, no intent.
@@ -42929,7 +42929,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// State Management Setting.
     pub enum StateManagementSetting {
         /// Not configured.
@@ -42942,7 +42942,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Indicates a collection of apps to target which can be one of several pre-defined lists of apps or
     /// a manually selected list of apps
     pub enum TargetedManagedAppGroupType {
@@ -42958,7 +42958,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.userExperienceAnalyticsHealthState` enumeration.
     pub enum UserExperienceAnalyticsHealthState {
         /// `unknown`
@@ -42975,7 +42975,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.userExperienceAnalyticsInsightSeverity` enumeration.
     pub enum UserExperienceAnalyticsInsightSeverity {
         /// `none`
@@ -42992,7 +42992,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.userExperienceAnalyticsOperatingSystemRestartCategory` enumeration.
     pub enum UserExperienceAnalyticsOperatingSystemRestartCategory {
         /// `unknown`
@@ -43019,7 +43019,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.userExperienceAnalyticsSummarizedBy` enumeration.
     pub enum UserExperienceAnalyticsSummarizedBy {
         /// `none`
@@ -43040,7 +43040,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Generic visibility state.
     pub enum VisibilitySetting {
         /// Not configured.
@@ -43053,7 +43053,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible types of an Apple Volume Purchase Program token.
     pub enum VppTokenAccountType {
         /// Apple Volume Purchase Program token associated with an business program.
@@ -43064,7 +43064,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible states associated with an Apple Volume Purchase Program token.
     pub enum VppTokenState {
         /// Default state.
@@ -43081,7 +43081,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible sync statuses associated with an Apple Volume Purchase Program token.
     pub enum VppTokenSyncStatus {
         /// Default status.
@@ -43096,7 +43096,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Web Browser Cookie Settings.
     pub enum WebBrowserCookieSettings {
         /// Browser default value, no intent.
@@ -43113,7 +43113,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for a weekly schedule.
     pub enum WeeklySchedule {
         /// User Defined, default value, no intent.
@@ -43138,7 +43138,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for welcome screen meeting information.
     pub enum WelcomeScreenMeetingInformation {
         /// User Defined, default value, no intent.
@@ -43151,7 +43151,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Contains value for delivery optimization priority.
     pub enum Win32LobAppDeliveryOptimizationPriority {
         /// Not configured or background normal delivery optimization priority.
@@ -43162,7 +43162,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Contains all supported file system detection type.
     pub enum Win32LobAppFileSystemOperationType {
         /// Not configured.
@@ -43181,7 +43181,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Indicates the package type of an MSI Win32LobApp.
     pub enum Win32LobAppMsiPackageType {
         /// Indicates a per-machine app package.
@@ -43194,7 +43194,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Contains value for notification status.
     pub enum Win32LobAppNotification {
         /// Show all notifications.
@@ -43207,7 +43207,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Contains all supported Powershell Script output detection type.
     pub enum Win32LobAppPowerShellScriptRuleOperationType {
         /// Not configured.
@@ -43228,7 +43228,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Contains all supported registry data detection type.
     pub enum Win32LobAppRegistryRuleOperationType {
         /// Not configured.
@@ -43247,7 +43247,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Indicates the type of restart action.
     pub enum Win32LobAppRestartBehavior {
         /// Intune will restart the device after running the app installation if the operation returns a
@@ -43264,7 +43264,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Indicates the type of return code.
     pub enum Win32LobAppReturnCodeType {
         /// Failed.
@@ -43281,7 +43281,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Contains properties for detection operator.
     pub enum Win32LobAppRuleOperator {
         /// Not configured.
@@ -43302,7 +43302,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Contains rule types for Win32 LOB apps.
     pub enum Win32LobAppRuleType {
         /// Detection rule.
@@ -43313,7 +43313,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.win32LobAutoUpdateSupersededAppsState` enumeration.
     pub enum Win32LobAutoUpdateSupersededAppsState {
         /// `notConfigured`
@@ -43326,7 +43326,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Windows 10 Edition type.
     pub enum Windows10EditionType {
         /// Windows 10 Enterprise
@@ -43357,7 +43357,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Contains properties for Windows architecture.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -43376,7 +43376,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.windowsDefenderProductStatus` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -43437,7 +43437,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Delivery optimization mode for peer distribution
     pub enum WindowsDeliveryOptimizationMode {
         /// Allow the user to set.
@@ -43458,7 +43458,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.windowsDeviceHealthState` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -43479,7 +43479,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Contains properties for Windows device type.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -43500,7 +43500,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Windows Hello for Business pin usage options
     pub enum WindowsHelloForBusinessPinUsage {
         /// Allowed the usage of certain pin rule
@@ -43513,7 +43513,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for WIP Protection enforcement levels
     pub enum WindowsInformationProtectionEnforcementLevel {
         /// No protection enforcement
@@ -43528,7 +43528,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Pin Character Requirements
     pub enum WindowsInformationProtectionPinCharacterRequirements {
         /// Not allow
@@ -43541,7 +43541,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.windowsMalwareCategory` enumeration.
     pub enum WindowsMalwareCategory {
         /// `invalid`
@@ -43648,7 +43648,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.windowsMalwareExecutionState` enumeration.
     pub enum WindowsMalwareExecutionState {
         /// `unknown`
@@ -43665,7 +43665,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.windowsMalwareSeverity` enumeration.
     pub enum WindowsMalwareSeverity {
         /// `unknown`
@@ -43682,7 +43682,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.windowsMalwareState` enumeration.
     pub enum WindowsMalwareState {
         /// `unknown`
@@ -43715,7 +43715,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.windowsMalwareThreatState` enumeration.
     pub enum WindowsMalwareThreatState {
         /// `active`
@@ -43744,7 +43744,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Allows IT admind to set a predefined default search engine for MDM-Controlled devices
     pub enum WindowsSpotlightEnablementSettings {
         /// Spotlight on lock screen is not configured
@@ -43757,7 +43757,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Type of start menu app list visibility.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -43774,7 +43774,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Type of display modes for the start menu.
     pub enum WindowsStartMenuModeType {
         /// User defined. Default value.
@@ -43787,7 +43787,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Scheduled the update installation on the weeks of the month
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -43810,7 +43810,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Windows Update Notification Display Options
     pub enum WindowsUpdateNotificationDisplayOption {
         /// Not configured
@@ -43827,7 +43827,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Which branch devices will receive their updates from
     pub enum WindowsUpdateType {
         /// Allow the user to set.
@@ -43847,7 +43847,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "device-management")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Possible values for Windows user account control settings.
     pub enum WindowsUserAccountControlSettings {
         /// User Defined, default value, no intent.

@@ -213,7 +213,7 @@ impl crate::read_fields::ReadFields for Admin {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Admin`] for a typed `$select`.
     pub enum AdminField for Admin {
         ConfigurationManagement = "configurationManagement",
@@ -276,7 +276,7 @@ impl crate::read_fields::ReadFields for AdminMicrosoft365Apps {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AdminMicrosoft365Apps`] for a typed `$select`.
     pub enum AdminMicrosoft365AppsField for AdminMicrosoft365Apps {
         Id = "id",
@@ -333,7 +333,7 @@ impl crate::read_fields::ReadFields for AdminReportSettings {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AdminReportSettings`] for a typed `$select`.
     pub enum AdminReportSettingsField for AdminReportSettings {
         Id = "id",
@@ -390,7 +390,7 @@ impl crate::read_fields::ReadFields for AllowedValue {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AllowedValue`] for a typed `$select`.
     pub enum AllowedValueField for AllowedValue {
         Id = "id",
@@ -506,7 +506,7 @@ impl crate::read_fields::ReadFields for ApplicationTemplate {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ApplicationTemplate`] for a typed `$select`.
     pub enum ApplicationTemplateField for ApplicationTemplate {
         Id = "id",
@@ -580,7 +580,7 @@ impl crate::read_fields::ReadFields for AttributeSet {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AttributeSet`] for a typed `$select`.
     pub enum AttributeSetField for AttributeSet {
         Id = "id",
@@ -684,7 +684,7 @@ impl crate::read_fields::ReadFields for BrowserSharedCookie {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BrowserSharedCookie`] for a typed `$select`.
     pub enum BrowserSharedCookieField for BrowserSharedCookie {
         Id = "id",
@@ -807,7 +807,7 @@ impl crate::read_fields::ReadFields for BrowserSite {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BrowserSite`] for a typed `$select`.
     pub enum BrowserSiteField for BrowserSite {
         Id = "id",
@@ -912,7 +912,7 @@ impl crate::read_fields::ReadFields for BrowserSiteList {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BrowserSiteList`] for a typed `$select`.
     pub enum BrowserSiteListField for BrowserSiteList {
         Id = "id",
@@ -1022,7 +1022,7 @@ impl crate::read_fields::ReadFields for CompanySubscription {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CompanySubscription`] for a typed `$select`.
     pub enum CompanySubscriptionField for CompanySubscription {
         Id = "id",
@@ -1102,7 +1102,7 @@ impl crate::read_fields::ReadFields for ConfigurationBaseline {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ConfigurationBaseline`] for a typed `$select`.
     pub enum ConfigurationBaselineField for ConfigurationBaseline {
         Id = "id",
@@ -1192,7 +1192,7 @@ impl crate::read_fields::ReadFields for ConfigurationDrift {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ConfigurationDrift`] for a typed `$select`.
     pub enum ConfigurationDriftField for ConfigurationDrift {
         Id = "id",
@@ -1275,7 +1275,7 @@ impl crate::read_fields::ReadFields for ConfigurationManagement {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ConfigurationManagement`] for a typed `$select`.
     pub enum ConfigurationManagementField for ConfigurationManagement {
         Id = "id",
@@ -1386,7 +1386,7 @@ impl crate::read_fields::ReadFields for ConfigurationMonitor {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ConfigurationMonitor`] for a typed `$select`.
     pub enum ConfigurationMonitorField for ConfigurationMonitor {
         Id = "id",
@@ -1479,7 +1479,7 @@ impl crate::read_fields::ReadFields for ConfigurationMonitoringResult {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ConfigurationMonitoringResult`] for a typed `$select`.
     pub enum ConfigurationMonitoringResultField for ConfigurationMonitoringResult {
         Id = "id",
@@ -1578,7 +1578,7 @@ impl crate::read_fields::ReadFields for ConfigurationSnapshotJob {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ConfigurationSnapshotJob`] for a typed `$select`.
     pub enum ConfigurationSnapshotJobField for ConfigurationSnapshotJob {
         Id = "id",
@@ -1666,7 +1666,7 @@ impl crate::read_fields::ReadFields for Contract {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Contract`] for a typed `$select`.
     pub enum ContractField for Contract {
         Id = "id",
@@ -1759,7 +1759,7 @@ impl crate::read_fields::ReadFields for CustomSecurityAttributeDefinition {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CustomSecurityAttributeDefinition`] for a typed `$select`.
     pub enum CustomSecurityAttributeDefinitionField for CustomSecurityAttributeDefinition {
         Id = "id",
@@ -1844,7 +1844,7 @@ impl crate::read_fields::ReadFields for DelegatedAdminAccessAssignment {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DelegatedAdminAccessAssignment`] for a typed `$select`.
     pub enum DelegatedAdminAccessAssignmentField for DelegatedAdminAccessAssignment {
         Id = "id",
@@ -1915,7 +1915,7 @@ impl crate::read_fields::ReadFields for DelegatedAdminCustomer {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DelegatedAdminCustomer`] for a typed `$select`.
     pub enum DelegatedAdminCustomerField for DelegatedAdminCustomer {
         Id = "id",
@@ -2036,7 +2036,7 @@ impl crate::read_fields::ReadFields for DelegatedAdminRelationship {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DelegatedAdminRelationship`] for a typed `$select`.
     pub enum DelegatedAdminRelationshipField for DelegatedAdminRelationship, AnyDelegatedAdminRelationship {
         Id = "id",
@@ -2177,7 +2177,7 @@ impl crate::read_fields::ReadFields for DelegatedAdminRelationshipOperation {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DelegatedAdminRelationshipOperation`] for a typed `$select`.
     pub enum DelegatedAdminRelationshipOperationField for DelegatedAdminRelationshipOperation {
         Id = "id",
@@ -2253,7 +2253,7 @@ impl crate::read_fields::ReadFields for DelegatedAdminRelationshipRequest {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DelegatedAdminRelationshipRequest`] for a typed `$select`.
     pub enum DelegatedAdminRelationshipRequestField for DelegatedAdminRelationshipRequest {
         Id = "id",
@@ -2317,7 +2317,7 @@ impl crate::read_fields::ReadFields for DelegatedAdminServiceManagementDetail {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DelegatedAdminServiceManagementDetail`] for a typed `$select`.
     pub enum DelegatedAdminServiceManagementDetailField for DelegatedAdminServiceManagementDetail {
         Id = "id",
@@ -2564,7 +2564,7 @@ impl crate::read_fields::ReadFields for Device {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Device`] for a typed `$select`.
     pub enum DeviceField for Device {
         Id = "id",
@@ -2667,7 +2667,7 @@ impl crate::read_fields::ReadFields for DeviceLocalCredentialInfo {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceLocalCredentialInfo`] for a typed `$select`.
     pub enum DeviceLocalCredentialInfoField for DeviceLocalCredentialInfo {
         Id = "id",
@@ -2777,7 +2777,7 @@ impl crate::read_fields::ReadFields for Directory {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Directory`] for a typed `$select`.
     pub enum DirectoryField for Directory {
         Id = "id",
@@ -2850,7 +2850,7 @@ impl crate::read_fields::ReadFields for DirectoryRoleTemplate {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DirectoryRoleTemplate`] for a typed `$select`.
     pub enum DirectoryRoleTemplateField for DirectoryRoleTemplate {
         Id = "id",
@@ -3003,7 +3003,7 @@ impl crate::read_fields::ReadFields for Domain {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Domain`] for a typed `$select`.
     pub enum DomainField for Domain {
         Id = "id",
@@ -3102,7 +3102,7 @@ impl crate::read_fields::ReadFields for DomainDnsCnameRecord {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DomainDnsCnameRecord`] for a typed `$select`.
     pub enum DomainDnsCnameRecordField for DomainDnsCnameRecord {
         Id = "id",
@@ -3193,7 +3193,7 @@ impl crate::read_fields::ReadFields for DomainDnsMxRecord {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DomainDnsMxRecord`] for a typed `$select`.
     pub enum DomainDnsMxRecordField for DomainDnsMxRecord {
         Id = "id",
@@ -3277,7 +3277,7 @@ impl crate::read_fields::ReadFields for DomainDnsRecord {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DomainDnsRecord`] for a typed `$select`.
     pub enum DomainDnsRecordField for DomainDnsRecord, AnyDomainDnsRecord {
         Id = "id",
@@ -3455,7 +3455,7 @@ impl crate::read_fields::ReadFields for DomainDnsSrvRecord {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DomainDnsSrvRecord`] for a typed `$select`.
     pub enum DomainDnsSrvRecordField for DomainDnsSrvRecord {
         Id = "id",
@@ -3547,7 +3547,7 @@ impl crate::read_fields::ReadFields for DomainDnsTxtRecord {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DomainDnsTxtRecord`] for a typed `$select`.
     pub enum DomainDnsTxtRecordField for DomainDnsTxtRecord {
         Id = "id",
@@ -3634,7 +3634,7 @@ impl crate::read_fields::ReadFields for DomainDnsUnavailableRecord {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DomainDnsUnavailableRecord`] for a typed `$select`.
     pub enum DomainDnsUnavailableRecordField for DomainDnsUnavailableRecord {
         Id = "id",
@@ -3696,7 +3696,7 @@ impl crate::read_fields::ReadFields for Edge {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Edge`] for a typed `$select`.
     pub enum EdgeField for Edge {
         Id = "id",
@@ -3759,7 +3759,7 @@ impl crate::read_fields::ReadFields for ExchangeAdmin {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ExchangeAdmin`] for a typed `$select`.
     pub enum ExchangeAdminField for ExchangeAdmin {
         Id = "id",
@@ -3848,7 +3848,7 @@ impl crate::read_fields::ReadFields for ExchangeMessageTrace {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ExchangeMessageTrace`] for a typed `$select`.
     pub enum ExchangeMessageTraceField for ExchangeMessageTrace {
         Id = "id",
@@ -3926,7 +3926,7 @@ impl crate::read_fields::ReadFields for GroupLifecyclePolicy {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`GroupLifecyclePolicy`] for a typed `$select`.
     pub enum GroupLifecyclePolicyField for GroupLifecyclePolicy {
         Id = "id",
@@ -3995,7 +3995,7 @@ impl crate::read_fields::ReadFields for GroupSetting {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`GroupSetting`] for a typed `$select`.
     pub enum GroupSettingField for GroupSetting {
         Id = "id",
@@ -4069,7 +4069,7 @@ impl crate::read_fields::ReadFields for GroupSettingTemplate {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`GroupSettingTemplate`] for a typed `$select`.
     pub enum GroupSettingTemplateField for GroupSettingTemplate {
         Id = "id",
@@ -4133,7 +4133,7 @@ impl crate::read_fields::ReadFields for InsightsSettings {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`InsightsSettings`] for a typed `$select`.
     pub enum InsightsSettingsField for InsightsSettings {
         Id = "id",
@@ -4276,7 +4276,7 @@ impl crate::read_fields::ReadFields for InternalDomainFederation {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`InternalDomainFederation`] for a typed `$select`.
     pub enum InternalDomainFederationField for InternalDomainFederation {
         Id = "id",
@@ -4346,7 +4346,7 @@ impl crate::read_fields::ReadFields for InternetExplorerMode {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`InternetExplorerMode`] for a typed `$select`.
     pub enum InternetExplorerModeField for InternetExplorerMode {
         Id = "id",
@@ -4411,7 +4411,7 @@ impl crate::read_fields::ReadFields for M365AppsInstallationOptions {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`M365AppsInstallationOptions`] for a typed `$select`.
     pub enum M365AppsInstallationOptionsField for M365AppsInstallationOptions {
         Id = "id",
@@ -4470,7 +4470,7 @@ impl crate::read_fields::ReadFields for MessageTracingRoot {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MessageTracingRoot`] for a typed `$select`.
     pub enum MessageTracingRootField for MessageTracingRoot {
         Id = "id",
@@ -4549,7 +4549,7 @@ impl crate::read_fields::ReadFields for MultiTenantOrganization {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MultiTenantOrganization`] for a typed `$select`.
     pub enum MultiTenantOrganizationField for MultiTenantOrganization {
         Id = "id",
@@ -4623,7 +4623,7 @@ impl crate::read_fields::ReadFields for MultiTenantOrganizationJoinRequestRecord
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MultiTenantOrganizationJoinRequestRecord`] for a typed `$select`.
     pub enum MultiTenantOrganizationJoinRequestRecordField for MultiTenantOrganizationJoinRequestRecord {
         Id = "id",
@@ -4689,7 +4689,7 @@ impl crate::read_fields::ReadFields for OnPremisesDirectorySynchronization {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnPremisesDirectorySynchronization`] for a typed `$select`.
     pub enum OnPremisesDirectorySynchronizationField for OnPremisesDirectorySynchronization {
         Id = "id",
@@ -4888,7 +4888,7 @@ impl crate::read_fields::ReadFields for Organization {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Organization`] for a typed `$select`.
     pub enum OrganizationField for Organization {
         Id = "id",
@@ -5099,7 +5099,7 @@ impl crate::read_fields::ReadFields for OrganizationalBranding {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OrganizationalBranding`] for a typed `$select`.
     pub enum OrganizationalBrandingField for OrganizationalBranding {
         Id = "id",
@@ -5305,7 +5305,7 @@ impl crate::read_fields::ReadFields for OrganizationalBrandingLocalization {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OrganizationalBrandingLocalization`] for a typed `$select`.
     pub enum OrganizationalBrandingLocalizationField for OrganizationalBrandingLocalization {
         Id = "id",
@@ -5472,7 +5472,7 @@ impl crate::read_fields::ReadFields for OrgContact {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OrgContact`] for a typed `$select`.
     pub enum OrgContactField for OrgContact {
         Id = "id",
@@ -5564,7 +5564,7 @@ impl crate::read_fields::ReadFields for PeopleAdminSettings {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PeopleAdminSettings`] for a typed `$select`.
     pub enum PeopleAdminSettingsField for PeopleAdminSettings {
         Id = "id",
@@ -5633,7 +5633,7 @@ impl crate::read_fields::ReadFields for ProfileCardProperty {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ProfileCardProperty`] for a typed `$select`.
     pub enum ProfileCardPropertyField for ProfileCardProperty {
         Id = "id",
@@ -5700,7 +5700,7 @@ impl crate::read_fields::ReadFields for ProfilePropertySetting {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ProfilePropertySetting`] for a typed `$select`.
     pub enum ProfilePropertySettingField for ProfilePropertySetting {
         Id = "id",
@@ -5775,7 +5775,7 @@ impl crate::read_fields::ReadFields for ProfileSource {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ProfileSource`] for a typed `$select`.
     pub enum ProfileSourceField for ProfileSource {
         Id = "id",
@@ -5836,7 +5836,7 @@ impl crate::read_fields::ReadFields for PronounsSettings {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PronounsSettings`] for a typed `$select`.
     pub enum PronounsSettingsField for PronounsSettings {
         Id = "id",
@@ -5898,7 +5898,7 @@ impl crate::read_fields::ReadFields for PublicKeyInfrastructureRoot {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PublicKeyInfrastructureRoot`] for a typed `$select`.
     pub enum PublicKeyInfrastructureRootField for PublicKeyInfrastructureRoot {
         Id = "id",
@@ -6024,7 +6024,7 @@ impl crate::read_fields::ReadFields for ResellerDelegatedAdminRelationship {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ResellerDelegatedAdminRelationship`] for a typed `$select`.
     pub enum ResellerDelegatedAdminRelationshipField for ResellerDelegatedAdminRelationship {
         Id = "id",
@@ -6124,7 +6124,7 @@ impl crate::read_fields::ReadFields for SchemaExtension {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SchemaExtension`] for a typed `$select`.
     pub enum SchemaExtensionField for SchemaExtension {
         Id = "id",
@@ -6196,7 +6196,7 @@ impl crate::read_fields::ReadFields for ServiceAnnouncement {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ServiceAnnouncement`] for a typed `$select`.
     pub enum ServiceAnnouncementField for ServiceAnnouncement {
         Id = "id",
@@ -6267,7 +6267,7 @@ impl crate::read_fields::ReadFields for ServiceAnnouncementAttachment {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ServiceAnnouncementAttachment`] for a typed `$select`.
     pub enum ServiceAnnouncementAttachmentField for ServiceAnnouncementAttachment {
         Id = "id",
@@ -6340,7 +6340,7 @@ impl crate::read_fields::ReadFields for ServiceHealth {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ServiceHealth`] for a typed `$select`.
     pub enum ServiceHealthField for ServiceHealth {
         Id = "id",
@@ -6456,7 +6456,7 @@ impl crate::read_fields::ReadFields for ServiceHealthIssue {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ServiceHealthIssue`] for a typed `$select`.
     pub enum ServiceHealthIssueField for ServiceHealthIssue {
         Id = "id",
@@ -6589,7 +6589,7 @@ impl crate::read_fields::ReadFields for ServiceUpdateMessage {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ServiceUpdateMessage`] for a typed `$select`.
     pub enum ServiceUpdateMessageField for ServiceUpdateMessage {
         Id = "id",
@@ -6660,7 +6660,7 @@ impl crate::read_fields::ReadFields for Sharepoint {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Sharepoint`] for a typed `$select`.
     pub enum SharepointField for Sharepoint {
         Id = "id",
@@ -6883,7 +6883,7 @@ impl crate::read_fields::ReadFields for SharepointSettings {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharepointSettings`] for a typed `$select`.
     pub enum SharepointSettingsField for SharepointSettings {
         Id = "id",
@@ -7007,7 +7007,7 @@ impl crate::read_fields::ReadFields for SubscribedSku {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SubscribedSku`] for a typed `$select`.
     pub enum SubscribedSkuField for SubscribedSku {
         Id = "id",
@@ -7079,7 +7079,7 @@ impl crate::read_fields::ReadFields for TenantRelationship {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TenantRelationship`] for a typed `$select`.
     pub enum TenantRelationshipField for TenantRelationship {
         DelegatedAdminCustomers = "delegatedAdminCustomers",
@@ -9836,7 +9836,7 @@ impl crate::read_fields::ReadFields for VerifiedDomain {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.applicationDataType` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -9859,7 +9859,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.appsUpdateChannelType` enumeration.
     pub enum AppsUpdateChannelType {
         /// `current`
@@ -9874,7 +9874,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.baselineParameterType` enumeration.
     pub enum BaselineParameterType {
         /// `string`
@@ -9889,7 +9889,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.browserSharedCookieSourceEnvironment` enumeration.
     pub enum BrowserSharedCookieSourceEnvironment {
         /// Share session cookies from Microsoft Edge to Internet Explorer.
@@ -9905,7 +9905,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.browserSharedCookieStatus` enumeration.
     pub enum BrowserSharedCookieStatus {
         /// A sharedcookie that has been published
@@ -9923,7 +9923,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.browserSiteCompatibilityMode` enumeration.
     pub enum BrowserSiteCompatibilityMode {
         /// Loads the site using default compatibility mode.
@@ -9951,7 +9951,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.browserSiteListStatus` enumeration.
     pub enum BrowserSiteListStatus {
         /// A site list that has not yet been published
@@ -9967,7 +9967,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.browserSiteMergeType` enumeration.
     pub enum BrowserSiteMergeType {
         /// No merge type
@@ -9981,7 +9981,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.browserSiteStatus` enumeration.
     pub enum BrowserSiteStatus {
         /// A site that has been published
@@ -9999,7 +9999,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.browserSiteTargetEnvironment` enumeration.
     pub enum BrowserSiteTargetEnvironment {
         /// Open in Internet Explorer Mode
@@ -10019,7 +10019,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.csaStarLevel` enumeration.
     pub enum CsaStarLevel {
         /// `none`
@@ -10042,7 +10042,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.dataProtection` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -10061,7 +10061,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.dataRetentionLevel` enumeration.
     pub enum DataRetentionLevel {
         /// `none`
@@ -10084,7 +10084,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.delegatedAdminAccessAssignmentStatus` enumeration.
     pub enum DelegatedAdminAccessAssignmentStatus {
         /// `pending`
@@ -10103,7 +10103,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.delegatedAdminAccessContainerType` enumeration.
     pub enum DelegatedAdminAccessContainerType {
         /// `securityGroup`
@@ -10114,7 +10114,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.delegatedAdminRelationshipOperationType` enumeration.
     pub enum DelegatedAdminRelationshipOperationType {
         /// `delegatedAdminAccessAssignmentUpdate`
@@ -10127,7 +10127,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.delegatedAdminRelationshipRequestAction` enumeration.
     pub enum DelegatedAdminRelationshipRequestAction {
         /// `lockForApproval`
@@ -10144,7 +10144,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.delegatedAdminRelationshipRequestStatus` enumeration.
     pub enum DelegatedAdminRelationshipRequestStatus {
         /// `created`
@@ -10161,7 +10161,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.delegatedAdminRelationshipStatus` enumeration.
     pub enum DelegatedAdminRelationshipStatus {
         /// `activating`
@@ -10190,7 +10190,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.driftStatus` enumeration.
     pub enum DriftStatus {
         /// `active`
@@ -10203,7 +10203,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.exchangeMessageTraceStatus` enumeration.
     pub enum ExchangeMessageTraceStatus {
         /// `gettingStatus`
@@ -10226,7 +10226,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.federatedIdpMfaBehavior` enumeration.
     pub enum FederatedIdpMfaBehavior {
         /// `acceptIfMfaDoneByFederatedIdp`
@@ -10241,7 +10241,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.fedRampLevel` enumeration.
     pub enum FedRampLevel {
         /// `none`
@@ -10262,7 +10262,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.holdType` enumeration.
     pub enum HoldType {
         /// `none`
@@ -10277,7 +10277,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.imageTaggingChoice` enumeration.
     pub enum ImageTaggingChoice {
         /// `disabled`
@@ -10292,7 +10292,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "directory", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.layoutTemplateType` enumeration.
     pub enum LayoutTemplateType {
         /// `default`
@@ -10305,7 +10305,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Mobile device management authority.
     pub enum MdmAuthority {
         /// Unknown
@@ -10320,7 +10320,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.monitorMode` enumeration.
     pub enum MonitorMode {
         /// `monitorOnly`
@@ -10331,7 +10331,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.monitorRunStatus` enumeration.
     pub enum MonitorRunStatus {
         /// `successful`
@@ -10346,7 +10346,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.monitorStatus` enumeration.
     pub enum MonitorStatus {
         /// `active`
@@ -10359,7 +10359,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.multiTenantOrganizationState` enumeration.
     pub enum MultiTenantOrganizationState {
         /// `active`
@@ -10372,7 +10372,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.onPremisesDirectorySynchronizationDeletionPreventionType` enumeration.
     pub enum OnPremisesDirectorySynchronizationDeletionPreventionType {
         /// `disabled`
@@ -10387,7 +10387,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.partnerTenantType` enumeration.
     pub enum PartnerTenantType {
         /// `microsoftSupport`
@@ -10408,7 +10408,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.passwordPolicy` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -10431,7 +10431,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.pciVersion` enumeration.
     pub enum PciVersion {
         /// `none`
@@ -10448,7 +10448,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.postType` enumeration.
     pub enum PostType {
         /// `regular`
@@ -10463,7 +10463,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.promptLoginBehavior` enumeration.
     pub enum PromptLoginBehavior {
         /// `translateToFreshPasswordAuthentication`
@@ -10478,7 +10478,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.restEncryptionType` enumeration.
     pub enum RestEncryptionType {
         /// `none`
@@ -10503,7 +10503,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.serviceHealthClassificationType` enumeration.
     pub enum ServiceHealthClassificationType {
         /// `advisory`
@@ -10516,7 +10516,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.serviceHealthOrigin` enumeration.
     pub enum ServiceHealthOrigin {
         /// `microsoft`
@@ -10531,7 +10531,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.serviceHealthStatus` enumeration.
     pub enum ServiceHealthStatus {
         /// `serviceOperational`
@@ -10574,7 +10574,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.serviceUpdateCategory` enumeration.
     pub enum ServiceUpdateCategory {
         /// `preventOrFixIssue`
@@ -10589,7 +10589,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.serviceUpdateSeverity` enumeration.
     pub enum ServiceUpdateSeverity {
         /// `normal`
@@ -10604,7 +10604,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "directory", feature = "storage"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.sharingCapabilities` enumeration.
     pub enum SharingCapabilities {
         /// `disabled`
@@ -10621,7 +10621,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.sharingDomainRestrictionMode` enumeration.
     pub enum SharingDomainRestrictionMode {
         /// `none`
@@ -10636,7 +10636,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.snapshotJobStatus` enumeration.
     pub enum SnapshotJobStatus {
         /// `notStarted`
@@ -10655,7 +10655,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.sslVersion` enumeration.
     pub enum SslVersion {
         /// `none`
@@ -10678,7 +10678,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.userOwnership` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.

@@ -201,7 +201,7 @@ impl crate::read_fields::ReadFields for EducationAssignment {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationAssignment`] for a typed `$select`.
     pub enum EducationAssignmentField for EducationAssignment {
         Id = "id",
@@ -304,7 +304,7 @@ impl crate::read_fields::ReadFields for EducationAssignmentDefaults {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationAssignmentDefaults`] for a typed `$select`.
     pub enum EducationAssignmentDefaultsField for EducationAssignmentDefaults {
         Id = "id",
@@ -373,7 +373,7 @@ impl crate::read_fields::ReadFields for EducationAssignmentResource {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationAssignmentResource`] for a typed `$select`.
     pub enum EducationAssignmentResourceField for EducationAssignmentResource {
         Id = "id",
@@ -447,7 +447,7 @@ impl crate::read_fields::ReadFields for EducationAssignmentSettings {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationAssignmentSettings`] for a typed `$select`.
     pub enum EducationAssignmentSettingsField for EducationAssignmentSettings {
         Id = "id",
@@ -507,7 +507,7 @@ impl crate::read_fields::ReadFields for EducationCategory {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationCategory`] for a typed `$select`.
     pub enum EducationCategoryField for EducationCategory {
         Id = "id",
@@ -646,7 +646,7 @@ impl crate::read_fields::ReadFields for EducationClass {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationClass`] for a typed `$select`.
     pub enum EducationClassField for EducationClass {
         Id = "id",
@@ -736,7 +736,7 @@ impl crate::read_fields::ReadFields for EducationFeedbackOutcome {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationFeedbackOutcome`] for a typed `$select`.
     pub enum EducationFeedbackOutcomeField for EducationFeedbackOutcome {
         Id = "id",
@@ -811,7 +811,7 @@ impl crate::read_fields::ReadFields for EducationFeedbackResourceOutcome {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationFeedbackResourceOutcome`] for a typed `$select`.
     pub enum EducationFeedbackResourceOutcomeField for EducationFeedbackResourceOutcome {
         Id = "id",
@@ -875,7 +875,7 @@ impl crate::read_fields::ReadFields for EducationGradingCategory {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationGradingCategory`] for a typed `$select`.
     pub enum EducationGradingCategoryField for EducationGradingCategory {
         Id = "id",
@@ -941,7 +941,7 @@ impl crate::read_fields::ReadFields for EducationGradingScheme {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationGradingScheme`] for a typed `$select`.
     pub enum EducationGradingSchemeField for EducationGradingScheme {
         Id = "id",
@@ -1036,7 +1036,7 @@ impl crate::read_fields::ReadFields for EducationModule {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationModule`] for a typed `$select`.
     pub enum EducationModuleField for EducationModule {
         Id = "id",
@@ -1102,7 +1102,7 @@ impl crate::read_fields::ReadFields for EducationModuleResource {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationModuleResource`] for a typed `$select`.
     pub enum EducationModuleResourceField for EducationModuleResource {
         Id = "id",
@@ -1165,7 +1165,7 @@ impl crate::read_fields::ReadFields for EducationOutcome {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationOutcome`] for a typed `$select`.
     pub enum EducationOutcomeField for EducationOutcome, AnyEducationOutcome {
         Id = "id",
@@ -1304,7 +1304,7 @@ impl crate::read_fields::ReadFields for EducationPointsOutcome {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationPointsOutcome`] for a typed `$select`.
     pub enum EducationPointsOutcomeField for EducationPointsOutcome {
         Id = "id",
@@ -1374,7 +1374,7 @@ impl crate::read_fields::ReadFields for EducationRoot {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationRoot`] for a typed `$select`.
     pub enum EducationRootField for EducationRoot {
         Classes = "classes",
@@ -1470,7 +1470,7 @@ impl crate::read_fields::ReadFields for EducationRubric {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationRubric`] for a typed `$select`.
     pub enum EducationRubricField for EducationRubric {
         Id = "id",
@@ -1568,7 +1568,7 @@ impl crate::read_fields::ReadFields for EducationRubricOutcome {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationRubricOutcome`] for a typed `$select`.
     pub enum EducationRubricOutcomeField for EducationRubricOutcome {
         Id = "id",
@@ -1700,7 +1700,7 @@ impl crate::read_fields::ReadFields for EducationSchool {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationSchool`] for a typed `$select`.
     pub enum EducationSchoolField for EducationSchool {
         Id = "id",
@@ -1859,7 +1859,7 @@ impl crate::read_fields::ReadFields for EducationSubmission {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationSubmission`] for a typed `$select`.
     pub enum EducationSubmissionField for EducationSubmission {
         Id = "id",
@@ -1944,7 +1944,7 @@ impl crate::read_fields::ReadFields for EducationSubmissionResource {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationSubmissionResource`] for a typed `$select`.
     pub enum EducationSubmissionResourceField for EducationSubmissionResource {
         Id = "id",
@@ -2179,7 +2179,7 @@ impl crate::read_fields::ReadFields for EducationUser {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationUser`] for a typed `$select`.
     pub enum EducationUserField for EducationUser {
         Id = "id",
@@ -2352,7 +2352,7 @@ impl crate::read_fields::ReadFields for ReadingAssignmentSubmission {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ReadingAssignmentSubmission`] for a typed `$select`.
     pub enum ReadingAssignmentSubmissionField for ReadingAssignmentSubmission {
         Id = "id",
@@ -2461,7 +2461,7 @@ impl crate::read_fields::ReadFields for ReadingCoachPassage {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ReadingCoachPassage`] for a typed `$select`.
     pub enum ReadingCoachPassageField for ReadingCoachPassage {
         Id = "id",
@@ -2562,7 +2562,7 @@ impl crate::read_fields::ReadFields for ReflectCheckInResponse {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ReflectCheckInResponse`] for a typed `$select`.
     pub enum ReflectCheckInResponseField for ReflectCheckInResponse {
         Id = "id",
@@ -2646,7 +2646,7 @@ impl crate::read_fields::ReadFields for ReportsRoot {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ReportsRoot`] for a typed `$select`.
     pub enum ReportsRootField for ReportsRoot {
         Id = "id",
@@ -2796,7 +2796,7 @@ impl crate::read_fields::ReadFields for SpeakerAssignmentSubmission {
 }
 
 #[cfg(feature = "education")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SpeakerAssignmentSubmission`] for a typed `$select`.
     pub enum SpeakerAssignmentSubmissionField for SpeakerAssignmentSubmission {
         Id = "id",
@@ -5632,7 +5632,7 @@ impl crate::read_fields::ReadFields for RubricQualitySelectedColumnModel {
 }
 
 #[cfg(feature = "education")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.contactRelationship` enumeration.
     pub enum ContactRelationship {
         /// `parent`
@@ -5655,7 +5655,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "education")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.educationAddedStudentAction` enumeration.
     pub enum EducationAddedStudentAction {
         /// `none`
@@ -5668,7 +5668,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "education")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.educationAddToCalendarOptions` enumeration.
     pub enum EducationAddToCalendarOptions {
         /// `none`
@@ -5685,7 +5685,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "education")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.educationAssignmentStatus` enumeration.
     pub enum EducationAssignmentStatus {
         /// `draft`
@@ -5702,7 +5702,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "education", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.educationExternalSource` enumeration.
     pub enum EducationExternalSource {
         /// `sis`
@@ -5715,7 +5715,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "education")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.educationFeedbackResourceOutcomeStatus` enumeration.
     pub enum EducationFeedbackResourceOutcomeStatus {
         /// `notPublished`
@@ -5732,7 +5732,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "education")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.educationGender` enumeration.
     pub enum EducationGender {
         /// `female`
@@ -5747,7 +5747,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "education")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.educationModuleStatus` enumeration.
     pub enum EducationModuleStatus {
         /// `draft`
@@ -5760,7 +5760,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "education")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.educationSpeechType` enumeration.
     pub enum EducationSpeechType {
         /// `informative`
@@ -5775,7 +5775,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "education")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.educationSubmissionStatus` enumeration.
     pub enum EducationSubmissionStatus {
         /// `working`
@@ -5796,7 +5796,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "education")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.educationUserRole` enumeration.
     pub enum EducationUserRole {
         /// `student`
@@ -5811,7 +5811,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "education")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.readingCoachStoryType` enumeration.
     pub enum ReadingCoachStoryType {
         /// `aiGenerated`
@@ -5826,7 +5826,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "education")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.responseEmotionType` enumeration.
     pub enum ResponseEmotionType {
         /// `none`
@@ -5949,7 +5949,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "education")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.responseFeedbackType` enumeration.
     pub enum ResponseFeedbackType {
         /// `none`

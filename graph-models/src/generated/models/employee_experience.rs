@@ -74,7 +74,7 @@ impl crate::read_fields::ReadFields for Community {
 }
 
 #[cfg(feature = "employee-experience")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Community`] for a typed `$select`.
     pub enum CommunityField for Community {
         Id = "id",
@@ -144,7 +144,7 @@ impl crate::read_fields::ReadFields for EmployeeExperience {
 }
 
 #[cfg(feature = "employee-experience")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EmployeeExperience`] for a typed `$select`.
     pub enum EmployeeExperienceField for EmployeeExperience {
         Communities = "communities",
@@ -233,7 +233,7 @@ impl crate::read_fields::ReadFields for EngagementAsyncOperation {
 }
 
 #[cfg(feature = "employee-experience")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EngagementAsyncOperation`] for a typed `$select`.
     pub enum EngagementAsyncOperationField for EngagementAsyncOperation {
         Id = "id",
@@ -300,7 +300,7 @@ impl crate::read_fields::ReadFields for EngagementRole {
 }
 
 #[cfg(feature = "employee-experience")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EngagementRole`] for a typed `$select`.
     pub enum EngagementRoleField for EngagementRole {
         Id = "id",
@@ -368,7 +368,7 @@ impl crate::read_fields::ReadFields for EngagementRoleMember {
 }
 
 #[cfg(feature = "employee-experience")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EngagementRoleMember`] for a typed `$select`.
     pub enum EngagementRoleMemberField for EngagementRoleMember {
         Id = "id",
@@ -470,7 +470,7 @@ impl crate::read_fields::ReadFields for LearningAssignment {
 }
 
 #[cfg(feature = "employee-experience")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`LearningAssignment`] for a typed `$select`.
     pub enum LearningAssignmentField for LearningAssignment {
         Id = "id",
@@ -618,7 +618,7 @@ impl crate::read_fields::ReadFields for LearningContent {
 }
 
 #[cfg(feature = "employee-experience")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`LearningContent`] for a typed `$select`.
     pub enum LearningContentField for LearningContent {
         Id = "id",
@@ -717,7 +717,7 @@ impl crate::read_fields::ReadFields for LearningCourseActivity {
 }
 
 #[cfg(feature = "employee-experience")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`LearningCourseActivity`] for a typed `$select`.
     pub enum LearningCourseActivityField for LearningCourseActivity, AnyLearningCourseActivity {
         Id = "id",
@@ -887,7 +887,7 @@ impl crate::read_fields::ReadFields for LearningProvider {
 }
 
 #[cfg(feature = "employee-experience")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`LearningProvider`] for a typed `$select`.
     pub enum LearningProviderField for LearningProvider {
         Id = "id",
@@ -980,7 +980,7 @@ impl crate::read_fields::ReadFields for LearningSelfInitiatedCourse {
 }
 
 #[cfg(feature = "employee-experience")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`LearningSelfInitiatedCourse`] for a typed `$select`.
     pub enum LearningSelfInitiatedCourseField for LearningSelfInitiatedCourse {
         Id = "id",
@@ -996,7 +996,7 @@ crate::edm::select_fields! {
 }
 
 #[cfg(feature = "employee-experience")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.assignmentType` enumeration.
     pub enum AssignmentType {
         /// `required`
@@ -1011,7 +1011,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "employee-experience")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.communityPrivacy` enumeration.
     pub enum CommunityPrivacy {
         /// `public`
@@ -1024,7 +1024,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "employee-experience")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.courseStatus` enumeration.
     pub enum CourseStatus {
         /// `notStarted`
@@ -1039,7 +1039,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "employee-experience")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.engagementAsyncOperationType` enumeration.
     pub enum EngagementAsyncOperationType {
         /// `createCommunity`
@@ -1050,7 +1050,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "employee-experience")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.level` enumeration.
     pub enum Level {
         /// `beginner`

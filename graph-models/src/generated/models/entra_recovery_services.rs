@@ -54,7 +54,7 @@ impl crate::read_fields::ReadFields for Recovery {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Recovery`] for a typed `$select`.
     pub enum RecoveryField for Recovery {
         Id = "id",
@@ -124,7 +124,7 @@ impl crate::read_fields::ReadFields for RecoveryChangeObjectBase {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RecoveryChangeObjectBase`] for a typed `$select`.
     pub enum RecoveryChangeObjectBaseField for RecoveryChangeObjectBase {
         Id = "id",
@@ -226,7 +226,7 @@ impl crate::read_fields::ReadFields for RecoveryJob {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RecoveryJob`] for a typed `$select`.
     pub enum RecoveryJobField for RecoveryJob {
         Id = "id",
@@ -322,7 +322,7 @@ impl crate::read_fields::ReadFields for RecoveryJobBase {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RecoveryJobBase`] for a typed `$select`.
     pub enum RecoveryJobBaseField for RecoveryJobBase, AnyRecoveryJobBase {
         Id = "id",
@@ -474,7 +474,7 @@ impl crate::read_fields::ReadFields for RecoveryPreviewJob {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RecoveryPreviewJob`] for a typed `$select`.
     pub enum RecoveryPreviewJobField for RecoveryPreviewJob {
         Id = "id",
@@ -550,7 +550,7 @@ impl crate::read_fields::ReadFields for Snapshot {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Snapshot`] for a typed `$select`.
     pub enum SnapshotField for Snapshot {
         Id = "id",
@@ -805,7 +805,7 @@ impl crate::polymorphic::Polymorphic for AnyRecoveryJobFilteringCriteriaBase {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.entraRecoveryServices.recoveryAction` enumeration.
     pub enum RecoveryAction {
         /// `softDelete`
@@ -820,7 +820,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.entraRecoveryServices.recoveryStatus` enumeration.
     pub enum RecoveryStatus {
         /// `initialized`
@@ -843,7 +843,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "directory")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.entraRecoveryServices.resourceTypeName` enumeration.
     pub enum ResourceTypeName {
         /// `user`

@@ -65,7 +65,7 @@ impl crate::read_fields::ReadFields for ConnectionOperation {
 }
 
 #[cfg(feature = "search")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ConnectionOperation`] for a typed `$select`.
     pub enum ConnectionOperationField for ConnectionOperation {
         Id = "id",
@@ -117,7 +117,7 @@ impl crate::read_fields::ReadFields for External {
 }
 
 #[cfg(feature = "search")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`External`] for a typed `$select`.
     pub enum ExternalField for External {
         Connections = "connections",
@@ -181,7 +181,7 @@ impl crate::read_fields::ReadFields for ExternalActivity {
 }
 
 #[cfg(feature = "search")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ExternalActivity`] for a typed `$select`.
     pub enum ExternalActivityField for ExternalActivity, AnyExternalActivity {
         Id = "id",
@@ -306,7 +306,7 @@ impl crate::read_fields::ReadFields for ExternalActivityResult {
 }
 
 #[cfg(feature = "search")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ExternalActivityResult`] for a typed `$select`.
     pub enum ExternalActivityResultField for ExternalActivityResult {
         Id = "id",
@@ -414,7 +414,7 @@ impl crate::read_fields::ReadFields for ExternalConnection {
 }
 
 #[cfg(feature = "search")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ExternalConnection`] for a typed `$select`.
     pub enum ExternalConnectionField for ExternalConnection {
         Id = "id",
@@ -491,7 +491,7 @@ impl crate::read_fields::ReadFields for ExternalGroup {
 }
 
 #[cfg(feature = "search")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ExternalGroup`] for a typed `$select`.
     pub enum ExternalGroupField for ExternalGroup {
         Id = "id",
@@ -571,7 +571,7 @@ impl crate::read_fields::ReadFields for ExternalItem {
 }
 
 #[cfg(feature = "search")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ExternalItem`] for a typed `$select`.
     pub enum ExternalItemField for ExternalItem {
         Id = "id",
@@ -633,7 +633,7 @@ impl crate::read_fields::ReadFields for Identity {
 }
 
 #[cfg(feature = "search")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Identity`] for a typed `$select`.
     pub enum IdentityField for Identity {
         Id = "id",
@@ -695,7 +695,7 @@ impl crate::read_fields::ReadFields for Schema {
 }
 
 #[cfg(feature = "search")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Schema`] for a typed `$select`.
     pub enum SchemaField for Schema {
         Id = "id",
@@ -1487,7 +1487,7 @@ impl crate::polymorphic::Polymorphic for AnyUrlToItemResolverBase {
 }
 
 #[cfg(feature = "search")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.externalConnectors.accessType` enumeration.
     pub enum AccessType {
         /// `grant`
@@ -1500,7 +1500,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "search")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.externalConnectors.aclType` enumeration.
     pub enum AclType {
         /// `user`
@@ -1519,7 +1519,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "search")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.externalConnectors.connectionOperationStatus` enumeration.
     pub enum ConnectionOperationStatus {
         /// `unspecified`
@@ -1536,7 +1536,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "search")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.externalConnectors.connectionState` enumeration.
     pub enum ConnectionState {
         /// `draft`
@@ -1553,7 +1553,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "search")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.externalConnectors.contentCategory` enumeration.
     pub enum ContentCategory {
         /// `uncategorized`
@@ -1590,7 +1590,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "search")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.externalConnectors.externalActivityType` enumeration.
     pub enum ExternalActivityType {
         /// `viewed`
@@ -1607,7 +1607,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "search")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.externalConnectors.externalItemContentType` enumeration.
     pub enum ExternalItemContentType {
         /// `text`
@@ -1620,7 +1620,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "search")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.externalConnectors.identityType` enumeration.
     pub enum IdentityType {
         /// `user`
@@ -1635,7 +1635,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "search")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.externalConnectors.label` enumeration.
     pub enum Label {
         /// `title`
@@ -1752,7 +1752,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "search")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.externalConnectors.propertyType` enumeration.
     pub enum PropertyType {
         /// `string`
@@ -1783,7 +1783,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "search")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.externalConnectors.ruleOperation` enumeration.
     pub enum RuleOperation {
         /// `null`

@@ -5571,7 +5571,7 @@ impl crate::read_fields::ReadFields for Drive {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Drive`] for a typed `$select`.
     pub enum DriveField for Drive {
         Id = "id",
@@ -5833,7 +5833,7 @@ impl crate::read_fields::ReadFields for DriveItem {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DriveItem`] for a typed `$select`.
     pub enum DriveItemField for DriveItem {
         Id = "id",
@@ -5940,7 +5940,7 @@ impl crate::read_fields::ReadFields for DriveItemVersion {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DriveItemVersion`] for a typed `$select`.
     pub enum DriveItemVersionField for DriveItemVersion {
         Id = "id",
@@ -6012,7 +6012,7 @@ impl crate::read_fields::ReadFields for ItemActivity {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ItemActivity`] for a typed `$select`.
     pub enum ItemActivityField for ItemActivity {
         Id = "id",
@@ -6108,7 +6108,7 @@ impl crate::read_fields::ReadFields for ItemActivityStat {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ItemActivityStat`] for a typed `$select`.
     pub enum ItemActivityStatField for ItemActivityStat {
         Id = "id",
@@ -6182,7 +6182,7 @@ impl crate::read_fields::ReadFields for ItemAnalytics {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ItemAnalytics`] for a typed `$select`.
     pub enum ItemAnalyticsField for ItemAnalytics {
         Id = "id",
@@ -6257,7 +6257,7 @@ impl crate::read_fields::ReadFields for ItemRetentionLabel {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ItemRetentionLabel`] for a typed `$select`.
     pub enum ItemRetentionLabelField for ItemRetentionLabel {
         Id = "id",
@@ -6362,7 +6362,7 @@ impl crate::read_fields::ReadFields for Permission {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Permission`] for a typed `$select`.
     pub enum PermissionField for Permission {
         Id = "id",
@@ -6511,7 +6511,7 @@ impl crate::read_fields::ReadFields for SharedDriveItem {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharedDriveItem`] for a typed `$select`.
     pub enum SharedDriveItemField for SharedDriveItem {
         Id = "id",
@@ -6593,7 +6593,7 @@ impl crate::read_fields::ReadFields for ThumbnailSet {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ThumbnailSet`] for a typed `$select`.
     pub enum ThumbnailSetField for ThumbnailSet {
         Id = "id",
@@ -6679,7 +6679,7 @@ impl crate::read_fields::ReadFields for Workbook {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Workbook`] for a typed `$select`.
     pub enum WorkbookField for Workbook {
         Id = "id",
@@ -6743,7 +6743,7 @@ impl crate::read_fields::ReadFields for WorkbookApplication {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookApplication`] for a typed `$select`.
     pub enum WorkbookApplicationField for WorkbookApplication {
         Id = "id",
@@ -6846,7 +6846,7 @@ impl crate::read_fields::ReadFields for WorkbookChart {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChart`] for a typed `$select`.
     pub enum WorkbookChartField for WorkbookChart {
         Id = "id",
@@ -6920,7 +6920,7 @@ impl crate::read_fields::ReadFields for WorkbookChartAreaFormat {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartAreaFormat`] for a typed `$select`.
     pub enum WorkbookChartAreaFormatField for WorkbookChartAreaFormat {
         Id = "id",
@@ -6986,7 +6986,7 @@ impl crate::read_fields::ReadFields for WorkbookChartAxes {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartAxes`] for a typed `$select`.
     pub enum WorkbookChartAxesField for WorkbookChartAxes {
         Id = "id",
@@ -7077,7 +7077,7 @@ impl crate::read_fields::ReadFields for WorkbookChartAxis {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartAxis`] for a typed `$select`.
     pub enum WorkbookChartAxisField for WorkbookChartAxis {
         Id = "id",
@@ -7146,7 +7146,7 @@ impl crate::read_fields::ReadFields for WorkbookChartAxisFormat {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartAxisFormat`] for a typed `$select`.
     pub enum WorkbookChartAxisFormatField for WorkbookChartAxisFormat {
         Id = "id",
@@ -7212,7 +7212,7 @@ impl crate::read_fields::ReadFields for WorkbookChartAxisTitle {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartAxisTitle`] for a typed `$select`.
     pub enum WorkbookChartAxisTitleField for WorkbookChartAxisTitle {
         Id = "id",
@@ -7272,7 +7272,7 @@ impl crate::read_fields::ReadFields for WorkbookChartAxisTitleFormat {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartAxisTitleFormat`] for a typed `$select`.
     pub enum WorkbookChartAxisTitleFormatField for WorkbookChartAxisTitleFormat {
         Id = "id",
@@ -7334,7 +7334,7 @@ impl crate::read_fields::ReadFields for WorkbookChartDataLabelFormat {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartDataLabelFormat`] for a typed `$select`.
     pub enum WorkbookChartDataLabelFormatField for WorkbookChartDataLabelFormat {
         Id = "id",
@@ -7425,7 +7425,7 @@ impl crate::read_fields::ReadFields for WorkbookChartDataLabels {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartDataLabels`] for a typed `$select`.
     pub enum WorkbookChartDataLabelsField for WorkbookChartDataLabels {
         Id = "id",
@@ -7486,7 +7486,7 @@ impl crate::read_fields::ReadFields for WorkbookChartFill {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartFill`] for a typed `$select`.
     pub enum WorkbookChartFillField for WorkbookChartFill {
         Id = "id",
@@ -7562,7 +7562,7 @@ impl crate::read_fields::ReadFields for WorkbookChartFont {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartFont`] for a typed `$select`.
     pub enum WorkbookChartFontField for WorkbookChartFont {
         Id = "id",
@@ -7628,7 +7628,7 @@ impl crate::read_fields::ReadFields for WorkbookChartGridlines {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartGridlines`] for a typed `$select`.
     pub enum WorkbookChartGridlinesField for WorkbookChartGridlines {
         Id = "id",
@@ -7686,7 +7686,7 @@ impl crate::read_fields::ReadFields for WorkbookChartGridlinesFormat {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartGridlinesFormat`] for a typed `$select`.
     pub enum WorkbookChartGridlinesFormatField for WorkbookChartGridlinesFormat {
         Id = "id",
@@ -7756,7 +7756,7 @@ impl crate::read_fields::ReadFields for WorkbookChartLegend {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartLegend`] for a typed `$select`.
     pub enum WorkbookChartLegendField for WorkbookChartLegend {
         Id = "id",
@@ -7822,7 +7822,7 @@ impl crate::read_fields::ReadFields for WorkbookChartLegendFormat {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartLegendFormat`] for a typed `$select`.
     pub enum WorkbookChartLegendFormatField for WorkbookChartLegendFormat {
         Id = "id",
@@ -7880,7 +7880,7 @@ impl crate::read_fields::ReadFields for WorkbookChartLineFormat {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartLineFormat`] for a typed `$select`.
     pub enum WorkbookChartLineFormatField for WorkbookChartLineFormat {
         Id = "id",
@@ -7941,7 +7941,7 @@ impl crate::read_fields::ReadFields for WorkbookChartPoint {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartPoint`] for a typed `$select`.
     pub enum WorkbookChartPointField for WorkbookChartPoint {
         Id = "id",
@@ -8000,7 +8000,7 @@ impl crate::read_fields::ReadFields for WorkbookChartPointFormat {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartPointFormat`] for a typed `$select`.
     pub enum WorkbookChartPointFormatField for WorkbookChartPointFormat {
         Id = "id",
@@ -8065,7 +8065,7 @@ impl crate::read_fields::ReadFields for WorkbookChartSeries {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartSeries`] for a typed `$select`.
     pub enum WorkbookChartSeriesField for WorkbookChartSeries {
         Id = "id",
@@ -8129,7 +8129,7 @@ impl crate::read_fields::ReadFields for WorkbookChartSeriesFormat {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartSeriesFormat`] for a typed `$select`.
     pub enum WorkbookChartSeriesFormatField for WorkbookChartSeriesFormat {
         Id = "id",
@@ -8199,7 +8199,7 @@ impl crate::read_fields::ReadFields for WorkbookChartTitle {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartTitle`] for a typed `$select`.
     pub enum WorkbookChartTitleField for WorkbookChartTitle {
         Id = "id",
@@ -8265,7 +8265,7 @@ impl crate::read_fields::ReadFields for WorkbookChartTitleFormat {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookChartTitleFormat`] for a typed `$select`.
     pub enum WorkbookChartTitleFormatField for WorkbookChartTitleFormat {
         Id = "id",
@@ -8331,7 +8331,7 @@ impl crate::read_fields::ReadFields for WorkbookComment {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookComment`] for a typed `$select`.
     pub enum WorkbookCommentField for WorkbookComment {
         Id = "id",
@@ -8394,7 +8394,7 @@ impl crate::read_fields::ReadFields for WorkbookCommentReply {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookCommentReply`] for a typed `$select`.
     pub enum WorkbookCommentReplyField for WorkbookCommentReply {
         Id = "id",
@@ -8452,7 +8452,7 @@ impl crate::read_fields::ReadFields for WorkbookFilter {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookFilter`] for a typed `$select`.
     pub enum WorkbookFilterField for WorkbookFilter {
         Id = "id",
@@ -8505,7 +8505,7 @@ impl crate::read_fields::ReadFields for WorkbookFunctions {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookFunctions`] for a typed `$select`.
     pub enum WorkbookFunctionsField for WorkbookFunctions {
         Id = "id",
@@ -8588,7 +8588,7 @@ impl crate::read_fields::ReadFields for WorkbookNamedItem {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookNamedItem`] for a typed `$select`.
     pub enum WorkbookNamedItemField for WorkbookNamedItem {
         Id = "id",
@@ -8659,7 +8659,7 @@ impl crate::read_fields::ReadFields for WorkbookOperation {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookOperation`] for a typed `$select`.
     pub enum WorkbookOperationField for WorkbookOperation {
         Id = "id",
@@ -8722,7 +8722,7 @@ impl crate::read_fields::ReadFields for WorkbookPivotTable {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookPivotTable`] for a typed `$select`.
     pub enum WorkbookPivotTableField for WorkbookPivotTable {
         Id = "id",
@@ -8841,7 +8841,7 @@ impl crate::read_fields::ReadFields for WorkbookTable {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookTable`] for a typed `$select`.
     pub enum WorkbookTableField for WorkbookTable {
         Id = "id",
@@ -8925,7 +8925,7 @@ impl crate::read_fields::ReadFields for WorkbookTableColumn {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookTableColumn`] for a typed `$select`.
     pub enum WorkbookTableColumnField for WorkbookTableColumn {
         Id = "id",
@@ -8991,7 +8991,7 @@ impl crate::read_fields::ReadFields for WorkbookTableRow {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookTableRow`] for a typed `$select`.
     pub enum WorkbookTableRowField for WorkbookTableRow {
         Id = "id",
@@ -9058,7 +9058,7 @@ impl crate::read_fields::ReadFields for WorkbookTableSort {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookTableSort`] for a typed `$select`.
     pub enum WorkbookTableSortField for WorkbookTableSort {
         Id = "id",
@@ -9145,7 +9145,7 @@ impl crate::read_fields::ReadFields for WorkbookWorksheet {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookWorksheet`] for a typed `$select`.
     pub enum WorkbookWorksheetField for WorkbookWorksheet {
         Id = "id",
@@ -9213,7 +9213,7 @@ impl crate::read_fields::ReadFields for WorkbookWorksheetProtection {
 }
 
 #[cfg(feature = "files")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookWorksheetProtection`] for a typed `$select`.
     pub enum WorkbookWorksheetProtectionField for WorkbookWorksheetProtection {
         Id = "id",
@@ -11871,7 +11871,7 @@ impl crate::read_fields::ReadFields for WorkbookWorksheetProtectionOptions {
 }
 
 #[cfg(feature = "files")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.driveItemSourceApplication` enumeration.
     pub enum DriveItemSourceApplication {
         /// `teams`
@@ -11900,7 +11900,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "files")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.mediaSourceContentCategory` enumeration.
     pub enum MediaSourceContentCategory {
         /// `meeting`
@@ -11927,7 +11927,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "files")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.sensitivityLabelAssignmentMethod` enumeration.
     pub enum SensitivityLabelAssignmentMethod {
         /// `standard`
@@ -11942,7 +11942,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "files")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.workbookOperationStatus` enumeration.
     pub enum WorkbookOperationStatus {
         /// `notStarted`

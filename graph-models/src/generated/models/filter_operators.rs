@@ -59,7 +59,7 @@ impl crate::read_fields::ReadFields for FilterOperatorSchema {
 }
 
 #[cfg(feature = "filter-operators")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`FilterOperatorSchema`] for a typed `$select`.
     pub enum FilterOperatorSchemaField for FilterOperatorSchema {
         Id = "id",
@@ -70,7 +70,7 @@ crate::edm::select_fields! {
 }
 
 #[cfg(feature = "filter-operators")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.scopeOperatorMultiValuedComparisonType` enumeration.
     pub enum ScopeOperatorMultiValuedComparisonType {
         /// `All`
@@ -81,7 +81,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "filter-operators")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.scopeOperatorType` enumeration.
     pub enum ScopeOperatorType {
         /// `Binary`

@@ -50,7 +50,7 @@ impl crate::read_fields::ReadFields for AttributeMappingFunctionSchema {
 }
 
 #[cfg(feature = "functions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AttributeMappingFunctionSchema`] for a typed `$select`.
     pub enum AttributeMappingFunctionSchemaField for AttributeMappingFunctionSchema {
         Id = "id",

@@ -660,7 +660,7 @@ impl crate::read_fields::ReadFields for ActivitiesContainer {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ActivitiesContainer`] for a typed `$select`.
     pub enum ActivitiesContainerField for ActivitiesContainer {
         Id = "id",
@@ -755,7 +755,7 @@ impl crate::read_fields::ReadFields for ActivityHistoryItem {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ActivityHistoryItem`] for a typed `$select`.
     pub enum ActivityHistoryItemField for ActivityHistoryItem {
         Id = "id",
@@ -828,7 +828,7 @@ impl crate::read_fields::ReadFields for AdhocCall {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AdhocCall`] for a typed `$select`.
     pub enum AdhocCallField for AdhocCall {
         Id = "id",
@@ -935,7 +935,7 @@ impl crate::read_fields::ReadFields for AdministrativeUnit {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AdministrativeUnit`] for a typed `$select`.
     pub enum AdministrativeUnitField for AdministrativeUnit {
         Id = "id",
@@ -1334,7 +1334,7 @@ impl crate::read_fields::ReadFields for AgentIdentity {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AgentIdentity`] for a typed `$select`.
     pub enum AgentIdentityField for AgentIdentity {
         Id = "id",
@@ -1733,7 +1733,7 @@ impl crate::read_fields::ReadFields for AgentIdentityBlueprint {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AgentIdentityBlueprint`] for a typed `$select`.
     pub enum AgentIdentityBlueprintField for AgentIdentityBlueprint {
         Id = "id",
@@ -2163,7 +2163,7 @@ impl crate::read_fields::ReadFields for AgentIdentityBlueprintPrincipal {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AgentIdentityBlueprintPrincipal`] for a typed `$select`.
     pub enum AgentIdentityBlueprintPrincipalField for AgentIdentityBlueprintPrincipal {
         Id = "id",
@@ -3061,7 +3061,7 @@ impl crate::read_fields::ReadFields for AgentUser {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AgentUser`] for a typed `$select`.
     pub enum AgentUserField for AgentUser {
         Id = "id",
@@ -3506,7 +3506,7 @@ impl crate::read_fields::ReadFields for Application {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Application`] for a typed `$select`.
     pub enum ApplicationField for Application, AnyApplication {
         Id = "id",
@@ -3699,7 +3699,7 @@ impl crate::read_fields::ReadFields for AppRoleAssignment {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AppRoleAssignment`] for a typed `$select`.
     pub enum AppRoleAssignmentField for AppRoleAssignment {
         Id = "id",
@@ -3763,7 +3763,7 @@ impl crate::read_fields::ReadFields for ApprovedClientApp {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ApprovedClientApp`] for a typed `$select`.
     pub enum ApprovedClientAppField for ApprovedClientApp {
         Id = "id",
@@ -3816,7 +3816,7 @@ impl crate::read_fields::ReadFields for BulkUpload {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BulkUpload`] for a typed `$select`.
     pub enum BulkUploadField for BulkUpload {
         Id = "id",
@@ -3922,7 +3922,7 @@ impl crate::read_fields::ReadFields for CertificateAuthorityDetail {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CertificateAuthorityDetail`] for a typed `$select`.
     pub enum CertificateAuthorityDetailField for CertificateAuthorityDetail {
         Id = "id",
@@ -4010,7 +4010,7 @@ impl crate::read_fields::ReadFields for CertificateBasedAuthPki {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CertificateBasedAuthPki`] for a typed `$select`.
     pub enum CertificateBasedAuthPkiField for CertificateBasedAuthPki {
         Id = "id",
@@ -4084,7 +4084,7 @@ impl crate::read_fields::ReadFields for CloudClipboardItem {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CloudClipboardItem`] for a typed `$select`.
     pub enum CloudClipboardItemField for CloudClipboardItem {
         Id = "id",
@@ -4144,7 +4144,7 @@ impl crate::read_fields::ReadFields for CloudClipboardRoot {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CloudClipboardRoot`] for a typed `$select`.
     pub enum CloudClipboardRootField for CloudClipboardRoot {
         Id = "id",
@@ -4253,7 +4253,7 @@ impl crate::read_fields::ReadFields for CloudPC {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CloudPC`] for a typed `$select`.
     pub enum CloudPCField for CloudPC {
         Id = "id",
@@ -4331,7 +4331,7 @@ impl crate::read_fields::ReadFields for ContentActivity {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ContentActivity`] for a typed `$select`.
     pub enum ContentActivityField for ContentActivity {
         Id = "id",
@@ -4415,7 +4415,7 @@ impl crate::read_fields::ReadFields for Conversation {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Conversation`] for a typed `$select`.
     pub enum ConversationField for Conversation {
         Id = "id",
@@ -4512,7 +4512,7 @@ impl crate::read_fields::ReadFields for ConversationThread {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ConversationThread`] for a typed `$select`.
     pub enum ConversationThreadField for ConversationThread {
         Id = "id",
@@ -4587,7 +4587,7 @@ impl crate::read_fields::ReadFields for DelegatedPermissionClassification {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DelegatedPermissionClassification`] for a typed `$select`.
     pub enum DelegatedPermissionClassificationField for DelegatedPermissionClassification {
         Id = "id",
@@ -4667,7 +4667,7 @@ impl crate::read_fields::ReadFields for DirectoryDefinition {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DirectoryDefinition`] for a typed `$select`.
     pub enum DirectoryDefinitionField for DirectoryDefinition {
         Id = "id",
@@ -4745,7 +4745,7 @@ impl crate::read_fields::ReadFields for DirectoryObject {
     feature = "identity-access",
     feature = "directory"
 ))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DirectoryObject`] for a typed `$select`.
     pub enum DirectoryObjectField for DirectoryObject, AnyDirectoryObject {
         Id = "id",
@@ -5147,7 +5147,7 @@ impl crate::read_fields::ReadFields for DirectoryObjectPartnerReference {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DirectoryObjectPartnerReference`] for a typed `$select`.
     pub enum DirectoryObjectPartnerReferenceField for DirectoryObjectPartnerReference {
         Id = "id",
@@ -5233,7 +5233,7 @@ impl crate::read_fields::ReadFields for DirectoryRole {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DirectoryRole`] for a typed `$select`.
     pub enum DirectoryRoleField for DirectoryRole {
         Id = "id",
@@ -5302,7 +5302,7 @@ impl crate::read_fields::ReadFields for EmployeeExperienceUser {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EmployeeExperienceUser`] for a typed `$select`.
     pub enum EmployeeExperienceUserField for EmployeeExperienceUser {
         Id = "id",
@@ -5378,7 +5378,7 @@ impl crate::read_fields::ReadFields for Endpoint {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Endpoint`] for a typed `$select`.
     pub enum EndpointField for Endpoint {
         Id = "id",
@@ -5440,7 +5440,7 @@ impl crate::read_fields::ReadFields for ExchangeSettings {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ExchangeSettings`] for a typed `$select`.
     pub enum ExchangeSettingsField for ExchangeSettings {
         Id = "id",
@@ -5493,7 +5493,7 @@ impl crate::read_fields::ReadFields for Extension {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Extension`] for a typed `$select`.
     pub enum ExtensionField for Extension, AnyExtension {
         Id = "id",
@@ -5630,7 +5630,7 @@ impl crate::read_fields::ReadFields for ExtensionProperty {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ExtensionProperty`] for a typed `$select`.
     pub enum ExtensionPropertyField for ExtensionProperty {
         Id = "id",
@@ -5723,7 +5723,7 @@ impl crate::read_fields::ReadFields for FederatedIdentityCredential {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`FederatedIdentityCredential`] for a typed `$select`.
     pub enum FederatedIdentityCredentialField for FederatedIdentityCredential {
         Id = "id",
@@ -5788,7 +5788,7 @@ impl crate::read_fields::ReadFields for FederatedTokenValidationPolicy {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`FederatedTokenValidationPolicy`] for a typed `$select`.
     pub enum FederatedTokenValidationPolicyField for FederatedTokenValidationPolicy {
         Id = "id",
@@ -6297,7 +6297,7 @@ impl crate::read_fields::ReadFields for Group {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Group`] for a typed `$select`.
     pub enum GroupField for Group {
         Id = "id",
@@ -6419,7 +6419,7 @@ impl crate::read_fields::ReadFields for InheritablePermission {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`InheritablePermission`] for a typed `$select`.
     pub enum InheritablePermissionField for InheritablePermission {
         InheritableScopes = "inheritableScopes",
@@ -6497,7 +6497,7 @@ impl crate::read_fields::ReadFields for ItemInsights {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ItemInsights`] for a typed `$select`.
     pub enum ItemInsightsField for ItemInsights {
         Id = "id",
@@ -6563,7 +6563,7 @@ impl crate::read_fields::ReadFields for LicenseDetails {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`LicenseDetails`] for a typed `$select`.
     pub enum LicenseDetailsField for LicenseDetails {
         Id = "id",
@@ -6626,7 +6626,7 @@ impl crate::read_fields::ReadFields for Mailbox {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Mailbox`] for a typed `$select`.
     pub enum MailboxField for Mailbox {
         Id = "id",
@@ -6726,7 +6726,7 @@ impl crate::read_fields::ReadFields for MailboxFolder {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MailboxFolder`] for a typed `$select`.
     pub enum MailboxFolderField for MailboxFolder {
         Id = "id",
@@ -6830,7 +6830,7 @@ impl crate::read_fields::ReadFields for MailboxItem {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MailboxItem`] for a typed `$select`.
     pub enum MailboxItemField for MailboxItem {
         Id = "id",
@@ -6925,7 +6925,7 @@ impl crate::read_fields::ReadFields for MultiTenantOrganizationMember {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MultiTenantOrganizationMember`] for a typed `$select`.
     pub enum MultiTenantOrganizationMemberField for MultiTenantOrganizationMember {
         Id = "id",
@@ -6990,7 +6990,7 @@ impl crate::read_fields::ReadFields for OnPremisesSyncBehavior {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnPremisesSyncBehavior`] for a typed `$select`.
     pub enum OnPremisesSyncBehaviorField for OnPremisesSyncBehavior {
         Id = "id",
@@ -7047,7 +7047,7 @@ impl crate::read_fields::ReadFields for OpenTypeExtension {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OpenTypeExtension`] for a typed `$select`.
     pub enum OpenTypeExtensionField for OpenTypeExtension {
         Id = "id",
@@ -7179,7 +7179,7 @@ impl crate::read_fields::ReadFields for Person {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Person`] for a typed `$select`.
     pub enum PersonField for Person {
         Id = "id",
@@ -7262,7 +7262,7 @@ impl crate::read_fields::ReadFields for PolicyBase {
 }
 
 #[cfg(any(feature = "identity", feature = "identity-access"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PolicyBase`] for a typed `$select`.
     pub enum PolicyBaseField for PolicyBase, AnyPolicyBase {
         Id = "id",
@@ -7535,7 +7535,7 @@ impl crate::read_fields::ReadFields for Post {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Post`] for a typed `$select`.
     pub enum PostField for Post {
         Id = "id",
@@ -7609,7 +7609,7 @@ impl crate::read_fields::ReadFields for ProfilePhoto {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ProfilePhoto`] for a typed `$select`.
     pub enum ProfilePhotoField for ProfilePhoto {
         Id = "id",
@@ -7677,7 +7677,7 @@ impl crate::read_fields::ReadFields for RemoteDesktopSecurityConfiguration {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RemoteDesktopSecurityConfiguration`] for a typed `$select`.
     pub enum RemoteDesktopSecurityConfigurationField for RemoteDesktopSecurityConfiguration {
         Id = "id",
@@ -7756,7 +7756,7 @@ impl crate::read_fields::ReadFields for RemoteTenantGroup {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RemoteTenantGroup`] for a typed `$select`.
     pub enum RemoteTenantGroupField for RemoteTenantGroup {
         Id = "id",
@@ -8139,7 +8139,7 @@ impl crate::read_fields::ReadFields for ServicePrincipal {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ServicePrincipal`] for a typed `$select`.
     pub enum ServicePrincipalField for ServicePrincipal, AnyServicePrincipal {
         Id = "id",
@@ -8319,7 +8319,7 @@ impl crate::read_fields::ReadFields for ShiftPreferences {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ShiftPreferences`] for a typed `$select`.
     pub enum ShiftPreferencesField for ShiftPreferences {
         Id = "id",
@@ -8402,7 +8402,7 @@ impl crate::read_fields::ReadFields for StsPolicy {
 }
 
 #[cfg(any(feature = "identity", feature = "identity-access"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`StsPolicy`] for a typed `$select`.
     pub enum StsPolicyField for StsPolicy, AnyStsPolicy {
         Id = "id",
@@ -8554,7 +8554,7 @@ impl crate::read_fields::ReadFields for Synchronization {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Synchronization`] for a typed `$select`.
     pub enum SynchronizationField for Synchronization {
         Id = "id",
@@ -8633,7 +8633,7 @@ impl crate::read_fields::ReadFields for SynchronizationJob {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SynchronizationJob`] for a typed `$select`.
     pub enum SynchronizationJobField for SynchronizationJob {
         Id = "id",
@@ -8703,7 +8703,7 @@ impl crate::read_fields::ReadFields for SynchronizationSchema {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SynchronizationSchema`] for a typed `$select`.
     pub enum SynchronizationSchemaField for SynchronizationSchema {
         Id = "id",
@@ -8786,7 +8786,7 @@ impl crate::read_fields::ReadFields for SynchronizationTemplate {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SynchronizationTemplate`] for a typed `$select`.
     pub enum SynchronizationTemplateField for SynchronizationTemplate {
         Id = "id",
@@ -8849,7 +8849,7 @@ impl crate::read_fields::ReadFields for TargetDeviceGroup {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TargetDeviceGroup`] for a typed `$select`.
     pub enum TargetDeviceGroupField for TargetDeviceGroup {
         Id = "id",
@@ -9698,7 +9698,7 @@ impl crate::read_fields::ReadFields for User {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`User`] for a typed `$select`.
     pub enum UserField for User, AnyUser {
         Id = "id",
@@ -9976,7 +9976,7 @@ impl crate::read_fields::ReadFields for UserActivity {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserActivity`] for a typed `$select`.
     pub enum UserActivityField for UserActivity {
         Id = "id",
@@ -10056,7 +10056,7 @@ impl crate::read_fields::ReadFields for UserDataSecurityAndGovernance {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserDataSecurityAndGovernance`] for a typed `$select`.
     pub enum UserDataSecurityAndGovernanceField for UserDataSecurityAndGovernance {
         Id = "id",
@@ -10114,7 +10114,7 @@ impl crate::read_fields::ReadFields for UserInsightsSettings {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserInsightsSettings`] for a typed `$select`.
     pub enum UserInsightsSettingsField for UserInsightsSettings {
         Id = "id",
@@ -10167,7 +10167,7 @@ impl crate::read_fields::ReadFields for UserProtectionScopeContainer {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserProtectionScopeContainer`] for a typed `$select`.
     pub enum UserProtectionScopeContainerField for UserProtectionScopeContainer {
         Id = "id",
@@ -10256,7 +10256,7 @@ impl crate::read_fields::ReadFields for UserSettings {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserSettings`] for a typed `$select`.
     pub enum UserSettingsField for UserSettings {
         Id = "id",
@@ -10320,7 +10320,7 @@ impl crate::read_fields::ReadFields for UserSolutionRoot {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserSolutionRoot`] for a typed `$select`.
     pub enum UserSolutionRootField for UserSolutionRoot {
         Id = "id",
@@ -10379,7 +10379,7 @@ impl crate::read_fields::ReadFields for UserStorage {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserStorage`] for a typed `$select`.
     pub enum UserStorageField for UserStorage {
         Id = "id",
@@ -10447,7 +10447,7 @@ impl crate::read_fields::ReadFields for WindowsSetting {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsSetting`] for a typed `$select`.
     pub enum WindowsSettingField for WindowsSetting {
         Id = "id",
@@ -10519,7 +10519,7 @@ impl crate::read_fields::ReadFields for WindowsSettingInstance {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsSettingInstance`] for a typed `$select`.
     pub enum WindowsSettingInstanceField for WindowsSettingInstance {
         Id = "id",
@@ -10589,7 +10589,7 @@ impl crate::read_fields::ReadFields for WorkHoursAndLocationsSetting {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkHoursAndLocationsSetting`] for a typed `$select`.
     pub enum WorkHoursAndLocationsSettingField for WorkHoursAndLocationsSetting {
         Id = "id",
@@ -10644,7 +10644,7 @@ impl crate::read_fields::ReadFields for WorkingTimeSchedule {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkingTimeSchedule`] for a typed `$select`.
     pub enum WorkingTimeScheduleField for WorkingTimeSchedule {
         Id = "id",
@@ -10720,7 +10720,7 @@ impl crate::read_fields::ReadFields for WorkPlanOccurrence {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkPlanOccurrence`] for a typed `$select`.
     pub enum WorkPlanOccurrenceField for WorkPlanOccurrence {
         Id = "id",
@@ -10798,7 +10798,7 @@ impl crate::read_fields::ReadFields for WorkPlanRecurrence {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkPlanRecurrence`] for a typed `$select`.
     pub enum WorkPlanRecurrenceField for WorkPlanRecurrence {
         Id = "id",
@@ -25975,7 +25975,7 @@ impl crate::read_fields::ReadFields for WorkingHours {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.activityDomain` enumeration.
     pub enum ActivityDomain {
         /// `unknown`
@@ -25995,7 +25995,7 @@ crate::edm::string_enum! {
     feature = "calendar",
     feature = "identity-access"
 ))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.attendeeType` enumeration.
     pub enum AttendeeType {
         /// `required`
@@ -26008,7 +26008,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.attributeDefinitionMetadata` enumeration.
     pub enum AttributeDefinitionMetadata {
         /// `BaseAttributeName`
@@ -26033,7 +26033,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.attributeFlowBehavior` enumeration.
     pub enum AttributeFlowBehavior {
         /// `FlowWhenChanged`
@@ -26044,7 +26044,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.attributeFlowType` enumeration.
     pub enum AttributeFlowType {
         /// `Always`
@@ -26061,7 +26061,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.attributeMappingSourceType` enumeration.
     pub enum AttributeMappingSourceType {
         /// `Attribute`
@@ -26078,7 +26078,7 @@ crate::edm::string_enum! {
     feature = "filter-operators",
     feature = "functions"
 ))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.attributeType` enumeration.
     pub enum AttributeType {
         /// `String`
@@ -26097,7 +26097,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.automaticRepliesStatus` enumeration.
     pub enum AutomaticRepliesStatus {
         /// `disabled`
@@ -26123,7 +26123,7 @@ crate::edm::string_enum! {
     feature = "solutions",
     feature = "other"
 ))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.bodyType` enumeration.
     pub enum BodyType {
         /// `text`
@@ -26134,7 +26134,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.certificateAuthorityType` enumeration.
     pub enum CertificateAuthorityType {
         /// `root`
@@ -26147,7 +26147,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.cloudPcOperatingSystem` enumeration.
     pub enum CloudPcOperatingSystem {
         /// `windows10`
@@ -26160,7 +26160,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity", feature = "device-management"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.cloudPcProvisioningType` enumeration.
     pub enum CloudPcProvisioningType {
         /// `dedicated`
@@ -26173,7 +26173,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.cloudPcUserAccountType` enumeration.
     pub enum CloudPcUserAccountType {
         /// `standardUser`
@@ -26186,7 +26186,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.contentCategory` enumeration.
     pub enum ContentCategory {
         /// `none`
@@ -26199,7 +26199,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.contentProcessingErrorType` enumeration.
     pub enum ContentProcessingErrorType {
         /// `transient`
@@ -26223,7 +26223,7 @@ crate::edm::string_enum! {
     feature = "solutions",
     feature = "other"
 ))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.dayOfWeek` enumeration.
     pub enum DayOfWeek {
         /// `sunday`
@@ -26244,7 +26244,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.delegateMeetingMessageDeliveryOptions` enumeration.
     pub enum DelegateMeetingMessageDeliveryOptions {
         /// `sendToDelegateAndInformationToPrincipal`
@@ -26257,7 +26257,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.directoryDefinitionDiscoverabilities` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -26278,7 +26278,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.dlpAction` enumeration.
     pub enum DlpAction {
         /// `notifyUser`
@@ -26328,7 +26328,7 @@ crate::edm::string_enum! {
     feature = "storage",
     feature = "other"
 ))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.endpointType` enumeration.
     pub enum EndpointType {
         /// `default`
@@ -26345,7 +26345,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.exchangeIdFormat` enumeration.
     pub enum ExchangeIdFormat {
         /// `entryId`
@@ -26362,7 +26362,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.executionMode` enumeration.
     pub enum ExecutionMode {
         /// `evaluateInline`
@@ -26375,7 +26375,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.externalAudienceScope` enumeration.
     pub enum ExternalAudienceScope {
         /// `none`
@@ -26388,7 +26388,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity", feature = "calendar"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.freeBusyStatus` enumeration.
     pub enum FreeBusyStatus {
         /// `unknown`
@@ -26407,7 +26407,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.groupAccessType` enumeration.
     pub enum GroupAccessType {
         /// `none`
@@ -26442,7 +26442,7 @@ crate::edm::string_enum! {
     feature = "storage",
     feature = "other"
 ))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.initiatorType` enumeration.
     pub enum InitiatorType {
         /// `user`
@@ -26463,7 +26463,7 @@ crate::edm::string_enum! {
     feature = "solutions",
     feature = "other"
 ))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.locationType` enumeration.
     pub enum LocationType {
         /// `default`
@@ -26496,7 +26496,7 @@ crate::edm::string_enum! {
     feature = "solutions",
     feature = "other"
 ))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.locationUniqueIdType` enumeration.
     pub enum LocationUniqueIdType {
         /// `unknown`
@@ -26513,7 +26513,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.mailTipsType` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -26542,7 +26542,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.maxWorkLocationDetails` enumeration.
     pub enum MaxWorkLocationDetails {
         /// `unknown`
@@ -26559,7 +26559,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity", feature = "directory"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.multiTenantOrganizationMemberProcessingStatus` enumeration.
     pub enum MultiTenantOrganizationMemberProcessingStatus {
         /// `notStarted`
@@ -26576,7 +26576,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity", feature = "directory"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.multiTenantOrganizationMemberRole` enumeration.
     pub enum MultiTenantOrganizationMemberRole {
         /// `owner`
@@ -26589,7 +26589,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity", feature = "directory"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.multiTenantOrganizationMemberState` enumeration.
     pub enum MultiTenantOrganizationMemberState {
         /// `pending`
@@ -26604,7 +26604,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.mutability` enumeration.
     pub enum Mutability {
         /// `ReadWrite`
@@ -26619,7 +26619,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.nativeAuthenticationApisEnabled` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -26634,7 +26634,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.objectDefinitionMetadata` enumeration.
     pub enum ObjectDefinitionMetadata {
         /// `PropertyNameAccountEnabled`
@@ -26655,7 +26655,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.objectFlowTypes` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -26672,7 +26672,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.objectMappingMetadata` enumeration.
     pub enum ObjectMappingMetadata {
         /// `EscrowBehavior`
@@ -26693,7 +26693,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.permissionClassificationType` enumeration.
     pub enum PermissionClassificationType {
         /// `low`
@@ -26713,7 +26713,7 @@ crate::edm::string_enum! {
     feature = "directory",
     feature = "solutions"
 ))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.phoneType` enumeration.
     pub enum PhoneType {
         /// `home`
@@ -26740,7 +26740,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.policyPivotProperty` enumeration.
     pub enum PolicyPivotProperty {
         /// `none`
@@ -26755,7 +26755,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.protectionScopeState` enumeration.
     pub enum ProtectionScopeState {
         /// `notModified`
@@ -26768,7 +26768,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.quarantineReason` enumeration.
     pub enum QuarantineReason {
         /// `EncounteredBaseEscrowThreshold`
@@ -26791,7 +26791,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.recipientScopeType` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -26818,7 +26818,7 @@ crate::edm::string_enum! {
     feature = "identity-access",
     feature = "other"
 ))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.recurrencePatternType` enumeration.
     pub enum RecurrencePatternType {
         /// `daily`
@@ -26845,7 +26845,7 @@ crate::edm::string_enum! {
     feature = "identity-access",
     feature = "other"
 ))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.recurrenceRangeType` enumeration.
     pub enum RecurrenceRangeType {
         /// `endDate`
@@ -26858,7 +26858,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.resourceAccessStatus` enumeration.
     pub enum ResourceAccessStatus {
         /// `none`
@@ -26873,7 +26873,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.resourceAccessType` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -26897,7 +26897,7 @@ crate::edm::string_enum! {
     feature = "calendar",
     feature = "identity-access"
 ))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.responseType` enumeration.
     pub enum ResponseType {
         /// `none`
@@ -26916,7 +26916,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.restrictionAction` enumeration.
     pub enum RestrictionAction {
         /// `warn`
@@ -26929,7 +26929,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.rootDomains` enumeration.
     pub enum RootDomains {
         /// `none`
@@ -26950,7 +26950,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.scopeCollectionKind` enumeration.
     pub enum ScopeCollectionKind {
         /// `allAllowed`
@@ -26967,7 +26967,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.selectionLikelihoodInfo` enumeration.
     pub enum SelectionLikelihoodInfo {
         /// `notSpecified`
@@ -26978,7 +26978,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.status` enumeration.
     pub enum Status {
         /// `active`
@@ -26995,7 +26995,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.synchronizationJobRestartScope` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -27018,7 +27018,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.synchronizationMetadata` enumeration.
     pub enum SynchronizationMetadata {
         /// `GalleryApplicationIdentifier`
@@ -27043,7 +27043,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.synchronizationScheduleState` enumeration.
     pub enum SynchronizationScheduleState {
         /// `Active`
@@ -27056,7 +27056,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.synchronizationSecret` enumeration.
     pub enum SynchronizationSecret {
         /// `None`
@@ -27153,7 +27153,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.synchronizationStatusCode` enumeration.
     pub enum SynchronizationStatusCode {
         /// `NotConfigured`
@@ -27170,7 +27170,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.synchronizationTaskExecutionResult` enumeration.
     pub enum SynchronizationTaskExecutionResult {
         /// `Succeeded`
@@ -27201,7 +27201,7 @@ crate::edm::string_enum! {
     feature = "storage",
     feature = "other"
 ))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamworkApplicationIdentityType` enumeration.
     pub enum TeamworkApplicationIdentityType {
         /// `aadApplication`
@@ -27238,7 +27238,7 @@ crate::edm::string_enum! {
     feature = "storage",
     feature = "other"
 ))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamworkConversationIdentityType` enumeration.
     pub enum TeamworkConversationIdentityType {
         /// `team`
@@ -27271,7 +27271,7 @@ crate::edm::string_enum! {
     feature = "storage",
     feature = "other"
 ))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamworkUserIdentityType` enumeration.
     pub enum TeamworkUserIdentityType {
         /// `aadUser`
@@ -27296,7 +27296,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.userActivityType` enumeration.
     pub enum UserActivityType {
         /// `uploadText`
@@ -27321,7 +27321,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.userActivityTypes` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -27350,7 +27350,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.userPurpose` enumeration.
     pub enum UserPurpose {
         /// `user`
@@ -27371,7 +27371,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.weakAlgorithms` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -27384,7 +27384,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.websiteType` enumeration.
     pub enum WebsiteType {
         /// `other`
@@ -27409,7 +27409,7 @@ crate::edm::string_enum! {
     feature = "identity-access",
     feature = "other"
 ))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.weekIndex` enumeration.
     pub enum WeekIndex {
         /// `first`
@@ -27426,7 +27426,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.windows365SwitchCompatibilityFailureReasonType` enumeration.
     pub enum Windows365SwitchCompatibilityFailureReasonType {
         /// `osVersionNotSupported`
@@ -27439,7 +27439,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.windowsSettingType` enumeration.
     pub enum WindowsSettingType {
         /// `roaming`
@@ -27452,7 +27452,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity", feature = "communications"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.workLocationType` enumeration.
     pub enum WorkLocationType {
         /// `unspecified`
@@ -27469,7 +27469,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.workLocationUpdateScope` enumeration.
     pub enum WorkLocationUpdateScope {
         /// `currentSegment`

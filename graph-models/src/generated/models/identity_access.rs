@@ -159,7 +159,7 @@ impl crate::read_fields::ReadFields for ActivityBasedTimeoutPolicy {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ActivityBasedTimeoutPolicy`] for a typed `$select`.
     pub enum ActivityBasedTimeoutPolicyField for ActivityBasedTimeoutPolicy {
         Id = "id",
@@ -243,7 +243,7 @@ impl crate::read_fields::ReadFields for AdminConsentRequestPolicy {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AdminConsentRequestPolicy`] for a typed `$select`.
     pub enum AdminConsentRequestPolicyField for AdminConsentRequestPolicy {
         Id = "id",
@@ -321,7 +321,7 @@ impl crate::read_fields::ReadFields for AkamaiWebApplicationFirewallProvider {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AkamaiWebApplicationFirewallProvider`] for a typed `$select`.
     pub enum AkamaiWebApplicationFirewallProviderField for AkamaiWebApplicationFirewallProvider {
         Id = "id",
@@ -398,7 +398,7 @@ impl crate::read_fields::ReadFields for AppleManagedIdentityProvider {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AppleManagedIdentityProvider`] for a typed `$select`.
     pub enum AppleManagedIdentityProviderField for AppleManagedIdentityProvider {
         Id = "id",
@@ -479,7 +479,7 @@ impl crate::read_fields::ReadFields for AppManagementPolicy {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AppManagementPolicy`] for a typed `$select`.
     pub enum AppManagementPolicyField for AppManagementPolicy {
         Id = "id",
@@ -548,7 +548,7 @@ impl crate::read_fields::ReadFields for AppScope {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AppScope`] for a typed `$select`.
     pub enum AppScopeField for AppScope {
         Id = "id",
@@ -622,7 +622,7 @@ impl crate::read_fields::ReadFields for ArkoseFraudProtectionProvider {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ArkoseFraudProtectionProvider`] for a typed `$select`.
     pub enum ArkoseFraudProtectionProviderField for ArkoseFraudProtectionProvider {
         Id = "id",
@@ -744,7 +744,7 @@ impl crate::read_fields::ReadFields for Authentication {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Authentication`] for a typed `$select`.
     pub enum AuthenticationField for Authentication {
         Id = "id",
@@ -815,7 +815,7 @@ impl crate::read_fields::ReadFields for AuthenticationCombinationConfiguration {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuthenticationCombinationConfiguration`] for a typed `$select`.
     pub enum AuthenticationCombinationConfigurationField for AuthenticationCombinationConfiguration, AnyAuthenticationCombinationConfiguration {
         Id = "id",
@@ -945,7 +945,7 @@ impl crate::read_fields::ReadFields for AuthenticationContextClassReference {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuthenticationContextClassReference`] for a typed `$select`.
     pub enum AuthenticationContextClassReferenceField for AuthenticationContextClassReference {
         Id = "id",
@@ -1014,7 +1014,7 @@ impl crate::read_fields::ReadFields for AuthenticationEventListener {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuthenticationEventListener`] for a typed `$select`.
     pub enum AuthenticationEventListenerField for AuthenticationEventListener, AnyAuthenticationEventListener {
         Id = "id",
@@ -1183,7 +1183,7 @@ impl crate::read_fields::ReadFields for AuthenticationEventsFlow {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuthenticationEventsFlow`] for a typed `$select`.
     pub enum AuthenticationEventsFlowField for AuthenticationEventsFlow, AnyAuthenticationEventsFlow {
         Id = "id",
@@ -1306,7 +1306,7 @@ impl crate::read_fields::ReadFields for AuthenticationFlowsPolicy {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuthenticationFlowsPolicy`] for a typed `$select`.
     pub enum AuthenticationFlowsPolicyField for AuthenticationFlowsPolicy {
         Id = "id",
@@ -1365,7 +1365,7 @@ impl crate::read_fields::ReadFields for AuthenticationMethod {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuthenticationMethod`] for a typed `$select`.
     pub enum AuthenticationMethodField for AuthenticationMethod, AnyAuthenticationMethod {
         Id = "id",
@@ -1536,7 +1536,7 @@ impl crate::read_fields::ReadFields for AuthenticationMethodConfiguration {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuthenticationMethodConfiguration`] for a typed `$select`.
     pub enum AuthenticationMethodConfigurationField for AuthenticationMethodConfiguration, AnyAuthenticationMethodConfiguration {
         Id = "id",
@@ -1728,7 +1728,7 @@ impl crate::read_fields::ReadFields for AuthenticationMethodModeDetail {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuthenticationMethodModeDetail`] for a typed `$select`.
     pub enum AuthenticationMethodModeDetailField for AuthenticationMethodModeDetail {
         Id = "id",
@@ -1826,7 +1826,7 @@ impl crate::read_fields::ReadFields for AuthenticationMethodsPolicy {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuthenticationMethodsPolicy`] for a typed `$select`.
     pub enum AuthenticationMethodsPolicyField for AuthenticationMethodsPolicy {
         Id = "id",
@@ -1894,7 +1894,7 @@ impl crate::read_fields::ReadFields for AuthenticationMethodTarget {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuthenticationMethodTarget`] for a typed `$select`.
     pub enum AuthenticationMethodTargetField for AuthenticationMethodTarget, AnyAuthenticationMethodTarget {
         Id = "id",
@@ -2063,7 +2063,7 @@ impl crate::read_fields::ReadFields for AuthenticationStrengthPolicy {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuthenticationStrengthPolicy`] for a typed `$select`.
     pub enum AuthenticationStrengthPolicyField for AuthenticationStrengthPolicy {
         Id = "id",
@@ -2138,7 +2138,7 @@ impl crate::read_fields::ReadFields for AuthenticationStrengthRoot {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuthenticationStrengthRoot`] for a typed `$select`.
     pub enum AuthenticationStrengthRootField for AuthenticationStrengthRoot {
         Id = "id",
@@ -2255,7 +2255,7 @@ impl crate::read_fields::ReadFields for AuthorizationPolicy {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuthorizationPolicy`] for a typed `$select`.
     pub enum AuthorizationPolicyField for AuthorizationPolicy {
         Id = "id",
@@ -2351,7 +2351,7 @@ impl crate::read_fields::ReadFields for B2xIdentityUserFlow {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`B2xIdentityUserFlow`] for a typed `$select`.
     pub enum B2xIdentityUserFlowField for B2xIdentityUserFlow {
         Id = "id",
@@ -2419,7 +2419,7 @@ impl crate::read_fields::ReadFields for BuiltInIdentityProvider {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BuiltInIdentityProvider`] for a typed `$select`.
     pub enum BuiltInIdentityProviderField for BuiltInIdentityProvider {
         Id = "id",
@@ -2481,7 +2481,7 @@ impl crate::read_fields::ReadFields for CaPoliciesDeletableRoot {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CaPoliciesDeletableRoot`] for a typed `$select`.
     pub enum CaPoliciesDeletableRootField for CaPoliciesDeletableRoot {
         Id = "id",
@@ -2539,7 +2539,7 @@ impl crate::read_fields::ReadFields for CertificateBasedAuthConfiguration {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CertificateBasedAuthConfiguration`] for a typed `$select`.
     pub enum CertificateBasedAuthConfigurationField for CertificateBasedAuthConfiguration {
         Id = "id",
@@ -2618,7 +2618,7 @@ impl crate::read_fields::ReadFields for ClaimsMappingPolicy {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ClaimsMappingPolicy`] for a typed `$select`.
     pub enum ClaimsMappingPolicyField for ClaimsMappingPolicy {
         Id = "id",
@@ -2688,7 +2688,7 @@ impl crate::read_fields::ReadFields for CloudFlareWebApplicationFirewallProvider
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CloudFlareWebApplicationFirewallProvider`] for a typed `$select`.
     pub enum CloudFlareWebApplicationFirewallProviderField for CloudFlareWebApplicationFirewallProvider {
         Id = "id",
@@ -2786,7 +2786,7 @@ impl crate::read_fields::ReadFields for ConditionalAccessPolicy {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ConditionalAccessPolicy`] for a typed `$select`.
     pub enum ConditionalAccessPolicyField for ConditionalAccessPolicy, AnyConditionalAccessPolicy {
         DeletedDateTime = "deletedDateTime",
@@ -2928,7 +2928,7 @@ impl crate::read_fields::ReadFields for ConditionalAccessRoot {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ConditionalAccessRoot`] for a typed `$select`.
     pub enum ConditionalAccessRootField for ConditionalAccessRoot {
         Id = "id",
@@ -3005,7 +3005,7 @@ impl crate::read_fields::ReadFields for ConditionalAccessTemplate {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ConditionalAccessTemplate`] for a typed `$select`.
     pub enum ConditionalAccessTemplateField for ConditionalAccessTemplate {
         Id = "id",
@@ -3097,7 +3097,7 @@ impl crate::read_fields::ReadFields for CountryNamedLocation {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CountryNamedLocation`] for a typed `$select`.
     pub enum CountryNamedLocationField for CountryNamedLocation {
         DeletedDateTime = "deletedDateTime",
@@ -3187,7 +3187,7 @@ impl crate::read_fields::ReadFields for CrossTenantAccessPolicy {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CrossTenantAccessPolicy`] for a typed `$select`.
     pub enum CrossTenantAccessPolicyField for CrossTenantAccessPolicy {
         Id = "id",
@@ -3314,7 +3314,7 @@ impl crate::read_fields::ReadFields for CrossTenantAccessPolicyConfigurationDefa
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CrossTenantAccessPolicyConfigurationDefault`] for a typed `$select`.
     pub enum CrossTenantAccessPolicyConfigurationDefaultField for CrossTenantAccessPolicyConfigurationDefault {
         Id = "id",
@@ -3453,7 +3453,7 @@ impl crate::read_fields::ReadFields for CrossTenantAccessPolicyConfigurationPart
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CrossTenantAccessPolicyConfigurationPartner`] for a typed `$select`.
     pub enum CrossTenantAccessPolicyConfigurationPartnerField for CrossTenantAccessPolicyConfigurationPartner {
         AppServiceConnectInbound = "appServiceConnectInbound",
@@ -3525,7 +3525,7 @@ impl crate::read_fields::ReadFields for CrossTenantIdentitySyncPolicyPartner {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CrossTenantIdentitySyncPolicyPartner`] for a typed `$select`.
     pub enum CrossTenantIdentitySyncPolicyPartnerField for CrossTenantIdentitySyncPolicyPartner {
         DisplayName = "displayName",
@@ -3607,7 +3607,7 @@ impl crate::read_fields::ReadFields for CustomAuthenticationExtension {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CustomAuthenticationExtension`] for a typed `$select`.
     pub enum CustomAuthenticationExtensionField for CustomAuthenticationExtension, AnyCustomAuthenticationExtension {
         Id = "id",
@@ -3764,7 +3764,7 @@ impl crate::read_fields::ReadFields for DelegatedAdminServiceProviderConstraints
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DelegatedAdminServiceProviderConstraints`] for a typed `$select`.
     pub enum DelegatedAdminServiceProviderConstraintsField for DelegatedAdminServiceProviderConstraints {
         Id = "id",
@@ -3852,7 +3852,7 @@ impl crate::read_fields::ReadFields for DeviceRegistrationPolicy {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceRegistrationPolicy`] for a typed `$select`.
     pub enum DeviceRegistrationPolicyField for DeviceRegistrationPolicy {
         Id = "id",
@@ -3919,7 +3919,7 @@ impl crate::read_fields::ReadFields for EmailAuthenticationMethod {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EmailAuthenticationMethod`] for a typed `$select`.
     pub enum EmailAuthenticationMethodField for EmailAuthenticationMethod {
         Id = "id",
@@ -3993,7 +3993,7 @@ impl crate::read_fields::ReadFields for EmailAuthenticationMethodConfiguration {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EmailAuthenticationMethodConfiguration`] for a typed `$select`.
     pub enum EmailAuthenticationMethodConfigurationField for EmailAuthenticationMethodConfiguration {
         Id = "id",
@@ -4061,7 +4061,7 @@ impl crate::read_fields::ReadFields for ExternalAuthenticationMethod {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ExternalAuthenticationMethod`] for a typed `$select`.
     pub enum ExternalAuthenticationMethodField for ExternalAuthenticationMethod {
         Id = "id",
@@ -4140,7 +4140,7 @@ impl crate::read_fields::ReadFields for ExternalAuthenticationMethodConfiguratio
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ExternalAuthenticationMethodConfiguration`] for a typed `$select`.
     pub enum ExternalAuthenticationMethodConfigurationField for ExternalAuthenticationMethodConfiguration {
         Id = "id",
@@ -4198,7 +4198,7 @@ impl crate::read_fields::ReadFields for ExternalDomainName {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ExternalDomainName`] for a typed `$select`.
     pub enum ExternalDomainNameField for ExternalDomainName {
         Id = "id",
@@ -4298,7 +4298,7 @@ impl crate::read_fields::ReadFields for ExternalUsersSelfServiceSignUpEventsFlow
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ExternalUsersSelfServiceSignUpEventsFlow`] for a typed `$select`.
     pub enum ExternalUsersSelfServiceSignUpEventsFlowField for ExternalUsersSelfServiceSignUpEventsFlow {
         Id = "id",
@@ -4384,7 +4384,7 @@ impl crate::read_fields::ReadFields for FeatureRolloutPolicy {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`FeatureRolloutPolicy`] for a typed `$select`.
     pub enum FeatureRolloutPolicyField for FeatureRolloutPolicy {
         Id = "id",
@@ -4475,7 +4475,7 @@ impl crate::read_fields::ReadFields for Fido2AuthenticationMethod {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Fido2AuthenticationMethod`] for a typed `$select`.
     pub enum Fido2AuthenticationMethodField for Fido2AuthenticationMethod {
         Id = "id",
@@ -4573,7 +4573,7 @@ impl crate::read_fields::ReadFields for Fido2AuthenticationMethodConfiguration {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Fido2AuthenticationMethodConfiguration`] for a typed `$select`.
     pub enum Fido2AuthenticationMethodConfigurationField for Fido2AuthenticationMethodConfiguration {
         Id = "id",
@@ -4646,7 +4646,7 @@ impl crate::read_fields::ReadFields for Fido2CombinationConfiguration {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Fido2CombinationConfiguration`] for a typed `$select`.
     pub enum Fido2CombinationConfigurationField for Fido2CombinationConfiguration {
         Id = "id",
@@ -4704,7 +4704,7 @@ impl crate::read_fields::ReadFields for FraudProtectionProvider {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`FraudProtectionProvider`] for a typed `$select`.
     pub enum FraudProtectionProviderField for FraudProtectionProvider, AnyFraudProtectionProvider {
         Id = "id",
@@ -4840,7 +4840,7 @@ impl crate::read_fields::ReadFields for HomeRealmDiscoveryPolicy {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`HomeRealmDiscoveryPolicy`] for a typed `$select`.
     pub enum HomeRealmDiscoveryPolicyField for HomeRealmDiscoveryPolicy {
         Id = "id",
@@ -4910,7 +4910,7 @@ impl crate::read_fields::ReadFields for HumanSecurityFraudProtectionProvider {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`HumanSecurityFraudProtectionProvider`] for a typed `$select`.
     pub enum HumanSecurityFraudProtectionProviderField for HumanSecurityFraudProtectionProvider {
         Id = "id",
@@ -4981,7 +4981,7 @@ impl crate::read_fields::ReadFields for IdentityApiConnector {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IdentityApiConnector`] for a typed `$select`.
     pub enum IdentityApiConnectorField for IdentityApiConnector {
         Id = "id",
@@ -5056,7 +5056,7 @@ impl crate::read_fields::ReadFields for IdentityBuiltInUserFlowAttribute {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IdentityBuiltInUserFlowAttribute`] for a typed `$select`.
     pub enum IdentityBuiltInUserFlowAttributeField for IdentityBuiltInUserFlowAttribute {
         Id = "id",
@@ -5158,7 +5158,7 @@ impl crate::read_fields::ReadFields for IdentityContainer {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IdentityContainer`] for a typed `$select`.
     pub enum IdentityContainerField for IdentityContainer {
         Id = "id",
@@ -5240,7 +5240,7 @@ impl crate::read_fields::ReadFields for IdentityCustomUserFlowAttribute {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IdentityCustomUserFlowAttribute`] for a typed `$select`.
     pub enum IdentityCustomUserFlowAttributeField for IdentityCustomUserFlowAttribute {
         Id = "id",
@@ -5317,7 +5317,7 @@ impl crate::read_fields::ReadFields for IdentityProvider {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IdentityProvider`] for a typed `$select`.
     pub enum IdentityProviderField for IdentityProvider {
         Id = "id",
@@ -5377,7 +5377,7 @@ impl crate::read_fields::ReadFields for IdentityProviderBase {
 }
 
 #[cfg(any(feature = "identity-access", feature = "directory"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IdentityProviderBase`] for a typed `$select`.
     pub enum IdentityProviderBaseField for IdentityProviderBase, AnyIdentityProviderBase {
         Id = "id",
@@ -5540,7 +5540,7 @@ impl crate::read_fields::ReadFields for IdentitySecurityDefaultsEnforcementPolic
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IdentitySecurityDefaultsEnforcementPolicy`] for a typed `$select`.
     pub enum IdentitySecurityDefaultsEnforcementPolicyField for IdentitySecurityDefaultsEnforcementPolicy {
         Id = "id",
@@ -5616,7 +5616,7 @@ impl crate::read_fields::ReadFields for IdentityUserFlowAttribute {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IdentityUserFlowAttribute`] for a typed `$select`.
     pub enum IdentityUserFlowAttributeField for IdentityUserFlowAttribute, AnyIdentityUserFlowAttribute {
         Id = "id",
@@ -5757,7 +5757,7 @@ impl crate::read_fields::ReadFields for IdentityUserFlowAttributeAssignment {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IdentityUserFlowAttributeAssignment`] for a typed `$select`.
     pub enum IdentityUserFlowAttributeAssignmentField for IdentityUserFlowAttributeAssignment {
         Id = "id",
@@ -5819,7 +5819,7 @@ impl crate::read_fields::ReadFields for IdentityVerifiedIdRoot {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IdentityVerifiedIdRoot`] for a typed `$select`.
     pub enum IdentityVerifiedIdRootField for IdentityVerifiedIdRoot {
         Id = "id",
@@ -5931,7 +5931,7 @@ impl crate::read_fields::ReadFields for Invitation {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Invitation`] for a typed `$select`.
     pub enum InvitationField for Invitation {
         Id = "id",
@@ -6021,7 +6021,7 @@ impl crate::read_fields::ReadFields for IpNamedLocation {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IpNamedLocation`] for a typed `$select`.
     pub enum IpNamedLocationField for IpNamedLocation {
         DeletedDateTime = "deletedDateTime",
@@ -6124,7 +6124,7 @@ impl crate::read_fields::ReadFields for LongRunningOperation {
     feature = "identity-access",
     feature = "employee-experience"
 ))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`LongRunningOperation`] for a typed `$select`.
     pub enum LongRunningOperationField for LongRunningOperation, AnyLongRunningOperation {
         Id = "id",
@@ -6287,7 +6287,7 @@ impl crate::read_fields::ReadFields for MicrosoftAuthenticatorAuthenticationMeth
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MicrosoftAuthenticatorAuthenticationMethod`] for a typed `$select`.
     pub enum MicrosoftAuthenticatorAuthenticationMethodField for MicrosoftAuthenticatorAuthenticationMethod {
         Id = "id",
@@ -6366,7 +6366,7 @@ impl crate::read_fields::ReadFields for MicrosoftAuthenticatorAuthenticationMeth
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MicrosoftAuthenticatorAuthenticationMethodConfiguration`] for a typed `$select`.
     pub enum MicrosoftAuthenticatorAuthenticationMethodConfigurationField for MicrosoftAuthenticatorAuthenticationMethodConfiguration {
         Id = "id",
@@ -6436,7 +6436,7 @@ impl crate::read_fields::ReadFields for MicrosoftAuthenticatorAuthenticationMeth
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MicrosoftAuthenticatorAuthenticationMethodTarget`] for a typed `$select`.
     pub enum MicrosoftAuthenticatorAuthenticationMethodTargetField for MicrosoftAuthenticatorAuthenticationMethodTarget {
         Id = "id",
@@ -6500,7 +6500,7 @@ impl crate::read_fields::ReadFields for MultiTenantOrganizationIdentitySyncPolic
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MultiTenantOrganizationIdentitySyncPolicyTemplate`] for a typed `$select`.
     pub enum MultiTenantOrganizationIdentitySyncPolicyTemplateField for MultiTenantOrganizationIdentitySyncPolicyTemplate {
         Id = "id",
@@ -6591,7 +6591,7 @@ impl crate::read_fields::ReadFields for MultiTenantOrganizationPartnerConfigurat
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MultiTenantOrganizationPartnerConfigurationTemplate`] for a typed `$select`.
     pub enum MultiTenantOrganizationPartnerConfigurationTemplateField for MultiTenantOrganizationPartnerConfigurationTemplate {
         Id = "id",
@@ -6669,7 +6669,7 @@ impl crate::read_fields::ReadFields for NamedLocation {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`NamedLocation`] for a typed `$select`.
     pub enum NamedLocationField for NamedLocation, AnyNamedLocation {
         DeletedDateTime = "deletedDateTime",
@@ -6815,7 +6815,7 @@ impl crate::read_fields::ReadFields for OAuth2PermissionGrant {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OAuth2PermissionGrant`] for a typed `$select`.
     pub enum OAuth2PermissionGrantField for OAuth2PermissionGrant {
         Id = "id",
@@ -6904,7 +6904,7 @@ impl crate::read_fields::ReadFields for OidcIdentityProvider {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OidcIdentityProvider`] for a typed `$select`.
     pub enum OidcIdentityProviderField for OidcIdentityProvider {
         Id = "id",
@@ -6982,7 +6982,7 @@ impl crate::read_fields::ReadFields for OnAttributeCollectionListener {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnAttributeCollectionListener`] for a typed `$select`.
     pub enum OnAttributeCollectionListenerField for OnAttributeCollectionListener {
         Id = "id",
@@ -7066,7 +7066,7 @@ impl crate::read_fields::ReadFields for OnAttributeCollectionStartCustomExtensio
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnAttributeCollectionStartCustomExtension`] for a typed `$select`.
     pub enum OnAttributeCollectionStartCustomExtensionField for OnAttributeCollectionStartCustomExtension {
         Id = "id",
@@ -7142,7 +7142,7 @@ impl crate::read_fields::ReadFields for OnAttributeCollectionStartListener {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnAttributeCollectionStartListener`] for a typed `$select`.
     pub enum OnAttributeCollectionStartListenerField for OnAttributeCollectionStartListener {
         Id = "id",
@@ -7226,7 +7226,7 @@ impl crate::read_fields::ReadFields for OnAttributeCollectionSubmitCustomExtensi
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnAttributeCollectionSubmitCustomExtension`] for a typed `$select`.
     pub enum OnAttributeCollectionSubmitCustomExtensionField for OnAttributeCollectionSubmitCustomExtension {
         Id = "id",
@@ -7302,7 +7302,7 @@ impl crate::read_fields::ReadFields for OnAttributeCollectionSubmitListener {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnAttributeCollectionSubmitListener`] for a typed `$select`.
     pub enum OnAttributeCollectionSubmitListenerField for OnAttributeCollectionSubmitListener {
         Id = "id",
@@ -7376,7 +7376,7 @@ impl crate::read_fields::ReadFields for OnAuthenticationMethodLoadStartListener 
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnAuthenticationMethodLoadStartListener`] for a typed `$select`.
     pub enum OnAuthenticationMethodLoadStartListenerField for OnAuthenticationMethodLoadStartListener {
         Id = "id",
@@ -7450,7 +7450,7 @@ impl crate::read_fields::ReadFields for OnEmailOtpSendListener {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnEmailOtpSendListener`] for a typed `$select`.
     pub enum OnEmailOtpSendListenerField for OnEmailOtpSendListener {
         Id = "id",
@@ -7524,7 +7524,7 @@ impl crate::read_fields::ReadFields for OnFraudProtectionLoadStartListener {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnFraudProtectionLoadStartListener`] for a typed `$select`.
     pub enum OnFraudProtectionLoadStartListenerField for OnFraudProtectionLoadStartListener {
         Id = "id",
@@ -7598,7 +7598,7 @@ impl crate::read_fields::ReadFields for OnInteractiveAuthFlowStartListener {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnInteractiveAuthFlowStartListener`] for a typed `$select`.
     pub enum OnInteractiveAuthFlowStartListenerField for OnInteractiveAuthFlowStartListener {
         Id = "id",
@@ -7682,7 +7682,7 @@ impl crate::read_fields::ReadFields for OnOtpSendCustomExtension {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnOtpSendCustomExtension`] for a typed `$select`.
     pub enum OnOtpSendCustomExtensionField for OnOtpSendCustomExtension {
         Id = "id",
@@ -7768,7 +7768,7 @@ impl crate::read_fields::ReadFields for OnPasswordSubmitCustomExtension {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnPasswordSubmitCustomExtension`] for a typed `$select`.
     pub enum OnPasswordSubmitCustomExtensionField for OnPasswordSubmitCustomExtension {
         Id = "id",
@@ -7844,7 +7844,7 @@ impl crate::read_fields::ReadFields for OnPasswordSubmitListener {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnPasswordSubmitListener`] for a typed `$select`.
     pub enum OnPasswordSubmitListenerField for OnPasswordSubmitListener {
         Id = "id",
@@ -7935,7 +7935,7 @@ impl crate::read_fields::ReadFields for OnTokenIssuanceStartCustomExtension {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnTokenIssuanceStartCustomExtension`] for a typed `$select`.
     pub enum OnTokenIssuanceStartCustomExtensionField for OnTokenIssuanceStartCustomExtension {
         Id = "id",
@@ -8012,7 +8012,7 @@ impl crate::read_fields::ReadFields for OnTokenIssuanceStartListener {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnTokenIssuanceStartListener`] for a typed `$select`.
     pub enum OnTokenIssuanceStartListenerField for OnTokenIssuanceStartListener {
         Id = "id",
@@ -8086,7 +8086,7 @@ impl crate::read_fields::ReadFields for OnUserCreateStartListener {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnUserCreateStartListener`] for a typed `$select`.
     pub enum OnUserCreateStartListenerField for OnUserCreateStartListener {
         Id = "id",
@@ -8170,7 +8170,7 @@ impl crate::read_fields::ReadFields for OnVerifiedIdClaimValidationCustomExtensi
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnVerifiedIdClaimValidationCustomExtension`] for a typed `$select`.
     pub enum OnVerifiedIdClaimValidationCustomExtensionField for OnVerifiedIdClaimValidationCustomExtension {
         Id = "id",
@@ -8246,7 +8246,7 @@ impl crate::read_fields::ReadFields for OnVerifiedIdClaimValidationListener {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnVerifiedIdClaimValidationListener`] for a typed `$select`.
     pub enum OnVerifiedIdClaimValidationListenerField for OnVerifiedIdClaimValidationListener {
         Id = "id",
@@ -8332,7 +8332,7 @@ impl crate::read_fields::ReadFields for OwnerlessGroupPolicy {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OwnerlessGroupPolicy`] for a typed `$select`.
     pub enum OwnerlessGroupPolicyField for OwnerlessGroupPolicy {
         Id = "id",
@@ -8403,7 +8403,7 @@ impl crate::read_fields::ReadFields for PasskeyAuthenticationMethodTarget {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PasskeyAuthenticationMethodTarget`] for a typed `$select`.
     pub enum PasskeyAuthenticationMethodTargetField for PasskeyAuthenticationMethodTarget {
         Id = "id",
@@ -8466,7 +8466,7 @@ impl crate::read_fields::ReadFields for PasswordAuthenticationMethod {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PasswordAuthenticationMethod`] for a typed `$select`.
     pub enum PasswordAuthenticationMethodField for PasswordAuthenticationMethod {
         Id = "id",
@@ -8576,7 +8576,7 @@ impl crate::read_fields::ReadFields for PermissionGrantConditionSet {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PermissionGrantConditionSet`] for a typed `$select`.
     pub enum PermissionGrantConditionSetField for PermissionGrantConditionSet {
         Id = "id",
@@ -8656,7 +8656,7 @@ impl crate::read_fields::ReadFields for PermissionGrantPolicy {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PermissionGrantPolicy`] for a typed `$select`.
     pub enum PermissionGrantPolicyField for PermissionGrantPolicy {
         Id = "id",
@@ -8734,7 +8734,7 @@ impl crate::read_fields::ReadFields for PhoneAuthenticationMethod {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PhoneAuthenticationMethod`] for a typed `$select`.
     pub enum PhoneAuthenticationMethodField for PhoneAuthenticationMethod {
         Id = "id",
@@ -8812,7 +8812,7 @@ impl crate::read_fields::ReadFields for PlatformCredentialAuthenticationMethod {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PlatformCredentialAuthenticationMethod`] for a typed `$select`.
     pub enum PlatformCredentialAuthenticationMethodField for PlatformCredentialAuthenticationMethod {
         Id = "id",
@@ -8986,7 +8986,7 @@ impl crate::read_fields::ReadFields for PolicyRoot {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PolicyRoot`] for a typed `$select`.
     pub enum PolicyRootField for PolicyRoot {
         Id = "id",
@@ -9073,7 +9073,7 @@ impl crate::read_fields::ReadFields for PolicyTemplate {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PolicyTemplate`] for a typed `$select`.
     pub enum PolicyTemplateField for PolicyTemplate {
         Id = "id",
@@ -9147,7 +9147,7 @@ impl crate::read_fields::ReadFields for QrCode {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`QrCode`] for a typed `$select`.
     pub enum QrCodeField for QrCode {
         Id = "id",
@@ -9226,7 +9226,7 @@ impl crate::read_fields::ReadFields for QrCodePinAuthenticationMethod {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`QrCodePinAuthenticationMethod`] for a typed `$select`.
     pub enum QrCodePinAuthenticationMethodField for QrCodePinAuthenticationMethod {
         Id = "id",
@@ -9307,7 +9307,7 @@ impl crate::read_fields::ReadFields for QrCodePinAuthenticationMethodConfigurati
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`QrCodePinAuthenticationMethodConfiguration`] for a typed `$select`.
     pub enum QrCodePinAuthenticationMethodConfigurationField for QrCodePinAuthenticationMethodConfiguration {
         Id = "id",
@@ -9380,7 +9380,7 @@ impl crate::read_fields::ReadFields for QrPin {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`QrPin`] for a typed `$select`.
     pub enum QrPinField for QrPin {
         Id = "id",
@@ -9486,7 +9486,7 @@ impl crate::read_fields::ReadFields for RbacApplication {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RbacApplication`] for a typed `$select`.
     pub enum RbacApplicationField for RbacApplication {
         Id = "id",
@@ -9571,7 +9571,7 @@ impl crate::read_fields::ReadFields for ResourceSpecificPermissionGrant {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ResourceSpecificPermissionGrant`] for a typed `$select`.
     pub enum ResourceSpecificPermissionGrantField for ResourceSpecificPermissionGrant {
         Id = "id",
@@ -9641,7 +9641,7 @@ impl crate::read_fields::ReadFields for RiskPreventionContainer {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RiskPreventionContainer`] for a typed `$select`.
     pub enum RiskPreventionContainerField for RiskPreventionContainer {
         FraudProtectionProviders = "fraudProtectionProviders",
@@ -9697,7 +9697,7 @@ impl crate::read_fields::ReadFields for RoleManagement {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RoleManagement`] for a typed `$select`.
     pub enum RoleManagementField for RoleManagement {
         Directory = "directory",
@@ -9791,7 +9791,7 @@ impl crate::read_fields::ReadFields for SamlOrWsFedExternalDomainFederation {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SamlOrWsFedExternalDomainFederation`] for a typed `$select`.
     pub enum SamlOrWsFedExternalDomainFederationField for SamlOrWsFedExternalDomainFederation {
         Id = "id",
@@ -9886,7 +9886,7 @@ impl crate::read_fields::ReadFields for SamlOrWsFedProvider {
 }
 
 #[cfg(any(feature = "identity-access", feature = "directory"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SamlOrWsFedProvider`] for a typed `$select`.
     pub enum SamlOrWsFedProviderField for SamlOrWsFedProvider, AnySamlOrWsFedProvider {
         Id = "id",
@@ -10017,7 +10017,7 @@ impl crate::read_fields::ReadFields for ScopedRoleMembership {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ScopedRoleMembership`] for a typed `$select`.
     pub enum ScopedRoleMembershipField for ScopedRoleMembership {
         Id = "id",
@@ -10072,7 +10072,7 @@ impl crate::read_fields::ReadFields for ServiceProviderConstraints {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ServiceProviderConstraints`] for a typed `$select`.
     pub enum ServiceProviderConstraintsField for ServiceProviderConstraints, AnyServiceProviderConstraints {
         Id = "id",
@@ -10190,7 +10190,7 @@ impl crate::read_fields::ReadFields for SmsAuthenticationMethodConfiguration {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SmsAuthenticationMethodConfiguration`] for a typed `$select`.
     pub enum SmsAuthenticationMethodConfigurationField for SmsAuthenticationMethodConfiguration {
         Id = "id",
@@ -10258,7 +10258,7 @@ impl crate::read_fields::ReadFields for SmsAuthenticationMethodTarget {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SmsAuthenticationMethodTarget`] for a typed `$select`.
     pub enum SmsAuthenticationMethodTargetField for SmsAuthenticationMethodTarget {
         Id = "id",
@@ -10332,7 +10332,7 @@ impl crate::read_fields::ReadFields for SocialIdentityProvider {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SocialIdentityProvider`] for a typed `$select`.
     pub enum SocialIdentityProviderField for SocialIdentityProvider {
         Id = "id",
@@ -10396,7 +10396,7 @@ impl crate::read_fields::ReadFields for SoftwareOathAuthenticationMethod {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SoftwareOathAuthenticationMethod`] for a typed `$select`.
     pub enum SoftwareOathAuthenticationMethodField for SoftwareOathAuthenticationMethod {
         Id = "id",
@@ -10462,7 +10462,7 @@ impl crate::read_fields::ReadFields for SoftwareOathAuthenticationMethodConfigur
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SoftwareOathAuthenticationMethodConfiguration`] for a typed `$select`.
     pub enum SoftwareOathAuthenticationMethodConfigurationField for SoftwareOathAuthenticationMethodConfiguration {
         Id = "id",
@@ -10551,7 +10551,7 @@ impl crate::read_fields::ReadFields for TemporaryAccessPassAuthenticationMethod 
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TemporaryAccessPassAuthenticationMethod`] for a typed `$select`.
     pub enum TemporaryAccessPassAuthenticationMethodField for TemporaryAccessPassAuthenticationMethod {
         Id = "id",
@@ -10648,7 +10648,7 @@ impl crate::read_fields::ReadFields for TemporaryAccessPassAuthenticationMethodC
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TemporaryAccessPassAuthenticationMethodConfiguration`] for a typed `$select`.
     pub enum TemporaryAccessPassAuthenticationMethodConfigurationField for TemporaryAccessPassAuthenticationMethodConfiguration {
         Id = "id",
@@ -10736,7 +10736,7 @@ impl crate::read_fields::ReadFields for TenantAppManagementPolicy {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TenantAppManagementPolicy`] for a typed `$select`.
     pub enum TenantAppManagementPolicyField for TenantAppManagementPolicy {
         Id = "id",
@@ -10820,7 +10820,7 @@ impl crate::read_fields::ReadFields for TokenIssuancePolicy {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TokenIssuancePolicy`] for a typed `$select`.
     pub enum TokenIssuancePolicyField for TokenIssuancePolicy {
         Id = "id",
@@ -10904,7 +10904,7 @@ impl crate::read_fields::ReadFields for TokenLifetimePolicy {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TokenLifetimePolicy`] for a typed `$select`.
     pub enum TokenLifetimePolicyField for TokenLifetimePolicy {
         Id = "id",
@@ -10988,7 +10988,7 @@ impl crate::read_fields::ReadFields for UnifiedRbacResourceAction {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRbacResourceAction`] for a typed `$select`.
     pub enum UnifiedRbacResourceActionField for UnifiedRbacResourceAction {
         Id = "id",
@@ -11054,7 +11054,7 @@ impl crate::read_fields::ReadFields for UnifiedRbacResourceNamespace {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRbacResourceNamespace`] for a typed `$select`.
     pub enum UnifiedRbacResourceNamespaceField for UnifiedRbacResourceNamespace {
         Id = "id",
@@ -11158,7 +11158,7 @@ impl crate::read_fields::ReadFields for UnifiedRoleAssignment {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRoleAssignment`] for a typed `$select`.
     pub enum UnifiedRoleAssignmentField for UnifiedRoleAssignment {
         Id = "id",
@@ -11298,7 +11298,7 @@ impl crate::read_fields::ReadFields for UnifiedRoleAssignmentSchedule {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRoleAssignmentSchedule`] for a typed `$select`.
     pub enum UnifiedRoleAssignmentScheduleField for UnifiedRoleAssignmentSchedule {
         Id = "id",
@@ -11442,7 +11442,7 @@ impl crate::read_fields::ReadFields for UnifiedRoleAssignmentScheduleInstance {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRoleAssignmentScheduleInstance`] for a typed `$select`.
     pub enum UnifiedRoleAssignmentScheduleInstanceField for UnifiedRoleAssignmentScheduleInstance {
         Id = "id",
@@ -11626,7 +11626,7 @@ impl crate::read_fields::ReadFields for UnifiedRoleAssignmentScheduleRequest {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRoleAssignmentScheduleRequest`] for a typed `$select`.
     pub enum UnifiedRoleAssignmentScheduleRequestField for UnifiedRoleAssignmentScheduleRequest {
         Id = "id",
@@ -11744,7 +11744,7 @@ impl crate::read_fields::ReadFields for UnifiedRoleDefinition {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRoleDefinition`] for a typed `$select`.
     pub enum UnifiedRoleDefinitionField for UnifiedRoleDefinition {
         Id = "id",
@@ -11874,7 +11874,7 @@ impl crate::read_fields::ReadFields for UnifiedRoleEligibilitySchedule {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRoleEligibilitySchedule`] for a typed `$select`.
     pub enum UnifiedRoleEligibilityScheduleField for UnifiedRoleEligibilitySchedule {
         Id = "id",
@@ -12003,7 +12003,7 @@ impl crate::read_fields::ReadFields for UnifiedRoleEligibilityScheduleInstance {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRoleEligibilityScheduleInstance`] for a typed `$select`.
     pub enum UnifiedRoleEligibilityScheduleInstanceField for UnifiedRoleEligibilityScheduleInstance {
         Id = "id",
@@ -12180,7 +12180,7 @@ impl crate::read_fields::ReadFields for UnifiedRoleEligibilityScheduleRequest {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRoleEligibilityScheduleRequest`] for a typed `$select`.
     pub enum UnifiedRoleEligibilityScheduleRequestField for UnifiedRoleEligibilityScheduleRequest {
         Id = "id",
@@ -12294,7 +12294,7 @@ impl crate::read_fields::ReadFields for UnifiedRoleManagementPolicy {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRoleManagementPolicy`] for a typed `$select`.
     pub enum UnifiedRoleManagementPolicyField for UnifiedRoleManagementPolicy {
         Id = "id",
@@ -12365,7 +12365,7 @@ impl crate::read_fields::ReadFields for UnifiedRoleManagementPolicyApprovalRule 
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRoleManagementPolicyApprovalRule`] for a typed `$select`.
     pub enum UnifiedRoleManagementPolicyApprovalRuleField for UnifiedRoleManagementPolicyApprovalRule {
         Id = "id",
@@ -12442,7 +12442,7 @@ impl crate::read_fields::ReadFields for UnifiedRoleManagementPolicyAssignment {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRoleManagementPolicyAssignment`] for a typed `$select`.
     pub enum UnifiedRoleManagementPolicyAssignmentField for UnifiedRoleManagementPolicyAssignment {
         Id = "id",
@@ -12514,7 +12514,7 @@ impl crate::read_fields::ReadFields for UnifiedRoleManagementPolicyAuthenticatio
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRoleManagementPolicyAuthenticationContextRule`] for a typed `$select`.
     pub enum UnifiedRoleManagementPolicyAuthenticationContextRuleField for UnifiedRoleManagementPolicyAuthenticationContextRule {
         Id = "id",
@@ -12580,7 +12580,7 @@ impl crate::read_fields::ReadFields for UnifiedRoleManagementPolicyEnablementRul
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRoleManagementPolicyEnablementRule`] for a typed `$select`.
     pub enum UnifiedRoleManagementPolicyEnablementRuleField for UnifiedRoleManagementPolicyEnablementRule {
         Id = "id",
@@ -12650,7 +12650,7 @@ impl crate::read_fields::ReadFields for UnifiedRoleManagementPolicyExpirationRul
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRoleManagementPolicyExpirationRule`] for a typed `$select`.
     pub enum UnifiedRoleManagementPolicyExpirationRuleField for UnifiedRoleManagementPolicyExpirationRule {
         Id = "id",
@@ -12733,7 +12733,7 @@ impl crate::read_fields::ReadFields for UnifiedRoleManagementPolicyNotificationR
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRoleManagementPolicyNotificationRule`] for a typed `$select`.
     pub enum UnifiedRoleManagementPolicyNotificationRuleField for UnifiedRoleManagementPolicyNotificationRule {
         Id = "id",
@@ -12797,7 +12797,7 @@ impl crate::read_fields::ReadFields for UnifiedRoleManagementPolicyRule {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRoleManagementPolicyRule`] for a typed `$select`.
     pub enum UnifiedRoleManagementPolicyRuleField for UnifiedRoleManagementPolicyRule, AnyUnifiedRoleManagementPolicyRule {
         Id = "id",
@@ -12953,7 +12953,7 @@ impl crate::read_fields::ReadFields for UserFlowLanguageConfiguration {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserFlowLanguageConfiguration`] for a typed `$select`.
     pub enum UserFlowLanguageConfigurationField for UserFlowLanguageConfiguration {
         Id = "id",
@@ -13009,7 +13009,7 @@ impl crate::read_fields::ReadFields for UserFlowLanguagePage {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserFlowLanguagePage`] for a typed `$select`.
     pub enum UserFlowLanguagePageField for UserFlowLanguagePage {
         Id = "id",
@@ -13073,7 +13073,7 @@ impl crate::read_fields::ReadFields for VerifiableCredentialAuthenticationMethod
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VerifiableCredentialAuthenticationMethodTarget`] for a typed `$select`.
     pub enum VerifiableCredentialAuthenticationMethodTargetField for VerifiableCredentialAuthenticationMethodTarget {
         Id = "id",
@@ -13142,7 +13142,7 @@ impl crate::read_fields::ReadFields for VerifiableCredentialsAuthenticationMetho
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VerifiableCredentialsAuthenticationMethodConfiguration`] for a typed `$select`.
     pub enum VerifiableCredentialsAuthenticationMethodConfigurationField for VerifiableCredentialsAuthenticationMethodConfiguration {
         Id = "id",
@@ -13239,7 +13239,7 @@ impl crate::read_fields::ReadFields for VerifiedIdProfile {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VerifiedIdProfile`] for a typed `$select`.
     pub enum VerifiedIdProfileField for VerifiedIdProfile {
         Id = "id",
@@ -13316,7 +13316,7 @@ impl crate::read_fields::ReadFields for VoiceAuthenticationMethodConfiguration {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VoiceAuthenticationMethodConfiguration`] for a typed `$select`.
     pub enum VoiceAuthenticationMethodConfigurationField for VoiceAuthenticationMethodConfiguration {
         Id = "id",
@@ -13376,7 +13376,7 @@ impl crate::read_fields::ReadFields for WebApplicationFirewallProvider {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WebApplicationFirewallProvider`] for a typed `$select`.
     pub enum WebApplicationFirewallProviderField for WebApplicationFirewallProvider, AnyWebApplicationFirewallProvider {
         Id = "id",
@@ -13510,7 +13510,7 @@ impl crate::read_fields::ReadFields for WebApplicationFirewallVerificationModel 
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WebApplicationFirewallVerificationModel`] for a typed `$select`.
     pub enum WebApplicationFirewallVerificationModelField for WebApplicationFirewallVerificationModel {
         Id = "id",
@@ -13618,7 +13618,7 @@ impl crate::read_fields::ReadFields for WhatIfAnalysisResult {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WhatIfAnalysisResult`] for a typed `$select`.
     pub enum WhatIfAnalysisResultField for WhatIfAnalysisResult {
         DeletedDateTime = "deletedDateTime",
@@ -13703,7 +13703,7 @@ impl crate::read_fields::ReadFields for WindowsHelloForBusinessAuthenticationMet
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsHelloForBusinessAuthenticationMethod`] for a typed `$select`.
     pub enum WindowsHelloForBusinessAuthenticationMethodField for WindowsHelloForBusinessAuthenticationMethod {
         Id = "id",
@@ -13800,7 +13800,7 @@ impl crate::read_fields::ReadFields for X509CertificateAuthenticationMethodConfi
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`X509CertificateAuthenticationMethodConfiguration`] for a typed `$select`.
     pub enum X509CertificateAuthenticationMethodConfigurationField for X509CertificateAuthenticationMethodConfiguration {
         Id = "id",
@@ -13878,7 +13878,7 @@ impl crate::read_fields::ReadFields for X509CertificateCombinationConfiguration 
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`X509CertificateCombinationConfiguration`] for a typed `$select`.
     pub enum X509CertificateCombinationConfigurationField for X509CertificateCombinationConfiguration {
         Id = "id",
@@ -23742,7 +23742,7 @@ impl crate::read_fields::ReadFields for X509CertificateUserBinding {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.advancedConfigState` enumeration.
     pub enum AdvancedConfigState {
         /// `default`
@@ -23757,7 +23757,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.allowInvitesFrom` enumeration.
     pub enum AllowInvitesFrom {
         /// `none`
@@ -23774,7 +23774,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.appCredentialRestrictionType` enumeration.
     pub enum AppCredentialRestrictionType {
         /// `passwordAddition`
@@ -23793,7 +23793,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.appKeyCredentialRestrictionType` enumeration.
     pub enum AppKeyCredentialRestrictionType {
         /// `asymmetricKeyLifetime`
@@ -23804,7 +23804,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.appManagementRestrictionState` enumeration.
     pub enum AppManagementRestrictionState {
         /// `enabled`
@@ -23817,7 +23817,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.attestationLevel` enumeration.
     pub enum AttestationLevel {
         /// `attested`
@@ -23830,7 +23830,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.authenticationAttributeCollectionInputType` enumeration.
     pub enum AuthenticationAttributeCollectionInputType {
         /// `text`
@@ -23847,7 +23847,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.authenticationMethodKeyStrength` enumeration.
     pub enum AuthenticationMethodKeyStrength {
         /// `normal`
@@ -23860,7 +23860,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.authenticationMethodModes` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -23905,7 +23905,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.authenticationMethodPlatform` enumeration.
     pub enum AuthenticationMethodPlatform {
         /// `unknown`
@@ -23926,7 +23926,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.authenticationMethodSignInState` enumeration.
     pub enum AuthenticationMethodSignInState {
         /// `notSupported`
@@ -23947,7 +23947,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.authenticationMethodsPolicyMigrationState` enumeration.
     pub enum AuthenticationMethodsPolicyMigrationState {
         /// `preMigration`
@@ -23962,7 +23962,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.authenticationMethodState` enumeration.
     pub enum AuthenticationMethodState {
         /// `enabled`
@@ -23973,7 +23973,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.authenticationMethodTargetType` enumeration.
     pub enum AuthenticationMethodTargetType {
         /// `user`
@@ -23986,7 +23986,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.authenticationPhoneType` enumeration.
     pub enum AuthenticationPhoneType {
         /// `mobile`
@@ -24001,7 +24001,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity-access", feature = "directory"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.authenticationProtocol` enumeration.
     pub enum AuthenticationProtocol {
         /// `wsFed`
@@ -24014,7 +24014,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.authenticationStrengthPolicyType` enumeration.
     pub enum AuthenticationStrengthPolicyType {
         /// `builtIn`
@@ -24027,7 +24027,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.authenticationStrengthRequirements` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -24042,7 +24042,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.b2bIdentityProvidersType` enumeration.
     pub enum B2bIdentityProvidersType {
         /// `azureActiveDirectory`
@@ -24063,7 +24063,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.baseAuthenticationMethod` enumeration.
     pub enum BaseAuthenticationMethod {
         /// `password`
@@ -24098,7 +24098,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.claimBindingSource` enumeration.
     pub enum ClaimBindingSource {
         /// `directory`
@@ -24109,7 +24109,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.cloudAppSecuritySessionControlType` enumeration.
     pub enum CloudAppSecuritySessionControlType {
         /// `mcasConfigured`
@@ -24124,7 +24124,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.conditionalAccessClientApp` enumeration.
     pub enum ConditionalAccessClientApp {
         /// `all`
@@ -24145,7 +24145,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.conditionalAccessDevicePlatform` enumeration.
     pub enum ConditionalAccessDevicePlatform {
         /// `android`
@@ -24168,7 +24168,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.conditionalAccessExternalTenantsMembershipKind` enumeration.
     pub enum ConditionalAccessExternalTenantsMembershipKind {
         /// `all`
@@ -24181,7 +24181,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.conditionalAccessGrantControl` enumeration.
     pub enum ConditionalAccessGrantControl {
         /// `block`
@@ -24206,7 +24206,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.conditionalAccessGuestOrExternalUserTypes` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -24231,7 +24231,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.conditionalAccessInsiderRiskLevels` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -24248,7 +24248,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.conditionalAccessPolicyState` enumeration.
     pub enum ConditionalAccessPolicyState {
         /// `enabled`
@@ -24261,7 +24261,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.conditionalAccessTransferMethods` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -24278,7 +24278,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.countryLookupMethodType` enumeration.
     pub enum CountryLookupMethodType {
         /// `clientIpAddress`
@@ -24291,7 +24291,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.crossTenantAccessPolicyTargetConfigurationAccessType` enumeration.
     pub enum CrossTenantAccessPolicyTargetConfigurationAccessType {
         /// `allowed`
@@ -24304,7 +24304,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.crossTenantAccessPolicyTargetType` enumeration.
     pub enum CrossTenantAccessPolicyTargetType {
         /// `user`
@@ -24319,7 +24319,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.customSecurityAttributeComparisonOperator` enumeration.
     pub enum CustomSecurityAttributeComparisonOperator {
         /// `equals`
@@ -24330,7 +24330,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.errorCorrectionLevel` enumeration.
     pub enum ErrorCorrectionLevel {
         /// `l`
@@ -24347,7 +24347,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.externalEmailOtpState` enumeration.
     pub enum ExternalEmailOtpState {
         /// `default`
@@ -24362,7 +24362,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.featureTargetType` enumeration.
     pub enum FeatureTargetType {
         /// `group`
@@ -24377,7 +24377,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.fido2RestrictionEnforcementType` enumeration.
     pub enum Fido2RestrictionEnforcementType {
         /// `allow`
@@ -24390,7 +24390,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.filterMode` enumeration.
     pub enum FilterMode {
         /// `include`
@@ -24401,7 +24401,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.identityUserFlowAttributeDataType` enumeration.
     pub enum IdentityUserFlowAttributeDataType {
         /// `string`
@@ -24420,7 +24420,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.identityUserFlowAttributeInputType` enumeration.
     pub enum IdentityUserFlowAttributeInputType {
         /// `textBox`
@@ -24439,7 +24439,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.identityUserFlowAttributeType` enumeration.
     pub enum IdentityUserFlowAttributeType {
         /// `builtIn`
@@ -24454,7 +24454,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.insiderRiskLevel` enumeration.
     pub enum InsiderRiskLevel {
         /// `none`
@@ -24471,7 +24471,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.matchConfidenceLevel` enumeration.
     pub enum MatchConfidenceLevel {
         /// `exact`
@@ -24484,7 +24484,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.microsoftAuthenticatorAuthenticationMode` enumeration.
     pub enum MicrosoftAuthenticatorAuthenticationMode {
         /// `deviceBasedPush`
@@ -24497,7 +24497,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.multiFactorAuthConfiguration` enumeration.
     pub enum MultiFactorAuthConfiguration {
         /// `notRequired`
@@ -24510,7 +24510,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.notifyMembers` enumeration.
     pub enum NotifyMembers {
         /// `all`
@@ -24525,7 +24525,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.oidcResponseType` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -24542,7 +24542,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.passkeyType` enumeration.
     pub enum PasskeyType {
         /// `deviceBound`
@@ -24555,7 +24555,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.permissionType` enumeration.
     pub enum PermissionType {
         /// `delegatedUserConsentable`
@@ -24568,7 +24568,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.persistentBrowserSessionMode` enumeration.
     pub enum PersistentBrowserSessionMode {
         /// `always`
@@ -24579,7 +24579,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.roleAssignmentScheduleFilterByCurrentUserOptions` enumeration.
     pub enum RoleAssignmentScheduleFilterByCurrentUserOptions {
         /// `principal`
@@ -24590,7 +24590,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.roleAssignmentScheduleInstanceFilterByCurrentUserOptions` enumeration.
     pub enum RoleAssignmentScheduleInstanceFilterByCurrentUserOptions {
         /// `principal`
@@ -24601,7 +24601,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.roleAssignmentScheduleRequestFilterByCurrentUserOptions` enumeration.
     pub enum RoleAssignmentScheduleRequestFilterByCurrentUserOptions {
         /// `principal`
@@ -24616,7 +24616,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.roleEligibilityScheduleFilterByCurrentUserOptions` enumeration.
     pub enum RoleEligibilityScheduleFilterByCurrentUserOptions {
         /// `principal`
@@ -24627,7 +24627,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.roleEligibilityScheduleInstanceFilterByCurrentUserOptions` enumeration.
     pub enum RoleEligibilityScheduleInstanceFilterByCurrentUserOptions {
         /// `principal`
@@ -24638,7 +24638,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.roleEligibilityScheduleRequestFilterByCurrentUserOptions` enumeration.
     pub enum RoleEligibilityScheduleRequestFilterByCurrentUserOptions {
         /// `principal`
@@ -24653,7 +24653,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.signInFrequencyAuthenticationType` enumeration.
     pub enum SignInFrequencyAuthenticationType {
         /// `primaryAndSecondaryAuthentication`
@@ -24666,7 +24666,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.signInFrequencyInterval` enumeration.
     pub enum SignInFrequencyInterval {
         /// `timeBased`
@@ -24679,7 +24679,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.signinFrequencyType` enumeration.
     pub enum SigninFrequencyType {
         /// `days`
@@ -24690,7 +24690,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.stagedFeatureName` enumeration.
     pub enum StagedFeatureName {
         /// `passthroughAuthentication`
@@ -24711,7 +24711,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.templateApplicationLevel` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -24728,7 +24728,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.templateScenarios` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -24751,7 +24751,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.unifiedRoleManagementPolicyRuleTargetOperations` enumeration.
     pub enum UnifiedRoleManagementPolicyRuleTargetOperations {
         /// `all`
@@ -24776,7 +24776,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.unifiedRoleScheduleRequestActions` enumeration.
     pub enum UnifiedRoleScheduleRequestActions {
         /// `adminAssign`
@@ -24803,7 +24803,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.userAction` enumeration.
     pub enum UserAction {
         /// `registerSecurityInformation`
@@ -24816,7 +24816,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.userFlowType` enumeration.
     pub enum UserFlowType {
         /// `signUp`
@@ -24837,7 +24837,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.userType` enumeration.
     pub enum UserType {
         /// `member`
@@ -24850,7 +24850,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.verifiedIdProfileState` enumeration.
     pub enum VerifiedIdProfileState {
         /// `enabled`
@@ -24863,7 +24863,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.verifiedIdUsageConfigurationPurpose` enumeration.
     pub enum VerifiedIdUsageConfigurationPurpose {
         /// `recovery`
@@ -24878,7 +24878,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.webApplicationFirewallDnsRecordType` enumeration.
     pub enum WebApplicationFirewallDnsRecordType {
         /// `cname`
@@ -24889,7 +24889,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.webApplicationFirewallProviderType` enumeration.
     pub enum WebApplicationFirewallProviderType {
         /// `akamai`
@@ -24902,7 +24902,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.webApplicationFirewallVerificationStatus` enumeration.
     pub enum WebApplicationFirewallVerificationStatus {
         /// `success`
@@ -24917,7 +24917,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.whatIfAnalysisReasons` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -24968,7 +24968,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.x509CertificateAffinityLevel` enumeration.
     pub enum X509CertificateAffinityLevel {
         /// `low`
@@ -24981,7 +24981,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.x509CertificateAuthenticationMode` enumeration.
     pub enum X509CertificateAuthenticationMode {
         /// `x509CertificateSingleFactor`
@@ -24994,7 +24994,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.x509CertificateCRLValidationConfigurationState` enumeration.
     pub enum X509CertificateCRLValidationConfigurationState {
         /// `disabled`
@@ -25007,7 +25007,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.x509CertificateIssuerHintsState` enumeration.
     pub enum X509CertificateIssuerHintsState {
         /// `disabled`
@@ -25020,7 +25020,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-access")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.x509CertificateRuleType` enumeration.
     pub enum X509CertificateRuleType {
         /// `issuerSubject`

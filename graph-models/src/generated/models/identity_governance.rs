@@ -168,7 +168,7 @@ impl crate::read_fields::ReadFields for CustomTaskExtension {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CustomTaskExtension`] for a typed `$select`.
     pub enum CustomTaskExtensionField for CustomTaskExtension {
         Id = "id",
@@ -228,7 +228,7 @@ impl crate::read_fields::ReadFields for Insights {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Insights`] for a typed `$select`.
     pub enum InsightsField for Insights {
         Id = "id",
@@ -295,7 +295,7 @@ impl crate::read_fields::ReadFields for LifecycleManagementSettings {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`LifecycleManagementSettings`] for a typed `$select`.
     pub enum LifecycleManagementSettingsField for LifecycleManagementSettings {
         Id = "id",
@@ -380,7 +380,7 @@ impl crate::read_fields::ReadFields for LifecycleWorkflowsContainer {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`LifecycleWorkflowsContainer`] for a typed `$select`.
     pub enum LifecycleWorkflowsContainerField for LifecycleWorkflowsContainer {
         Id = "id",
@@ -510,7 +510,7 @@ impl crate::read_fields::ReadFields for Run {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Run`] for a typed `$select`.
     pub enum RunField for Run {
         Id = "id",
@@ -616,7 +616,7 @@ impl crate::read_fields::ReadFields for Task {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Task`] for a typed `$select`.
     pub enum TaskField for Task {
         Id = "id",
@@ -702,7 +702,7 @@ impl crate::read_fields::ReadFields for TaskDefinition {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TaskDefinition`] for a typed `$select`.
     pub enum TaskDefinitionField for TaskDefinition {
         Id = "id",
@@ -795,7 +795,7 @@ impl crate::read_fields::ReadFields for TaskProcessingResult {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TaskProcessingResult`] for a typed `$select`.
     pub enum TaskProcessingResultField for TaskProcessingResult {
         Id = "id",
@@ -904,7 +904,7 @@ impl crate::read_fields::ReadFields for TaskReport {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TaskReport`] for a typed `$select`.
     pub enum TaskReportField for TaskReport {
         Id = "id",
@@ -1023,7 +1023,7 @@ impl crate::read_fields::ReadFields for UserProcessingResult {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserProcessingResult`] for a typed `$select`.
     pub enum UserProcessingResultField for UserProcessingResult {
         Id = "id",
@@ -1206,7 +1206,7 @@ impl crate::read_fields::ReadFields for Workflow {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Workflow`] for a typed `$select`.
     pub enum WorkflowField for Workflow {
         Category = "category",
@@ -1334,7 +1334,7 @@ impl crate::read_fields::ReadFields for WorkflowBase {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkflowBase`] for a typed `$select`.
     pub enum WorkflowBaseField for WorkflowBase, AnyWorkflowBase {
         Category = "category",
@@ -1472,7 +1472,7 @@ impl crate::read_fields::ReadFields for WorkflowTemplate {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkflowTemplate`] for a typed `$select`.
     pub enum WorkflowTemplateField for WorkflowTemplate {
         Id = "id",
@@ -1596,7 +1596,7 @@ impl crate::read_fields::ReadFields for WorkflowVersion {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkflowVersion`] for a typed `$select`.
     pub enum WorkflowVersionField for WorkflowVersion {
         Category = "category",
@@ -3783,7 +3783,7 @@ impl crate::read_fields::ReadFields for WorkflowsInsightsSummary {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.identityGovernance.activationTaskScopeType` enumeration.
     pub enum ActivationTaskScopeType {
         /// `allTasks`
@@ -3796,7 +3796,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.identityGovernance.activationUserScopeType` enumeration.
     pub enum ActivationUserScopeType {
         /// `allUsers`
@@ -3809,7 +3809,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.identityGovernance.customTaskExtensionOperationStatus` enumeration.
     pub enum CustomTaskExtensionOperationStatus {
         /// `completed`
@@ -3822,7 +3822,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.identityGovernance.lifecycleTaskCategory` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -3839,7 +3839,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.identityGovernance.lifecycleWorkflowCategory` enumeration.
     pub enum LifecycleWorkflowCategory {
         /// `joiner`
@@ -3854,7 +3854,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.identityGovernance.lifecycleWorkflowProcessingStatus` enumeration.
     pub enum LifecycleWorkflowProcessingStatus {
         /// `queued`
@@ -3879,7 +3879,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.identityGovernance.matchMode` enumeration.
     pub enum MatchMode {
         /// `any`
@@ -3892,7 +3892,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.identityGovernance.membershipChangeType` enumeration.
     pub enum MembershipChangeType {
         /// `add`
@@ -3905,7 +3905,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.identityGovernance.quarantineType` enumeration.
     pub enum QuarantineType {
         /// `notQuarantined`
@@ -3922,7 +3922,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.identityGovernance.valueType` enumeration.
     pub enum ValueType {
         /// `enum`
@@ -3939,7 +3939,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.identityGovernance.workflowExecutionType` enumeration.
     pub enum WorkflowExecutionType {
         /// `scheduled`
@@ -3956,7 +3956,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.identityGovernance.workflowTriggerTimeBasedAttribute` enumeration.
     pub enum WorkflowTriggerTimeBasedAttribute {
         /// `employeeHireDate`

@@ -131,7 +131,7 @@ impl crate::read_fields::ReadFields for AccessPackage {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessPackage`] for a typed `$select`.
     pub enum AccessPackageField for AccessPackage {
         Id = "id",
@@ -233,7 +233,7 @@ impl crate::read_fields::ReadFields for AccessPackageAssignment {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessPackageAssignment`] for a typed `$select`.
     pub enum AccessPackageAssignmentField for AccessPackageAssignment {
         Id = "id",
@@ -372,7 +372,7 @@ impl crate::read_fields::ReadFields for AccessPackageAssignmentPolicy {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessPackageAssignmentPolicy`] for a typed `$select`.
     pub enum AccessPackageAssignmentPolicyField for AccessPackageAssignmentPolicy {
         Id = "id",
@@ -506,7 +506,7 @@ impl crate::read_fields::ReadFields for AccessPackageAssignmentRequest {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessPackageAssignmentRequest`] for a typed `$select`.
     pub enum AccessPackageAssignmentRequestField for AccessPackageAssignmentRequest {
         Id = "id",
@@ -615,7 +615,7 @@ impl crate::read_fields::ReadFields for AccessPackageAssignmentRequestWorkflowEx
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessPackageAssignmentRequestWorkflowExtension`] for a typed `$select`.
     pub enum AccessPackageAssignmentRequestWorkflowExtensionField for AccessPackageAssignmentRequestWorkflowExtension {
         Id = "id",
@@ -722,7 +722,7 @@ impl crate::read_fields::ReadFields for AccessPackageAssignmentWorkflowExtension
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessPackageAssignmentWorkflowExtension`] for a typed `$select`.
     pub enum AccessPackageAssignmentWorkflowExtensionField for AccessPackageAssignmentWorkflowExtension {
         Id = "id",
@@ -836,7 +836,7 @@ impl crate::read_fields::ReadFields for AccessPackageCatalog {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessPackageCatalog`] for a typed `$select`.
     pub enum AccessPackageCatalogField for AccessPackageCatalog {
         Id = "id",
@@ -931,7 +931,7 @@ impl crate::read_fields::ReadFields for AccessPackageMultipleChoiceQuestion {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessPackageMultipleChoiceQuestion`] for a typed `$select`.
     pub enum AccessPackageMultipleChoiceQuestionField for AccessPackageMultipleChoiceQuestion {
         Id = "id",
@@ -1011,7 +1011,7 @@ impl crate::read_fields::ReadFields for AccessPackageQuestion {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessPackageQuestion`] for a typed `$select`.
     pub enum AccessPackageQuestionField for AccessPackageQuestion, AnyAccessPackageQuestion {
         Id = "id",
@@ -1170,7 +1170,7 @@ impl crate::read_fields::ReadFields for AccessPackageResource {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessPackageResource`] for a typed `$select`.
     pub enum AccessPackageResourceField for AccessPackageResource, AnyAccessPackageResource {
         Id = "id",
@@ -1321,7 +1321,7 @@ impl crate::read_fields::ReadFields for AccessPackageResourceEnvironment {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessPackageResourceEnvironment`] for a typed `$select`.
     pub enum AccessPackageResourceEnvironmentField for AccessPackageResourceEnvironment {
         Id = "id",
@@ -1402,7 +1402,7 @@ impl crate::read_fields::ReadFields for AccessPackageResourceRequest {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessPackageResourceRequest`] for a typed `$select`.
     pub enum AccessPackageResourceRequestField for AccessPackageResourceRequest {
         Id = "id",
@@ -1483,7 +1483,7 @@ impl crate::read_fields::ReadFields for AccessPackageResourceRole {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessPackageResourceRole`] for a typed `$select`.
     pub enum AccessPackageResourceRoleField for AccessPackageResourceRole {
         Id = "id",
@@ -1553,7 +1553,7 @@ impl crate::read_fields::ReadFields for AccessPackageResourceRoleScope {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessPackageResourceRoleScope`] for a typed `$select`.
     pub enum AccessPackageResourceRoleScopeField for AccessPackageResourceRoleScope {
         Id = "id",
@@ -1632,7 +1632,7 @@ impl crate::read_fields::ReadFields for AccessPackageResourceScope {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessPackageResourceScope`] for a typed `$select`.
     pub enum AccessPackageResourceScopeField for AccessPackageResourceScope {
         Id = "id",
@@ -1726,7 +1726,7 @@ impl crate::read_fields::ReadFields for AccessPackageSubject {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessPackageSubject`] for a typed `$select`.
     pub enum AccessPackageSubjectField for AccessPackageSubject {
         Id = "id",
@@ -1794,7 +1794,7 @@ impl crate::read_fields::ReadFields for AccessPackageSuggestion {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessPackageSuggestion`] for a typed `$select`.
     pub enum AccessPackageSuggestionField for AccessPackageSuggestion {
         Id = "id",
@@ -1877,7 +1877,7 @@ impl crate::read_fields::ReadFields for AccessPackageTextInputQuestion {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessPackageTextInputQuestion`] for a typed `$select`.
     pub enum AccessPackageTextInputQuestionField for AccessPackageTextInputQuestion {
         Id = "id",
@@ -1989,7 +1989,7 @@ impl crate::read_fields::ReadFields for AccessReviewHistoryDefinition {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessReviewHistoryDefinition`] for a typed `$select`.
     pub enum AccessReviewHistoryDefinitionField for AccessReviewHistoryDefinition {
         Id = "id",
@@ -2087,7 +2087,7 @@ impl crate::read_fields::ReadFields for AccessReviewHistoryInstance {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessReviewHistoryInstance`] for a typed `$select`.
     pub enum AccessReviewHistoryInstanceField for AccessReviewHistoryInstance {
         Id = "id",
@@ -2203,7 +2203,7 @@ impl crate::read_fields::ReadFields for AccessReviewInstance {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessReviewInstance`] for a typed `$select`.
     pub enum AccessReviewInstanceField for AccessReviewInstance {
         Id = "id",
@@ -2340,7 +2340,7 @@ impl crate::read_fields::ReadFields for AccessReviewInstanceDecisionItem {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessReviewInstanceDecisionItem`] for a typed `$select`.
     pub enum AccessReviewInstanceDecisionItemField for AccessReviewInstanceDecisionItem {
         Id = "id",
@@ -2418,7 +2418,7 @@ impl crate::read_fields::ReadFields for AccessReviewReviewer {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessReviewReviewer`] for a typed `$select`.
     pub enum AccessReviewReviewerField for AccessReviewReviewer {
         Id = "id",
@@ -2568,7 +2568,7 @@ impl crate::read_fields::ReadFields for AccessReviewScheduleDefinition {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessReviewScheduleDefinition`] for a typed `$select`.
     pub enum AccessReviewScheduleDefinitionField for AccessReviewScheduleDefinition {
         Id = "id",
@@ -2643,7 +2643,7 @@ impl crate::read_fields::ReadFields for AccessReviewSet {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessReviewSet`] for a typed `$select`.
     pub enum AccessReviewSetField for AccessReviewSet {
         Id = "id",
@@ -2732,7 +2732,7 @@ impl crate::read_fields::ReadFields for AccessReviewStage {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AccessReviewStage`] for a typed `$select`.
     pub enum AccessReviewStageField for AccessReviewStage {
         Id = "id",
@@ -2833,7 +2833,7 @@ impl crate::read_fields::ReadFields for Agreement {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Agreement`] for a typed `$select`.
     pub enum AgreementField for Agreement {
         Id = "id",
@@ -2956,7 +2956,7 @@ impl crate::read_fields::ReadFields for AgreementAcceptance {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AgreementAcceptance`] for a typed `$select`.
     pub enum AgreementAcceptanceField for AgreementAcceptance {
         Id = "id",
@@ -3062,7 +3062,7 @@ impl crate::read_fields::ReadFields for AgreementFile {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AgreementFile`] for a typed `$select`.
     pub enum AgreementFileField for AgreementFile {
         Id = "id",
@@ -3163,7 +3163,7 @@ impl crate::read_fields::ReadFields for AgreementFileLocalization {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AgreementFileLocalization`] for a typed `$select`.
     pub enum AgreementFileLocalizationField for AgreementFileLocalization {
         Id = "id",
@@ -3260,7 +3260,7 @@ impl crate::read_fields::ReadFields for AgreementFileVersion {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AgreementFileVersion`] for a typed `$select`.
     pub enum AgreementFileVersionField for AgreementFileVersion {
         Id = "id",
@@ -3323,7 +3323,7 @@ impl crate::read_fields::ReadFields for AppConsentApprovalRoute {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AppConsentApprovalRoute`] for a typed `$select`.
     pub enum AppConsentApprovalRouteField for AppConsentApprovalRoute {
         Id = "id",
@@ -3393,7 +3393,7 @@ impl crate::read_fields::ReadFields for AppConsentRequest {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AppConsentRequest`] for a typed `$select`.
     pub enum AppConsentRequestField for AppConsentRequest {
         Id = "id",
@@ -3453,7 +3453,7 @@ impl crate::read_fields::ReadFields for Approval {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Approval`] for a typed `$select`.
     pub enum ApprovalField for Approval {
         Id = "id",
@@ -3537,7 +3537,7 @@ impl crate::read_fields::ReadFields for ApprovalStage {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ApprovalStage`] for a typed `$select`.
     pub enum ApprovalStageField for ApprovalStage {
         Id = "id",
@@ -3608,7 +3608,7 @@ impl crate::read_fields::ReadFields for AvailableAccessPackage {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AvailableAccessPackage`] for a typed `$select`.
     pub enum AvailableAccessPackageField for AvailableAccessPackage {
         Id = "id",
@@ -3720,7 +3720,7 @@ impl crate::read_fields::ReadFields for ConnectedOrganization {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ConnectedOrganization`] for a typed `$select`.
     pub enum ConnectedOrganizationField for ConnectedOrganization {
         Id = "id",
@@ -3798,7 +3798,7 @@ impl crate::read_fields::ReadFields for ControlConfiguration {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ControlConfiguration`] for a typed `$select`.
     pub enum ControlConfigurationField for ControlConfiguration, AnyControlConfiguration {
         Id = "id",
@@ -3931,7 +3931,7 @@ impl crate::read_fields::ReadFields for CustomCalloutExtension {
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CustomCalloutExtension`] for a typed `$select`.
     pub enum CustomCalloutExtensionField for CustomCalloutExtension, AnyCustomCalloutExtension {
         Id = "id",
@@ -4173,7 +4173,7 @@ impl crate::read_fields::ReadFields for CustomDataProvidedResource {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CustomDataProvidedResource`] for a typed `$select`.
     pub enum CustomDataProvidedResourceField for CustomDataProvidedResource {
         Id = "id",
@@ -4268,7 +4268,7 @@ impl crate::read_fields::ReadFields for CustomDataProvidedResourceAccessReviewUp
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CustomDataProvidedResourceAccessReviewUploadSession`] for a typed `$select`.
     pub enum CustomDataProvidedResourceAccessReviewUploadSessionField for CustomDataProvidedResourceAccessReviewUploadSession {
         Id = "id",
@@ -4356,7 +4356,7 @@ impl crate::read_fields::ReadFields for CustomDataProvidedResourceUploadSession 
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CustomDataProvidedResourceUploadSession`] for a typed `$select`.
     pub enum CustomDataProvidedResourceUploadSessionField for CustomDataProvidedResourceUploadSession, AnyCustomDataProvidedResourceUploadSession {
         Id = "id",
@@ -4478,7 +4478,7 @@ impl crate::read_fields::ReadFields for CustomExtensionStageSetting {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CustomExtensionStageSetting`] for a typed `$select`.
     pub enum CustomExtensionStageSettingField for CustomExtensionStageSetting {
         Id = "id",
@@ -4536,7 +4536,7 @@ impl crate::read_fields::ReadFields for DeletedItemContainer {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeletedItemContainer`] for a typed `$select`.
     pub enum DeletedItemContainerField for DeletedItemContainer {
         Id = "id",
@@ -4620,7 +4620,7 @@ impl crate::read_fields::ReadFields for EndUserSettings {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EndUserSettings`] for a typed `$select`.
     pub enum EndUserSettingsField for EndUserSettings {
         Id = "id",
@@ -4747,7 +4747,7 @@ impl crate::read_fields::ReadFields for EntitlementManagement {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EntitlementManagement`] for a typed `$select`.
     pub enum EntitlementManagementField for EntitlementManagement {
         Id = "id",
@@ -4831,7 +4831,7 @@ impl crate::read_fields::ReadFields for EntitlementManagementSettings {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EntitlementManagementSettings`] for a typed `$select`.
     pub enum EntitlementManagementSettingsField for EntitlementManagementSettings {
         Id = "id",
@@ -4889,7 +4889,7 @@ impl crate::read_fields::ReadFields for GovernanceInsight {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`GovernanceInsight`] for a typed `$select`.
     pub enum GovernanceInsightField for GovernanceInsight, AnyGovernanceInsight {
         Id = "id",
@@ -5022,7 +5022,7 @@ impl crate::read_fields::ReadFields for IdentityGovernance {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IdentityGovernance`] for a typed `$select`.
     pub enum IdentityGovernanceField for IdentityGovernance {
         AccessReviews = "accessReviews",
@@ -5134,7 +5134,7 @@ impl crate::read_fields::ReadFields for MembershipOutlierInsight {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MembershipOutlierInsight`] for a typed `$select`.
     pub enum MembershipOutlierInsightField for MembershipOutlierInsight {
         Id = "id",
@@ -5231,7 +5231,7 @@ impl crate::read_fields::ReadFields for PrivilegedAccessGroup {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrivilegedAccessGroup`] for a typed `$select`.
     pub enum PrivilegedAccessGroupField for PrivilegedAccessGroup {
         Id = "id",
@@ -5354,7 +5354,7 @@ impl crate::read_fields::ReadFields for PrivilegedAccessGroupAssignmentSchedule 
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrivilegedAccessGroupAssignmentSchedule`] for a typed `$select`.
     pub enum PrivilegedAccessGroupAssignmentScheduleField for PrivilegedAccessGroupAssignmentSchedule {
         Id = "id",
@@ -5474,7 +5474,7 @@ impl crate::read_fields::ReadFields for PrivilegedAccessGroupAssignmentScheduleI
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrivilegedAccessGroupAssignmentScheduleInstance`] for a typed `$select`.
     pub enum PrivilegedAccessGroupAssignmentScheduleInstanceField for PrivilegedAccessGroupAssignmentScheduleInstance {
         Id = "id",
@@ -5625,7 +5625,7 @@ impl crate::read_fields::ReadFields for PrivilegedAccessGroupAssignmentScheduleR
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrivilegedAccessGroupAssignmentScheduleRequest`] for a typed `$select`.
     pub enum PrivilegedAccessGroupAssignmentScheduleRequestField for PrivilegedAccessGroupAssignmentScheduleRequest {
         Id = "id",
@@ -5750,7 +5750,7 @@ impl crate::read_fields::ReadFields for PrivilegedAccessGroupEligibilitySchedule
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrivilegedAccessGroupEligibilitySchedule`] for a typed `$select`.
     pub enum PrivilegedAccessGroupEligibilityScheduleField for PrivilegedAccessGroupEligibilitySchedule {
         Id = "id",
@@ -5859,7 +5859,7 @@ impl crate::read_fields::ReadFields for PrivilegedAccessGroupEligibilitySchedule
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrivilegedAccessGroupEligibilityScheduleInstance`] for a typed `$select`.
     pub enum PrivilegedAccessGroupEligibilityScheduleInstanceField for PrivilegedAccessGroupEligibilityScheduleInstance {
         Id = "id",
@@ -6004,7 +6004,7 @@ impl crate::read_fields::ReadFields for PrivilegedAccessGroupEligibilitySchedule
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrivilegedAccessGroupEligibilityScheduleRequest`] for a typed `$select`.
     pub enum PrivilegedAccessGroupEligibilityScheduleRequestField for PrivilegedAccessGroupEligibilityScheduleRequest {
         Id = "id",
@@ -6076,7 +6076,7 @@ impl crate::read_fields::ReadFields for PrivilegedAccessRoot {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrivilegedAccessRoot`] for a typed `$select`.
     pub enum PrivilegedAccessRootField for PrivilegedAccessRoot {
         Id = "id",
@@ -6139,7 +6139,7 @@ impl crate::read_fields::ReadFields for TermsOfUseContainer {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TermsOfUseContainer`] for a typed `$select`.
     pub enum TermsOfUseContainerField for TermsOfUseContainer {
         Id = "id",
@@ -6228,7 +6228,7 @@ impl crate::read_fields::ReadFields for UserConsentRequest {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserConsentRequest`] for a typed `$select`.
     pub enum UserConsentRequestField for UserConsentRequest {
         Id = "id",
@@ -6296,7 +6296,7 @@ impl crate::read_fields::ReadFields for UserSignInInsight {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserSignInInsight`] for a typed `$select`.
     pub enum UserSignInInsightField for UserSignInInsight {
         Id = "id",
@@ -11651,7 +11651,7 @@ impl crate::read_fields::ReadFields for UserLastSignInRecommendationInsightSetti
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessPackageAssignmentFilterByCurrentUserOptions` enumeration.
     pub enum AccessPackageAssignmentFilterByCurrentUserOptions {
         /// `target`
@@ -11668,7 +11668,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessPackageAssignmentRequestFilterByCurrentUserOptions` enumeration.
     pub enum AccessPackageAssignmentRequestFilterByCurrentUserOptions {
         /// `target`
@@ -11691,7 +11691,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessPackageAssignmentState` enumeration.
     pub enum AccessPackageAssignmentState {
         /// `delivering`
@@ -11710,7 +11710,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessPackageCatalogState` enumeration.
     pub enum AccessPackageCatalogState {
         /// `unpublished`
@@ -11723,7 +11723,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessPackageCatalogType` enumeration.
     pub enum AccessPackageCatalogType {
         /// `userManaged`
@@ -11738,7 +11738,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessPackageCustomExtensionStage` enumeration.
     pub enum AccessPackageCustomExtensionStage {
         /// `assignmentRequestCreated`
@@ -11759,7 +11759,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessPackageExternalUserLifecycleAction` enumeration.
     pub enum AccessPackageExternalUserLifecycleAction {
         /// `none`
@@ -11774,7 +11774,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessPackageFilterByCurrentUserOptions` enumeration.
     pub enum AccessPackageFilterByCurrentUserOptions {
         /// `allowedRequestor`
@@ -11785,7 +11785,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessPackageRequestState` enumeration.
     pub enum AccessPackageRequestState {
         /// `submitted`
@@ -11812,7 +11812,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessPackageRequestType` enumeration.
     pub enum AccessPackageRequestType {
         /// `notSpecified`
@@ -11845,7 +11845,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessPackageSubjectLifecycle` enumeration.
     pub enum AccessPackageSubjectLifecycle {
         /// `notDefined`
@@ -11860,7 +11860,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessPackageSubjectType` enumeration.
     pub enum AccessPackageSubjectType {
         /// `notSpecified`
@@ -11875,7 +11875,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessPackageSuggestionFilterByCurrentUserOptions` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -11892,7 +11892,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessPackageSuggestionRelatedPeopleInsightLevel` enumeration.
     pub enum AccessPackageSuggestionRelatedPeopleInsightLevel {
         /// `disabled`
@@ -11907,7 +11907,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessReviewExpirationBehavior` enumeration.
     pub enum AccessReviewExpirationBehavior {
         /// `keepAccess`
@@ -11922,7 +11922,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessReviewHistoryDecisionFilter` enumeration.
     pub enum AccessReviewHistoryDecisionFilter {
         /// `approve`
@@ -11941,7 +11941,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessReviewHistoryStatus` enumeration.
     pub enum AccessReviewHistoryStatus {
         /// `done`
@@ -11958,7 +11958,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessReviewInstanceDecisionItemFilterByCurrentUserOptions` enumeration.
     pub enum AccessReviewInstanceDecisionItemFilterByCurrentUserOptions {
         /// `reviewer`
@@ -11969,7 +11969,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessReviewInstanceFilterByCurrentUserOptions` enumeration.
     pub enum AccessReviewInstanceFilterByCurrentUserOptions {
         /// `reviewer`
@@ -11980,7 +11980,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessReviewScheduleDefinitionFilterByCurrentUserOptions` enumeration.
     pub enum AccessReviewScheduleDefinitionFilterByCurrentUserOptions {
         /// `reviewer`
@@ -11991,7 +11991,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accessReviewStageFilterByCurrentUserOptions` enumeration.
     pub enum AccessReviewStageFilterByCurrentUserOptions {
         /// `reviewer`
@@ -12002,7 +12002,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.agreementAcceptanceState` enumeration.
     pub enum AgreementAcceptanceState {
         /// `accepted`
@@ -12015,7 +12015,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.allowedTargetScope` enumeration.
     pub enum AllowedTargetScope {
         /// `notSpecified`
@@ -12044,7 +12044,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.approvalFilterByCurrentUserOptions` enumeration.
     pub enum ApprovalFilterByCurrentUserOptions {
         /// `target`
@@ -12059,7 +12059,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.approverInformationVisibility` enumeration.
     pub enum ApproverInformationVisibility {
         /// `default`
@@ -12074,7 +12074,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.assignmentScheduleFilterByCurrentUserOptions` enumeration.
     pub enum AssignmentScheduleFilterByCurrentUserOptions {
         /// `principal`
@@ -12085,7 +12085,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.assignmentScheduleInstanceFilterByCurrentUserOptions` enumeration.
     pub enum AssignmentScheduleInstanceFilterByCurrentUserOptions {
         /// `principal`
@@ -12096,7 +12096,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.assignmentScheduleRequestFilterByCurrentUserOptions` enumeration.
     pub enum AssignmentScheduleRequestFilterByCurrentUserOptions {
         /// `principal`
@@ -12111,7 +12111,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.connectedOrganizationState` enumeration.
     pub enum ConnectedOrganizationState {
         /// `configured`
@@ -12124,7 +12124,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.consentRequestFilterByCurrentUserOptions` enumeration.
     pub enum ConsentRequestFilterByCurrentUserOptions {
         /// `reviewer`
@@ -12135,7 +12135,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.customDataProvidedResourceUploadStatus` enumeration.
     pub enum CustomDataProvidedResourceUploadStatus {
         /// `active`
@@ -12150,7 +12150,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.customExtensionCalloutInstanceStatus` enumeration.
     pub enum CustomExtensionCalloutInstanceStatus {
         /// `calloutSent`
@@ -12169,7 +12169,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.eligibilityScheduleFilterByCurrentUserOptions` enumeration.
     pub enum EligibilityScheduleFilterByCurrentUserOptions {
         /// `principal`
@@ -12180,7 +12180,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.eligibilityScheduleInstanceFilterByCurrentUserOptions` enumeration.
     pub enum EligibilityScheduleInstanceFilterByCurrentUserOptions {
         /// `principal`
@@ -12191,7 +12191,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.eligibilityScheduleRequestFilterByCurrentUserOptions` enumeration.
     pub enum EligibilityScheduleRequestFilterByCurrentUserOptions {
         /// `principal`
@@ -12210,7 +12210,7 @@ crate::edm::string_enum! {
     feature = "identity-access",
     feature = "other"
 ))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.expirationPatternType` enumeration.
     pub enum ExpirationPatternType {
         /// `notSpecified`
@@ -12225,7 +12225,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.outlierContainerType` enumeration.
     pub enum OutlierContainerType {
         /// `group`
@@ -12236,7 +12236,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.outlierMemberType` enumeration.
     pub enum OutlierMemberType {
         /// `user`
@@ -12247,7 +12247,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.privilegedAccessGroupAssignmentType` enumeration.
     pub enum PrivilegedAccessGroupAssignmentType {
         /// `assigned`
@@ -12260,7 +12260,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.privilegedAccessGroupMemberType` enumeration.
     pub enum PrivilegedAccessGroupMemberType {
         /// `direct`
@@ -12273,7 +12273,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.privilegedAccessGroupRelationships` enumeration.
     pub enum PrivilegedAccessGroupRelationships {
         /// `owner`
@@ -12286,7 +12286,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.roleType` enumeration.
     pub enum RoleType {
         /// `active`
@@ -12303,7 +12303,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.scheduleRequestActions` enumeration.
     pub enum ScheduleRequestActions {
         /// `adminAssign`
@@ -12330,7 +12330,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.socialIdentitySourceType` enumeration.
     pub enum SocialIdentitySourceType {
         /// `facebook`
@@ -12341,7 +12341,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "identity-governance")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.userSignInRecommendationScope` enumeration.
     pub enum UserSignInRecommendationScope {
         /// `tenant`

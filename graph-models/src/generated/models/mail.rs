@@ -201,7 +201,7 @@ impl crate::read_fields::ReadFields for Attachment {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Attachment`] for a typed `$select`.
     pub enum AttachmentField for Attachment, AnyAttachment {
         Id = "id",
@@ -492,7 +492,7 @@ impl crate::read_fields::ReadFields for CalendarSharingMessage {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CalendarSharingMessage`] for a typed `$select`.
     pub enum CalendarSharingMessageField for CalendarSharingMessage {
         Id = "id",
@@ -781,7 +781,7 @@ impl crate::read_fields::ReadFields for EventMessage {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EventMessage`] for a typed `$select`.
     pub enum EventMessageField for EventMessage, AnyEventMessage {
         Id = "id",
@@ -1160,7 +1160,7 @@ impl crate::read_fields::ReadFields for EventMessageRequest {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EventMessageRequest`] for a typed `$select`.
     pub enum EventMessageRequestField for EventMessageRequest {
         Id = "id",
@@ -1468,7 +1468,7 @@ impl crate::read_fields::ReadFields for EventMessageResponse {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EventMessageResponse`] for a typed `$select`.
     pub enum EventMessageResponseField for EventMessageResponse {
         Id = "id",
@@ -1597,7 +1597,7 @@ impl crate::read_fields::ReadFields for FileAttachment {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`FileAttachment`] for a typed `$select`.
     pub enum FileAttachmentField for FileAttachment {
         Id = "id",
@@ -1662,7 +1662,7 @@ impl crate::read_fields::ReadFields for InferenceClassification {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`InferenceClassification`] for a typed `$select`.
     pub enum InferenceClassificationField for InferenceClassification {
         Id = "id",
@@ -1724,7 +1724,7 @@ impl crate::read_fields::ReadFields for InferenceClassificationOverride {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`InferenceClassificationOverride`] for a typed `$select`.
     pub enum InferenceClassificationOverrideField for InferenceClassificationOverride {
         Id = "id",
@@ -1803,7 +1803,7 @@ impl crate::read_fields::ReadFields for ItemAttachment {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ItemAttachment`] for a typed `$select`.
     pub enum ItemAttachmentField for ItemAttachment {
         Id = "id",
@@ -1914,7 +1914,7 @@ impl crate::read_fields::ReadFields for MailFolder {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MailFolder`] for a typed `$select`.
     pub enum MailFolderField for MailFolder, AnyMailFolder {
         Id = "id",
@@ -2101,7 +2101,7 @@ impl crate::read_fields::ReadFields for MailSearchFolder {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MailSearchFolder`] for a typed `$select`.
     pub enum MailSearchFolderField for MailSearchFolder {
         Id = "id",
@@ -2324,7 +2324,7 @@ impl crate::read_fields::ReadFields for Message {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Message`] for a typed `$select`.
     pub enum MessageField for Message, AnyMessage {
         Id = "id",
@@ -2508,7 +2508,7 @@ impl crate::read_fields::ReadFields for MessageRule {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MessageRule`] for a typed `$select`.
     pub enum MessageRuleField for MessageRule {
         Id = "id",
@@ -2572,7 +2572,7 @@ impl crate::read_fields::ReadFields for MultiValueLegacyExtendedProperty {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MultiValueLegacyExtendedProperty`] for a typed `$select`.
     pub enum MultiValueLegacyExtendedPropertyField for MultiValueLegacyExtendedProperty {
         Id = "id",
@@ -2635,7 +2635,7 @@ impl crate::read_fields::ReadFields for OutlookCategory {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OutlookCategory`] for a typed `$select`.
     pub enum OutlookCategoryField for OutlookCategory {
         Id = "id",
@@ -2728,7 +2728,7 @@ impl crate::read_fields::ReadFields for OutlookItem {
     feature = "calendar",
     feature = "personal-contacts"
 ))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OutlookItem`] for a typed `$select`.
     pub enum OutlookItemField for OutlookItem, AnyOutlookItem {
         Id = "id",
@@ -2905,7 +2905,7 @@ impl crate::read_fields::ReadFields for OutlookUser {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OutlookUser`] for a typed `$select`.
     pub enum OutlookUserField for OutlookUser {
         Id = "id",
@@ -2979,7 +2979,7 @@ impl crate::read_fields::ReadFields for ReferenceAttachment {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ReferenceAttachment`] for a typed `$select`.
     pub enum ReferenceAttachmentField for ReferenceAttachment {
         Id = "id",
@@ -3040,7 +3040,7 @@ impl crate::read_fields::ReadFields for SingleValueLegacyExtendedProperty {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SingleValueLegacyExtendedProperty`] for a typed `$select`.
     pub enum SingleValueLegacyExtendedPropertyField for SingleValueLegacyExtendedProperty {
         Id = "id",
@@ -3701,7 +3701,7 @@ impl crate::read_fields::ReadFields for UploadSession {
 }
 
 #[cfg(any(feature = "mail", feature = "todo"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.attachmentType` enumeration.
     pub enum AttachmentType {
         /// `file`
@@ -3714,7 +3714,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.calendarSharingAction` enumeration.
     pub enum CalendarSharingAction {
         /// `accept`
@@ -3729,7 +3729,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.calendarSharingActionImportance` enumeration.
     pub enum CalendarSharingActionImportance {
         /// `primary`
@@ -3740,7 +3740,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.calendarSharingActionType` enumeration.
     pub enum CalendarSharingActionType {
         /// `accept`
@@ -3749,7 +3749,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.categoryColor` enumeration.
     pub enum CategoryColor {
         /// `none`
@@ -3808,7 +3808,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "mail", feature = "calendar"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.eventType` enumeration.
     pub enum EventType {
         /// `singleInstance`
@@ -3823,7 +3823,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.followupFlagStatus` enumeration.
     pub enum FollowupFlagStatus {
         /// `notFlagged`
@@ -3836,7 +3836,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "mail", feature = "calendar", feature = "todo"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.importance` enumeration.
     pub enum Importance {
         /// `low`
@@ -3849,7 +3849,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.inferenceClassificationType` enumeration.
     pub enum InferenceClassificationType {
         /// `focused`
@@ -3860,7 +3860,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.meetingMessageType` enumeration.
     pub enum MeetingMessageType {
         /// `none`
@@ -3879,7 +3879,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.meetingRequestType` enumeration.
     pub enum MeetingRequestType {
         /// `none`
@@ -3900,7 +3900,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.messageActionFlag` enumeration.
     pub enum MessageActionFlag {
         /// `any`
@@ -3929,7 +3929,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "mail", feature = "calendar"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.sensitivity` enumeration.
     pub enum Sensitivity {
         /// `normal`
@@ -3944,7 +3944,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "mail")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.timeZoneStandard` enumeration.
     pub enum TimeZoneStandard {
         /// `windows`

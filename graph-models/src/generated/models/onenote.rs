@@ -217,7 +217,7 @@ impl crate::read_fields::ReadFields for Notebook {
 }
 
 #[cfg(feature = "onenote")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Notebook`] for a typed `$select`.
     pub enum NotebookField for Notebook {
         Id = "id",
@@ -311,7 +311,7 @@ impl crate::read_fields::ReadFields for Onenote {
 }
 
 #[cfg(feature = "onenote")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Onenote`] for a typed `$select`.
     pub enum OnenoteField for Onenote {
         Id = "id",
@@ -397,7 +397,7 @@ impl crate::read_fields::ReadFields for OnenoteOperation {
 }
 
 #[cfg(feature = "onenote")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnenoteOperation`] for a typed `$select`.
     pub enum OnenoteOperationField for OnenoteOperation {
         Id = "id",
@@ -509,7 +509,7 @@ impl crate::read_fields::ReadFields for OnenotePage {
 }
 
 #[cfg(feature = "onenote")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnenotePage`] for a typed `$select`.
     pub enum OnenotePageField for OnenotePage {
         Id = "id",
@@ -581,7 +581,7 @@ impl crate::read_fields::ReadFields for OnenoteResource {
 }
 
 #[cfg(feature = "onenote")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnenoteResource`] for a typed `$select`.
     pub enum OnenoteResourceField for OnenoteResource {
         Id = "id",
@@ -688,7 +688,7 @@ impl crate::read_fields::ReadFields for OnenoteSection {
 }
 
 #[cfg(feature = "onenote")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnenoteSection`] for a typed `$select`.
     pub enum OnenoteSectionField for OnenoteSection {
         Id = "id",
@@ -806,7 +806,7 @@ impl crate::read_fields::ReadFields for SectionGroup {
 }
 
 #[cfg(feature = "onenote")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SectionGroup`] for a typed `$select`.
     pub enum SectionGroupField for SectionGroup {
         Id = "id",
@@ -1400,7 +1400,7 @@ impl crate::read_fields::ReadFields for SectionLinks {
 }
 
 #[cfg(feature = "onenote")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.onenotePatchActionType` enumeration.
     pub enum OnenotePatchActionType {
         /// `Replace`
@@ -1417,7 +1417,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "onenote")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.onenotePatchInsertPosition` enumeration.
     pub enum OnenotePatchInsertPosition {
         /// `After`
@@ -1428,7 +1428,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "onenote")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.onenoteSourceService` enumeration.
     pub enum OnenoteSourceService {
         /// `Unknown`
@@ -1443,7 +1443,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "onenote")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.onenoteUserRole` enumeration.
     pub enum OnenoteUserRole {
         /// `None`
@@ -1463,7 +1463,7 @@ crate::edm::string_enum! {
     feature = "communications",
     feature = "other"
 ))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.operationStatus` enumeration.
     pub enum OperationStatus {
         /// `NotStarted`

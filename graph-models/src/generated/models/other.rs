@@ -217,7 +217,7 @@ impl crate::read_fields::ReadFields for AgreementFileProperties {
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AgreementFileProperties`] for a typed `$select`.
     pub enum AgreementFilePropertiesField for AgreementFileProperties, AnyAgreementFileProperties {
         Id = "id",
@@ -400,7 +400,7 @@ impl crate::read_fields::ReadFields for AiInteraction {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AiInteraction`] for a typed `$select`.
     pub enum AiInteractionField for AiInteraction {
         Id = "id",
@@ -497,7 +497,7 @@ impl crate::read_fields::ReadFields for AttendanceRecord {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AttendanceRecord`] for a typed `$select`.
     pub enum AttendanceRecordField for AttendanceRecord {
         Id = "id",
@@ -554,7 +554,7 @@ impl crate::read_fields::ReadFields for AuthenticationConditionApplication {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuthenticationConditionApplication`] for a typed `$select`.
     pub enum AuthenticationConditionApplicationField for AuthenticationConditionApplication {
         AppId = "appId",
@@ -674,7 +674,7 @@ impl crate::read_fields::ReadFields for BaseItem {
     feature = "storage",
     feature = "other"
 ))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BaseItem`] for a typed `$select`.
     pub enum BaseItemField for BaseItem, AnyBaseItem {
         Id = "id",
@@ -869,7 +869,7 @@ impl crate::read_fields::ReadFields for BaseItemVersion {
 }
 
 #[cfg(any(feature = "files", feature = "sites", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BaseItemVersion`] for a typed `$select`.
     pub enum BaseItemVersionField for BaseItemVersion, AnyBaseItemVersion {
         Id = "id",
@@ -996,7 +996,7 @@ impl crate::read_fields::ReadFields for BaseMapFeature {
 }
 
 #[cfg(any(feature = "calendar", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BaseMapFeature`] for a typed `$select`.
     pub enum BaseMapFeatureField for BaseMapFeature, AnyBaseMapFeature {
         Id = "id",
@@ -1148,7 +1148,7 @@ impl crate::read_fields::ReadFields for CallEvent {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CallEvent`] for a typed `$select`.
     pub enum CallEventField for CallEvent, AnyCallEvent {
         Id = "id",
@@ -1272,7 +1272,7 @@ impl crate::read_fields::ReadFields for ChangeTrackedEntity {
 }
 
 #[cfg(any(feature = "identity", feature = "teams", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ChangeTrackedEntity`] for a typed `$select`.
     pub enum ChangeTrackedEntityField for ChangeTrackedEntity, AnyChangeTrackedEntity {
         Id = "id",
@@ -1537,7 +1537,7 @@ impl crate::read_fields::ReadFields for CopilotPackage {
 }
 
 #[cfg(any(feature = "copilot", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CopilotPackage`] for a typed `$select`.
     pub enum CopilotPackageField for CopilotPackage, AnyCopilotPackage {
         Id = "id",
@@ -1673,7 +1673,7 @@ impl crate::read_fields::ReadFields for CustomDataProvidedResourceFile {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CustomDataProvidedResourceFile`] for a typed `$select`.
     pub enum CustomDataProvidedResourceFileField for CustomDataProvidedResourceFile {
         Id = "id",
@@ -1734,7 +1734,7 @@ impl crate::read_fields::ReadFields for DataSecurityAndGovernance {
 }
 
 #[cfg(any(feature = "identity", feature = "security", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DataSecurityAndGovernance`] for a typed `$select`.
     pub enum DataSecurityAndGovernanceField for DataSecurityAndGovernance, AnyDataSecurityAndGovernance {
         Id = "id",
@@ -1857,7 +1857,7 @@ impl crate::read_fields::ReadFields for DeltaParticipants {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeltaParticipants`] for a typed `$select`.
     pub enum DeltaParticipantsField for DeltaParticipants {
         Id = "id",
@@ -1910,7 +1910,7 @@ impl crate::read_fields::ReadFields for DeviceManagementCachedReportConfiguratio
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeviceManagementCachedReportConfiguration`] for a typed `$select`.
     pub enum DeviceManagementCachedReportConfigurationField for DeviceManagementCachedReportConfiguration {
         Id = "id",
@@ -1978,7 +1978,7 @@ impl crate::read_fields::ReadFields for EducationOrganization {
 }
 
 #[cfg(any(feature = "education", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EducationOrganization`] for a typed `$select`.
     pub enum EducationOrganizationField for EducationOrganization, AnyEducationOrganization {
         Id = "id",
@@ -2114,7 +2114,7 @@ impl crate::read_fields::ReadFields for EmergencyCallEvent {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EmergencyCallEvent`] for a typed `$select`.
     pub enum EmergencyCallEventField for EmergencyCallEvent {
         Id = "id",
@@ -2191,7 +2191,7 @@ impl crate::read_fields::ReadFields for EngagementConversation {
 }
 
 #[cfg(any(feature = "communications", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EngagementConversation`] for a typed `$select`.
     pub enum EngagementConversationField for EngagementConversation, AnyEngagementConversation {
         Id = "id",
@@ -2339,7 +2339,7 @@ impl crate::read_fields::ReadFields for EngagementConversationDiscussionMessage 
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EngagementConversationDiscussionMessage`] for a typed `$select`.
     pub enum EngagementConversationDiscussionMessageField for EngagementConversationDiscussionMessage {
         Id = "id",
@@ -2441,7 +2441,7 @@ impl crate::read_fields::ReadFields for EngagementConversationMessage {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EngagementConversationMessage`] for a typed `$select`.
     pub enum EngagementConversationMessageField for EngagementConversationMessage, AnyEngagementConversationMessage {
         Id = "id",
@@ -2577,7 +2577,7 @@ impl crate::read_fields::ReadFields for EngagementConversationMessageReaction {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EngagementConversationMessageReaction`] for a typed `$select`.
     pub enum EngagementConversationMessageReactionField for EngagementConversationMessageReaction {
         Id = "id",
@@ -2676,7 +2676,7 @@ impl crate::read_fields::ReadFields for EngagementConversationQuestionMessage {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EngagementConversationQuestionMessage`] for a typed `$select`.
     pub enum EngagementConversationQuestionMessageField for EngagementConversationQuestionMessage {
         Id = "id",
@@ -2779,7 +2779,7 @@ impl crate::read_fields::ReadFields for EngagementConversationSystemMessage {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EngagementConversationSystemMessage`] for a typed `$select`.
     pub enum EngagementConversationSystemMessageField for EngagementConversationSystemMessage {
         Id = "id",
@@ -2899,7 +2899,7 @@ impl crate::read_fields::ReadFields for EnterpriseCodeSigningCertificate {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EnterpriseCodeSigningCertificate`] for a typed `$select`.
     pub enum EnterpriseCodeSigningCertificateField for EnterpriseCodeSigningCertificate {
         Id = "id",
@@ -3077,7 +3077,7 @@ impl crate::read_fields::ReadFields for Entity {
     feature = "partners-billing",
     feature = "other"
 ))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Entity`] for a typed `$select`.
     pub enum EntityField for Entity, AnyEntity {
         Id = "id",
@@ -11543,7 +11543,7 @@ impl crate::read_fields::ReadFields for ExchangeMessageTraceDetail {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ExchangeMessageTraceDetail`] for a typed `$select`.
     pub enum ExchangeMessageTraceDetailField for ExchangeMessageTraceDetail {
         Id = "id",
@@ -11637,7 +11637,7 @@ impl crate::read_fields::ReadFields for GranularRestoreArtifactBase {
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`GranularRestoreArtifactBase`] for a typed `$select`.
     pub enum GranularRestoreArtifactBaseField for GranularRestoreArtifactBase, AnyGranularRestoreArtifactBase {
         Id = "id",
@@ -11767,7 +11767,7 @@ impl crate::read_fields::ReadFields for IdentityUserFlow {
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IdentityUserFlow`] for a typed `$select`.
     pub enum IdentityUserFlowField for IdentityUserFlow, AnyIdentityUserFlow {
         Id = "id",
@@ -11889,7 +11889,7 @@ impl crate::read_fields::ReadFields for ImportedWindowsAutopilotDeviceIdentityUp
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ImportedWindowsAutopilotDeviceIdentityUpload`] for a typed `$select`.
     pub enum ImportedWindowsAutopilotDeviceIdentityUploadField for ImportedWindowsAutopilotDeviceIdentityUpload {
         Id = "id",
@@ -11948,7 +11948,7 @@ impl crate::read_fields::ReadFields for IosLobAppProvisioningConfigurationAssign
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IosLobAppProvisioningConfigurationAssignment`] for a typed `$select`.
     pub enum IosLobAppProvisioningConfigurationAssignmentField for IosLobAppProvisioningConfigurationAssignment {
         Id = "id",
@@ -12017,7 +12017,7 @@ impl crate::read_fields::ReadFields for LabelContentRight {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`LabelContentRight`] for a typed `$select`.
     pub enum LabelContentRightField for LabelContentRight {
         Id = "id",
@@ -12099,7 +12099,7 @@ impl crate::read_fields::ReadFields for ManagedDeviceOverview {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ManagedDeviceOverview`] for a typed `$select`.
     pub enum ManagedDeviceOverviewField for ManagedDeviceOverview {
         Id = "id",
@@ -12177,7 +12177,7 @@ impl crate::read_fields::ReadFields for MeetingAttendanceReport {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MeetingAttendanceReport`] for a typed `$select`.
     pub enum MeetingAttendanceReportField for MeetingAttendanceReport {
         Id = "id",
@@ -12259,7 +12259,7 @@ impl crate::read_fields::ReadFields for OfficeGraphInsights {
 }
 
 #[cfg(any(feature = "identity", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OfficeGraphInsights`] for a typed `$select`.
     pub enum OfficeGraphInsightsField for OfficeGraphInsights, AnyOfficeGraphInsights {
         Id = "id",
@@ -12369,7 +12369,7 @@ impl crate::read_fields::ReadFields for OnenoteEntityBaseModel {
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnenoteEntityBaseModel`] for a typed `$select`.
     pub enum OnenoteEntityBaseModelField for OnenoteEntityBaseModel, AnyOnenoteEntityBaseModel {
         Id = "id",
@@ -12540,7 +12540,7 @@ impl crate::read_fields::ReadFields for OnenoteEntityHierarchyModel {
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnenoteEntityHierarchyModel`] for a typed `$select`.
     pub enum OnenoteEntityHierarchyModelField for OnenoteEntityHierarchyModel, AnyOnenoteEntityHierarchyModel {
         Id = "id",
@@ -12674,7 +12674,7 @@ impl crate::read_fields::ReadFields for OnenoteEntitySchemaObjectModel {
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnenoteEntitySchemaObjectModel`] for a typed `$select`.
     pub enum OnenoteEntitySchemaObjectModelField for OnenoteEntitySchemaObjectModel, AnyOnenoteEntitySchemaObjectModel {
         Id = "id",
@@ -12960,7 +12960,7 @@ impl crate::read_fields::ReadFields for OnlineMeetingBase {
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OnlineMeetingBase`] for a typed `$select`.
     pub enum OnlineMeetingBaseField for OnlineMeetingBase, AnyOnlineMeetingBase {
         Id = "id",
@@ -13119,7 +13119,7 @@ impl crate::read_fields::ReadFields for Operation {
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Operation`] for a typed `$select`.
     pub enum OperationField for Operation, AnyOperation {
         Id = "id",
@@ -13357,7 +13357,7 @@ impl crate::read_fields::ReadFields for OrganizationalBrandingProperties {
 }
 
 #[cfg(any(feature = "directory", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OrganizationalBrandingProperties`] for a typed `$select`.
     pub enum OrganizationalBrandingPropertiesField for OrganizationalBrandingProperties, AnyOrganizationalBrandingProperties {
         Id = "id",
@@ -13500,7 +13500,7 @@ impl crate::read_fields::ReadFields for ParticipantJoiningNotification {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ParticipantJoiningNotification`] for a typed `$select`.
     pub enum ParticipantJoiningNotificationField for ParticipantJoiningNotification {
         Id = "id",
@@ -13562,7 +13562,7 @@ impl crate::read_fields::ReadFields for ParticipantLeftNotification {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ParticipantLeftNotification`] for a typed `$select`.
     pub enum ParticipantLeftNotificationField for ParticipantLeftNotification {
         Id = "id",
@@ -13631,7 +13631,7 @@ impl crate::read_fields::ReadFields for PasskeyProfile {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PasskeyProfile`] for a typed `$select`.
     pub enum PasskeyProfileField for PasskeyProfile {
         Id = "id",
@@ -13685,7 +13685,7 @@ impl crate::read_fields::ReadFields for PolicyDeletableItem {
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PolicyDeletableItem`] for a typed `$select`.
     pub enum PolicyDeletableItemField for PolicyDeletableItem, AnyPolicyDeletableItem {
         DeletedDateTime = "deletedDateTime",
@@ -13839,7 +13839,7 @@ impl crate::read_fields::ReadFields for PrintDocument {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrintDocument`] for a typed `$select`.
     pub enum PrintDocumentField for PrintDocument {
         Id = "id",
@@ -13934,7 +13934,7 @@ impl crate::read_fields::ReadFields for PrinterBase {
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrinterBase`] for a typed `$select`.
     pub enum PrinterBaseField for PrinterBase, AnyPrinterBase {
         Id = "id",
@@ -14099,7 +14099,7 @@ impl crate::read_fields::ReadFields for PrintJob {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrintJob`] for a typed `$select`.
     pub enum PrintJobField for PrintJob {
         Id = "id",
@@ -14207,7 +14207,7 @@ impl crate::read_fields::ReadFields for PrintUsage {
 }
 
 #[cfg(any(feature = "reports", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrintUsage`] for a typed `$select`.
     pub enum PrintUsageField for PrintUsage, AnyPrintUsage {
         Id = "id",
@@ -14351,7 +14351,7 @@ impl crate::read_fields::ReadFields for PrivilegedAccessSchedule {
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrivilegedAccessSchedule`] for a typed `$select`.
     pub enum PrivilegedAccessScheduleField for PrivilegedAccessSchedule, AnyPrivilegedAccessSchedule {
         Id = "id",
@@ -14479,7 +14479,7 @@ impl crate::read_fields::ReadFields for PrivilegedAccessScheduleInstance {
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrivilegedAccessScheduleInstance`] for a typed `$select`.
     pub enum PrivilegedAccessScheduleInstanceField for PrivilegedAccessScheduleInstance, AnyPrivilegedAccessScheduleInstance {
         Id = "id",
@@ -14648,7 +14648,7 @@ impl crate::read_fields::ReadFields for PrivilegedAccessScheduleRequest {
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrivilegedAccessScheduleRequest`] for a typed `$select`.
     pub enum PrivilegedAccessScheduleRequestField for PrivilegedAccessScheduleRequest, AnyPrivilegedAccessScheduleRequest {
         Id = "id",
@@ -14808,7 +14808,7 @@ impl crate::read_fields::ReadFields for ProtectionRuleBase {
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ProtectionRuleBase`] for a typed `$select`.
     pub enum ProtectionRuleBaseField for ProtectionRuleBase, AnyProtectionRuleBase {
         Id = "id",
@@ -14971,7 +14971,7 @@ impl crate::read_fields::ReadFields for ProtectionUnitBase {
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ProtectionUnitBase`] for a typed `$select`.
     pub enum ProtectionUnitBaseField for ProtectionUnitBase, AnyProtectionUnitBase {
         Id = "id",
@@ -15128,7 +15128,7 @@ impl crate::read_fields::ReadFields for ProtectionUnitsBulkJobBase {
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ProtectionUnitsBulkJobBase`] for a typed `$select`.
     pub enum ProtectionUnitsBulkJobBaseField for ProtectionUnitsBulkJobBase, AnyProtectionUnitsBulkJobBase {
         Id = "id",
@@ -15299,7 +15299,7 @@ impl crate::read_fields::ReadFields for RelyingPartyDetailedSummary {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RelyingPartyDetailedSummary`] for a typed `$select`.
     pub enum RelyingPartyDetailedSummaryField for RelyingPartyDetailedSummary {
         Id = "id",
@@ -15404,7 +15404,7 @@ impl crate::read_fields::ReadFields for Request {
     feature = "identity-access",
     feature = "other"
 ))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Request`] for a typed `$select`.
     pub enum RequestField for Request, AnyRequest {
         Id = "id",
@@ -15597,7 +15597,7 @@ impl crate::read_fields::ReadFields for RestoreArtifactBase {
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RestoreArtifactBase`] for a typed `$select`.
     pub enum RestoreArtifactBaseField for RestoreArtifactBase, AnyRestoreArtifactBase {
         Id = "id",
@@ -15777,7 +15777,7 @@ impl crate::read_fields::ReadFields for RestoreArtifactsBulkRequestBase {
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RestoreArtifactsBulkRequestBase`] for a typed `$select`.
     pub enum RestoreArtifactsBulkRequestBaseField for RestoreArtifactsBulkRequestBase, AnyRestoreArtifactsBulkRequestBase {
         Id = "id",
@@ -15965,7 +15965,7 @@ impl crate::read_fields::ReadFields for ScheduleChangeRequest {
 }
 
 #[cfg(any(feature = "teams", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ScheduleChangeRequest`] for a typed `$select`.
     pub enum ScheduleChangeRequestField for ScheduleChangeRequest, AnyScheduleChangeRequest {
         Id = "id",
@@ -16162,7 +16162,7 @@ impl crate::read_fields::ReadFields for SensitivityLabel {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SensitivityLabel`] for a typed `$select`.
     pub enum SensitivityLabelField for SensitivityLabel {
         Id = "id",
@@ -16248,7 +16248,7 @@ impl crate::read_fields::ReadFields for ServiceAnnouncementBase {
 }
 
 #[cfg(any(feature = "directory", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ServiceAnnouncementBase`] for a typed `$select`.
     pub enum ServiceAnnouncementBaseField for ServiceAnnouncementBase, AnyServiceAnnouncementBase {
         Id = "id",
@@ -16391,7 +16391,7 @@ impl crate::read_fields::ReadFields for SharedInsight {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharedInsight`] for a typed `$select`.
     pub enum SharedInsightField for SharedInsight {
         Id = "id",
@@ -16509,7 +16509,7 @@ impl crate::read_fields::ReadFields for SoftwareUpdateStatusSummary {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SoftwareUpdateStatusSummary`] for a typed `$select`.
     pub enum SoftwareUpdateStatusSummaryField for SoftwareUpdateStatusSummary {
         Id = "id",
@@ -16588,7 +16588,7 @@ impl crate::read_fields::ReadFields for StorageQuotaBreakdown {
 }
 
 #[cfg(any(feature = "storage", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`StorageQuotaBreakdown`] for a typed `$select`.
     pub enum StorageQuotaBreakdownField for StorageQuotaBreakdown, AnyStorageQuotaBreakdown {
         Id = "id",
@@ -16711,7 +16711,7 @@ impl crate::read_fields::ReadFields for TeamInfo {
 }
 
 #[cfg(any(feature = "teams", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TeamInfo`] for a typed `$select`.
     pub enum TeamInfoField for TeamInfo, AnyTeamInfo {
         Id = "id",
@@ -16834,7 +16834,7 @@ impl crate::read_fields::ReadFields for TeamworkHostedContent {
 }
 
 #[cfg(any(feature = "teams", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TeamworkHostedContent`] for a typed `$select`.
     pub enum TeamworkHostedContentField for TeamworkHostedContent, AnyTeamworkHostedContent {
         Id = "id",
@@ -16964,7 +16964,7 @@ impl crate::read_fields::ReadFields for Trending {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Trending`] for a typed `$select`.
     pub enum TrendingField for Trending {
         Id = "id",
@@ -17104,7 +17104,7 @@ impl crate::read_fields::ReadFields for UnifiedRoleScheduleBase {
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRoleScheduleBase`] for a typed `$select`.
     pub enum UnifiedRoleScheduleBaseField for UnifiedRoleScheduleBase, AnyUnifiedRoleScheduleBase {
         Id = "id",
@@ -17293,7 +17293,7 @@ impl crate::read_fields::ReadFields for UnifiedRoleScheduleInstanceBase {
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedRoleScheduleInstanceBase`] for a typed `$select`.
     pub enum UnifiedRoleScheduleInstanceBaseField for UnifiedRoleScheduleInstanceBase, AnyUnifiedRoleScheduleInstanceBase {
         Id = "id",
@@ -17422,7 +17422,7 @@ impl crate::read_fields::ReadFields for UsageRightsIncluded {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UsageRightsIncluded`] for a typed `$select`.
     pub enum UsageRightsIncludedField for UsageRightsIncluded {
         Id = "id",
@@ -17494,7 +17494,7 @@ impl crate::read_fields::ReadFields for UsedInsight {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UsedInsight`] for a typed `$select`.
     pub enum UsedInsightField for UsedInsight {
         Id = "id",
@@ -17572,7 +17572,7 @@ impl crate::read_fields::ReadFields for VirtualEventRegistrationConfiguration {
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VirtualEventRegistrationConfiguration`] for a typed `$select`.
     pub enum VirtualEventRegistrationConfigurationField for VirtualEventRegistrationConfiguration, AnyVirtualEventRegistrationConfiguration {
         Id = "id",
@@ -17714,7 +17714,7 @@ impl crate::read_fields::ReadFields for VirtualEventRegistrationCustomQuestion {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VirtualEventRegistrationCustomQuestion`] for a typed `$select`.
     pub enum VirtualEventRegistrationCustomQuestionField for VirtualEventRegistrationCustomQuestion {
         Id = "id",
@@ -17782,7 +17782,7 @@ impl crate::read_fields::ReadFields for VirtualEventRegistrationPredefinedQuesti
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VirtualEventRegistrationPredefinedQuestion`] for a typed `$select`.
     pub enum VirtualEventRegistrationPredefinedQuestionField for VirtualEventRegistrationPredefinedQuestion {
         Id = "id",
@@ -17845,7 +17845,7 @@ impl crate::read_fields::ReadFields for VirtualEventRegistrationQuestionBase {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VirtualEventRegistrationQuestionBase`] for a typed `$select`.
     pub enum VirtualEventRegistrationQuestionBaseField for VirtualEventRegistrationQuestionBase, AnyVirtualEventRegistrationQuestionBase {
         Id = "id",
@@ -18016,7 +18016,7 @@ impl crate::read_fields::ReadFields for WindowsAutopilotDeploymentProfile {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsAutopilotDeploymentProfile`] for a typed `$select`.
     pub enum WindowsAutopilotDeploymentProfileField for WindowsAutopilotDeploymentProfile {
         Id = "id",
@@ -18080,7 +18080,7 @@ impl crate::read_fields::ReadFields for WindowsAutopilotDeploymentProfileAssignm
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WindowsAutopilotDeploymentProfileAssignment`] for a typed `$select`.
     pub enum WindowsAutopilotDeploymentProfileAssignmentField for WindowsAutopilotDeploymentProfileAssignment {
         Id = "id",
@@ -18142,7 +18142,7 @@ impl crate::read_fields::ReadFields for WorkbookFormatProtection {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookFormatProtection`] for a typed `$select`.
     pub enum WorkbookFormatProtectionField for WorkbookFormatProtection {
         Id = "id",
@@ -18204,7 +18204,7 @@ impl crate::read_fields::ReadFields for WorkbookFunctionResult {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookFunctionResult`] for a typed `$select`.
     pub enum WorkbookFunctionResultField for WorkbookFunctionResult {
         Id = "id",
@@ -18347,7 +18347,7 @@ impl crate::read_fields::ReadFields for WorkbookRange {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookRange`] for a typed `$select`.
     pub enum WorkbookRangeField for WorkbookRange {
         Id = "id",
@@ -18439,7 +18439,7 @@ impl crate::read_fields::ReadFields for WorkbookRangeBorder {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookRangeBorder`] for a typed `$select`.
     pub enum WorkbookRangeBorderField for WorkbookRangeBorder {
         Id = "id",
@@ -18500,7 +18500,7 @@ impl crate::read_fields::ReadFields for WorkbookRangeFill {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookRangeFill`] for a typed `$select`.
     pub enum WorkbookRangeFillField for WorkbookRangeFill {
         Id = "id",
@@ -18578,7 +18578,7 @@ impl crate::read_fields::ReadFields for WorkbookRangeFont {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookRangeFont`] for a typed `$select`.
     pub enum WorkbookRangeFontField for WorkbookRangeFont {
         Id = "id",
@@ -18677,7 +18677,7 @@ impl crate::read_fields::ReadFields for WorkbookRangeFormat {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookRangeFormat`] for a typed `$select`.
     pub enum WorkbookRangeFormatField for WorkbookRangeFormat {
         Id = "id",
@@ -18738,7 +18738,7 @@ impl crate::read_fields::ReadFields for WorkbookRangeSort {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookRangeSort`] for a typed `$select`.
     pub enum WorkbookRangeSortField for WorkbookRangeSort {
         Id = "id",
@@ -18843,7 +18843,7 @@ impl crate::read_fields::ReadFields for WorkbookRangeView {
 }
 
 #[cfg(feature = "other")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkbookRangeView`] for a typed `$select`.
     pub enum WorkbookRangeViewField for WorkbookRangeView {
         Id = "id",
@@ -21928,7 +21928,7 @@ impl crate::read_fields::ReadFields for InnerError {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.aiInteractionType` enumeration.
     pub enum AiInteractionType {
         /// `userPrompt`
@@ -21941,7 +21941,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.attestationEnforcement` enumeration.
     pub enum AttestationEnforcement {
         /// `disabled`
@@ -21954,21 +21954,21 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.auditLogRecordType` enumeration.
     pub enum AuditLogRecordType {
     }
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.auditLogUserType` enumeration.
     pub enum AuditLogUserType {
     }
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callEventType` enumeration.
     pub enum CallEventType {
         /// `callStarted`
@@ -21983,7 +21983,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.certificateStatus` enumeration.
     pub enum CertificateStatus {
         /// `notProvisioned`
@@ -21994,7 +21994,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.changeType` enumeration.
     pub enum ChangeType {
         /// `created`
@@ -22007,7 +22007,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.deviceLogCollectionTemplateType` enumeration.
     pub enum DeviceLogCollectionTemplateType {
         /// `predefined`
@@ -22018,7 +22018,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.engagementConversationMessageReactionType` enumeration.
     pub enum EngagementConversationMessageReactionType {
         /// `like`
@@ -22087,7 +22087,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.entryExportStatus` enumeration.
     pub enum EntryExportStatus {
         /// `Noop`
@@ -22104,7 +22104,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.entrySyncOperation` enumeration.
     pub enum EntrySyncOperation {
         /// `None`
@@ -22119,7 +22119,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.escrowBehavior` enumeration.
     pub enum EscrowBehavior {
         /// `Default`
@@ -22130,7 +22130,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.featureType` enumeration.
     pub enum FeatureType {
         /// `registration`
@@ -22143,7 +22143,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.importedWindowsAutopilotDeviceIdentityUploadStatus` enumeration.
     pub enum ImportedWindowsAutopilotDeviceIdentityUploadStatus {
         /// No upload status.
@@ -22158,7 +22158,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.labelActionSource` enumeration.
     pub enum LabelActionSource {
         /// `manual`
@@ -22175,7 +22175,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.lifecycleEventType` enumeration.
     pub enum LifecycleEventType {
         /// `missed`
@@ -22188,7 +22188,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.migrationStatus` enumeration.
     pub enum MigrationStatus {
         /// `ready`
@@ -22203,7 +22203,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.obliterationBehavior` enumeration.
     pub enum ObliterationBehavior {
         /// `default`
@@ -22220,7 +22220,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.passkeyTypes` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -22235,7 +22235,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.physicalAddressType` enumeration.
     pub enum PhysicalAddressType {
         /// `unknown`
@@ -22250,7 +22250,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.printJobStateDetail` enumeration.
     pub enum PrintJobStateDetail {
         /// `uploadPending`
@@ -22273,7 +22273,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.synchronizationDisposition` enumeration.
     pub enum SynchronizationDisposition {
         /// `Normal`
@@ -22286,7 +22286,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.usageRights` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -22339,7 +22339,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.userScopeType` enumeration.
     pub enum UserScopeType {
         /// `user`
@@ -22354,7 +22354,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.virtualEventRegistrationPredefinedQuestionLabel` enumeration.
     pub enum VirtualEventRegistrationPredefinedQuestionLabel {
         /// `street`
@@ -22379,7 +22379,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.virtualEventRegistrationQuestionAnswerInputType` enumeration.
     pub enum VirtualEventRegistrationQuestionAnswerInputType {
         /// `text`
@@ -22398,7 +22398,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.windowsAutopilotDeviceType` enumeration.
     pub enum WindowsAutopilotDeviceType {
         /// `windowsPc`
@@ -22411,7 +22411,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.windowsDeviceUsageType` enumeration.
     pub enum WindowsDeviceUsageType {
         /// `singleUser`
@@ -22424,7 +22424,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.windowsUserType` enumeration.
     pub enum WindowsUserType {
         /// `administrator`

@@ -112,7 +112,7 @@ impl crate::read_fields::ReadFields for AzureUsage {
 }
 
 #[cfg(feature = "partners-billing")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AzureUsage`] for a typed `$select`.
     pub enum AzureUsageField for AzureUsage {
         Id = "id",
@@ -166,7 +166,7 @@ impl crate::read_fields::ReadFields for BilledReconciliation {
 }
 
 #[cfg(feature = "partners-billing")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BilledReconciliation`] for a typed `$select`.
     pub enum BilledReconciliationField for BilledReconciliation {
         Id = "id",
@@ -218,7 +218,7 @@ impl crate::read_fields::ReadFields for BilledUsage {
 }
 
 #[cfg(feature = "partners-billing")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BilledUsage`] for a typed `$select`.
     pub enum BilledUsageField for BilledUsage {
         Id = "id",
@@ -286,7 +286,7 @@ impl crate::read_fields::ReadFields for Billing {
 }
 
 #[cfg(feature = "partners-billing")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Billing`] for a typed `$select`.
     pub enum BillingField for Billing {
         Id = "id",
@@ -350,7 +350,7 @@ impl crate::read_fields::ReadFields for BillingReconciliation {
 }
 
 #[cfg(feature = "partners-billing")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BillingReconciliation`] for a typed `$select`.
     pub enum BillingReconciliationField for BillingReconciliation {
         Id = "id",
@@ -420,7 +420,7 @@ impl crate::read_fields::ReadFields for ExportSuccessOperation {
 }
 
 #[cfg(feature = "partners-billing")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ExportSuccessOperation`] for a typed `$select`.
     pub enum ExportSuccessOperationField for ExportSuccessOperation {
         Id = "id",
@@ -492,7 +492,7 @@ impl crate::read_fields::ReadFields for FailedOperation {
 }
 
 #[cfg(feature = "partners-billing")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`FailedOperation`] for a typed `$select`.
     pub enum FailedOperationField for FailedOperation {
         Id = "id",
@@ -588,7 +588,7 @@ impl crate::read_fields::ReadFields for Manifest {
 }
 
 #[cfg(feature = "partners-billing")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Manifest`] for a typed `$select`.
     pub enum ManifestField for Manifest {
         Id = "id",
@@ -662,7 +662,7 @@ impl crate::read_fields::ReadFields for Operation {
 }
 
 #[cfg(feature = "partners-billing")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Operation`] for a typed `$select`.
     pub enum OperationField for Operation, AnyOperation {
         Id = "id",
@@ -791,7 +791,7 @@ impl crate::read_fields::ReadFields for RunningOperation {
 }
 
 #[cfg(feature = "partners-billing")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RunningOperation`] for a typed `$select`.
     pub enum RunningOperationField for RunningOperation {
         Id = "id",
@@ -846,7 +846,7 @@ impl crate::read_fields::ReadFields for UnbilledReconciliation {
 }
 
 #[cfg(feature = "partners-billing")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnbilledReconciliation`] for a typed `$select`.
     pub enum UnbilledReconciliationField for UnbilledReconciliation {
         Id = "id",
@@ -898,7 +898,7 @@ impl crate::read_fields::ReadFields for UnbilledUsage {
 }
 
 #[cfg(feature = "partners-billing")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnbilledUsage`] for a typed `$select`.
     pub enum UnbilledUsageField for UnbilledUsage {
         Id = "id",
@@ -952,7 +952,7 @@ impl crate::read_fields::ReadFields for Blob {
 }
 
 #[cfg(feature = "partners-billing")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.partners.billing.attributeSet` enumeration.
     pub enum AttributeSet {
         /// `full`
@@ -965,7 +965,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "partners-billing")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.partners.billing.billingPeriod` enumeration.
     pub enum BillingPeriod {
         /// `current`

@@ -244,7 +244,7 @@ impl crate::read_fields::ReadFields for Contact {
 }
 
 #[cfg(feature = "personal-contacts")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Contact`] for a typed `$select`.
     pub enum ContactField for Contact {
         Id = "id",
@@ -372,7 +372,7 @@ impl crate::read_fields::ReadFields for ContactFolder {
 }
 
 #[cfg(feature = "personal-contacts")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ContactFolder`] for a typed `$select`.
     pub enum ContactFolderField for ContactFolder {
         Id = "id",

@@ -58,7 +58,7 @@ impl crate::read_fields::ReadFields for Planner {
 }
 
 #[cfg(feature = "planner")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Planner`] for a typed `$select`.
     pub enum PlannerField for Planner {
         Id = "id",
@@ -125,7 +125,7 @@ impl crate::read_fields::ReadFields for PlannerAssignedToTaskBoardTaskFormat {
 }
 
 #[cfg(feature = "planner")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PlannerAssignedToTaskBoardTaskFormat`] for a typed `$select`.
     pub enum PlannerAssignedToTaskBoardTaskFormatField for PlannerAssignedToTaskBoardTaskFormat {
         Id = "id",
@@ -196,7 +196,7 @@ impl crate::read_fields::ReadFields for PlannerBucket {
 }
 
 #[cfg(feature = "planner")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PlannerBucket`] for a typed `$select`.
     pub enum PlannerBucketField for PlannerBucket {
         Id = "id",
@@ -257,7 +257,7 @@ impl crate::read_fields::ReadFields for PlannerBucketTaskBoardTaskFormat {
 }
 
 #[cfg(feature = "planner")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PlannerBucketTaskBoardTaskFormat`] for a typed `$select`.
     pub enum PlannerBucketTaskBoardTaskFormatField for PlannerBucketTaskBoardTaskFormat {
         Id = "id",
@@ -314,7 +314,7 @@ impl crate::read_fields::ReadFields for PlannerGroup {
 }
 
 #[cfg(feature = "planner")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PlannerGroup`] for a typed `$select`.
     pub enum PlannerGroupField for PlannerGroup {
         Id = "id",
@@ -402,7 +402,7 @@ impl crate::read_fields::ReadFields for PlannerPlan {
 }
 
 #[cfg(feature = "planner")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PlannerPlan`] for a typed `$select`.
     pub enum PlannerPlanField for PlannerPlan {
         Id = "id",
@@ -474,7 +474,7 @@ impl crate::read_fields::ReadFields for PlannerPlanDetails {
 }
 
 #[cfg(feature = "planner")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PlannerPlanDetails`] for a typed `$select`.
     pub enum PlannerPlanDetailsField for PlannerPlanDetails {
         Id = "id",
@@ -533,7 +533,7 @@ impl crate::read_fields::ReadFields for PlannerProgressTaskBoardTaskFormat {
 }
 
 #[cfg(feature = "planner")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PlannerProgressTaskBoardTaskFormat`] for a typed `$select`.
     pub enum PlannerProgressTaskBoardTaskFormatField for PlannerProgressTaskBoardTaskFormat {
         Id = "id",
@@ -708,7 +708,7 @@ impl crate::read_fields::ReadFields for PlannerTask {
 }
 
 #[cfg(feature = "planner")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PlannerTask`] for a typed `$select`.
     pub enum PlannerTaskField for PlannerTask {
         Id = "id",
@@ -803,7 +803,7 @@ impl crate::read_fields::ReadFields for PlannerTaskDetails {
 }
 
 #[cfg(feature = "planner")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PlannerTaskDetails`] for a typed `$select`.
     pub enum PlannerTaskDetailsField for PlannerTaskDetails {
         Id = "id",
@@ -867,7 +867,7 @@ impl crate::read_fields::ReadFields for PlannerUser {
 }
 
 #[cfg(feature = "planner")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PlannerUser`] for a typed `$select`.
     pub enum PlannerUserField for PlannerUser {
         Id = "id",
@@ -1284,7 +1284,7 @@ impl crate::read_fields::ReadFields for PlannerUserIds {
 }
 
 #[cfg(feature = "planner")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.plannerContainerType` enumeration.
     pub enum PlannerContainerType {
         /// `group`
@@ -1297,7 +1297,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "planner")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.plannerPreviewType` enumeration.
     pub enum PlannerPreviewType {
         /// `automatic`

@@ -97,7 +97,7 @@ impl crate::read_fields::ReadFields for Print {
 }
 
 #[cfg(feature = "print")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Print`] for a typed `$select`.
     pub enum PrintField for Print {
         Settings = "settings",
@@ -179,7 +179,7 @@ impl crate::read_fields::ReadFields for PrintConnector {
 }
 
 #[cfg(feature = "print")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrintConnector`] for a typed `$select`.
     pub enum PrintConnectorField for PrintConnector {
         Id = "id",
@@ -304,7 +304,7 @@ impl crate::read_fields::ReadFields for Printer {
 }
 
 #[cfg(feature = "print")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Printer`] for a typed `$select`.
     pub enum PrinterField for Printer {
         Id = "id",
@@ -387,7 +387,7 @@ impl crate::read_fields::ReadFields for PrinterCreateOperation {
 }
 
 #[cfg(feature = "print")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrinterCreateOperation`] for a typed `$select`.
     pub enum PrinterCreateOperationField for PrinterCreateOperation {
         Id = "id",
@@ -510,7 +510,7 @@ impl crate::read_fields::ReadFields for PrinterShare {
 }
 
 #[cfg(feature = "print")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrinterShare`] for a typed `$select`.
     pub enum PrinterShareField for PrinterShare {
         Id = "id",
@@ -582,7 +582,7 @@ impl crate::read_fields::ReadFields for PrintOperation {
 }
 
 #[cfg(feature = "print")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrintOperation`] for a typed `$select`.
     pub enum PrintOperationField for PrintOperation, AnyPrintOperation {
         Id = "id",
@@ -692,7 +692,7 @@ impl crate::read_fields::ReadFields for PrintService {
 }
 
 #[cfg(feature = "print")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrintService`] for a typed `$select`.
     pub enum PrintServiceField for PrintService {
         Id = "id",
@@ -753,7 +753,7 @@ impl crate::read_fields::ReadFields for PrintServiceEndpoint {
 }
 
 #[cfg(feature = "print")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrintServiceEndpoint`] for a typed `$select`.
     pub enum PrintServiceEndpointField for PrintServiceEndpoint {
         Id = "id",
@@ -827,7 +827,7 @@ impl crate::read_fields::ReadFields for PrintTask {
 }
 
 #[cfg(feature = "print")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrintTask`] for a typed `$select`.
     pub enum PrintTaskField for PrintTask {
         Id = "id",
@@ -896,7 +896,7 @@ impl crate::read_fields::ReadFields for PrintTaskDefinition {
 }
 
 #[cfg(feature = "print")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrintTaskDefinition`] for a typed `$select`.
     pub enum PrintTaskDefinitionField for PrintTaskDefinition {
         Id = "id",
@@ -961,7 +961,7 @@ impl crate::read_fields::ReadFields for PrintTaskTrigger {
 }
 
 #[cfg(feature = "print")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrintTaskTrigger`] for a typed `$select`.
     pub enum PrintTaskTriggerField for PrintTaskTrigger {
         Id = "id",
@@ -1749,7 +1749,7 @@ impl crate::read_fields::ReadFields for PrintTaskStatus {
 }
 
 #[cfg(feature = "print")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.incompatiblePrinterSettings` enumeration.
     pub enum IncompatiblePrinterSettings {
         /// `show`
@@ -1762,7 +1762,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.printColorMode` enumeration.
     pub enum PrintColorMode {
         /// `blackAndWhite`
@@ -1779,7 +1779,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.printDuplexMode` enumeration.
     pub enum PrintDuplexMode {
         /// `flipOnLongEdge`
@@ -1794,7 +1794,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.printerFeedOrientation` enumeration.
     pub enum PrinterFeedOrientation {
         /// `longEdgeFirst`
@@ -1807,7 +1807,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.printerProcessingState` enumeration.
     pub enum PrinterProcessingState {
         /// `unknown`
@@ -1824,7 +1824,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.printerProcessingStateDetail` enumeration.
     pub enum PrinterProcessingStateDetail {
         /// `paused`
@@ -3483,7 +3483,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "print")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.printEvent` enumeration.
     pub enum PrintEvent {
         /// `jobStarted`
@@ -3494,7 +3494,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.printFinishing` enumeration.
     pub enum PrintFinishing {
         /// `none`
@@ -3633,7 +3633,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.printMultipageLayout` enumeration.
     pub enum PrintMultipageLayout {
         /// `clockwiseFromTopLeft`
@@ -3658,7 +3658,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "print")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.printOperationProcessingState` enumeration.
     pub enum PrintOperationProcessingState {
         /// `notStarted`
@@ -3675,7 +3675,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.printOrientation` enumeration.
     pub enum PrintOrientation {
         /// `portrait`
@@ -3692,7 +3692,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.printQuality` enumeration.
     pub enum PrintQuality {
         /// `low`
@@ -3707,7 +3707,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.printScaling` enumeration.
     pub enum PrintScaling {
         /// `auto`
@@ -3726,7 +3726,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "print")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.printTaskProcessingState` enumeration.
     pub enum PrintTaskProcessingState {
         /// `pending`

@@ -47,7 +47,7 @@ impl crate::read_fields::ReadFields for Privacy {
 }
 
 #[cfg(feature = "privacy")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Privacy`] for a typed `$select`.
     pub enum PrivacyField for Privacy {
     }

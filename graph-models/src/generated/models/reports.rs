@@ -82,7 +82,7 @@ impl crate::read_fields::ReadFields for AuditLogRoot {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuditLogRoot`] for a typed `$select`.
     pub enum AuditLogRootField for AuditLogRoot {
         DirectoryAudits = "directoryAudits",
@@ -140,7 +140,7 @@ impl crate::read_fields::ReadFields for AuthenticationMethodsRoot {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuthenticationMethodsRoot`] for a typed `$select`.
     pub enum AuthenticationMethodsRootField for AuthenticationMethodsRoot {
         Id = "id",
@@ -246,7 +246,7 @@ impl crate::read_fields::ReadFields for DirectoryAudit {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DirectoryAudit`] for a typed `$select`.
     pub enum DirectoryAuditField for DirectoryAudit {
         Id = "id",
@@ -315,7 +315,7 @@ impl crate::read_fields::ReadFields for Partners {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Partners`] for a typed `$select`.
     pub enum PartnersField for Partners {
         Id = "id",
@@ -421,7 +421,7 @@ impl crate::read_fields::ReadFields for PrintUsageByPrinter {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrintUsageByPrinter`] for a typed `$select`.
     pub enum PrintUsageByPrinterField for PrintUsageByPrinter {
         Id = "id",
@@ -536,7 +536,7 @@ impl crate::read_fields::ReadFields for PrintUsageByUser {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PrintUsageByUser`] for a typed `$select`.
     pub enum PrintUsageByUserField for PrintUsageByUser {
         Id = "id",
@@ -667,7 +667,7 @@ impl crate::read_fields::ReadFields for ProvisioningObjectSummary {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ProvisioningObjectSummary`] for a typed `$select`.
     pub enum ProvisioningObjectSummaryField for ProvisioningObjectSummary {
         Id = "id",
@@ -759,7 +759,7 @@ impl crate::read_fields::ReadFields for ReportRoot {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ReportRoot`] for a typed `$select`.
     pub enum ReportRootField for ReportRoot {
         AuthenticationMethods = "authenticationMethods",
@@ -817,7 +817,7 @@ impl crate::read_fields::ReadFields for SecurityReportsRoot {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SecurityReportsRoot`] for a typed `$select`.
     pub enum SecurityReportsRootField for SecurityReportsRoot {
         Id = "id",
@@ -1027,7 +1027,7 @@ impl crate::read_fields::ReadFields for SignIn {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SignIn`] for a typed `$select`.
     pub enum SignInField for SignIn {
         Id = "id",
@@ -1175,7 +1175,7 @@ impl crate::read_fields::ReadFields for UserRegistrationDetails {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserRegistrationDetails`] for a typed `$select`.
     pub enum UserRegistrationDetailsField for UserRegistrationDetails {
         Id = "id",
@@ -2344,7 +2344,7 @@ impl crate::read_fields::ReadFields for UserTrainingStatusInfo {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.appliedConditionalAccessPolicyResult` enumeration.
     pub enum AppliedConditionalAccessPolicyResult {
         /// `success`
@@ -2371,7 +2371,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.authenticationMethodFeature` enumeration.
     pub enum AuthenticationMethodFeature {
         /// `ssprRegistered`
@@ -2390,7 +2390,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.conditionalAccessStatus` enumeration.
     pub enum ConditionalAccessStatus {
         /// `success`
@@ -2405,7 +2405,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.groupType` enumeration.
     pub enum GroupType {
         /// `unifiedGroups`
@@ -2418,7 +2418,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.includedUserRoles` enumeration.
     pub enum IncludedUserRoles {
         /// `all`
@@ -2435,7 +2435,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.includedUserTypes` enumeration.
     pub enum IncludedUserTypes {
         /// `all`
@@ -2450,7 +2450,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.operationResult` enumeration.
     pub enum OperationResult {
         /// `success`
@@ -2465,7 +2465,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "reports", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.printJobProcessingState` enumeration.
     pub enum PrintJobProcessingState {
         /// `unknown`
@@ -2490,7 +2490,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.provisioningAction` enumeration.
     pub enum ProvisioningAction {
         /// `other`
@@ -2511,7 +2511,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.provisioningResult` enumeration.
     pub enum ProvisioningResult {
         /// `success`
@@ -2528,7 +2528,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.provisioningStatusErrorCategory` enumeration.
     pub enum ProvisioningStatusErrorCategory {
         /// `failure`
@@ -2543,7 +2543,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.provisioningStepType` enumeration.
     pub enum ProvisioningStepType {
         /// `import`
@@ -2564,7 +2564,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.riskEventType` enumeration.
     pub enum RiskEventType {
         /// `unlikelyTravel`
@@ -2601,7 +2601,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.signInUserType` enumeration.
     pub enum SignInUserType {
         /// `member`
@@ -2614,7 +2614,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "reports")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.userDefaultAuthenticationMethod` enumeration.
     pub enum UserDefaultAuthenticationMethod {
         /// `push`

@@ -74,7 +74,7 @@ impl crate::read_fields::ReadFields for Acronym {
 }
 
 #[cfg(feature = "search")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Acronym`] for a typed `$select`.
     pub enum AcronymField for Acronym {
         Id = "id",
@@ -197,7 +197,7 @@ impl crate::read_fields::ReadFields for Bookmark {
 }
 
 #[cfg(feature = "search")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Bookmark`] for a typed `$select`.
     pub enum BookmarkField for Bookmark {
         Id = "id",
@@ -321,7 +321,7 @@ impl crate::read_fields::ReadFields for Qna {
 }
 
 #[cfg(feature = "search")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Qna`] for a typed `$select`.
     pub enum QnaField for Qna {
         Id = "id",
@@ -407,7 +407,7 @@ impl crate::read_fields::ReadFields for SearchAnswer {
 }
 
 #[cfg(feature = "search")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SearchAnswer`] for a typed `$select`.
     pub enum SearchAnswerField for SearchAnswer, AnySearchAnswer {
         Id = "id",
@@ -686,7 +686,7 @@ impl crate::read_fields::ReadFields for IdentitySet {
 }
 
 #[cfg(feature = "search")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.search.answerState` enumeration.
     pub enum AnswerState {
         /// `published`

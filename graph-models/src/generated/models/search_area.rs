@@ -68,7 +68,7 @@ impl crate::read_fields::ReadFields for SearchEntity {
 }
 
 #[cfg(feature = "search")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SearchEntity`] for a typed `$select`.
     pub enum SearchEntityField for SearchEntity {
         Id = "id",
@@ -1048,7 +1048,7 @@ impl crate::read_fields::ReadFields for SortProperty {
 }
 
 #[cfg(feature = "search")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.binaryOperator` enumeration.
     pub enum BinaryOperator {
         /// `or`
@@ -1059,7 +1059,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "search")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.bucketAggregationSortProperty` enumeration.
     pub enum BucketAggregationSortProperty {
         /// `count`
@@ -1074,7 +1074,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "search")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.devicePlatformType` enumeration.
     pub enum DevicePlatformType {
         /// `android`
@@ -1107,7 +1107,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "search")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.entityType` enumeration.
     pub enum EntityType {
         /// `event`
@@ -1140,7 +1140,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "search")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.searchAlterationType` enumeration.
     pub enum SearchAlterationType {
         /// `suggestion`
@@ -1153,7 +1153,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "search")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.searchContent` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.

@@ -474,7 +474,7 @@ impl crate::read_fields::ReadFields for Alert {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Alert`] for a typed `$select`.
     pub enum AlertField for Alert {
         Id = "id",
@@ -713,7 +713,7 @@ impl crate::read_fields::ReadFields for AnalyzedEmail {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AnalyzedEmail`] for a typed `$select`.
     pub enum AnalyzedEmailField for AnalyzedEmail {
         Id = "id",
@@ -838,7 +838,7 @@ impl crate::read_fields::ReadFields for Article {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Article`] for a typed `$select`.
     pub enum ArticleField for Article {
         Id = "id",
@@ -907,7 +907,7 @@ impl crate::read_fields::ReadFields for ArticleIndicator {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ArticleIndicator`] for a typed `$select`.
     pub enum ArticleIndicatorField for ArticleIndicator {
         Id = "id",
@@ -961,7 +961,7 @@ impl crate::read_fields::ReadFields for Artifact {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Artifact`] for a typed `$select`.
     pub enum ArtifactField for Artifact, AnyArtifact {
         Id = "id",
@@ -1114,7 +1114,7 @@ impl crate::read_fields::ReadFields for AuditCoreRoot {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuditCoreRoot`] for a typed `$select`.
     pub enum AuditCoreRootField for AuditCoreRoot {
         Id = "id",
@@ -1221,7 +1221,7 @@ impl crate::read_fields::ReadFields for AuditLogQuery {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuditLogQuery`] for a typed `$select`.
     pub enum AuditLogQueryField for AuditLogQuery {
         Id = "id",
@@ -1334,7 +1334,7 @@ impl crate::read_fields::ReadFields for AuditLogRecord {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuditLogRecord`] for a typed `$select`.
     pub enum AuditLogRecordField for AuditLogRecord {
         Id = "id",
@@ -1410,7 +1410,7 @@ impl crate::read_fields::ReadFields for AuthorityTemplate {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuthorityTemplate`] for a typed `$select`.
     pub enum AuthorityTemplateField for AuthorityTemplate {
         Id = "id",
@@ -1469,7 +1469,7 @@ impl crate::read_fields::ReadFields for AutoAuditingConfiguration {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AutoAuditingConfiguration`] for a typed `$select`.
     pub enum AutoAuditingConfigurationField for AutoAuditingConfiguration {
         Id = "id",
@@ -1546,7 +1546,7 @@ impl crate::read_fields::ReadFields for Case {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Case`] for a typed `$select`.
     pub enum CaseField for Case, AnyCase {
         Id = "id",
@@ -1686,7 +1686,7 @@ impl crate::read_fields::ReadFields for CaseOperation {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CaseOperation`] for a typed `$select`.
     pub enum CaseOperationField for CaseOperation, AnyCaseOperation {
         Id = "id",
@@ -1847,7 +1847,7 @@ impl crate::read_fields::ReadFields for CasesRoot {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CasesRoot`] for a typed `$select`.
     pub enum CasesRootField for CasesRoot {
         Id = "id",
@@ -1916,7 +1916,7 @@ impl crate::read_fields::ReadFields for CategoryTemplate {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CategoryTemplate`] for a typed `$select`.
     pub enum CategoryTemplateField for CategoryTemplate {
         Id = "id",
@@ -1992,7 +1992,7 @@ impl crate::read_fields::ReadFields for CitationTemplate {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CitationTemplate`] for a typed `$select`.
     pub enum CitationTemplateField for CitationTemplate {
         Id = "id",
@@ -2053,7 +2053,7 @@ impl crate::read_fields::ReadFields for CollaborationRoot {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CollaborationRoot`] for a typed `$select`.
     pub enum CollaborationRootField for CollaborationRoot {
         Id = "id",
@@ -2122,7 +2122,7 @@ impl crate::read_fields::ReadFields for DataSet {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DataSet`] for a typed `$select`.
     pub enum DataSetField for DataSet, AnyDataSet {
         Id = "id",
@@ -2247,7 +2247,7 @@ impl crate::read_fields::ReadFields for DataSource {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DataSource`] for a typed `$select`.
     pub enum DataSourceField for DataSource, AnyDataSource {
         Id = "id",
@@ -2390,7 +2390,7 @@ impl crate::read_fields::ReadFields for DataSourceContainer {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DataSourceContainer`] for a typed `$select`.
     pub enum DataSourceContainerField for DataSourceContainer, AnyDataSourceContainer {
         Id = "id",
@@ -2519,7 +2519,7 @@ impl crate::read_fields::ReadFields for DepartmentTemplate {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DepartmentTemplate`] for a typed `$select`.
     pub enum DepartmentTemplateField for DepartmentTemplate {
         Id = "id",
@@ -2580,7 +2580,7 @@ impl crate::read_fields::ReadFields for DispositionReviewStage {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DispositionReviewStage`] for a typed `$select`.
     pub enum DispositionReviewStageField for DispositionReviewStage {
         Name = "name",
@@ -2693,7 +2693,7 @@ impl crate::read_fields::ReadFields for EdiscoveryAddToReviewSetOperation {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EdiscoveryAddToReviewSetOperation`] for a typed `$select`.
     pub enum EdiscoveryAddToReviewSetOperationField for EdiscoveryAddToReviewSetOperation {
         Id = "id",
@@ -2830,7 +2830,7 @@ impl crate::read_fields::ReadFields for EdiscoveryCase {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EdiscoveryCase`] for a typed `$select`.
     pub enum EdiscoveryCaseField for EdiscoveryCase {
         Id = "id",
@@ -2911,7 +2911,7 @@ impl crate::read_fields::ReadFields for EdiscoveryCaseMember {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EdiscoveryCaseMember`] for a typed `$select`.
     pub enum EdiscoveryCaseMemberField for EdiscoveryCaseMember {
         Id = "id",
@@ -2988,7 +2988,7 @@ impl crate::read_fields::ReadFields for EdiscoveryCaseSettings {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EdiscoveryCaseSettings`] for a typed `$select`.
     pub enum EdiscoveryCaseSettingsField for EdiscoveryCaseSettings {
         Id = "id",
@@ -3095,7 +3095,7 @@ impl crate::read_fields::ReadFields for EdiscoveryCustodian {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EdiscoveryCustodian`] for a typed `$select`.
     pub enum EdiscoveryCustodianField for EdiscoveryCustodian {
         Id = "id",
@@ -3226,7 +3226,7 @@ impl crate::read_fields::ReadFields for EdiscoveryEstimateOperation {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EdiscoveryEstimateOperation`] for a typed `$select`.
     pub enum EdiscoveryEstimateOperationField for EdiscoveryEstimateOperation {
         Id = "id",
@@ -3352,7 +3352,7 @@ impl crate::read_fields::ReadFields for EdiscoveryExportOperation {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EdiscoveryExportOperation`] for a typed `$select`.
     pub enum EdiscoveryExportOperationField for EdiscoveryExportOperation {
         Id = "id",
@@ -3448,7 +3448,7 @@ impl crate::read_fields::ReadFields for EdiscoveryHoldOperation {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EdiscoveryHoldOperation`] for a typed `$select`.
     pub enum EdiscoveryHoldOperationField for EdiscoveryHoldOperation {
         Id = "id",
@@ -3541,7 +3541,7 @@ impl crate::read_fields::ReadFields for EdiscoveryHoldPolicySyncOperation {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EdiscoveryHoldPolicySyncOperation`] for a typed `$select`.
     pub enum EdiscoveryHoldPolicySyncOperationField for EdiscoveryHoldPolicySyncOperation {
         Id = "id",
@@ -3631,7 +3631,7 @@ impl crate::read_fields::ReadFields for EdiscoveryIndexOperation {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EdiscoveryIndexOperation`] for a typed `$select`.
     pub enum EdiscoveryIndexOperationField for EdiscoveryIndexOperation {
         Id = "id",
@@ -3723,7 +3723,7 @@ impl crate::read_fields::ReadFields for EdiscoveryNoncustodialDataSource {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EdiscoveryNoncustodialDataSource`] for a typed `$select`.
     pub enum EdiscoveryNoncustodialDataSourceField for EdiscoveryNoncustodialDataSource {
         Id = "id",
@@ -3817,7 +3817,7 @@ impl crate::read_fields::ReadFields for EdiscoveryPurgeDataOperation {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EdiscoveryPurgeDataOperation`] for a typed `$select`.
     pub enum EdiscoveryPurgeDataOperationField for EdiscoveryPurgeDataOperation {
         Id = "id",
@@ -3897,7 +3897,7 @@ impl crate::read_fields::ReadFields for EdiscoveryReviewSet {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EdiscoveryReviewSet`] for a typed `$select`.
     pub enum EdiscoveryReviewSetField for EdiscoveryReviewSet {
         Id = "id",
@@ -3982,7 +3982,7 @@ impl crate::read_fields::ReadFields for EdiscoveryReviewSetQuery {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EdiscoveryReviewSetQuery`] for a typed `$select`.
     pub enum EdiscoveryReviewSetQueryField for EdiscoveryReviewSetQuery {
         Id = "id",
@@ -4071,7 +4071,7 @@ impl crate::read_fields::ReadFields for EdiscoveryReviewTag {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EdiscoveryReviewTag`] for a typed `$select`.
     pub enum EdiscoveryReviewTagField for EdiscoveryReviewTag {
         Id = "id",
@@ -4189,7 +4189,7 @@ impl crate::read_fields::ReadFields for EdiscoverySearch {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EdiscoverySearch`] for a typed `$select`.
     pub enum EdiscoverySearchField for EdiscoverySearch {
         Id = "id",
@@ -4329,7 +4329,7 @@ impl crate::read_fields::ReadFields for EdiscoverySearchExportOperation {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EdiscoverySearchExportOperation`] for a typed `$select`.
     pub enum EdiscoverySearchExportOperationField for EdiscoverySearchExportOperation {
         Id = "id",
@@ -4429,7 +4429,7 @@ impl crate::read_fields::ReadFields for EdiscoveryTagOperation {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EdiscoveryTagOperation`] for a typed `$select`.
     pub enum EdiscoveryTagOperationField for EdiscoveryTagOperation {
         Id = "id",
@@ -4529,7 +4529,7 @@ impl crate::read_fields::ReadFields for FilePlanDescriptor {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`FilePlanDescriptor`] for a typed `$select`.
     pub enum FilePlanDescriptorField for FilePlanDescriptor {
         Id = "id",
@@ -4603,7 +4603,7 @@ impl crate::read_fields::ReadFields for FilePlanDescriptorTemplate {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`FilePlanDescriptorTemplate`] for a typed `$select`.
     pub enum FilePlanDescriptorTemplateField for FilePlanDescriptorTemplate, AnyFilePlanDescriptorTemplate {
         Id = "id",
@@ -4747,7 +4747,7 @@ impl crate::read_fields::ReadFields for FilePlanReferenceTemplate {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`FilePlanReferenceTemplate`] for a typed `$select`.
     pub enum FilePlanReferenceTemplateField for FilePlanReferenceTemplate {
         Id = "id",
@@ -4857,7 +4857,7 @@ impl crate::read_fields::ReadFields for HealthIssue {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`HealthIssue`] for a typed `$select`.
     pub enum HealthIssueField for HealthIssue {
         Id = "id",
@@ -4982,7 +4982,7 @@ impl crate::read_fields::ReadFields for Host {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Host`] for a typed `$select`.
     pub enum HostField for Host, AnyHost {
         Id = "id",
@@ -5130,7 +5130,7 @@ impl crate::read_fields::ReadFields for HostComponent {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`HostComponent`] for a typed `$select`.
     pub enum HostComponentField for HostComponent {
         Id = "id",
@@ -5208,7 +5208,7 @@ impl crate::read_fields::ReadFields for HostCookie {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`HostCookie`] for a typed `$select`.
     pub enum HostCookieField for HostCookie {
         Id = "id",
@@ -5333,7 +5333,7 @@ impl crate::read_fields::ReadFields for Hostname {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Hostname`] for a typed `$select`.
     pub enum HostnameField for Hostname {
         Id = "id",
@@ -5422,7 +5422,7 @@ impl crate::read_fields::ReadFields for HostPair {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`HostPair`] for a typed `$select`.
     pub enum HostPairField for HostPair {
         Id = "id",
@@ -5523,7 +5523,7 @@ impl crate::read_fields::ReadFields for HostPort {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`HostPort`] for a typed `$select`.
     pub enum HostPortField for HostPort {
         Id = "id",
@@ -5598,7 +5598,7 @@ impl crate::read_fields::ReadFields for HostReputation {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`HostReputation`] for a typed `$select`.
     pub enum HostReputationField for HostReputation {
         Id = "id",
@@ -5673,7 +5673,7 @@ impl crate::read_fields::ReadFields for HostSslCertificate {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`HostSslCertificate`] for a typed `$select`.
     pub enum HostSslCertificateField for HostSslCertificate {
         Id = "id",
@@ -5750,7 +5750,7 @@ impl crate::read_fields::ReadFields for HostTracker {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`HostTracker`] for a typed `$select`.
     pub enum HostTrackerField for HostTracker {
         Id = "id",
@@ -5833,7 +5833,7 @@ impl crate::read_fields::ReadFields for IdentityAccounts {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IdentityAccounts`] for a typed `$select`.
     pub enum IdentityAccountsField for IdentityAccounts, AnyIdentityAccounts {
         Id = "id",
@@ -5970,7 +5970,7 @@ impl crate::read_fields::ReadFields for IdentityContainer {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IdentityContainer`] for a typed `$select`.
     pub enum IdentityContainerField for IdentityContainer {
         Id = "id",
@@ -6116,7 +6116,7 @@ impl crate::read_fields::ReadFields for Incident {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Incident`] for a typed `$select`.
     pub enum IncidentField for Incident {
         Id = "id",
@@ -6196,7 +6196,7 @@ impl crate::read_fields::ReadFields for Indicator {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Indicator`] for a typed `$select`.
     pub enum IndicatorField for Indicator, AnyIndicator {
         Id = "id",
@@ -6350,7 +6350,7 @@ impl crate::read_fields::ReadFields for IntelligenceProfile {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IntelligenceProfile`] for a typed `$select`.
     pub enum IntelligenceProfileField for IntelligenceProfile {
         Id = "id",
@@ -6428,7 +6428,7 @@ impl crate::read_fields::ReadFields for IntelligenceProfileIndicator {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IntelligenceProfileIndicator`] for a typed `$select`.
     pub enum IntelligenceProfileIndicatorField for IntelligenceProfileIndicator {
         Id = "id",
@@ -6560,7 +6560,7 @@ impl crate::read_fields::ReadFields for IpAddress {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IpAddress`] for a typed `$select`.
     pub enum IpAddressField for IpAddress {
         Id = "id",
@@ -6655,7 +6655,7 @@ impl crate::read_fields::ReadFields for LabelsRoot {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`LabelsRoot`] for a typed `$select`.
     pub enum LabelsRootField for LabelsRoot {
         Id = "id",
@@ -6721,7 +6721,7 @@ impl crate::read_fields::ReadFields for NetworkAdapter {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`NetworkAdapter`] for a typed `$select`.
     pub enum NetworkAdapterField for NetworkAdapter {
         Id = "id",
@@ -6799,7 +6799,7 @@ impl crate::read_fields::ReadFields for PassiveDnsRecord {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PassiveDnsRecord`] for a typed `$select`.
     pub enum PassiveDnsRecordField for PassiveDnsRecord {
         Id = "id",
@@ -6908,7 +6908,7 @@ impl crate::read_fields::ReadFields for RetentionEvent {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RetentionEvent`] for a typed `$select`.
     pub enum RetentionEventField for RetentionEvent {
         Id = "id",
@@ -6996,7 +6996,7 @@ impl crate::read_fields::ReadFields for RetentionEventType {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RetentionEventType`] for a typed `$select`.
     pub enum RetentionEventTypeField for RetentionEventType {
         Id = "id",
@@ -7129,7 +7129,7 @@ impl crate::read_fields::ReadFields for RetentionLabel {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RetentionLabel`] for a typed `$select`.
     pub enum RetentionLabelField for RetentionLabel {
         Id = "id",
@@ -7226,7 +7226,7 @@ impl crate::read_fields::ReadFields for Search {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Search`] for a typed `$select`.
     pub enum SearchField for Search, AnySearch {
         Id = "id",
@@ -7386,7 +7386,7 @@ impl crate::read_fields::ReadFields for Sensor {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Sensor`] for a typed `$select`.
     pub enum SensorField for Sensor {
         Id = "id",
@@ -7465,7 +7465,7 @@ impl crate::read_fields::ReadFields for SensorCandidate {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SensorCandidate`] for a typed `$select`.
     pub enum SensorCandidateField for SensorCandidate {
         Id = "id",
@@ -7525,7 +7525,7 @@ impl crate::read_fields::ReadFields for SensorCandidateActivationConfiguration {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SensorCandidateActivationConfiguration`] for a typed `$select`.
     pub enum SensorCandidateActivationConfigurationField for SensorCandidateActivationConfiguration {
         Id = "id",
@@ -7583,7 +7583,7 @@ impl crate::read_fields::ReadFields for SettingsContainer {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SettingsContainer`] for a typed `$select`.
     pub enum SettingsContainerField for SettingsContainer {
         Id = "id",
@@ -7659,7 +7659,7 @@ impl crate::read_fields::ReadFields for SiteSource {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SiteSource`] for a typed `$select`.
     pub enum SiteSourceField for SiteSource {
         Id = "id",
@@ -7755,7 +7755,7 @@ impl crate::read_fields::ReadFields for SslCertificate {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SslCertificate`] for a typed `$select`.
     pub enum SslCertificateField for SslCertificate {
         Id = "id",
@@ -7829,7 +7829,7 @@ impl crate::read_fields::ReadFields for SubcategoryTemplate {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SubcategoryTemplate`] for a typed `$select`.
     pub enum SubcategoryTemplateField for SubcategoryTemplate {
         Id = "id",
@@ -7892,7 +7892,7 @@ impl crate::read_fields::ReadFields for Subdomain {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Subdomain`] for a typed `$select`.
     pub enum SubdomainField for Subdomain {
         Id = "id",
@@ -7962,7 +7962,7 @@ impl crate::read_fields::ReadFields for Tag {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Tag`] for a typed `$select`.
     pub enum TagField for Tag, AnyTag {
         Id = "id",
@@ -8141,7 +8141,7 @@ impl crate::read_fields::ReadFields for ThreatIntelligence {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ThreatIntelligence`] for a typed `$select`.
     pub enum ThreatIntelligenceField for ThreatIntelligence {
         Id = "id",
@@ -8214,7 +8214,7 @@ impl crate::read_fields::ReadFields for TriggersRoot {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TriggersRoot`] for a typed `$select`.
     pub enum TriggersRootField for TriggersRoot {
         Id = "id",
@@ -8271,7 +8271,7 @@ impl crate::read_fields::ReadFields for TriggerTypesRoot {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TriggerTypesRoot`] for a typed `$select`.
     pub enum TriggerTypesRootField for TriggerTypesRoot {
         Id = "id",
@@ -8332,7 +8332,7 @@ impl crate::read_fields::ReadFields for UnclassifiedArtifact {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnclassifiedArtifact`] for a typed `$select`.
     pub enum UnclassifiedArtifactField for UnclassifiedArtifact {
         Id = "id",
@@ -8413,7 +8413,7 @@ impl crate::read_fields::ReadFields for UnifiedGroupSource {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedGroupSource`] for a typed `$select`.
     pub enum UnifiedGroupSourceField for UnifiedGroupSource {
         Id = "id",
@@ -8504,7 +8504,7 @@ impl crate::read_fields::ReadFields for User {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`User`] for a typed `$select`.
     pub enum UserField for User {
         Id = "id",
@@ -8593,7 +8593,7 @@ impl crate::read_fields::ReadFields for UserSource {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserSource`] for a typed `$select`.
     pub enum UserSourceField for UserSource {
         Id = "id",
@@ -8722,7 +8722,7 @@ impl crate::read_fields::ReadFields for Vulnerability {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Vulnerability`] for a typed `$select`.
     pub enum VulnerabilityField for Vulnerability {
         Id = "id",
@@ -8795,7 +8795,7 @@ impl crate::read_fields::ReadFields for VulnerabilityComponent {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VulnerabilityComponent`] for a typed `$select`.
     pub enum VulnerabilityComponentField for VulnerabilityComponent {
         Id = "id",
@@ -8920,7 +8920,7 @@ impl crate::read_fields::ReadFields for WhoisBaseRecord {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WhoisBaseRecord`] for a typed `$select`.
     pub enum WhoisBaseRecordField for WhoisBaseRecord, AnyWhoisBaseRecord {
         Id = "id",
@@ -9119,7 +9119,7 @@ impl crate::read_fields::ReadFields for WhoisHistoryRecord {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WhoisHistoryRecord`] for a typed `$select`.
     pub enum WhoisHistoryRecordField for WhoisHistoryRecord {
         Id = "id",
@@ -9265,7 +9265,7 @@ impl crate::read_fields::ReadFields for WhoisRecord {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WhoisRecord`] for a typed `$select`.
     pub enum WhoisRecordField for WhoisRecord {
         Id = "id",
@@ -37992,7 +37992,7 @@ impl crate::read_fields::ReadFields for YammerUserHidingAuditRecord {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.action` enumeration.
     pub enum Action {
         /// `disable`
@@ -38013,7 +38013,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.actionAfterRetentionPeriod` enumeration.
     pub enum ActionAfterRetentionPeriod {
         /// `none`
@@ -38030,7 +38030,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.additionalDataOptions` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -38059,7 +38059,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.additionalOptions` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -38098,7 +38098,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.aiAgentPlatform` enumeration.
     pub enum AiAgentPlatform {
         /// `unknown`
@@ -38115,7 +38115,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.alertClassification` enumeration.
     pub enum AlertClassification {
         /// `unknown`
@@ -38132,7 +38132,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.alertDetermination` enumeration.
     pub enum AlertDetermination {
         /// `unknown`
@@ -38171,7 +38171,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.alertSeverity` enumeration.
     pub enum AlertSeverity {
         /// `unknown`
@@ -38190,7 +38190,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.alertStatus` enumeration.
     pub enum AlertStatus {
         /// `unknown`
@@ -38207,7 +38207,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.antispamDirectionality` enumeration.
     pub enum AntispamDirectionality {
         /// `unknown`
@@ -38224,7 +38224,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.antispamTeamsDirection` enumeration.
     pub enum AntispamTeamsDirection {
         /// `unknown`
@@ -38241,7 +38241,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.auditLogQueryStatus` enumeration.
     pub enum AuditLogQueryStatus {
         /// `notStarted`
@@ -38260,7 +38260,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.auditLogRecordType` enumeration.
     pub enum AuditLogRecordType {
         /// `ExchangeAdmin`
@@ -39211,7 +39211,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.auditLogUserType` enumeration.
     pub enum AuditLogUserType {
         /// `Regular`
@@ -39242,7 +39242,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "files", feature = "security"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.behaviorDuringRetentionPeriod` enumeration.
     pub enum BehaviorDuringRetentionPeriod {
         /// `doNotRetain`
@@ -39259,7 +39259,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.caseAction` enumeration.
     pub enum CaseAction {
         /// `contentExport`
@@ -39290,7 +39290,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.caseOperationStatus` enumeration.
     pub enum CaseOperationStatus {
         /// `notStarted`
@@ -39311,7 +39311,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.caseStatus` enumeration.
     pub enum CaseStatus {
         /// `unknown`
@@ -39332,7 +39332,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.caseType` enumeration.
     pub enum CaseType {
         /// `standard`
@@ -39345,7 +39345,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.childSelectability` enumeration.
     pub enum ChildSelectability {
         /// `One`
@@ -39358,7 +39358,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.cloudAttachmentVersion` enumeration.
     pub enum CloudAttachmentVersion {
         /// `latest`
@@ -39375,7 +39375,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.containerPortProtocol` enumeration.
     pub enum ContainerPortProtocol {
         /// `udp`
@@ -39390,7 +39390,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.contentFormat` enumeration.
     pub enum ContentFormat {
         /// `text`
@@ -39405,7 +39405,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.correlationReason` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -39450,7 +39450,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.dataSourceContainerStatus` enumeration.
     pub enum DataSourceContainerStatus {
         /// `active`
@@ -39463,7 +39463,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.dataSourceHoldStatus` enumeration.
     pub enum DataSourceHoldStatus {
         /// `notApplied`
@@ -39482,7 +39482,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.dataSourceScopes` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -39503,7 +39503,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.defaultRecordBehavior` enumeration.
     pub enum DefaultRecordBehavior {
         /// `startLocked`
@@ -39516,7 +39516,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.defenderAvStatus` enumeration.
     pub enum DefenderAvStatus {
         /// `notReporting`
@@ -39537,7 +39537,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.deliveryAction` enumeration.
     pub enum DeliveryAction {
         /// `unknown`
@@ -39556,7 +39556,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.deliveryLocation` enumeration.
     pub enum DeliveryLocation {
         /// `unknown`
@@ -39583,7 +39583,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.deploymentStatus` enumeration.
     pub enum DeploymentStatus {
         /// `upToDate`
@@ -39610,7 +39610,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.detectionSource` enumeration.
     pub enum DetectionSource {
         /// `unknown`
@@ -39695,7 +39695,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.detectionStatus` enumeration.
     pub enum DetectionStatus {
         /// `detected`
@@ -39710,7 +39710,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.deviceHealthStatus` enumeration.
     pub enum DeviceHealthStatus {
         /// `active`
@@ -39731,7 +39731,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.deviceRiskScore` enumeration.
     pub enum DeviceRiskScore {
         /// `none`
@@ -39750,7 +39750,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.documentVersion` enumeration.
     pub enum DocumentVersion {
         /// `latest`
@@ -39767,7 +39767,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.eventPropagationStatus` enumeration.
     pub enum EventPropagationStatus {
         /// `none`
@@ -39784,7 +39784,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.eventSource` enumeration.
     pub enum EventSource {
         /// `system`
@@ -39799,7 +39799,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.eventStatusType` enumeration.
     pub enum EventStatusType {
         /// `pending`
@@ -39816,7 +39816,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.evidenceRemediationStatus` enumeration.
     pub enum EvidenceRemediationStatus {
         /// `none`
@@ -39847,7 +39847,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.evidenceRole` enumeration.
     pub enum EvidenceRole {
         /// `unknown`
@@ -39886,7 +39886,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.evidenceVerdict` enumeration.
     pub enum EvidenceVerdict {
         /// `unknown`
@@ -39903,7 +39903,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.exportCriteria` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -39918,7 +39918,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.exportFileStructure` enumeration.
     pub enum ExportFileStructure {
         /// `none`
@@ -39935,7 +39935,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.exportFormat` enumeration.
     pub enum ExportFormat {
         /// `pst`
@@ -39950,7 +39950,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.exportLocation` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -39965,7 +39965,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.exportOptions` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -39992,7 +39992,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.fileHashAlgorithm` enumeration.
     pub enum FileHashAlgorithm {
         /// `unknown`
@@ -40011,7 +40011,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.googleCloudLocationType` enumeration.
     pub enum GoogleCloudLocationType {
         /// `unknown`
@@ -40028,7 +40028,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.healthIssueSeverity` enumeration.
     pub enum HealthIssueSeverity {
         /// `low`
@@ -40043,7 +40043,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.healthIssueStatus` enumeration.
     pub enum HealthIssueStatus {
         /// `open`
@@ -40058,7 +40058,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.healthIssueType` enumeration.
     pub enum HealthIssueType {
         /// `sensor`
@@ -40071,7 +40071,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.hostPortProtocol` enumeration.
     pub enum HostPortProtocol {
         /// `tcp`
@@ -40084,7 +40084,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.hostPortStatus` enumeration.
     pub enum HostPortStatus {
         /// `open`
@@ -40099,7 +40099,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.hostReputationClassification` enumeration.
     pub enum HostReputationClassification {
         /// `unknown`
@@ -40116,7 +40116,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.hostReputationRuleSeverity` enumeration.
     pub enum HostReputationRuleSeverity {
         /// `unknown`
@@ -40133,7 +40133,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.identityProvider` enumeration.
     pub enum IdentityProvider {
         /// `entraID`
@@ -40148,7 +40148,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.incidentStatus` enumeration.
     pub enum IncidentStatus {
         /// `active`
@@ -40167,7 +40167,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.indicatorSource` enumeration.
     pub enum IndicatorSource {
         /// `microsoft`
@@ -40182,7 +40182,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.intelligenceProfileKind` enumeration.
     pub enum IntelligenceProfileKind {
         /// `actor`
@@ -40195,7 +40195,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.investigationState` enumeration.
     pub enum InvestigationState {
         /// `unknown`
@@ -40240,7 +40240,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.ioTDeviceImportanceType` enumeration.
     pub enum IoTDeviceImportanceType {
         /// `unknown`
@@ -40257,7 +40257,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.itemsToInclude` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -40272,7 +40272,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.kubernetesPlatform` enumeration.
     pub enum KubernetesPlatform {
         /// `unknown`
@@ -40291,7 +40291,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.kubernetesServiceType` enumeration.
     pub enum KubernetesServiceType {
         /// `unknown`
@@ -40310,7 +40310,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.mailboxConfigurationType` enumeration.
     pub enum MailboxConfigurationType {
         /// `mailForwardingRule`
@@ -40329,7 +40329,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.onboardingStatus` enumeration.
     pub enum OnboardingStatus {
         /// `insufficientInfo`
@@ -40346,7 +40346,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.protocolType` enumeration.
     pub enum ProtocolType {
         /// `tcp`
@@ -40359,7 +40359,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.purgeAreas` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -40374,7 +40374,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.purgeType` enumeration.
     pub enum PurgeType {
         /// `recoverable`
@@ -40387,7 +40387,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.queryType` enumeration.
     pub enum QueryType {
         /// `files`
@@ -40400,7 +40400,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.recipientType` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -40415,7 +40415,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.remediationAction` enumeration.
     pub enum RemediationAction {
         /// `moveToJunk`
@@ -40436,7 +40436,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.remediationSeverity` enumeration.
     pub enum RemediationSeverity {
         /// `low`
@@ -40451,7 +40451,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.retentionTrigger` enumeration.
     pub enum RetentionTrigger {
         /// `dateLabeled`
@@ -40468,7 +40468,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.reviewSetSettings` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -40483,7 +40483,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.sensorCandidateActivationMode` enumeration.
     pub enum SensorCandidateActivationMode {
         /// `manual`
@@ -40496,7 +40496,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.sensorHealthStatus` enumeration.
     pub enum SensorHealthStatus {
         /// `healthy`
@@ -40513,7 +40513,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.sensorType` enumeration.
     pub enum SensorType {
         /// `adConnectIntegrated`
@@ -40532,7 +40532,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.servicePrincipalType` enumeration.
     pub enum ServicePrincipalType {
         /// `unknown`
@@ -40549,7 +40549,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.serviceSource` enumeration.
     pub enum ServiceSource {
         /// `unknown`
@@ -40586,7 +40586,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.serviceStatus` enumeration.
     pub enum ServiceStatus {
         /// `stopped`
@@ -40607,7 +40607,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.sourceType` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -40622,7 +40622,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.statisticsOptions` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -40643,7 +40643,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.teamsDeliveryLocation` enumeration.
     pub enum TeamsDeliveryLocation {
         /// `unknown`
@@ -40660,7 +40660,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.teamsMessageDeliveryAction` enumeration.
     pub enum TeamsMessageDeliveryAction {
         /// `unknown`
@@ -40679,7 +40679,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.threatType` enumeration.
     pub enum ThreatType {
         /// `unknown`
@@ -40698,7 +40698,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.timelineEventType` enumeration.
     pub enum TimelineEventType {
         /// `originalDelivery`
@@ -40725,7 +40725,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.verdictCategory` enumeration.
     pub enum VerdictCategory {
         /// `none`
@@ -40752,7 +40752,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.vmCloudProvider` enumeration.
     pub enum VmCloudProvider {
         /// `unknown`
@@ -40765,7 +40765,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.vulnerabilitySeverity` enumeration.
     pub enum VulnerabilitySeverity {
         /// `none`
@@ -40784,7 +40784,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "other")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.security.whoisDomainStatus` enumeration.
     pub enum WhoisDomainStatus {
         /// `clientDeleteProhibited`

@@ -327,7 +327,7 @@ impl crate::read_fields::ReadFields for Alert {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Alert`] for a typed `$select`.
     pub enum AlertField for Alert {
         Id = "id",
@@ -455,7 +455,7 @@ impl crate::read_fields::ReadFields for AttackSimulationOperation {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AttackSimulationOperation`] for a typed `$select`.
     pub enum AttackSimulationOperationField for AttackSimulationOperation {
         Id = "id",
@@ -547,7 +547,7 @@ impl crate::read_fields::ReadFields for AttackSimulationRoot {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AttackSimulationRoot`] for a typed `$select`.
     pub enum AttackSimulationRootField for AttackSimulationRoot {
         Id = "id",
@@ -621,7 +621,7 @@ impl crate::read_fields::ReadFields for AuthoredNote {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AuthoredNote`] for a typed `$select`.
     pub enum AuthoredNoteField for AuthoredNote {
         Id = "id",
@@ -680,7 +680,7 @@ impl crate::read_fields::ReadFields for Bitlocker {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Bitlocker`] for a typed `$select`.
     pub enum BitlockerField for Bitlocker {
         Id = "id",
@@ -751,7 +751,7 @@ impl crate::read_fields::ReadFields for BitlockerRecoveryKey {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BitlockerRecoveryKey`] for a typed `$select`.
     pub enum BitlockerRecoveryKeyField for BitlockerRecoveryKey {
         Id = "id",
@@ -834,7 +834,7 @@ impl crate::read_fields::ReadFields for DataPolicyOperation {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DataPolicyOperation`] for a typed `$select`.
     pub enum DataPolicyOperationField for DataPolicyOperation {
         Id = "id",
@@ -942,7 +942,7 @@ impl crate::read_fields::ReadFields for EmailFileAssessmentRequest {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EmailFileAssessmentRequest`] for a typed `$select`.
     pub enum EmailFileAssessmentRequestField for EmailFileAssessmentRequest {
         Id = "id",
@@ -1049,7 +1049,7 @@ impl crate::read_fields::ReadFields for EndUserNotification {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EndUserNotification`] for a typed `$select`.
     pub enum EndUserNotificationField for EndUserNotification {
         Id = "id",
@@ -1136,7 +1136,7 @@ impl crate::read_fields::ReadFields for EndUserNotificationDetail {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EndUserNotificationDetail`] for a typed `$select`.
     pub enum EndUserNotificationDetailField for EndUserNotificationDetail {
         Id = "id",
@@ -1236,7 +1236,7 @@ impl crate::read_fields::ReadFields for FileAssessmentRequest {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`FileAssessmentRequest`] for a typed `$select`.
     pub enum FileAssessmentRequestField for FileAssessmentRequest {
         Id = "id",
@@ -1312,7 +1312,7 @@ impl crate::read_fields::ReadFields for IdentityProtectionRoot {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`IdentityProtectionRoot`] for a typed `$select`.
     pub enum IdentityProtectionRootField for IdentityProtectionRoot {
         RiskDetections = "riskDetections",
@@ -1369,7 +1369,7 @@ impl crate::read_fields::ReadFields for InformationProtection {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`InformationProtection`] for a typed `$select`.
     pub enum InformationProtectionField for InformationProtection {
         Bitlocker = "bitlocker",
@@ -1466,7 +1466,7 @@ impl crate::read_fields::ReadFields for LandingPage {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`LandingPage`] for a typed `$select`.
     pub enum LandingPageField for LandingPage {
         Id = "id",
@@ -1541,7 +1541,7 @@ impl crate::read_fields::ReadFields for LandingPageDetail {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`LandingPageDetail`] for a typed `$select`.
     pub enum LandingPageDetailField for LandingPageDetail {
         Id = "id",
@@ -1636,7 +1636,7 @@ impl crate::read_fields::ReadFields for LoginPage {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`LoginPage`] for a typed `$select`.
     pub enum LoginPageField for LoginPage {
         Id = "id",
@@ -1747,7 +1747,7 @@ impl crate::read_fields::ReadFields for MailAssessmentRequest {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MailAssessmentRequest`] for a typed `$select`.
     pub enum MailAssessmentRequestField for MailAssessmentRequest {
         Id = "id",
@@ -1898,7 +1898,7 @@ impl crate::read_fields::ReadFields for Payload {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Payload`] for a typed `$select`.
     pub enum PayloadField for Payload {
         Id = "id",
@@ -2079,7 +2079,7 @@ impl crate::read_fields::ReadFields for RiskDetection {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RiskDetection`] for a typed `$select`.
     pub enum RiskDetectionField for RiskDetection {
         Id = "id",
@@ -2201,7 +2201,7 @@ impl crate::read_fields::ReadFields for RiskyServicePrincipal {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RiskyServicePrincipal`] for a typed `$select`.
     pub enum RiskyServicePrincipalField for RiskyServicePrincipal, AnyRiskyServicePrincipal {
         Id = "id",
@@ -2374,7 +2374,7 @@ impl crate::read_fields::ReadFields for RiskyServicePrincipalHistoryItem {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RiskyServicePrincipalHistoryItem`] for a typed `$select`.
     pub enum RiskyServicePrincipalHistoryItemField for RiskyServicePrincipalHistoryItem {
         Id = "id",
@@ -2481,7 +2481,7 @@ impl crate::read_fields::ReadFields for RiskyUser {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RiskyUser`] for a typed `$select`.
     pub enum RiskyUserField for RiskyUser, AnyRiskyUser {
         Id = "id",
@@ -2649,7 +2649,7 @@ impl crate::read_fields::ReadFields for RiskyUserHistoryItem {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RiskyUserHistoryItem`] for a typed `$select`.
     pub enum RiskyUserHistoryItemField for RiskyUserHistoryItem {
         Id = "id",
@@ -2755,7 +2755,7 @@ impl crate::read_fields::ReadFields for SecureScore {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SecureScore`] for a typed `$select`.
     pub enum SecureScoreField for SecureScore {
         Id = "id",
@@ -2895,7 +2895,7 @@ impl crate::read_fields::ReadFields for SecureScoreControlProfile {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SecureScoreControlProfile`] for a typed `$select`.
     pub enum SecureScoreControlProfileField for SecureScoreControlProfile {
         Id = "id",
@@ -3028,7 +3028,7 @@ impl crate::read_fields::ReadFields for Security {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Security`] for a typed `$select`.
     pub enum SecurityField for Security {
         Alerts = "alerts",
@@ -3198,7 +3198,7 @@ impl crate::read_fields::ReadFields for ServicePrincipalRiskDetection {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ServicePrincipalRiskDetection`] for a typed `$select`.
     pub enum ServicePrincipalRiskDetectionField for ServicePrincipalRiskDetection {
         Id = "id",
@@ -3379,7 +3379,7 @@ impl crate::read_fields::ReadFields for Simulation {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Simulation`] for a typed `$select`.
     pub enum SimulationField for Simulation {
         Id = "id",
@@ -3496,7 +3496,7 @@ impl crate::read_fields::ReadFields for SimulationAutomation {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SimulationAutomation`] for a typed `$select`.
     pub enum SimulationAutomationField for SimulationAutomation {
         Id = "id",
@@ -3576,7 +3576,7 @@ impl crate::read_fields::ReadFields for SimulationAutomationRun {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SimulationAutomationRun`] for a typed `$select`.
     pub enum SimulationAutomationRunField for SimulationAutomationRun {
         Id = "id",
@@ -3760,7 +3760,7 @@ impl crate::read_fields::ReadFields for SubjectRightsRequest {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SubjectRightsRequest`] for a typed `$select`.
     pub enum SubjectRightsRequestField for SubjectRightsRequest {
         Id = "id",
@@ -3847,7 +3847,7 @@ impl crate::read_fields::ReadFields for TenantDataSecurityAndGovernance {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TenantDataSecurityAndGovernance`] for a typed `$select`.
     pub enum TenantDataSecurityAndGovernanceField for TenantDataSecurityAndGovernance {
         Id = "id",
@@ -3900,7 +3900,7 @@ impl crate::read_fields::ReadFields for TenantProtectionScopeContainer {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TenantProtectionScopeContainer`] for a typed `$select`.
     pub enum TenantProtectionScopeContainerField for TenantProtectionScopeContainer {
         Id = "id",
@@ -3986,7 +3986,7 @@ impl crate::read_fields::ReadFields for ThreatAssessmentRequest {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ThreatAssessmentRequest`] for a typed `$select`.
     pub enum ThreatAssessmentRequestField for ThreatAssessmentRequest, AnyThreatAssessmentRequest {
         Id = "id",
@@ -4126,7 +4126,7 @@ impl crate::read_fields::ReadFields for ThreatAssessmentResult {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ThreatAssessmentResult`] for a typed `$select`.
     pub enum ThreatAssessmentResultField for ThreatAssessmentResult {
         Id = "id",
@@ -4237,7 +4237,7 @@ impl crate::read_fields::ReadFields for Training {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Training`] for a typed `$select`.
     pub enum TrainingField for Training {
         Id = "id",
@@ -4339,7 +4339,7 @@ impl crate::read_fields::ReadFields for TrainingLanguageDetail {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TrainingLanguageDetail`] for a typed `$select`.
     pub enum TrainingLanguageDetailField for TrainingLanguageDetail {
         Id = "id",
@@ -4438,7 +4438,7 @@ impl crate::read_fields::ReadFields for UrlAssessmentRequest {
 }
 
 #[cfg(feature = "security")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UrlAssessmentRequest`] for a typed `$select`.
     pub enum UrlAssessmentRequestField for UrlAssessmentRequest {
         Id = "id",
@@ -8799,7 +8799,7 @@ impl crate::read_fields::ReadFields for VulnerabilityState {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.accountTargetContentType` enumeration.
     pub enum AccountTargetContentType {
         /// `unknown`
@@ -8814,7 +8814,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.activityType` enumeration.
     pub enum ActivityType {
         /// `signin`
@@ -8829,7 +8829,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.alertFeedback` enumeration.
     pub enum AlertFeedback {
         /// `unknown`
@@ -8846,7 +8846,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.alertSeverity` enumeration.
     pub enum AlertSeverity {
         /// `unknown`
@@ -8865,7 +8865,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.alertStatus` enumeration.
     pub enum AlertStatus {
         /// `unknown`
@@ -8884,7 +8884,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.attackSimulationOperationType` enumeration.
     pub enum AttackSimulationOperationType {
         /// `createSimualation`
@@ -8897,7 +8897,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.clickSource` enumeration.
     pub enum ClickSource {
         /// `unknown`
@@ -8912,7 +8912,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.coachmarkLocationType` enumeration.
     pub enum CoachmarkLocationType {
         /// `unknown`
@@ -8933,7 +8933,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.connectionDirection` enumeration.
     pub enum ConnectionDirection {
         /// `unknown`
@@ -8948,7 +8948,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.connectionStatus` enumeration.
     pub enum ConnectionStatus {
         /// `unknown`
@@ -8967,7 +8967,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.dataPolicyOperationStatus` enumeration.
     pub enum DataPolicyOperationStatus {
         /// `notStarted`
@@ -8984,7 +8984,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.dataSubjectType` enumeration.
     pub enum DataSubjectType {
         /// `customer`
@@ -9009,7 +9009,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.emailRole` enumeration.
     pub enum EmailRole {
         /// `unknown`
@@ -9024,7 +9024,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.endUserNotificationPreference` enumeration.
     pub enum EndUserNotificationPreference {
         /// `unknown`
@@ -9039,7 +9039,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.endUserNotificationSettingType` enumeration.
     pub enum EndUserNotificationSettingType {
         /// `unknown`
@@ -9056,7 +9056,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.endUserNotificationType` enumeration.
     pub enum EndUserNotificationType {
         /// `unknown`
@@ -9075,7 +9075,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.fileHashType` enumeration.
     pub enum FileHashType {
         /// `unknown`
@@ -9098,7 +9098,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.logonType` enumeration.
     pub enum LogonType {
         /// `unknown`
@@ -9119,7 +9119,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.mailDestinationRoutingReason` enumeration.
     pub enum MailDestinationRoutingReason {
         /// `none`
@@ -9158,7 +9158,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.notificationDeliveryFrequency` enumeration.
     pub enum NotificationDeliveryFrequency {
         /// `unknown`
@@ -9173,7 +9173,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.notificationDeliveryPreference` enumeration.
     pub enum NotificationDeliveryPreference {
         /// `unknown`
@@ -9188,7 +9188,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.oAuthAppScope` enumeration.
     pub enum OAuthAppScope {
         /// `unknown`
@@ -9213,7 +9213,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.payloadBrand` enumeration.
     pub enum PayloadBrand {
         /// `unknown`
@@ -9262,7 +9262,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.payloadComplexity` enumeration.
     pub enum PayloadComplexity {
         /// `unknown`
@@ -9279,7 +9279,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.payloadDeliveryPlatform` enumeration.
     pub enum PayloadDeliveryPlatform {
         /// `unknown`
@@ -9296,7 +9296,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.payloadIndustry` enumeration.
     pub enum PayloadIndustry {
         /// `unknown`
@@ -9347,7 +9347,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.payloadTheme` enumeration.
     pub enum PayloadTheme {
         /// `unknown`
@@ -9418,7 +9418,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.processIntegrityLevel` enumeration.
     pub enum ProcessIntegrityLevel {
         /// `unknown`
@@ -9439,7 +9439,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.registryHive` enumeration.
     pub enum RegistryHive {
         /// `unknown`
@@ -9464,7 +9464,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.registryOperation` enumeration.
     pub enum RegistryOperation {
         /// `unknown`
@@ -9481,7 +9481,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.registryValueType` enumeration.
     pub enum RegistryValueType {
         /// `unknown`
@@ -9514,7 +9514,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "security", feature = "reports"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.riskDetail` enumeration.
     pub enum RiskDetail {
         /// `none`
@@ -9559,7 +9559,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.riskDetectionTimingType` enumeration.
     pub enum RiskDetectionTimingType {
         /// `notDefined`
@@ -9576,7 +9576,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "security", feature = "identity-access", feature = "reports"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.riskLevel` enumeration.
     pub enum RiskLevel {
         /// `low`
@@ -9595,7 +9595,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "security", feature = "reports"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.riskState` enumeration.
     pub enum RiskState {
         /// `none`
@@ -9616,7 +9616,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.securityNetworkProtocol` enumeration.
     pub enum SecurityNetworkProtocol {
         /// `unknown`
@@ -9671,7 +9671,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.securityResourceType` enumeration.
     pub enum SecurityResourceType {
         /// `unknown`
@@ -9686,7 +9686,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.simulationAttackTechnique` enumeration.
     pub enum SimulationAttackTechnique {
         /// `unknown`
@@ -9707,7 +9707,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.simulationAttackType` enumeration.
     pub enum SimulationAttackType {
         /// `unknown`
@@ -9724,7 +9724,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.simulationAutomationRunStatus` enumeration.
     pub enum SimulationAutomationRunStatus {
         /// `unknown`
@@ -9743,7 +9743,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.simulationAutomationStatus` enumeration.
     pub enum SimulationAutomationStatus {
         /// `unknown`
@@ -9762,7 +9762,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.simulationContentSource` enumeration.
     pub enum SimulationContentSource {
         /// `unknown`
@@ -9777,7 +9777,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.simulationContentStatus` enumeration.
     pub enum SimulationContentStatus {
         /// `unknown`
@@ -9796,7 +9796,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.simulationStatus` enumeration.
     pub enum SimulationStatus {
         /// `unknown`
@@ -9821,7 +9821,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.subjectRightsRequestStage` enumeration.
     pub enum SubjectRightsRequestStage {
         /// `contentRetrieval`
@@ -9844,7 +9844,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.subjectRightsRequestStageStatus` enumeration.
     pub enum SubjectRightsRequestStageStatus {
         /// `notStarted`
@@ -9861,7 +9861,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.subjectRightsRequestStatus` enumeration.
     pub enum SubjectRightsRequestStatus {
         /// `active`
@@ -9874,7 +9874,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.subjectRightsRequestType` enumeration.
     pub enum SubjectRightsRequestType {
         /// `export`
@@ -9891,7 +9891,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.targettedUserType` enumeration.
     pub enum TargettedUserType {
         /// `unknown`
@@ -9908,7 +9908,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.threatAssessmentContentType` enumeration.
     pub enum ThreatAssessmentContentType {
         /// `mail`
@@ -9921,7 +9921,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.threatAssessmentRequestSource` enumeration.
     pub enum ThreatAssessmentRequestSource {
         /// `undefined`
@@ -9934,7 +9934,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.threatAssessmentResultType` enumeration.
     pub enum ThreatAssessmentResultType {
         /// `checkPolicy`
@@ -9947,7 +9947,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.threatAssessmentStatus` enumeration.
     pub enum ThreatAssessmentStatus {
         /// `pending`
@@ -9958,7 +9958,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.threatCategory` enumeration.
     pub enum ThreatCategory {
         /// `undefined`
@@ -9975,7 +9975,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.threatExpectedAssessment` enumeration.
     pub enum ThreatExpectedAssessment {
         /// `block`
@@ -9986,7 +9986,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.tokenIssuerType` enumeration.
     pub enum TokenIssuerType {
         /// `AzureAD`
@@ -10005,7 +10005,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.trainingAssignedTo` enumeration.
     pub enum TrainingAssignedTo {
         /// `none`
@@ -10028,7 +10028,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.trainingAvailabilityStatus` enumeration.
     pub enum TrainingAvailabilityStatus {
         /// `unknown`
@@ -10047,7 +10047,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.trainingCompletionDuration` enumeration.
     pub enum TrainingCompletionDuration {
         /// `week`
@@ -10062,7 +10062,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.trainingSettingType` enumeration.
     pub enum TrainingSettingType {
         /// `microsoftCustom`
@@ -10079,7 +10079,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "security", feature = "reports"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.trainingStatus` enumeration.
     pub enum TrainingStatus {
         /// `unknown`
@@ -10098,7 +10098,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.trainingType` enumeration.
     pub enum TrainingType {
         /// `unknown`
@@ -10111,7 +10111,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.userAccountSecurityType` enumeration.
     pub enum UserAccountSecurityType {
         /// `unknown`
@@ -10128,7 +10128,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "security")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.volumeType` enumeration.
     pub enum VolumeType {
         /// `operatingSystemVolume`

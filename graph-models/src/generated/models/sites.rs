@@ -222,7 +222,7 @@ impl crate::read_fields::ReadFields for BaseSitePage {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BaseSitePage`] for a typed `$select`.
     pub enum BaseSitePageField for BaseSitePage, AnyBaseSitePage {
         Id = "id",
@@ -344,7 +344,7 @@ impl crate::read_fields::ReadFields for CanvasLayout {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`CanvasLayout`] for a typed `$select`.
     pub enum CanvasLayoutField for CanvasLayout {
         Id = "id",
@@ -528,7 +528,7 @@ impl crate::read_fields::ReadFields for ColumnDefinition {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ColumnDefinition`] for a typed `$select`.
     pub enum ColumnDefinitionField for ColumnDefinition {
         Id = "id",
@@ -616,7 +616,7 @@ impl crate::read_fields::ReadFields for ColumnLink {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ColumnLink`] for a typed `$select`.
     pub enum ColumnLinkField for ColumnLink {
         Id = "id",
@@ -752,7 +752,7 @@ impl crate::read_fields::ReadFields for ContentType {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ContentType`] for a typed `$select`.
     pub enum ContentTypeField for ContentType {
         Id = "id",
@@ -860,7 +860,7 @@ impl crate::read_fields::ReadFields for DocumentSetVersion {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DocumentSetVersion`] for a typed `$select`.
     pub enum DocumentSetVersionField for DocumentSetVersion {
         Id = "id",
@@ -921,7 +921,7 @@ impl crate::read_fields::ReadFields for FieldValueSet {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`FieldValueSet`] for a typed `$select`.
     pub enum FieldValueSetField for FieldValueSet {
         Id = "id",
@@ -985,7 +985,7 @@ impl crate::read_fields::ReadFields for HorizontalSection {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`HorizontalSection`] for a typed `$select`.
     pub enum HorizontalSectionField for HorizontalSection {
         Id = "id",
@@ -1048,7 +1048,7 @@ impl crate::read_fields::ReadFields for HorizontalSectionColumn {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`HorizontalSectionColumn`] for a typed `$select`.
     pub enum HorizontalSectionColumnField for HorizontalSectionColumn {
         Id = "id",
@@ -1201,7 +1201,7 @@ impl crate::read_fields::ReadFields for List {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`List`] for a typed `$select`.
     pub enum ListField for List {
         Id = "id",
@@ -1360,7 +1360,7 @@ impl crate::read_fields::ReadFields for ListItem {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ListItem`] for a typed `$select`.
     pub enum ListItemField for ListItem {
         Id = "id",
@@ -1443,7 +1443,7 @@ impl crate::read_fields::ReadFields for ListItemVersion {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ListItemVersion`] for a typed `$select`.
     pub enum ListItemVersionField for ListItemVersion, AnyListItemVersion {
         Id = "id",
@@ -1592,7 +1592,7 @@ impl crate::read_fields::ReadFields for RichLongRunningOperation {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RichLongRunningOperation`] for a typed `$select`.
     pub enum RichLongRunningOperationField for RichLongRunningOperation {
         Id = "id",
@@ -1795,7 +1795,7 @@ impl crate::read_fields::ReadFields for Site {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Site`] for a typed `$select`.
     pub enum SiteField for Site {
         Id = "id",
@@ -1964,7 +1964,7 @@ impl crate::read_fields::ReadFields for SitePage {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SitePage`] for a typed `$select`.
     pub enum SitePageField for SitePage {
         Id = "id",
@@ -2048,7 +2048,7 @@ impl crate::read_fields::ReadFields for StandardWebPart {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`StandardWebPart`] for a typed `$select`.
     pub enum StandardWebPartField for StandardWebPart {
         Id = "id",
@@ -2107,7 +2107,7 @@ impl crate::read_fields::ReadFields for TextWebPart {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TextWebPart`] for a typed `$select`.
     pub enum TextWebPartField for TextWebPart {
         Id = "id",
@@ -2168,7 +2168,7 @@ impl crate::read_fields::ReadFields for VerticalSection {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VerticalSection`] for a typed `$select`.
     pub enum VerticalSectionField for VerticalSection {
         Id = "id",
@@ -2222,7 +2222,7 @@ impl crate::read_fields::ReadFields for WebPart {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WebPart`] for a typed `$select`.
     pub enum WebPartField for WebPart, AnyWebPart {
         Id = "id",
@@ -3839,7 +3839,7 @@ impl crate::read_fields::ReadFields for WebPartPosition {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.columnTypes` enumeration.
     pub enum ColumnTypes {
         /// `note`
@@ -3884,7 +3884,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.horizontalSectionLayoutType` enumeration.
     pub enum HorizontalSectionLayoutType {
         /// `none`
@@ -3915,7 +3915,7 @@ crate::edm::string_enum! {
     feature = "employee-experience",
     feature = "partners-billing"
 ))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.longRunningOperationStatus` enumeration.
     pub enum LongRunningOperationStatus {
         /// `notStarted`
@@ -3932,7 +3932,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.pageLayoutType` enumeration.
     pub enum PageLayoutType {
         /// `microsoftReserved`
@@ -3947,7 +3947,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.pagePromotionType` enumeration.
     pub enum PagePromotionType {
         /// `microsoftReserved`
@@ -3962,7 +3962,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.sectionEmphasisType` enumeration.
     pub enum SectionEmphasisType {
         /// `none`
@@ -3979,7 +3979,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.siteArchiveStatus` enumeration.
     pub enum SiteArchiveStatus {
         /// `recentlyArchived`
@@ -3994,7 +3994,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.titleAreaLayoutType` enumeration.
     pub enum TitleAreaLayoutType {
         /// `imageAndTitle`
@@ -4011,7 +4011,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.titleAreaTextAlignmentType` enumeration.
     pub enum TitleAreaTextAlignmentType {
         /// `left`

@@ -264,7 +264,7 @@ impl crate::read_fields::ReadFields for BackupRestoreRoot {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BackupRestoreRoot`] for a typed `$select`.
     pub enum BackupRestoreRootField for BackupRestoreRoot {
         Id = "id",
@@ -486,7 +486,7 @@ impl crate::read_fields::ReadFields for BookingAppointment {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BookingAppointment`] for a typed `$select`.
     pub enum BookingAppointmentField for BookingAppointment {
         Id = "id",
@@ -660,7 +660,7 @@ impl crate::read_fields::ReadFields for BookingBusiness {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BookingBusiness`] for a typed `$select`.
     pub enum BookingBusinessField for BookingBusiness {
         Id = "id",
@@ -738,7 +738,7 @@ impl crate::read_fields::ReadFields for BookingCurrency {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BookingCurrency`] for a typed `$select`.
     pub enum BookingCurrencyField for BookingCurrency {
         Id = "id",
@@ -816,7 +816,7 @@ impl crate::read_fields::ReadFields for BookingCustomer {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BookingCustomer`] for a typed `$select`.
     pub enum BookingCustomerField for BookingCustomer {
         Id = "id",
@@ -874,7 +874,7 @@ impl crate::read_fields::ReadFields for BookingCustomerBase {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BookingCustomerBase`] for a typed `$select`.
     pub enum BookingCustomerBaseField for BookingCustomerBase, AnyBookingCustomerBase {
         Id = "id",
@@ -998,7 +998,7 @@ impl crate::read_fields::ReadFields for BookingCustomQuestion {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BookingCustomQuestion`] for a typed `$select`.
     pub enum BookingCustomQuestionField for BookingCustomQuestion {
         Id = "id",
@@ -1162,7 +1162,7 @@ impl crate::read_fields::ReadFields for BookingService {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BookingService`] for a typed `$select`.
     pub enum BookingServiceField for BookingService {
         Id = "id",
@@ -1297,7 +1297,7 @@ impl crate::read_fields::ReadFields for BookingStaffMember {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BookingStaffMember`] for a typed `$select`.
     pub enum BookingStaffMemberField for BookingStaffMember {
         Id = "id",
@@ -1360,7 +1360,7 @@ impl crate::read_fields::ReadFields for BookingStaffMemberBase {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BookingStaffMemberBase`] for a typed `$select`.
     pub enum BookingStaffMemberBaseField for BookingStaffMemberBase, AnyBookingStaffMemberBase {
         Id = "id",
@@ -1492,7 +1492,7 @@ impl crate::read_fields::ReadFields for BrowseSessionBase {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`BrowseSessionBase`] for a typed `$select`.
     pub enum BrowseSessionBaseField for BrowseSessionBase, AnyBrowseSessionBase {
         Id = "id",
@@ -1640,7 +1640,7 @@ impl crate::read_fields::ReadFields for DriveProtectionRule {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DriveProtectionRule`] for a typed `$select`.
     pub enum DriveProtectionRuleField for DriveProtectionRule {
         Id = "id",
@@ -1748,7 +1748,7 @@ impl crate::read_fields::ReadFields for DriveProtectionUnit {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DriveProtectionUnit`] for a typed `$select`.
     pub enum DriveProtectionUnitField for DriveProtectionUnit {
         Id = "id",
@@ -1848,7 +1848,7 @@ impl crate::read_fields::ReadFields for DriveProtectionUnitsBulkAdditionJob {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DriveProtectionUnitsBulkAdditionJob`] for a typed `$select`.
     pub enum DriveProtectionUnitsBulkAdditionJobField for DriveProtectionUnitsBulkAdditionJob {
         Id = "id",
@@ -1945,7 +1945,7 @@ impl crate::read_fields::ReadFields for DriveRestoreArtifact {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DriveRestoreArtifact`] for a typed `$select`.
     pub enum DriveRestoreArtifactField for DriveRestoreArtifact {
         Id = "id",
@@ -2062,7 +2062,7 @@ impl crate::read_fields::ReadFields for DriveRestoreArtifactsBulkAdditionRequest
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DriveRestoreArtifactsBulkAdditionRequest`] for a typed `$select`.
     pub enum DriveRestoreArtifactsBulkAdditionRequestField for DriveRestoreArtifactsBulkAdditionRequest {
         Id = "id",
@@ -2140,7 +2140,7 @@ impl crate::read_fields::ReadFields for EmailNotificationsSetting {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`EmailNotificationsSetting`] for a typed `$select`.
     pub enum EmailNotificationsSettingField for EmailNotificationsSetting {
         Id = "id",
@@ -2249,7 +2249,7 @@ impl crate::read_fields::ReadFields for ExchangeProtectionPolicy {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ExchangeProtectionPolicy`] for a typed `$select`.
     pub enum ExchangeProtectionPolicyField for ExchangeProtectionPolicy {
         Id = "id",
@@ -2370,7 +2370,7 @@ impl crate::read_fields::ReadFields for ExchangeRestoreSession {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ExchangeRestoreSession`] for a typed `$select`.
     pub enum ExchangeRestoreSessionField for ExchangeRestoreSession {
         Id = "id",
@@ -2474,7 +2474,7 @@ impl crate::read_fields::ReadFields for GranularDriveRestoreArtifact {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`GranularDriveRestoreArtifact`] for a typed `$select`.
     pub enum GranularDriveRestoreArtifactField for GranularDriveRestoreArtifact {
         Id = "id",
@@ -2580,7 +2580,7 @@ impl crate::read_fields::ReadFields for GranularMailboxRestoreArtifact {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`GranularMailboxRestoreArtifact`] for a typed `$select`.
     pub enum GranularMailboxRestoreArtifactField for GranularMailboxRestoreArtifact {
         Id = "id",
@@ -2683,7 +2683,7 @@ impl crate::read_fields::ReadFields for GranularSiteRestoreArtifact {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`GranularSiteRestoreArtifact`] for a typed `$select`.
     pub enum GranularSiteRestoreArtifactField for GranularSiteRestoreArtifact {
         Id = "id",
@@ -2777,7 +2777,7 @@ impl crate::read_fields::ReadFields for MailboxProtectionRule {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MailboxProtectionRule`] for a typed `$select`.
     pub enum MailboxProtectionRuleField for MailboxProtectionRule {
         Id = "id",
@@ -2885,7 +2885,7 @@ impl crate::read_fields::ReadFields for MailboxProtectionUnit {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MailboxProtectionUnit`] for a typed `$select`.
     pub enum MailboxProtectionUnitField for MailboxProtectionUnit {
         Id = "id",
@@ -2985,7 +2985,7 @@ impl crate::read_fields::ReadFields for MailboxProtectionUnitsBulkAdditionJob {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MailboxProtectionUnitsBulkAdditionJob`] for a typed `$select`.
     pub enum MailboxProtectionUnitsBulkAdditionJobField for MailboxProtectionUnitsBulkAdditionJob {
         Id = "id",
@@ -3082,7 +3082,7 @@ impl crate::read_fields::ReadFields for MailboxRestoreArtifact {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MailboxRestoreArtifact`] for a typed `$select`.
     pub enum MailboxRestoreArtifactField for MailboxRestoreArtifact, AnyMailboxRestoreArtifact {
         Id = "id",
@@ -3251,7 +3251,7 @@ impl crate::read_fields::ReadFields for MailboxRestoreArtifactsBulkAdditionReque
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MailboxRestoreArtifactsBulkAdditionRequest`] for a typed `$select`.
     pub enum MailboxRestoreArtifactsBulkAdditionRequestField for MailboxRestoreArtifactsBulkAdditionRequest {
         Id = "id",
@@ -3349,7 +3349,7 @@ impl crate::read_fields::ReadFields for OneDriveForBusinessBrowseSession {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OneDriveForBusinessBrowseSession`] for a typed `$select`.
     pub enum OneDriveForBusinessBrowseSessionField for OneDriveForBusinessBrowseSession {
         Id = "id",
@@ -3463,7 +3463,7 @@ impl crate::read_fields::ReadFields for OneDriveForBusinessProtectionPolicy {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OneDriveForBusinessProtectionPolicy`] for a typed `$select`.
     pub enum OneDriveForBusinessProtectionPolicyField for OneDriveForBusinessProtectionPolicy {
         Id = "id",
@@ -3584,7 +3584,7 @@ impl crate::read_fields::ReadFields for OneDriveForBusinessRestoreSession {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OneDriveForBusinessRestoreSession`] for a typed `$select`.
     pub enum OneDriveForBusinessRestoreSessionField for OneDriveForBusinessRestoreSession {
         Id = "id",
@@ -3687,7 +3687,7 @@ impl crate::read_fields::ReadFields for ProtectionPolicyBase {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ProtectionPolicyBase`] for a typed `$select`.
     pub enum ProtectionPolicyBaseField for ProtectionPolicyBase, AnyProtectionPolicyBase {
         Id = "id",
@@ -3826,7 +3826,7 @@ impl crate::read_fields::ReadFields for RestorePoint {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RestorePoint`] for a typed `$select`.
     pub enum RestorePointField for RestorePoint {
         Id = "id",
@@ -3921,7 +3921,7 @@ impl crate::read_fields::ReadFields for RestoreSessionBase {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RestoreSessionBase`] for a typed `$select`.
     pub enum RestoreSessionBaseField for RestoreSessionBase, AnyRestoreSessionBase {
         Id = "id",
@@ -4068,7 +4068,7 @@ impl crate::read_fields::ReadFields for ServiceApp {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ServiceApp`] for a typed `$select`.
     pub enum ServiceAppField for ServiceApp {
         Id = "id",
@@ -4158,7 +4158,7 @@ impl crate::read_fields::ReadFields for SharePointBrowseSession {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharePointBrowseSession`] for a typed `$select`.
     pub enum SharePointBrowseSessionField for SharePointBrowseSession {
         Id = "id",
@@ -4272,7 +4272,7 @@ impl crate::read_fields::ReadFields for SharePointProtectionPolicy {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharePointProtectionPolicy`] for a typed `$select`.
     pub enum SharePointProtectionPolicyField for SharePointProtectionPolicy {
         Id = "id",
@@ -4393,7 +4393,7 @@ impl crate::read_fields::ReadFields for SharePointRestoreSession {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharePointRestoreSession`] for a typed `$select`.
     pub enum SharePointRestoreSessionField for SharePointRestoreSession {
         Id = "id",
@@ -4489,7 +4489,7 @@ impl crate::read_fields::ReadFields for SiteProtectionRule {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SiteProtectionRule`] for a typed `$select`.
     pub enum SiteProtectionRuleField for SiteProtectionRule {
         Id = "id",
@@ -4597,7 +4597,7 @@ impl crate::read_fields::ReadFields for SiteProtectionUnit {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SiteProtectionUnit`] for a typed `$select`.
     pub enum SiteProtectionUnitField for SiteProtectionUnit {
         Id = "id",
@@ -4697,7 +4697,7 @@ impl crate::read_fields::ReadFields for SiteProtectionUnitsBulkAdditionJob {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SiteProtectionUnitsBulkAdditionJob`] for a typed `$select`.
     pub enum SiteProtectionUnitsBulkAdditionJobField for SiteProtectionUnitsBulkAdditionJob {
         Id = "id",
@@ -4794,7 +4794,7 @@ impl crate::read_fields::ReadFields for SiteRestoreArtifact {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SiteRestoreArtifact`] for a typed `$select`.
     pub enum SiteRestoreArtifactField for SiteRestoreArtifact {
         Id = "id",
@@ -4911,7 +4911,7 @@ impl crate::read_fields::ReadFields for SiteRestoreArtifactsBulkAdditionRequest 
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SiteRestoreArtifactsBulkAdditionRequest`] for a typed `$select`.
     pub enum SiteRestoreArtifactsBulkAdditionRequestField for SiteRestoreArtifactsBulkAdditionRequest {
         Id = "id",
@@ -4987,7 +4987,7 @@ impl crate::read_fields::ReadFields for SolutionsRoot {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SolutionsRoot`] for a typed `$select`.
     pub enum SolutionsRootField for SolutionsRoot {
         BackupRestore = "backupRestore",
@@ -5087,7 +5087,7 @@ impl crate::read_fields::ReadFields for VirtualEvent {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VirtualEvent`] for a typed `$select`.
     pub enum VirtualEventField for VirtualEvent, AnyVirtualEvent {
         Id = "id",
@@ -5219,7 +5219,7 @@ impl crate::read_fields::ReadFields for VirtualEventPresenter {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VirtualEventPresenter`] for a typed `$select`.
     pub enum VirtualEventPresenterField for VirtualEventPresenter {
         Id = "id",
@@ -5328,7 +5328,7 @@ impl crate::read_fields::ReadFields for VirtualEventRegistration {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VirtualEventRegistration`] for a typed `$select`.
     pub enum VirtualEventRegistrationField for VirtualEventRegistration {
         Id = "id",
@@ -5562,7 +5562,7 @@ impl crate::read_fields::ReadFields for VirtualEventSession {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VirtualEventSession`] for a typed `$select`.
     pub enum VirtualEventSessionField for VirtualEventSession {
         Id = "id",
@@ -5664,7 +5664,7 @@ impl crate::read_fields::ReadFields for VirtualEventsRoot {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VirtualEventsRoot`] for a typed `$select`.
     pub enum VirtualEventsRootField for VirtualEventsRoot {
         Id = "id",
@@ -5793,7 +5793,7 @@ impl crate::read_fields::ReadFields for VirtualEventTownhall {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VirtualEventTownhall`] for a typed `$select`.
     pub enum VirtualEventTownhallField for VirtualEventTownhall {
         Id = "id",
@@ -5885,7 +5885,7 @@ impl crate::read_fields::ReadFields for VirtualEventTownhallRegistrationConfigur
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VirtualEventTownhallRegistrationConfiguration`] for a typed `$select`.
     pub enum VirtualEventTownhallRegistrationConfigurationField for VirtualEventTownhallRegistrationConfiguration {
         Id = "id",
@@ -6003,7 +6003,7 @@ impl crate::read_fields::ReadFields for VirtualEventWebinar {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VirtualEventWebinar`] for a typed `$select`.
     pub enum VirtualEventWebinarField for VirtualEventWebinar {
         Id = "id",
@@ -6092,7 +6092,7 @@ impl crate::read_fields::ReadFields for VirtualEventWebinarRegistrationConfigura
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`VirtualEventWebinarRegistrationConfiguration`] for a typed `$select`.
     pub enum VirtualEventWebinarRegistrationConfigurationField for VirtualEventWebinarRegistrationConfiguration {
         Id = "id",
@@ -7659,7 +7659,7 @@ impl crate::read_fields::ReadFields for VirtualEventSettings {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.answerInputType` enumeration.
     pub enum AnswerInputType {
         /// `text`
@@ -7672,7 +7672,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.artifactRestoreStatus` enumeration.
     pub enum ArtifactRestoreStatus {
         /// `added`
@@ -7693,7 +7693,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.backupServiceConsumer` enumeration.
     pub enum BackupServiceConsumer {
         /// `unknown`
@@ -7708,7 +7708,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.backupServiceStatus` enumeration.
     pub enum BackupServiceStatus {
         /// `disabled`
@@ -7725,7 +7725,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.bookingPageAccessControl` enumeration.
     pub enum BookingPageAccessControl {
         /// `unrestricted`
@@ -7738,7 +7738,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// Represents the type of pricing of a booking service.
     pub enum BookingPriceType {
         /// The price of the service is not defined.
@@ -7764,7 +7764,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.bookingReminderRecipients` enumeration.
     pub enum BookingReminderRecipients {
         /// `allAttendees`
@@ -7779,7 +7779,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.bookingsAvailabilityStatus` enumeration.
     pub enum BookingsAvailabilityStatus {
         /// `available`
@@ -7796,7 +7796,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.bookingsServiceAvailabilityType` enumeration.
     pub enum BookingsServiceAvailabilityType {
         /// `bookWhenStaffAreFree`
@@ -7811,7 +7811,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.bookingStaffMembershipStatus` enumeration.
     pub enum BookingStaffMembershipStatus {
         /// `active`
@@ -7826,7 +7826,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.bookingStaffRole` enumeration.
     pub enum BookingStaffRole {
         /// `guest`
@@ -7847,7 +7847,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.browsableResourceType` enumeration.
     pub enum BrowsableResourceType {
         /// `none`
@@ -7864,7 +7864,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.browseQueryOrder` enumeration.
     pub enum BrowseQueryOrder {
         /// `pathAsc`
@@ -7881,7 +7881,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.browseQueryResponseItemType` enumeration.
     pub enum BrowseQueryResponseItemType {
         /// `none`
@@ -7900,7 +7900,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.browseSessionStatus` enumeration.
     pub enum BrowseSessionStatus {
         /// `creating`
@@ -7915,7 +7915,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.destinationType` enumeration.
     pub enum DestinationType {
         /// `new`
@@ -7928,7 +7928,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.disableReason` enumeration.
     pub enum DisableReason {
         /// `none`
@@ -7943,7 +7943,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.meetingAudience` enumeration.
     pub enum MeetingAudience {
         /// `everyone`
@@ -7956,7 +7956,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.notificationEventsType` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -7971,7 +7971,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.notificationRecipientsType` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -7992,7 +7992,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.protectionPolicyStatus` enumeration.
     pub enum ProtectionPolicyStatus {
         /// `inactive`
@@ -8009,7 +8009,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.protectionRuleStatus` enumeration.
     pub enum ProtectionRuleStatus {
         /// `draft`
@@ -8030,7 +8030,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.protectionSource` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -8047,7 +8047,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.protectionUnitsBulkJobStatus` enumeration.
     pub enum ProtectionUnitsBulkJobStatus {
         /// `unknown`
@@ -8064,7 +8064,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.protectionUnitStatus` enumeration.
     pub enum ProtectionUnitStatus {
         /// `protectRequested`
@@ -8089,7 +8089,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.restorableArtifact` enumeration.
     pub enum RestorableArtifact {
         /// `message`
@@ -8100,7 +8100,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.restoreArtifactsBulkRequestStatus` enumeration.
     pub enum RestoreArtifactsBulkRequestStatus {
         /// `unknown`
@@ -8117,7 +8117,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.restoreJobType` enumeration.
     pub enum RestoreJobType {
         /// `standard`
@@ -8132,7 +8132,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.restorePointPreference` enumeration.
     pub enum RestorePointPreference {
         /// `latest`
@@ -8145,7 +8145,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.restorePointTags` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -8160,7 +8160,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.restoreSessionStatus` enumeration.
     pub enum RestoreSessionStatus {
         /// `draft`
@@ -8181,7 +8181,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.serviceAppStatus` enumeration.
     pub enum ServiceAppStatus {
         /// `inactive`
@@ -8198,7 +8198,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.virtualEventAttendeeRegistrationStatus` enumeration.
     pub enum VirtualEventAttendeeRegistrationStatus {
         /// `registered`
@@ -8217,7 +8217,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "solutions")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.virtualEventStatus` enumeration.
     pub enum VirtualEventStatus {
         /// `draft`

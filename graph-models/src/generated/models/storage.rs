@@ -73,7 +73,7 @@ impl crate::read_fields::ReadFields for FileStorage {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`FileStorage`] for a typed `$select`.
     pub enum FileStorageField for FileStorage {
         Id = "id",
@@ -200,7 +200,7 @@ impl crate::read_fields::ReadFields for FileStorageContainer {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`FileStorageContainer`] for a typed `$select`.
     pub enum FileStorageContainerField for FileStorageContainer {
         Id = "id",
@@ -298,7 +298,7 @@ impl crate::read_fields::ReadFields for FileStorageContainerType {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`FileStorageContainerType`] for a typed `$select`.
     pub enum FileStorageContainerTypeField for FileStorageContainerType {
         Id = "id",
@@ -366,7 +366,7 @@ impl crate::read_fields::ReadFields for FileStorageContainerTypeAppPermissionGra
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`FileStorageContainerTypeAppPermissionGrant`] for a typed `$select`.
     pub enum FileStorageContainerTypeAppPermissionGrantField for FileStorageContainerTypeAppPermissionGrant {
         AppId = "appId",
@@ -460,7 +460,7 @@ impl crate::read_fields::ReadFields for FileStorageContainerTypeRegistration {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`FileStorageContainerTypeRegistration`] for a typed `$select`.
     pub enum FileStorageContainerTypeRegistrationField for FileStorageContainerTypeRegistration {
         Id = "id",
@@ -577,7 +577,7 @@ impl crate::read_fields::ReadFields for RecycleBin {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RecycleBin`] for a typed `$select`.
     pub enum RecycleBinField for RecycleBin {
         Id = "id",
@@ -700,7 +700,7 @@ impl crate::read_fields::ReadFields for RecycleBinItem {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`RecycleBinItem`] for a typed `$select`.
     pub enum RecycleBinItemField for RecycleBinItem {
         Id = "id",
@@ -776,7 +776,7 @@ impl crate::read_fields::ReadFields for ServiceStorageQuotaBreakdown {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ServiceStorageQuotaBreakdown`] for a typed `$select`.
     pub enum ServiceStorageQuotaBreakdownField for ServiceStorageQuotaBreakdown {
         Id = "id",
@@ -847,7 +847,7 @@ impl crate::read_fields::ReadFields for SharePointGroup {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharePointGroup`] for a typed `$select`.
     pub enum SharePointGroupField for SharePointGroup {
         Id = "id",
@@ -907,7 +907,7 @@ impl crate::read_fields::ReadFields for SharePointGroupMember {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharePointGroupMember`] for a typed `$select`.
     pub enum SharePointGroupMemberField for SharePointGroupMember {
         Id = "id",
@@ -972,7 +972,7 @@ impl crate::read_fields::ReadFields for SharePointMigrationEvent {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharePointMigrationEvent`] for a typed `$select`.
     pub enum SharePointMigrationEventField for SharePointMigrationEvent, AnySharePointMigrationEvent {
         Id = "id",
@@ -1134,7 +1134,7 @@ impl crate::read_fields::ReadFields for SharePointMigrationFinishManifestFileUpl
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharePointMigrationFinishManifestFileUploadEvent`] for a typed `$select`.
     pub enum SharePointMigrationFinishManifestFileUploadEventField for SharePointMigrationFinishManifestFileUploadEvent {
         Id = "id",
@@ -1198,7 +1198,7 @@ impl crate::read_fields::ReadFields for SharePointMigrationJob {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharePointMigrationJob`] for a typed `$select`.
     pub enum SharePointMigrationJobField for SharePointMigrationJob {
         Id = "id",
@@ -1272,7 +1272,7 @@ impl crate::read_fields::ReadFields for SharePointMigrationJobCancelledEvent {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharePointMigrationJobCancelledEvent`] for a typed `$select`.
     pub enum SharePointMigrationJobCancelledEventField for SharePointMigrationJobCancelledEvent {
         Id = "id",
@@ -1341,7 +1341,7 @@ impl crate::read_fields::ReadFields for SharePointMigrationJobDeletedEvent {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharePointMigrationJobDeletedEvent`] for a typed `$select`.
     pub enum SharePointMigrationJobDeletedEventField for SharePointMigrationJobDeletedEvent {
         Id = "id",
@@ -1432,7 +1432,7 @@ impl crate::read_fields::ReadFields for SharePointMigrationJobErrorEvent {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharePointMigrationJobErrorEvent`] for a typed `$select`.
     pub enum SharePointMigrationJobErrorEventField for SharePointMigrationJobErrorEvent {
         Id = "id",
@@ -1521,7 +1521,7 @@ impl crate::read_fields::ReadFields for SharePointMigrationJobPostponedEvent {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharePointMigrationJobPostponedEvent`] for a typed `$select`.
     pub enum SharePointMigrationJobPostponedEventField for SharePointMigrationJobPostponedEvent {
         Id = "id",
@@ -1666,7 +1666,7 @@ impl crate::read_fields::ReadFields for SharePointMigrationJobProgressEvent {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharePointMigrationJobProgressEvent`] for a typed `$select`.
     pub enum SharePointMigrationJobProgressEventField for SharePointMigrationJobProgressEvent {
         Id = "id",
@@ -1750,7 +1750,7 @@ impl crate::read_fields::ReadFields for SharePointMigrationJobQueuedEvent {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharePointMigrationJobQueuedEvent`] for a typed `$select`.
     pub enum SharePointMigrationJobQueuedEventField for SharePointMigrationJobQueuedEvent {
         Id = "id",
@@ -1825,7 +1825,7 @@ impl crate::read_fields::ReadFields for SharePointMigrationJobStartEvent {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharePointMigrationJobStartEvent`] for a typed `$select`.
     pub enum SharePointMigrationJobStartEventField for SharePointMigrationJobStartEvent {
         Id = "id",
@@ -1884,7 +1884,7 @@ impl crate::read_fields::ReadFields for Storage {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Storage`] for a typed `$select`.
     pub enum StorageField for Storage {
         FileStorage = "fileStorage",
@@ -1941,7 +1941,7 @@ impl crate::read_fields::ReadFields for StorageSettings {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`StorageSettings`] for a typed `$select`.
     pub enum StorageSettingsField for StorageSettings {
         Id = "id",
@@ -2022,7 +2022,7 @@ impl crate::read_fields::ReadFields for UnifiedStorageQuota {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UnifiedStorageQuota`] for a typed `$select`.
     pub enum UnifiedStorageQuotaField for UnifiedStorageQuota {
         Id = "id",
@@ -2374,7 +2374,7 @@ impl crate::read_fields::ReadFields for SharePointMigrationContainerInfo {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.fileStorageContainerBillingClassification` enumeration.
     pub enum FileStorageContainerBillingClassification {
         /// `standard`
@@ -2389,7 +2389,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.fileStorageContainerBillingStatus` enumeration.
     pub enum FileStorageContainerBillingStatus {
         /// `invalid`
@@ -2402,7 +2402,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.fileStorageContainerStatus` enumeration.
     pub enum FileStorageContainerStatus {
         /// `inactive`
@@ -2415,7 +2415,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.fileStorageContainerTypeAppPermission` enumeration.
     pub enum FileStorageContainerTypeAppPermission {
         /// `none`
@@ -2454,7 +2454,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.fileStorageContainerTypeSettingsOverride` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -2477,7 +2477,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.sharePointMigrationJobErrorLevel` enumeration.
     pub enum SharePointMigrationJobErrorLevel {
         /// `important`
@@ -2494,7 +2494,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.sharePointMigrationObjectType` enumeration.
     pub enum SharePointMigrationObjectType {
         /// `site`
@@ -2521,7 +2521,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "storage")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.siteLockState` enumeration.
     pub enum SiteLockState {
         /// `unlocked`

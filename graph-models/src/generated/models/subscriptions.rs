@@ -140,7 +140,7 @@ impl crate::read_fields::ReadFields for Subscription {
 }
 
 #[cfg(feature = "subscriptions")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Subscription`] for a typed `$select`.
     pub enum SubscriptionField for Subscription {
         Id = "id",

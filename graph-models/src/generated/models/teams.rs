@@ -471,7 +471,7 @@ impl crate::read_fields::ReadFields for AadUserConversationMember {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AadUserConversationMember`] for a typed `$select`.
     pub enum AadUserConversationMemberField for AadUserConversationMember {
         Id = "id",
@@ -552,7 +552,7 @@ impl crate::read_fields::ReadFields for AnonymousGuestConversationMember {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AnonymousGuestConversationMember`] for a typed `$select`.
     pub enum AnonymousGuestConversationMemberField for AnonymousGuestConversationMember {
         Id = "id",
@@ -612,7 +612,7 @@ impl crate::read_fields::ReadFields for AppCatalogs {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AppCatalogs`] for a typed `$select`.
     pub enum AppCatalogsField for AppCatalogs {
         Id = "id",
@@ -677,7 +677,7 @@ impl crate::read_fields::ReadFields for AssociatedTeamInfo {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AssociatedTeamInfo`] for a typed `$select`.
     pub enum AssociatedTeamInfoField for AssociatedTeamInfo {
         Id = "id",
@@ -756,7 +756,7 @@ impl crate::read_fields::ReadFields for AzureCommunicationServicesUserConversati
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AzureCommunicationServicesUserConversationMember`] for a typed `$select`.
     pub enum AzureCommunicationServicesUserConversationMemberField for AzureCommunicationServicesUserConversationMember {
         Id = "id",
@@ -901,7 +901,7 @@ impl crate::read_fields::ReadFields for Channel {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Channel`] for a typed `$select`.
     pub enum ChannelField for Channel {
         Id = "id",
@@ -1054,7 +1054,7 @@ impl crate::read_fields::ReadFields for Chat {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Chat`] for a typed `$select`.
     pub enum ChatField for Chat {
         Id = "id",
@@ -1232,7 +1232,7 @@ impl crate::read_fields::ReadFields for ChatMessage {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ChatMessage`] for a typed `$select`.
     pub enum ChatMessageField for ChatMessage, AnyChatMessage {
         Id = "id",
@@ -1368,7 +1368,7 @@ impl crate::read_fields::ReadFields for ChatMessageHostedContent {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ChatMessageHostedContent`] for a typed `$select`.
     pub enum ChatMessageHostedContentField for ChatMessageHostedContent {
         Id = "id",
@@ -1450,7 +1450,7 @@ impl crate::read_fields::ReadFields for ChatMessageInfo {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ChatMessageInfo`] for a typed `$select`.
     pub enum ChatMessageInfoField for ChatMessageInfo {
         Id = "id",
@@ -1526,7 +1526,7 @@ impl crate::read_fields::ReadFields for ConversationMember {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ConversationMember`] for a typed `$select`.
     pub enum ConversationMemberField for ConversationMember, AnyConversationMember {
         Id = "id",
@@ -1697,7 +1697,7 @@ impl crate::read_fields::ReadFields for DayNote {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DayNote`] for a typed `$select`.
     pub enum DayNoteField for DayNote {
         Id = "id",
@@ -1756,7 +1756,7 @@ impl crate::read_fields::ReadFields for DeletedChat {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeletedChat`] for a typed `$select`.
     pub enum DeletedChatField for DeletedChat {
         Id = "id",
@@ -1812,7 +1812,7 @@ impl crate::read_fields::ReadFields for DeletedTeam {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`DeletedTeam`] for a typed `$select`.
     pub enum DeletedTeamField for DeletedTeam {
         Id = "id",
@@ -1887,7 +1887,7 @@ impl crate::read_fields::ReadFields for MicrosoftAccountUserConversationMember {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`MicrosoftAccountUserConversationMember`] for a typed `$select`.
     pub enum MicrosoftAccountUserConversationMemberField for MicrosoftAccountUserConversationMember {
         Id = "id",
@@ -2010,7 +2010,7 @@ impl crate::read_fields::ReadFields for OfferShiftRequest {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OfferShiftRequest`] for a typed `$select`.
     pub enum OfferShiftRequestField for OfferShiftRequest, AnyOfferShiftRequest {
         Id = "id",
@@ -2164,7 +2164,7 @@ impl crate::read_fields::ReadFields for OpenShift {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OpenShift`] for a typed `$select`.
     pub enum OpenShiftField for OpenShift {
         Id = "id",
@@ -2278,7 +2278,7 @@ impl crate::read_fields::ReadFields for OpenShiftChangeRequest {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`OpenShiftChangeRequest`] for a typed `$select`.
     pub enum OpenShiftChangeRequestField for OpenShiftChangeRequest {
         Id = "id",
@@ -2365,7 +2365,7 @@ impl crate::read_fields::ReadFields for PhoneUserConversationMember {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PhoneUserConversationMember`] for a typed `$select`.
     pub enum PhoneUserConversationMemberField for PhoneUserConversationMember {
         Id = "id",
@@ -2425,7 +2425,7 @@ impl crate::read_fields::ReadFields for PinnedChatMessageInfo {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PinnedChatMessageInfo`] for a typed `$select`.
     pub enum PinnedChatMessageInfoField for PinnedChatMessageInfo {
         Id = "id",
@@ -2577,7 +2577,7 @@ impl crate::read_fields::ReadFields for Schedule {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Schedule`] for a typed `$select`.
     pub enum ScheduleField for Schedule {
         Id = "id",
@@ -2688,7 +2688,7 @@ impl crate::read_fields::ReadFields for SchedulingGroup {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SchedulingGroup`] for a typed `$select`.
     pub enum SchedulingGroupField for SchedulingGroup {
         Id = "id",
@@ -2768,7 +2768,7 @@ impl crate::read_fields::ReadFields for SharedWithChannelTeamInfo {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SharedWithChannelTeamInfo`] for a typed `$select`.
     pub enum SharedWithChannelTeamInfoField for SharedWithChannelTeamInfo {
         Id = "id",
@@ -2863,7 +2863,7 @@ impl crate::read_fields::ReadFields for Shift {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Shift`] for a typed `$select`.
     pub enum ShiftField for Shift {
         Id = "id",
@@ -2950,7 +2950,7 @@ impl crate::read_fields::ReadFields for SkypeForBusinessUserConversationMember {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SkypeForBusinessUserConversationMember`] for a typed `$select`.
     pub enum SkypeForBusinessUserConversationMemberField for SkypeForBusinessUserConversationMember {
         Id = "id",
@@ -3029,7 +3029,7 @@ impl crate::read_fields::ReadFields for SkypeUserConversationMember {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SkypeUserConversationMember`] for a typed `$select`.
     pub enum SkypeUserConversationMemberField for SkypeUserConversationMember {
         Id = "id",
@@ -3156,7 +3156,7 @@ impl crate::read_fields::ReadFields for SwapShiftsChangeRequest {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`SwapShiftsChangeRequest`] for a typed `$select`.
     pub enum SwapShiftsChangeRequestField for SwapShiftsChangeRequest {
         Id = "id",
@@ -3337,7 +3337,7 @@ impl crate::read_fields::ReadFields for TargetedChatMessage {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TargetedChatMessage`] for a typed `$select`.
     pub enum TargetedChatMessageField for TargetedChatMessage {
         Id = "id",
@@ -3542,7 +3542,7 @@ impl crate::read_fields::ReadFields for Team {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Team`] for a typed `$select`.
     pub enum TeamField for Team {
         Id = "id",
@@ -3636,7 +3636,7 @@ impl crate::read_fields::ReadFields for TeamsApp {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TeamsApp`] for a typed `$select`.
     pub enum TeamsAppField for TeamsApp {
         Id = "id",
@@ -3736,7 +3736,7 @@ impl crate::read_fields::ReadFields for TeamsAppDefinition {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TeamsAppDefinition`] for a typed `$select`.
     pub enum TeamsAppDefinitionField for TeamsAppDefinition {
         Id = "id",
@@ -3810,7 +3810,7 @@ impl crate::read_fields::ReadFields for TeamsAppInstallation {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TeamsAppInstallation`] for a typed `$select`.
     pub enum TeamsAppInstallationField for TeamsAppInstallation, AnyTeamsAppInstallation {
         Id = "id",
@@ -3929,7 +3929,7 @@ impl crate::read_fields::ReadFields for TeamsAppSettings {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TeamsAppSettings`] for a typed `$select`.
     pub enum TeamsAppSettingsField for TeamsAppSettings {
         Id = "id",
@@ -4017,7 +4017,7 @@ impl crate::read_fields::ReadFields for TeamsAsyncOperation {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TeamsAsyncOperation`] for a typed `$select`.
     pub enum TeamsAsyncOperationField for TeamsAsyncOperation {
         Id = "id",
@@ -4094,7 +4094,7 @@ impl crate::read_fields::ReadFields for TeamsTab {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TeamsTab`] for a typed `$select`.
     pub enum TeamsTabField for TeamsTab {
         Id = "id",
@@ -4150,7 +4150,7 @@ impl crate::read_fields::ReadFields for TeamsTemplate {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TeamsTemplate`] for a typed `$select`.
     pub enum TeamsTemplateField for TeamsTemplate {
         Id = "id",
@@ -4226,7 +4226,7 @@ impl crate::read_fields::ReadFields for Teamwork {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Teamwork`] for a typed `$select`.
     pub enum TeamworkField for Teamwork {
         Id = "id",
@@ -4284,7 +4284,7 @@ impl crate::read_fields::ReadFields for TeamworkBot {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TeamworkBot`] for a typed `$select`.
     pub enum TeamworkBotField for TeamworkBot {
         Id = "id",
@@ -4361,7 +4361,7 @@ impl crate::read_fields::ReadFields for TeamworkTag {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TeamworkTag`] for a typed `$select`.
     pub enum TeamworkTagField for TeamworkTag {
         Id = "id",
@@ -4431,7 +4431,7 @@ impl crate::read_fields::ReadFields for TeamworkTagMember {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TeamworkTagMember`] for a typed `$select`.
     pub enum TeamworkTagMemberField for TeamworkTagMember {
         Id = "id",
@@ -4536,7 +4536,7 @@ impl crate::read_fields::ReadFields for TimeCard {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TimeCard`] for a typed `$select`.
     pub enum TimeCardField for TimeCard {
         Id = "id",
@@ -4634,7 +4634,7 @@ impl crate::read_fields::ReadFields for TimeOff {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TimeOff`] for a typed `$select`.
     pub enum TimeOffField for TimeOff {
         Id = "id",
@@ -4731,7 +4731,7 @@ impl crate::read_fields::ReadFields for TimeOffReason {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TimeOffReason`] for a typed `$select`.
     pub enum TimeOffReasonField for TimeOffReason {
         Id = "id",
@@ -4855,7 +4855,7 @@ impl crate::read_fields::ReadFields for TimeOffRequest {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TimeOffRequest`] for a typed `$select`.
     pub enum TimeOffRequestField for TimeOffRequest {
         Id = "id",
@@ -4938,7 +4938,7 @@ impl crate::read_fields::ReadFields for UserScopeTeamsAppInstallation {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserScopeTeamsAppInstallation`] for a typed `$select`.
     pub enum UserScopeTeamsAppInstallationField for UserScopeTeamsAppInstallation {
         Id = "id",
@@ -5010,7 +5010,7 @@ impl crate::read_fields::ReadFields for UserTeamwork {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`UserTeamwork`] for a typed `$select`.
     pub enum UserTeamworkField for UserTeamwork {
         Id = "id",
@@ -5119,7 +5119,7 @@ impl crate::read_fields::ReadFields for WorkforceIntegration {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`WorkforceIntegration`] for a typed `$select`.
     pub enum WorkforceIntegrationField for WorkforceIntegration {
         Id = "id",
@@ -9237,7 +9237,7 @@ impl crate::read_fields::ReadFields for WorkforceIntegrationEncryption {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.callRecordingStatus` enumeration.
     pub enum CallRecordingStatus {
         /// `success`
@@ -9254,7 +9254,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.channelLayoutType` enumeration.
     pub enum ChannelLayoutType {
         /// `post`
@@ -9267,7 +9267,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.channelMembershipType` enumeration.
     pub enum ChannelMembershipType {
         /// `standard`
@@ -9282,7 +9282,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.chatMessageActions` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -9299,7 +9299,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.chatMessageImportance` enumeration.
     pub enum ChatMessageImportance {
         /// `normal`
@@ -9314,7 +9314,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.chatMessagePolicyViolationDlpActionTypes` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -9331,7 +9331,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.chatMessagePolicyViolationUserActionTypes` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -9346,7 +9346,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.chatMessagePolicyViolationVerdictDetailsTypes` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -9363,7 +9363,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.chatMessageType` enumeration.
     pub enum ChatMessageType {
         /// `message`
@@ -9380,7 +9380,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.chatType` enumeration.
     pub enum ChatType {
         /// `oneOnOne`
@@ -9395,7 +9395,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.clonableTeamParts` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -9414,7 +9414,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.confirmedBy` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -9431,7 +9431,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.eligibilityFilteringEnabledEntities` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.
@@ -9450,7 +9450,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.giphyRatingType` enumeration.
     pub enum GiphyRatingType {
         /// `strict`
@@ -9463,7 +9463,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.migrationMode` enumeration.
     pub enum MigrationMode {
         /// `inProgress`
@@ -9476,7 +9476,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "teams", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.scheduleChangeRequestActor` enumeration.
     pub enum ScheduleChangeRequestActor {
         /// `sender`
@@ -9493,7 +9493,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(any(feature = "teams", feature = "other"))]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.scheduleChangeState` enumeration.
     pub enum ScheduleChangeState {
         /// `pending`
@@ -9508,7 +9508,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.scheduleEntityTheme` enumeration.
     pub enum ScheduleEntityTheme {
         /// `white`
@@ -9587,7 +9587,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamsAppDistributionMethod` enumeration.
     pub enum TeamsAppDistributionMethod {
         /// `store`
@@ -9602,7 +9602,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamsAppPublishingState` enumeration.
     pub enum TeamsAppPublishingState {
         /// `submitted`
@@ -9617,7 +9617,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamsAppResourceSpecificPermissionType` enumeration.
     pub enum TeamsAppResourceSpecificPermissionType {
         /// `delegated`
@@ -9630,7 +9630,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamsAsyncOperationStatus` enumeration.
     pub enum TeamsAsyncOperationStatus {
         /// `invalid`
@@ -9649,7 +9649,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamsAsyncOperationType` enumeration.
     pub enum TeamsAsyncOperationType {
         /// `invalid`
@@ -9676,7 +9676,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamSpecialization` enumeration.
     pub enum TeamSpecialization {
         /// `none`
@@ -9699,7 +9699,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamVisibilityType` enumeration.
     pub enum TeamVisibilityType {
         /// `private`
@@ -9714,7 +9714,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamworkActivityTopicSource` enumeration.
     pub enum TeamworkActivityTopicSource {
         /// `entityUrl`
@@ -9725,7 +9725,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamworkCallEventType` enumeration.
     pub enum TeamworkCallEventType {
         /// `call`
@@ -9740,7 +9740,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamworkTagType` enumeration.
     pub enum TeamworkTagType {
         /// `standard`
@@ -9751,7 +9751,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.timeCardState` enumeration.
     pub enum TimeCardState {
         /// `clockedIn`
@@ -9766,7 +9766,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.timeOffReasonIconType` enumeration.
     pub enum TimeOffReasonIconType {
         /// `none`
@@ -9817,7 +9817,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.workforceIntegrationEncryptionProtocol` enumeration.
     pub enum WorkforceIntegrationEncryptionProtocol {
         /// `sharedSecret`
@@ -9828,7 +9828,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.workforceIntegrationSupportedEntities` enumeration.
     ///
     /// A flags enumeration: properties of this type hold a [`crate::edm::Flags`] set.

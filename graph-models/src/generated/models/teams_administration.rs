@@ -192,7 +192,7 @@ impl crate::read_fields::ReadFields for NumberAssignment {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`NumberAssignment`] for a typed `$select`.
     pub enum NumberAssignmentField for NumberAssignment {
         Id = "id",
@@ -269,7 +269,7 @@ impl crate::read_fields::ReadFields for PolicyIdentifierDetail {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`PolicyIdentifierDetail`] for a typed `$select`.
     pub enum PolicyIdentifierDetailField for PolicyIdentifierDetail {
         Id = "id",
@@ -337,7 +337,7 @@ impl crate::read_fields::ReadFields for TeamsAdminRoot {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TeamsAdminRoot`] for a typed `$select`.
     pub enum TeamsAdminRootField for TeamsAdminRoot {
         Id = "id",
@@ -397,7 +397,7 @@ impl crate::read_fields::ReadFields for TeamsPolicyAssignment {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TeamsPolicyAssignment`] for a typed `$select`.
     pub enum TeamsPolicyAssignmentField for TeamsPolicyAssignment {
         Id = "id",
@@ -462,7 +462,7 @@ impl crate::read_fields::ReadFields for TeamsPolicyUserAssignment {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TeamsPolicyUserAssignment`] for a typed `$select`.
     pub enum TeamsPolicyUserAssignmentField for TeamsPolicyUserAssignment {
         Id = "id",
@@ -561,7 +561,7 @@ impl crate::read_fields::ReadFields for TeamsUserConfiguration {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TeamsUserConfiguration`] for a typed `$select`.
     pub enum TeamsUserConfigurationField for TeamsUserConfiguration {
         Id = "id",
@@ -637,7 +637,7 @@ impl crate::read_fields::ReadFields for TelephoneNumberLongRunningOperation {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TelephoneNumberLongRunningOperation`] for a typed `$select`.
     pub enum TelephoneNumberLongRunningOperationField for TelephoneNumberLongRunningOperation {
         Id = "id",
@@ -702,7 +702,7 @@ impl crate::read_fields::ReadFields for TelephoneNumberManagementRoot {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TelephoneNumberManagementRoot`] for a typed `$select`.
     pub enum TelephoneNumberManagementRootField for TelephoneNumberManagementRoot {
         Id = "id",
@@ -909,7 +909,7 @@ impl crate::read_fields::ReadFields for TelephoneNumberLongRunningOperationDetai
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamsAdministration.accountType` enumeration.
     pub enum AccountType {
         /// `user`
@@ -930,7 +930,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamsAdministration.activationState` enumeration.
     pub enum ActivationState {
         /// `activated`
@@ -949,7 +949,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamsAdministration.assignmentCategory` enumeration.
     pub enum AssignmentCategory {
         /// `primary`
@@ -964,7 +964,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamsAdministration.assignmentStatus` enumeration.
     pub enum AssignmentStatus {
         /// `unassigned`
@@ -987,7 +987,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamsAdministration.assignmentType` enumeration.
     pub enum AssignmentType {
         /// `direct`
@@ -1000,7 +1000,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamsAdministration.customerAction` enumeration.
     pub enum CustomerAction {
         /// `locationUpdate`
@@ -1013,7 +1013,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamsAdministration.numberCapability` enumeration.
     pub enum NumberCapability {
         /// `conferenceAssignment`
@@ -1030,7 +1030,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamsAdministration.numberSource` enumeration.
     pub enum NumberSource {
         /// `online`
@@ -1043,7 +1043,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamsAdministration.numberType` enumeration.
     pub enum NumberType {
         /// `internalError`
@@ -1060,7 +1060,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamsAdministration.portInStatus` enumeration.
     pub enum PortInStatus {
         /// `completed`
@@ -1073,7 +1073,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "teams")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.teamsAdministration.reverseNumberLookupOption` enumeration.
     pub enum ReverseNumberLookupOption {
         /// `skipInternalVoip`

@@ -70,7 +70,7 @@ impl crate::read_fields::ReadFields for Group {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Group`] for a typed `$select`.
     pub enum GroupField for Group {
         Id = "id",
@@ -145,7 +145,7 @@ impl crate::read_fields::ReadFields for Relation {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Relation`] for a typed `$select`.
     pub enum RelationField for Relation {
         Id = "id",
@@ -233,7 +233,7 @@ impl crate::read_fields::ReadFields for Set {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Set`] for a typed `$select`.
     pub enum SetField for Set {
         Id = "id",
@@ -310,7 +310,7 @@ impl crate::read_fields::ReadFields for Store {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Store`] for a typed `$select`.
     pub enum StoreField for Store {
         Id = "id",
@@ -398,7 +398,7 @@ impl crate::read_fields::ReadFields for Term {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Term`] for a typed `$select`.
     pub enum TermField for Term {
         Id = "id",
@@ -556,7 +556,7 @@ impl crate::read_fields::ReadFields for LocalizedName {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.termStore.relationType` enumeration.
     pub enum RelationType {
         /// `pin`
@@ -569,7 +569,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "sites")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.termStore.termGroupScope` enumeration.
     pub enum TermGroupScope {
         /// `global`

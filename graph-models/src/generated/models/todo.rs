@@ -73,7 +73,7 @@ impl crate::read_fields::ReadFields for AttachmentBase {
 }
 
 #[cfg(feature = "todo")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AttachmentBase`] for a typed `$select`.
     pub enum AttachmentBaseField for AttachmentBase, AnyAttachmentBase {
         Id = "id",
@@ -191,7 +191,7 @@ impl crate::read_fields::ReadFields for AttachmentSession {
 }
 
 #[cfg(feature = "todo")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`AttachmentSession`] for a typed `$select`.
     pub enum AttachmentSessionField for AttachmentSession {
         Id = "id",
@@ -261,7 +261,7 @@ impl crate::read_fields::ReadFields for ChecklistItem {
 }
 
 #[cfg(feature = "todo")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`ChecklistItem`] for a typed `$select`.
     pub enum ChecklistItemField for ChecklistItem {
         Id = "id",
@@ -333,7 +333,7 @@ impl crate::read_fields::ReadFields for LinkedResource {
 }
 
 #[cfg(feature = "todo")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`LinkedResource`] for a typed `$select`.
     pub enum LinkedResourceField for LinkedResource {
         Id = "id",
@@ -410,7 +410,7 @@ impl crate::read_fields::ReadFields for TaskFileAttachment {
 }
 
 #[cfg(feature = "todo")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TaskFileAttachment`] for a typed `$select`.
     pub enum TaskFileAttachmentField for TaskFileAttachment {
         Id = "id",
@@ -471,7 +471,7 @@ impl crate::read_fields::ReadFields for Todo {
 }
 
 #[cfg(feature = "todo")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`Todo`] for a typed `$select`.
     pub enum TodoField for Todo {
         Id = "id",
@@ -615,7 +615,7 @@ impl crate::read_fields::ReadFields for TodoTask {
 }
 
 #[cfg(feature = "todo")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TodoTask`] for a typed `$select`.
     pub enum TodoTaskField for TodoTask {
         Id = "id",
@@ -713,7 +713,7 @@ impl crate::read_fields::ReadFields for TodoTaskList {
 }
 
 #[cfg(feature = "todo")]
-crate::edm::select_fields! {
+crate::macros::select_fields! {
     /// Property names of [`TodoTaskList`] for a typed `$select`.
     pub enum TodoTaskListField for TodoTaskList {
         Id = "id",
@@ -781,7 +781,7 @@ impl crate::read_fields::ReadFields for AttachmentInfo {
 }
 
 #[cfg(feature = "todo")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.taskStatus` enumeration.
     pub enum TaskStatus {
         /// `notStarted`
@@ -798,7 +798,7 @@ crate::edm::string_enum! {
 }
 
 #[cfg(feature = "todo")]
-crate::edm::string_enum! {
+crate::macros::string_enum! {
     /// The `microsoft.graph.wellknownListName` enumeration.
     pub enum WellknownListName {
         /// `none`
